@@ -1,0 +1,43 @@
+"""Build the Cython core (arb/_core). Everything else is in pyproject.toml.
+
+Directives are set once here. ``ARB_CYTHON_DEBUG=1`` turns bounds/wraparound/initialized checks
+back on and compiles without optimisation; ``ARB_CYTHON_ANNOTATE=1`` writes the annotate HTML
+next to each ``.pyx``.
+"""
+
+import os
+from pathlib import Path
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+DEBUG = os.environ.get("ARB_CYTHON_DEBUG") == "1"
+ANNOTATE = os.environ.get("ARB_CYTHON_ANNOTATE") == "1"
+
+CORE = Path("arb") / "_core"
+MODULES = sorted(p.stem for p in CORE.glob("*.pyx"))
+
+DIRECTIVES = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": DEBUG,
+    "initializedcheck": DEBUG,
+    "cdivision": not DEBUG,
+    "embedsignature": True,
+}
+
+CFLAGS = ["-O0", "-g"] if DEBUG else ["-O3"]
+
+extensions = [
+    Extension(f"arb._core.{name}", [str(CORE / f"{name}.pyx")], extra_compile_args=CFLAGS)
+    for name in MODULES
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        compiler_directives=DIRECTIVES,
+        annotate=ANNOTATE,
+        include_path=["."],
+    ),
+)
