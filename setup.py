@@ -15,7 +15,9 @@ DEBUG = os.environ.get("ARB_CYTHON_DEBUG") == "1"
 ANNOTATE = os.environ.get("ARB_CYTHON_ANNOTATE") == "1"
 
 CORE = Path("arb") / "_core"
-MODULES = sorted(p.stem for p in CORE.glob("*.pyx"))
+# ARB_CORE_MODULES=book,spread builds only those (handy while one module is mid-edit).
+_only = {m for m in os.environ.get("ARB_CORE_MODULES", "").split(",") if m}
+MODULES = sorted(p.stem for p in CORE.glob("*.pyx") if not _only or p.stem in _only)
 
 DIRECTIVES = {
     "language_level": 3,

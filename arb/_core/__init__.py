@@ -1,0 +1,1 @@
+"""The Cython core: typed L2 books and the cross-venue spread kernel (no I/O, no logging)."""

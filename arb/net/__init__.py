@@ -1,0 +1,1 @@
+"""[1] Venue-agnostic transport: REST client, WebSocket client, rate limiter."""
