@@ -6,7 +6,9 @@ from arb import errors
 
 
 def test_exchange_errors_keep_venue_status_and_raw_code() -> None:
-    exc = errors.RateLimitError("binance", "Too many requests", http_status=429, api_code=-1003, retry_after=7.0)
+    exc = errors.RateLimitError(
+        "binance", "Too many requests", http_status=429, api_code=-1003, retry_after=7.0
+    )
     assert isinstance(exc, errors.ExchangeError) and isinstance(exc, errors.ArbError)
     assert (exc.venue, exc.http_status, exc.api_code, exc.retry_after) == ("binance", 429, -1003, 7.0)
     assert "binance" in str(exc) and "-1003" in str(exc)

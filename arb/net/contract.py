@@ -30,7 +30,7 @@ class RequestSigner(Protocol):
     def sign(
         self, method: str, path: str, params: Params, body: bytes, timestamp_ms: int
     ) -> SignedRequest:
-        """Return what to send for ``method path`` with ``params`` and ``body`` at venue time ``timestamp_ms``.
+        """Return what to send for ``method path`` at venue time ``timestamp_ms``.
 
         ``params`` are the request's own parameters in order (the signer adds timestamp and
         signature fields where the venue wants them); ``path`` is the full URL path.

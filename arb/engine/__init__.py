@@ -1,0 +1,1 @@
+"""The engine: book sync, detection, risk, execution, order tracking, journal (stages [3]-[8])."""

@@ -1,0 +1,223 @@
+"""The venue contract: three interfaces every venue package implements, and what streams emit.
+
+Every venue is one package with the same seven modules::
+
+    __init__.py   exports Public, Private, Stream and the venue's VENUE spec
+    constants.py  facts as data: URLs, channels, weights, pools, status and error tables
+    auth.py       signing as pure functions + a RequestSigner
+    codec.py      [2] wire Structs and decode_* functions: bytes -> model objects / level buffers
+    public.py     REST market data (PublicExchangeInterface)
+    private.py    REST orders and account (PrivateExchangeInterface)
+    stream.py     WebSocket streams (BaseWebSocketInterface): routes frames to the handlers below
+
+Venue streams never import the engine: they hand decoded events to a `StreamHandlers` object the
+engine passes in.
+"""
+
+from __future__ import annotations
+
+import abc
+from array import array
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Protocol
+
+from arb.errors import DecodeError
+from arb.model import (
+    AccountInfo,
+    AssetBalance,
+    Fill,
+    Kline,
+    KlineInterval,
+    Order,
+    OrderBook,
+    OrderType,
+    Side,
+    Symbol,
+    SymbolInfo,
+    Ticker,
+    TimeInForce,
+    Trade,
+    TradingFee,
+)
+
+
+class DepthUpdate:
+    """One decoded depth message for one symbol: level buffers ready for `L2Book.apply_levels`.
+
+    Sizes are absolute (0 deletes the level). `first_id`/`last_id` are the venue's sequence range
+    (Binance/Gate ``U``/``u``, MEXC ``fromVersion``/``toVersion``); `is_snapshot` marks a message that
+    replaces the whole book (Gate ``full: true``, MEXC limit depth). Times are ns.
+    """
+
+    __slots__ = (
+        "venue", "symbol", "first_id", "last_id", "bid_prices", "bid_sizes",
+        "ask_prices", "ask_sizes", "is_snapshot", "ts_event", "ts_recv",
+    )
+
+    def __init__(
+        self,
+        venue: str,
+        symbol: Symbol,
+        first_id: int,
+        last_id: int,
+        bid_prices: array[float],
+        bid_sizes: array[float],
+        ask_prices: array[float],
+        ask_sizes: array[float],
+        ts_event: int,
+        ts_recv: int,
+        is_snapshot: bool = False,
+    ) -> None:
+        self.venue = venue
+        self.symbol = symbol
+        self.first_id = first_id
+        self.last_id = last_id
+        self.bid_prices = bid_prices
+        self.bid_sizes = bid_sizes
+        self.ask_prices = ask_prices
+        self.ask_sizes = ask_sizes
+        self.ts_event = ts_event
+        self.ts_recv = ts_recv
+        self.is_snapshot = is_snapshot
+
+    def __repr__(self) -> str:
+        return (
+            f"DepthUpdate({self.venue} {self.symbol} {self.first_id}..{self.last_id} "
+            f"bids={len(self.bid_prices)} asks={len(self.ask_prices)} snapshot={self.is_snapshot})"
+        )
+
+
+class StreamHandlers(Protocol):
+    """What a venue stream calls; the engine implements it. Calls are synchronous and cheap."""
+
+    def on_depth(self, update: DepthUpdate) -> None: ...
+
+    def on_trade(self, trade: Trade) -> None: ...
+
+    def on_order(self, order: Order) -> None: ...
+
+    def on_fill(self, fill: Fill) -> None: ...
+
+    def on_balance(self, venue: str, balance: AssetBalance) -> None: ...
+
+    def on_decode_error(self, error: DecodeError, symbol: Symbol | None) -> None:
+        """A frame could not be decoded; the affected symbol's book (if known) must be invalidated."""
+        ...
+
+    def on_stream_state(self, venue: str, connected: bool, symbols: Sequence[Symbol]) -> None:
+        """The connection carrying `symbols` went up or down (down invalidates those books)."""
+        ...
+
+
+class PublicExchangeInterface(abc.ABC):
+    """REST market data of one venue."""
+
+    venue: str
+
+    @abc.abstractmethod
+    async def server_time(self) -> int:
+        """Venue time in ms."""
+
+    @abc.abstractmethod
+    async def symbols(self) -> list[SymbolInfo]:
+        """Every spot symbol with its tick, step, min qty/notional and status."""
+
+    @abc.abstractmethod
+    async def orderbook(self, symbol: Symbol, limit: int = 100) -> OrderBook:
+        """A depth snapshot with the venue's update id (the sync layer bridges diffs onto it)."""
+
+    @abc.abstractmethod
+    async def recent_trades(self, symbol: Symbol, limit: int = 100) -> list[Trade]: ...
+
+    @abc.abstractmethod
+    async def ticker(self, symbol: Symbol) -> Ticker: ...
+
+    @abc.abstractmethod
+    async def klines(self, symbol: Symbol, interval: KlineInterval, limit: int = 100) -> list[Kline]: ...
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+
+class PrivateExchangeInterface(abc.ABC):
+    """REST orders and account of one venue. Every order carries a client order id."""
+
+    venue: str
+
+    @abc.abstractmethod
+    async def place_order(
+        self,
+        symbol: Symbol,
+        side: Side,
+        order_type: OrderType,
+        quantity: Decimal,
+        client_order_id: str,
+        price: Decimal | None = None,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+    ) -> Order:
+        """Send one order; prices and quantities are exact decimals already on tick and step.
+
+        Raises `OrderOutcomeUnknownError` when the venue may or may not have accepted it.
+        """
+
+    @abc.abstractmethod
+    async def cancel_order(
+        self, symbol: Symbol, *, order_id: str | None = None, client_order_id: str | None = None
+    ) -> Order: ...
+
+    @abc.abstractmethod
+    async def get_order(
+        self, symbol: Symbol, *, order_id: str | None = None, client_order_id: str | None = None
+    ) -> Order:
+        """Query one order by exchange id or client id; `OrderNotFoundError` if unknown."""
+
+    @abc.abstractmethod
+    async def open_orders(self, symbol: Symbol | None = None) -> list[Order]: ...
+
+    @abc.abstractmethod
+    async def my_trades(self, symbol: Symbol, limit: int = 100) -> list[Fill]:
+        """Our recent fills on `symbol` (for reconciliation after a restart)."""
+
+    @abc.abstractmethod
+    async def balances(self) -> dict[str, AssetBalance]: ...
+
+    @abc.abstractmethod
+    async def trading_fees(self, symbol: Symbol) -> TradingFee: ...
+
+    @abc.abstractmethod
+    async def account_info(self) -> AccountInfo: ...
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+
+class BaseWebSocketInterface(abc.ABC):
+    """A venue's streams: depth and trades for many symbols, plus the private user stream.
+
+    Built on `arb.net.ws.WsClient` (connect, keep-alive, jittered reconnect, resubscribe); decoded
+    events go to the `StreamHandlers` given at construction.
+    """
+
+    venue: str
+
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Open the connections (pooled under the venue's subscription cap)."""
+
+    @abc.abstractmethod
+    async def subscribe_depth(self, symbols: Sequence[Symbol]) -> None: ...
+
+    @abc.abstractmethod
+    async def subscribe_trades(self, symbols: Sequence[Symbol]) -> None: ...
+
+    @abc.abstractmethod
+    async def subscribe_user(self) -> None:
+        """Private order / fill / balance stream (needs credentials)."""
+
+    @abc.abstractmethod
+    async def resubscribe_depth(self, symbol: Symbol) -> None:
+        """Drop and re-subscribe one symbol's depth (venues that resync by re-subscribing)."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
