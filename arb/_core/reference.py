@@ -138,3 +138,131 @@ class ReferenceOpportunity(NamedTuple):
     net_profit: float
     gross_bps: float
     net_bps: float
+
+
+_STEP_EPS = 1e-9
+
+
+def _take_notional(levels: list[tuple[float, float]], qty: float) -> tuple[float, float]:
+    notional = worst = 0.0
+    for price, size in levels:
+        if qty <= 0.0:
+            break
+        take = min(size, qty)
+        notional += take * price
+        worst = price
+        qty -= take
+    return notional, worst
+
+
+def reference_walk_pair(
+    asks: list[tuple[float, float]],
+    bids: list[tuple[float, float]],
+    fee_buy: float,
+    fee_sell: float,
+    min_net_bps: float,
+    base_cap: float,
+    quote_cap: float,
+    max_notional: float,
+    step: float,
+) -> tuple[float, float, float, float, float]:
+    """Walk one pair level by level: `(qty, buy_notional, sell_notional, buy_worst, sell_worst)`."""
+    threshold = 1.0 + min_net_bps * 1e-4
+    qty = buy_notional = 0.0
+    ia = ib = 0
+    rem_a = asks[0][1] if asks else 0.0
+    rem_b = bids[0][1] if bids else 0.0
+    while ia < len(asks) and ib < len(bids):
+        pa, pb = asks[ia][0], bids[ib][0]
+        if pb * (1.0 - fee_sell) < pa * (1.0 + fee_buy) * threshold:
+            break
+        limits = [
+            min(rem_a, rem_b),
+            base_cap - qty,
+            (quote_cap / (1.0 + fee_buy) - buy_notional) / pa,
+            (max_notional - buy_notional) / pa,
+        ]
+        take = min(limits)
+        if take <= 0.0:
+            break
+        qty += take
+        buy_notional += take * pa
+        if take < limits[0]:
+            break
+        rem_a -= take
+        rem_b -= take
+        if rem_a <= 0.0:
+            ia += 1
+            rem_a = asks[ia][1] if ia < len(asks) else 0.0
+        if rem_b <= 0.0:
+            ib += 1
+            rem_b = bids[ib][1] if ib < len(bids) else 0.0
+    qty = math.floor(qty / step + _STEP_EPS) * step
+    if qty <= 0.0:
+        return (0.0, 0.0, 0.0, 0.0, 0.0)
+    buy_notional, buy_worst = _take_notional(asks, qty)
+    sell_notional, sell_worst = _take_notional(bids, qty)
+    return (qty, buy_notional, sell_notional, buy_worst, sell_worst)
+
+
+def reference_find_opportunity(
+    books: Sequence[BookLike],
+    fees: Sequence[float],
+    base_free: Sequence[float],
+    quote_free: Sequence[float],
+    usable: Sequence[bool],
+    min_net_bps: float,
+    max_notional: float,
+    qty_step: float,
+    *,
+    exhaustive: bool = True,
+) -> ReferenceOpportunity | None:
+    """The spread kernel in plain Python.
+
+    With `exhaustive` (the default, the oracle) every ordered pair of usable venues is walked and
+    the most profitable wins (first pair on ties). Without it, the pair is chosen from the top of
+    book exactly as the Cython kernel does (the like-for-like benchmark baseline).
+    """
+    n = len(books)
+    levels = [(b.top(False, 1 << 30), b.top(True, 1 << 30)) for b in books]
+
+    def walk(i: int, j: int) -> ReferenceOpportunity | None:
+        qty, buy_n, sell_n, buy_w, sell_w = reference_walk_pair(
+            levels[i][0], levels[j][1], fees[i], fees[j], min_net_bps, base_free[j], quote_free[i],
+            max_notional, qty_step,
+        )
+        if qty <= 0.0:
+            return None
+        gross = sell_n - buy_n
+        net = sell_n * (1.0 - fees[j]) - buy_n * (1.0 + fees[i])
+        return ReferenceOpportunity(
+            i, j, qty, buy_n / qty, sell_n / qty, buy_w, sell_w, gross, net,
+            gross / buy_n * 1e4, net / buy_n * 1e4,
+        )
+
+    if exhaustive:
+        pairs = [(i, j) for i in range(n) for j in range(n) if i != j and usable[i] and usable[j]]
+    else:
+        buys = sorted(
+            (levels[i][0][0][0] * (1.0 + fees[i]), i)
+            for i in range(n) if usable[i] and levels[i][0] and quote_free[i] > 0.0
+        )
+        sells = sorted(
+            ((-levels[j][1][0][0] * (1.0 - fees[j]), j)
+             for j in range(n) if usable[j] and levels[j][1] and base_free[j] >= qty_step),
+        )
+        if not buys or not sells:
+            return None
+        a1, b1 = buys[0][1], sells[0][1]
+        if a1 != b1:
+            pairs = [(a1, b1)]
+        else:
+            pairs = ([(a1, sells[1][1])] if len(sells) > 1 else []) + (
+                [(buys[1][1], b1)] if len(buys) > 1 else []
+            )
+    best: ReferenceOpportunity | None = None
+    for i, j in pairs:
+        opp = walk(i, j)
+        if opp is not None and (best is None or opp.net_profit > best.net_profit):
+            best = opp
+    return best
