@@ -1,17 +1,22 @@
 # [3] L2Book contract: one symbol's L2 book on one venue.
 #
 # Each side is a contiguous array of (price, size) doubles kept sorted best-first: bids descending,
-# asks ascending. Updates are binary search + memmove; capacity doubles on growth and never shrinks
-# below the initial capacity. Other Cython modules (the spread kernel) read `BookSide` directly.
+# asks ascending. The live levels sit inside a larger buffer with slack at both ends, so an update
+# finds its level by binary search and memmoves whichever part is shorter: the few levels above it
+# (top-of-book churn) or the tail below it. Capacity doubles on growth and never shrinks below the
+# initial capacity. Other Cython modules (the spread kernel) read `prices`/`sizes`/`count` directly.
 
 from arb._core.types cimport price_t, qty_t
 
 
 cdef struct BookSide:
-    price_t* prices      # best first
+    price_t* prices      # live levels, best first (points into price_buf)
     qty_t* sizes         # same index as prices; always > 0
     Py_ssize_t count     # live levels
-    Py_ssize_t capacity  # allocated slots
+    Py_ssize_t head      # offset of prices[0] in price_buf (free slots before the best level)
+    Py_ssize_t capacity  # allocated slots in each buffer
+    price_t* price_buf   # the allocation (owned)
+    qty_t* size_buf
     bint is_bid          # True: descending prices
 
 

@@ -1,14 +1,23 @@
 """[3] L2Book: one symbol's L2 book on one venue, as two sorted arrays of doubles per side.
 
 Bids are kept descending and asks ascending, best level at index 0, so the top of book is a load
-and walking depth is a forward scan. An update finds its level by binary search and shifts the tail
-with memmove; a zero size deletes the level. Capacity doubles on growth and never shrinks below the
-capacity the book was created with.
+and walking depth is a forward scan. The live levels sit in the middle of a larger buffer, so an
+update finds its level by binary search and memmoves the shorter part: the few levels above it (most
+updates are near the top) or the tail below it. A zero size deletes the level. Capacity doubles on
+growth and never shrinks below the capacity the book was created with.
 """
 
 cimport cython
-from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
-from libc.string cimport memmove
+from cpython.array cimport array
+from cpython.object cimport Py_SIZE
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.buffer cimport (
+    PyBUF_C_CONTIGUOUS,
+    PyBUF_FORMAT,
+    PyBuffer_Release,
+    PyObject_GetBuffer,
+)
+from libc.string cimport memcpy, memmove, strlen
 
 from arb._core.types cimport price_t, qty_t
 
@@ -16,82 +25,124 @@ cdef double _INF = float("inf")
 
 
 cdef int _side_alloc(BookSide* side, Py_ssize_t capacity, bint is_bid) except -1:
-    side.prices = <price_t*>PyMem_Malloc(capacity * sizeof(price_t))
-    side.sizes = <qty_t*>PyMem_Malloc(capacity * sizeof(qty_t))
-    if side.prices == NULL or side.sizes == NULL:
+    side.price_buf = <price_t*>PyMem_Malloc(capacity * sizeof(price_t))
+    side.size_buf = <qty_t*>PyMem_Malloc(capacity * sizeof(qty_t))
+    if side.price_buf == NULL or side.size_buf == NULL:
         raise MemoryError()
-    side.count = 0
     side.capacity = capacity
     side.is_bid = is_bid
+    side.count = 0
+    _side_place(side, capacity // 2)
     return 0
 
 
-cdef int _side_resize(BookSide* side, Py_ssize_t capacity) except -1:
-    cdef price_t* prices = <price_t*>PyMem_Realloc(side.prices, capacity * sizeof(price_t))
-    if prices == NULL:
+cdef inline void _side_place(BookSide* side, Py_ssize_t head) noexcept nogil:
+    side.head = head
+    side.prices = side.price_buf + head
+    side.sizes = side.size_buf + head
+
+
+cdef int _side_recentre(BookSide* side, Py_ssize_t capacity) except -1:
+    """Move the live levels to the middle of a buffer of `capacity` slots (reallocating if needed)."""
+    cdef Py_ssize_t head = (capacity - side.count) // 2
+    cdef price_t* prices
+    cdef qty_t* sizes
+    if capacity == side.capacity:
+        memmove(side.price_buf + head, side.prices, side.count * sizeof(price_t))
+        memmove(side.size_buf + head, side.sizes, side.count * sizeof(qty_t))
+        _side_place(side, head)
+        return 0
+    prices = <price_t*>PyMem_Malloc(capacity * sizeof(price_t))
+    sizes = <qty_t*>PyMem_Malloc(capacity * sizeof(qty_t))
+    if prices == NULL or sizes == NULL:
+        PyMem_Free(prices)
+        PyMem_Free(sizes)
         raise MemoryError()
-    side.prices = prices
-    cdef qty_t* sizes = <qty_t*>PyMem_Realloc(side.sizes, capacity * sizeof(qty_t))
-    if sizes == NULL:
-        raise MemoryError()
-    side.sizes = sizes
+    memcpy(prices + head, side.prices, side.count * sizeof(price_t))
+    memcpy(sizes + head, side.sizes, side.count * sizeof(qty_t))
+    PyMem_Free(side.price_buf)
+    PyMem_Free(side.size_buf)
+    side.price_buf = prices
+    side.size_buf = sizes
     side.capacity = capacity
+    _side_place(side, head)
     return 0
+
+
+cdef enum:
+    _LINEAR_PROBE = 16  # levels scanned linearly before the binary search (updates cluster at the top)
 
 
 cdef inline Py_ssize_t _find(const BookSide* side, price_t price) noexcept nogil:
     """Index of the first level that is not better than `price` (where it is or would go)."""
-    cdef Py_ssize_t lo = 0, hi = side.count, mid
     cdef const price_t* prices = side.prices
-    # Most updates touch the first few levels: a short linear probe beats the binary search there.
-    if hi > 0:
-        if side.is_bid:
-            if prices[0] <= price:
-                return 0
-        elif prices[0] >= price:
-            return 0
+    cdef const price_t* base
+    cdef Py_ssize_t count = side.count, i, n, half
+    cdef Py_ssize_t probe = count if count < _LINEAR_PROBE else _LINEAR_PROBE
     if side.is_bid:
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if prices[mid] > price:
-                lo = mid + 1
-            else:
-                hi = mid
+        for i in range(probe):
+            if prices[i] <= price:
+                return i
     else:
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if prices[mid] < price:
-                lo = mid + 1
-            else:
-                hi = mid
-    return lo
+        for i in range(probe):
+            if prices[i] >= price:
+                return i
+    if probe == count:
+        return count
+    # branch-free lower bound over the rest (the compiler turns the selects into cmovs)
+    base = prices + probe
+    n = count - probe
+    if side.is_bid:
+        while n > 1:
+            half = n >> 1
+            base = base + half if base[half] > price else base
+            n -= half
+        return (base - prices) + (base[0] > price)
+    while n > 1:
+        half = n >> 1
+        base = base + half if base[half] < price else base
+        n -= half
+    return (base - prices) + (base[0] < price)
 
 
 cdef inline int _side_set(BookSide* side, price_t price, qty_t size) except -1:
     """Set one level (validated by the caller); size 0 deletes, deleting a missing level is a no-op."""
     cdef Py_ssize_t idx = _find(side, price)
-    cdef Py_ssize_t tail
-    cdef bint found = idx < side.count and side.prices[idx] == price
+    cdef Py_ssize_t count = side.count
+    cdef Py_ssize_t tail = count - idx
+    cdef bint found = idx < count and side.prices[idx] == price
     if size == 0.0:
-        if found:
-            tail = side.count - idx - 1
-            if tail > 0:
-                memmove(&side.prices[idx], &side.prices[idx + 1], tail * sizeof(price_t))
-                memmove(&side.sizes[idx], &side.sizes[idx + 1], tail * sizeof(qty_t))
-            side.count -= 1
+        if not found:
+            return 0
+        if idx < tail:  # close to the top: shift the levels above it down by one
+            memmove(side.prices + 1, side.prices, idx * sizeof(price_t))
+            memmove(side.sizes + 1, side.sizes, idx * sizeof(qty_t))
+            _side_place(side, side.head + 1)
+        else:
+            memmove(side.prices + idx, side.prices + idx + 1, (tail - 1) * sizeof(price_t))
+            memmove(side.sizes + idx, side.sizes + idx + 1, (tail - 1) * sizeof(qty_t))
+        side.count = count - 1
         return 0
     if found:
         side.sizes[idx] = size
         return 0
-    if side.count == side.capacity:
-        _side_resize(side, side.capacity * 2)
-    tail = side.count - idx
-    if tail > 0:
-        memmove(&side.prices[idx + 1], &side.prices[idx], tail * sizeof(price_t))
-        memmove(&side.sizes[idx + 1], &side.sizes[idx], tail * sizeof(qty_t))
+    if count + 1 > side.capacity:
+        _side_recentre(side, side.capacity * 2)
+    cdef bint front = idx < tail
+    if front and side.head == 0 or not front and side.head + count == side.capacity:
+        # no slack on the cheap end: recentre once, which buys slack for many updates
+        _side_recentre(side, side.capacity if 4 * (count + 1) <= 3 * side.capacity
+                       else side.capacity * 2)
+    if front:
+        memmove(side.prices - 1, side.prices, idx * sizeof(price_t))
+        memmove(side.sizes - 1, side.sizes, idx * sizeof(qty_t))
+        _side_place(side, side.head - 1)
+    else:
+        memmove(side.prices + idx + 1, side.prices + idx, tail * sizeof(price_t))
+        memmove(side.sizes + idx + 1, side.sizes + idx, tail * sizeof(qty_t))
     side.prices[idx] = price
     side.sizes[idx] = size
-    side.count += 1
+    side.count = count + 1
     return 0
 
 
@@ -135,10 +186,10 @@ cdef class L2Book:
         self.ts_ns = 0
 
     def __dealloc__(self):
-        PyMem_Free(self.bids.prices)
-        PyMem_Free(self.bids.sizes)
-        PyMem_Free(self.asks.prices)
-        PyMem_Free(self.asks.sizes)
+        PyMem_Free(self.bids.price_buf)
+        PyMem_Free(self.bids.size_buf)
+        PyMem_Free(self.asks.price_buf)
+        PyMem_Free(self.asks.size_buf)
 
     # ------------------------------------------------------------------ fast twins (Cython callers)
 
@@ -159,16 +210,11 @@ cdef class L2Book:
     cdef void c_clear(self) noexcept:
         self.bids.count = 0
         self.asks.count = 0
-        if self.bids.capacity > self.initial_capacity:
-            try:
-                _side_resize(&self.bids, self.initial_capacity)
-            except MemoryError:  # shrinking cannot really fail; keep the larger buffer if it does
-                pass
-        if self.asks.capacity > self.initial_capacity:
-            try:
-                _side_resize(&self.asks, self.initial_capacity)
-            except MemoryError:
-                pass
+        try:  # shrinking back to the initial capacity cannot really fail; keep the buffer if it does
+            _side_recentre(&self.bids, self.initial_capacity)
+            _side_recentre(&self.asks, self.initial_capacity)
+        except MemoryError:
+            pass
 
     cdef Py_ssize_t c_top(self, bint is_bid, double* out_prices, double* out_sizes,
                           Py_ssize_t n) noexcept:
@@ -205,18 +251,38 @@ cdef class L2Book:
             _raise_bad_level(price, size)
         _side_set(&self.bids if is_bid else &self.asks, price, size)
 
-    def apply_levels(self, bint is_bid, const double[::1] prices, const double[::1] sizes):
+    def apply_levels(self, bint is_bid, prices, sizes):
         """Set many levels of one side from two buffers of doubles (one call per message side).
 
-        The whole input is validated before anything changes.
+        Any C-contiguous buffer of doubles works (`array('d')`, numpy float64, memoryview);
+        `array('d')` takes a fast path. The whole input is validated before anything changes.
         """
-        if prices.shape[0] != sizes.shape[0]:
-            raise ValueError(
-                f"prices and sizes differ in length: {prices.shape[0]} != {sizes.shape[0]}"
-            )
-        if prices.shape[0] == 0:
-            return
-        self.c_apply_levels(is_bid, &prices[0], &sizes[0], prices.shape[0])
+        cdef Py_ssize_t n
+        if type(prices) is array and type(sizes) is array:
+            if (<array>prices).ob_descr.typecode == b"d" and (<array>sizes).ob_descr.typecode == b"d":
+                n = Py_SIZE(prices)
+                if n != Py_SIZE(sizes):
+                    raise ValueError(f"prices and sizes differ in length: {n} != {Py_SIZE(sizes)}")
+                self.c_apply_levels(is_bid, (<array>prices).data.as_doubles,
+                                    (<array>sizes).data.as_doubles, n)
+                return
+        cdef Py_buffer pv, sv
+        _get_doubles(prices, &pv, "prices")
+        try:
+            _get_doubles(sizes, &sv, "sizes")
+        except BaseException:
+            PyBuffer_Release(&pv)
+            raise
+        n = pv.len // sizeof(double)
+        try:
+            if n != sv.len // <Py_ssize_t>sizeof(double):
+                raise ValueError(
+                    f"prices and sizes differ in length: {n} != {sv.len // sizeof(double)}"
+                )
+            self.c_apply_levels(is_bid, <const double*>pv.buf, <const double*>sv.buf, n)
+        finally:
+            PyBuffer_Release(&pv)
+            PyBuffer_Release(&sv)
 
     def set_snapshot(self, bid_prices, bid_sizes, ask_prices, ask_sizes):
         """Replace both sides (input in any order; for a repeated price the last one wins)."""
@@ -320,3 +386,16 @@ cdef const double[::1] _as_doubles(object values, str name):
         return array("d", values)
     except TypeError as exc:
         raise ValueError(f"{name} must be a buffer or sequence of numbers") from exc
+
+
+cdef int _get_doubles(object obj, Py_buffer* view, str name) except -1:
+    """Borrow `obj`'s buffer as C doubles (cheaper than a typed memoryview on the hot path)."""
+    PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT)
+    cdef const char* fmt = view.format
+    cdef size_t flen = strlen(fmt) if fmt != NULL else 0
+    if view.itemsize != sizeof(double) or flen == 0 or flen > 2 or fmt[flen - 1] != b"d" or (
+        flen == 2 and fmt[0] != b"@" and fmt[0] != b"=" and fmt[0] != b"<"
+    ):
+        PyBuffer_Release(view)
+        raise TypeError(f"{name} must be a contiguous buffer of doubles, e.g. array('d')")
+    return 0
