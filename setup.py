@@ -2,7 +2,7 @@
 
 Directives are set once here. ``ARB_CYTHON_DEBUG=1`` turns bounds/wraparound/initialized checks
 back on and compiles without optimisation; ``ARB_CYTHON_ANNOTATE=1`` writes the annotate HTML
-next to each ``.pyx``.
+next to each ``.pyx``; ``ARB_CYTHON_PORTABLE=1`` drops ``-march=native``.
 """
 
 import os
@@ -28,7 +28,10 @@ DIRECTIVES = {
     "embedsignature": True,
 }
 
-CFLAGS = ["-O0", "-g"] if DEBUG else ["-O3"]
+# The core is built where it runs (pip install -e .), so it may use the CPU's full instruction set;
+# ARB_CYTHON_PORTABLE=1 builds for a generic x86-64/arm64 (e.g. for a wheel shipped elsewhere).
+PORTABLE = os.environ.get("ARB_CYTHON_PORTABLE") == "1"
+CFLAGS = ["-O0", "-g"] if DEBUG else ["-O3"] + ([] if PORTABLE else ["-march=native"])
 
 extensions = [
     Extension(f"arb._core.{name}", [str(CORE / f"{name}.pyx")], extra_compile_args=CFLAGS)

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Sequence
 
 
-def best_ns(run: Callable[[], int], repeats: int = 3) -> float:
+def best_ns(run: Callable[[], int], repeats: int = 5) -> float:
     """Best-of-`repeats` nanoseconds per operation; `run` returns how many operations it did."""
     best = float("inf")
     for _ in range(repeats):

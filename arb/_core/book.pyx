@@ -76,33 +76,53 @@ cdef enum:
 cdef inline Py_ssize_t _find(const BookSide* side, price_t price) noexcept nogil:
     """Index of the first level that is not better than `price` (where it is or would go)."""
     cdef const price_t* prices = side.prices
-    cdef const price_t* base
-    cdef Py_ssize_t count = side.count, i, n, half
+    cdef Py_ssize_t count = side.count, i
     cdef Py_ssize_t probe = count if count < _LINEAR_PROBE else _LINEAR_PROBE
+    cdef Py_ssize_t better = 0
+    # Counting the better levels among the first few has no data-dependent branch (it vectorises),
+    # so the common top-of-book update costs no misprediction; sortedness makes the count the index.
     if side.is_bid:
         for i in range(probe):
-            if prices[i] <= price:
-                return i
+            better += prices[i] > price
     else:
         for i in range(probe):
-            if prices[i] >= price:
-                return i
-    if probe == count:
-        return count
-    # branch-free lower bound over the rest (the compiler turns the selects into cmovs)
-    base = prices + probe
-    n = count - probe
+            better += prices[i] < price
+    if better < probe or probe == count:
+        return better
+    # binary search over the rest
+    cdef Py_ssize_t lo = probe, hi = count, mid
     if side.is_bid:
-        while n > 1:
-            half = n >> 1
-            base = base + half if base[half] > price else base
-            n -= half
-        return (base - prices) + (base[0] > price)
-    while n > 1:
-        half = n >> 1
-        base = base + half if base[half] < price else base
-        n -= half
-    return (base - prices) + (base[0] < price)
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if prices[mid] > price:
+                lo = mid + 1
+            else:
+                hi = mid
+    else:
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if prices[mid] < price:
+                lo = mid + 1
+            else:
+                hi = mid
+    return lo
+
+
+cdef enum:
+    _SMALL_MOVE = 32  # below this many levels a plain loop beats memmove's overlapping-copy paths
+
+
+cdef inline void _shift(double* dst, const double* src, Py_ssize_t n) noexcept nogil:
+    """memmove for the short overlapping shifts by one slot that dominate book updates."""
+    cdef Py_ssize_t i
+    if n >= _SMALL_MOVE:
+        memmove(dst, src, n * sizeof(double))
+    elif dst < src:
+        for i in range(n):
+            dst[i] = src[i]
+    else:
+        for i in range(n - 1, -1, -1):
+            dst[i] = src[i]
 
 
 cdef inline int _side_set(BookSide* side, price_t price, qty_t size) except -1:
@@ -115,12 +135,12 @@ cdef inline int _side_set(BookSide* side, price_t price, qty_t size) except -1:
         if not found:
             return 0
         if idx < tail:  # close to the top: shift the levels above it down by one
-            memmove(side.prices + 1, side.prices, idx * sizeof(price_t))
-            memmove(side.sizes + 1, side.sizes, idx * sizeof(qty_t))
+            _shift(side.prices + 1, side.prices, idx)
+            _shift(side.sizes + 1, side.sizes, idx)
             _side_place(side, side.head + 1)
         else:
-            memmove(side.prices + idx, side.prices + idx + 1, (tail - 1) * sizeof(price_t))
-            memmove(side.sizes + idx, side.sizes + idx + 1, (tail - 1) * sizeof(qty_t))
+            _shift(side.prices + idx, side.prices + idx + 1, tail - 1)
+            _shift(side.sizes + idx, side.sizes + idx + 1, tail - 1)
         side.count = count - 1
         return 0
     if found:
@@ -134,12 +154,12 @@ cdef inline int _side_set(BookSide* side, price_t price, qty_t size) except -1:
         _side_recentre(side, side.capacity if 4 * (count + 1) <= 3 * side.capacity
                        else side.capacity * 2)
     if front:
-        memmove(side.prices - 1, side.prices, idx * sizeof(price_t))
-        memmove(side.sizes - 1, side.sizes, idx * sizeof(qty_t))
+        _shift(side.prices - 1, side.prices, idx)
+        _shift(side.sizes - 1, side.sizes, idx)
         _side_place(side, side.head - 1)
     else:
-        memmove(side.prices + idx + 1, side.prices + idx, tail * sizeof(price_t))
-        memmove(side.sizes + idx + 1, side.sizes + idx, tail * sizeof(qty_t))
+        _shift(side.prices + idx + 1, side.prices + idx, tail)
+        _shift(side.sizes + idx + 1, side.sizes + idx, tail)
     side.prices[idx] = price
     side.sizes[idx] = size
     side.count = count + 1
