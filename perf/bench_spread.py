@@ -15,11 +15,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import best_ns, table, verdict  # noqa: E402
+from _common import best_ns, table, verdict
 
-from arb._core.book import L2Book  # noqa: E402
-from arb._core.reference import ReferenceBook, reference_find_opportunity  # noqa: E402
-from arb._core.spread import SpreadKernel, find_opportunity  # noqa: E402
+from arb._core.book import L2Book
+from arb._core.reference import ReferenceBook, reference_find_opportunity
+from arb._core.spread import SpreadKernel, find_opportunity
 
 DEPTH = 20
 TICK = 0.01
