@@ -78,7 +78,7 @@ def main() -> None:
                 reference_find_opportunity(ref, *args, exhaustive=False)
             return 500
 
-        def run_ref_exh(ref=ref, args=args) -> int:  # type: ignore[no-untyped-def]
+        def run_ref_exh(ref=ref, args=args, n=n) -> int:  # type: ignore[no-untyped-def]
             loops = max(20, 2000 // (n * n))
             for _ in range(loops):
                 reference_find_opportunity(ref, *args)
