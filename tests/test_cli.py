@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import arb
+from arb.cli import main
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "arb.toml"
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"arb-engine {arb.__version__}"
+
+
+def test_installed_console_script_runs() -> None:
+    script = Path(sys.executable).with_name("arb-engine")
+    if not script.exists():
+        pytest.skip("arb-engine console script not installed next to this interpreter")
+    out = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"arb-engine {arb.__version__}"
+
+
+def test_config_validate_ok_and_bad(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "validate", str(EXAMPLE)]) == 0
+    assert capsys.readouterr().out.startswith("ok:")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('symbols = ["BTC/USDT"]\n[risk]\nmin_net_bps = -3\n')
+    assert main(["config", "validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "risk.min_net_bps" in err and "-3" in err
+
+
+def test_config_schema_is_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "schema"]) == 0
+    assert "$defs" in json.loads(capsys.readouterr().out)
+
+
+def test_config_show_masks_credentials(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ARB_MEXC_API_KEY", "canary-key-cli")
+    monkeypatch.setenv("ARB_MEXC_API_SECRET", "canary-secret-cli")
+    monkeypatch.setenv("ARB__RISK__MIN_NET_BPS", "9")
+    assert main(["config", "show", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    shown = json.loads(out)
+    assert shown["risk"]["min_net_bps"] == 9.0
+    assert shown["credentials"]["mexc"].startswith("present")
+    assert "canary-key-cli" not in out and "canary-secret-cli" not in out
+
+
+def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "usage" in capsys.readouterr().out
