@@ -44,5 +44,7 @@ setup(
         compiler_directives=DIRECTIVES,
         annotate=ANNOTATE,
         include_path=["."],
+        # always regenerate the C: a stale .c would silently keep another build's directives
+        force=True,
     ),
 )
