@@ -112,7 +112,9 @@ async def test_resolve_waits_out_not_found_inside_grace_then_finds_it() -> None:
     t = OrderTracker(clock)
     t.track(order())
     t.mark_unknown("c1", "timeout")
-    found = order(status=OrderStatus.FILLED, filled_qty=Decimal("2"), filled_quote=Decimal("200"), order_id="77")
+    found = order(
+        status=OrderStatus.FILLED, filled_qty=Decimal("2"), filled_quote=Decimal("200"), order_id="77"
+    )
     private = FakePrivate([
         OrderNotFoundError("gateio", "ORDER_NOT_FOUND", http_status=400, api_code="ORDER_NOT_FOUND"),
         ExchangeUnavailableError("gateio", "503", http_status=503),
