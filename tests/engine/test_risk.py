@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from arb.config import RiskConfig
+from arb.engine.risk import NS, RiskManager, TradingState
+from arb.model import Opportunity, Side, Symbol
+
+SYM = Symbol("BTC", "USDT")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 10 * NS
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def opp(oid: str = "o1", buy: str = "binance", sell: str = "gateio", price: float = 100.0) -> Opportunity:
+    return Opportunity(
+        id=oid, symbol=SYM, buy_venue=buy, sell_venue=sell, quantity=1.0, buy_vwap=price,
+        sell_vwap=price * 1.01, buy_worst=price, sell_worst=price * 1.01, gross_profit=1.0,
+        net_profit=0.8, gross_bps=100.0, net_bps=80.0,
+    )
+
+
+def manager(tmp_path: Path, **risk: Any) -> tuple[RiskManager, Clock]:
+    clock = Clock()
+    cfg = RiskConfig(**{"max_notional_per_order": 1000.0, "max_unhedged_notional": 5000.0, **risk})
+    rm = RiskManager(cfg, tmp_path / "state.json", clock)
+    for venue in ("binance", "gateio"):
+        rm.set_balance(venue, "USDT", Decimal("1000"))
+        rm.set_balance(venue, "BTC", Decimal("5"))
+    return rm, clock
+
+
+def test_approve_reserves_and_release_returns(tmp_path: Path) -> None:
+    rm, _ = manager(tmp_path)
+    decision = rm.approve(opp(), buy_fee=0.001, quantity=Decimal("2"))
+    assert decision.approved
+    assert rm.available("binance", "USDT") == Decimal("1000") - Decimal("200") * Decimal("1.001")
+    assert rm.available("gateio", "BTC") == Decimal("3")
+    assert rm.open_opportunities == 1
+    rm.release("o1")
+    assert rm.available("binance", "USDT") == Decimal("1000") and rm.available("gateio", "BTC") == Decimal("5")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "quantity", "reason"),
+    [
+        ({}, Decimal("11"), "max notional per order"),
+        ({"max_notional_per_order": 5000.0}, Decimal("11"), "insufficient quote"),
+        ({}, Decimal("6"), "insufficient base"),
+        ({"inventory_min": {"BTC": Decimal("4.5")}}, Decimal("1"), "inventory below minimum"),
+        ({"inventory_max": {"BTC": Decimal("5.5")}}, Decimal("1"), "inventory above maximum"),
+    ],
+)
+def test_limits_reject_with_a_reason(tmp_path: Path, kwargs: dict[str, Any], quantity: Decimal,
+                                     reason: str) -> None:
+    rm, _ = manager(tmp_path, **kwargs)
+    decision = rm.approve(opp(), buy_fee=0.0, quantity=quantity)
+    assert not decision.approved and decision.reason == reason
+    assert rm.rejections[reason] == 1 and rm.open_opportunities == 0
+
+
+def test_open_opportunities_and_order_rate(tmp_path: Path) -> None:
+    rm, clock = manager(tmp_path, max_open_opportunities=2, max_orders_per_s=4.0)
+    assert rm.approve(opp("a"), buy_fee=0.0, quantity=Decimal("0.1")).approved
+    assert rm.approve(opp("b"), buy_fee=0.0, quantity=Decimal("0.1")).approved
+    assert rm.approve(opp("c"), buy_fee=0.0, quantity=Decimal("0.1")).reason == "max open opportunities"
+    rm.release("a")
+    assert rm.approve(opp("c"), buy_fee=0.0, quantity=Decimal("0.1")).reason == "order rate"
+    clock.now += NS
+    assert rm.approve(opp("c"), buy_fee=0.0, quantity=Decimal("0.1")).approved
+
+
+def test_halt_is_persisted_until_resume(tmp_path: Path) -> None:
+    rm, clock = manager(tmp_path)
+    rm.halt("operator")
+    assert rm.approve(opp(), buy_fee=0.0, quantity=Decimal("1")).reason == "state HALTED"
+    again = RiskManager(rm.config, tmp_path / "state.json", clock)
+    assert again.state is TradingState.HALTED and again.reason == "operator"
+    again.resume()
+    third = RiskManager(rm.config, tmp_path / "state.json", clock)
+    assert third.state is TradingState.ACTIVE
+
+
+def test_circuit_opens_after_failures_and_half_opens(tmp_path: Path) -> None:
+    rm, clock = manager(tmp_path, max_consecutive_failures=2, circuit_cooldown_s=5.0)
+    rm.record_result("binance", False)
+    assert not rm.circuit_open("binance")
+    rm.record_result("binance", False)
+    assert rm.circuit_open("binance")
+    assert rm.approve(opp(), buy_fee=0.0, quantity=Decimal("1")).reason == "circuit open"
+    clock.now += 5 * NS
+    assert not rm.circuit_open("binance")  # half-open: one trial
+    assert rm.circuit_open("binance")
+    rm.record_result("binance", False)  # the trial failed: open again
+    assert rm.circuit_open("binance")
+    clock.now += 5 * NS
+    assert not rm.circuit_open("binance")
+    rm.record_result("binance", True)
+    assert not rm.circuit_open("binance") and not rm.circuit_open("binance")
+
+
+def test_daily_loss_and_unhedged_limits_halt(tmp_path: Path) -> None:
+    rm, _ = manager(tmp_path, max_daily_loss=10.0, max_unhedged_notional=50.0)
+    rm.add_realised_pnl(Decimal("-4"))
+    assert rm.state is TradingState.ACTIVE
+    rm.add_realised_pnl(Decimal("-6"))
+    assert rm.state is TradingState.HALTED and "daily realised loss" in rm.reason
+    rm.resume()
+    rm.set_unhedged(Decimal("60"))
+    assert rm.state is TradingState.HALTED
+
+
+def test_fills_move_local_balances(tmp_path: Path) -> None:
+    rm, _ = manager(tmp_path)
+    rm.apply_fill("binance", Side.BUY, "BTC", "USDT", Decimal("1"), Decimal("100"), Decimal("0.1"), "USDT")
+    assert rm.available("binance", "BTC") == Decimal("6")
+    assert rm.available("binance", "USDT") == Decimal("899.9")
