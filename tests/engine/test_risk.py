@@ -47,7 +47,8 @@ def test_approve_reserves_and_release_returns(tmp_path: Path) -> None:
     assert rm.available("gateio", "BTC") == Decimal("3")
     assert rm.open_opportunities == 1
     rm.release("o1")
-    assert rm.available("binance", "USDT") == Decimal("1000") and rm.available("gateio", "BTC") == Decimal("5")
+    assert rm.available("binance", "USDT") == Decimal("1000")
+    assert rm.available("gateio", "BTC") == Decimal("5")
 
 
 @pytest.mark.parametrize(
