@@ -1,0 +1,180 @@
+"""[4] Detector: on every applied book update, re-evaluate that symbol across its venues.
+
+Event-driven (no polling clock): the book layer calls `on_book_update(venue, symbol, ts_event)`
+after it applied a message to a SYNCED book. The detector sets the kernel's usable mask from the
+gates, loads balances, runs the Cython spread kernel for that one symbol and hands a found
+opportunity to the callback. Every gate that removes a venue or drops an opportunity is counted by
+reason, and so is every stage of the funnel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+
+from arb._core.book import L2Book
+from arb._core.spread import SpreadKernel
+from arb.config import RiskConfig
+from arb.model import Opportunity, Symbol
+
+MS = 1_000_000
+
+# funnel stages, in order
+FUNNEL = ("evaluated", "clears_fees", "sized", "approved", "sent", "both_filled")
+
+
+class Funnel:
+    """Counts of the opportunity funnel and of every gate, by reason."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, int] = dict.fromkeys(FUNNEL, 0)
+        self.gates: dict[str, int] = {}
+
+    def hit(self, stage: str) -> None:
+        self.stages[stage] += 1
+
+    def gate(self, reason: str) -> None:
+        self.gates[reason] = self.gates.get(reason, 0) + 1
+
+
+class _Market:
+    """One symbol across the venues that list it, with its kernel bound to their books."""
+
+    __slots__ = ("books", "index", "kernel", "last_attempt_ns", "symbol", "ts_event", "venues")
+
+    def __init__(self, symbol: Symbol, books: Mapping[str, L2Book], fees: Mapping[str, float],
+                 qty_step: float, risk: RiskConfig) -> None:
+        self.symbol = symbol
+        self.venues = list(books)
+        self.index = {v: i for i, v in enumerate(self.venues)}
+        self.books = [books[v] for v in self.venues]
+        self.kernel = SpreadKernel(self.books, risk.min_net_bps, risk.max_notional_per_order, qty_step)
+        for i, venue in enumerate(self.venues):
+            self.kernel.set_fee(i, fees[venue])
+        self.ts_event = [0] * len(self.venues)
+        self.last_attempt_ns = 0
+
+
+class Detector:
+    """Runs the spread kernel on the touched symbol and applies the gates.
+
+    Parameters
+    ----------
+    risk:
+        The `[risk]` config (threshold, caps, staleness limits, cooldown).
+    clock_ns:
+        Injected clock.
+    is_synced:
+        ``is_synced(venue, symbol)``: the book layer's verdict (only SYNCED books trade).
+    available:
+        ``available(venue, asset) -> Decimal``: free balance net of reservations.
+    blocked:
+        ``blocked(venue) -> reason or ""``: venue-level gates (circuit open, halted venue).
+    on_opportunity:
+        Called with each opportunity that passed every gate.
+    """
+
+    def __init__(
+        self,
+        risk: RiskConfig,
+        clock_ns: Callable[[], int],
+        *,
+        is_synced: Callable[[str, Symbol], bool],
+        available: Callable[[str, str], Decimal],
+        blocked: Callable[[str], str],
+        on_opportunity: Callable[[Opportunity], None],
+        run_tag: str,
+    ) -> None:
+        self.risk = risk
+        self._clock = clock_ns
+        self._is_synced = is_synced
+        self._available = available
+        self._blocked = blocked
+        self._on_opportunity = on_opportunity
+        self._run_tag = run_tag
+        self._seq = 0
+        self._markets: dict[Symbol, _Market] = {}
+        self._halted: set[tuple[str, Symbol]] = set()
+        self.funnel = Funnel()
+
+    def add_symbol(self, symbol: Symbol, books: Mapping[str, L2Book], fees: Mapping[str, float],
+                   qty_step: float) -> None:
+        """Bind one symbol's books (two or more venues) and their taker fees."""
+        if len(books) < 2:
+            raise ValueError(f"{symbol}: needs books on at least two venues, got {list(books)}")
+        self._markets[symbol] = _Market(symbol, books, fees, qty_step, self.risk)
+
+    def set_fee(self, venue: str, symbol: Symbol, taker: float) -> None:
+        market = self._markets[symbol]
+        market.kernel.set_fee(market.index[venue], taker)
+
+    def set_halted(self, venue: str, symbol: Symbol, halted: bool) -> None:
+        if halted:
+            self._halted.add((venue, symbol))
+        else:
+            self._halted.discard((venue, symbol))
+
+    def _usable(self, market: _Market, i: int, now: int) -> bool:
+        venue, symbol = market.venues[i], market.symbol
+        book = market.books[i]
+        reason = ""
+        if not self._is_synced(venue, symbol):
+            reason = "not synced"
+        elif now - book.ts_ns > self.risk.max_book_age_ms * MS:
+            reason = "book too old"
+        elif market.ts_event[i] and book.ts_ns - market.ts_event[i] > self.risk.max_event_lag_ms * MS:
+            reason = "venue time lag"
+        elif book.is_crossed():
+            reason = "crossed book"
+        elif (venue, symbol) in self._halted:
+            reason = "symbol halted"
+        else:
+            reason = self._blocked(venue)
+        if reason:
+            self.funnel.gate(reason)
+            return False
+        return True
+
+    def on_book_update(self, venue: str, symbol: Symbol, ts_event: int = 0) -> Opportunity | None:
+        """Re-evaluate `symbol` after its book on `venue` changed; returns what was emitted."""
+        market = self._markets.get(symbol)
+        if market is None:
+            return None
+        i = market.index.get(venue)
+        if i is not None and ts_event:
+            market.ts_event[i] = ts_event
+        now = self._clock()
+        if now - market.last_attempt_ns < self.risk.symbol_cooldown_ms * MS:
+            self.funnel.gate("symbol cooldown")
+            return None
+        kernel = market.kernel
+        usable = 0
+        for j, name in enumerate(market.venues):
+            ok = self._usable(market, j, now)
+            kernel.set_usable(j, ok)
+            if ok:
+                usable += 1
+                kernel.set_balance(j, float(self._available(name, symbol.base)),
+                                   float(self._available(name, symbol.quote)))
+        if usable < 2:
+            return None
+        self.funnel.hit("evaluated")
+        found = kernel.evaluate()
+        if found is None:
+            return None
+        self.funnel.hit("clears_fees")
+        if found.net_bps > self.risk.max_net_bps:
+            self.funnel.gate("too good to be true")
+            return None
+        self._seq += 1
+        opp = Opportunity(
+            id=f"{self._run_tag}{self._seq:06d}", symbol=symbol,
+            buy_venue=market.venues[found.buy_venue], sell_venue=market.venues[found.sell_venue],
+            quantity=found.quantity, buy_vwap=found.buy_vwap, sell_vwap=found.sell_vwap,
+            buy_worst=found.buy_worst, sell_worst=found.sell_worst, gross_profit=found.gross_profit,
+            net_profit=found.net_profit, gross_bps=found.gross_bps, net_bps=found.net_bps,
+            ts_detected=now,
+        )
+        market.last_attempt_ns = now
+        self._on_opportunity(opp)
+        return opp
