@@ -1,0 +1,292 @@
+"""[6] Executor: both legs at once as IOC limits; the only place prices become exact decimals.
+
+For one approved opportunity:
+1. round the kernel's quantity down to the coarser of the two steps and the worst prices (plus the
+   slippage allowance) outward to each venue's tick, with `Decimal`; check min qty and min notional
+   on both legs before either is sent; ask the risk manager (which reserves balances);
+2. derive deterministic client order ids from (opportunity id, leg, attempt), track both orders and
+   journal the opportunity and both intents, waiting for the commit, *before* anything is sent;
+3. send both legs concurrently; a timeout or 5xx makes a leg UNKNOWN and it is resolved by client id;
+   a leg the venue answered without a final state (MEXC returns no fills) is queried until final;
+4. if the legs filled unequally, the difference is a residual with a deadline and a budget: it is
+   closed by IOC orders on whichever venue's book is cheaper (completing the short leg or unwinding
+   the long one) within `residual_max_bps` of the opportunity's prices; if that fails, trading HALTs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+import msgspec
+
+from arb._core.book import L2Book
+from arb.config import ExecutorConfig
+from arb.engine.detector import Funnel
+from arb.engine.journal import Journal
+from arb.engine.orders import OrderTracker
+from arb.engine.risk import RiskManager
+from arb.errors import ExchangeError, OrderOutcomeUnknownError
+from arb.model import ZERO, Opportunity, Order, OrderStatus, OrderType, Side, Symbol, SymbolInfo, TimeInForce
+from arb.venues.base import PrivateExchangeInterface
+
+log = logging.getLogger(__name__)
+
+MS = 1_000_000
+BPS = Decimal("0.0001")
+
+
+def round_down(value: Decimal, step: Decimal) -> Decimal:
+    return ((value / step).to_integral_value(ROUND_FLOOR) * step).quantize(step)
+
+
+def round_up(value: Decimal, step: Decimal) -> Decimal:
+    return ((value / step).to_integral_value(ROUND_CEILING) * step).quantize(step)
+
+
+def default_client_id(venue: str, base_id: str) -> str:
+    """A venue-valid client order id: Gate wants a ``t-`` prefix, the others take it as is."""
+    return f"t-{base_id}" if venue == "gateio" else base_id
+
+
+class Outcome(msgspec.Struct):
+    """What happened to one opportunity."""
+
+    opportunity_id: str
+    status: str  # "rejected", "filled", "partial", "none", "residual-closed", "halted"
+    reason: str = ""
+    buy: Order | None = None
+    sell: Order | None = None
+    residual: Decimal = ZERO
+    pnl: Decimal = ZERO
+
+
+class Executor:
+    """Sends both legs of approved opportunities and sees every order to a final state."""
+
+    def __init__(
+        self,
+        config: ExecutorConfig,
+        *,
+        privates: Mapping[str, PrivateExchangeInterface],
+        symbols: Mapping[tuple[str, Symbol], SymbolInfo],
+        taker_fee: Callable[[str, Symbol], float],
+        book: Callable[[str, Symbol], L2Book | None],
+        tracker: OrderTracker,
+        risk: RiskManager,
+        funnel: Funnel,
+        clock_ns: Callable[[], int],
+        journal: Journal | None = None,
+        client_id: Callable[[str, str], str] = default_client_id,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.config = config
+        self._privates = privates
+        self._symbols = symbols
+        self._fee = taker_fee
+        self._book = book
+        self.tracker = tracker
+        self.risk = risk
+        self.funnel = funnel
+        self._clock = clock_ns
+        self._journal = journal
+        self._client_id = client_id
+        self._sleep = sleep
+
+    # ------------------------------------------------------------------ entry point
+
+    async def execute(self, opp: Opportunity) -> Outcome:
+        buy_info = self._symbols.get((opp.buy_venue, opp.symbol))
+        sell_info = self._symbols.get((opp.sell_venue, opp.symbol))
+        if buy_info is None or sell_info is None:
+            return self._rejected(opp, "unknown symbol rules")
+        step = max(buy_info.step_size, sell_info.step_size)
+        qty = round_down(Decimal(repr(opp.quantity)), step)
+        if qty % min(buy_info.step_size, sell_info.step_size):
+            return self._rejected(opp, "incompatible steps")
+        slip = Decimal(repr(self.config.slippage_bps)) * BPS
+        buy_px = round_up(Decimal(repr(opp.buy_worst)) * (1 + slip), buy_info.tick_size)
+        sell_px = round_down(Decimal(repr(opp.sell_worst)) * (1 - slip), sell_info.tick_size)
+        if not (_meets_minimums(buy_info, qty, buy_px) and _meets_minimums(sell_info, qty, sell_px)):
+            return self._rejected(opp, "below minimum")
+        self.funnel.hit("sized")
+        decision = self.risk.approve(opp, buy_fee=self._fee(opp.buy_venue, opp.symbol), quantity=qty)
+        if not decision.approved:
+            return self._rejected(opp, decision.reason)
+        self.funnel.hit("approved")
+        try:
+            return await self._trade(opp, qty, buy_px, sell_px)
+        finally:
+            self.risk.release(opp.id)
+
+    def _rejected(self, opp: Opportunity, reason: str) -> Outcome:
+        if self._journal is not None:
+            self._journal.record_opportunity(opp, "rejected", reason)
+        return Outcome(opp.id, "rejected", reason)
+
+    # ------------------------------------------------------------------ the two legs
+
+    def _new_order(self, opp: Opportunity, venue: str, side: Side, qty: Decimal, price: Decimal,
+                   tag: str) -> Order:
+        now = self._clock()
+        return Order(
+            venue=venue, symbol=opp.symbol, client_order_id=self._client_id(venue, f"{opp.id}{tag}"),
+            side=side, type=OrderType.LIMIT, quantity=qty, price=price,
+            time_in_force=TimeInForce.IOC, ts_created=now, ts_updated=now,
+        )
+
+    async def _trade(self, opp: Opportunity, qty: Decimal, buy_px: Decimal, sell_px: Decimal) -> Outcome:
+        buy = self._new_order(opp, opp.buy_venue, Side.BUY, qty, buy_px, "b0")
+        sell = self._new_order(opp, opp.sell_venue, Side.SELL, qty, sell_px, "s0")
+        self.tracker.track(buy, opportunity_id=opp.id, leg="buy")
+        self.tracker.track(sell, opportunity_id=opp.id, leg="sell")
+        if self._journal is not None:
+            self._journal.record_opportunity(opp, "approved")
+            self._journal.record_order(buy, opportunity_id=opp.id, leg="buy", detail="intent")
+            self._journal.record_order(sell, opportunity_id=opp.id, leg="sell", detail="intent")
+            await self._journal.flush()  # nothing is sent before the intents are durable
+        self.funnel.hit("sent")
+        buy_done, sell_done = await asyncio.gather(self._send(buy), self._send(sell))
+        bought, sold = buy_done.filled_qty, sell_done.filled_qty
+        if bought == sold and bought > ZERO:
+            self.funnel.hit("both_filled")
+        status = ("filled" if bought else "none") if bought == sold else "partial"
+        outcome = Outcome(opp.id, status, buy=buy_done, sell=sell_done)
+        residual = bought - sold
+        if residual:
+            outcome.residual = await self._close_residual(opp, residual)
+            outcome.status = "residual-closed" if not outcome.residual else "halted"
+        outcome.pnl = self._realised(opp)
+        self.risk.add_realised_pnl(outcome.pnl)
+        return outcome
+
+    async def _send(self, order: Order) -> Order:
+        """Place one order and follow it to a final state; never raises for venue errors."""
+        private = self._privates[order.venue]
+        cid = order.client_order_id
+        try:
+            answer = await private.place_order(
+                order.symbol, order.side, order.type, order.quantity, cid, order.price, order.time_in_force
+            )
+        except OrderOutcomeUnknownError as exc:
+            self.tracker.mark_unknown(cid, str(exc))
+            self.risk.record_result(order.venue, False)
+        except ExchangeError as exc:
+            log.warning("%s %s: order %s rejected: %s", order.venue, order.symbol, cid, exc)
+            self.tracker.mark_rejected(cid, f"{type(exc).__name__} {exc.api_code}")
+            self.risk.record_result(order.venue, False)
+            return self.tracker.get(cid) or order
+        else:
+            self.tracker.on_order(answer, "placed")
+            self.risk.record_result(order.venue, True)
+        return await self._finalise(order)
+
+    async def _finalise(self, order: Order) -> Order:
+        """Query until the order is final (IOC: immediately on most venues); cancel if it lingers."""
+        cid = order.client_order_id
+        current = self.tracker.get(cid) or order
+        if current.status is OrderStatus.UNKNOWN:
+            current = await self.tracker.resolve(
+                cid, self._privates[order.venue], grace_ns=self.config.unknown_grace_ms * MS,
+                backoff_s=self.config.query_backoff_ms / 1000, sleep=self._sleep,
+            )
+        deadline = self._clock() + self.config.order_timeout_ms * MS
+        private = self._privates[order.venue]
+        while not current.status.is_terminal and self._clock() < deadline:
+            await self._sleep(self.config.query_backoff_ms / 1000)
+            try:
+                current = self.tracker.on_order(
+                    await private.get_order(order.symbol, client_order_id=cid), "queried"
+                ) or current
+            except ExchangeError as exc:
+                log.warning("%s %s: query of %s failed: %s", order.venue, order.symbol, cid, exc)
+        if not current.status.is_terminal:
+            try:
+                current = self.tracker.on_order(
+                    await private.cancel_order(order.symbol, client_order_id=cid), "canceled"
+                ) or current
+            except ExchangeError as exc:
+                log.warning("%s %s: cancel of %s failed: %s", order.venue, order.symbol, cid, exc)
+        return current
+
+    # ------------------------------------------------------------------ residuals
+
+    async def _close_residual(self, opp: Opportunity, residual: Decimal) -> Decimal:
+        """Flatten `residual` base (positive: we hold extra base) or HALT; returns what is left."""
+        cfg = self.config
+        rid = f"{opp.id}r"
+        opened = self._clock()
+        deadline = opened + cfg.residual_deadline_ms * MS
+        side = Side.SELL if residual > 0 else Side.BUY
+        ref = Decimal(repr(opp.buy_vwap if side is Side.SELL else opp.sell_vwap))
+        budget = Decimal(repr(cfg.residual_max_bps)) * BPS
+        left = abs(residual)
+        if self._journal is not None:
+            self._journal.record_residual(rid, opp.id, opp.buy_venue if residual > 0 else opp.sell_venue,
+                                          opp.symbol, side, left, opened)
+        self.risk.set_unhedged(self.risk.unhedged_notional + left * ref)
+        attempt = 0
+        while left > ZERO and attempt < cfg.residual_max_attempts and self._clock() < deadline:
+            attempt += 1
+            venue = self._cheapest(opp, side)
+            info = self._symbols[(venue, opp.symbol)]
+            qty = round_down(left, info.step_size)
+            if side is Side.SELL:
+                price = round_down(ref * (1 - budget), info.tick_size)
+            else:
+                price = round_up(ref * (1 + budget), info.tick_size)
+            if qty <= ZERO or not _meets_minimums(info, qty, price):
+                break  # dust below the venue's minimum: cannot be traded away
+            order = self._new_order(opp, venue, side, qty, price, f"r{attempt}")
+            self.tracker.track(order, opportunity_id=opp.id, leg="residual")
+            if self._journal is not None:
+                self._journal.record_order(order, opportunity_id=opp.id, leg="residual", detail="intent")
+                await self._journal.flush()
+            done = await self._send(order)
+            left -= done.filled_qty
+        self.risk.set_unhedged(max(ZERO, self.risk.unhedged_notional - (abs(residual) - left) * ref))
+        now = self._clock()
+        if left > ZERO and not self._is_dust(opp, left, ref):
+            self.risk.halt(f"residual {left} {opp.symbol.base} of {opp.id} not closed")
+            return left
+        if self._journal is not None:
+            self._journal.close_residual(rid, now, "closed" if left == ZERO else f"dust {left}")
+        return ZERO
+
+    def _is_dust(self, opp: Opportunity, left: Decimal, ref: Decimal) -> bool:
+        infos = [self._symbols[(v, opp.symbol)] for v in (opp.buy_venue, opp.sell_venue)]
+        return all(not _meets_minimums(info, round_down(left, info.step_size), ref) for info in infos)
+
+    def _cheapest(self, opp: Opportunity, side: Side) -> str:
+        """The venue (of the two legs) whose book is better for this side now."""
+        best_venue, best_price = opp.sell_venue if side is Side.SELL else opp.buy_venue, None
+        for venue in (opp.buy_venue, opp.sell_venue):
+            book = self._book(venue, opp.symbol)
+            top = None if book is None else (book.best_bid() if side is Side.SELL else book.best_ask())
+            if top is None:
+                continue
+            if best_price is None or (top[0] > best_price if side is Side.SELL else top[0] < best_price):
+                best_venue, best_price = venue, top[0]
+        return best_venue
+
+    def _realised(self, opp: Opportunity) -> Decimal:
+        """Quote received minus paid minus quote fees over the opportunity's orders.
+
+        Base still held (an open residual) is valued at the buy price, so inventory that was not
+        sold is not booked as a loss.
+        """
+        pnl = position = ZERO
+        for tracked in self.tracker.for_opportunity(opp.id):
+            order = tracked.order
+            sign = 1 if order.side is Side.SELL else -1
+            pnl += sign * order.filled_quote
+            position -= sign * order.filled_qty
+            if order.fee_asset == order.symbol.quote:
+                pnl -= order.fee
+        return pnl + position * Decimal(repr(opp.buy_vwap))
+
+
+def _meets_minimums(info: SymbolInfo, qty: Decimal, price: Decimal) -> bool:
+    return qty > ZERO and qty >= info.min_qty and qty * price >= info.min_notional
