@@ -42,9 +42,9 @@ async def test_sell_fills_across_levels_and_errors() -> None:
     assert order.status is OrderStatus.FILLED and order.filled_quote == Decimal("3997.0")
     assert len(await ex.my_trades(SYM)) == 2
     with pytest.raises(InsufficientBalanceError):
-        await ex.place_order(SYM, Side.SELL, OrderType.LIMIT, Decimal("1"), "c3", Decimal("1"), TimeInForce.IOC)
+        await ex.place_order(SYM, Side.SELL, OrderType.LIMIT, Decimal("1"), "c3", Decimal("1"))
     with pytest.raises(InvalidOrderError):
-        await ex.place_order(SYM, Side.BUY, OrderType.LIMIT, Decimal("1"), "c2", Decimal("1"), TimeInForce.IOC)
+        await ex.place_order(SYM, Side.BUY, OrderType.LIMIT, Decimal("1"), "c2", Decimal("1"))
     with pytest.raises(OrderNotFoundError):
         await ex.get_order(SYM, client_order_id="nope")
     fee = await ex.trading_fees(SYM)
