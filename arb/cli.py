@@ -9,10 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import arb
 from arb.config import config_schema, describe, load_config
+from arb.engine.risk import TradingState, read_state, state_path, write_state
 from arb.errors import ConfigError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -57,8 +60,43 @@ def _add_config(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     schema.set_defaults(handler=_config_schema)
 
 
+def _state_file(args: argparse.Namespace) -> Path:
+    data_dir = load_config(args.config).engine.data_dir if args.config else args.data_dir
+    return state_path(data_dir)
+
+
+def _halt(args: argparse.Namespace) -> int:
+    path = _state_file(args)
+    write_state(path, TradingState.HALTED, args.reason, time.time_ns())
+    print(f"HALTED ({args.reason}): {path}")
+    return 0
+
+
+def _resume(args: argparse.Namespace) -> int:
+    path = _state_file(args)
+    state, reason = read_state(path)
+    write_state(path, TradingState.ACTIVE, "", time.time_ns())
+    print(f"ACTIVE (was {state.name}{': ' + reason if reason else ''}): {path}")
+    return 0
+
+
+def _add_state_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    for name, handler, text in (
+        ("halt", _halt, "stop all trading; persisted until `arb-engine resume`"),
+        ("resume", _resume, "clear a HALT and allow trading again"),
+    ):
+        parser = sub.add_parser(name, help=text)
+        where = parser.add_mutually_exclusive_group()
+        where.add_argument("--config", help="config file whose engine.data_dir holds the state")
+        where.add_argument("--data-dir", default="./arb-data", help="engine data dir (default ./arb-data)")
+        if name == "halt":
+            parser.add_argument("--reason", default="operator halt", help="recorded with the state")
+        parser.set_defaults(handler=handler)
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     _add_config,
+    _add_state_commands,
 )
 
 

@@ -60,3 +60,19 @@ def test_config_show_masks_credentials(
 def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "usage" in capsys.readouterr().out
+
+
+def test_halt_and_resume_persist_the_trading_state(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from arb.config import RiskConfig
+    from arb.engine.risk import RiskManager, TradingState, state_path
+
+    data = tmp_path / "data"
+    assert main(["halt", "--data-dir", str(data), "--reason", "maintenance"]) == 0
+    assert "HALTED" in capsys.readouterr().out
+    risk = RiskManager(RiskConfig(), state_path(data), lambda: 0)
+    assert risk.state is TradingState.HALTED and risk.reason == "maintenance"
+    assert main(["resume", "--data-dir", str(data)]) == 0
+    assert "was HALTED: maintenance" in capsys.readouterr().out
+    assert RiskManager(RiskConfig(), state_path(data), lambda: 0).state is TradingState.ACTIVE

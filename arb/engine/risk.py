@@ -34,6 +34,33 @@ class TradingState(enum.IntEnum):
     HALTED = 3  # nothing is sent
 
 
+STATE_FILE = "trading_state.json"
+
+
+def state_path(data_dir: str | Path) -> Path:
+    """Where the persisted trading state lives inside the engine's data dir."""
+    return Path(data_dir) / STATE_FILE
+
+
+def read_state(path: Path) -> tuple[TradingState, str]:
+    """The persisted state; ACTIVE when no file exists, HALTED when it cannot be read."""
+    try:
+        data = json.loads(path.read_text())
+        return TradingState[str(data.get("state", "HALTED"))], str(data.get("reason", ""))
+    except FileNotFoundError:
+        return TradingState.ACTIVE, ""
+    except (OSError, ValueError, KeyError):
+        return TradingState.HALTED, f"unreadable state file {path}"
+
+
+def write_state(path: Path, state: TradingState, reason: str, now_ns: int) -> None:
+    """Persist the trading state atomically (write a temp file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"state": state.name, "reason": reason, "ts_ns": now_ns}))
+    os.replace(tmp, path)
+
+
 class Decision(msgspec.Struct, frozen=True):
     approved: bool
     reason: str  # "" when approved
@@ -92,21 +119,10 @@ class RiskManager:
     # ------------------------------------------------------------------ trading state
 
     def _load_state(self) -> None:
-        try:
-            data = json.loads(self._state_path.read_text())
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError):
-            self.state, self.reason = TradingState.HALTED, f"unreadable state file {self._state_path}"
-            return
-        self.state = TradingState[data.get("state", "HALTED")]
-        self.reason = str(data.get("reason", ""))
+        self.state, self.reason = read_state(self._state_path)
 
     def _save_state(self) -> None:
-        self._state_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"state": self.state.name, "reason": self.reason, "ts_ns": self._clock()}))
-        os.replace(tmp, self._state_path)
+        write_state(self._state_path, self.state, self.reason, self._clock())
 
     def halt(self, reason: str) -> None:
         """Stop sending anything; persisted until `resume()`."""
