@@ -1,0 +1,370 @@
+"""[1] Token buckets and the per-venue rate limiter (weights, linked pools, priorities, penalties).
+
+- `TokenBucket(capacity, refill_per_s)`: `try_acquire(weight)`, `delay_for(weight)`, and
+  `acquire(weight)` which sleeps exactly as long as the deficit needs (one sleep per wait, FIFO).
+- `RateLimiter`: one per venue, named pools seeded from the venue's documented limits (`PoolSpec`
+  data in each venue's constants). One request draws from several pools at once and atomically
+  (all or none). Priorities keep a reserve of every pool for orders, so snapshot storms cannot
+  starve order traffic. Response headers correct the pools downwards; a 429 freezes them for
+  `Retry-After` (or a growing backoff) and halves the refill rate until a quiet period passes; a
+  418 halts every request to the venue until the ban expires. While frozen nothing is granted.
+
+Time comes from an injected monotonic clock (seconds) and an injected sleep, so tests run on
+virtual time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import re
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+import msgspec
+
+from arb.errors import RateLimitError
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class TokenBucket:
+    """`capacity` tokens refilled continuously at `refill_per_s`; starts full."""
+
+    __slots__ = ("_clock", "_last", "_lock", "_sleep", "capacity", "rate", "tokens")
+
+    def __init__(self, capacity: float, refill_per_s: float, *, clock: Clock = time.monotonic,
+                 sleep: Sleep = asyncio.sleep) -> None:
+        if capacity <= 0 or refill_per_s <= 0:
+            raise ValueError(f"invalid bucket {capacity!r}/{refill_per_s!r}: both must be > 0")
+        self.capacity = float(capacity)
+        self.rate = float(refill_per_s)
+        self.tokens = float(capacity)
+        self._clock = clock
+        self._sleep = sleep
+        self._last = clock()
+        self._lock: asyncio.Lock | None = None
+
+    def _refill(self) -> None:
+        now = self._clock()
+        tokens = self.tokens + (now - self._last) * self.rate
+        self.tokens = tokens if tokens < self.capacity else self.capacity
+        self._last = now
+
+    @property
+    def available(self) -> float:
+        self._refill()
+        return self.tokens
+
+    def delay_for(self, weight: float = 1) -> float:
+        """Seconds until `weight` tokens are available (0 when they are now)."""
+        self._refill()
+        return 0.0 if self.tokens >= weight else (weight - self.tokens) / self.rate
+
+    def try_acquire(self, weight: float = 1) -> bool:
+        now = self._clock()
+        tokens = self.tokens + (now - self._last) * self.rate
+        if tokens > self.capacity:
+            tokens = self.capacity
+        self._last = now
+        if tokens >= weight and (self._lock is None or not self._lock.locked()):
+            self.tokens = tokens - weight
+            return True
+        self.tokens = tokens
+        if weight > self.capacity:
+            raise ValueError(f"weight {weight} exceeds bucket capacity {self.capacity}")
+        return False
+
+    async def acquire(self, weight: float = 1) -> None:
+        """Take `weight` tokens, sleeping exactly as long as needed; waiters are served in order."""
+        if self.try_acquire(weight):
+            return
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            delay = self.delay_for(weight)
+            if delay > 0:
+                await self._sleep(delay)
+                self._refill()
+            self.tokens -= weight
+
+
+class Priority(enum.IntEnum):
+    """Lower value = more important."""
+
+    ORDER = 0
+    NORMAL = 1
+    SNAPSHOT = 2
+
+
+_PRIORITIES = tuple(Priority)
+
+
+class PoolSpec(msgspec.Struct, frozen=True):
+    """One documented limit: `capacity` weight per `window_s`; `header` reports its used weight."""
+
+    name: str
+    capacity: int
+    window_s: float
+    header: str | None = None  # e.g. "x-mbx-used-weight-1m" (used) or "x-gate-ratelimit-requests-remain"
+    header_kind: str = "used"  # "used" (weight consumed in the window) or "remain"
+
+
+class _Pool:
+    __slots__ = ("bucket", "spec")
+
+    def __init__(self, spec: PoolSpec, clock: Clock, sleep: Sleep) -> None:
+        self.spec = spec
+        self.bucket = TokenBucket(spec.capacity, spec.capacity / spec.window_s, clock=clock, sleep=sleep)
+
+
+class _Waiter:
+    __slots__ = ("draws", "future", "priority")
+
+    def __init__(self, draws: Mapping[str, int], priority: Priority, future: asyncio.Future[None]) -> None:
+        self.draws = draws
+        self.priority = priority
+        self.future = future
+
+
+class RateLimiter:
+    """All of one venue's request budgets.
+
+    Parameters
+    ----------
+    venue:
+        Venue name (for errors).
+    pools:
+        The venue's limits.
+    reserve:
+        Fraction of every pool that NORMAL requests leave free (SNAPSHOT leaves twice that), so
+        orders always find room.
+    """
+
+    def __init__(self, venue: str, pools: Sequence[PoolSpec], *, reserve: float = 0.2,
+                 clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
+        self.venue = venue
+        self._clock = clock
+        self._sleep = sleep
+        self._pools = {spec.name: _Pool(spec, clock, sleep) for spec in pools}
+        self._reserve = {Priority.ORDER: 0.0, Priority.NORMAL: reserve, Priority.SNAPSHOT: 2 * reserve}
+        self._headers = {spec.header.lower(): spec.name for spec in pools if spec.header}
+        self._waiting: dict[Priority, deque[_Waiter]] = {p: deque() for p in Priority}
+        self._head: _Waiter | None = None
+        self.frozen_until = 0.0
+        self.banned_until = 0.0
+        self._penalty_s = 0.0
+        self._slow_until = 0.0
+        # counters (read by the metrics exporter)
+        self.granted = 0
+        self.waited = 0
+        self.wait_seconds = 0.0
+        self.rate_limited = 0
+        self.banned = 0
+        self.rejected = 0
+
+    # ------------------------------------------------------------------ accounting
+
+    def _blocked_for(self) -> float:
+        now = self._clock()
+        if self._slow_until and now >= self._slow_until:
+            self._restore_rates()
+        return max(self.frozen_until - now, self.banned_until - now, 0.0)
+
+    def _delay(self, draws: Mapping[str, int], priority: Priority) -> float:
+        """Seconds until every pool in `draws` can give its weight while keeping the reserve."""
+        delay = self._blocked_for()
+        keep = self._reserve[priority]
+        for name, weight in draws.items():
+            bucket = self._pools[name].bucket
+            need = weight + keep * bucket.capacity
+            if need > bucket.capacity:
+                need = bucket.capacity
+            delay = max(delay, bucket.delay_for(need))
+        return delay
+
+    def _debit(self, draws: Mapping[str, int]) -> None:
+        for name, weight in draws.items():
+            self._pools[name].bucket.tokens -= weight
+        self.granted += 1
+
+    def _refund(self, draws: Mapping[str, int]) -> None:
+        for name, weight in draws.items():
+            self._pools[name].bucket.tokens += weight
+        self.granted -= 1
+
+    def _check(self, draws: Mapping[str, int]) -> None:
+        for name, weight in draws.items():
+            pool = self._pools.get(name)
+            if pool is None:
+                raise KeyError(f"{self.venue}: unknown rate-limit pool {name!r}")
+            if weight > pool.bucket.capacity:
+                raise ValueError(
+                    f"{self.venue}: weight {weight} exceeds pool {name} ({pool.bucket.capacity})"
+                )
+
+    def _queued_ahead(self, priority: Priority) -> bool:
+        if self._head is None:
+            return False
+        return self._head.priority <= priority or any(
+            self._waiting[p] for p in _PRIORITIES if p <= priority
+        )
+
+    # ------------------------------------------------------------------ acquiring
+
+    def try_acquire(self, draws: Mapping[str, int], priority: Priority = Priority.NORMAL) -> bool:
+        """Take the weights now if possible (never ahead of queued requests of equal or higher rank)."""
+        if self._head is not None and self._queued_ahead(priority):
+            self._check(draws)
+            return False
+        now = self._clock()
+        if now < self.frozen_until or now < self.banned_until:
+            return False
+        if self._slow_until and now >= self._slow_until:
+            self._restore_rates()
+        keep = self._reserve[priority]
+        pools = self._pools
+        try:
+            for name, weight in draws.items():  # the uncontended path: inline refill, no allocation
+                bucket = pools[name].bucket
+                tokens = bucket.tokens + (now - bucket._last) * bucket.rate
+                if tokens > bucket.capacity:
+                    tokens = bucket.capacity
+                bucket.tokens = tokens
+                bucket._last = now
+                need = weight + keep * bucket.capacity
+                if tokens < (need if need < bucket.capacity else bucket.capacity) or weight > bucket.capacity:
+                    self._check(draws)
+                    return False
+        except KeyError:
+            self._check(draws)
+            raise
+        for name, weight in draws.items():
+            pools[name].bucket.tokens -= weight
+        self.granted += 1
+        return True
+
+    async def acquire(self, draws: Mapping[str, int], priority: Priority = Priority.NORMAL,
+                      timeout: float | None = None) -> None:
+        """Wait until every pool in `draws` can pay, then debit them all at once.
+
+        With `timeout`, raises `RateLimitError` (and debits nothing) if the wait would be longer.
+        """
+        if self.try_acquire(draws, priority):
+            return
+        start = self._clock()
+        delay = self._delay(draws, priority)
+        if timeout is not None and delay > timeout:
+            self.rejected += 1
+            raise RateLimitError(self.venue, f"rate limit wait {delay:.3f}s exceeds timeout {timeout}s",
+                                 retry_after=delay)
+        waiter = _Waiter(draws, priority, asyncio.get_running_loop().create_future())
+        self._waiting[priority].append(waiter)
+        self.waited += 1
+        if self._head is None:
+            self._promote()
+        try:
+            if timeout is None:
+                await asyncio.shield(waiter.future)
+            else:
+                await asyncio.wait_for(asyncio.shield(waiter.future), timeout)
+        except BaseException as exc:
+            if waiter.future.done() and not waiter.future.cancelled():
+                # granted at the very moment we gave up: give the weights back
+                self._refund(draws)
+            waiter.future.cancel()
+            self._forget(waiter)
+            if isinstance(exc, asyncio.TimeoutError):
+                self.rejected += 1
+                raise RateLimitError(self.venue, "rate limit wait timed out", retry_after=timeout) from None
+            raise
+        self.wait_seconds += self._clock() - start
+
+    def _forget(self, waiter: _Waiter) -> None:
+        queue = self._waiting[waiter.priority]
+        if waiter in queue:
+            queue.remove(waiter)
+        if self._head is waiter:
+            self._head = None
+            self._promote()
+
+    def _promote(self) -> None:
+        """Make the most important waiting request the head and start serving it."""
+        for priority in _PRIORITIES:
+            if self._waiting[priority]:
+                self._head = self._waiting[priority].popleft()
+                asyncio.get_running_loop().create_task(self._serve(self._head))
+                return
+        self._head = None
+
+    async def _serve(self, waiter: _Waiter) -> None:
+        """Sleep exactly until the head's weights fit, debit, hand over to the next waiter."""
+        while not waiter.future.done():
+            better = next((p for p in _PRIORITIES if p < waiter.priority and self._waiting[p]), None)
+            if better is not None:  # an order arrived while a snapshot waited: it goes first
+                self._waiting[waiter.priority].appendleft(waiter)
+                self._promote()
+                return
+            delay = self._delay(waiter.draws, waiter.priority)
+            if delay <= 0:
+                self._debit(waiter.draws)
+                waiter.future.set_result(None)
+                break
+            await self._sleep(delay)
+        if self._head is waiter:
+            self._promote()
+
+    # ------------------------------------------------------------------ venue feedback
+
+    def on_rate_limited(self, retry_after: float | None) -> None:
+        """HTTP 429: freeze every pool for Retry-After (or a growing backoff) and halve the rates."""
+        self.rate_limited += 1
+        if retry_after is None:
+            self._penalty_s = min(max(1.0, self._penalty_s * 2), 60.0)
+            retry_after = self._penalty_s
+        now = self._clock()
+        self.frozen_until = max(self.frozen_until, now + retry_after)
+        for pool in self._pools.values():
+            pool.bucket.tokens = 0.0
+            pool.bucket._last = now
+            pool.bucket.rate = pool.spec.capacity / pool.spec.window_s / 2
+        self._slow_until = self.frozen_until + max(p.spec.window_s for p in self._pools.values())
+
+    def on_banned(self, retry_after: float | None) -> None:
+        """HTTP 418: no request at all until the ban expires (2 minutes when not told)."""
+        self.banned += 1
+        self.banned_until = max(self.banned_until, self._clock() + (retry_after or 120.0))
+
+    def _restore_rates(self) -> None:
+        for pool in self._pools.values():
+            pool.bucket._refill()
+            pool.bucket.rate = pool.spec.capacity / pool.spec.window_s
+        self._slow_until = 0.0
+        self._penalty_s = 0.0
+
+    def update_from_headers(self, headers: Mapping[str, str]) -> None:
+        """Lower a pool's tokens to what the venue says is left (never raise them)."""
+        if not self._headers:
+            return
+        for key, value in headers.items():
+            name = self._headers.get(key.lower())
+            if name is None or not _NUMBER.fullmatch(value.strip()):
+                continue
+            pool = self._pools[name]
+            reported = float(value)
+            left = reported if pool.spec.header_kind == "remain" else pool.spec.capacity - reported
+            bucket = pool.bucket
+            bucket._refill()
+            if left < bucket.tokens:
+                bucket.tokens = max(left, 0.0)
+
+    def headroom(self) -> dict[str, float]:
+        """Fraction of each pool available now (0 while frozen or banned)."""
+        blocked = self._blocked_for() > 0
+        return {name: 0.0 if blocked else pool.bucket.available / pool.bucket.capacity
+                for name, pool in self._pools.items()}
+
+
+_NUMBER = re.compile(r"\d+(\.\d+)?")
