@@ -11,9 +11,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import best_ns, table, verdict  # noqa: E402
+from _common import best_ns, table, verdict
 
-from arb.net.ratelimit import PoolSpec, Priority, RateLimiter, TokenBucket  # noqa: E402
+from arb.net.ratelimit import PoolSpec, Priority, RateLimiter, TokenBucket
 
 N = 200_000
 HUGE = 10**12
