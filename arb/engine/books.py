@@ -1,0 +1,345 @@
+"""[3] BookStore + BookSync: REST snapshot + sequenced diffs -> SYNCED L2 books, gaps -> resync.
+
+One state machine per (venue, symbol), venue rules as data (`SyncRule`)::
+
+    BUFFERING --snapshot bridged--> SYNCED --gap/crossed/decode error/stale/disconnect--> INVALID
+    INVALID --resync starts--> RESYNCING --snapshot bridged--> SYNCED
+
+Diffs are buffered while the REST snapshot is fetched. The bridge is the same on all three venues
+(Binance ``U``/``u`` vs ``lastUpdateId``, Gate ``U``/``u`` vs ``id`` with ``with_id=true``, MEXC
+``fromVersion``/``toVersion`` vs the snapshot version): drop diffs with ``last_id <= V``; the
+first one applied must satisfy ``first_id <= V+1 <= last_id``; if it starts after ``V+1`` the
+snapshot is too old and is fetched again (the buffer is kept). Afterwards every diff must start at
+``previous last_id + 1``; one that ends at or before the book's id is a duplicate and is ignored.
+A message flagged as a full snapshot (Gate ``full: true``, MEXC limit depth) replaces the book.
+
+The book flips to INVALID *before* any recovery starts, and only SYNCED books reach the detector
+(`on_update` is called after each applied message). Resyncs run as tasks under a concurrency cap
+with backoff, and the snapshot fetcher the engine injects draws on a low-priority rate budget, so a
+storm of invalid books cannot cause a ban. `on_depth` itself never awaits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Final
+
+import msgspec
+
+from arb._core.book import L2Book
+from arb.model import OrderBook, Symbol
+from arb.venues.base import DepthUpdate
+
+log = logging.getLogger(__name__)
+
+
+class SyncState(enum.IntEnum):
+    BUFFERING = 0
+    SYNCED = 1
+    INVALID = 2
+    RESYNCING = 3
+
+
+class SyncRule(msgspec.Struct, frozen=True):
+    """How one venue's depth stream is bridged onto its REST snapshot."""
+
+    snapshot_limit: int  # levels requested per side (Gate serves at most 100)
+    stream_snapshots: bool = False  # messages flagged is_snapshot replace the whole book
+    max_buffer: int = 5000  # diffs kept while a snapshot is fetched (oldest dropped beyond)
+
+
+RULES: Final[Mapping[str, SyncRule]] = {
+    "binance": SyncRule(snapshot_limit=1000),
+    "gateio": SyncRule(snapshot_limit=100, stream_snapshots=True),
+    "mexc": SyncRule(snapshot_limit=1000, stream_snapshots=True),
+}
+
+SnapshotFetcher = Callable[[str, Symbol, int], Awaitable[OrderBook]]
+UpdateListener = Callable[[str, Symbol, L2Book, int], None]
+
+
+class BookSync:
+    """The sync state of one (venue, symbol) and its counters."""
+
+    __slots__ = (
+        "applied", "book", "bridging", "buffer", "buffered", "crossed", "decode_errors", "duplicates",
+        "gaps", "last_reason", "resyncs", "rule", "snapshot_failures", "snapshot_fetches", "state",
+        "symbol", "task", "ts_event", "venue",
+    )
+
+    def __init__(self, venue: str, symbol: Symbol, rule: SyncRule) -> None:
+        self.venue = venue
+        self.symbol = symbol
+        self.rule = rule
+        self.book = L2Book()
+        self.state = SyncState.BUFFERING
+        self.buffer: deque[DepthUpdate] = deque(maxlen=rule.max_buffer)
+        self.bridging = False  # next diff only needs first_id <= id + 1 <= last_id
+        self.ts_event = 0
+        self.task: asyncio.Task[None] | None = None
+        self.last_reason = ""
+        self.applied = self.buffered = self.duplicates = self.gaps = self.resyncs = 0
+        self.crossed = self.decode_errors = self.snapshot_fetches = self.snapshot_failures = 0
+
+    def __repr__(self) -> str:
+        return f"BookSync({self.venue} {self.symbol} {self.state.name} id={self.book.update_id})"
+
+
+class BookStore:
+    """Owns every book and its sync state machine; `on_depth` is the one entry from the streams.
+
+    Parameters
+    ----------
+    fetch_snapshot:
+        ``await fetch_snapshot(venue, symbol, limit)`` -> `OrderBook` with `update_id` set.
+    on_update:
+        ``on_update(venue, symbol, book, ts_event)`` after every applied message on a SYNCED book.
+    max_resyncs:
+        Snapshot fetches in flight at once across all books.
+    """
+
+    def __init__(
+        self,
+        fetch_snapshot: SnapshotFetcher,
+        on_update: UpdateListener,
+        *,
+        clock_ns: Callable[[], int],
+        rules: Mapping[str, SyncRule] = RULES,
+        max_resyncs: int = 4,
+        retry_backoff_s: float = 0.5,
+        max_backoff_s: float = 10.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._fetch = fetch_snapshot
+        self._on_update = on_update
+        self._clock = clock_ns
+        self._rules = rules
+        self._slots = asyncio.Semaphore(max_resyncs)
+        self._backoff = retry_backoff_s
+        self._max_backoff = max_backoff_s
+        self._sleep = sleep
+        self._syncs: dict[tuple[str, Symbol], BookSync] = {}
+        self.unknown_updates = 0
+
+    # ------------------------------------------------------------------ queries
+
+    def add(self, venue: str, symbol: Symbol, *, start: bool = True) -> BookSync:
+        """Track a book; with `start`, fetch its snapshot now (diffs buffer meanwhile)."""
+        sync = BookSync(venue, symbol, self._rules[venue])
+        self._syncs[(venue, symbol)] = sync
+        if start:
+            self._spawn_resync(sync)
+        return sync
+
+    def sync(self, venue: str, symbol: Symbol) -> BookSync:
+        return self._syncs[(venue, symbol)]
+
+    def book(self, venue: str, symbol: Symbol) -> L2Book:
+        return self._syncs[(venue, symbol)].book
+
+    def state(self, venue: str, symbol: Symbol) -> SyncState:
+        return self._syncs[(venue, symbol)].state
+
+    def is_synced(self, venue: str, symbol: Symbol) -> bool:
+        sync = self._syncs.get((venue, symbol))
+        return sync is not None and sync.state is SyncState.SYNCED
+
+    def all(self) -> Iterable[BookSync]:
+        return self._syncs.values()
+
+    # ------------------------------------------------------------------ the hot path
+
+    def on_depth(self, update: DepthUpdate) -> None:
+        """Apply or buffer one decoded depth message (synchronous; never awaits)."""
+        sync = self._syncs.get((update.venue, update.symbol))
+        if sync is None:
+            self.unknown_updates += 1
+            return
+        if update.is_snapshot and sync.rule.stream_snapshots:
+            self._replace(sync, update)
+            return
+        if sync.state is not SyncState.SYNCED:
+            sync.buffer.append(update)
+            sync.buffered += 1
+            return
+        if self._apply(sync, update):
+            self._on_update(sync.venue, sync.symbol, sync.book, sync.ts_event)
+
+    def _apply(self, sync: BookSync, update: DepthUpdate) -> bool:
+        """Apply one diff to a SYNCED book; False when it was ignored or the book went INVALID."""
+        book = sync.book
+        current = book.update_id
+        if update.last_id <= current:
+            sync.duplicates += 1
+            return False
+        if sync.bridging:
+            if update.first_id > current + 1:
+                self._gap(sync, update, f"bridge gap: expected <= {current + 1}, got {update.first_id}")
+                return False
+            sync.bridging = False
+        elif update.first_id != current + 1:
+            self._gap(sync, update, f"gap: expected {current + 1}, got {update.first_id}")
+            return False
+        book.apply_levels(True, update.bid_prices, update.bid_sizes)
+        book.apply_levels(False, update.ask_prices, update.ask_sizes)
+        book.update_id = update.last_id
+        book.ts_ns = update.ts_recv
+        sync.ts_event = update.ts_event
+        sync.applied += 1
+        if book.is_crossed():
+            sync.crossed += 1
+            self.invalidate(sync.venue, sync.symbol, "crossed book")
+            return False
+        return True
+
+    def _gap(self, sync: BookSync, update: DepthUpdate, reason: str) -> None:
+        sync.gaps += 1
+        self.invalidate(sync.venue, sync.symbol, reason)
+        sync.buffer.append(update)  # the diff after the gap starts the new buffer
+
+    def _replace(self, sync: BookSync, update: DepthUpdate) -> None:
+        """A full snapshot on the stream: replace the book and (re)enter SYNCED."""
+        sync.book.set_snapshot(update.bid_prices, update.bid_sizes, update.ask_prices, update.ask_sizes)
+        sync.book.update_id = update.last_id
+        sync.book.ts_ns = update.ts_recv
+        sync.ts_event = update.ts_event
+        sync.buffer.clear()
+        sync.bridging = False
+        self._cancel_task(sync)
+        if sync.book.is_crossed():
+            sync.crossed += 1
+            self.invalidate(sync.venue, sync.symbol, "crossed stream snapshot")
+            return
+        sync.state = SyncState.SYNCED
+        sync.applied += 1
+        self._on_update(sync.venue, sync.symbol, sync.book, sync.ts_event)
+
+    # ------------------------------------------------------------------ invalidation
+
+    def invalidate(self, venue: str, symbol: Symbol, reason: str, *, resync: bool = True) -> None:
+        """Mark the book INVALID now (before any recovery), then start a resync unless told not to."""
+        sync = self._syncs.get((venue, symbol))
+        if sync is None:
+            return
+        if sync.state is not SyncState.INVALID:
+            log.info("%s %s: book invalid (%s)", venue, symbol, reason)
+        sync.state = SyncState.INVALID
+        sync.last_reason = reason
+        sync.bridging = False
+        if resync:
+            self._spawn_resync(sync)
+
+    def on_decode_error(self, venue: str, symbol: Symbol) -> None:
+        sync = self._syncs.get((venue, symbol))
+        if sync is not None:
+            sync.decode_errors += 1
+            self.invalidate(venue, symbol, "decode error")
+
+    def on_stream_state(self, venue: str, connected: bool, symbols: Iterable[Symbol]) -> None:
+        """Down: those books are INVALID and wait; up: they resync from a fresh buffer."""
+        for symbol in symbols:
+            sync = self._syncs.get((venue, symbol))
+            if sync is None:
+                continue
+            if connected:
+                sync.buffer.clear()
+                if sync.state is not SyncState.SYNCED:
+                    self._spawn_resync(sync)
+            else:
+                self._cancel_task(sync)
+                sync.buffer.clear()
+                self.invalidate(venue, symbol, "stream disconnected", resync=False)
+
+    def check_stale(self, now_ns: int, max_age_ns: int) -> list[BookSync]:
+        """Invalidate SYNCED books that have not changed for `max_age_ns`; returns them."""
+        stale = [s for s in self._syncs.values()
+                 if s.state is SyncState.SYNCED and now_ns - s.book.ts_ns > max_age_ns]
+        for sync in stale:
+            self.invalidate(sync.venue, sync.symbol, "stale")
+        return stale
+
+    # ------------------------------------------------------------------ resync
+
+    def _spawn_resync(self, sync: BookSync) -> None:
+        if sync.task is not None and not sync.task.done():
+            return
+        sync.resyncs += 1
+        sync.task = asyncio.get_running_loop().create_task(
+            self._resync(sync), name=f"resync {sync.venue} {sync.symbol}"
+        )
+
+    def _cancel_task(self, sync: BookSync) -> None:
+        if sync.task is not None and not sync.task.done() and sync.task is not asyncio.current_task():
+            sync.task.cancel()
+        sync.task = None
+
+    async def _resync(self, sync: BookSync) -> None:
+        delay = self._backoff
+        while sync.state is not SyncState.SYNCED:
+            if sync.state is SyncState.INVALID:
+                sync.state = SyncState.RESYNCING
+            async with self._slots:
+                sync.snapshot_fetches += 1
+                try:
+                    snapshot = await self._fetch(sync.venue, sync.symbol, sync.rule.snapshot_limit)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # any failure: count it, back off, try again
+                    sync.snapshot_failures += 1
+                    log.warning("%s %s: snapshot fetch failed: %s", sync.venue, sync.symbol, exc)
+                    snapshot = None
+            if snapshot is not None and self._bridge(sync, snapshot):
+                break
+            await self._sleep(delay)
+            delay = min(delay * 2, self._max_backoff)
+        if sync.task is asyncio.current_task():
+            sync.task = None
+
+    def _bridge(self, sync: BookSync, snapshot: OrderBook) -> bool:
+        """Lay the buffered diffs onto `snapshot`; True when the book is SYNCED."""
+        if sync.state is SyncState.SYNCED:
+            return True  # a stream snapshot got there first
+        version = snapshot.update_id
+        buffer = sync.buffer
+        while buffer and buffer[0].last_id <= version:
+            buffer.popleft()
+        if buffer and buffer[0].first_id > version + 1:
+            return False  # the snapshot is older than the stream: fetch again, keep the buffer
+        book = sync.book
+        book.set_snapshot(
+            [lv.price for lv in snapshot.bids], [lv.size for lv in snapshot.bids],
+            [lv.price for lv in snapshot.asks], [lv.size for lv in snapshot.asks],
+        )
+        book.update_id = version
+        book.ts_ns = snapshot.ts_recv or self._clock()
+        sync.ts_event = snapshot.ts_event
+        sync.state = SyncState.SYNCED
+        sync.bridging = True
+        pending = list(buffer)
+        buffer.clear()
+        for update in pending:
+            if sync.state is not SyncState.SYNCED:
+                buffer.append(update)  # a gap inside the buffer: keep the rest for the next try
+                continue
+            self._apply(sync, update)
+        if sync.state is not SyncState.SYNCED:
+            sync.state = SyncState.RESYNCING
+            return False
+        self._on_update(sync.venue, sync.symbol, book, sync.ts_event)
+        return True
+
+    async def close(self) -> None:
+        """Cancel every resync in flight."""
+        tasks = [s.task for s in self._syncs.values() if s.task is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for sync in self._syncs.values():
+            sync.task = None
