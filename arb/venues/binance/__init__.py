@@ -1,0 +1,1 @@
+"""binance connector (constants, auth and codec so far; public/private/stream follow)."""

@@ -1,0 +1,100 @@
+"""Binance spot: facts as data (URLs, paths, weights, pools, maps, error table)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
+
+from arb.errors import (
+    AuthenticationError,
+    ExchangeError,
+    ExchangeUnavailableError,
+    InvalidOrderError,
+    InvalidSymbolError,
+    OrderNotFoundError,
+    RateLimitError,
+    TimestampError,
+)
+from arb.model import OrderStatus, SymbolStyle
+from arb.net.ratelimit import PoolSpec
+
+VENUE: Final = "binance"
+REST_URL: Final = "https://api.binance.com"
+WS_URL: Final = "wss://stream.binance.com:9443"
+WS_API_URL: Final = "wss://ws-api.binance.com:443/ws-api/v3"
+SYMBOL_STYLE: Final = SymbolStyle.CONCAT
+STREAM_SYMBOL_STYLE: Final = SymbolStyle.LOWER_CONCAT
+
+# REST paths
+TIME: Final = "/api/v3/time"
+EXCHANGE_INFO: Final = "/api/v3/exchangeInfo"
+DEPTH: Final = "/api/v3/depth"
+TRADES: Final = "/api/v3/trades"
+KLINES: Final = "/api/v3/klines"
+TICKER_24H: Final = "/api/v3/ticker/24hr"
+ORDER: Final = "/api/v3/order"
+OPEN_ORDERS: Final = "/api/v3/openOrders"
+ACCOUNT: Final = "/api/v3/account"
+MY_TRADES: Final = "/api/v3/myTrades"
+COMMISSION: Final = "/api/v3/account/commission"
+
+# stream names (lowercase symbol)
+DEPTH_STREAM: Final = "{symbol}@depth@100ms"
+TRADE_STREAM: Final = "{symbol}@trade"
+MAX_STREAMS_PER_CONNECTION: Final = 1024
+CONNECTION_LIFETIME_S: Final = 24 * 3600
+RECV_WINDOW_MS: Final = 5000
+
+
+def depth_weight(limit: int) -> int:
+    """GET /api/v3/depth weight by limit (5 / 25 / 50 / 250)."""
+    return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
+
+
+WEIGHTS: Final = MappingProxyType({
+    TIME: 1, EXCHANGE_INFO: 20, TRADES: 25, KLINES: 2, TICKER_24H: 2, ORDER: 1, OPEN_ORDERS: 6,
+    ACCOUNT: 20, MY_TRADES: 20, COMMISSION: 20,
+})
+QUERY_ORDER_WEIGHT: Final = 4
+
+POOLS: Final = (
+    PoolSpec("weight", 6000, 60.0, header="X-MBX-USED-WEIGHT-1M"),
+    PoolSpec("orders", 100, 10.0, header="X-MBX-ORDER-COUNT-10S"),
+    PoolSpec("orders_day", 200_000, 86_400.0, header="X-MBX-ORDER-COUNT-1D"),
+)
+
+STATUS_MAP: Final = MappingProxyType({
+    "NEW": OrderStatus.NEW,
+    "PENDING_NEW": OrderStatus.PENDING_NEW,
+    "PARTIALLY_FILLED": OrderStatus.PARTIALLY_FILLED,
+    "FILLED": OrderStatus.FILLED,
+    "CANCELED": OrderStatus.CANCELED,
+    "PENDING_CANCEL": OrderStatus.NEW,
+    "REJECTED": OrderStatus.REJECTED,
+    "EXPIRED": OrderStatus.EXPIRED,
+    "EXPIRED_IN_MATCH": OrderStatus.EXPIRED,
+})
+
+CLIENT_ID_MAX_LEN: Final = 36
+CLIENT_ID_CHARS: Final = r"^[.A-Z:/a-z0-9_-]{1,36}$"
+
+# api code -> error class. -2010 (NEW_ORDER_REJECTED) covers several reasons (balance, LIMIT_MAKER
+# would take, ...) that only its text tells apart: it maps to InvalidOrderError, never by text.
+ERROR_CODES: Final[Mapping[int, type[ExchangeError]]] = MappingProxyType({
+    -1000: ExchangeUnavailableError,
+    -1003: RateLimitError,
+    -1007: ExchangeUnavailableError,  # TIMEOUT: execution status unknown
+    -1013: InvalidOrderError,  # filter failure
+    -1015: RateLimitError,  # too many orders
+    -1021: TimestampError,
+    -1022: AuthenticationError,
+    -1100: InvalidOrderError,
+    -1102: InvalidOrderError,
+    -1121: InvalidSymbolError,
+    -2010: InvalidOrderError,
+    -2011: OrderNotFoundError,
+    -2013: OrderNotFoundError,
+    -2014: AuthenticationError,
+    -2015: AuthenticationError,
+})

@@ -1,0 +1,1 @@
+"""gateio connector (constants, auth and codec so far; public/private/stream follow)."""

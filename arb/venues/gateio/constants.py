@@ -1,0 +1,104 @@
+"""Gate.io spot v4: facts as data (URLs, paths, pools, maps, error table keyed by label)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
+
+from arb.errors import (
+    AuthenticationError,
+    ExchangeError,
+    ExchangeUnavailableError,
+    InsufficientBalanceError,
+    InvalidOrderError,
+    InvalidSymbolError,
+    OrderNotFoundError,
+    RateLimitError,
+    TimestampError,
+)
+from arb.model import OrderStatus, SymbolStyle
+from arb.net.ratelimit import PoolSpec
+
+VENUE: Final = "gateio"
+REST_URL: Final = "https://api.gateio.ws"
+API_PREFIX: Final = "/api/v4"
+WS_URL: Final = "wss://api.gateio.ws/ws/v4/"
+SYMBOL_STYLE: Final = SymbolStyle.UNDERSCORE
+
+TIME: Final = "/api/v4/spot/time"
+CURRENCY_PAIRS: Final = "/api/v4/spot/currency_pairs"
+ORDER_BOOK: Final = "/api/v4/spot/order_book"
+TRADES: Final = "/api/v4/spot/trades"
+TICKERS: Final = "/api/v4/spot/tickers"
+CANDLES: Final = "/api/v4/spot/candlesticks"
+ORDERS: Final = "/api/v4/spot/orders"
+ORDER: Final = "/api/v4/spot/orders/{order_id}"
+ACCOUNTS: Final = "/api/v4/spot/accounts"
+MY_TRADES: Final = "/api/v4/spot/my_trades"
+FEE: Final = "/api/v4/wallet/fee"
+
+DEPTH_CHANNEL: Final = "spot.order_book_update"
+DEPTH_INTERVAL: Final = "100ms"  # 100 levels maintained
+TRADES_CHANNEL: Final = "spot.trades"
+PING_CHANNEL: Final = "spot.ping"
+PRIVATE_CHANNELS: Final = ("spot.orders", "spot.usertrades", "spot.balances")
+SNAPSHOT_LIMIT: Final = 100
+TIMESTAMP_TOLERANCE_S: Final = 60
+
+POOLS: Final = (
+    PoolSpec("public", 200, 10.0, header="X-Gate-RateLimit-Requests-Remain", header_kind="remain"),
+    PoolSpec("private", 200, 10.0),
+    PoolSpec("orders", 10, 1.0),
+    PoolSpec("cancels", 200, 1.0),
+)
+
+# order "status" + "finish_as" -> OrderStatus
+STATUS_MAP: Final = MappingProxyType({
+    "open": OrderStatus.NEW,
+    "closed": OrderStatus.FILLED,
+    "cancelled": OrderStatus.CANCELED,
+})
+
+CLIENT_ID_PREFIX: Final = "t-"
+CLIENT_ID_MAX_BYTES: Final = 28  # after the prefix
+CLIENT_ID_CHARS: Final = r"^t-[0-9A-Za-z_.-]{1,28}$"
+
+ERROR_CODES: Final[Mapping[str, type[ExchangeError]]] = MappingProxyType({
+    "INVALID_PARAM_VALUE": InvalidOrderError,
+    "INVALID_ARGUMENT": InvalidOrderError,
+    "MISSING_REQUIRED_PARAM": InvalidOrderError,
+    "INVALID_REQUEST_BODY": InvalidOrderError,
+    "BAD_REQUEST": InvalidOrderError,
+    "INVALID_PRECISION": InvalidOrderError,
+    "AMOUNT_TOO_LITTLE": InvalidOrderError,
+    "AMOUNT_TOO_MUCH": InvalidOrderError,
+    "POC_FILL_IMMEDIATELY": InvalidOrderError,
+    "FOK_NOT_FILL": InvalidOrderError,
+    "ORDER_BOOK_NOT_FOUND": InvalidOrderError,
+    "TOO_MANY_ORDERS": InvalidOrderError,
+    "TOO_MANY_CURRENCY_PAIRS": InvalidOrderError,
+    "MIXED_ACCOUNT_TYPE": InvalidOrderError,
+    "INVALID_CLIENT_ORDER_ID": InvalidOrderError,
+    "ORDER_EXISTS": InvalidOrderError,
+    "DUPLICATE_REQUEST": InvalidOrderError,
+    "INVALID_KEY": AuthenticationError,
+    "INVALID_CREDENTIALS": AuthenticationError,
+    "INVALID_SIGNATURE": AuthenticationError,
+    "MISSING_REQUIRED_HEADER": AuthenticationError,
+    "IP_FORBIDDEN": AuthenticationError,
+    "READ_ONLY": AuthenticationError,
+    "FORBIDDEN": AuthenticationError,
+    "ACCOUNT_LOCKED": AuthenticationError,
+    "REQUEST_EXPIRED": TimestampError,
+    "INVALID_CURRENCY_PAIR": InvalidSymbolError,
+    "INVALID_CURRENCY": InvalidSymbolError,
+    "BALANCE_NOT_ENOUGH": InsufficientBalanceError,
+    "ORDER_NOT_FOUND": OrderNotFoundError,
+    "ORDER_CLOSED": OrderNotFoundError,
+    "ORDER_CANCELLED": OrderNotFoundError,
+    "TOO_MANY_REQUESTS": RateLimitError,
+    "INTERNAL": ExchangeUnavailableError,
+    "SERVER_ERROR": ExchangeUnavailableError,
+    "TOO_BUSY": ExchangeUnavailableError,
+})

@@ -1,0 +1,1 @@
+"""mexc connector (constants, auth and codec so far; public/private/stream follow)."""
