@@ -8,7 +8,7 @@ growth and never shrinks below the capacity the book was created with.
 """
 
 cimport cython
-from cpython.array cimport array
+from cpython.array cimport array, clone
 from cpython.object cimport Py_SIZE
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.buffer cimport (
@@ -419,3 +419,27 @@ cdef int _get_doubles(object obj, Py_buffer* view, str name) except -1:
         PyBuffer_Release(view)
         raise TypeError(f"{name} must be a contiguous buffer of doubles, e.g. array('d')")
     return 0
+
+
+cdef array _DOUBLES = array("d")
+
+
+@cython.boundscheck(True)  # input straight from the wire: a short level must raise, not crash
+@cython.wraparound(False)
+def split_levels(list levels):
+    """``[(price, size), ...]`` (tuples or lists of floats) -> ``(array('d') prices, array('d') sizes)``.
+
+    The decoders hand msgspec-decoded level lists straight to this, so no per-level Python work
+    happens between the wire and `L2Book.apply_levels`.
+    """
+    cdef Py_ssize_t n = len(levels), i
+    cdef array prices = clone(_DOUBLES, n, False)
+    cdef array sizes = clone(_DOUBLES, n, False)
+    cdef object level
+    for i in range(n):
+        level = levels[i]
+        if len(level) < 2:
+            raise ValueError(f"level {i} has {len(level)} fields, expected (price, size)")
+        prices.data.as_doubles[i] = level[0]
+        sizes.data.as_doubles[i] = level[1]
+    return prices, sizes

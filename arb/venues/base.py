@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Protocol
 
+from arb._core.book import split_levels
 from arb.errors import DecodeError
 from arb.model import (
     AccountInfo,
@@ -31,6 +32,7 @@ from arb.model import (
     KlineInterval,
     Order,
     OrderBook,
+    OrderBookLevel,
     OrderType,
     Side,
     Symbol,
@@ -86,6 +88,33 @@ class DepthUpdate:
             f"DepthUpdate({self.venue} {self.symbol} {self.first_id}..{self.last_id} "
             f"bids={len(self.bid_prices)} asks={len(self.ask_prices)} snapshot={self.is_snapshot})"
         )
+
+
+def depth_update(
+    venue: str,
+    symbol: Symbol,
+    first_id: int,
+    last_id: int,
+    bids: list[tuple[float, float]],
+    asks: list[tuple[float, float]],
+    ts_event: int,
+    ts_recv: int,
+    is_snapshot: bool = False,
+) -> DepthUpdate:
+    """Build a `DepthUpdate` from decoded level lists (converted to double buffers in C)."""
+    bid_prices, bid_sizes = split_levels(bids)
+    ask_prices, ask_sizes = split_levels(asks)
+    return DepthUpdate(venue, symbol, first_id, last_id, bid_prices, bid_sizes, ask_prices, ask_sizes,
+                       ts_event, ts_recv, is_snapshot)
+
+
+def order_book(
+    venue: str, symbol: Symbol, update_id: int, bids: list[tuple[float, float]],
+    asks: list[tuple[float, float]], ts_event: int, ts_recv: int,
+) -> OrderBook:
+    """A REST snapshot as the model's `OrderBook`."""
+    return OrderBook(venue, symbol, [OrderBookLevel(p, q) for p, q in bids],
+                     [OrderBookLevel(p, q) for p, q in asks], update_id, ts_event, ts_recv)
 
 
 class StreamHandlers(Protocol):

@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Final
 
 import msgspec
+from google.protobuf.message import DecodeError as DecodeProtoError
 
-from arb.errors import ExchangeError
+from arb.errors import DecodeError, ExchangeError
+from arb.model import OrderBook, Symbol
+from arb.venues.base import DepthUpdate, depth_update, order_book
 from arb.venues.errors import classify
-from arb.venues.mexc.constants import ERROR_CODES
+from arb.venues.mexc.constants import ERROR_CODES, VENUE
+from arb.venues.mexc.proto.push_pb2 import PushDataV3ApiWrapper
 
 
 class ErrorResp(msgspec.Struct):
@@ -31,3 +35,67 @@ def decode_error(status: int, body: bytes) -> tuple[int | str | None, str]:
 
 def error_class(status: int, api_code: int | str | None) -> type[ExchangeError]:
     return classify(status, api_code, ERROR_CODES)
+
+
+# --------------------------------------------------------------------------- depth
+
+Level = tuple[float, float]
+
+
+class DepthSnapshotResp(msgspec.Struct):
+    """``{"lastUpdateId": "20453289489", "bids": [["45995.47", "10.337165"]], "asks": [...],
+    "timestamp": "1704908526228"}`` (ids and times arrive as strings or numbers)."""
+
+    lastUpdateId: int
+    bids: list[Level]
+    asks: list[Level]
+    timestamp: int = 0
+
+
+_SNAPSHOT: Final = msgspec.json.Decoder(DepthSnapshotResp, strict=False)
+MS: Final = 1_000_000
+
+
+def decode_push(frame: bytes) -> PushDataV3ApiWrapper:
+    """A binary WebSocket frame -> the protobuf wrapper (read field by field afterwards)."""
+    wrapper = PushDataV3ApiWrapper()
+    try:
+        wrapper.ParseFromString(frame)
+    except DecodeProtoError as exc:
+        raise DecodeError(VENUE, "push frame", str(exc), frame) from None
+    return wrapper
+
+
+def decode_depth(wrapper: PushDataV3ApiWrapper, symbol: Symbol, ts_recv: int) -> DepthUpdate:
+    """``publicAggreDepths`` -> `DepthUpdate`; ``publicLimitDepths`` (a top-N snapshot) replaces the book.
+
+    Decoded sample: ``{"channel": "spot@public.aggre.depth.v3.api.pb@100ms@BTCUSDC", "symbol": "BTCUSDC",
+    "sendTime": "1755973885809", "publicAggreDepths": {"asks": [{"price": "115198.74", "quantity":
+    "0.068865"}], "bids": [...], "fromVersion": "17521975448", "toVersion": "17521975455"}}``
+    """
+    kind = wrapper.WhichOneof("body")
+    try:
+        if kind == "publicAggreDepths":
+            body = wrapper.publicAggreDepths
+            first, last, full = int(body.fromVersion), int(body.toVersion), False
+        elif kind == "publicLimitDepths":
+            limit = wrapper.publicLimitDepths
+            first = last = int(limit.version)
+            body, full = limit, True
+        else:
+            raise ValueError(f"not a depth push: {kind}")
+        if last < first:
+            raise ValueError(f"toVersion {last} < fromVersion {first}")
+        bids = [(float(level.price), float(level.quantity)) for level in body.bids]
+        asks = [(float(level.price), float(level.quantity)) for level in body.asks]
+    except ValueError as exc:
+        raise DecodeError(VENUE, "depth push", str(exc), wrapper.channel) from None
+    return depth_update(VENUE, symbol, first, last, bids, asks, wrapper.sendTime * MS, ts_recv, full)
+
+
+def decode_snapshot(body: bytes, symbol: Symbol, ts_recv: int) -> OrderBook:
+    try:
+        msg = _SNAPSHOT.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise DecodeError(VENUE, "depth snapshot", str(exc), body) from None
+    return order_book(VENUE, symbol, msg.lastUpdateId, msg.bids, msg.asks, msg.timestamp * MS, ts_recv)

@@ -1,0 +1,176 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class PushDataV3ApiWrapper(_message.Message):
+    __slots__ = ("channel", "symbol", "symbolId", "createTime", "sendTime", "publicLimitDepths", "privateOrders", "privateDeals", "privateAccount", "publicAggreDepths", "publicAggreDeals")
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    SYMBOLID_FIELD_NUMBER: _ClassVar[int]
+    CREATETIME_FIELD_NUMBER: _ClassVar[int]
+    SENDTIME_FIELD_NUMBER: _ClassVar[int]
+    PUBLICLIMITDEPTHS_FIELD_NUMBER: _ClassVar[int]
+    PRIVATEORDERS_FIELD_NUMBER: _ClassVar[int]
+    PRIVATEDEALS_FIELD_NUMBER: _ClassVar[int]
+    PRIVATEACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    PUBLICAGGREDEPTHS_FIELD_NUMBER: _ClassVar[int]
+    PUBLICAGGREDEALS_FIELD_NUMBER: _ClassVar[int]
+    channel: str
+    symbol: str
+    symbolId: str
+    createTime: int
+    sendTime: int
+    publicLimitDepths: PublicLimitDepthsV3Api
+    privateOrders: PrivateOrdersV3Api
+    privateDeals: PrivateDealsV3Api
+    privateAccount: PrivateAccountV3Api
+    publicAggreDepths: PublicAggreDepthsV3Api
+    publicAggreDeals: PublicAggreDealsV3Api
+    def __init__(self, channel: _Optional[str] = ..., symbol: _Optional[str] = ..., symbolId: _Optional[str] = ..., createTime: _Optional[int] = ..., sendTime: _Optional[int] = ..., publicLimitDepths: _Optional[_Union[PublicLimitDepthsV3Api, _Mapping]] = ..., privateOrders: _Optional[_Union[PrivateOrdersV3Api, _Mapping]] = ..., privateDeals: _Optional[_Union[PrivateDealsV3Api, _Mapping]] = ..., privateAccount: _Optional[_Union[PrivateAccountV3Api, _Mapping]] = ..., publicAggreDepths: _Optional[_Union[PublicAggreDepthsV3Api, _Mapping]] = ..., publicAggreDeals: _Optional[_Union[PublicAggreDealsV3Api, _Mapping]] = ...) -> None: ...
+
+class DepthLevel(_message.Message):
+    __slots__ = ("price", "quantity")
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    price: str
+    quantity: str
+    def __init__(self, price: _Optional[str] = ..., quantity: _Optional[str] = ...) -> None: ...
+
+class PublicAggreDepthsV3Api(_message.Message):
+    __slots__ = ("asks", "bids", "eventType", "fromVersion", "toVersion", "lastOrderCreateTime")
+    ASKS_FIELD_NUMBER: _ClassVar[int]
+    BIDS_FIELD_NUMBER: _ClassVar[int]
+    EVENTTYPE_FIELD_NUMBER: _ClassVar[int]
+    FROMVERSION_FIELD_NUMBER: _ClassVar[int]
+    TOVERSION_FIELD_NUMBER: _ClassVar[int]
+    LASTORDERCREATETIME_FIELD_NUMBER: _ClassVar[int]
+    asks: _containers.RepeatedCompositeFieldContainer[DepthLevel]
+    bids: _containers.RepeatedCompositeFieldContainer[DepthLevel]
+    eventType: str
+    fromVersion: str
+    toVersion: str
+    lastOrderCreateTime: int
+    def __init__(self, asks: _Optional[_Iterable[_Union[DepthLevel, _Mapping]]] = ..., bids: _Optional[_Iterable[_Union[DepthLevel, _Mapping]]] = ..., eventType: _Optional[str] = ..., fromVersion: _Optional[str] = ..., toVersion: _Optional[str] = ..., lastOrderCreateTime: _Optional[int] = ...) -> None: ...
+
+class PublicLimitDepthsV3Api(_message.Message):
+    __slots__ = ("asks", "bids", "eventType", "version", "lastOrderCreateTime")
+    ASKS_FIELD_NUMBER: _ClassVar[int]
+    BIDS_FIELD_NUMBER: _ClassVar[int]
+    EVENTTYPE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    LASTORDERCREATETIME_FIELD_NUMBER: _ClassVar[int]
+    asks: _containers.RepeatedCompositeFieldContainer[DepthLevel]
+    bids: _containers.RepeatedCompositeFieldContainer[DepthLevel]
+    eventType: str
+    version: str
+    lastOrderCreateTime: int
+    def __init__(self, asks: _Optional[_Iterable[_Union[DepthLevel, _Mapping]]] = ..., bids: _Optional[_Iterable[_Union[DepthLevel, _Mapping]]] = ..., eventType: _Optional[str] = ..., version: _Optional[str] = ..., lastOrderCreateTime: _Optional[int] = ...) -> None: ...
+
+class PublicAggreDealsV3Api(_message.Message):
+    __slots__ = ("deals", "eventType")
+    class Deal(_message.Message):
+        __slots__ = ("price", "quantity", "tradeType", "time", "tradeId")
+        PRICE_FIELD_NUMBER: _ClassVar[int]
+        QUANTITY_FIELD_NUMBER: _ClassVar[int]
+        TRADETYPE_FIELD_NUMBER: _ClassVar[int]
+        TIME_FIELD_NUMBER: _ClassVar[int]
+        TRADEID_FIELD_NUMBER: _ClassVar[int]
+        price: str
+        quantity: str
+        tradeType: int
+        time: int
+        tradeId: str
+        def __init__(self, price: _Optional[str] = ..., quantity: _Optional[str] = ..., tradeType: _Optional[int] = ..., time: _Optional[int] = ..., tradeId: _Optional[str] = ...) -> None: ...
+    DEALS_FIELD_NUMBER: _ClassVar[int]
+    EVENTTYPE_FIELD_NUMBER: _ClassVar[int]
+    deals: _containers.RepeatedCompositeFieldContainer[PublicAggreDealsV3Api.Deal]
+    eventType: str
+    def __init__(self, deals: _Optional[_Iterable[_Union[PublicAggreDealsV3Api.Deal, _Mapping]]] = ..., eventType: _Optional[str] = ...) -> None: ...
+
+class PrivateOrdersV3Api(_message.Message):
+    __slots__ = ("id", "clientId", "price", "quantity", "amount", "avgPrice", "orderType", "tradeType", "isMaker", "remainAmount", "remainQuantity", "lastDealQuantity", "cumulativeQuantity", "cumulativeAmount", "status", "createTime")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENTID_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    AVGPRICE_FIELD_NUMBER: _ClassVar[int]
+    ORDERTYPE_FIELD_NUMBER: _ClassVar[int]
+    TRADETYPE_FIELD_NUMBER: _ClassVar[int]
+    ISMAKER_FIELD_NUMBER: _ClassVar[int]
+    REMAINAMOUNT_FIELD_NUMBER: _ClassVar[int]
+    REMAINQUANTITY_FIELD_NUMBER: _ClassVar[int]
+    LASTDEALQUANTITY_FIELD_NUMBER: _ClassVar[int]
+    CUMULATIVEQUANTITY_FIELD_NUMBER: _ClassVar[int]
+    CUMULATIVEAMOUNT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CREATETIME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    clientId: str
+    price: str
+    quantity: str
+    amount: str
+    avgPrice: str
+    orderType: int
+    tradeType: int
+    isMaker: bool
+    remainAmount: str
+    remainQuantity: str
+    lastDealQuantity: str
+    cumulativeQuantity: str
+    cumulativeAmount: str
+    status: int
+    createTime: int
+    def __init__(self, id: _Optional[str] = ..., clientId: _Optional[str] = ..., price: _Optional[str] = ..., quantity: _Optional[str] = ..., amount: _Optional[str] = ..., avgPrice: _Optional[str] = ..., orderType: _Optional[int] = ..., tradeType: _Optional[int] = ..., isMaker: _Optional[bool] = ..., remainAmount: _Optional[str] = ..., remainQuantity: _Optional[str] = ..., lastDealQuantity: _Optional[str] = ..., cumulativeQuantity: _Optional[str] = ..., cumulativeAmount: _Optional[str] = ..., status: _Optional[int] = ..., createTime: _Optional[int] = ...) -> None: ...
+
+class PrivateDealsV3Api(_message.Message):
+    __slots__ = ("price", "quantity", "amount", "tradeType", "isMaker", "isSelfTrade", "tradeId", "clientOrderId", "orderId", "feeAmount", "feeCurrency", "time")
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    TRADETYPE_FIELD_NUMBER: _ClassVar[int]
+    ISMAKER_FIELD_NUMBER: _ClassVar[int]
+    ISSELFTRADE_FIELD_NUMBER: _ClassVar[int]
+    TRADEID_FIELD_NUMBER: _ClassVar[int]
+    CLIENTORDERID_FIELD_NUMBER: _ClassVar[int]
+    ORDERID_FIELD_NUMBER: _ClassVar[int]
+    FEEAMOUNT_FIELD_NUMBER: _ClassVar[int]
+    FEECURRENCY_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    price: str
+    quantity: str
+    amount: str
+    tradeType: int
+    isMaker: bool
+    isSelfTrade: bool
+    tradeId: str
+    clientOrderId: str
+    orderId: str
+    feeAmount: str
+    feeCurrency: str
+    time: int
+    def __init__(self, price: _Optional[str] = ..., quantity: _Optional[str] = ..., amount: _Optional[str] = ..., tradeType: _Optional[int] = ..., isMaker: _Optional[bool] = ..., isSelfTrade: _Optional[bool] = ..., tradeId: _Optional[str] = ..., clientOrderId: _Optional[str] = ..., orderId: _Optional[str] = ..., feeAmount: _Optional[str] = ..., feeCurrency: _Optional[str] = ..., time: _Optional[int] = ...) -> None: ...
+
+class PrivateAccountV3Api(_message.Message):
+    __slots__ = ("vcoinName", "coinId", "balanceAmount", "balanceAmountChange", "frozenAmount", "frozenAmountChange", "type", "time")
+    VCOINNAME_FIELD_NUMBER: _ClassVar[int]
+    COINID_FIELD_NUMBER: _ClassVar[int]
+    BALANCEAMOUNT_FIELD_NUMBER: _ClassVar[int]
+    BALANCEAMOUNTCHANGE_FIELD_NUMBER: _ClassVar[int]
+    FROZENAMOUNT_FIELD_NUMBER: _ClassVar[int]
+    FROZENAMOUNTCHANGE_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    vcoinName: str
+    coinId: str
+    balanceAmount: str
+    balanceAmountChange: str
+    frozenAmount: str
+    frozenAmountChange: str
+    type: str
+    time: int
+    def __init__(self, vcoinName: _Optional[str] = ..., coinId: _Optional[str] = ..., balanceAmount: _Optional[str] = ..., balanceAmountChange: _Optional[str] = ..., frozenAmount: _Optional[str] = ..., frozenAmountChange: _Optional[str] = ..., type: _Optional[str] = ..., time: _Optional[int] = ...) -> None: ...
