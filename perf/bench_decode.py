@@ -1,7 +1,7 @@
 """Depth message cost from raw bytes to levels applied to a book, per venue (20 levels a side).
 
-Ours: the venue codec (msgspec typed decode, prices converted in C; MEXC: protobuf wrapper read
-field by field) -> `DepthUpdate` double buffers -> `L2Book.apply_levels`. Baselines measured in
+Ours: the venue codec (msgspec typed decode, prices converted in C; MEXC: the Cython proto3 reader
+in `arb._core.pbwire`) -> `DepthUpdate` double buffers -> `L2Book.apply_levels`. Baselines measured in
 the same run on the same frames: `json.loads` + dict walk + `float()` per level + `ReferenceBook`,
 `orjson` + `float()` + `ReferenceBook`, and for MEXC the generated protobuf classes + `float()` +
 `ReferenceBook`.
@@ -79,7 +79,7 @@ def main() -> None:
                 apply(False, u.ask_prices, u.ask_sizes)
         else:
             for raw in data["mexc"]:
-                u = mexc.decode_depth(mexc.decode_push(raw), SYM, 0)
+                u = mexc.decode_depth_frame(raw, SYM, 0)
                 apply(True, u.bid_prices, u.bid_sizes)
                 apply(False, u.ask_prices, u.ask_sizes)
         return N_FRAMES
