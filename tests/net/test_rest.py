@@ -1,0 +1,184 @@
+"""RestClient against a small aiohttp server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+import pytest
+from aiohttp import web
+
+from arb.config import ConnectionConfig, RequestConfig
+from arb.errors import (
+    ExchangeUnavailableError,
+    IPBannedError,
+    OrderNotFoundError,
+    OrderOutcomeUnknownError,
+    RateLimitError,
+)
+from arb.net.ratelimit import PoolSpec, RateLimiter
+from arb.net.rest import RestClient
+from arb.venues.binance import auth, codec
+
+READ = RequestConfig(timeout_s=1.0, retries=3, backoff_base_s=0.01, backoff_max_s=0.05, concurrency=4)
+WRITE = RequestConfig(timeout_s=0.2, retries=0, backoff_base_s=0.01, backoff_max_s=0.05, concurrency=4)
+SECRET = "test-secret"
+
+
+class TimeResp(msgspec.Struct):
+    serverTime: int
+
+
+class Server:
+    def __init__(self) -> None:
+        self.hits: dict[str, int] = {}
+        self.script: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
+        self.seen_queries: list[str] = []
+
+    def plan(self, path: str, *responses: tuple[int, dict[str, Any], dict[str, str]]) -> None:
+        self.script[path] = list(responses)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        self.hits[path] = self.hits.get(path, 0) + 1
+        self.seen_queries.append(request.query_string)
+        if path == "/slow":
+            await asyncio.sleep(1.0)
+        if path == "/signed":
+            query = request.query_string
+            unsigned, _, signature = query.rpartition("&signature=")
+            ok = signature == auth.sign(SECRET, unsigned) and request.headers.get("X-MBX-APIKEY") == "key"
+            return web.json_response({"ok": ok})
+        responses = self.script.get(path)
+        if responses:
+            status, body, headers = responses.pop(0) if len(responses) > 1 else responses[0]
+            return web.json_response(body, status=status, headers=headers)
+        return web.json_response({"serverTime": 1700000000000})
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[tuple[Server, str]]:
+    srv = Server()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", srv.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield srv, f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+def client(base: str, **kw: Any) -> RestClient:
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    c = RestClient("binance", base, connection=ConnectionConfig(), decode_error=codec.decode_error,
+                   error_class=codec.error_class, sleep=sleep, **kw)
+    c.sleeps = sleeps  # type: ignore[attr-defined]
+    return c
+
+
+async def test_keep_alive_reuses_one_connection_and_decodes(server: tuple[Server, str]) -> None:
+    srv, base = server
+    async with client(base) as c:
+        for _ in range(20):
+            resp = await c.request("GET", "/api/v3/time", kind=READ, decode=TimeResp)
+            assert resp.serverTime == 1700000000000
+        assert c.metrics.connections_created == 1 and c.metrics.connections_reused == 19
+        assert c.metrics.status[200] == 20 and c.metrics.reuse_ratio == pytest.approx(0.95)
+
+
+async def test_reads_retry_on_5xx_but_writes_never(server: tuple[Server, str]) -> None:
+    srv, base = server
+    srv.plan("/r", (503, {}, {}), (503, {}, {}), (200, {"serverTime": 1}, {}))
+    srv.plan("/w", (503, {"code": -1000, "msg": "busy"}, {}))
+    async with client(base) as c:
+        assert (await c.request("GET", "/r", kind=READ, decode=TimeResp)).serverTime == 1
+        assert srv.hits["/r"] == 3 and c.metrics.retries == 2
+        with pytest.raises(OrderOutcomeUnknownError) as info:
+            await c.request("POST", "/w", kind=WRITE, client_order_id="cid-1")
+        assert srv.hits["/w"] == 1 and info.value.client_order_id == "cid-1"
+        assert info.value.http_status == 503
+
+
+async def test_write_timeout_is_an_unknown_outcome_and_read_timeout_retries(server: tuple[Server, str]) -> None:
+    srv, base = server
+    async with client(base) as c:
+        with pytest.raises(OrderOutcomeUnknownError, match="Timeout"):
+            await c.request("POST", "/slow", kind=WRITE, client_order_id="cid-2")
+        assert srv.hits["/slow"] == 1
+        quick = RequestConfig(timeout_s=0.05, retries=1, backoff_base_s=0.01, backoff_max_s=0.01, concurrency=1)
+        with pytest.raises(ExchangeUnavailableError):
+            await c.request("GET", "/slow", kind=quick)
+        assert srv.hits["/slow"] == 3
+
+
+async def test_429_honours_retry_after_and_freezes_the_limiter(server: tuple[Server, str]) -> None:
+    srv, base = server
+    srv.plan("/t", (429, {"code": -1003, "msg": "slow down"}, {"Retry-After": "7"}), (200, {"serverTime": 2}, {}))
+    virtual = {"t": 0.0}
+
+    async def advance(seconds: float) -> None:  # the limiter waits on virtual time, not real time
+        virtual["t"] += seconds
+        await asyncio.sleep(0)
+
+    limiter = RateLimiter("binance", [PoolSpec("weight", 6000, 60.0, header="X-MBX-USED-WEIGHT-1M")],
+                          clock=lambda: virtual["t"], sleep=advance)
+    async with client(base, limiter=limiter) as c:
+        assert (await c.request("GET", "/t", kind=READ, decode=TimeResp, draws={"weight": 1})).serverTime == 2
+        assert virtual["t"] >= 7.0  # the retry waited for the freeze to end
+        assert c.sleeps == [7.0] and limiter.rate_limited == 1  # type: ignore[attr-defined]
+        assert limiter.frozen_until > 0
+    srv.plan("/w429", (429, {"code": -1015, "msg": "too many orders"}, {"Retry-After": "1"}))
+    async with client(base) as c:
+        with pytest.raises(RateLimitError) as info:
+            await c.request("POST", "/w429", kind=WRITE)
+        assert info.value.retry_after == 1.0 and info.value.api_code == -1015
+
+
+async def test_418_bans_and_maps(server: tuple[Server, str]) -> None:
+    srv, base = server
+    srv.plan("/b", (418, {"code": -1003, "msg": "IP banned until later"}, {"Retry-After": "120"}))
+    limiter = RateLimiter("binance", [PoolSpec("weight", 6000, 60.0)])
+    async with client(base, limiter=limiter) as c:
+        with pytest.raises(IPBannedError) as info:
+            await c.request("GET", "/b", kind=READ, draws={"weight": 1})
+        assert info.value.retry_after == 120.0 and srv.hits["/b"] == 1
+        assert limiter.banned_until > 0 and not limiter.try_acquire({"weight": 1})
+
+
+async def test_venue_errors_are_mapped_with_raw_codes(server: tuple[Server, str]) -> None:
+    srv, base = server
+    srv.plan("/o", (400, {"code": -2013, "msg": "Order does not exist."}, {}))
+    async with client(base) as c:
+        with pytest.raises(OrderNotFoundError) as info:
+            await c.request("GET", "/o", kind=READ)
+        assert info.value.api_code == -2013 and info.value.http_status == 400 and srv.hits["/o"] == 1
+
+
+async def test_signed_requests_are_verifiable(server: tuple[Server, str]) -> None:
+    srv, base = server
+    async with client(base, signer=auth.BinanceSigner("key", SECRET), clock_ms=lambda: 1700000000000) as c:
+        out = await c.request("GET", "/signed", kind=READ, params=[("symbol", "BTCUSDT")], signed=True,
+                              decode=dict)
+        assert out == {"ok": True}
+        assert "timestamp=1700000000000" in srv.seen_queries[-1]
+        assert "test-secret" not in repr(c.signer)
+
+
+async def test_batch_keeps_order_and_returns_errors(server: tuple[Server, str]) -> None:
+    srv, base = server
+    srv.plan("/bad", (400, {"code": -1121, "msg": "Invalid symbol."}, {}))
+    async with client(base) as c:
+        calls = [lambda: c.request("GET", "/api/v3/time", kind=READ, decode=TimeResp),
+                 lambda: c.request("GET", "/bad", kind=READ)]
+        results = await c.batch(calls * 3, concurrency=2)
+        assert [type(r).__name__ for r in results] == ["TimeResp", "InvalidSymbolError"] * 3
+        healthy, rtt = await c.health_check("/api/v3/time", READ)
+        assert healthy and rtt > 0
