@@ -85,7 +85,7 @@ def client(base: str, **kw: Any) -> RestClient:
 
 
 async def test_keep_alive_reuses_one_connection_and_decodes(server: tuple[Server, str]) -> None:
-    srv, base = server
+    _, base = server
     async with client(base) as c:
         for _ in range(20):
             resp = await c.request("GET", "/api/v3/time", kind=READ, decode=TimeResp)
@@ -107,13 +107,16 @@ async def test_reads_retry_on_5xx_but_writes_never(server: tuple[Server, str]) -
         assert info.value.http_status == 503
 
 
-async def test_write_timeout_is_an_unknown_outcome_and_read_timeout_retries(server: tuple[Server, str]) -> None:
+async def test_write_timeout_is_an_unknown_outcome_and_read_timeout_retries(
+    server: tuple[Server, str],
+) -> None:
     srv, base = server
     async with client(base) as c:
         with pytest.raises(OrderOutcomeUnknownError, match="Timeout"):
             await c.request("POST", "/slow", kind=WRITE, client_order_id="cid-2")
         assert srv.hits["/slow"] == 1
-        quick = RequestConfig(timeout_s=0.05, retries=1, backoff_base_s=0.01, backoff_max_s=0.01, concurrency=1)
+        quick = RequestConfig(timeout_s=0.05, retries=1, backoff_base_s=0.01, backoff_max_s=0.01,
+                              concurrency=1)
         with pytest.raises(ExchangeUnavailableError):
             await c.request("GET", "/slow", kind=quick)
         assert srv.hits["/slow"] == 3
@@ -121,7 +124,8 @@ async def test_write_timeout_is_an_unknown_outcome_and_read_timeout_retries(serv
 
 async def test_429_honours_retry_after_and_freezes_the_limiter(server: tuple[Server, str]) -> None:
     srv, base = server
-    srv.plan("/t", (429, {"code": -1003, "msg": "slow down"}, {"Retry-After": "7"}), (200, {"serverTime": 2}, {}))
+    srv.plan("/t", (429, {"code": -1003, "msg": "slow down"}, {"Retry-After": "7"}),
+             (200, {"serverTime": 2}, {}))
     virtual = {"t": 0.0}
 
     async def advance(seconds: float) -> None:  # the limiter waits on virtual time, not real time
