@@ -1,0 +1,52 @@
+"""ServerClock: venue time for request signing, from round trips to the venue's time endpoint.
+
+Each sample is (local send ns, server time ms, local receive ns); its offset is the server time
+minus the round trip's midpoint. The estimate is the median of the last few samples, so one slow
+round trip does not move it. The clock asks to be refreshed after a period, and immediately after
+a venue rejected a timestamp (`invalidate`).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import deque
+from collections.abc import Callable
+
+NS_PER_MS = 1_000_000
+
+
+class ServerClock:
+    """Local clock + median offset = venue time."""
+
+    def __init__(self, *, samples: int = 5, refresh_s: float = 60.0,
+                 clock_ns: Callable[[], int] = time.time_ns) -> None:
+        self._offsets: deque[float] = deque(maxlen=samples)
+        self._refresh_ns = int(refresh_s * 1e9)
+        self._clock = clock_ns
+        self._last_sample_ns = 0
+        self._valid = False
+        self.rtt_ns = 0
+
+    def add_sample(self, sent_ns: int, server_ms: int, received_ns: int) -> None:
+        midpoint_ms = (sent_ns + received_ns) / 2 / NS_PER_MS
+        self._offsets.append(server_ms - midpoint_ms)
+        self.rtt_ns = received_ns - sent_ns
+        self._last_sample_ns = received_ns
+        self._valid = True
+
+    @property
+    def offset_ms(self) -> float:
+        return statistics.median(self._offsets) if self._offsets else 0.0
+
+    def now_ms(self) -> int:
+        """Venue time now, in ms."""
+        return int(self._clock() / NS_PER_MS + self.offset_ms)
+
+    def needs_refresh(self) -> bool:
+        return not self._valid or self._clock() - self._last_sample_ns >= self._refresh_ns
+
+    def invalidate(self) -> None:
+        """A timestamp was rejected: drop the samples and measure again before the next request."""
+        self._offsets.clear()
+        self._valid = False
