@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Final
+from decimal import Decimal
+from typing import Any, Final
 
 import msgspec
 
 from arb.errors import DecodeError, ExchangeError
-from arb.model import OrderBook, Symbol
+from arb.model import Kline, KlineInterval, OrderBook, Side, Symbol, SymbolInfo, SymbolStatus, Ticker, Trade
 from arb.venues.base import DepthUpdate, depth_update, order_book
 from arb.venues.binance.constants import ERROR_CODES, VENUE
 from arb.venues.errors import classify
@@ -98,3 +99,117 @@ def decode_snapshot(body: bytes, symbol: Symbol, ts_recv: int) -> OrderBook:
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise DecodeError(VENUE, "depth snapshot", str(exc), body) from None
     return order_book(VENUE, symbol, msg.lastUpdateId, msg.bids, msg.asks, 0, ts_recv)
+
+
+# --------------------------------------------------------------------------- market data
+
+
+class TimeResp(msgspec.Struct):
+    """``{"serverTime": 1499827319559}``"""
+
+    serverTime: int
+
+
+class FilterMsg(msgspec.Struct, forbid_unknown_fields=False):
+    filterType: str
+    tickSize: str = "0"
+    stepSize: str = "0"
+    minQty: str = "0"
+    maxQty: str = "0"
+    minNotional: str = "0"
+    maxNotional: str = "0"
+
+
+class SymbolMsg(msgspec.Struct):
+    """``{"symbol": "LRCBTC", "status": "TRADING", "baseAsset": "LRC", "quoteAsset": "BTC",
+    "filters": [{"filterType": "PRICE_FILTER", "tickSize": "0.00000001", ...}, ...]}``"""
+
+    symbol: str
+    status: str
+    baseAsset: str
+    quoteAsset: str
+    filters: list[FilterMsg] = []
+
+
+class ExchangeInfoResp(msgspec.Struct):
+    symbols: list[SymbolMsg]
+
+
+class TradeMsg(msgspec.Struct):
+    """``{"id": 28457, "price": "4.00000100", "qty": "12.0", "time": 1499865549590, "isBuyerMaker": true}``"""
+
+    id: int
+    price: float
+    qty: float
+    time: int
+    isBuyerMaker: bool
+
+
+class TickerResp(msgspec.Struct):
+    """GET /api/v3/ticker/24hr: ``{"symbol": "BNBBTC", "lastPrice": "4.00000200", "bidPrice": ..., ...}``"""
+
+    symbol: str
+    lastPrice: float
+    bidPrice: float
+    askPrice: float
+    volume: float = 0.0
+    quoteVolume: float = 0.0
+    closeTime: int = 0
+
+
+_TIME: Final = msgspec.json.Decoder(TimeResp)
+_INFO: Final = msgspec.json.Decoder(ExchangeInfoResp)
+_TRADES: Final = msgspec.json.Decoder(list[TradeMsg], strict=False)
+_TICKER: Final = msgspec.json.Decoder(TickerResp, strict=False)
+STATUS: Final = {"TRADING": SymbolStatus.TRADING, "HALT": SymbolStatus.HALTED, "BREAK": SymbolStatus.HALTED,
+                 "END_OF_DAY": SymbolStatus.CLOSED}
+
+
+def _decode(decoder: msgspec.json.Decoder[Any], body: bytes, what: str) -> Any:
+    try:
+        return decoder.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise DecodeError(VENUE, what, str(exc), body) from None
+
+
+def decode_time(body: bytes) -> int:
+    return int(_decode(_TIME, body, "server time").serverTime)
+
+
+def decode_symbols(body: bytes) -> list[SymbolInfo]:
+    """exchangeInfo -> SymbolInfo (tick from PRICE_FILTER, step/min qty from LOT_SIZE, min notional)."""
+    out = []
+    for s in _decode(_INFO, body, "exchange info").symbols:
+        f = {flt.filterType: flt for flt in s.filters}
+        price, lot = f.get("PRICE_FILTER"), f.get("LOT_SIZE")
+        notional = f.get("NOTIONAL") or f.get("MIN_NOTIONAL")
+        out.append(SymbolInfo(
+            venue=VENUE, symbol=Symbol(s.baseAsset, s.quoteAsset), venue_symbol=s.symbol,
+            status=STATUS.get(s.status, SymbolStatus.HALTED),
+            tick_size=Decimal(price.tickSize if price else "0").normalize(),
+            step_size=Decimal(lot.stepSize if lot else "0").normalize(),
+            min_qty=Decimal(lot.minQty if lot else "0"), max_qty=Decimal(lot.maxQty if lot else "0"),
+            min_notional=Decimal(notional.minNotional if notional else "0"),
+            max_notional=Decimal(notional.maxNotional if notional else "0"),
+        ))
+    return out
+
+
+def decode_trades(body: bytes, symbol: Symbol, ts_recv: int) -> list[Trade]:
+    return [Trade(VENUE, symbol, str(t.id), t.price, t.qty, Side.SELL if t.isBuyerMaker else Side.BUY,
+                  t.time * MS, ts_recv) for t in _decode(_TRADES, body, "trades")]
+
+
+def decode_ticker(body: bytes, symbol: Symbol) -> Ticker:
+    t = _decode(_TICKER, body, "ticker")
+    return Ticker(VENUE, symbol, t.lastPrice, t.bidPrice, t.askPrice, t.volume, t.quoteVolume,
+                  t.closeTime * MS)
+
+
+def decode_klines(body: bytes, symbol: Symbol, interval: KlineInterval) -> list[Kline]:
+    rows = _decode(_KLINES_ANY, body, "klines")
+    return [Kline(VENUE, symbol, interval, int(r[0]) * MS, float(r[1]), float(r[2]), float(r[3]), float(r[4]),
+                  float(r[5])) for r in rows]
+
+
+_KLINES_ANY: Final = msgspec.json.Decoder(list[list[Any]])
