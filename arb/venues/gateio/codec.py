@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Final
+from decimal import Decimal
+from typing import Any, Final
 
 import msgspec
 
 from arb.errors import DecodeError, ExchangeError
-from arb.model import OrderBook, Symbol
+from arb.model import Kline, KlineInterval, OrderBook, Side, Symbol, SymbolInfo, SymbolStatus, Ticker, Trade
 from arb.venues.base import DepthUpdate, depth_update, order_book
 from arb.venues.errors import classify
 from arb.venues.gateio.constants import ERROR_CODES, VENUE
@@ -102,3 +103,117 @@ def decode_snapshot(body: bytes, symbol: Symbol, ts_recv: int) -> OrderBook:
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise DecodeError(VENUE, "order book", str(exc), body) from None
     return order_book(VENUE, symbol, msg.id, msg.bids, msg.asks, msg.update * MS, ts_recv)
+
+
+# --------------------------------------------------------------------------- market data
+
+
+class TimeResp(msgspec.Struct):
+    """``{"server_time": 1597026383085}`` (ms)"""
+
+    server_time: int
+
+
+class PairMsg(msgspec.Struct):
+    """``{"id": "OMG_USDT", "base": "OMG", "quote": "USDT", "fee": "0.2", "min_quote_amount": "1",
+    "amount_precision": 3, "precision": 3, "trade_status": "tradable"}``"""
+
+    id: str
+    base: str
+    quote: str
+    precision: int
+    amount_precision: int
+    trade_status: str = "tradable"
+    min_base_amount: str | None = None
+    min_quote_amount: str | None = None
+    max_base_amount: str | None = None
+    max_quote_amount: str | None = None
+
+
+class TradeMsg(msgspec.Struct):
+    """``{"id": "1232893232", "create_time_ms": "1548000000123.456", "side": "buy", "amount": "0.15",
+    "price": "0.03"}`` (``side`` is the taker's)"""
+
+    id: str
+    side: str
+    amount: float
+    price: float
+    create_time_ms: float = 0.0
+
+
+class TickerMsg(msgspec.Struct):
+    """``{"currency_pair": "BTC3L_USDT", "last": "2.46", "lowest_ask": "2.477", "highest_bid": "2.46",
+    "base_volume": "656614.08", "quote_volume": "1602221.66"}``"""
+
+    currency_pair: str
+    last: float
+    lowest_ask: float = 0.0
+    highest_bid: float = 0.0
+    base_volume: float = 0.0
+    quote_volume: float = 0.0
+
+
+_TIME: Final = msgspec.json.Decoder(TimeResp)
+_PAIRS: Final = msgspec.json.Decoder(list[PairMsg])
+_TRADES: Final = msgspec.json.Decoder(list[TradeMsg], strict=False)
+_TICKERS: Final = msgspec.json.Decoder(list[TickerMsg], strict=False)
+_ROWS: Final = msgspec.json.Decoder(list[list[Any]])
+STATUS: Final = {"tradable": SymbolStatus.TRADING, "buyable": SymbolStatus.BUY_ONLY,
+                 "sellable": SymbolStatus.SELL_ONLY, "untradable": SymbolStatus.HALTED}
+SECOND_NS: Final = 1_000_000_000
+
+
+def _decode(decoder: msgspec.json.Decoder[Any], body: bytes, what: str) -> Any:
+    try:
+        return decoder.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise DecodeError(VENUE, what, str(exc), body) from None
+
+
+def decode_time(body: bytes) -> int:
+    return int(_decode(_TIME, body, "server time").server_time)
+
+
+def decode_symbols(body: bytes) -> list[SymbolInfo]:
+    """currency_pairs -> SymbolInfo: tick = 10^-precision, step = 10^-amount_precision."""
+    return [
+        SymbolInfo(
+            venue=VENUE, symbol=Symbol(p.base, p.quote), venue_symbol=p.id,
+            status=STATUS.get(p.trade_status, SymbolStatus.HALTED),
+            tick_size=Decimal(1).scaleb(-p.precision), step_size=Decimal(1).scaleb(-p.amount_precision),
+            min_qty=Decimal(p.min_base_amount or 0), max_qty=Decimal(p.max_base_amount or 0),
+            min_notional=Decimal(p.min_quote_amount or 0), max_notional=Decimal(p.max_quote_amount or 0),
+        )
+        for p in _decode(_PAIRS, body, "currency pairs")
+    ]
+
+
+def decode_trades(body: bytes, symbol: Symbol, ts_recv: int) -> list[Trade]:
+    return [Trade(VENUE, symbol, t.id, t.price, t.amount, Side.BUY if t.side == "buy" else Side.SELL,
+                  int(t.create_time_ms * MS), ts_recv) for t in _decode(_TRADES, body, "trades")]
+
+
+def decode_ticker(body: bytes, symbol: Symbol) -> Ticker:
+    rows = _decode(_TICKERS, body, "tickers")
+    if not rows:
+        raise DecodeError(VENUE, "tickers", "empty ticker list", body)
+    t = rows[0]
+    return Ticker(VENUE, symbol, t.last, t.highest_bid, t.lowest_ask, t.base_volume, t.quote_volume)
+
+
+def decode_klines(body: bytes, symbol: Symbol, interval: KlineInterval) -> list[Kline]:
+    """Rows ``[t (s), quote volume, close, high, low, open, base volume, window closed]``.
+
+    Older responses have 7 columns, without the base volume: ``["1539852480", "971519.677",
+    "0.0021724", "0.0021922", "0.0021724", "0.0021737", "true"]``.
+    """
+    out = []
+    for row in _decode(_ROWS, body, "candlesticks"):
+        try:
+            base_volume = float(row[6]) if len(row) >= 8 else 0.0
+            closed = str(row[-1]).lower() != "false" if len(row) >= 7 else True
+            out.append(Kline(VENUE, symbol, interval, int(row[0]) * SECOND_NS, float(row[5]), float(row[3]),
+                             float(row[4]), float(row[2]), base_volume, closed))
+        except (IndexError, ValueError, TypeError) as exc:
+            raise DecodeError(VENUE, "candlestick", str(exc), body) from None
+    return out
