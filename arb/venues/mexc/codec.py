@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Final
+from decimal import Decimal
+from typing import Any, Final
 
 import msgspec
 from google.protobuf.message import DecodeError as DecodeProtoError
 
 from arb._core.pbwire import read_depth_push
 from arb.errors import DecodeError, ExchangeError
-from arb.model import OrderBook, Symbol
+from arb.model import Kline, KlineInterval, OrderBook, Side, Symbol, SymbolInfo, SymbolStatus, Ticker, Trade
 from arb.venues.base import DepthUpdate, depth_update, order_book
 from arb.venues.errors import classify
 from arb.venues.mexc.constants import ERROR_CODES, VENUE
@@ -121,3 +122,115 @@ def decode_snapshot(body: bytes, symbol: Symbol, ts_recv: int) -> OrderBook:
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise DecodeError(VENUE, "depth snapshot", str(exc), body) from None
     return order_book(VENUE, symbol, msg.lastUpdateId, msg.bids, msg.asks, msg.timestamp * MS, ts_recv)
+
+
+# --------------------------------------------------------------------------- market data
+
+
+class TimeResp(msgspec.Struct):
+    serverTime: int
+
+
+class SymbolMsg(msgspec.Struct):
+    """``{"symbol": "OGNUSDT", "status": "1", "baseAsset": "OGN", "baseAssetPrecision": "2",
+    "quoteAsset": "USDT", "quotePrecision": "4", "baseSizePrecision": "0.01",
+    "quoteAmountPrecision": "5", "isSpotTradingAllowed": true, "takerCommission": "0.002"}``
+    (``baseSizePrecision`` is the minimum quantity, ``quoteAmountPrecision`` the minimum notional)."""
+
+    symbol: str
+    status: str
+    baseAsset: str
+    quoteAsset: str
+    baseAssetPrecision: int
+    quotePrecision: int | None = None
+    quoteAssetPrecision: int | None = None
+    baseSizePrecision: str = "0"
+    quoteAmountPrecision: str = "0"
+    maxQuoteAmount: str = "0"
+    isSpotTradingAllowed: bool = True
+    makerCommission: float | None = None
+    takerCommission: float | None = None
+
+
+class ExchangeInfoResp(msgspec.Struct):
+    symbols: list[SymbolMsg]
+
+
+class TradeMsg(msgspec.Struct):
+    """``{"id": null, "price": "23", "qty": "0.478468", "time": 1640830579240, "isBuyerMaker": true}``"""
+
+    price: float
+    qty: float
+    time: int
+    isBuyerMaker: bool
+    id: str | None = None
+
+
+class TickerResp(msgspec.Struct):
+    """``{"symbol": "BTCUSDT", "lastPrice": "73397.77", "bidPrice": "73369.83", "askPrice": "73369.84",
+    "volume": "...", "quoteVolume": null, "closeTime": 1710331200000}`` (fields may be null)"""
+
+    symbol: str
+    lastPrice: float
+    bidPrice: float = 0.0
+    askPrice: float = 0.0
+    volume: float | None = None
+    quoteVolume: float | None = None
+    closeTime: int | None = None
+
+
+_TIME: Final = msgspec.json.Decoder(TimeResp, strict=False)
+_INFO: Final = msgspec.json.Decoder(ExchangeInfoResp, strict=False)
+_TRADES: Final = msgspec.json.Decoder(list[TradeMsg], strict=False)
+_TICKER: Final = msgspec.json.Decoder(TickerResp, strict=False)
+_ROWS: Final = msgspec.json.Decoder(list[list[Any]])
+ONLINE: Final = frozenset({"1", "ENABLED"})
+
+
+def _decode(decoder: msgspec.json.Decoder[Any], body: bytes, what: str) -> Any:
+    try:
+        return decoder.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise DecodeError(VENUE, what, str(exc), body) from None
+
+
+def decode_time(body: bytes) -> int:
+    return int(_decode(_TIME, body, "server time").serverTime)
+
+
+def decode_symbols(body: bytes) -> list[SymbolInfo]:
+    """exchangeInfo -> SymbolInfo; tradable only if status is online and spot trading is allowed."""
+    out = []
+    for s in _decode(_INFO, body, "exchange info").symbols:
+        price_decimals = s.quotePrecision if s.quotePrecision is not None else (s.quoteAssetPrecision or 0)
+        online = s.status in ONLINE and s.isSpotTradingAllowed
+        status = SymbolStatus.TRADING if online else SymbolStatus.HALTED
+        out.append(SymbolInfo(
+            venue=VENUE, symbol=Symbol(s.baseAsset, s.quoteAsset), venue_symbol=s.symbol, status=status,
+            tick_size=Decimal(1).scaleb(-price_decimals), step_size=Decimal(1).scaleb(-s.baseAssetPrecision),
+            min_qty=Decimal(s.baseSizePrecision), min_notional=Decimal(s.quoteAmountPrecision),
+            max_notional=Decimal(s.maxQuoteAmount), maker_fee=s.makerCommission, taker_fee=s.takerCommission,
+        ))
+    return out
+
+
+def decode_trades(body: bytes, symbol: Symbol, ts_recv: int) -> list[Trade]:
+    """MEXC sends ``id: null``; the trade id is then made from the time and the position."""
+    return [Trade(VENUE, symbol, t.id or f"{t.time}-{i}", t.price, t.qty,
+                  Side.SELL if t.isBuyerMaker else Side.BUY, t.time * MS, ts_recv)
+            for i, t in enumerate(_decode(_TRADES, body, "trades"))]
+
+
+def decode_ticker(body: bytes, symbol: Symbol) -> Ticker:
+    t = _decode(_TICKER, body, "ticker")
+    return Ticker(VENUE, symbol, t.lastPrice, t.bidPrice, t.askPrice, t.volume or 0.0, t.quoteVolume or 0.0,
+                  (t.closeTime or 0) * MS)
+
+
+def decode_klines(body: bytes, symbol: Symbol, interval: KlineInterval) -> list[Kline]:
+    """8-column rows ``[openTime, open, high, low, close, volume, closeTime, quoteVolume]``."""
+    try:
+        return [Kline(VENUE, symbol, interval, int(r[0]) * MS, float(r[1]), float(r[2]), float(r[3]),
+                      float(r[4]), float(r[5])) for r in _decode(_ROWS, body, "klines")]
+    except (IndexError, ValueError, TypeError) as exc:
+        raise DecodeError(VENUE, "klines", str(exc), body) from None
