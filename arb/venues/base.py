@@ -20,7 +20,9 @@ import abc
 from array import array
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
+
+import msgspec
 
 from arb._core.book import split_levels
 from arb.errors import DecodeError
@@ -88,6 +90,14 @@ class DepthUpdate:
             f"DepthUpdate({self.venue} {self.symbol} {self.first_id}..{self.last_id} "
             f"bids={len(self.bid_prices)} asks={len(self.ask_prices)} snapshot={self.is_snapshot})"
         )
+
+
+def decode_body(venue: str, decoder: msgspec.json.Decoder[Any], body: bytes | str, what: str) -> Any:
+    """Decode a REST body or WS payload with a reused decoder; any failure is a `DecodeError`."""
+    try:
+        return decoder.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise DecodeError(venue, what, str(exc), body) from None
 
 
 def depth_update(

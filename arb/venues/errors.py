@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
+import msgspec
+
 from arb.errors import (
     AuthenticationError,
     ExchangeError,
@@ -59,3 +61,22 @@ def classifier(codes: ErrorTable,
         return classify(status, api_code, codes, statuses)
 
     return classify_response
+
+
+class CodeMsgResp(msgspec.Struct):
+    """The Binance-style error body MEXC shares: ``{"code": -1121, "msg": "Invalid symbol."}``."""
+
+    code: int
+    msg: str = ""
+
+
+_CODE_MSG: Final = msgspec.json.Decoder(CodeMsgResp)
+
+
+def decode_code_msg(status: int, body: bytes) -> tuple[int | str | None, str]:
+    """(code, msg) of a code/msg error body; a non-JSON body (a WAF page) gives (None, its start)."""
+    try:
+        err = _CODE_MSG.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None, body[:200].decode("utf-8", "replace")
+    return err.code, err.msg

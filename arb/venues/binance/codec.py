@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from typing import Any, Final
 
 import msgspec
 
 from arb.errors import DecodeError, ExchangeError
 from arb.model import Kline, KlineInterval, OrderBook, Side, Symbol, SymbolInfo, SymbolStatus, Ticker, Trade
-from arb.venues.base import DepthUpdate, depth_update, order_book
+from arb.venues.base import DepthUpdate, decode_body, depth_update, order_book
 from arb.venues.binance.constants import ERROR_CODES, VENUE
-from arb.venues.errors import classify
+from arb.venues.errors import classify, decode_code_msg
 
-
-class ErrorResp(msgspec.Struct):
-    """``{"code": -1121, "msg": "Invalid symbol."}``"""
-
-    code: int
-    msg: str = ""
-
-
-_ERROR: Final = msgspec.json.Decoder(ErrorResp)
-
-
-def decode_error(status: int, body: bytes) -> tuple[int | str | None, str]:
-    """Binance error body -> (code, msg); a non-JSON body (a WAF page) gives (None, its start)."""
-    try:
-        err = _ERROR.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        return None, body[:200].decode("utf-8", "replace")
-    return err.code, err.msg
+decode_error: Final = decode_code_msg  # {"code": -1121, "msg": "Invalid symbol."}
 
 
 def error_class(status: int, api_code: int | str | None) -> type[ExchangeError]:
@@ -165,11 +149,7 @@ STATUS: Final = {"TRADING": SymbolStatus.TRADING, "HALT": SymbolStatus.HALTED, "
                  "END_OF_DAY": SymbolStatus.CLOSED}
 
 
-def _decode(decoder: msgspec.json.Decoder[Any], body: bytes, what: str) -> Any:
-    try:
-        return decoder.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise DecodeError(VENUE, what, str(exc), body) from None
+_decode: Final = partial(decode_body, VENUE)
 
 
 def decode_time(body: bytes) -> int:

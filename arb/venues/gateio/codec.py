@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from typing import Any, Final
 
 import msgspec
 
 from arb.errors import DecodeError, ExchangeError
 from arb.model import Kline, KlineInterval, OrderBook, Side, Symbol, SymbolInfo, SymbolStatus, Ticker, Trade
-from arb.venues.base import DepthUpdate, depth_update, order_book
+from arb.venues.base import DepthUpdate, decode_body, depth_update, order_book
 from arb.venues.errors import classify
 from arb.venues.gateio.constants import ERROR_CODES, VENUE
 
@@ -163,11 +164,7 @@ STATUS: Final = {"tradable": SymbolStatus.TRADING, "buyable": SymbolStatus.BUY_O
 SECOND_NS: Final = 1_000_000_000
 
 
-def _decode(decoder: msgspec.json.Decoder[Any], body: bytes, what: str) -> Any:
-    try:
-        return decoder.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise DecodeError(VENUE, what, str(exc), body) from None
+_decode: Final = partial(decode_body, VENUE)
 
 
 def decode_time(body: bytes) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from typing import Any, Final
 
 import msgspec
@@ -11,28 +12,12 @@ from google.protobuf.message import DecodeError as DecodeProtoError
 from arb._core.pbwire import read_depth_push
 from arb.errors import DecodeError, ExchangeError
 from arb.model import Kline, KlineInterval, OrderBook, Side, Symbol, SymbolInfo, SymbolStatus, Ticker, Trade
-from arb.venues.base import DepthUpdate, depth_update, order_book
-from arb.venues.errors import classify
+from arb.venues.base import DepthUpdate, decode_body, depth_update, order_book
+from arb.venues.errors import classify, decode_code_msg
 from arb.venues.mexc.constants import ERROR_CODES, VENUE
 from arb.venues.mexc.proto.push_pb2 import PushDataV3ApiWrapper
 
-
-class ErrorResp(msgspec.Struct):
-    """``{"code": 10101, "msg": "资金不足"}`` (messages are sometimes Chinese: key on the code)."""
-
-    code: int
-    msg: str = ""
-
-
-_ERROR: Final = msgspec.json.Decoder(ErrorResp)
-
-
-def decode_error(status: int, body: bytes) -> tuple[int | str | None, str]:
-    try:
-        err = _ERROR.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        return None, body[:200].decode("utf-8", "replace")
-    return err.code, err.msg
+decode_error: Final = decode_code_msg  # {"code": -1121, "msg": "Invalid symbol."}
 
 
 def error_class(status: int, api_code: int | str | None) -> type[ExchangeError]:
@@ -187,11 +172,7 @@ _ROWS: Final = msgspec.json.Decoder(list[list[Any]])
 ONLINE: Final = frozenset({"1", "ENABLED"})
 
 
-def _decode(decoder: msgspec.json.Decoder[Any], body: bytes, what: str) -> Any:
-    try:
-        return decoder.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise DecodeError(VENUE, what, str(exc), body) from None
+_decode: Final = partial(decode_body, VENUE)
 
 
 def decode_time(body: bytes) -> int:

@@ -16,6 +16,7 @@ from arb.net.rest import RestClient
 from arb.venues.gateio import codec
 from arb.venues.gateio import constants as c
 from arb.venues.gateio.public import GatePublic
+from tests.venues.conftest import ReplayServer
 
 ROUTES = {
     c.TIME: "server_time.json", c.CURRENCY_PAIRS: "currency_pairs.json",
@@ -25,30 +26,16 @@ ROUTES = {
 
 
 @pytest.fixture
-async def venue(samples_dir: Path) -> AsyncIterator[tuple[GatePublic, list[web.Request], RateLimiter]]:
-    seen: list[web.Request] = []
-
-    async def handle(request: web.Request) -> web.Response:
-        seen.append(request)
-        return web.Response(body=(samples_dir / "gateio" / ROUTES[request.path]).read_bytes(),
-                            content_type="application/json",
-                            headers={"X-Gate-RateLimit-Requests-Remain": "150"})
-
-    app = web.Application()
-    for path in ROUTES:
-        app.router.add_get(path, handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+async def venue(samples_dir: Path, replay_server: ReplayServer
+                ) -> AsyncIterator[tuple[GatePublic, list[web.Request], RateLimiter]]:
+    routes = {path: samples_dir / "gateio" / name for path, name in ROUTES.items()}
+    base, seen = await replay_server(routes, {"X-Gate-RateLimit-Requests-Remain": "150"})
     limiter = RateLimiter(c.VENUE, c.POOLS)
-    rest = RestClient(c.VENUE, f"http://127.0.0.1:{port}", connection=ConnectionConfig(),
-                      decode_error=codec.decode_error, error_class=codec.error_class, limiter=limiter)
+    rest = RestClient(c.VENUE, base, connection=ConnectionConfig(), decode_error=codec.decode_error,
+                      error_class=codec.error_class, limiter=limiter)
     public = GatePublic(rest, clock_ns=lambda: 42)
     yield public, seen, limiter
     await public.close()
-    await runner.cleanup()
 
 
 async def test_market_data_methods(venue: tuple[GatePublic, list[web.Request], RateLimiter]) -> None:

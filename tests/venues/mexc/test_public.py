@@ -16,6 +16,7 @@ from arb.net.rest import RestClient
 from arb.venues.mexc import codec
 from arb.venues.mexc import constants as c
 from arb.venues.mexc.public import MexcPublic
+from tests.venues.conftest import ReplayServer
 
 ROUTES = {
     c.TIME: "server_time.json", c.EXCHANGE_INFO: "exchange_info.json", c.DEPTH: "depth_snapshot.json",
@@ -24,29 +25,16 @@ ROUTES = {
 
 
 @pytest.fixture
-async def venue(samples_dir: Path) -> AsyncIterator[tuple[MexcPublic, list[web.Request], RateLimiter]]:
-    seen: list[web.Request] = []
-
-    async def handle(request: web.Request) -> web.Response:
-        seen.append(request)
-        body = (samples_dir / "mexc" / ROUTES[request.path]).read_bytes()
-        return web.Response(body=body, content_type="application/json")
-
-    app = web.Application()
-    for path in ROUTES:
-        app.router.add_get(path, handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+async def venue(samples_dir: Path, replay_server: ReplayServer
+                ) -> AsyncIterator[tuple[MexcPublic, list[web.Request], RateLimiter]]:
+    routes = {path: samples_dir / "mexc" / name for path, name in ROUTES.items()}
+    base, seen = await replay_server(routes, {})
     limiter = RateLimiter(c.VENUE, c.POOLS)
-    rest = RestClient(c.VENUE, f"http://127.0.0.1:{port}", connection=ConnectionConfig(),
-                      decode_error=codec.decode_error, error_class=codec.error_class, limiter=limiter)
+    rest = RestClient(c.VENUE, base, connection=ConnectionConfig(), decode_error=codec.decode_error,
+                      error_class=codec.error_class, limiter=limiter)
     public = MexcPublic(rest, clock_ns=lambda: 42)
     yield public, seen, limiter
     await public.close()
-    await runner.cleanup()
 
 
 async def test_market_data_methods(venue: tuple[MexcPublic, list[web.Request], RateLimiter]) -> None:
