@@ -1,0 +1,67 @@
+"""The venues arb knows, as one explicit table: name -> `VenueSpec` (no import-time discovery)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Final, NamedTuple
+
+from arb.config import Credentials, VenueConfig
+from arb.net.contract import ErrorClassifier, ErrorDecoder, RequestSigner
+from arb.net.ratelimit import PoolSpec, RateLimiter
+from arb.net.rest import RestClient
+from arb.venues.base import PublicExchangeInterface
+from arb.venues.binance import auth as binance_auth
+from arb.venues.binance import codec as binance_codec
+from arb.venues.binance import constants as binance_c
+from arb.venues.binance.public import BinancePublic
+from arb.venues.gateio import auth as gate_auth
+from arb.venues.gateio import codec as gate_codec
+from arb.venues.gateio import constants as gate_c
+from arb.venues.gateio.public import GatePublic
+from arb.venues.mexc import auth as mexc_auth
+from arb.venues.mexc import codec as mexc_codec
+from arb.venues.mexc import constants as mexc_c
+from arb.venues.mexc.public import MexcPublic
+
+
+class VenueSpec(NamedTuple):
+    name: str
+    rest_url: str
+    ws_url: str
+    pools: tuple[PoolSpec, ...]
+    public: type[PublicExchangeInterface]
+    signer: Callable[[str, str], RequestSigner]
+    decode_error: ErrorDecoder
+    error_class: ErrorClassifier
+    snapshot_limit: int
+    stream_snapshots: bool  # the depth stream itself sends full books (Gate `full`, MEXC limit depth)
+
+
+VENUES: Final[Mapping[str, VenueSpec]] = MappingProxyType({
+    "binance": VenueSpec("binance", binance_c.REST_URL, binance_c.WS_URL, binance_c.POOLS, BinancePublic,
+                         binance_auth.BinanceSigner, binance_codec.decode_error, binance_codec.error_class,
+                         1000, False),
+    "gateio": VenueSpec("gateio", gate_c.REST_URL, gate_c.WS_URL, gate_c.POOLS, GatePublic,
+                        gate_auth.GateSigner, gate_codec.decode_error, gate_codec.error_class,
+                        gate_c.SNAPSHOT_LIMIT, True),
+    "mexc": VenueSpec("mexc", mexc_c.REST_URL, mexc_c.WS_URL, mexc_c.POOLS, MexcPublic, mexc_auth.MexcSigner,
+                      mexc_codec.decode_error, mexc_codec.error_class, mexc_c.SNAPSHOT_LIMIT, True),
+})
+
+
+def make_rest(name: str, config: VenueConfig, credentials: Credentials | None = None,
+              clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000) -> RestClient:
+    """The venue's RestClient: its URL (or the config's override), pools, signer and error table."""
+    spec = VENUES[name]
+    signer = (spec.signer(credentials.api_key.reveal(), credentials.api_secret.reveal())
+              if credentials is not None else None)
+    return RestClient(name, config.rest_url or spec.rest_url, connection=config.connection,
+                      decode_error=spec.decode_error, error_class=spec.error_class,
+                      limiter=RateLimiter(name, spec.pools), signer=signer, clock_ms=clock_ms)
+
+
+def make_public(name: str, config: VenueConfig) -> PublicExchangeInterface:
+    spec = VENUES[name]
+    return spec.public(make_rest(name, config), kind=config.market_data)  # type: ignore[call-arg]

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from arb.config import VENUE_NAMES, Credentials, Secret, VenueConfig
+from arb.venues.base import PublicExchangeInterface
+from arb.venues.registry import VENUES, make_public, make_rest
+
+
+def test_every_configurable_venue_is_registered() -> None:
+    assert tuple(VENUES) == VENUE_NAMES
+    for name, spec in VENUES.items():
+        assert spec.name == name and spec.pools and issubclass(spec.public, PublicExchangeInterface)
+
+
+async def test_factories_honour_url_overrides_and_credentials() -> None:
+    config = VenueConfig(rest_url="http://127.0.0.1:9")
+    for name in VENUES:
+        creds = Credentials(name, Secret("key"), Secret("canary-secret"))
+        rest = make_rest(name, config, creds)
+        assert rest.base_url == "http://127.0.0.1:9" and rest.signer is not None and rest.limiter is not None
+        assert "canary-secret" not in repr(rest.signer)
+        public = make_public(name, VenueConfig())
+        assert public.venue == name and public.rest.base_url.startswith("https://")  # type: ignore[attr-defined]
+        await public.close()
+        await rest.close()
