@@ -37,10 +37,16 @@ class SequenceGapError(ArbError):
 class DecodeError(ArbError):
     """A wire message could not be decoded into its typed form."""
 
-    def __init__(self, venue: str, what: str, message: str, sample: bytes | str = b"") -> None:
+    def __init__(self, venue: str, what: str, message: str, sample: object = b"") -> None:
         self.venue = venue
         self.what = what
-        raw = sample if isinstance(sample, str) else sample[:200].decode("utf-8", "replace")
+        if isinstance(sample, str):
+            raw = sample
+        else:  # bytes, bytearray, memoryview, msgspec.Raw: anything with the buffer protocol
+            try:
+                raw = bytes(memoryview(sample))[:200].decode("utf-8", "replace")  # type: ignore[arg-type]
+            except TypeError:
+                raw = repr(sample)
         self.sample = raw[:200]
         super().__init__(f"{venue}: cannot decode {what}: {message}")
 

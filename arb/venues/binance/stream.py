@@ -1,0 +1,109 @@
+"""Binance market-data streams (`BaseWebSocketInterface`) on `WsClient`: combined streams, routed.
+
+Frames arrive as ``{"stream": "nknusdt@depth@100ms", "data": {...}}``; the stream name is looked up
+exactly in a routing table (never matched by substring) and the payload goes to its decoder, then
+to the engine's `StreamHandlers`. A frame that does not decode is counted, logged once with a
+truncated sample, reported (the book is invalidated) and skipped: the stream keeps running.
+The user data stream (WebSocket API) is not implemented yet.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+
+from arb.errors import DecodeError
+from arb.model import Symbol
+from arb.net.ws import WsClient
+from arb.venues.base import BaseWebSocketInterface, StreamHandlers
+from arb.venues.binance import codec
+from arb.venues.binance import constants as c
+
+log = logging.getLogger(__name__)
+
+
+class BinanceDialect:
+    """SUBSCRIBE / UNSUBSCRIBE by id, acks ``{"result": null, "id": N}``; protocol pings only."""
+
+    def subscribe(self, channels: Sequence[str], request_id: int) -> str:
+        return json.dumps({"method": "SUBSCRIBE", "params": list(channels), "id": request_id})
+
+    def unsubscribe(self, channels: Sequence[str], request_id: int) -> str:
+        return json.dumps({"method": "UNSUBSCRIBE", "params": list(channels), "id": request_id})
+
+    def ack(self, frame: str) -> int | None:
+        msg = json.loads(frame)
+        if msg.get("error"):
+            raise ValueError(str(msg["error"]))
+        request_id = msg.get("id")
+        return int(request_id) if "result" in msg and request_id is not None else None
+
+    def is_control(self, frame: bytes | str) -> bool:
+        # data frames of the combined endpoint always start with their stream name
+        return not (isinstance(frame, str) and frame.startswith('{"stream"'))
+
+    def ping(self) -> None:
+        return None
+
+
+class BinanceStream(BaseWebSocketInterface):
+    """Depth streams for many symbols over combined-stream connections (1024 streams each)."""
+
+    venue = c.VENUE
+
+    def __init__(self, handlers: StreamHandlers, *, ws_url: str = c.WS_URL,
+                 max_streams: int = c.MAX_STREAMS_PER_CONNECTION, **ws_options: float) -> None:
+        self._handlers = handlers
+        self._routes: dict[str, Symbol] = {}
+        self.decode_errors = 0
+        self._logged_error = False
+        self.ws = WsClient(f"{c.VENUE}-market", ws_url.rstrip("/") + "/stream", dialect=BinanceDialect(),
+                           on_frame=self._on_frame, on_state=self._on_state, max_subscriptions=max_streams,
+                           lifetime_s=c.CONNECTION_LIFETIME_S - 1800, **ws_options)  # type: ignore[arg-type]
+
+    async def start(self) -> None:
+        """Connections open on the first subscription."""
+
+    async def subscribe_depth(self, symbols: Sequence[Symbol]) -> None:
+        names = []
+        for symbol in symbols:
+            name = c.DEPTH_STREAM.format(symbol=symbol.to_venue(c.STREAM_SYMBOL_STYLE))
+            self._routes[name] = symbol
+            names.append(name)
+        await self.ws.subscribe(names)
+
+    async def subscribe_trades(self, symbols: Sequence[Symbol]) -> None:
+        raise NotImplementedError("binance trade stream: not implemented yet")
+
+    async def subscribe_user(self) -> None:
+        raise NotImplementedError("binance user data stream (WebSocket API): not implemented yet")
+
+    async def resubscribe_depth(self, symbol: Symbol) -> None:
+        name = c.DEPTH_STREAM.format(symbol=symbol.to_venue(c.STREAM_SYMBOL_STYLE))
+        await self.ws.unsubscribe([name])
+        await self.ws.subscribe([name])
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+    # ------------------------------------------------------------------ frames
+
+    def _on_frame(self, frame: bytes | str, recv_ns: int) -> None:
+        symbol: Symbol | None = None
+        try:
+            envelope = codec.decode_stream(frame)
+            symbol = self._routes.get(envelope.stream)
+            if symbol is None:
+                return  # a stream we no longer route (late frame after unsubscribe)
+            self._handlers.on_depth(codec.decode_depth(envelope.data, symbol, recv_ns))
+        except DecodeError as err:
+            self.decode_errors += 1
+            if not self._logged_error:
+                log.warning("%s: undecodable frame (%s); sample: %s", c.VENUE, err, err.sample)
+                self._logged_error = True
+            self._handlers.on_decode_error(err, symbol)
+
+    def _on_state(self, connected: bool, channels: Sequence[str]) -> None:
+        symbols = [self._routes[ch] for ch in channels if ch in self._routes]
+        self._handlers.on_stream_state(c.VENUE, connected, symbols)
