@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from functools import partial
 from typing import Any, Final
@@ -51,6 +52,7 @@ class WsMsg(msgspec.Struct):
     event: str = ""
     result: msgspec.Raw = msgspec.Raw(b"null")
     error: msgspec.Raw = msgspec.Raw(b"null")
+    id: int | None = None
 
 
 class DepthUpdateMsg(msgspec.Struct):
@@ -93,6 +95,20 @@ def decode_depth(result: bytes | str, symbol: Symbol, ts_recv: int) -> DepthUpda
     """A ``spot.order_book_update`` result -> `DepthUpdate`; ``full: true`` replaces the book."""
     try:
         msg = _DEPTH.decode(result)
+        return depth_update(VENUE, symbol, msg.U, msg.u, msg.b, msg.a, msg.t * MS, ts_recv, msg.full)
+    except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError) as exc:
+        raise DecodeError(VENUE, "order book update", str(exc), result) from None
+
+
+def decode_depth_routed(
+    result: bytes | str, symbols: Mapping[str, Symbol], ts_recv: int
+) -> DepthUpdate | None:
+    """Decode a depth result once and route it by its pair (``s``); None for a pair not subscribed."""
+    try:
+        msg = _DEPTH.decode(result)
+        symbol = symbols.get(msg.s)
+        if symbol is None:
+            return None
         return depth_update(VENUE, symbol, msg.U, msg.u, msg.b, msg.a, msg.t * MS, ts_recv, msg.full)
     except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError) as exc:
         raise DecodeError(VENUE, "order book update", str(exc), result) from None

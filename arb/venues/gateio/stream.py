@@ -1,0 +1,138 @@
+"""Gate.io market-data streams (`BaseWebSocketInterface`) on `WsClient`.
+
+Every frame is one JSON envelope ``{"time", "channel", "event", "result", "error", "id"}``. The
+dialect decodes it once (the result stays raw) and keeps it for the stream's frame handler, so a
+frame is parsed a single time: acks (``event`` subscribe/unsubscribe) and pongs are control frames,
+``update`` frames are routed by exact channel, then by the pair inside the result.
+The private channels (spot.orders / spot.usertrades / spot.balances) are not implemented yet.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+from arb.errors import DecodeError
+from arb.model import Symbol
+from arb.net.ws import WsClient
+from arb.venues.base import BaseWebSocketInterface, StreamHandlers
+from arb.venues.gateio import codec
+from arb.venues.gateio import constants as c
+
+log = logging.getLogger(__name__)
+
+PONG_CHANNEL = "spot.pong"
+UPDATE = "update"
+
+
+class GateDialect:
+    """Gate's request/ack protocol; remembers the last decoded envelope for the stream."""
+
+    def __init__(self, clock_s: Callable[[], float] = time.time) -> None:
+        self._clock = clock_s
+        self.last_frame: bytes | str | None = None
+        self.last: codec.WsMsg | None = None
+
+    def envelope(self, frame: bytes | str) -> codec.WsMsg:
+        if frame is not self.last_frame or self.last is None:
+            self.last = codec.decode_ws(frame)
+            self.last_frame = frame
+        return self.last
+
+    def _request(self, event: str, channels: Sequence[str], request_id: int) -> str:
+        """Depth subscriptions are one pair per request: payload ``[pair, "100ms"]``."""
+        if len(channels) != 1:
+            raise ValueError(f"gateio depth requests carry one pair, got {list(channels)}")
+        return json.dumps({"time": int(self._clock()), "id": request_id, "channel": c.DEPTH_CHANNEL,
+                           "event": event, "payload": [channels[0], c.DEPTH_INTERVAL]})
+
+    def subscribe(self, channels: Sequence[str], request_id: int) -> str:
+        return self._request("subscribe", channels, request_id)
+
+    def unsubscribe(self, channels: Sequence[str], request_id: int) -> str:
+        return self._request("unsubscribe", channels, request_id)
+
+    def ack(self, frame: str) -> int | None:
+        try:
+            env = self.envelope(frame)
+        except DecodeError:
+            return None
+        if env.event not in ("subscribe", "unsubscribe"):
+            return None
+        if bytes(env.error) != b"null":
+            raise ValueError(bytes(env.error).decode())
+        return env.id
+
+    def is_control(self, frame: bytes | str) -> bool:
+        try:
+            env = self.envelope(frame)
+        except DecodeError:
+            return False  # let the stream count and report it
+        return env.event != UPDATE or env.channel == PONG_CHANNEL
+
+    def ping(self) -> str:
+        return json.dumps({"time": int(self._clock()), "channel": c.PING_CHANNEL})
+
+
+class GateStream(BaseWebSocketInterface):
+    """Depth (``spot.order_book_update``, 100 levels / 100 ms) for many pairs."""
+
+    venue = c.VENUE
+
+    def __init__(self, handlers: StreamHandlers, *, ws_url: str = c.WS_URL, **ws_options: float) -> None:
+        self._handlers = handlers
+        self._pairs: dict[str, Symbol] = {}
+        self._dialect = GateDialect()
+        self.decode_errors = 0
+        self._logged_error = False
+        self.ws = WsClient(f"{c.VENUE}-market", ws_url, dialect=self._dialect, on_frame=self._on_frame,
+                           on_state=self._on_state, ping_interval_s=10.0, **ws_options)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _key(symbol: Symbol) -> str:
+        return symbol.to_venue(c.SYMBOL_STYLE)
+
+    async def start(self) -> None:
+        """Connections open on the first subscription."""
+
+    async def subscribe_depth(self, symbols: Sequence[Symbol]) -> None:
+        for symbol in symbols:
+            self._pairs[symbol.to_venue(c.SYMBOL_STYLE)] = symbol
+        # one subscribe request per pair: Gate's depth payload is [pair, interval]
+        for symbol in symbols:
+            await self.ws.subscribe([self._key(symbol)])
+
+    async def subscribe_trades(self, symbols: Sequence[Symbol]) -> None:
+        raise NotImplementedError("gateio trade stream: not implemented yet")
+
+    async def subscribe_user(self) -> None:
+        raise NotImplementedError("gateio private channels: not implemented yet")
+
+    async def resubscribe_depth(self, symbol: Symbol) -> None:
+        await self.ws.unsubscribe([self._key(symbol)])
+        await self.ws.subscribe([self._key(symbol)])
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+    def _on_frame(self, frame: bytes | str, recv_ns: int) -> None:
+        symbol: Symbol | None = None
+        try:
+            env = self._dialect.envelope(frame)
+            if env.channel != c.DEPTH_CHANNEL:
+                return
+            update = codec.decode_depth_routed(env.result, self._pairs, recv_ns)
+            if update is not None:
+                self._handlers.on_depth(update)
+        except DecodeError as err:
+            self.decode_errors += 1
+            if not self._logged_error:
+                log.warning("%s: undecodable frame (%s); sample: %s", c.VENUE, err, err.sample)
+                self._logged_error = True
+            self._handlers.on_decode_error(err, symbol)
+
+    def _on_state(self, connected: bool, channels: Sequence[str]) -> None:
+        symbols = [self._pairs[pair] for pair in channels if pair in self._pairs]
+        self._handlers.on_stream_state(c.VENUE, connected, symbols)
