@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from functools import partial
 from typing import Any, Final
@@ -99,6 +100,22 @@ def decode_depth_frame(frame: bytes, symbol: Symbol, ts_recv: int, *, limit: boo
     if last < first:
         raise DecodeError(VENUE, "depth push", f"toVersion {last} < fromVersion {first}", frame)
     return DepthUpdate(VENUE, symbol, first, last, bp, bs, ap, az, send_ms * MS, ts_recv, limit)
+
+
+def decode_depth_frame_routed(
+    frame: bytes, routes: Mapping[str, Symbol], ts_recv: int
+) -> DepthUpdate | None:
+    """`decode_depth_frame` for a frame whose channel names its symbol; None for an unrouted channel."""
+    try:
+        channel, _, send_ms, first, last, bp, bs, ap, az = read_depth_push(frame, *AGGRE_DEPTH)
+    except ValueError as exc:
+        raise DecodeError(VENUE, "depth push", str(exc), frame) from None
+    symbol = routes.get(channel)
+    if symbol is None:
+        return None
+    if last < first:
+        raise DecodeError(VENUE, "depth push", f"toVersion {last} < fromVersion {first}", frame)
+    return DepthUpdate(VENUE, symbol, first, last, bp, bs, ap, az, send_ms * MS, ts_recv, False)
 
 
 def decode_snapshot(body: bytes, symbol: Symbol, ts_recv: int) -> OrderBook:

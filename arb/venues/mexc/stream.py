@@ -1,0 +1,112 @@
+"""MEXC market-data streams (`BaseWebSocketInterface`) on `WsClient`: JSON control, protobuf data.
+
+Control frames are JSON text (``{"id": 3, "code": 0, "msg": "<channels>"}`` acks, ``PONG``); data
+frames are binary ``PushDataV3ApiWrapper`` messages, read in one C pass by `arb._core.pbwire` and
+routed by their exact channel. At most 30 subscriptions per connection (the WsClient opens more),
+``{"method": "PING"}`` every 20 s keeps a quiet connection open. The private channels (listen key)
+are not implemented yet.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+
+from arb.errors import DecodeError
+from arb.model import Symbol
+from arb.net.ws import WsClient
+from arb.venues.base import BaseWebSocketInterface, StreamHandlers
+from arb.venues.mexc import codec
+from arb.venues.mexc import constants as c
+
+log = logging.getLogger(__name__)
+
+
+class MexcDialect:
+    """SUBSCRIPTION / UNSUBSCRIPTION with an echoed id; code 0 is success."""
+
+    def subscribe(self, channels: Sequence[str], request_id: int) -> str:
+        return json.dumps({"method": "SUBSCRIPTION", "params": list(channels), "id": request_id})
+
+    def unsubscribe(self, channels: Sequence[str], request_id: int) -> str:
+        return json.dumps({"method": "UNSUBSCRIPTION", "params": list(channels), "id": request_id})
+
+    def ack(self, frame: str) -> int | None:
+        try:
+            msg = json.loads(frame)
+        except ValueError:
+            return None  # e.g. "Invalid listen key" arrives as plain text
+        if not isinstance(msg, dict) or msg.get("msg") == "PONG":
+            return None
+        if msg.get("code", 0) != 0:
+            raise ValueError(str(msg.get("msg")))
+        request_id = msg.get("id")
+        return int(request_id) if request_id is not None else None
+
+    def is_control(self, frame: bytes | str) -> bool:
+        return isinstance(frame, str)  # all market data is binary protobuf
+
+    def ping(self) -> str:
+        return '{"method": "PING"}'
+
+
+class MexcStream(BaseWebSocketInterface):
+    """Aggregated depth (``spot@public.aggre.depth.v3.api.pb@100ms@SYM``) for many symbols."""
+
+    venue = c.VENUE
+
+    def __init__(self, handlers: StreamHandlers, *, ws_url: str = c.WS_URL, **ws_options: float) -> None:
+        self._handlers = handlers
+        self._routes: dict[str, Symbol] = {}
+        self.decode_errors = 0
+        self._logged_error = False
+        self.ws = WsClient(f"{c.VENUE}-market", ws_url, dialect=MexcDialect(), on_frame=self._on_frame,
+                           on_state=self._on_state, max_subscriptions=c.MAX_SUBSCRIPTIONS_PER_CONNECTION,
+                           ping_interval_s=c.PING_INTERVAL_S, lifetime_s=c.CONNECTION_LIFETIME_S - 1800,
+                           **ws_options)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _channel(symbol: Symbol) -> str:
+        return c.DEPTH_CHANNEL.format(symbol=symbol.to_venue(c.SYMBOL_STYLE))
+
+    async def start(self) -> None:
+        """Connections open on the first subscription."""
+
+    async def subscribe_depth(self, symbols: Sequence[Symbol]) -> None:
+        channels = []
+        for symbol in symbols:
+            channel = self._channel(symbol)
+            self._routes[channel] = symbol
+            channels.append(channel)
+        await self.ws.subscribe(channels)
+
+    async def subscribe_trades(self, symbols: Sequence[Symbol]) -> None:
+        raise NotImplementedError("mexc deals stream: not implemented yet")
+
+    async def subscribe_user(self) -> None:
+        raise NotImplementedError("mexc private channels (listen key): not implemented yet")
+
+    async def resubscribe_depth(self, symbol: Symbol) -> None:
+        await self.ws.unsubscribe([self._channel(symbol)])
+        await self.ws.subscribe([self._channel(symbol)])
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+    def _on_frame(self, frame: bytes | str, recv_ns: int) -> None:
+        try:
+            update = codec.decode_depth_frame_routed(frame, self._routes, recv_ns)  # type: ignore[arg-type]
+        except DecodeError as err:
+            self.decode_errors += 1
+            if not self._logged_error:
+                log.warning("%s: undecodable frame (%s); sample: %r", c.VENUE, err, err.sample[:80])
+                self._logged_error = True
+            self._handlers.on_decode_error(err, None)
+            return
+        if update is not None:
+            self._handlers.on_depth(update)
+
+    def _on_state(self, connected: bool, channels: Sequence[str]) -> None:
+        symbols = [self._routes[ch] for ch in channels if ch in self._routes]
+        self._handlers.on_stream_state(c.VENUE, connected, symbols)
