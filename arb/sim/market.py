@@ -1,0 +1,275 @@
+"""The simulator's market: one seeded reference price per symbol, one L2 book per venue and symbol.
+
+Each venue's mid follows the shared reference price with its own latency (it sees the reference as
+it was `latency_ms` ago) and its own mean-reverting offset (noise, in bps, plus rare jumps that
+decay within about a second), so cross-venue arbitrage windows open and close by themselves;
+`open_window` forces a known one for tests.
+
+Books live on each venue's tick grid as integers (price in ticks, size in lots of the step), so
+every price and size the dialects print is exact. Every change to a book is one venue update id;
+`step(now_ns)` re-quotes the books and returns one `BookDiff` per changed book, carrying the id
+range it covers (``first_id..last_id``, like the venues' aggregated diffs). `snapshot` returns the
+levels with the id they are consistent with.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import deque
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+
+import msgspec
+from sortedcontainers import SortedDict
+
+from arb.model import Symbol
+
+NS = 1_000_000_000
+MS = 1_000_000
+Level = tuple[Decimal, Decimal]
+
+
+class SimSymbolSpec(msgspec.Struct, frozen=True):
+    """One symbol's rules and starting price on a venue."""
+
+    symbol: Symbol
+    price: Decimal
+    tick: Decimal
+    step: Decimal
+    min_qty: Decimal = Decimal(0)
+    min_notional: Decimal = Decimal("5")
+
+
+class VenueParams(msgspec.Struct, frozen=True):
+    name: str
+    latency_ms: float = 50.0  # how stale this venue's view of the reference is
+    noise_bps: float = 4.0  # stationary std-dev of its price offset
+    reversion_s: float = 0.5  # how fast the offset returns to zero
+    jump_rate_per_s: float = 0.08  # dislocations (a venue briefly off the market) per symbol per second
+    jump_bps: float = 40.0  # their typical size
+    half_spread_bps: float = 1.0
+    depth: int = 60  # levels per side
+    taker_fee: float = 0.001
+
+
+class BookDiff(msgspec.Struct, frozen=True):
+    """Changed levels of one book; qty 0 deletes. Ids ``first_id..last_id`` inclusive."""
+
+    venue: str
+    symbol: Symbol
+    first_id: int
+    last_id: int
+    bids: list[Level]
+    asks: list[Level]
+    ts_ns: int
+
+
+def default_universe() -> list[SimSymbolSpec]:
+    """Several liquid USDT symbols with realistic prices, ticks and steps."""
+    d = Decimal
+    return [
+        SimSymbolSpec(Symbol("BTC", "USDT"), d("65000"), d("0.01"), d("0.00001")),
+        SimSymbolSpec(Symbol("ETH", "USDT"), d("3200"), d("0.01"), d("0.0001")),
+        SimSymbolSpec(Symbol("SOL", "USDT"), d("150"), d("0.01"), d("0.001")),
+        SimSymbolSpec(Symbol("XRP", "USDT"), d("0.6"), d("0.0001"), d("0.1")),
+        SimSymbolSpec(Symbol("DOGE", "USDT"), d("0.15"), d("0.00001"), d("1")),
+    ]
+
+
+class SimBook:
+    """One venue's book for one symbol on its tick grid (ints), with its update id."""
+
+    def __init__(self, spec: SimSymbolSpec, update_id: int) -> None:
+        self.spec = spec
+        self.update_id = update_id
+        self.bids: SortedDict = SortedDict()  # ticks -> lots
+        self.asks: SortedDict = SortedDict()
+
+    def price(self, ticks: int) -> Decimal:
+        return self.spec.tick * ticks
+
+    def qty(self, lots: int) -> Decimal:
+        return self.spec.step * lots
+
+    def levels(self, is_bid: bool, limit: int | None = None) -> list[Level]:
+        side = self.bids if is_bid else self.asks
+        keys = reversed(side.keys()) if is_bid else iter(side.keys())
+        out: list[Level] = []
+        for ticks in keys:
+            if limit is not None and len(out) >= limit:
+                break
+            out.append((self.price(ticks), self.qty(side[ticks])))
+        return out
+
+    def set(self, is_bid: bool, ticks: int, lots: int) -> bool:
+        """Set a level (0 deletes); True when something changed."""
+        side = self.bids if is_bid else self.asks
+        if lots <= 0:
+            return side.pop(ticks, None) is not None
+        if side.get(ticks) == lots:
+            return False
+        side[ticks] = lots
+        return True
+
+
+class MarketModel:
+    """The seeded market shared by every venue dialect.
+
+    Parameters
+    ----------
+    universe:
+        Symbols listed on every venue (`default_universe()` by default).
+    venues:
+        Per-venue behaviour.
+    seed:
+        Everything random derives from it: same seed, same market.
+    """
+
+    def __init__(
+        self,
+        venues: Iterable[VenueParams],
+        universe: Iterable[SimSymbolSpec] | None = None,
+        *,
+        seed: int = 1,
+        volatility_bps_per_s: float = 3.0,
+        now_ns: int = 0,
+    ) -> None:
+        self.seed = seed
+        self._rng = random.Random(seed)
+        self.venues = {v.name: v for v in venues}
+        self.specs = {s.symbol: s for s in (universe if universe is not None else default_universe())}
+        self._vol = volatility_bps_per_s * 1e-4
+        self._now = now_ns
+        self.reference = {s: float(spec.price) for s, spec in self.specs.items()}
+        self._history: dict[Symbol, deque[tuple[int, float]]] = {
+            s: deque([(now_ns, p)], maxlen=4096) for s, p in self.reference.items()
+        }
+        self._offset = {(v, s): 0.0 for v in self.venues for s in self.specs}
+        self._forced: dict[tuple[str, Symbol], tuple[float, int]] = {}
+        self.books = {
+            (v, s): SimBook(spec, self._rng.randrange(10**9, 10**10))
+            for v in self.venues for s, spec in self.specs.items()
+        }
+        self._listeners: dict[str, list[Callable[[BookDiff], None]]] = {v: [] for v in self.venues}
+        self.halted: set[tuple[str, Symbol]] = set()
+        for key in self.books:
+            self._requote(key, initial=True)
+
+    def __repr__(self) -> str:
+        return f"MarketModel(seed={self.seed}, venues={list(self.venues)}, symbols={len(self.specs)})"
+
+    # ------------------------------------------------------------------ API for dialects and tests
+
+    def subscribe(self, venue: str, listener: Callable[[BookDiff], None]) -> None:
+        self._listeners[venue].append(listener)
+
+    def snapshot(self, venue: str, symbol: Symbol, limit: int = 100) -> tuple[int, list[Level], list[Level]]:
+        book = self.books[(venue, symbol)]
+        return book.update_id, book.levels(True, limit), book.levels(False, limit)
+
+    def set_reference_price(self, symbol: Symbol, price: float) -> None:
+        self.reference[symbol] = price
+        self._history[symbol].append((self._now, price))
+
+    def open_window(self, symbol: Symbol, buy_venue: str, sell_venue: str, net_bps: float,
+                    duration_ns: int) -> None:
+        """Make `sell_venue`'s bids beat `buy_venue`'s asks by `net_bps` after both taker fees."""
+        buy, sell = self.venues[buy_venue], self.venues[sell_venue]
+        edge = (net_bps * 1e-4 + buy.taker_fee + sell.taker_fee
+                + (buy.half_spread_bps + sell.half_spread_bps) * 1e-4) * 1e4 * 1.05
+        until = self._now + duration_ns
+        self._forced[(buy_venue, symbol)] = (-edge / 2, until)
+        self._forced[(sell_venue, symbol)] = (edge / 2, until)
+
+    def halt(self, venue: str, symbol: Symbol, halted: bool = True) -> None:
+        if halted:
+            self.halted.add((venue, symbol))
+        else:
+            self.halted.discard((venue, symbol))
+
+    # ------------------------------------------------------------------ time
+
+    def step(self, now_ns: int) -> list[BookDiff]:
+        """Advance the market to `now_ns` and re-quote every book; returns (and emits) the diffs."""
+        dt = max(now_ns - self._now, 0) / NS
+        self._now = now_ns
+        rng = self._rng
+        for symbol, price in self.reference.items():
+            price *= math.exp(self._vol * math.sqrt(dt) * rng.gauss(0.0, 1.0))
+            self.reference[symbol] = price
+            self._history[symbol].append((now_ns, price))
+        for (venue, symbol), offset in self._offset.items():
+            params = self.venues[venue]
+            keep = math.exp(-dt / params.reversion_s)
+            shock = params.noise_bps * math.sqrt(max(1.0 - keep * keep, 0.0))
+            offset = offset * keep + shock * rng.gauss(0.0, 1.0)
+            if rng.random() < 1.0 - math.exp(-params.jump_rate_per_s * dt):
+                offset += params.jump_bps * rng.choice((-1.0, 1.0)) * rng.uniform(0.6, 1.4)
+            self._offset[(venue, symbol)] = offset
+        diffs = []
+        for key in self.books:
+            if key in self.halted:
+                continue
+            diff = self._requote(key)
+            if diff is not None:
+                diffs.append(diff)
+                for listener in self._listeners[key[0]]:
+                    listener(diff)
+        return diffs
+
+    def _seen_reference(self, symbol: Symbol, latency_ns: int) -> float:
+        """The reference price as it was `latency_ns` ago."""
+        target = self._now - latency_ns
+        seen = self._history[symbol][0][1]
+        for t, price in self._history[symbol]:
+            if t > target:
+                break
+            seen = price
+        return seen
+
+    def _requote(self, key: tuple[str, Symbol], initial: bool = False) -> BookDiff | None:
+        venue, symbol = key
+        params = self.venues[venue]
+        book = self.books[key]
+        spec = book.spec
+        offset = self._offset[key]
+        forced = self._forced.get(key)
+        if forced is not None:
+            if self._now < forced[1]:
+                offset = forced[0]
+            else:
+                del self._forced[key]
+        mid = self._seen_reference(symbol, int(params.latency_ms * MS)) * (1 + offset * 1e-4)
+        tick = float(spec.tick)
+        half = max(mid * params.half_spread_bps * 1e-4, tick)
+        best_bid = math.floor((mid - half) / tick)
+        best_ask = max(math.ceil((mid + half) / tick), best_bid + 1)
+        rng = self._rng
+        base_lots = max(1, int(2000 / (mid * float(spec.step))))  # ~2000 quote per level near the top
+        changes: dict[tuple[bool, int], int] = {}
+        for is_bid, best, sign in ((True, best_bid, -1), (False, best_ask, 1)):
+            side = book.bids if is_bid else book.asks
+            wanted = {best + sign * k for k in range(params.depth)}
+            for ticks in list(side.keys()):
+                if ticks not in wanted:
+                    changes[(is_bid, ticks)] = 0
+            for k in range(params.depth):
+                ticks = best + sign * k
+                if ticks <= 0:
+                    continue
+                if initial or ticks not in side or (k < 10 and rng.random() < 0.3):
+                    lots = int(base_lots * (1 + k / 4) * rng.uniform(0.5, 1.5)) + 1
+                    changes[(is_bid, ticks)] = lots
+        changed_bids: list[Level] = []
+        changed_asks: list[Level] = []
+        # deletions first, so the book is never crossed in between
+        for (is_bid, ticks), lots in sorted(changes.items(), key=lambda item: item[1] != 0):
+            if book.set(is_bid, ticks, lots):
+                (changed_bids if is_bid else changed_asks).append((book.price(ticks), book.qty(lots)))
+        count = len(changed_bids) + len(changed_asks)
+        if count == 0:
+            return None
+        first = book.update_id + 1
+        book.update_id += count
+        return BookDiff(venue, symbol, first, book.update_id, changed_bids, changed_asks, self._now)
