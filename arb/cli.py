@@ -7,6 +7,7 @@ commands (run, demo, sim, status, ...) plug in the same way via `COMMANDS`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -94,9 +95,38 @@ def _add_state_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         parser.set_defaults(handler=handler)
 
 
+def _sim(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from arb.sim.server import SimExchange
+
+    async def serve() -> None:
+        sim = SimExchange(args.venues, seed=args.seed, port=args.port)
+        urls = await sim.start()
+        for venue, (rest, ws) in urls.items():
+            print(f"{venue} rest={rest} ws={ws}", flush=True)
+        try:
+            await asyncio.Event().wait()  # until interrupted
+        finally:
+            await sim.close()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+    return 0
+
+
+def _add_sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("sim", help="run the loopback exchange simulator until interrupted")
+    parser.add_argument("--venues", nargs="+", default=["binance"], help="simulated venues (so far: binance)")
+    parser.add_argument("--seed", type=int, default=1, help="market seed (same seed, same market)")
+    parser.add_argument("--port", type=int, default=0, help="first port (0: any free port)")
+    parser.set_defaults(handler=_sim)
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     _add_config,
     _add_state_commands,
+    _add_sim,
 )
 
 

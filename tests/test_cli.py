@@ -76,3 +76,25 @@ def test_halt_and_resume_persist_the_trading_state(
     assert main(["resume", "--data-dir", str(data)]) == 0
     assert "was HALTED: maintenance" in capsys.readouterr().out
     assert RiskManager(RiskConfig(), state_path(data), lambda: 0).state is TradingState.ACTIVE
+
+
+def test_sim_command_prints_its_urls_and_serves() -> None:
+    import json as _json
+    import urllib.request
+
+    script = Path(sys.executable).with_name("arb-engine")
+    if not script.exists():
+        pytest.skip("arb-engine console script not installed next to this interpreter")
+    proc = subprocess.Popen([str(script), "sim", "--seed", "3"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        venue, rest, ws = line.split(" ")
+        assert venue == "binance" and rest.startswith("rest=http://127.0.0.1:") and ws.startswith("ws=ws://")
+        with urllib.request.urlopen(rest.removeprefix("rest=") + "/api/v3/time", timeout=5) as resp:
+            assert "serverTime" in _json.loads(resp.read())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
