@@ -117,7 +117,8 @@ def _sim(args: argparse.Namespace) -> int:
 
 def _add_sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("sim", help="run the loopback exchange simulator until interrupted")
-    parser.add_argument("--venues", nargs="+", default=["binance"], help="simulated venues (so far: binance)")
+    parser.add_argument("--venues", nargs="+", default=["binance", "gateio", "mexc"],
+                        choices=["binance", "gateio", "mexc"], help="simulated venues")
     parser.add_argument("--seed", type=int, default=1, help="market seed (same seed, same market)")
     parser.add_argument("--port", type=int, default=0, help="first port (0: any free port)")
     parser.set_defaults(handler=_sim)

@@ -10,13 +10,13 @@ Private endpoints, trades and the rate-limit and fault behaviour are still to co
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 
 from aiohttp import WSMsgType, web
 
 from arb.model import Symbol
+from arb.sim.fanout import Subscribers
 from arb.sim.market import BookDiff, Level, MarketModel
 
 NAME = "binance"
@@ -39,10 +39,8 @@ class BinanceDialect:
         self.market = market
         self._clock_ms = clock_ms
         self._symbols = {f"{s.base}{s.quote}": s for s in market.specs}
-        self._sockets: dict[web.WebSocketResponse, set[str]] = {}
-        self._outbox: dict[web.WebSocketResponse, asyncio.Queue[str]] = {}
+        self.subscribers = Subscribers()
         market.subscribe(NAME, self._on_diff)
-        self.frames_sent = 0
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -51,7 +49,7 @@ class BinanceDialect:
         app.router.add_get("/api/v3/depth", self._depth)
         app.router.add_get("/stream", self._stream)
         app.router.add_get("/ws", self._stream)
-        app.on_shutdown.append(self._close_sockets)
+        app.on_shutdown.append(self.subscribers.close_all)
         return app
 
     # ------------------------------------------------------------------ REST
@@ -96,11 +94,7 @@ class BinanceDialect:
     async def _stream(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=20.0)
         await ws.prepare(request)
-        streams: set[str] = set()
-        self._sockets[ws] = streams
-        outbox: asyncio.Queue[str] = asyncio.Queue()
-        self._outbox[ws] = outbox
-        sender = asyncio.get_running_loop().create_task(self._sender(ws, outbox))
+        streams = self.subscribers.add(ws)
         try:
             async for msg in ws:
                 if msg.type is not WSMsgType.TEXT:
@@ -123,35 +117,17 @@ class BinanceDialect:
                 result = sorted(streams) if method == "LIST_SUBSCRIPTIONS" else None
                 await ws.send_str(json.dumps({"result": result, "id": request_id}))
         finally:
-            self._sockets.pop(ws, None)
-            self._outbox.pop(ws, None)
-            sender.cancel()
+            self.subscribers.remove(ws)
         return ws
 
-    @staticmethod
-    async def _sender(ws: web.WebSocketResponse, outbox: asyncio.Queue[str]) -> None:
-        """Diffs are produced synchronously by the market; one sender per socket keeps their order."""
-        while True:
-            frame = await outbox.get()
-            if ws.closed:
-                return
-            await ws.send_str(frame)
-
     def _on_diff(self, diff: BookDiff) -> None:
-        stream = f"{diff.symbol.base}{diff.symbol.quote}".lower() + DEPTH_SUFFIX
-        targets = [ws for ws, streams in self._sockets.items() if stream in streams and not ws.closed]
-        if not targets:
-            return
+        stream = symbol_stream(diff.symbol)
+        if not self.subscribers.wants(stream):
+            return  # encode only what someone listens to
         frame = json.dumps({"stream": stream, "data": {
-            "e": "depthUpdate", "E": diff.ts_ns // 1_000_000, "s": stream.split("@")[0].upper(),
+            "e": "depthUpdate", "E": diff.ts_ns // 1_000_000, "s": f"{diff.symbol.base}{diff.symbol.quote}",
             "U": diff.first_id, "u": diff.last_id, "b": _fmt(diff.bids), "a": _fmt(diff.asks)}})
-        for ws in targets:
-            self.frames_sent += 1
-            self._outbox[ws].put_nowait(frame)
-
-    async def _close_sockets(self, app: web.Application) -> None:
-        for ws in list(self._sockets):
-            await ws.close()
+        self.subscribers.publish(stream, frame)
 
 
 def symbol_stream(symbol: Symbol) -> str:

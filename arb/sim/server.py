@@ -5,14 +5,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
+from typing import Final, Protocol
 
 from aiohttp import web
 
 from arb.sim.binance import BinanceDialect
+from arb.sim.gateio import GateDialect
 from arb.sim.market import MarketModel, SimSymbolSpec, VenueParams
+from arb.sim.mexc import MexcDialect
 
-DIALECTS = {"binance": BinanceDialect}
+
+class Dialect(Protocol):
+    """What every venue dialect offers the server."""
+
+    def app(self) -> web.Application: ...
+
+
+DialectFactory = Callable[[MarketModel, Callable[[], int]], Dialect]
+DIALECTS: Final[Mapping[str, DialectFactory]] = MappingProxyType(
+    {"binance": BinanceDialect, "gateio": GateDialect, "mexc": MexcDialect}
+)
+WS_PATHS: Final = MappingProxyType({"binance": "", "gateio": "/ws/v4/", "mexc": "/ws"})  # binance adds /stream
 STEP_S = 0.1  # the venues' aggregated depth streams push every 100 ms
 
 
@@ -21,7 +36,7 @@ class SimExchange:
 
     def __init__(
         self,
-        venues: Iterable[str] = ("binance",),
+        venues: Iterable[str] = tuple(DIALECTS),
         *,
         seed: int = 1,
         host: str = "127.0.0.1",
@@ -51,7 +66,8 @@ class SimExchange:
             await site.start()
             port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
             self._runners.append(runner)
-            self.urls[name] = (f"http://{self._host}:{port}", f"ws://{self._host}:{port}")
+            ws_path = WS_PATHS[name]
+            self.urls[name] = (f"http://{self._host}:{port}", f"ws://{self._host}:{port}{ws_path}")
         self._driver = asyncio.get_running_loop().create_task(self._drive(), name="sim market")
         return self.urls
 

@@ -1,0 +1,140 @@
+"""Gate.io dialect of the simulator: spot v4 public REST and ``spot.order_book_update`` streams.
+
+Written from the fact sheet, independently of `arb.venues.gateio`. Served so far: ``GET
+/api/v4/spot/time``, ``/spot/currency_pairs``, ``/spot/order_book`` (``with_id``, at most 100
+levels); WebSocket ``/ws/v4/`` with subscribe / unsubscribe acks and ``spot.ping`` -> ``spot.pong``.
+Private endpoints, trades, rate limits and faults are still to come.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from decimal import Decimal
+
+from aiohttp import WSMsgType, web
+
+from arb.model import Symbol
+from arb.sim.fanout import Subscribers
+from arb.sim.market import BookDiff, Level, MarketModel
+
+NAME = "gateio"
+PREFIX = "/api/v4"
+DEPTH_CHANNEL = "spot.order_book_update"
+MAX_LIMIT = 100
+
+
+def _fmt(levels: list[Level]) -> list[list[str]]:
+    return [[format(price, "f"), format(qty, "f")] for price, qty in levels]
+
+
+def _pair(symbol: Symbol) -> str:
+    return f"{symbol.base}_{symbol.quote}"
+
+
+def _decimals(step: Decimal) -> int:
+    """Gate states tick and step as decimal places: 0.01 -> 2."""
+    return max(0, -int(step.normalize().as_tuple().exponent))
+
+
+class GateDialect:
+    """One simulated Gate endpoint over a shared `MarketModel`."""
+
+    def __init__(self, market: MarketModel, clock_ms: Callable[[], int]) -> None:
+        self.market = market
+        self._clock_ms = clock_ms
+        self._pairs = {_pair(s): s for s in market.specs}
+        self.subscribers = Subscribers()
+        market.subscribe(NAME, self._on_diff)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get(f"{PREFIX}/spot/time", self._time)
+        app.router.add_get(f"{PREFIX}/spot/currency_pairs", self._pairs_handler)
+        app.router.add_get(f"{PREFIX}/spot/order_book", self._order_book)
+        app.router.add_get("/ws/v4/", self._ws)
+        app.on_shutdown.append(self.subscribers.close_all)
+        return app
+
+    async def _time(self, request: web.Request) -> web.Response:
+        return web.json_response({"server_time": self._clock_ms()})
+
+    async def _pairs_handler(self, request: web.Request) -> web.Response:
+        rows = []
+        for pair, symbol in self._pairs.items():
+            spec = self.market.specs[symbol]
+            halted = (NAME, symbol) in self.market.halted
+            rows.append({
+                "id": pair, "base": symbol.base, "quote": symbol.quote, "fee": "0.1",
+                "min_base_amount": format(spec.min_qty or spec.step, "f"),
+                "min_quote_amount": format(spec.min_notional, "f"),
+                "amount_precision": _decimals(spec.step), "precision": _decimals(spec.tick),
+                "trade_status": "untradable" if halted else "tradable", "sell_start": 0, "buy_start": 0,
+            })
+        return web.json_response(rows)
+
+    async def _order_book(self, request: web.Request) -> web.Response:
+        symbol = self._pairs.get(request.query.get("currency_pair", ""))
+        if symbol is None:
+            return web.json_response({"label": "INVALID_CURRENCY_PAIR", "message": "Invalid currency pair"},
+                                     status=400)
+        try:
+            limit = min(int(request.query.get("limit", "10")), MAX_LIMIT)
+        except ValueError:
+            return web.json_response({"label": "INVALID_PARAM_VALUE", "message": "invalid limit"}, status=400)
+        update_id, bids, asks = self.market.snapshot(NAME, symbol, limit)
+        now = self._clock_ms()
+        body: dict[str, object] = {"current": now, "update": now, "asks": _fmt(asks), "bids": _fmt(bids)}
+        if request.query.get("with_id") == "true":
+            body = {"id": update_id, **body}
+        return web.json_response(body)
+
+    def _reply(self, req: dict[str, object], event: str, error: dict[str, object] | None,
+               result: object) -> str:
+        now = self._clock_ms()
+        return json.dumps({"time": now // 1000, "time_ms": now, "id": req.get("id"), "conn_id": "sim",
+                           "channel": req.get("channel"), "event": event, "error": error, "result": result})
+
+    async def _ws(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=20.0)
+        await ws.prepare(request)
+        topics = self.subscribers.add(ws)
+        try:
+            async for msg in ws:
+                if msg.type is not WSMsgType.TEXT:
+                    continue
+                try:
+                    req = json.loads(msg.data)
+                    channel, event = req["channel"], req.get("event", "")
+                except (ValueError, KeyError, TypeError):
+                    await ws.send_str(json.dumps({"error": {"code": 1, "message": "invalid body"}}))
+                    continue
+                if channel == "spot.ping":
+                    await ws.send_str(self._reply({"channel": "spot.pong"}, "", None, None))
+                    continue
+                payload = req.get("payload") or []
+                pair = payload[0] if payload else ""
+                valid = channel == DEPTH_CHANNEL and pair in self._pairs
+                if not valid or event not in ("subscribe", "unsubscribe"):
+                    invalid = {"code": 2, "message": "invalid argument"}
+                    await ws.send_str(self._reply(req, event, invalid, None))
+                    continue
+                if event == "subscribe":
+                    topics.add(pair)
+                else:
+                    topics.discard(pair)
+                await ws.send_str(self._reply(req, event, None, {"status": "success"}))
+        finally:
+            self.subscribers.remove(ws)
+        return ws
+
+    def _on_diff(self, diff: BookDiff) -> None:
+        pair = _pair(diff.symbol)
+        if not self.subscribers.wants(pair):
+            return
+        now = self._clock_ms()
+        frame = json.dumps({"time": now // 1000, "time_ms": now, "channel": DEPTH_CHANNEL, "event": "update",
+                            "result": {"t": diff.ts_ns // 1_000_000, "e": "depthUpdate", "E": now // 1000,
+                                       "s": pair, "U": diff.first_id, "u": diff.last_id,
+                                       "b": _fmt(diff.bids), "a": _fmt(diff.asks)}})
+        self.subscribers.publish(pair, frame)
