@@ -27,7 +27,8 @@ DialectFactory = Callable[[MarketModel, Callable[[], int]], Dialect]
 DIALECTS: Final[Mapping[str, DialectFactory]] = MappingProxyType(
     {"binance": BinanceDialect, "gateio": GateDialect, "mexc": MexcDialect}
 )
-WS_PATHS: Final = MappingProxyType({"binance": "", "gateio": "/ws/v4/", "mexc": "/ws"})  # binance adds /stream
+# WebSocket base per venue (the Binance client appends /stream itself)
+WS_PATHS: Final = MappingProxyType({"binance": "", "gateio": "/ws/v4/", "mexc": "/ws"})
 STEP_S = 0.1  # the venues' aggregated depth streams push every 100 ms
 
 
