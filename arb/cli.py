@@ -124,10 +124,28 @@ def _add_sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(handler=_sim)
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from arb.demo import main as demo_main
+
+    return demo_main(args.duration, args.venues, args.symbols, args.seed, args.data_dir)
+
+
+def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("demo", help="run the simulator on loopback and the engine against it (paper)")
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds to run (default 15)")
+    parser.add_argument("--venues", nargs="+", default=["binance", "gateio", "mexc"],
+                        choices=["binance", "gateio", "mexc"])
+    parser.add_argument("--symbols", nargs="+", default=["BTC/USDT", "ETH/USDT", "SOL/USDT"])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--data-dir", default=None, help="journal and state (default: a temp dir)")
+    parser.set_defaults(handler=_demo)
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     _add_config,
     _add_state_commands,
     _add_sim,
+    _add_demo,
 )
 
 

@@ -329,13 +329,15 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
 
 def default_config(
     symbols: list[str] | None = None,
-    venues: list[str] | None = None,
+    venues: list[str] | Mapping[str, Mapping[str, Any]] | None = None,
     **sections: Any,
 ) -> Config:
-    """A valid config without a file (the demo's): all three venues unless `venues` names some."""
+    """A valid config without a file (the demo's): all three venues unless `venues` names some
+    (a list of names, or name -> venue table such as URL overrides)."""
+    tables = venues if isinstance(venues, Mapping) else {name: {} for name in (venues or VENUE_NAMES)}
     raw: dict[str, Any] = {
         "symbols": symbols or ["BTC/USDT", "ETH/USDT"],
-        "venues": {name: {} for name in (venues or VENUE_NAMES)},
+        "venues": {name: dict(table) for name, table in tables.items()},
     }
     raw.update(sections)
     return parse_config(raw)

@@ -9,7 +9,8 @@ ARB = Path(__file__).resolve().parents[1] / "arb"
 
 # layer -> the arb layers it may import (besides itself)
 ALLOWED: dict[str, set[str]] = {
-    "cli": {"engine", "sim", "obs", "venues", "net", "_core", "config", "model", "errors"},
+    "cli": {"demo", "engine", "sim", "obs", "venues", "net", "_core", "config", "model", "errors"},
+    "demo": {"engine", "sim", "obs", "venues", "net", "_core", "config", "model", "errors"},
     "engine": {"venues", "net", "_core", "model", "errors", "config", "obs"},
     "sim": {"model", "errors", "config", "_core", "venues.mexc.proto"},
     "obs": {"model", "errors", "config"},

@@ -1,0 +1,248 @@
+"""The wiring: the one place that builds the stages and connects them (paper mode so far).
+
+    venue streams -> BookStore (sync) -> Detector (kernel) -> RiskManager -> Executor -> OrderTracker
+                                                                               -> Journal
+
+Paper mode fills orders against the local books (`PaperExchange`). Live trading (orders sent to the
+venues through their private connectors) is not wired yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+import arb
+from arb._core.book import L2Book
+from arb.config import Config, VenueConfig
+from arb.engine.books import BookStore
+from arb.engine.detector import Detector
+from arb.engine.executor import Executor, Outcome
+from arb.engine.journal import Journal
+from arb.engine.orders import OrderTracker
+from arb.engine.paper import PaperExchange
+from arb.engine.risk import RiskManager, state_path
+from arb.errors import DecodeError
+from arb.model import AssetBalance, Fill, Opportunity, Order, Symbol, SymbolInfo, Trade
+from arb.venues.base import BaseWebSocketInterface, DepthUpdate, PublicExchangeInterface
+from arb.venues.binance.stream import BinanceStream
+from arb.venues.gateio.stream import GateStream
+from arb.venues.mexc.stream import MexcStream
+from arb.venues.registry import make_public
+
+log = logging.getLogger(__name__)
+
+STREAMS: Mapping[str, Callable[..., BaseWebSocketInterface]] = {
+    "binance": BinanceStream, "gateio": GateStream, "mexc": MexcStream,
+}
+DEFAULT_TAKER_FEE = 0.001
+MS = 1_000_000
+
+
+class _Handlers:
+    """The engine side of every venue stream."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def on_depth(self, update: DepthUpdate) -> None:
+        self._engine.books.on_depth(update)
+
+    def on_trade(self, trade: Trade) -> None:
+        return None
+
+    def on_order(self, order: Order) -> None:
+        self._engine.tracker.on_order(order, "stream")
+
+    def on_fill(self, fill: Fill) -> None:
+        self._engine.tracker.on_fill(fill)
+
+    def on_balance(self, venue: str, balance: AssetBalance) -> None:
+        self._engine.risk.set_balance(venue, balance.asset, balance.free)
+
+    def on_decode_error(self, error: DecodeError, symbol: Symbol | None) -> None:
+        self._engine.decode_errors += 1
+        if symbol is not None:
+            self._engine.books.on_decode_error(error.venue, symbol)
+
+    def on_stream_state(self, venue: str, connected: bool, symbols: Any) -> None:
+        self._engine.books.on_stream_state(venue, connected, symbols)
+
+
+class Engine:
+    """Builds every stage from a `Config` and runs them in one event loop.
+
+    Parameters
+    ----------
+    config:
+        The validated configuration (venue URLs may point at a simulator).
+    paper_balances:
+        Starting balance per asset on every venue (paper mode).
+    """
+
+    def __init__(self, config: Config, *, paper_balances: Mapping[str, Decimal],
+                 clock_ns: Callable[[], int] = time.time_ns) -> None:
+        self.config = config
+        self._clock = clock_ns
+        self._paper_balances = dict(paper_balances)
+        self.journal = Journal(config.journal_path, sync=config.journal.sync, paper=True)
+        self.risk = RiskManager(config.risk, state_path(config.engine.data_dir), clock_ns)
+        self.tracker = OrderTracker(clock_ns, self._on_order_change)
+        self.books = BookStore(self._fetch_snapshot, self._on_book_update, clock_ns=clock_ns)
+        self.detector = Detector(
+            config.risk, clock_ns, is_synced=self.books.is_synced, available=self.risk.available,
+            blocked=lambda venue: "circuit open" if self.risk.circuit_open(venue) else "",
+            on_opportunity=self._on_opportunity, run_tag=f"{clock_ns() // 1_000_000_000 % 10**6:06d}-",
+        )
+        self.publics: dict[str, PublicExchangeInterface] = {}
+        self.streams: dict[str, BaseWebSocketInterface] = {}
+        self.papers: dict[str, PaperExchange] = {}
+        self.symbols: dict[tuple[str, Symbol], SymbolInfo] = {}
+        self.outcomes: list[Outcome] = []
+        self.decode_errors = 0
+        self.decision_ns: list[int] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._executor: Executor | None = None
+        self._handlers = _Handlers(self)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        await self.journal.open(mode=self.config.engine.mode, version=arb.__version__, now_ns=self._clock())
+        venues = self.config.enabled_venues
+        wanted = set(self.config.symbol_list)
+        for name, venue_cfg in venues.items():
+            self.publics[name] = make_public(name, venue_cfg)
+            for info in await self.publics[name].symbols():
+                if info.symbol in wanted and info.tradable:
+                    self.symbols[(name, info.symbol)] = info
+        fees = {name: self._taker_fee(name, cfg) for name, cfg in venues.items()}
+        for name in venues:
+            self.papers[name] = PaperExchange(
+                name, functools.partial(self._book_or_none, name), self._paper_balances,
+                taker_fee=fees[name], clock_ns=self._clock, on_fill=self._on_paper_fill,
+            )
+            for asset, amount in self._paper_balances.items():
+                self.risk.set_balance(name, asset, amount)
+        self._executor = Executor(
+            self.config.executor, privates=self.papers, symbols=self.symbols,
+            taker_fee=lambda v, s: fees[v], book=lambda v, s: self._book_or_none(v, s), tracker=self.tracker,
+            risk=self.risk, funnel=self.detector.funnel, clock_ns=self._clock, journal=self.journal,
+        )
+        for symbol in self.config.symbol_list:
+            listed = [v for v in venues if (v, symbol) in self.symbols]
+            if len(listed) < 2:
+                log.warning("%s is listed on %s only: not traded", symbol, listed)
+                continue
+            for venue in listed:
+                self.books.add(venue, symbol, start=False)
+            step = max(float(self.symbols[(v, symbol)].step_size) for v in listed)
+            self.detector.add_symbol(symbol, {v: self.books.book(v, symbol) for v in listed},
+                                     {v: fees[v] for v in listed}, step)
+        for name, venue_cfg in venues.items():
+            symbols = [s for (v, s) in self.symbols if v == name and self._tracked(v, s)]
+            stream = STREAMS[name](self._handlers, **_ws_url(venue_cfg))
+            self.streams[name] = stream
+            await stream.subscribe_depth(symbols)
+            for symbol in symbols:
+                self.books.invalidate(name, symbol, "start")
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, timeout=5)
+        for stream in self.streams.values():
+            await stream.close()
+        await self.books.close()
+        for public in self.publics.values():
+            await public.close()
+        await self.journal.close(now_ns=self._clock())
+
+    # ------------------------------------------------------------------ stage callbacks
+
+    def _tracked(self, venue: str, symbol: Symbol) -> bool:
+        try:
+            self.books.sync(venue, symbol)
+        except KeyError:
+            return False
+        return True
+
+    def _book_or_none(self, venue: str, symbol: Symbol) -> L2Book | None:
+        return self.books.book(venue, symbol) if self.books.is_synced(venue, symbol) else None
+
+    async def _fetch_snapshot(self, venue: str, symbol: Symbol, limit: int) -> Any:
+        return await self.publics[venue].orderbook(symbol, limit)
+
+    def _on_book_update(self, venue: str, symbol: Symbol, book: L2Book, ts_event: int) -> None:
+        self.detector.on_book_update(venue, symbol, ts_event)
+        if book.ts_ns:
+            self.decision_ns.append(time.time_ns() - book.ts_ns)
+
+    def _on_opportunity(self, opp: Opportunity) -> None:
+        task = asyncio.get_running_loop().create_task(self._execute(opp))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _execute(self, opp: Opportunity) -> None:
+        assert self._executor is not None
+        try:
+            self.outcomes.append(await self._executor.execute(opp))
+        except Exception:  # an executor bug must not stop the engine: halt and say why
+            log.exception("%s: execution failed", opp.id)
+            self.risk.halt(f"executor error on {opp.id}")
+
+    def _on_order_change(self, order: Order, detail: str) -> None:
+        self.journal.record_order(order, detail=detail)
+
+    def _on_paper_fill(self, fill: Fill) -> None:
+        self.tracker.on_fill(fill)
+        self.journal.record_fill(fill)
+        self.risk.apply_fill(fill.venue, fill.side, fill.symbol.base, fill.symbol.quote, fill.quantity,
+                             fill.quote_qty, fill.fee, fill.fee_asset)
+
+    def _taker_fee(self, venue: str, cfg: VenueConfig) -> float:
+        if cfg.taker_fee is not None:
+            return cfg.taker_fee
+        fees = [i.taker_fee for (v, _), i in self.symbols.items() if v == venue and i.taker_fee is not None]
+        return max(fees) if fees else DEFAULT_TAKER_FEE
+
+    # ------------------------------------------------------------------ reporting
+
+    def summary(self) -> dict[str, Any]:
+        """What happened, for the demo's table and `status`."""
+        decisions = sorted(self.decision_ns)
+
+        def pct(p: float) -> float:
+            return decisions[min(len(decisions) - 1, int(p * len(decisions)))] / 1000 if decisions else 0.0
+
+        trades = [o for o in self.outcomes if o.status != "rejected"]
+        return {
+            "books_synced": sum(s.state == 1 for s in self.books.all()),
+            "books": len(list(self.books.all())),
+            "funnel": dict(self.detector.funnel.stages),
+            "gates": dict(self.detector.funnel.gates),
+            "rejections": dict(self.risk.rejections),
+            "trades": len(trades),
+            "fills": sum(1 for o in trades for leg in (o.buy, o.sell) if leg is not None and leg.filled_qty),
+            "pnl": sum((o.pnl for o in self.outcomes), Decimal(0)),
+            "decode_errors": self.decode_errors,
+            "state": self.risk.state.name,
+            "update_to_decision_us": {"p50": pct(0.5), "p99": pct(0.99)},
+            "journal": str(self.config.journal_path),
+        }
+
+
+def _ws_url(cfg: VenueConfig) -> dict[str, Any]:
+    return {"ws_url": cfg.ws_url} if cfg.ws_url else {}
+
+
+def to_jsonable(summary: Mapping[str, Any]) -> Any:
+    return msgspec.to_builtins(dict(summary), builtin_types=(), str_keys=True)
