@@ -50,7 +50,7 @@ class SimExchange:
         if unknown:
             raise ValueError(f"no simulator dialect for {unknown} (have {sorted(DIALECTS)})")
         self.market = MarketModel([VenueParams(v) for v in names], universe, seed=seed,
-                                  now_ns=time.monotonic_ns())
+                                  now_ns=time.time_ns())
         self.dialects = {v: DIALECTS[v](self.market, lambda: time.time_ns() // 1_000_000) for v in names}
         self._host, self._port = host, port
         self._step_s = step_s
@@ -75,7 +75,7 @@ class SimExchange:
     async def _drive(self) -> None:
         while True:
             await asyncio.sleep(self._step_s)
-            self.market.step(time.monotonic_ns())
+            self.market.step(time.time_ns())
 
     async def close_driver(self) -> None:
         """Stop moving the market (the venues stay up): tests compare books after quiescence."""
