@@ -98,3 +98,12 @@ def test_sim_command_prints_its_urls_and_serves() -> None:
         proc.wait(timeout=10)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_demo_runs_offline_and_prints_a_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--duration", "2", "--symbols", "BTC/USDT", "ETH/USDT", "--data-dir",
+                 str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "simulated binance: rest=http://127.0.0.1:" in out and "simulated mexc" in out
+    assert "books synced                  6/6" in out and "journal" in out
+    assert (tmp_path / "journal.sqlite").exists()
