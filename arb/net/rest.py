@@ -17,7 +17,8 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from http import HTTPStatus
+from typing import Any, Final, TypeVar
 
 import aiohttp
 import msgspec
@@ -28,12 +29,14 @@ from arb.net.contract import ErrorClassifier, ErrorDecoder, Params, RequestSigne
 from arb.net.ratelimit import Priority, RateLimiter
 
 T = TypeVar("T")
-LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-_RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+LATENCY_BUCKETS_S: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+RETRYABLE_STATUS: Final = frozenset({429, 500, 502, 503, 504})
+JITTER_MIN: Final = 0.5  # backoff waits are delay * uniform(JITTER_MIN, JITTER_MIN + 1)
+TRANSPORT_FAILURE_STATUS: Final = 0  # status recorded when no response arrived
 
 
 class RestMetrics:
-    """Plain counters and fixed-bucket latency histograms (exported by `arb.obs.metrics`)."""
+    """Plain counters and fixed-bucket latency histograms (an `arb.obs` module exports them)."""
 
     def __init__(self) -> None:
         self.latency: dict[str, list[int]] = {}  # endpoint -> counts per bucket (+inf last)
@@ -106,6 +109,7 @@ class RestClient:
         limiter: RateLimiter | None = None,
         signer: RequestSigner | None = None,
         clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        metrics: RestMetrics | None = None,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -121,7 +125,7 @@ class RestClient:
         self._sleep = sleep
         self._session: aiohttp.ClientSession | None = None
         self._decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
-        self.metrics = RestMetrics()
+        self.metrics = metrics if metrics is not None else RestMetrics()
 
     # ------------------------------------------------------------------ session
 
@@ -136,6 +140,10 @@ class RestClient:
                 connector=connector, trace_configs=[self.metrics.trace_config()],
                 timeout=aiohttp.ClientTimeout(connect=cfg.connect_timeout_s),
             )
+            # aiohttp silently resends PUT/DELETE once when the connection drops; a resent cancel
+            # would turn "outcome unknown" into "order not found". Every retry here is ours (and
+            # counted); there is no public switch, aiohttp's own test client sets the same flag.
+            self._session._retry_connection = False
         return self._session
 
     async def close(self) -> None:
@@ -150,6 +158,8 @@ class RestClient:
         await self.close()
 
     def _decoder(self, spec: Any) -> msgspec.json.Decoder[Any]:
+        if isinstance(spec, msgspec.json.Decoder):
+            return spec
         decoder = self._decoders.get(spec)
         if decoder is None:
             decoder = self._decoders[spec] = msgspec.json.Decoder(spec, strict=False)
@@ -172,9 +182,12 @@ class RestClient:
         client_order_id: str | None = None,
         idempotent: bool | None = None,
     ) -> Any:
-        """Send one request and return its decoded body (`decode` is a type, or None for raw bytes).
+        """Send one request and return its decoded body.
 
-        Reads are retried up to ``kind.retries`` times; writes (non-GET unless `idempotent`) never.
+        `decode` is a type (its decoder is built once and cached on this client), a ready
+        ``msgspec.json.Decoder``, or None for the raw bytes. `draws` are the limiter pools and
+        weights this request costs. Reads are retried up to ``kind.retries`` times; writes (anything
+        but GET unless `idempotent`) never: see the module docstring.
         """
         idempotent = method == "GET" if idempotent is None else idempotent
         attempts = kind.retries + 1 if idempotent else 1
@@ -188,8 +201,10 @@ class RestClient:
                 if last:
                     raise retry.error from None
                 self.metrics.retries += 1
-                wait = retry.after if retry.after is not None else delay * (0.5 + self._rng.random())
-                await self._sleep(min(wait, kind.backoff_max_s) if retry.after is None else wait)
+                # the venue's Retry-After wins over our own schedule, even beyond backoff_max
+                wait = retry.after if retry.after is not None else min(
+                    delay * (JITTER_MIN + self._rng.random()), kind.backoff_max_s)
+                await self._sleep(wait)
                 delay = min(delay * 2, kind.backoff_max_s)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -220,7 +235,7 @@ class RestClient:
                 status = resp.status
                 resp_headers = resp.headers
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            self.metrics.observe(path, time.perf_counter() - started, 0)
+            self.metrics.observe(path, time.perf_counter() - started, TRANSPORT_FAILURE_STATUS)
             reason = f"{method} {path}: {type(exc).__name__} {exc}".strip()
             if idempotent:
                 raise _Retry(ExchangeUnavailableError(self.venue, reason)) from None
@@ -228,7 +243,7 @@ class RestClient:
         self.metrics.observe(path, time.perf_counter() - started, status)
         if self.limiter is not None:
             self.limiter.update_from_headers(resp_headers)
-        if 200 <= status < 300:
+        if HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES:
             if decode is None:
                 return payload
             try:
@@ -244,28 +259,35 @@ class RestClient:
         cls = self._error_class(status, api_code)
         text = f"{method} {path}: {message}"
         retry_after = _retry_after(headers)
-        if status == 418 and self.limiter is not None:
+        if status == HTTPStatus.IM_A_TEAPOT:
             self.metrics.banned += 1
-            self.limiter.on_banned(retry_after)
-        elif status == 429 and self.limiter is not None:
+            if self.limiter is not None:
+                self.limiter.on_banned(retry_after)
+        elif status == HTTPStatus.TOO_MANY_REQUESTS:
             self.metrics.rate_limited += 1
-            self.limiter.on_rate_limited(retry_after)
+            if self.limiter is not None:
+                self.limiter.on_rate_limited(retry_after)
         if issubclass(cls, RateLimitError):
             error: ExchangeError = cls(self.venue, text, http_status=status, api_code=api_code,
                                        retry_after=retry_after)
-        elif status >= 500 and not idempotent:
+        elif status >= HTTPStatus.INTERNAL_SERVER_ERROR and not idempotent:
             return OrderOutcomeUnknownError(self.venue, text, client_order_id=client_order_id,
                                             http_status=status, api_code=api_code)
         else:
             error = cls(self.venue, text, http_status=status, api_code=api_code)
-        if idempotent and status in _RETRYABLE_STATUS and status != 418:
+        if idempotent and status in RETRYABLE_STATUS:
             return _Retry(error, retry_after)
         return error
 
-    async def batch(self, requests: Sequence[Callable[[], Awaitable[T]]], concurrency: int
+    async def batch(self, requests: Sequence[Callable[[], Awaitable[T]]], concurrency: int | RequestConfig
                     ) -> list[T | BaseException]:
-        """Run request factories concurrently (at most `concurrency` at once); results in order."""
-        gate = asyncio.Semaphore(concurrency)
+        """Run request factories concurrently; results (or the exceptions raised) in order.
+
+        At most `concurrency` (or ``RequestConfig.concurrency``) are in flight; the rate limiter
+        still decides when each one is sent.
+        """
+        limit = concurrency.concurrency if isinstance(concurrency, RequestConfig) else concurrency
+        gate = asyncio.Semaphore(limit)
 
         async def run(factory: Callable[[], Awaitable[T]]) -> T:
             async with gate:

@@ -1,17 +1,23 @@
 """[1] WsClient: subscriptions over a pool of WebSocket connections that heal themselves.
 
-- Channels are spread over connections of at most `max_subscriptions` each (MEXC allows 30).
+- Channels are spread over connections of at most `max_subscriptions` each (MEXC allows 30): the
+  client itself holds the sockets (one `_Conn` each, with its own stats) rather than a separate
+  pool class, so the owner sees one object per venue endpoint.
 - Each connection: connect, subscribe with acks checked within a timeout, then hand every data
   frame to `on_frame(frame, recv_ns)` directly from the receive loop (no copies, no queues).
-- A watchdog per connection sends the venue's keep-alive, and closes the socket when no frame at
-  all arrived for `transport_idle_s` or no data frame for `data_idle_s`; the connection then
-  reconnects with jittered, capped exponential backoff and resubscribes everything.
+- A watchdog per connection sends the venue's app-level keep-alive, and closes the socket when no
+  frame at all arrived for `transport_idle_s` or no data frame for `data_idle_s`; the connection
+  then reconnects with jittered, capped exponential backoff (reset once a connection stayed up for
+  `stable_s`) and resubscribes everything. Protocol pings are answered by aiohttp (autoping).
 - Before the venue's maximum connection lifetime the connection is rotated make-before-break: a
-  new socket subscribes first, then the old one closes (overlapping frames are harmless: the book
-  layer drops diffs it has already applied).
-- `on_state(connected, channels)` tells the owner when channels go down and come back.
+  new socket subscribes first, then the old one closes (overlapping frames are passed on as they
+  are: the sync layer drops diffs it has already applied).
+- `on_state(connected, channels)` tells the owner when channels go down and come back;
+  `subscribe` never raises for venue trouble (a refused or unacknowledged subscription drops the
+  socket, and the reconnect path retries it).
 
-The venue specifics (subscribe message, ack recognition, pings) come from a `WsDialect`.
+The venue specifics (subscribe message, ack recognition, keep-alive, control frames) come from a
+`WsDialect`.
 """
 
 from __future__ import annotations
@@ -22,8 +28,8 @@ import itertools
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Final, Protocol
 
 import aiohttp
 
@@ -31,6 +37,22 @@ log = logging.getLogger(__name__)
 
 FrameHandler = Callable[[bytes | str, int], None]
 StateHandler = Callable[[bool, Sequence[str]], None]
+Socket = aiohttp.ClientWebSocketResponse
+
+MAX_SUBSCRIPTIONS: Final = 1024
+ACK_TIMEOUT_S: Final = 5.0
+PING_INTERVAL_S: Final = 20.0
+TRANSPORT_IDLE_S: Final = 30.0
+DATA_IDLE_S: Final = 60.0
+LIFETIME_S: Final = 23.5 * 3600  # Binance and MEXC cut connections at 24 h
+BACKOFF_BASE_S: Final = 0.5
+BACKOFF_MAX_S: Final = 30.0
+STABLE_S: Final = 60.0
+HEARTBEAT_S: Final = 20.0
+JITTER_MIN: Final = 0.5  # backoff waits are delay * uniform(JITTER_MIN, JITTER_MIN + 1)
+WATCH_TICKS: Final = 4  # watchdog checks per shortest interval
+WATCH_MIN_TICK_S: Final = 0.01
+SUBSCRIBE_WAIT_ACKS: Final = 2  # subscribe() waits at most this many ack timeouts for a new socket
 
 
 class WsDialect(Protocol):
@@ -40,7 +62,9 @@ class WsDialect(Protocol):
         """The subscribe request (None when channels are in the URL and nothing is sent)."""
         ...
 
-    def unsubscribe(self, channels: Sequence[str], request_id: int) -> str | None: ...
+    def unsubscribe(self, channels: Sequence[str], request_id: int) -> str | None:
+        """The unsubscribe request (None when the venue has none)."""
+        ...
 
     def ack(self, frame: str) -> int | None:
         """The request id this text frame acknowledges, or None (an error ack raises ValueError)."""
@@ -56,33 +80,44 @@ class WsDialect(Protocol):
 
 
 class WsStats:
-    """Everything observable about one connection."""
+    """Everything observable about one connection slot (it survives reconnects).
 
-    __slots__ = ("bytes", "connects", "data_frames", "disconnects", "frames", "last_frame_ns", "reasons")
+    ``connects`` counts sockets opened (rotations included), ``reconnects`` successful
+    subscriptions after the first, ``disconnects`` ended attempts (failed connects included), each
+    with its reason in ``reasons``.
+    """
+
+    __slots__ = ("bytes", "connects", "data_frames", "disconnects", "frames", "last_frame_ns", "last_reason",
+                 "reasons", "reconnects", "rotations")
 
     def __init__(self) -> None:
         self.connects = 0
+        self.reconnects = 0
+        self.rotations = 0
         self.disconnects = 0
         self.frames = 0
         self.data_frames = 0
         self.bytes = 0
         self.last_frame_ns = 0
-        self.reasons: dict[str, int] = {}
+        self.reasons: dict[str, int] = {}  # disconnect reason (before any ':') -> count
+        self.last_reason = ""
 
 
 class _Conn:
-    """One socket and the channels it carries."""
+    """One connection slot: the current socket, its reader and the channels it carries."""
 
     def __init__(self, index: int, channels: list[str]) -> None:
         self.index = index
         self.channels = channels
-        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.ws: Socket | None = None
+        self.reader: asyncio.Task[None] | None = None
         self.task: asyncio.Task[None] | None = None
         self.stats = WsStats()
         self.last_frame = 0.0
         self.last_data = 0.0
         self.close_reason = ""
-        self.subscribed = asyncio.Event()
+        self.ever_up = False
+        self.attempted = asyncio.Event()  # the first connect attempt ended, either way
 
 
 class WsClient:
@@ -94,6 +129,17 @@ class WsClient:
         For logs and stats (``"binance-depth"``).
     url:
         ``ws://`` or ``wss://`` URL.
+    dialect:
+        The venue's messages and frame predicates.
+    on_frame:
+        Called from the receive loop with each data frame (``str`` text, ``bytes`` binary) and its
+        local receive time (ns, wall clock); must not block.
+    max_subscriptions:
+        Channels per connection; more open another connection.
+    stable_s:
+        Uptime after which a connection counts as healthy and the reconnect backoff starts over.
+    heartbeat_s:
+        aiohttp protocol ping interval (None: only answer the venue's pings).
     """
 
     def __init__(
@@ -104,16 +150,18 @@ class WsClient:
         dialect: WsDialect,
         on_frame: FrameHandler,
         on_state: StateHandler | None = None,
-        max_subscriptions: int = 1024,
-        ack_timeout_s: float = 5.0,
-        ping_interval_s: float = 20.0,
-        transport_idle_s: float = 30.0,
-        data_idle_s: float = 60.0,
-        lifetime_s: float = 23.5 * 3600,
-        backoff_base_s: float = 0.5,
-        backoff_max_s: float = 30.0,
-        heartbeat_s: float | None = 20.0,
+        max_subscriptions: int = MAX_SUBSCRIPTIONS,
+        ack_timeout_s: float = ACK_TIMEOUT_S,
+        ping_interval_s: float = PING_INTERVAL_S,
+        transport_idle_s: float = TRANSPORT_IDLE_S,
+        data_idle_s: float = DATA_IDLE_S,
+        lifetime_s: float = LIFETIME_S,
+        backoff_base_s: float = BACKOFF_BASE_S,
+        backoff_max_s: float = BACKOFF_MAX_S,
+        stable_s: float = STABLE_S,
+        heartbeat_s: float | None = HEARTBEAT_S,
         rng: random.Random | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.name = name
         self.url = url
@@ -128,14 +176,15 @@ class WsClient:
         self._lifetime = lifetime_s
         self._backoff = backoff_base_s
         self._backoff_max = backoff_max_s
+        self._stable = stable_s
         self._heartbeat = heartbeat_s
         self._rng = rng or random.Random()
+        self._sleep = sleep
         self._ids = itertools.count(1)
-        self._acks: dict[int, asyncio.Future[None]] = {}
+        self._acks: dict[int, tuple[Socket, asyncio.Future[None]]] = {}
         self._conns: list[_Conn] = []
         self._session: aiohttp.ClientSession | None = None
         self._closing = False
-        self.rotations = 0
 
     # ------------------------------------------------------------------ public API
 
@@ -147,9 +196,14 @@ class WsClient:
     def channels(self) -> list[str]:
         return [ch for c in self._conns for ch in c.channels]
 
+    @property
+    def rotations(self) -> int:
+        return sum(c.stats.rotations for c in self._conns)
+
     async def subscribe(self, channels: Sequence[str]) -> None:
         """Add channels, opening connections as the per-connection cap requires; waits for acks."""
-        pending = [ch for ch in channels if ch not in self.channels]
+        current = set(self.channels)
+        pending = [ch for ch in dict.fromkeys(channels) if ch not in current]
         while pending:
             conn = next((c for c in self._conns if len(c.channels) < self._cap), None)
             if conn is None:
@@ -159,12 +213,19 @@ class WsClient:
             batch, pending = pending[:room], pending[room:]
             conn.channels.extend(batch)
             if conn.task is None:
-                conn.task = asyncio.get_running_loop().create_task(self._run(conn), name=f"ws {self.name}")
-                await self._wait_subscribed(conn)
+                conn.task = asyncio.get_running_loop().create_task(
+                    self._run(conn), name=f"ws {self.name}[{conn.index}]")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(conn.attempted.wait(), self._ack_timeout * SUBSCRIBE_WAIT_ACKS)
             elif conn.ws is not None and not conn.ws.closed:
-                await self._send_subscribe(conn.ws, batch)
+                try:
+                    await self._send_subscribe(conn.ws, batch)
+                except ConnectionError as exc:  # the reconnect path subscribes everything again
+                    await self._drop(conn, f"{type(exc).__name__}: {exc}")
+            # else: the slot is reconnecting and will subscribe its whole list
 
     async def unsubscribe(self, channels: Sequence[str]) -> None:
+        """Remove channels (fire and forget: a late data frame for them is harmless)."""
         for conn in self._conns:
             gone = [ch for ch in channels if ch in conn.channels]
             if not gone:
@@ -181,17 +242,25 @@ class WsClient:
             await self._drop(conn, reason)
 
     async def close(self) -> None:
+        """Stop every connection and release the session; the client cannot be reused."""
         self._closing = True
         for conn in self._conns:
-            if conn.task is not None:
-                conn.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await conn.task
+            for task in (conn.task, conn.reader):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             if conn.ws is not None:
                 await conn.ws.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    async def __aenter__(self) -> WsClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
 
     # ------------------------------------------------------------------ connection lifecycle
 
@@ -200,89 +269,103 @@ class WsClient:
             self._session = aiohttp.ClientSession()
         return self._session
 
-    async def _wait_subscribed(self, conn: _Conn) -> None:
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(conn.subscribed.wait(), self._ack_timeout * 2)
-
-    async def _send_subscribe(self, ws: aiohttp.ClientWebSocketResponse, channels: Sequence[str]) -> None:
+    async def _send_subscribe(self, ws: Socket, channels: Sequence[str]) -> None:
         if not channels:
             return
         request_id = next(self._ids)
         message = self._dialect.subscribe(channels, request_id)
         if message is None:
             return
-        ack = asyncio.get_running_loop().create_future()
-        self._acks[request_id] = ack
-        await ws.send_str(message)
+        ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._acks[request_id] = (ws, ack)
         try:
+            await ws.send_str(message)
             await asyncio.wait_for(ack, self._ack_timeout)
         except TimeoutError:
             raise ConnectionError(f"{self.name}: no subscription ack within {self._ack_timeout}s") from None
         finally:
             self._acks.pop(request_id, None)
 
+    def _fail_acks(self, ws: Socket, reason: str) -> None:
+        for owner, waiting in self._acks.values():
+            if owner is ws and not waiting.done():
+                waiting.set_exception(ConnectionError(f"{self.name}: {reason}"))
+
     async def _run(self, conn: _Conn) -> None:
-        """Connect, receive, and reconnect forever (until `close`)."""
+        """Connect, receive, and reconnect until `close`."""
         delay = self._backoff
         while not self._closing:
-            reader: asyncio.Task[None] | None = None
+            connected_at: float | None = None
             try:
-                if conn.ws is None or conn.ws.closed:
-                    reader_ready = asyncio.get_running_loop().create_future()
-                    conn.ws = await self._connect_and_read(conn, reader_ready)
-                    reader = reader_ready.result()
+                await self._connect(conn)
+                connected_at = time.monotonic()
+                conn.close_reason = ""
+                conn.attempted.set()
                 if self._on_state is not None:
                     self._on_state(True, list(conn.channels))
-                conn.subscribed.set()
-                delay = self._backoff
-                opened = time.monotonic()
-                conn.close_reason = ""
-                await self._watch(conn, reader, opened)
-            except asyncio.CancelledError:
-                if reader is not None:
-                    reader.cancel()
-                raise
+                await self._watch(conn, connected_at)
             except (aiohttp.ClientError, OSError, ConnectionError, ValueError) as exc:
                 conn.close_reason = f"{type(exc).__name__}: {exc}"
-            if reader is not None:
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await reader
-            conn.subscribed.clear()
+            await self._stop_reader(conn)
+            conn.attempted.set()
             conn.stats.disconnects += 1
-            reason = conn.close_reason or "closed by server"
-            conn.stats.reasons[reason.split(":")[0]] = conn.stats.reasons.get(reason.split(":")[0], 0) + 1
+            reason = conn.stats.last_reason = conn.close_reason or "closed by server"
+            key = reason.split(":")[0]
+            conn.stats.reasons[key] = conn.stats.reasons.get(key, 0) + 1
             log.info("%s[%d]: disconnected (%s)", self.name, conn.index, reason)
             if conn.ws is not None and not conn.ws.closed:
                 await conn.ws.close()
             conn.ws = None
-            if self._on_state is not None:
+            if connected_at is not None and self._on_state is not None:
                 self._on_state(False, list(conn.channels))
             if self._closing:
                 return
-            await asyncio.sleep(delay * (0.5 + self._rng.random()))
+            if connected_at is not None and time.monotonic() - connected_at >= self._stable:
+                delay = self._backoff
+            await self._sleep(delay * (JITTER_MIN + self._rng.random()))
             delay = min(delay * 2, self._backoff_max)
 
-    async def _connect_and_read(self, conn: _Conn, reader_ready: asyncio.Future[asyncio.Task[None]]
-                                ) -> aiohttp.ClientWebSocketResponse:
+    async def _connect(self, conn: _Conn) -> None:
+        """Open a socket for the slot, start its reader and subscribe; sets ``conn.ws``/``conn.reader``."""
+        ws, reader = await self._open(conn)
+        if conn.ever_up:
+            conn.stats.reconnects += 1
+        conn.ever_up = True
+        conn.ws, conn.reader = ws, reader
+
+    async def _open(self, conn: _Conn) -> tuple[Socket, asyncio.Task[None]]:
         # the reader must run while we wait for the subscription ack, so it starts right after connect
-        ws = await self._http().ws_connect(self.url, heartbeat=self._heartbeat, autoping=True,
-                                           max_msg_size=0)
+        ws = await self._http().ws_connect(self.url, heartbeat=self._heartbeat, autoping=True, max_msg_size=0)
         conn.stats.connects += 1
         conn.last_frame = conn.last_data = time.monotonic()
-        reader = asyncio.get_running_loop().create_task(self._read(conn, ws))
-        reader_ready.set_result(reader)
+        reader = asyncio.get_running_loop().create_task(self._read(conn, ws), name=f"ws {self.name} reader")
         try:
             await self._send_subscribe(ws, conn.channels)
         except BaseException:
             reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
             await ws.close()
             raise
-        return ws
+        return ws, reader
 
-    async def _read(self, conn: _Conn, ws: aiohttp.ClientWebSocketResponse) -> None:
+    async def _stop_reader(self, conn: _Conn) -> None:
+        reader, conn.reader = conn.reader, None
+        if reader is not None:
+            await self._reap(conn, reader)
+
+    async def _reap(self, conn: _Conn, reader: asyncio.Task[None]) -> None:
+        """Stop a reader; a handler that raised costs the socket, never the connection slot."""
+        reader.cancel()
+        await asyncio.wait({reader})  # unlike `await reader`, never swallows our own cancellation
+        exc = None if reader.cancelled() else reader.exception()
+        if exc is not None:
+            log.error("%s[%d]: frame handler failed", self.name, conn.index, exc_info=exc)
+            conn.close_reason = f"handler failed: {type(exc).__name__}: {exc}"
+
+    async def _read(self, conn: _Conn, ws: Socket) -> None:
         """The hot loop: every frame goes straight to the handler with its receive time."""
-        on_frame, dialect, stats = self._on_frame, self._dialect, conn.stats
+        on_frame, is_control, stats = self._on_frame, self._dialect.is_control, conn.stats
         text, binary = aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY
         async for msg in ws:
             recv_ns = time.time_ns()
@@ -294,50 +377,48 @@ class WsClient:
             stats.bytes += len(data)
             stats.last_frame_ns = recv_ns
             conn.last_frame = time.monotonic()
-            if dialect.is_control(data):
+            if is_control(data):
                 if kind is text:
-                    self._on_control(conn, data)
+                    self._on_control(ws, data)
                 continue
             conn.last_data = conn.last_frame
             stats.data_frames += 1
             on_frame(data, recv_ns)
-        conn.close_reason = conn.close_reason or f"closed: {ws.close_code}"
+        self._fail_acks(ws, f"socket closed ({ws.close_code}) before the subscription ack")
+        if ws is conn.ws and not conn.close_reason:  # a rotated-out socket says nothing about the slot
+            conn.close_reason = f"closed: {ws.close_code}"
 
-    def _on_control(self, conn: _Conn, frame: str) -> None:
+    def _on_control(self, ws: Socket, frame: str) -> None:
         try:
             request_id = self._dialect.ack(frame)
-        except ValueError as exc:  # an error ack: fail the waiter with it
-            for waiting in self._acks.values():
-                if not waiting.done():
-                    waiting.set_exception(ConnectionError(f"{self.name}: subscription refused: {exc}"))
+        except ValueError as exc:
+            self._fail_acks(ws, f"subscription refused: {exc}")
             return
         if request_id is not None:
-            fut = self._acks.get(request_id)
-            if fut is not None and not fut.done():
-                fut.set_result(None)
+            entry = self._acks.get(request_id)
+            if entry is not None and not entry[1].done():
+                entry[1].set_result(None)
 
-    async def _watch(self, conn: _Conn, reader: asyncio.Task[None] | None, opened: float) -> None:
-        """Keep-alive, idle watchdogs and planned rotation until the socket is gone."""
-        tick = max(0.01, min(self._ping_interval, self._transport_idle, self._data_idle) / 4)
+    async def _watch(self, conn: _Conn, opened: float) -> None:
+        """Keep-alive, idle watchdogs and planned rotation until the current socket is gone."""
+        shortest = min(self._ping_interval, self._transport_idle, self._data_idle)
+        tick = max(WATCH_MIN_TICK_S, shortest / WATCH_TICKS)
         next_ping = time.monotonic() + self._ping_interval
         while True:
-            if reader is not None:
-                done, _ = await asyncio.wait({reader}, timeout=tick)
-                if done:
-                    return
-            else:
-                await asyncio.sleep(tick)
+            reader = conn.reader
+            if reader is None:
+                return
+            done, _ = await asyncio.wait({reader}, timeout=tick)
+            if done:
+                return
             now = time.monotonic()
             if now - conn.last_frame > self._transport_idle:
                 await self._drop(conn, "transport idle")
             elif now - conn.last_data > self._data_idle:
                 await self._drop(conn, "data idle")
             elif now - opened > self._lifetime:
-                fresh = await self._rotate(conn)
-                if fresh is not None:
-                    if reader is not None:
-                        reader.cancel()
-                    reader, opened = fresh, now
+                # on failure try again after one base backoff, still on the old socket
+                opened = now if await self._rotate(conn) else now - self._lifetime + self._backoff
             elif now >= next_ping:
                 ping = self._dialect.ping()
                 if ping is not None and conn.ws is not None and not conn.ws.closed:
@@ -349,17 +430,18 @@ class WsClient:
         if conn.ws is not None and not conn.ws.closed:
             await conn.ws.close()
 
-    async def _rotate(self, conn: _Conn) -> asyncio.Task[None] | None:
-        """Make-before-break: subscribe a new socket, then close the old one; returns its reader."""
-        old = conn.ws
-        ready: asyncio.Future[asyncio.Task[None]] = asyncio.get_running_loop().create_future()
+    async def _rotate(self, conn: _Conn) -> bool:
+        """Make-before-break: subscribe a new socket, then close the old one."""
         try:
-            conn.ws = await self._connect_and_read(conn, ready)
+            ws, reader = await self._open(conn)
         except (aiohttp.ClientError, OSError, ConnectionError) as exc:
             log.warning("%s[%d]: rotation failed (%s); keeping the old socket", self.name, conn.index, exc)
-            conn.ws = old
-            return None
-        self.rotations += 1
-        if old is not None:
-            await old.close()
-        return ready.result()
+            return False
+        old_ws, old_reader = conn.ws, conn.reader
+        conn.ws, conn.reader = ws, reader
+        conn.stats.rotations += 1
+        if old_ws is not None:
+            await old_ws.close()
+        if old_reader is not None:
+            await self._reap(conn, old_reader)
+        return True

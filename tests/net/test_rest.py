@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,14 +13,16 @@ from aiohttp import web
 
 from arb.config import ConnectionConfig, RequestConfig
 from arb.errors import (
+    ExchangeError,
     ExchangeUnavailableError,
     IPBannedError,
     OrderNotFoundError,
     OrderOutcomeUnknownError,
     RateLimitError,
 )
+from arb.net.contract import Params, SignedRequest
 from arb.net.ratelimit import PoolSpec, RateLimiter
-from arb.net.rest import RestClient
+from arb.net.rest import RestClient, RestMetrics
 from arb.venues.binance import auth, codec
 
 READ = RequestConfig(timeout_s=1.0, retries=3, backoff_base_s=0.01, backoff_max_s=0.05, concurrency=4)
@@ -45,7 +48,11 @@ class Server:
         self.hits[path] = self.hits.get(path, 0) + 1
         self.seen_queries.append(request.query_string)
         if path == "/slow":
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(0.4)
+        if path == "/drop":  # the connection dies before any response
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response()
         if path == "/signed":
             query = request.query_string
             unsigned, _, signature = query.rpartition("&signature=")
@@ -98,9 +105,12 @@ async def test_reads_retry_on_5xx_but_writes_never(server: tuple[Server, str]) -
     srv, base = server
     srv.plan("/r", (503, {}, {}), (503, {}, {}), (200, {"serverTime": 1}, {}))
     srv.plan("/w", (503, {"code": -1000, "msg": "busy"}, {}))
-    async with client(base) as c:
+    async with client(base, rng=random.Random(3)) as c:
         assert (await c.request("GET", "/r", kind=READ, decode=TimeResp)).serverTime == 1
         assert srv.hits["/r"] == 3 and c.metrics.retries == 2
+        jitter = random.Random(3)  # the same seed gives the same jittered, capped backoff
+        expected = [min(0.01 * (0.5 + jitter.random()), 0.05), min(0.02 * (0.5 + jitter.random()), 0.05)]
+        assert c.sleeps == expected  # type: ignore[attr-defined]
         with pytest.raises(OrderOutcomeUnknownError) as info:
             await c.request("POST", "/w", kind=WRITE, client_order_id="cid-1")
         assert srv.hits["/w"] == 1 and info.value.client_order_id == "cid-1"
@@ -182,7 +192,68 @@ async def test_batch_keeps_order_and_returns_errors(server: tuple[Server, str]) 
     async with client(base) as c:
         calls = [lambda: c.request("GET", "/api/v3/time", kind=READ, decode=TimeResp),
                  lambda: c.request("GET", "/bad", kind=READ)]
-        results = await c.batch(calls * 3, concurrency=2)
+        results = await c.batch(calls * 3, concurrency=READ)
         assert [type(r).__name__ for r in results] == ["TimeResp", "InvalidSymbolError"] * 3
         healthy, rtt = await c.health_check("/api/v3/time", READ)
         assert healthy and rtt > 0
+
+
+async def test_dropped_connection_on_a_write_is_an_unknown_outcome(server: tuple[Server, str]) -> None:
+    srv, base = server
+    async with client(base) as c:
+        with pytest.raises(OrderOutcomeUnknownError) as info:
+            await c.request("DELETE", "/drop", kind=WRITE, client_order_id="cid-3")
+        assert info.value.client_order_id == "cid-3" and srv.hits["/drop"] == 1
+        with pytest.raises(ExchangeUnavailableError):
+            await c.request("GET", "/drop", kind=READ)
+        assert srv.hits["/drop"] == 1 + READ.retries + 1
+
+
+class RecordingSigner:
+    """Records what it is asked to sign and adds a fixed signature."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, list[tuple[str, str]], bytes, int]] = []
+
+    def sign(self, method: str, path: str, params: Params, body: bytes, timestamp_ms: int) -> SignedRequest:
+        self.calls.append((method, path, list(params), body, timestamp_ms))
+        query = "&".join(f"{k}={v}" for k, v in params) + f"&ts={timestamp_ms}&sig=abc"
+        return SignedRequest(query=query, body=body, headers={"X-KEY": "k"})
+
+
+async def test_signer_gets_method_path_params_body_and_venue_time(server: tuple[Server, str]) -> None:
+    srv, base = server
+    signer = RecordingSigner()
+    async with client(base, signer=signer, clock_ms=lambda: 42) as c:
+        await c.request("POST", "/api/v3/order", kind=WRITE, params=[("symbol", "BTCUSDT"), ("side", "BUY")],
+                        body=b"x=1", signed=True)
+        params = [("symbol", "BTCUSDT"), ("side", "BUY")]
+        assert signer.calls == [("POST", "/api/v3/order", params, b"x=1", 42)]
+        assert srv.seen_queries[-1] == "symbol=BTCUSDT&side=BUY&ts=42&sig=abc"
+    async with client(base) as c:
+        with pytest.raises(ExchangeError, match="credentials"):
+            await c.request("GET", "/api/v3/account", kind=READ, signed=True)
+
+
+async def test_decoders_are_cached_per_client_and_metrics_injectable(server: tuple[Server, str]) -> None:
+    _, base = server
+    metrics = RestMetrics()
+    async with client(base, metrics=metrics) as c, client(base) as other:
+        for _ in range(3):
+            await c.request("GET", "/api/v3/time", kind=READ, decode=TimeResp)
+        ready = msgspec.json.Decoder(TimeResp)
+        assert (await c.request("GET", "/api/v3/time", kind=READ, decode=ready)).serverTime == 1700000000000
+        assert list(c._decoders) == [TimeResp] and other._decoders == {}
+        assert c.metrics is metrics and sum(metrics.latency["/api/v3/time"]) == 4
+
+
+async def test_429_without_a_limiter_is_counted_and_a_read_gives_up_after_retries(
+    server: tuple[Server, str],
+) -> None:
+    srv, base = server
+    srv.plan("/busy", (429, {"code": -1003, "msg": "slow down"}, {}))
+    async with client(base) as c:
+        with pytest.raises(RateLimitError) as info:
+            await c.request("GET", "/busy", kind=READ)
+        assert info.value.retry_after is None and srv.hits["/busy"] == READ.retries + 1
+        assert c.metrics.rate_limited == READ.retries + 1 and c.metrics.status[429] == READ.retries + 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -41,6 +42,8 @@ class Server:
         self.sockets: list[tuple[web.WebSocketResponse, set[str]]] = []
         self.subscribes: list[list[str]] = []
         self.ack = True
+        self.refuse = False
+        self.close_after_ack = False
         self.send_data = True
         self.pings = 0
         self.seq = 0
@@ -56,9 +59,13 @@ class Server:
             req = json.loads(msg.data)
             if req["op"] == "sub":
                 self.subscribes.append(req["args"])
-                if self.ack:
+                if self.refuse:
+                    await ws.send_str(json.dumps({"error": "unknown channel", "id": req["id"]}))
+                elif self.ack:
                     channels.update(req["args"])
                     await ws.send_str(json.dumps({"ack": req["id"]}))
+                    if self.close_after_ack:
+                        await ws.close()
             elif req["op"] == "ping":
                 self.pings += 1
                 await ws.send_str('{"pong": true}')
@@ -120,8 +127,8 @@ def make(url: str, rec: Recorder, **kw: Any) -> WsClient:
     opts: dict[str, Any] = {"ack_timeout_s": 0.5, "ping_interval_s": 0.1, "transport_idle_s": 2.0,
                             "data_idle_s": 2.0, "backoff_base_s": 0.02, "backoff_max_s": 0.1,
                             "heartbeat_s": None}
-    opts.update(kw)
-    return WsClient("test", url, dialect=Dialect(), on_frame=rec.on_frame, on_state=rec.on_state, **opts)
+    opts.update({"on_frame": rec.on_frame, **kw})
+    return WsClient("test", url, dialect=Dialect(), on_state=rec.on_state, **opts)
 
 
 async def wait_for(predicate: Any, timeout: float = 3.0) -> None:
@@ -210,3 +217,62 @@ async def test_subscription_cap_opens_more_connections(server: tuple[Server, str
     await client.unsubscribe(["e"])
     assert "e" not in client.channels
     await client.close()
+    assert no_client_tasks()
+
+
+def no_client_tasks() -> bool:
+    return not [t for t in asyncio.all_tasks() if t.get_name().startswith("ws test")]
+
+
+async def test_refused_subscription_drops_the_socket(server: tuple[Server, str]) -> None:
+    srv, url = server
+    srv.refuse = True
+    rec = Recorder()
+    client = make(url, rec, ack_timeout_s=5.0)
+    await client.subscribe(["a"])
+    await wait_for(lambda: client.connections[0].disconnects >= 1)
+    assert "refused: unknown channel" in client.connections[0].last_reason
+    assert rec.states == []  # never reported up
+    await client.close()
+    assert no_client_tasks()
+
+
+async def test_backoff_grows_while_flapping_and_resets_once_stable(server: tuple[Server, str]) -> None:
+    srv, url = server
+    srv.close_after_ack = True  # every connection dies right after its subscription
+    for stable_s, grows in ((60.0, True), (0.0, False)):
+        waits: list[float] = []
+
+        async def sleep(seconds: float, waits: list[float] = waits) -> None:
+            waits.append(seconds)
+            await asyncio.sleep(0.001)
+
+        client = make(url, Recorder(), backoff_base_s=0.01, backoff_max_s=0.08, stable_s=stable_s,
+                      sleep=sleep, rng=random.Random(5))
+        await client.subscribe(["a"])
+        await wait_for(lambda waits=waits: len(waits) >= 5)
+        await client.close()
+        base_max = 0.01 * 1.5  # the largest jittered wait at the base delay
+        assert (max(waits[:5]) > base_max) is grows, waits
+        assert all(w <= 0.08 * 1.5 for w in waits)
+        assert client.connections[0].reconnects >= 4
+    assert no_client_tasks()
+
+
+async def test_a_failing_handler_costs_the_socket_not_the_client(server: tuple[Server, str]) -> None:
+    _, url = server
+    rec = Recorder()
+    calls = {"n": 0}
+
+    def on_frame(frame: bytes | str, recv_ns: int) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("bug in a handler")
+        rec.on_frame(frame, recv_ns)
+
+    client = make(url, rec, on_frame=on_frame)
+    await client.subscribe(["a"])
+    await wait_for(lambda: client.connections[0].reconnects >= 1 and len(rec.frames) > 10)
+    assert client.connections[0].reasons.get("handler failed") == 1
+    await client.close()
+    assert no_client_tasks()
