@@ -124,6 +124,22 @@ def _add_sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(handler=_sim)
 
 
+def _run(args: argparse.Namespace) -> int:
+    from arb.runner import main as run_main
+
+    return run_main(args.config, live=args.live, sim=args.sim, duration=args.duration, seed=args.seed)
+
+
+def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("run", help="run the engine from a config file (paper unless --live)")
+    parser.add_argument("--config", required=True, help="TOML config file")
+    parser.add_argument("--live", action="store_true", help="real orders (keys from the environment)")
+    parser.add_argument("--sim", action="store_true", help="start the loopback simulator and use it")
+    parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    parser.add_argument("--seed", type=int, default=1, help="simulator seed (with --sim)")
+    parser.set_defaults(handler=_run)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from arb.demo import main as demo_main
 
@@ -146,6 +162,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], 
     _add_state_commands,
     _add_sim,
     _add_demo,
+    _add_run,
 )
 
 

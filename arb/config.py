@@ -69,6 +69,8 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
     use_uvloop: bool = True
+    # paper mode: starting balance per asset on every venue (base assets are needed to sell)
+    paper_balances: dict[str, Decimal] = {}
 
 
 class VenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -107,3 +107,27 @@ def test_demo_runs_offline_and_prints_a_summary(tmp_path: Path, capsys: pytest.C
     assert "simulated binance: rest=http://127.0.0.1:" in out and "simulated mexc" in out
     assert "books synced                  6/6" in out and "journal" in out
     assert (tmp_path / "journal.sqlite").exists()
+
+
+def test_run_paper_against_the_simulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)  # the example's data_dir is relative
+    assert main(["run", "--config", str(EXAMPLE), "--sim", "--duration", "1.5"]) == 0
+    out = capsys.readouterr().out
+    assert "running in paper mode on binance, gateio, mexc" in out and "books synced" in out
+    assert (tmp_path / "arb-data" / "journal.sqlite").exists()
+
+
+def test_run_live_is_refused_clearly(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for venue in ("BINANCE", "GATEIO", "MEXC"):
+        monkeypatch.delenv(f"ARB_{venue}_API_KEY", raising=False)
+    assert main(["run", "--config", str(EXAMPLE), "--live"]) == 2
+    assert "ARB_<VENUE>_API_KEY" in capsys.readouterr().err
+    for venue in ("BINANCE", "GATEIO", "MEXC"):
+        monkeypatch.setenv(f"ARB_{venue}_API_KEY", "canary-k")
+        monkeypatch.setenv(f"ARB_{venue}_API_SECRET", "canary-s")
+    assert main(["run", "--config", str(EXAMPLE), "--live"]) == 2
+    err = capsys.readouterr().err
+    assert "not available yet" in err and "canary" not in err

@@ -1,0 +1,100 @@
+"""`arb-engine run`: load the config, (optionally) start the simulator, run the engine until stopped.
+
+Paper mode only for now: live trading needs the venues' private connectors, which are not wired
+yet, so `--live` stops with a clear message instead of pretending. When the venues cannot be
+reached (no internet here) the engine keeps retrying with backoff and says so on every attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+from typing import TextIO
+
+import msgspec
+
+from arb.config import Config, load_config, load_credentials
+from arb.demo import _table
+from arb.engine.engine import Engine
+from arb.errors import ArbError, ConfigError
+from arb.sim.server import SimExchange
+
+RETRY_START_S = 1.0
+RETRY_MAX_S = 30.0
+
+
+def _with_sim_urls(config: Config, urls: dict[str, tuple[str, str]]) -> Config:
+    venues = config.venues
+    for name, (rest, ws) in urls.items():
+        current = getattr(venues, name)
+        if current is not None:
+            venues = msgspec.structs.replace(
+                venues, **{name: msgspec.structs.replace(current, rest_url=rest, ws_url=ws)}
+            )
+    return msgspec.structs.replace(config, venues=venues)
+
+
+async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 1,
+              out: TextIO = sys.stdout) -> int:
+    simulator = None
+    if sim:
+        simulator = SimExchange(list(config.enabled_venues), seed=seed)
+        urls = await simulator.start()
+        config = _with_sim_urls(config, urls)
+        for venue, (rest, ws) in urls.items():
+            out.write(f"simulated {venue}: rest={rest} ws={ws}\n")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    delay = RETRY_START_S
+    engine: Engine | None = None
+    try:
+        while not stop.is_set():
+            engine = Engine(config, paper_balances=config.engine.paper_balances)
+            try:
+                await engine.start()
+                break
+            except ArbError as exc:
+                out.write(f"cannot start against the venues ({exc}); retrying in {delay:.0f} s\n")
+                out.flush()
+                await engine.stop()
+                engine = None
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                delay = min(delay * 2, RETRY_MAX_S)
+        if engine is not None:
+            out.write(f"running in {config.engine.mode} mode on {', '.join(config.enabled_venues)}; "
+                      f"journal {config.journal_path}\n")
+            started = time.monotonic()
+            while not stop.is_set() and (duration is None or time.monotonic() - started < duration):
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
+    finally:
+        if engine is not None:
+            await engine.stop()
+            out.write("\nSummary\n" + _table(engine.summary()) + "\n")
+        if simulator is not None:
+            await simulator.close()
+    return 0
+
+
+def main(config_path: str, *, live: bool, sim: bool, duration: float | None, seed: int) -> int:
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if live or config.engine.mode == "live":
+        missing = [v for v in config.enabled_venues if load_credentials(v) is None]
+        if missing:
+            print(f"error: live trading needs ARB_<VENUE>_API_KEY/_API_SECRET for {missing}", file=sys.stderr)
+            return 2
+        print("error: live trading is not available yet (the private connectors are not wired); "
+              "run without --live for paper mode", file=sys.stderr)
+        return 2
+    return asyncio.run(run(config, sim=sim, duration=duration, seed=seed))
