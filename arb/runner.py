@@ -20,6 +20,7 @@ from arb.config import Config, load_config, load_credentials
 from arb.demo import _table
 from arb.engine.engine import Engine
 from arb.errors import ArbError, ConfigError
+from arb.obs.health import HealthServer
 from arb.sim.server import SimExchange
 
 RETRY_START_S = 1.0
@@ -53,6 +54,7 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
             loop.add_signal_handler(sig, stop.set)
     delay = RETRY_START_S
     engine: Engine | None = None
+    health: HealthServer | None = None
     try:
         while not stop.is_set():
             engine = Engine(config, paper_balances=config.engine.paper_balances)
@@ -70,11 +72,20 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
         if engine is not None:
             out.write(f"running in {config.engine.mode} mode on {', '.join(config.enabled_venues)}; "
                       f"journal {config.journal_path}\n")
+            obs = config.observability
+            if obs.metrics_port:
+                health = HealthServer(obs.metrics_host, obs.metrics_port, readiness=engine.readiness,
+                                      metrics=engine.metrics.render, status=engine.summary)
+                port = await health.start()
+                out.write(f"health: http://{obs.metrics_host}:{port}/readyz  metrics: /metrics\n")
+            out.flush()
             started = time.monotonic()
             while not stop.is_set() and (duration is None or time.monotonic() - started < duration):
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1.0)
     finally:
+        if health is not None:
+            await health.stop()
         if engine is not None:
             await engine.stop()
             out.write("\nSummary\n" + _table(engine.summary()) + "\n")

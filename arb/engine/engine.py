@@ -14,6 +14,7 @@ import contextlib
 import functools
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -32,6 +33,7 @@ from arb.engine.paper import PaperExchange
 from arb.engine.risk import RiskManager, state_path
 from arb.errors import DecodeError
 from arb.model import AssetBalance, Fill, Opportunity, Order, Symbol, SymbolInfo, Trade
+from arb.obs.metrics import EngineSnapshot, Metrics
 from arb.venues.base import BaseWebSocketInterface, DepthUpdate, PublicExchangeInterface
 from arb.venues.binance.stream import BinanceStream
 from arb.venues.gateio.stream import GateStream
@@ -44,6 +46,7 @@ STREAMS: Mapping[str, Callable[..., BaseWebSocketInterface]] = {
     "binance": BinanceStream, "gateio": GateStream, "mexc": MexcStream,
 }
 DEFAULT_TAKER_FEE = 0.001
+DECISION_SAMPLES = 100_000
 MS = 1_000_000
 
 
@@ -108,7 +111,13 @@ class Engine:
         self.symbols: dict[tuple[str, Symbol], SymbolInfo] = {}
         self.outcomes: list[Outcome] = []
         self.decode_errors = 0
-        self.decision_ns: list[int] = []
+        self.decision_ns: deque[int] = deque(maxlen=DECISION_SAMPLES)  # recent, for percentiles
+        self.metrics = Metrics(EngineSnapshot(
+            funnel=lambda: self.detector.funnel.stages, gates=lambda: self.detector.funnel.gates,
+            trading_state=lambda: int(self.risk.state), realised_pnl=lambda: float(self.risk.realised_pnl),
+            unhedged_notional=lambda: float(self.risk.unhedged_notional), books=self._book_metrics,
+            venue_counters=self._venue_counters,
+        ))
         self._tasks: set[asyncio.Task[None]] = set()
         self._executor: Executor | None = None
         self._handlers = _Handlers(self)
@@ -184,7 +193,35 @@ class Engine:
     def _on_book_update(self, venue: str, symbol: Symbol, book: L2Book, ts_event: int) -> None:
         self.detector.on_book_update(venue, symbol, ts_event)
         if book.ts_ns:
-            self.decision_ns.append(time.time_ns() - book.ts_ns)
+            elapsed = time.time_ns() - book.ts_ns  # frame receive -> decision
+            self.decision_ns.append(elapsed)
+            self.metrics.frame_to_decision.observe(elapsed / 1e9)
+
+    def _book_metrics(self) -> list[tuple[str, str, int, float]]:
+        now = time.time_ns()
+        return [(s.venue, str(s.symbol), int(s.state), (now - s.book.ts_ns) / 1e9 if s.book.ts_ns else 0.0)
+                for s in self.books.all()]
+
+    def _venue_counters(self) -> list[tuple[str, str, float]]:
+        out = []
+        for sync in self.books.all():
+            out.append((sync.venue, "book_gaps", float(sync.gaps)))
+            out.append((sync.venue, "book_resyncs", float(sync.resyncs)))
+            out.append((sync.venue, "book_decode_errors", float(sync.decode_errors)))
+        totals: dict[tuple[str, str], float] = {}
+        for venue, name, value in out:
+            totals[(venue, name)] = totals.get((venue, name), 0.0) + value
+        return [(venue, name, value) for (venue, name), value in totals.items()]
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """Ready when every book is SYNCED and trading is not HALTED (for /readyz)."""
+        reasons = []
+        unsynced = [f"{s.venue} {s.symbol}" for s in self.books.all() if s.state != 1]
+        if unsynced:
+            reasons.append(f"books not synced: {', '.join(unsynced[:10])}")
+        if self.risk.state.name == "HALTED":
+            reasons.append(f"halted: {self.risk.reason}")
+        return not reasons, {"reasons": reasons}
 
     def _on_opportunity(self, opp: Opportunity) -> None:
         task = asyncio.get_running_loop().create_task(self._execute(opp))
