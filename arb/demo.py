@@ -59,7 +59,8 @@ def _table(summary: dict[str, Any]) -> str:
 
 
 async def run_demo(duration: float, venues: Sequence[str], symbols: Sequence[str], seed: int,
-                   data_dir: Path, out: TextIO = sys.stdout) -> dict[str, Any]:
+                   data_dir: Path, out: TextIO | None = None) -> dict[str, Any]:
+    out = out or sys.stdout  # resolved per call, so a redirected stdout is honoured
     sim = SimExchange(venues, seed=seed)
     urls = await sim.start()
     for venue, (rest, ws) in urls.items():

@@ -39,7 +39,8 @@ def _with_sim_urls(config: Config, urls: dict[str, tuple[str, str]]) -> Config:
 
 
 async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 1,
-              out: TextIO = sys.stdout) -> int:
+              out: TextIO | None = None) -> int:
+    out = out or sys.stdout  # resolved per call, so a redirected stdout is honoured
     simulator = None
     if sim:
         simulator = SimExchange(list(config.enabled_venues), seed=seed)
