@@ -188,6 +188,27 @@ class MarketModel:
         else:
             self.halted.discard((venue, symbol))
 
+    def consume(
+        self, venue: str, symbol: Symbol, is_bid: bool, takes: list[tuple[int, int]]
+    ) -> BookDiff | None:
+        """Remove `(ticks, lots)` of liquidity taken by an order and emit the resulting diff."""
+        book = self.books[(venue, symbol)]
+        side = book.bids if is_bid else book.asks
+        changed: list[Level] = []
+        for ticks, lots in takes:
+            left = side.get(ticks, 0) - lots
+            if book.set(is_bid, ticks, max(left, 0)):
+                changed.append((book.price(ticks), book.qty(max(left, 0))))
+        if not changed:
+            return None
+        first = book.update_id + 1
+        book.update_id += len(changed)
+        diff = BookDiff(venue, symbol, first, book.update_id, changed if is_bid else [],
+                        [] if is_bid else changed, self._now)
+        for listener in self._listeners[venue]:
+            listener(diff)
+        return diff
+
     # ------------------------------------------------------------------ time
 
     def step(self, now_ns: int) -> list[BookDiff]:
