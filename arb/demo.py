@@ -20,21 +20,27 @@ from arb.config import default_config
 from arb.engine.engine import Engine
 from arb.sim.server import SimExchange
 
+PIPED_EVERY_S = 5
 DEMO_BALANCES = {
     "USDT": Decimal("250000"), "BTC": Decimal("2"), "ETH": Decimal("40"), "SOL": Decimal("800"),
     "XRP": Decimal("200000"), "DOGE": Decimal("800000"),
 }
 
 
-def _progress(engine: Engine, elapsed: float, duration: float, out: TextIO) -> None:
+def _progress(engine: Engine, elapsed: float, duration: float, out: TextIO, final: bool = False) -> None:
+    """A redrawn progress bar on a terminal; one line every few seconds when piped to a file."""
+    tty = out.isatty()
+    if not tty and not final and int(elapsed * 4) % (4 * PIPED_EVERY_S):
+        return
     s = engine.summary()
     width = 24
     done = int(width * min(elapsed / duration, 1.0))
-    out.write(
-        f"\r[{'#' * done}{'.' * (width - done)}] {elapsed:5.1f}s  books {s['books_synced']}/{s['books']}"
+    line = (
+        f"[{'#' * done}{'.' * (width - done)}] {elapsed:5.1f}s  books {s['books_synced']}/{s['books']}"
         f"  evaluated {s['funnel']['evaluated']}  opportunities {s['funnel']['clears_fees']}"
         f"  trades {s['trades']}  pnl {s['pnl']:.4f} USDT"
     )
+    out.write(f"\r{line}" if tty else f"{line}\n")
     out.flush()
 
 
@@ -77,8 +83,9 @@ async def run_demo(duration: float, venues: Sequence[str], symbols: Sequence[str
         while (elapsed := time.monotonic() - started) < duration:
             _progress(engine, elapsed, duration, out)
             await asyncio.sleep(0.25)
-        _progress(engine, duration, duration, out)
-        out.write("\n")
+        _progress(engine, duration, duration, out, final=True)
+        if out.isatty():
+            out.write("\n")
     finally:
         await engine.stop()
         await sim.close()
