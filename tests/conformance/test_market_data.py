@@ -19,30 +19,11 @@ from arb.venues.binance.stream import BinanceStream
 from arb.venues.gateio.stream import GateStream
 from arb.venues.mexc.stream import MexcStream
 from arb.venues.registry import make_public
+from tests.helpers import BookHandlers
 
 SIM_VENUES = ["binance", "gateio", "mexc"]
 STREAMS = {"binance": BinanceStream, "gateio": GateStream, "mexc": MexcStream}
 SYMBOLS = [Symbol("BTC", "USDT"), Symbol("ETH", "USDT"), Symbol("XRP", "USDT")]
-
-
-class Handlers:
-    def __init__(self, store: BookStore) -> None:
-        self.store = store
-        self.errors: list[Any] = []
-
-    def on_depth(self, update: Any) -> None:
-        self.store.on_depth(update)
-
-    def on_decode_error(self, error: Any, symbol: Symbol | None) -> None:
-        self.errors.append(error)
-
-    def on_stream_state(self, venue: str, connected: bool, symbols: Any) -> None:
-        self.store.on_stream_state(venue, connected, symbols)
-
-    def on_trade(self, trade: Any) -> None: ...
-    def on_order(self, order: Any) -> None: ...
-    def on_fill(self, fill: Any) -> None: ...
-    def on_balance(self, venue: str, balance: Any) -> None: ...
 
 
 @pytest.mark.parametrize("venue", SIM_VENUES)
@@ -60,7 +41,7 @@ async def test_symbols_and_synced_books_match_the_simulator(venue: str) -> None:
         return await public.orderbook(symbol, limit)
 
     store = BookStore(fetch, lambda *a: None, clock_ns=lambda: 0)
-    handlers = Handlers(store)
+    handlers = BookHandlers(store)
     stream = STREAMS[venue](handlers, ws_url=ws_url, heartbeat_s=None)  # type: ignore[arg-type]
     for symbol in SYMBOLS:
         store.add(venue, symbol, start=False)

@@ -13,41 +13,15 @@ from aiohttp import WSMsgType, web
 
 from arb.config import ConnectionConfig
 from arb.engine.books import BookStore
-from arb.errors import DecodeError
 from arb.model import Symbol
 from arb.net.rest import RestClient
 from arb.venues.binance import codec
 from arb.venues.binance import constants as c
 from arb.venues.binance.public import BinancePublic
 from arb.venues.binance.stream import BinanceDialect, BinanceStream
+from tests.helpers import BookHandlers, serve
 
 NKN = Symbol("NKN", "USDT")
-
-
-class Handlers:
-    """What the engine will do: depth to the book store, errors and connection state too."""
-
-    def __init__(self, store: BookStore) -> None:
-        self.store = store
-        self.errors: list[DecodeError] = []
-        self.states: list[tuple[bool, list[Symbol]]] = []
-
-    def on_depth(self, update: Any) -> None:
-        self.store.on_depth(update)
-
-    def on_decode_error(self, error: DecodeError, symbol: Symbol | None) -> None:
-        self.errors.append(error)
-        if symbol is not None:
-            self.store.on_decode_error(c.VENUE, symbol)
-
-    def on_stream_state(self, venue: str, connected: bool, symbols: Any) -> None:
-        self.states.append((connected, list(symbols)))
-        self.store.on_stream_state(venue, connected, symbols)
-
-    def on_trade(self, trade: Any) -> None: ...
-    def on_order(self, order: Any) -> None: ...
-    def on_fill(self, fill: Any) -> None: ...
-    def on_balance(self, venue: str, balance: Any) -> None: ...
 
 
 @pytest.fixture
@@ -82,16 +56,12 @@ async def exchange(samples_dir: Path) -> AsyncIterator[tuple[str, dict[str, Any]
     app = web.Application()
     app.router.add_get(c.DEPTH, depth)
     app.router.add_get("/stream", stream)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"127.0.0.1:{port}", control
+    address, runner = await serve(app)
+    yield address, control
     await runner.cleanup()
 
 
-async def _run(address: str) -> tuple[BookStore, BinanceStream, Handlers, BinancePublic]:
+async def _run(address: str) -> tuple[BookStore, BinanceStream, BookHandlers, BinancePublic]:
     rest = RestClient(c.VENUE, f"http://{address}", connection=ConnectionConfig(),
                       decode_error=codec.decode_error, error_class=codec.error_class)
     public = BinancePublic(rest)
@@ -100,7 +70,7 @@ async def _run(address: str) -> tuple[BookStore, BinanceStream, Handlers, Binanc
         return await public.orderbook(symbol, limit)
 
     store = BookStore(fetch, lambda *a: None, clock_ns=lambda: 0)
-    handlers = Handlers(store)
+    handlers = BookHandlers(store)
     stream = BinanceStream(handlers, ws_url=f"ws://{address}", heartbeat_s=None)  # type: ignore[arg-type]
     store.add(c.VENUE, NKN, start=False)
     await stream.subscribe_depth([NKN])

@@ -19,28 +19,9 @@ from arb.venues.gateio import codec
 from arb.venues.gateio import constants as c
 from arb.venues.gateio.public import GatePublic
 from arb.venues.gateio.stream import GateDialect, GateStream
+from tests.helpers import BookHandlers, serve
 
 OMG = Symbol("OMG", "USDT")
-
-
-class Handlers:
-    def __init__(self, store: BookStore) -> None:
-        self.store = store
-        self.errors: list[Any] = []
-
-    def on_depth(self, update: Any) -> None:
-        self.store.on_depth(update)
-
-    def on_decode_error(self, error: Any, symbol: Symbol | None) -> None:
-        self.errors.append(error)
-
-    def on_stream_state(self, venue: str, connected: bool, symbols: Any) -> None:
-        self.store.on_stream_state(venue, connected, symbols)
-
-    def on_trade(self, trade: Any) -> None: ...
-    def on_order(self, order: Any) -> None: ...
-    def on_fill(self, fill: Any) -> None: ...
-    def on_balance(self, venue: str, balance: Any) -> None: ...
 
 
 @pytest.fixture
@@ -77,12 +58,8 @@ async def exchange(samples_dir: Path) -> AsyncIterator[tuple[str, list[Any]]]:
     app = web.Application()
     app.router.add_get(c.ORDER_BOOK, book)
     app.router.add_get("/ws/v4/", stream)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"127.0.0.1:{port}", requests
+    address, runner = await serve(app)
+    yield address, requests
     await runner.cleanup()
 
 
@@ -96,7 +73,7 @@ async def test_snapshot_plus_stream_gives_a_synced_book(exchange: tuple[str, lis
         return await public.orderbook(symbol, limit)
 
     store = BookStore(fetch, lambda *a: None, clock_ns=lambda: 0)
-    stream = GateStream(Handlers(store), ws_url=f"ws://{address}/ws/v4/", heartbeat_s=None)  # type: ignore[arg-type]
+    stream = GateStream(BookHandlers(store), ws_url=f"ws://{address}/ws/v4/", heartbeat_s=None)  # type: ignore[arg-type]
     store.add(c.VENUE, OMG, start=False)
     await stream.subscribe_depth([OMG])
     store.invalidate(c.VENUE, OMG, "start")

@@ -19,6 +19,7 @@ from arb.venues.mexc import constants as c
 from arb.venues.mexc.proto.push_pb2 import PushDataV3ApiWrapper
 from arb.venues.mexc.public import MexcPublic
 from arb.venues.mexc.stream import MexcDialect, MexcStream
+from tests.helpers import BookHandlers, serve
 
 BTC = Symbol("BTC", "USDT")
 CHANNEL = "spot@public.aggre.depth.v3.api.pb@100ms@BTCUSDT"
@@ -42,26 +43,6 @@ def frame(first: int, last: int, bids: list[tuple[str, str]], asks: list[tuple[s
     for p, q in asks:
         body.asks.add(price=p, quantity=q)
     return wrapper.SerializeToString()
-
-
-class Handlers:
-    def __init__(self, store: BookStore) -> None:
-        self.store = store
-        self.errors: list[Any] = []
-
-    def on_depth(self, update: Any) -> None:
-        self.store.on_depth(update)
-
-    def on_decode_error(self, error: Any, symbol: Symbol | None) -> None:
-        self.errors.append(error)
-
-    def on_stream_state(self, venue: str, connected: bool, symbols: Any) -> None:
-        self.store.on_stream_state(venue, connected, symbols)
-
-    def on_trade(self, trade: Any) -> None: ...
-    def on_order(self, order: Any) -> None: ...
-    def on_fill(self, fill: Any) -> None: ...
-    def on_balance(self, venue: str, balance: Any) -> None: ...
 
 
 @pytest.fixture
@@ -93,12 +74,8 @@ async def exchange() -> AsyncIterator[tuple[str, list[Any]]]:
     app = web.Application()
     app.router.add_get(c.DEPTH, depth)
     app.router.add_get("/ws", ws_handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"127.0.0.1:{port}", requests
+    address, runner = await serve(app)
+    yield address, requests
     await runner.cleanup()
 
 
@@ -112,7 +89,7 @@ async def test_snapshot_plus_protobuf_stream_gives_a_synced_book(exchange: tuple
         return await public.orderbook(symbol, limit)
 
     store = BookStore(fetch, lambda *a: None, clock_ns=lambda: 0)
-    handlers = Handlers(store)
+    handlers = BookHandlers(store)
     stream = MexcStream(handlers, ws_url=f"ws://{address}/ws", heartbeat_s=None)  # type: ignore[arg-type]
     store.add(c.VENUE, BTC, start=False)
     await stream.subscribe_depth([BTC])
