@@ -197,7 +197,7 @@ def reference_walk_pair(
         if rem_b <= 0.0:
             ib += 1
             rem_b = bids[ib][1] if ib < len(bids) else 0.0
-    qty = math.floor(qty / step + _STEP_EPS) * step
+    qty = min(math.floor(qty / step + _STEP_EPS) * step, qty)
     if qty <= 0.0:
         return (0.0, 0.0, 0.0, 0.0, 0.0)
     buy_notional, buy_worst = _take_notional(asks, qty)

@@ -123,7 +123,10 @@ cdef void _walk_pair(const BookSide* asks, const BookSide* bids, double fee_buy,
             if ib == bids.count:
                 break
             rem_b = bids.sizes[ib]
-    qty = floor(qty / step + _STEP_EPS) * step
+    cdef double rounded = floor(qty / step + _STEP_EPS) * step
+    # the epsilon absorbs float noise (0.29999999999 for 3 steps of 0.1); never go past what was
+    # walked, or the take below would touch a level that did not clear
+    qty = rounded if rounded < qty else qty
     if qty <= 0.0:
         return
     out.qty = qty

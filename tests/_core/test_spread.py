@@ -211,3 +211,12 @@ def test_kernel_result_is_valid_and_bounded_by_exhaustive_search(m: dict[str, ob
     assert got.net_profit >= 0.0
     if (best.buy_venue, best.sell_venue) == (i, j):
         _same(got, best)
+
+
+def test_step_rounding_noise_never_reaches_a_level_that_did_not_clear() -> None:
+    # 1.9 / 0.1 is 18.999999999999996 in floats; rounding must not take 1e-16 from the 96.25 ask
+    sell = book([(96.0, 2.0)], [(200.0, 1.0)])
+    buy = book([(90.0, 1.0)], [(96.0, 1.9), (96.25, 1.0)])
+    opp = run([sell, buy], step=0.1)
+    assert opp is not None and opp.quantity == pytest.approx(1.9)
+    assert opp.buy_worst == 96.0 and opp.net_profit == pytest.approx(0.0, abs=1e-9)
