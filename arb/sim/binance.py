@@ -10,22 +10,39 @@ Private endpoints, trades and the rate-limit and fault behaviour are still to co
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from types import MappingProxyType
+from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
-from arb.model import Symbol
+from arb.model import Side, Symbol
 from arb.sim.fanout import Subscribers
 from arb.sim.market import BookDiff, Level, MarketModel
+from arb.sim.matching import Ledger, MatchingEngine, Reject, RejectKind, SimFill, SimOrder
 
 NAME = "binance"
 DEPTH_SUFFIX = "@depth@100ms"
 MAX_DEPTH_LIMIT = 5000
+TAKER_FEE = Decimal("0.001")
+ZERO_D = Decimal(0)
+DEFAULT_ACCOUNTS: Mapping[str, tuple[str, str]] = MappingProxyType({"sim-key": ("sim-secret", "sim")})
+FUNDING: Mapping[str, Decimal] = MappingProxyType({
+    "USDT": Decimal("1000000"), "BTC": Decimal("10"), "ETH": Decimal("200"), "SOL": Decimal("4000"),
+    "XRP": Decimal("1000000"), "DOGE": Decimal("4000000"),
+})
 
 
 def _fmt(levels: list[Level]) -> list[list[str]]:
     return [[format(price, "f"), format(qty, "f")] for price, qty in levels]
+
+
+def _name(symbol: Symbol) -> str:
+    return f"{symbol.base}{symbol.quote}"
 
 
 def _error(status: int, code: int, msg: str) -> web.Response:
@@ -35,9 +52,16 @@ def _error(status: int, code: int, msg: str) -> web.Response:
 class BinanceDialect:
     """One simulated Binance endpoint (REST + market streams) over a shared `MarketModel`."""
 
-    def __init__(self, market: MarketModel, clock_ms: Callable[[], int]) -> None:
+    def __init__(self, market: MarketModel, clock_ms: Callable[[], int], *,
+                 accounts: Mapping[str, tuple[str, str]] = DEFAULT_ACCOUNTS) -> None:
         self.market = market
         self._clock_ms = clock_ms
+        self.accounts = dict(accounts)  # api key -> (secret, account)
+        self.ledger = Ledger()
+        for _, account in self.accounts.values():
+            for asset, amount in FUNDING.items():
+                self.ledger.deposit(account, asset, amount)
+        self.matching = MatchingEngine(NAME, market, self.ledger, taker_fee=TAKER_FEE, clock_ms=clock_ms)
         self._symbols = {f"{s.base}{s.quote}": s for s in market.specs}
         self.subscribers = Subscribers()
         market.subscribe(NAME, self._on_diff)
@@ -47,6 +71,11 @@ class BinanceDialect:
         app.router.add_get("/api/v3/time", self._time)
         app.router.add_get("/api/v3/exchangeInfo", self._exchange_info)
         app.router.add_get("/api/v3/depth", self._depth)
+        app.router.add_post("/api/v3/order", self._place)
+        app.router.add_get("/api/v3/order", self._query)
+        app.router.add_delete("/api/v3/order", self._cancel)
+        app.router.add_get("/api/v3/openOrders", self._open_orders)
+        app.router.add_get("/api/v3/account", self._account)
         app.router.add_get("/stream", self._stream)
         app.router.add_get("/ws", self._stream)
         app.on_shutdown.append(self.subscribers.close_all)
@@ -88,6 +117,111 @@ class BinanceDialect:
             return _error(400, -1100, "Illegal characters found in parameter 'limit'.")
         update_id, bids, asks = self.market.snapshot(NAME, symbol, min(limit, MAX_DEPTH_LIMIT))
         return web.json_response({"lastUpdateId": update_id, "bids": _fmt(bids), "asks": _fmt(asks)})
+
+    # ------------------------------------------------------------------ signed endpoints
+
+    async def _auth(self, request: web.Request) -> tuple[str, dict[str, str]] | web.Response:
+        """Verify key, signature and timestamp as Binance does; returns (account, params)."""
+        key = request.headers.get("X-MBX-APIKEY", "")
+        if key not in self.accounts:
+            return _error(401, -2015, "Invalid API-key, IP, or permissions for action.")
+        secret, account = self.accounts[key]
+        body = (await request.read()).decode()
+        query = request.query_string
+        payload = query + body
+        unsigned, _, signature = payload.rpartition("&signature=")
+        expected = hmac.new(secret.encode(), unsigned.encode(), hashlib.sha256).hexdigest()
+        if not signature or not hmac.compare_digest(signature.lower(), expected):
+            return _error(400, -1022, "Signature for this request is not valid.")
+        params = dict(parse_qsl(unsigned))
+        try:
+            timestamp, window = int(params["timestamp"]), int(params.get("recvWindow", "5000"))
+        except (KeyError, ValueError):
+            return _error(400, -1102, "Mandatory parameter 'timestamp' was not sent or malformed.")
+        now = self._clock_ms()
+        if timestamp >= now + 1000 or now - timestamp > window:
+            return _error(400, -1021, "Timestamp for this request is outside of the recvWindow.")
+        return account, params
+
+    def _order_json(self, order: SimOrder, fills: list[SimFill] | None = None) -> dict[str, object]:
+        out: dict[str, object] = {
+            "symbol": _name(order.symbol), "orderId": order.order_id, "orderListId": -1,
+            "clientOrderId": order.client_id, "transactTime": order.updated_ms,
+            "price": format(order.price or ZERO_D, "f"), "origQty": format(order.quantity, "f"),
+            "executedQty": format(order.filled, "f"), "cummulativeQuoteQty": format(order.quote_filled, "f"),
+            "status": order.status, "timeInForce": order.tif, "type": order.kind, "side": order.side.name,
+            "time": order.created_ms, "updateTime": order.updated_ms,
+        }
+        if fills is not None:
+            out["fills"] = [{"price": format(f.price, "f"), "qty": format(f.quantity, "f"),
+                             "commission": format(f.fee, "f"), "commissionAsset": f.fee_asset,
+                             "tradeId": f.trade_id} for f in fills]
+        return out
+
+    async def _place(self, request: web.Request) -> web.Response:
+        auth = await self._auth(request)
+        if isinstance(auth, web.Response):
+            return auth
+        account, p = auth
+        symbol = self._symbols.get(p.get("symbol", ""))
+        if symbol is None:
+            return _error(400, -1121, "Invalid symbol.")
+        try:
+            side = Side[p["side"]]
+            kind = p["type"]
+            quantity = Decimal(p["quantity"])
+            price = Decimal(p["price"]) if "price" in p else None
+        except (KeyError, ArithmeticError):
+            return _error(400, -1102, "Mandatory parameter was not sent, was empty/null, or malformed.")
+        tif = p.get("timeInForce", "GTC")
+        client_id = p.get("newClientOrderId") or f"sim-{self._clock_ms()}"
+        try:
+            order, fills = self.matching.place(account, symbol, side, kind, quantity, price, tif, client_id)
+        except Reject as rej:
+            code = {RejectKind.UNKNOWN_SYMBOL: -1121, RejectKind.SYMBOL_HALTED: -1013,
+                    RejectKind.INSUFFICIENT_BALANCE: -2010, RejectKind.DUPLICATE_CLIENT_ID: -2010}
+            return _error(400, code.get(rej.kind, -1013), str(rej))
+        return web.json_response(self._order_json(order, fills))
+
+    async def _lookup(self, request: web.Request, cancel: bool) -> web.Response:
+        auth = await self._auth(request)
+        if isinstance(auth, web.Response):
+            return auth
+        account, p = auth
+        try:
+            order_id = int(p["orderId"]) if "orderId" in p else None
+            client = p.get("origClientOrderId")
+            order = (self.matching.cancel if cancel else self.matching.find)(
+                account, order_id=order_id, client_id=client)
+        except Reject:
+            return _error(400, -2011 if cancel else -2013,
+                          "Unknown order sent." if cancel else "Order does not exist.")
+        return web.json_response(self._order_json(order))
+
+    async def _query(self, request: web.Request) -> web.Response:
+        return await self._lookup(request, cancel=False)
+
+    async def _cancel(self, request: web.Request) -> web.Response:
+        return await self._lookup(request, cancel=True)
+
+    async def _open_orders(self, request: web.Request) -> web.Response:
+        auth = await self._auth(request)
+        if isinstance(auth, web.Response):
+            return auth
+        account, p = auth
+        symbol = self._symbols.get(p.get("symbol", ""))
+        return web.json_response([self._order_json(o) for o in self.matching.open_orders(account, symbol)])
+
+    async def _account(self, request: web.Request) -> web.Response:
+        auth = await self._auth(request)
+        if isinstance(auth, web.Response):
+            return auth
+        account, _ = auth
+        balances = [{"asset": a, "free": format(f, "f"), "locked": format(lk, "f")}
+                    for a, (f, lk) in self.ledger.balances(account).items()]
+        return web.json_response({"canTrade": True, "canWithdraw": False, "canDeposit": False,
+                                  "accountType": "SPOT", "balances": balances, "permissions": ["SPOT"],
+                                  "updateTime": self._clock_ms()})
 
     # ------------------------------------------------------------------ streams
 

@@ -9,9 +9,24 @@ from typing import Any, Final
 import msgspec
 
 from arb.errors import DecodeError, ExchangeError
-from arb.model import Kline, KlineInterval, OrderBook, Side, Symbol, SymbolInfo, SymbolStatus, Ticker, Trade
+from arb.model import (
+    Fill,
+    Kline,
+    KlineInterval,
+    Order,
+    OrderBook,
+    OrderStatus,
+    OrderType,
+    Side,
+    Symbol,
+    SymbolInfo,
+    SymbolStatus,
+    Ticker,
+    TimeInForce,
+    Trade,
+)
 from arb.venues.base import DepthUpdate, decode_body, depth_update, order_book
-from arb.venues.binance.constants import ERROR_CODES, VENUE
+from arb.venues.binance.constants import ERROR_CODES, STATUS_MAP, VENUE
 from arb.venues.errors import classify, decode_code_msg
 
 decode_error: Final = decode_code_msg  # {"code": -1121, "msg": "Invalid symbol."}
@@ -193,3 +208,85 @@ def decode_klines(body: bytes, symbol: Symbol, interval: KlineInterval) -> list[
 
 
 _KLINES_ANY: Final = msgspec.json.Decoder(list[list[Any]])
+
+
+# --------------------------------------------------------------------------- orders and account
+
+
+class FillMsg(msgspec.Struct):
+    price: Decimal
+    qty: Decimal
+    commission: Decimal
+    commissionAsset: str
+    tradeId: int
+
+
+class OrderResp(msgspec.Struct):
+    """``{"symbol": "BTCUSDT", "orderId": 28, "clientOrderId": "ab12-000001b0", "price": "65000.00",
+    "origQty": "0.01", "executedQty": "0.01", "cummulativeQuoteQty": "650.0", "status": "FILLED",
+    "timeInForce": "IOC", "type": "LIMIT", "side": "BUY", "fills": [{"price": ..., "qty": ...,
+    "commission": ..., "commissionAsset": "USDT", "tradeId": 12}]}`` (FULL; ACK/RESULT omit fields)"""
+
+    symbol: str
+    orderId: int
+    clientOrderId: str
+    status: str = "NEW"
+    price: Decimal = Decimal(0)
+    origQty: Decimal = Decimal(0)
+    executedQty: Decimal = Decimal(0)
+    cummulativeQuoteQty: Decimal = Decimal(0)
+    timeInForce: str = "GTC"
+    type: str = "LIMIT"
+    side: str = "BUY"
+    transactTime: int = 0
+    updateTime: int = 0
+    fills: list[FillMsg] = []
+
+
+class BalanceMsg(msgspec.Struct):
+    asset: str
+    free: Decimal
+    locked: Decimal
+
+
+class AccountResp(msgspec.Struct):
+    balances: list[BalanceMsg]
+    canTrade: bool = True
+
+
+_ORDER: Final = msgspec.json.Decoder(OrderResp, strict=False)
+_ORDERS: Final = msgspec.json.Decoder(list[OrderResp], strict=False)
+_ACCOUNT: Final = msgspec.json.Decoder(AccountResp, strict=False)
+TIF: Final = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
+TYPES: Final = {"LIMIT": OrderType.LIMIT, "MARKET": OrderType.MARKET, "LIMIT_MAKER": OrderType.LIMIT_MAKER}
+
+
+def to_order(msg: OrderResp, symbol: Symbol) -> Order:
+    return Order(
+        venue=VENUE, symbol=symbol, client_order_id=msg.clientOrderId, side=Side[msg.side],
+        type=TYPES.get(msg.type, OrderType.LIMIT), quantity=msg.origQty, price=msg.price or None,
+        time_in_force=TIF.get(msg.timeInForce, TimeInForce.GTC), order_id=str(msg.orderId),
+        status=STATUS_MAP.get(msg.status, OrderStatus.UNKNOWN), filled_qty=msg.executedQty,
+        filled_quote=msg.cummulativeQuoteQty,
+        fee=sum((f.commission for f in msg.fills), Decimal(0)),
+        fee_asset=msg.fills[0].commissionAsset if msg.fills else "",
+        ts_created=msg.transactTime * MS, ts_updated=(msg.updateTime or msg.transactTime) * MS,
+    )
+
+
+def to_fills(msg: OrderResp, symbol: Symbol, ts_recv: int) -> list[Fill]:
+    return [Fill(VENUE, symbol, str(f.tradeId), Side[msg.side], f.price, f.qty, f.commission,
+                 f.commissionAsset, order_id=str(msg.orderId), client_order_id=msg.clientOrderId,
+                 ts_event=msg.transactTime * MS, ts_recv=ts_recv) for f in msg.fills]
+
+
+def decode_order(body: bytes) -> OrderResp:
+    return _decode(_ORDER, body, "order")  # type: ignore[no-any-return]
+
+
+def decode_orders(body: bytes) -> list[OrderResp]:
+    return _decode(_ORDERS, body, "orders")  # type: ignore[no-any-return]
+
+
+def decode_account(body: bytes) -> AccountResp:
+    return _decode(_ACCOUNT, body, "account")  # type: ignore[no-any-return]

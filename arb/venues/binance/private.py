@@ -1,0 +1,101 @@
+"""Binance REST orders and account (`PrivateExchangeInterface`) on a signed `RestClient`.
+
+Orders are placed with ``newOrderRespType=FULL``, so the response carries the fills; they are
+handed to `on_fill` (the engine's order tracker) as they arrive. Writes are never retried: a
+timeout or 5xx raises `OrderOutcomeUnknownError` with the client order id (see `arb.net.rest`).
+Not yet: my_trades, trading_fees (commission endpoint) and account_info beyond balances.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from decimal import Decimal
+
+from arb.config import TRADING_PRESET, RequestConfig
+from arb.model import AccountInfo, AssetBalance, Fill, Order, OrderType, Side, Symbol, TimeInForce, TradingFee
+from arb.net.ratelimit import Priority
+from arb.net.rest import RestClient
+from arb.venues.base import PrivateExchangeInterface
+from arb.venues.binance import codec
+from arb.venues.binance import constants as c
+
+ORDER_DRAWS = {"weight": 1, "orders": 1, "orders_day": 1}
+
+
+class BinancePrivate(PrivateExchangeInterface):
+    """Signed order and account calls (the RestClient must carry a signer)."""
+
+    venue = c.VENUE
+
+    def __init__(self, rest: RestClient, *, kind: RequestConfig = TRADING_PRESET,
+                 on_fill: Callable[[Fill], None] | None = None,
+                 clock_ns: Callable[[], int] = time.time_ns) -> None:
+        self.rest = rest
+        self._kind = kind
+        self._on_fill = on_fill
+        self._clock = clock_ns
+
+    def _sym(self, symbol: Symbol) -> str:
+        return symbol.to_venue(c.SYMBOL_STYLE)
+
+    async def place_order(self, symbol: Symbol, side: Side, order_type: OrderType, quantity: Decimal,
+                          client_order_id: str, price: Decimal | None = None,
+                          time_in_force: TimeInForce = TimeInForce.GTC) -> Order:
+        params = [("symbol", self._sym(symbol)), ("side", side.name), ("type", order_type.name),
+                  ("quantity", format(quantity, "f"))]
+        if order_type is not OrderType.MARKET:
+            params += [("timeInForce", time_in_force.name), ("price", format(price or Decimal(0), "f"))]
+        params += [("newClientOrderId", client_order_id), ("newOrderRespType", "FULL")]
+        body = await self.rest.request("POST", c.ORDER, kind=self._kind, params=params, signed=True,
+                                       draws=ORDER_DRAWS, priority=Priority.ORDER,
+                                       client_order_id=client_order_id)
+        msg = codec.decode_order(body)
+        if self._on_fill is not None:
+            for fill in codec.to_fills(msg, symbol, self._clock()):
+                self._on_fill(fill)
+        return codec.to_order(msg, symbol)
+
+    async def _by_id(self, method: str, symbol: Symbol, order_id: str | None,
+                     client_order_id: str | None, weight: int) -> Order:
+        params = [("symbol", self._sym(symbol))]
+        if order_id is not None:
+            params.append(("orderId", order_id))
+        else:
+            params.append(("origClientOrderId", client_order_id or ""))
+        body = await self.rest.request(method, c.ORDER, kind=self._kind, params=params, signed=True,
+                                       draws={"weight": weight}, priority=Priority.ORDER,
+                                       idempotent=method == "GET", client_order_id=client_order_id)
+        return codec.to_order(codec.decode_order(body), symbol)
+
+    async def cancel_order(self, symbol: Symbol, *, order_id: str | None = None,
+                           client_order_id: str | None = None) -> Order:
+        return await self._by_id("DELETE", symbol, order_id, client_order_id, 1)
+
+    async def get_order(self, symbol: Symbol, *, order_id: str | None = None,
+                        client_order_id: str | None = None) -> Order:
+        return await self._by_id("GET", symbol, order_id, client_order_id, c.QUERY_ORDER_WEIGHT)
+
+    async def open_orders(self, symbol: Symbol | None = None) -> list[Order]:
+        if symbol is None:
+            raise NotImplementedError("binance open orders across all symbols: pass a symbol")
+        body = await self.rest.request("GET", c.OPEN_ORDERS, kind=self._kind, signed=True,
+                                       params=[("symbol", self._sym(symbol))], draws={"weight": 6})
+        return [codec.to_order(m, symbol) for m in codec.decode_orders(body)]
+
+    async def balances(self) -> dict[str, AssetBalance]:
+        body = await self.rest.request("GET", c.ACCOUNT, kind=self._kind, signed=True,
+                                       draws={"weight": c.WEIGHTS[c.ACCOUNT]})
+        return {b.asset: AssetBalance(b.asset, b.free, b.locked) for b in codec.decode_account(body).balances}
+
+    async def account_info(self) -> AccountInfo:
+        return AccountInfo(self.venue, await self.balances(), ts_event=self._clock())
+
+    async def my_trades(self, symbol: Symbol, limit: int = 100) -> list[Fill]:
+        raise NotImplementedError("binance myTrades: not implemented yet")
+
+    async def trading_fees(self, symbol: Symbol) -> TradingFee:
+        raise NotImplementedError("binance commission endpoint: not implemented yet")
+
+    async def close(self) -> None:
+        await self.rest.close()
