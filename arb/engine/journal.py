@@ -131,6 +131,8 @@ _ORDER_COLUMNS: Final = (
 _UPSERT_ORDER: Final = (
     f"INSERT INTO orders ({_ORDER_COLUMNS}) VALUES ({', '.join('?' * 19)}) "
     "ON CONFLICT(client_order_id) DO UPDATE SET order_id=COALESCE(excluded.order_id, orders.order_id), "
+    "opportunity_id=COALESCE(orders.opportunity_id, excluded.opportunity_id), "
+    "leg=CASE WHEN orders.leg = '' THEN excluded.leg ELSE orders.leg END, "
     "status=MAX(orders.status, excluded.status), filled_qty=excluded.filled_qty, "
     "filled_quote=excluded.filled_quote, fee=excluded.fee, fee_asset=excluded.fee_asset, "
     "ts_updated=excluded.ts_updated"

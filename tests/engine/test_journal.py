@@ -98,3 +98,14 @@ def test_migrations_are_idempotent(tmp_path: Path) -> None:
     assert {"runs", "opportunities", "orders", "order_events", "fills", "residuals", "balances",
             "risk_events"} <= tables
     conn.close()
+
+
+async def test_links_are_kept_whichever_write_comes_first(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite")
+    await journal.open(mode="paper", version="t", now_ns=1)
+    journal.record_order(_order("c9"), detail="track")  # the tracker's event may land first
+    journal.record_order(_order("c9"), opportunity_id="o9", leg="sell", detail="intent")
+    journal.record_order(_order("c9", OrderStatus.FILLED, "0.50"), detail="fill")
+    await journal.flush()
+    assert (await journal.order_links())["c9"] == ("o9", "sell")
+    await journal.close()
