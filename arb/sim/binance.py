@@ -10,30 +10,29 @@ Private endpoints, trades and the rate-limit and fault behaviour are still to co
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
-from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
 from arb.model import Side, Symbol
+from arb.sim.accounts import DEFAULT_ACCOUNTS, AuthFailure, check_hmac_query, funded_ledger
 from arb.sim.fanout import Subscribers
 from arb.sim.market import BookDiff, Level, MarketModel
-from arb.sim.matching import Ledger, MatchingEngine, Reject, RejectKind, SimFill, SimOrder
+from arb.sim.matching import MatchingEngine, Reject, RejectKind, SimFill, SimOrder
 
 NAME = "binance"
 DEPTH_SUFFIX = "@depth@100ms"
 MAX_DEPTH_LIMIT = 5000
 TAKER_FEE = Decimal("0.001")
 ZERO_D = Decimal(0)
-DEFAULT_ACCOUNTS: Mapping[str, tuple[str, str]] = MappingProxyType({"sim-key": ("sim-secret", "sim")})
-FUNDING: Mapping[str, Decimal] = MappingProxyType({
-    "USDT": Decimal("1000000"), "BTC": Decimal("10"), "ETH": Decimal("200"), "SOL": Decimal("4000"),
-    "XRP": Decimal("1000000"), "DOGE": Decimal("4000000"),
+AUTH_ERRORS: Mapping[AuthFailure, tuple[int, int, str]] = MappingProxyType({
+    AuthFailure.KEY: (401, -2015, "Invalid API-key, IP, or permissions for action."),
+    AuthFailure.SIGNATURE: (400, -1022, "Signature for this request is not valid."),
+    AuthFailure.PARAMS: (400, -1102, "Mandatory parameter 'timestamp' was not sent or malformed."),
+    AuthFailure.TIMESTAMP: (400, -1021, "Timestamp for this request is outside of the recvWindow."),
 })
 
 
@@ -57,10 +56,7 @@ class BinanceDialect:
         self.market = market
         self._clock_ms = clock_ms
         self.accounts = dict(accounts)  # api key -> (secret, account)
-        self.ledger = Ledger()
-        for _, account in self.accounts.values():
-            for asset, amount in FUNDING.items():
-                self.ledger.deposit(account, asset, amount)
+        self.ledger = funded_ledger(self.accounts)
         self.matching = MatchingEngine(NAME, market, self.ledger, taker_fee=TAKER_FEE, clock_ms=clock_ms)
         self._symbols = {f"{s.base}{s.quote}": s for s in market.specs}
         self.subscribers = Subscribers()
@@ -121,27 +117,12 @@ class BinanceDialect:
     # ------------------------------------------------------------------ signed endpoints
 
     async def _auth(self, request: web.Request) -> tuple[str, dict[str, str]] | web.Response:
-        """Verify key, signature and timestamp as Binance does; returns (account, params)."""
-        key = request.headers.get("X-MBX-APIKEY", "")
-        if key not in self.accounts:
-            return _error(401, -2015, "Invalid API-key, IP, or permissions for action.")
-        secret, account = self.accounts[key]
-        body = (await request.read()).decode()
-        query = request.query_string
-        payload = query + body
-        unsigned, _, signature = payload.rpartition("&signature=")
-        expected = hmac.new(secret.encode(), unsigned.encode(), hashlib.sha256).hexdigest()
-        if not signature or not hmac.compare_digest(signature.lower(), expected):
-            return _error(400, -1022, "Signature for this request is not valid.")
-        params = dict(parse_qsl(unsigned))
-        try:
-            timestamp, window = int(params["timestamp"]), int(params.get("recvWindow", "5000"))
-        except (KeyError, ValueError):
-            return _error(400, -1102, "Mandatory parameter 'timestamp' was not sent or malformed.")
-        now = self._clock_ms()
-        if timestamp >= now + 1000 or now - timestamp > window:
-            return _error(400, -1021, "Timestamp for this request is outside of the recvWindow.")
-        return account, params
+        """Key, signature and timestamp checked as Binance does; returns (account, params)."""
+        result = await check_hmac_query(request, self.accounts, "X-MBX-APIKEY", self._clock_ms)
+        if isinstance(result, AuthFailure):
+            status, code, msg = AUTH_ERRORS[result]
+            return _error(status, code, msg)
+        return result
 
     def _order_json(self, order: SimOrder, fills: list[SimFill] | None = None) -> dict[str, object]:
         out: dict[str, object] = {

@@ -1,0 +1,67 @@
+"""Simulated accounts: the funded default account and the signed-request check Binance and MEXC share.
+
+Both venues sign ``HMAC-SHA256(secret, query string + body)`` into a ``signature`` parameter with a
+``timestamp`` (and optional ``recvWindow``); each dialect maps an `AuthFailure` to its own error code.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Final
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from arb.sim.matching import Ledger
+
+DEFAULT_ACCOUNTS: Final[Mapping[str, tuple[str, str]]] = MappingProxyType({"sim-key": ("sim-secret", "sim")})
+FUNDING: Final[Mapping[str, Decimal]] = MappingProxyType({
+    "USDT": Decimal("1000000"), "BTC": Decimal("10"), "ETH": Decimal("200"), "SOL": Decimal("4000"),
+    "XRP": Decimal("1000000"), "DOGE": Decimal("4000000"),
+})
+CLOCK_AHEAD_MS: Final = 1000  # venues accept timestamps up to 1 s ahead of their clock
+
+
+class AuthFailure(enum.Enum):
+    KEY = "unknown api key"
+    SIGNATURE = "bad signature"
+    TIMESTAMP = "timestamp outside the receive window"
+    PARAMS = "missing or malformed timestamp"
+
+
+def funded_ledger(accounts: Mapping[str, tuple[str, str]]) -> Ledger:
+    ledger = Ledger()
+    for _, account in accounts.values():
+        for asset, amount in FUNDING.items():
+            ledger.deposit(account, asset, amount)
+    return ledger
+
+
+async def check_hmac_query(
+    request: web.Request, accounts: Mapping[str, tuple[str, str]], key_header: str,
+    clock_ms: Callable[[], int],
+) -> tuple[str, dict[str, str]] | AuthFailure:
+    """(account, params) for a correctly signed request, else why it is refused."""
+    key = request.headers.get(key_header, "")
+    if key not in accounts:
+        return AuthFailure.KEY
+    secret, account = accounts[key]
+    payload = request.query_string + (await request.read()).decode()
+    unsigned, _, signature = payload.rpartition("&signature=")
+    expected = hmac.new(secret.encode(), unsigned.encode(), hashlib.sha256).hexdigest()
+    if not signature or not hmac.compare_digest(signature.lower(), expected):
+        return AuthFailure.SIGNATURE
+    params = dict(parse_qsl(unsigned))
+    try:
+        timestamp, window = int(params["timestamp"]), int(params.get("recvWindow", "5000"))
+    except (KeyError, ValueError):
+        return AuthFailure.PARAMS
+    now = clock_ms()
+    if timestamp >= now + CLOCK_AHEAD_MS or now - timestamp > window:
+        return AuthFailure.TIMESTAMP
+    return account, params
