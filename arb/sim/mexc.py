@@ -10,19 +10,39 @@ pushes as binary ``PushDataV3ApiWrapper`` frames. Private channels, limits and f
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
+from types import MappingProxyType
 
 from aiohttp import WSMsgType, web
 
-from arb.model import Symbol
+from arb.model import Side, Symbol
+from arb.sim.accounts import DEFAULT_ACCOUNTS, AuthFailure, check_hmac_query, funded_ledger
 from arb.sim.fanout import Subscribers
 from arb.sim.market import BookDiff, Level, MarketModel
+from arb.sim.matching import MatchingEngine, Reject, RejectKind, SimOrder
 from arb.venues.mexc.proto.push_pb2 import PushDataV3ApiWrapper
 
 NAME = "mexc"
 DEPTH_EVENT = "spot@public.aggre.depth.v3.api.pb@100ms"
 MAX_SUBSCRIPTIONS = 30
+TAKER_FEE = Decimal("0.0005")
+TYPE_TIF: Mapping[str, tuple[str, str]] = MappingProxyType({
+    "LIMIT": ("LIMIT", "GTC"), "MARKET": ("MARKET", "IOC"), "IMMEDIATE_OR_CANCEL": ("LIMIT", "IOC"),
+    "FILL_OR_KILL": ("LIMIT", "FOK"),
+})
+TIF_TYPES: Mapping[str, str] = MappingProxyType({"IOC": "IMMEDIATE_OR_CANCEL", "FOK": "FILL_OR_KILL"})
+REJECT_CODES: Mapping[RejectKind, int] = MappingProxyType({
+    RejectKind.UNKNOWN_SYMBOL: 10007, RejectKind.SYMBOL_HALTED: 30016, RejectKind.BAD_TICK: 33333,
+    RejectKind.BAD_STEP: 33333, RejectKind.BELOW_MIN_QTY: 30002, RejectKind.BELOW_MIN_NOTIONAL: 30002,
+    RejectKind.INSUFFICIENT_BALANCE: 10101, RejectKind.DUPLICATE_CLIENT_ID: 33333,
+})
+AUTH_ERRORS: Mapping[AuthFailure, tuple[int, int, str]] = MappingProxyType({
+    AuthFailure.KEY: (400, 700001, "API-key format invalid."),
+    AuthFailure.SIGNATURE: (400, 700002, "Signature for this request is not valid."),
+    AuthFailure.PARAMS: (400, 44444, "Mandatory parameter 'timestamp' was not sent."),
+    AuthFailure.TIMESTAMP: (400, 700003, "Timestamp for this request is outside of the recvWindow."),
+})
 
 
 def _fmt(levels: list[Level]) -> list[list[str]]:
@@ -33,6 +53,13 @@ def _name(symbol: Symbol) -> str:
     return f"{symbol.base}{symbol.quote}"
 
 
+def _status(order: SimOrder) -> str:
+    """MEXC has no EXPIRED: an IOC/FOK remainder reads CANCELED (PARTIALLY_CANCELED if it traded)."""
+    if order.status == "EXPIRED":
+        return "PARTIALLY_CANCELED" if order.filled else "CANCELED"
+    return order.status
+
+
 def _decimals(step: Decimal) -> int:
     return max(0, -int(step.normalize().as_tuple().exponent))
 
@@ -40,9 +67,13 @@ def _decimals(step: Decimal) -> int:
 class MexcDialect:
     """One simulated MEXC endpoint over a shared `MarketModel`."""
 
-    def __init__(self, market: MarketModel, clock_ms: Callable[[], int]) -> None:
+    def __init__(self, market: MarketModel, clock_ms: Callable[[], int], *,
+                 accounts: Mapping[str, tuple[str, str]] = DEFAULT_ACCOUNTS) -> None:
         self.market = market
         self._clock_ms = clock_ms
+        self.accounts = dict(accounts)  # api key -> (secret, account)
+        self.ledger = funded_ledger(self.accounts)
+        self.matching = MatchingEngine(NAME, market, self.ledger, taker_fee=TAKER_FEE, clock_ms=clock_ms)
         self._symbols = {_name(s): s for s in market.specs}
         self.subscribers = Subscribers()
         market.subscribe(NAME, self._on_diff)
@@ -52,6 +83,11 @@ class MexcDialect:
         app.router.add_get("/api/v3/time", self._time)
         app.router.add_get("/api/v3/exchangeInfo", self._exchange_info)
         app.router.add_get("/api/v3/depth", self._depth)
+        app.router.add_post("/api/v3/order", self._place)
+        app.router.add_get("/api/v3/order", self._query)
+        app.router.add_delete("/api/v3/order", self._cancel)
+        app.router.add_get("/api/v3/openOrders", self._open_orders)
+        app.router.add_get("/api/v3/account", self._account)
         app.router.add_get("/ws", self._ws)
         app.on_shutdown.append(self.subscribers.close_all)
         return app
@@ -87,6 +123,94 @@ class MexcDialect:
         update_id, bids, asks = self.market.snapshot(NAME, symbol, min(limit, 5000))
         return web.json_response({"lastUpdateId": update_id, "bids": _fmt(bids), "asks": _fmt(asks),
                                   "timestamp": self._clock_ms()})
+
+    # ------------------------------------------------------------------ signed endpoints
+
+    async def _auth(self, request: web.Request) -> tuple[str, dict[str, str]] | web.Response:
+        result = await check_hmac_query(request, self.accounts, "X-MEXC-APIKEY", self._clock_ms)
+        if isinstance(result, AuthFailure):
+            status, code, msg = AUTH_ERRORS[result]
+            return web.json_response({"code": code, "msg": msg}, status=status)
+        return result
+
+    def _order_json(self, order: SimOrder) -> dict[str, object]:
+        kind = order.kind if order.tif == "GTC" else TIF_TYPES[order.tif]
+        return {
+            "symbol": _name(order.symbol), "orderId": f"C02__{order.order_id}", "orderListId": -1,
+            "clientOrderId": order.client_id, "price": format(order.price or Decimal(0), "f"),
+            "origQty": format(order.quantity, "f"), "executedQty": format(order.filled, "f"),
+            "cummulativeQuoteQty": format(order.quote_filled, "f"), "status": _status(order),
+            "timeInForce": "", "type": kind, "side": order.side.name, "time": order.created_ms,
+            "updateTime": order.updated_ms, "isWorking": True, "origQuoteOrderQty": "0",
+        }
+
+    async def _place(self, request: web.Request) -> web.Response:
+        auth = await self._auth(request)
+        if isinstance(auth, web.Response):
+            return auth
+        account, p = auth
+        symbol = self._symbols.get(p.get("symbol", ""))
+        if symbol is None:
+            return web.json_response({"code": 10007, "msg": "bad symbol"}, status=400)
+        try:
+            side = Side[p["side"]]
+            kind, tif = TYPE_TIF[p["type"]]
+            quantity = Decimal(p["quantity"])
+            price = Decimal(p["price"]) if "price" in p else None
+        except (KeyError, ArithmeticError):
+            return web.json_response({"code": 33333, "msg": "Parameter error"}, status=400)
+        client_id = p.get("newClientOrderId") or f"sim{self._clock_ms()}"
+        try:
+            order, _ = self.matching.place(account, symbol, side, kind, quantity, price, tif, client_id)
+        except Reject as rej:
+            code = REJECT_CODES.get(rej.kind, 33333)
+            if rej.kind is RejectKind.INSUFFICIENT_BALANCE and side is Side.SELL:
+                code = 30004  # "insufficient position"
+            return web.json_response({"code": code, "msg": str(rej)}, status=400)
+        # MEXC acknowledges without status or fills: clients follow up with GET /api/v3/order
+        return web.json_response({"symbol": _name(symbol), "orderId": f"C02__{order.order_id}",
+                                  "orderListId": -1, "price": p.get("price", "0"), "origQty": p["quantity"],
+                                  "type": p["type"], "side": side.name, "transactTime": order.created_ms})
+
+    async def _lookup(self, request: web.Request, cancel: bool) -> web.Response:
+        auth = await self._auth(request)
+        if isinstance(auth, web.Response):
+            return auth
+        account, p = auth
+        try:
+            raw_id = p.get("orderId")
+            order_id = int(raw_id.removeprefix("C02__")) if raw_id else None
+            order = (self.matching.cancel if cancel else self.matching.find)(
+                account, order_id=order_id, client_id=p.get("origClientOrderId"))
+        except (Reject, ValueError):
+            return web.json_response({"code": -2013 if not cancel else -2011, "msg": "Order does not exist."},
+                                     status=400)
+        return web.json_response(self._order_json(order))
+
+    async def _query(self, request: web.Request) -> web.Response:
+        return await self._lookup(request, cancel=False)
+
+    async def _cancel(self, request: web.Request) -> web.Response:
+        return await self._lookup(request, cancel=True)
+
+    async def _open_orders(self, request: web.Request) -> web.Response:
+        auth = await self._auth(request)
+        if isinstance(auth, web.Response):
+            return auth
+        account, p = auth
+        symbol = self._symbols.get(p.get("symbol", ""))
+        return web.json_response([self._order_json(o) for o in self.matching.open_orders(account, symbol)])
+
+    async def _account(self, request: web.Request) -> web.Response:
+        auth = await self._auth(request)
+        if isinstance(auth, web.Response):
+            return auth
+        account, _ = auth
+        balances = [{"asset": a, "free": format(f, "f"), "locked": format(lk, "f")}
+                    for a, (f, lk) in self.ledger.balances(account).items()]
+        return web.json_response({"canTrade": True, "canWithdraw": False, "canDeposit": False,
+                                  "updateTime": None, "accountType": "SPOT", "balances": balances,
+                                  "permissions": ["SPOT"]})
 
     async def _ws(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=20.0)

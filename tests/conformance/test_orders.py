@@ -1,69 +1,94 @@
 """Signed orders against the simulator: place (IOC), query by client id, cancel, balances, errors.
 
-Binance so far (its private connector and simulated private endpoints exist); Gate and MEXC join when
-theirs do.
+Binance and MEXC (their private connectors and the simulator's signed endpoints exist); Gate joins
+when its private connector does.
 """
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from arb.config import Credentials, Secret, VenueConfig
-from arb.errors import AuthenticationError, InvalidOrderError, OrderNotFoundError
-from arb.model import Fill, OrderStatus, OrderType, Side, Symbol, TimeInForce
+from arb.errors import AuthenticationError, InsufficientBalanceError, InvalidOrderError, OrderNotFoundError
+from arb.model import OrderStatus, OrderType, Side, Symbol, TimeInForce
 from arb.sim.server import SimExchange
 from arb.venues.binance.private import BinancePrivate
+from arb.venues.mexc.private import MexcPrivate
 from arb.venues.registry import make_rest
 
 BTC = Symbol("BTC", "USDT")
+PRIVATES: dict[str, Any] = {"binance": BinancePrivate, "mexc": MexcPrivate}
+# the simulated venues answer a buy beyond the balance with their own codes
+TOO_BIG = {"binance": (InvalidOrderError, -2010), "mexc": (InsufficientBalanceError, 10101)}
 
 
-async def test_signed_order_lifecycle_against_the_simulated_ledger() -> None:
-    sim = SimExchange(["binance"], seed=6, step_s=0.05)
+def private(venue: str, url: str, secret: str = "sim-secret") -> Any:
+    creds = Credentials(venue, Secret("sim-key"), Secret(secret))
+    return PRIVATES[venue](make_rest(venue, VenueConfig(rest_url=url), creds))
+
+
+@pytest.mark.parametrize("venue", sorted(PRIVATES))
+async def test_signed_order_lifecycle_against_the_simulated_ledger(venue: str) -> None:
+    sim = SimExchange([venue], seed=6, step_s=0.05)
     urls = await sim.start()
     await sim.close_driver()  # a still market, so prices can be predicted
-    dialect = sim.dialects["binance"]
-    creds = Credentials("binance", Secret("sim-key"), Secret("sim-secret"))
-    fills: list[Fill] = []
-    private = BinancePrivate(make_rest("binance", VenueConfig(rest_url=urls["binance"][0]), creds),
-                             on_fill=fills.append)
+    ledger = sim.dialects[venue].ledger  # type: ignore[attr-defined]
+    client = private(venue, urls[venue][0])
     try:
-        before = await private.balances()
-        _, _, asks = sim.market.snapshot("binance", BTC, 1)
+        before = await client.balances()
+        _, _, asks = sim.market.snapshot(venue, BTC, 1)
         best_ask, best_qty = asks[0]
         qty = min(best_qty, Decimal("0.01")).quantize(Decimal("0.00001"))
-        order = await private.place_order(BTC, Side.BUY, OrderType.LIMIT, qty, "conf-b0", best_ask,
+        placed = await client.place_order(BTC, Side.BUY, OrderType.LIMIT, qty, "conf-b0", best_ask,
                                           TimeInForce.IOC)
-        assert order.status is OrderStatus.FILLED and order.filled_qty == qty
-        assert fills and sum(f.quantity for f in fills) == qty and fills[0].client_order_id == "conf-b0"
-        seen = await private.get_order(BTC, client_order_id="conf-b0")
-        assert seen.order_id == order.order_id and seen.status is OrderStatus.FILLED
-        after = await private.balances()
-        spent = sum(f.quantity * f.price + f.fee for f in fills)
+        assert placed.order_id and placed.client_order_id == "conf-b0"
+        seen = await client.get_order(BTC, client_order_id="conf-b0")
+        assert seen.order_id == placed.order_id and seen.status is OrderStatus.FILLED
+        assert seen.filled_qty == qty and seen.filled_quote == qty * best_ask
+        after = await client.balances()
         assert after["BTC"].free == before["BTC"].free + qty
-        assert after["USDT"].free == before["USDT"].free - spent
-        assert dialect.ledger.free("sim", "BTC") == after["BTC"].free  # the ledger is the truth
-        # a resting order is listed and cancelled by client id
-        resting = await private.place_order(BTC, Side.BUY, OrderType.LIMIT, Decimal("0.001"), "conf-r0",
-                                            (best_ask * Decimal("0.9")).quantize(Decimal("0.01")))
+        assert after["USDT"].free < before["USDT"].free - qty * best_ask  # notional plus the fee
+        assert ledger.free("sim", "BTC") == after["BTC"].free  # the ledger is the truth
+        resting = await client.place_order(BTC, Side.BUY, OrderType.LIMIT, Decimal("0.001"), "conf-r0",
+                                           (best_ask * Decimal("0.9")).quantize(Decimal("0.01")))
         assert resting.status is OrderStatus.NEW
-        assert [o.client_order_id for o in await private.open_orders(BTC)] == ["conf-r0"]
-        assert (await private.cancel_order(BTC, client_order_id="conf-r0")).status is OrderStatus.CANCELED
+        assert [o.client_order_id for o in await client.open_orders(BTC)] == ["conf-r0"]
+        assert (await client.cancel_order(BTC, client_order_id="conf-r0")).status is OrderStatus.CANCELED
         with pytest.raises(OrderNotFoundError):
-            await private.get_order(BTC, client_order_id="never-sent")
-        with pytest.raises(InvalidOrderError) as info:  # -2010 from the simulator's balance check
-            await private.place_order(BTC, Side.BUY, OrderType.LIMIT, Decimal("100"), "conf-big", best_ask,
-                                      TimeInForce.IOC)
-        assert info.value.api_code == -2010
-        wrong = BinancePrivate(make_rest("binance", VenueConfig(rest_url=urls["binance"][0]),
-                                         Credentials("binance", Secret("sim-key"), Secret("wrong"))))
+            await client.get_order(BTC, client_order_id="never-sent")
+        error, code = TOO_BIG[venue]
+        with pytest.raises(error) as info:
+            await client.place_order(BTC, Side.BUY, OrderType.LIMIT, Decimal("100"), "conf-big", best_ask,
+                                     TimeInForce.IOC)
+        assert info.value.api_code == code
+        wrong = private(venue, urls[venue][0], secret="wrong")
         with pytest.raises(AuthenticationError):
             await wrong.balances()
         await wrong.close()
     finally:
-        await private.close()
+        await client.close()
         await sim.close()
-    await asyncio.sleep(0)
+
+
+async def test_binance_full_responses_hand_fills_to_the_tracker() -> None:
+    sim = SimExchange(["binance"], seed=6, step_s=0.05)
+    urls = await sim.start()
+    await sim.close_driver()
+    fills: list[Any] = []
+    creds = Credentials("binance", Secret("sim-key"), Secret("sim-secret"))
+    client = BinancePrivate(make_rest("binance", VenueConfig(rest_url=urls["binance"][0]), creds),
+                            on_fill=fills.append)
+    try:
+        _, _, asks = sim.market.snapshot("binance", BTC, 1)
+        qty = min(asks[0][1], Decimal("0.01")).quantize(Decimal("0.00001"))
+        order = await client.place_order(BTC, Side.BUY, OrderType.LIMIT, qty, "full-b0", asks[0][0],
+                                         TimeInForce.IOC)
+        assert order.status is OrderStatus.FILLED
+        assert sum(f.quantity for f in fills) == qty and fills[0].client_order_id == "full-b0"
+        assert order.fee == sum(f.fee for f in fills) > 0
+    finally:
+        await client.close()
+        await sim.close()

@@ -12,10 +12,24 @@ from google.protobuf.message import DecodeError as DecodeProtoError
 
 from arb._core.pbwire import read_depth_push
 from arb.errors import DecodeError, ExchangeError
-from arb.model import Kline, KlineInterval, OrderBook, Side, Symbol, SymbolInfo, SymbolStatus, Ticker, Trade
+from arb.model import (
+    Kline,
+    KlineInterval,
+    Order,
+    OrderBook,
+    OrderStatus,
+    OrderType,
+    Side,
+    Symbol,
+    SymbolInfo,
+    SymbolStatus,
+    Ticker,
+    TimeInForce,
+    Trade,
+)
 from arb.venues.base import DepthUpdate, decode_body, depth_update, order_book
 from arb.venues.errors import classify, decode_code_msg
-from arb.venues.mexc.constants import ERROR_CODES, VENUE
+from arb.venues.mexc.constants import ERROR_CODES, STATUS_MAP, VENUE
 from arb.venues.mexc.proto.push_pb2 import PushDataV3ApiWrapper
 
 decode_error: Final = decode_code_msg  # {"code": -1121, "msg": "Invalid symbol."}
@@ -232,3 +246,83 @@ def decode_klines(body: bytes, symbol: Symbol, interval: KlineInterval) -> list[
                       float(r[4]), float(r[5])) for r in _decode(_ROWS, body, "klines")]
     except (IndexError, ValueError, TypeError) as exc:
         raise DecodeError(VENUE, "klines", str(exc), body) from None
+
+
+# --------------------------------------------------------------------------- orders and account
+
+
+class OrderAckResp(msgspec.Struct):
+    """POST /api/v3/order: ``{"symbol": "BTCUSDT", "orderId": "C02__4135...", "price": "65000",
+    "origQty": "0.01", "type": "IMMEDIATE_OR_CANCEL", "side": "BUY", "transactTime": 1764000000000}``
+    (no status, no fills: follow up with GET /api/v3/order)."""
+
+    symbol: str
+    orderId: str
+    transactTime: int = 0
+
+
+class OrderResp(msgspec.Struct):
+    """GET /api/v3/order: ``{"symbol": "BTCUSDT", "orderId": "C02__4135...", "clientOrderId": "ab-b0",
+    "price": "65000", "origQty": "0.01", "executedQty": "0.01", "cummulativeQuoteQty": "650",
+    "status": "FILLED", "type": "IMMEDIATE_OR_CANCEL", "side": "BUY", "time": ..., "updateTime": ...}``"""
+
+    symbol: str
+    orderId: str
+    clientOrderId: str | None = None
+    price: Decimal = Decimal(0)
+    origQty: Decimal = Decimal(0)
+    executedQty: Decimal = Decimal(0)
+    cummulativeQuoteQty: Decimal = Decimal(0)
+    status: str = "NEW"
+    type: str = "LIMIT"
+    side: str = "BUY"
+    time: int = 0
+    updateTime: int | None = None
+
+
+class BalanceMsg(msgspec.Struct):
+    asset: str
+    free: Decimal
+    locked: Decimal
+
+
+class AccountResp(msgspec.Struct):
+    balances: list[BalanceMsg]
+    canTrade: bool = True
+
+
+_ACK: Final = msgspec.json.Decoder(OrderAckResp, strict=False)
+_ORDER: Final = msgspec.json.Decoder(OrderResp, strict=False)
+_ORDERS: Final = msgspec.json.Decoder(list[OrderResp], strict=False)
+_ACCOUNT: Final = msgspec.json.Decoder(AccountResp, strict=False)
+TYPES: Final = {"LIMIT": (OrderType.LIMIT, TimeInForce.GTC), "MARKET": (OrderType.MARKET, TimeInForce.IOC),
+                "LIMIT_MAKER": (OrderType.LIMIT_MAKER, TimeInForce.GTC),
+                "IMMEDIATE_OR_CANCEL": (OrderType.LIMIT, TimeInForce.IOC),
+                "FILL_OR_KILL": (OrderType.LIMIT, TimeInForce.FOK)}
+
+
+def to_order(msg: OrderResp, symbol: Symbol, client_order_id: str | None = None) -> Order:
+    order_type, tif = TYPES.get(msg.type, (OrderType.LIMIT, TimeInForce.GTC))
+    return Order(
+        venue=VENUE, symbol=symbol, client_order_id=msg.clientOrderId or client_order_id or "",
+        side=Side[msg.side], type=order_type, quantity=msg.origQty, price=msg.price or None,
+        time_in_force=tif, order_id=msg.orderId, status=STATUS_MAP.get(msg.status, OrderStatus.UNKNOWN),
+        filled_qty=msg.executedQty, filled_quote=msg.cummulativeQuoteQty,
+        ts_created=msg.time * MS, ts_updated=(msg.updateTime or msg.time) * MS,
+    )
+
+
+def decode_ack(body: bytes) -> OrderAckResp:
+    return _decode(_ACK, body, "order ack")  # type: ignore[no-any-return]
+
+
+def decode_order(body: bytes) -> OrderResp:
+    return _decode(_ORDER, body, "order")  # type: ignore[no-any-return]
+
+
+def decode_orders(body: bytes) -> list[OrderResp]:
+    return _decode(_ORDERS, body, "orders")  # type: ignore[no-any-return]
+
+
+def decode_account(body: bytes) -> AccountResp:
+    return _decode(_ACCOUNT, body, "account")  # type: ignore[no-any-return]

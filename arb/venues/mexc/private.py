@@ -1,0 +1,122 @@
+"""MEXC REST orders and account (`PrivateExchangeInterface`) on a signed `RestClient`.
+
+MEXC acknowledges an order without status or fills, so `place_order` returns it as NEW with the
+exchange id; the executor (or the user stream, once wired) learns the outcome by query. IOC and FOK
+are order *types* on MEXC (IMMEDIATE_OR_CANCEL, FILL_OR_KILL), not a timeInForce.
+Not yet: my_trades, trading_fees, the user stream.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from decimal import Decimal
+
+from arb.config import TRADING_PRESET, RequestConfig
+from arb.model import (
+    AccountInfo,
+    AssetBalance,
+    Fill,
+    Order,
+    OrderStatus,
+    OrderType,
+    Side,
+    Symbol,
+    TimeInForce,
+    TradingFee,
+)
+from arb.net.ratelimit import Priority
+from arb.net.rest import RestClient
+from arb.venues.base import PrivateExchangeInterface
+from arb.venues.mexc import codec
+from arb.venues.mexc import constants as c
+
+MS = 1_000_000
+
+
+def _wire_type(order_type: OrderType, tif: TimeInForce) -> str:
+    if order_type is OrderType.LIMIT and tif is TimeInForce.IOC:
+        return "IMMEDIATE_OR_CANCEL"
+    if order_type is OrderType.LIMIT and tif is TimeInForce.FOK:
+        return "FILL_OR_KILL"
+    return order_type.name
+
+
+class MexcPrivate(PrivateExchangeInterface):
+    """Signed order and account calls (the RestClient must carry a signer)."""
+
+    venue = c.VENUE
+
+    def __init__(self, rest: RestClient, *, kind: RequestConfig = TRADING_PRESET,
+                 clock_ns: Callable[[], int] = time.time_ns) -> None:
+        self.rest = rest
+        self._kind = kind
+        self._clock = clock_ns
+
+    def _sym(self, symbol: Symbol) -> str:
+        return symbol.to_venue(c.SYMBOL_STYLE)
+
+    async def place_order(self, symbol: Symbol, side: Side, order_type: OrderType, quantity: Decimal,
+                          client_order_id: str, price: Decimal | None = None,
+                          time_in_force: TimeInForce = TimeInForce.GTC) -> Order:
+        params = [("symbol", self._sym(symbol)), ("side", side.name),
+                  ("type", _wire_type(order_type, time_in_force)), ("quantity", format(quantity, "f"))]
+        if order_type is not OrderType.MARKET:
+            params.append(("price", format(price or Decimal(0), "f")))
+        params.append(("newClientOrderId", client_order_id))
+        body = await self.rest.request("POST", c.ORDER, kind=self._kind, params=params, signed=True,
+                                       draws={"uid": 1}, priority=Priority.ORDER,
+                                       client_order_id=client_order_id)
+        ack = codec.decode_ack(body)
+        now = self._clock()
+        return Order(venue=c.VENUE, symbol=symbol, client_order_id=client_order_id, side=side,
+                     type=order_type, quantity=quantity, price=price, time_in_force=time_in_force,
+                     order_id=ack.orderId, status=OrderStatus.NEW, ts_created=ack.transactTime * MS or now,
+                     ts_updated=now)
+
+    async def _by_id(self, method: str, symbol: Symbol, order_id: str | None,
+                     client_order_id: str | None) -> Order:
+        params = [("symbol", self._sym(symbol))]
+        if order_id is not None:
+            params.append(("orderId", order_id))
+        else:
+            params.append(("origClientOrderId", client_order_id or ""))
+        body = await self.rest.request(method, c.ORDER, kind=self._kind, params=params, signed=True,
+                                       draws={"uid": c.QUERY_ORDER_WEIGHT}, priority=Priority.ORDER,
+                                       idempotent=method == "GET", client_order_id=client_order_id)
+        return codec.to_order(codec.decode_order(body), symbol, client_order_id)
+
+    async def cancel_order(self, symbol: Symbol, *, order_id: str | None = None,
+                           client_order_id: str | None = None) -> Order:
+        return await self._by_id("DELETE", symbol, order_id, client_order_id)
+
+    async def get_order(self, symbol: Symbol, *, order_id: str | None = None,
+                        client_order_id: str | None = None) -> Order:
+        return await self._by_id("GET", symbol, order_id, client_order_id)
+
+    async def open_orders(self, symbol: Symbol | None = None) -> list[Order]:
+        if symbol is None:
+            raise NotImplementedError("mexc open orders need a symbol")
+        body = await self.rest.request("GET", c.OPEN_ORDERS, kind=self._kind, signed=True,
+                                       params=[("symbol", self._sym(symbol))],
+                                       draws={"uid": c.WEIGHTS[c.OPEN_ORDERS]})
+        return [codec.to_order(m, symbol) for m in codec.decode_orders(body)]
+
+    async def balances(self) -> dict[str, AssetBalance]:
+        body = await self.rest.request("GET", c.ACCOUNT, kind=self._kind, signed=True,
+                                       draws={"uid": c.WEIGHTS[c.ACCOUNT]})
+        return {b.asset: AssetBalance(b.asset, b.free, b.locked) for b in codec.decode_account(body).balances}
+
+    async def account_info(self) -> AccountInfo:
+        return AccountInfo(self.venue, await self.balances(), ts_event=self._clock())
+
+    async def my_trades(self, symbol: Symbol, limit: int = 100) -> list[Fill]:
+        raise NotImplementedError("mexc myTrades: not implemented yet")
+
+    async def trading_fees(self, symbol: Symbol) -> TradingFee:
+        raise NotImplementedError("mexc tradeFee: not implemented yet")
+
+    async def close(self) -> None:
+        await self.rest.close()
+
+
