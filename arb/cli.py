@@ -140,6 +140,20 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(handler=_run)
 
 
+def _check(args: argparse.Namespace) -> int:
+    from arb.check import main as check_main
+
+    return check_main(args.venue, args.live, args.json)
+
+
+def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("check", help="run the conformance checks for a venue (simulator or --live)")
+    parser.add_argument("venue", choices=["binance", "gateio", "mexc"])
+    parser.add_argument("--live", action="store_true", help="the real venue (keys from the environment)")
+    parser.add_argument("--json", action="store_true", help="machine-readable report")
+    parser.set_defaults(handler=_check)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from arb.demo import main as demo_main
 
@@ -163,6 +177,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], 
     _add_sim,
     _add_demo,
     _add_run,
+    _add_check,
 )
 
 

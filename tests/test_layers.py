@@ -9,8 +9,10 @@ ARB = Path(__file__).resolve().parents[1] / "arb"
 
 # layer -> the arb layers it may import (besides itself)
 ALLOWED: dict[str, set[str]] = {
-    "cli": {"runner", "demo", "engine", "sim", "obs", "venues", "net", "_core", "config", "model", "errors"},
+    "cli": {"check", "runner", "demo", "engine", "sim", "obs", "venues", "net", "_core", "config", "model",
+            "errors"},
     "demo": {"engine", "sim", "obs", "venues", "net", "_core", "config", "model", "errors"},
+    "check": {"engine", "sim", "obs", "venues", "net", "_core", "config", "model", "errors"},
     "runner": {"demo", "engine", "sim", "obs", "venues", "net", "_core", "config", "model", "errors"},
     "engine": {"venues", "net", "_core", "model", "errors", "config", "obs"},
     "sim": {"model", "errors", "config", "_core", "venues.mexc.proto"},

@@ -1,0 +1,161 @@
+"""`arb-engine check VENUE [--live] [--json]`: the conformance checks as a report.
+
+Against the loopback simulator by default (a twin of the venue is started in-process), or against
+the real venue with `--live` (keys from the environment for the signed checks). Each check reports
+pass/fail, its latency and what went wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any
+
+from arb.config import Credentials, Secret, VenueConfig, load_credentials
+from arb.engine.books import BookStore
+from arb.errors import ArbError, AuthenticationError
+from arb.model import OrderType, Side, Symbol, TimeInForce
+from arb.sim.server import SimExchange
+from arb.venues.base import DepthUpdate
+from arb.venues.binance.private import BinancePrivate
+from arb.venues.binance.stream import BinanceStream
+from arb.venues.gateio.stream import GateStream
+from arb.venues.mexc.private import MexcPrivate
+from arb.venues.mexc.stream import MexcStream
+from arb.venues.registry import make_public, make_rest
+
+STREAMS: dict[str, Any] = {"binance": BinanceStream, "gateio": GateStream, "mexc": MexcStream}
+PRIVATES: dict[str, Any] = {"binance": BinancePrivate, "mexc": MexcPrivate}
+SYMBOL = Symbol("BTC", "USDT")
+SIM_CREDENTIALS = ("sim-key", "sim-secret")
+
+
+class _Feed:
+    """Minimal StreamHandlers: depth into a BookStore."""
+
+    def __init__(self, store: BookStore) -> None:
+        self.store = store
+
+    def on_depth(self, update: DepthUpdate) -> None:
+        self.store.on_depth(update)
+
+    def on_decode_error(self, error: Any, symbol: Symbol | None) -> None:
+        if symbol is not None:
+            self.store.on_decode_error(error.venue, symbol)
+
+    def on_stream_state(self, venue: str, connected: bool, symbols: Any) -> None:
+        self.store.on_stream_state(venue, connected, symbols)
+
+    def on_trade(self, trade: Any) -> None: ...
+    def on_order(self, order: Any) -> None: ...
+    def on_fill(self, fill: Any) -> None: ...
+    def on_balance(self, venue: str, balance: Any) -> None: ...
+
+
+async def _timed(name: str, check: Callable[[], Awaitable[str]]) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        detail = await asyncio.wait_for(check(), timeout=20)
+        ok = True
+    except (TimeoutError, ArbError, AssertionError, NotImplementedError) as exc:
+        detail, ok = f"{type(exc).__name__}: {exc}", False
+    return {"check": name, "ok": ok, "ms": round((time.perf_counter() - started) * 1000, 1), "detail": detail}
+
+
+async def run_checks(venue: str, live: bool) -> list[dict[str, Any]]:
+    sim = None
+    config = VenueConfig()
+    creds: Credentials | None = None
+    if live:
+        creds = load_credentials(venue)
+    else:
+        sim = SimExchange([venue], seed=3, step_s=0.05)
+        urls = await sim.start()
+        config = VenueConfig(rest_url=urls[venue][0], ws_url=urls[venue][1])
+        creds = Credentials(venue, Secret(SIM_CREDENTIALS[0]), Secret(SIM_CREDENTIALS[1]))
+    public = make_public(venue, config)
+    results = []
+    try:
+        async def symbols() -> str:
+            infos = [i for i in await public.symbols() if i.symbol == SYMBOL]
+            assert infos, f"{SYMBOL} not listed"
+            return f"{SYMBOL}: tick {infos[0].tick_size}, step {infos[0].step_size}"
+
+        async def book_sync() -> str:
+            store = BookStore(lambda v, s, n: public.orderbook(s, n), lambda *a: None, clock_ns=time.time_ns)
+            stream = STREAMS[venue](_Feed(store), **({"ws_url": config.ws_url} if config.ws_url else {}))
+            store.add(venue, SYMBOL, start=False)
+            try:
+                await stream.subscribe_depth([SYMBOL])
+                store.invalidate(venue, SYMBOL, "check")
+                for _ in range(200):
+                    if store.is_synced(venue, SYMBOL) and store.book(venue, SYMBOL).update_id:
+                        break
+                    await asyncio.sleep(0.05)
+                assert store.is_synced(venue, SYMBOL), "book did not reach SYNCED"
+                book = store.book(venue, SYMBOL)
+                return f"SYNCED at id {book.update_id}, best {book.best_bid()} / {book.best_ask()}"
+            finally:
+                await stream.close()
+                await store.close()
+
+        async def signed_order() -> str:
+            if venue not in PRIVATES:
+                raise NotImplementedError(f"no private connector for {venue} yet")
+            if creds is None:
+                raise AuthenticationError(venue, "no credentials in the environment")
+            private = PRIVATES[venue](make_rest(venue, config, creds))
+            try:
+                book = await public.orderbook(SYMBOL, 5)
+                price = Decimal(repr(book.bids[0].price)) * Decimal("0.9")
+                cid = f"check{int(time.time())}"
+                placed = await private.place_order(SYMBOL, Side.BUY, OrderType.LIMIT, Decimal("0.0001"), cid,
+                                                   price.quantize(Decimal("0.01")), TimeInForce.GTC)
+                seen = await private.get_order(SYMBOL, client_order_id=cid)
+                canceled = await private.cancel_order(SYMBOL, client_order_id=cid)
+                return (f"placed {placed.order_id}, queried {seen.status.name}, "
+                        f"cancelled {canceled.status.name}")
+            finally:
+                await private.close()
+
+        async def bad_signature() -> str:
+            if venue not in PRIVATES:
+                raise NotImplementedError(f"no private connector for {venue} yet")
+            wrong = PRIVATES[venue](make_rest(venue, config, Credentials(venue, Secret("x"), Secret("y"))))
+            try:
+                await wrong.balances()
+            except AuthenticationError as exc:
+                return f"mapped to AuthenticationError (code {exc.api_code})"
+            finally:
+                await wrong.close()
+            raise AssertionError("a bad key was accepted")
+
+        for name, check in (("symbols load", symbols), ("snapshot + stream -> SYNCED", book_sync),
+                            ("signed order place/query/cancel", signed_order),
+                            ("bad key -> AuthenticationError", bad_signature)):
+            results.append(await _timed(name, check))
+    finally:
+        await public.close()
+        if sim is not None:
+            await sim.close()
+    return results
+
+
+def main(venue: str, live: bool, as_json: bool) -> int:
+    results = asyncio.run(run_checks(venue, live))
+    if as_json:
+        print(json.dumps({"venue": venue, "live": live, "checks": results}, indent=2))
+    else:
+        target = "live" if live else "simulator"
+        print(f"{venue} ({target})")
+        for r in results:
+            print(f"  {'PASS' if r['ok'] else 'FAIL'}  {r['check']:<34} {r['ms']:>8.1f} ms  {r['detail']}")
+    return 0 if all(r["ok"] for r in results) else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main(sys.argv[1], "--live" in sys.argv, "--json" in sys.argv))
