@@ -11,8 +11,9 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from arb.config import Credentials, Secret, VenueConfig, load_credentials
@@ -28,8 +29,9 @@ from arb.venues.mexc.private import MexcPrivate
 from arb.venues.mexc.stream import MexcStream
 from arb.venues.registry import make_public, make_rest
 
-STREAMS: dict[str, Any] = {"binance": BinanceStream, "gateio": GateStream, "mexc": MexcStream}
-PRIVATES: dict[str, Any] = {"binance": BinancePrivate, "mexc": MexcPrivate}
+STREAMS: Mapping[str, Any] = MappingProxyType({"binance": BinanceStream, "gateio": GateStream,
+                                               "mexc": MexcStream})
+PRIVATES: Mapping[str, Any] = MappingProxyType({"binance": BinancePrivate, "mexc": MexcPrivate})
 SYMBOL = Symbol("BTC", "USDT")
 SIM_CREDENTIALS = ("sim-key", "sim-secret")
 

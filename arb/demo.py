@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TextIO
 
 from arb.config import default_config
@@ -21,10 +22,10 @@ from arb.engine.engine import Engine
 from arb.sim.server import SimExchange
 
 PIPED_EVERY_S = 5
-DEMO_BALANCES = {
+DEMO_BALANCES = MappingProxyType({
     "USDT": Decimal("250000"), "BTC": Decimal("2"), "ETH": Decimal("40"), "SOL": Decimal("800"),
     "XRP": Decimal("200000"), "DOGE": Decimal("800000"),
-}
+})
 
 
 def _progress(engine: Engine, elapsed: float, duration: float, out: TextIO, final: bool = False) -> None:

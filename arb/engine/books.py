@@ -27,6 +27,7 @@ import enum
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Final
 
 import msgspec
@@ -53,11 +54,11 @@ class SyncRule(msgspec.Struct, frozen=True):
     max_buffer: int = 5000  # diffs kept while a snapshot is fetched (oldest dropped beyond)
 
 
-RULES: Final[Mapping[str, SyncRule]] = {
+RULES: Final[Mapping[str, SyncRule]] = MappingProxyType({
     "binance": SyncRule(snapshot_limit=1000),
     "gateio": SyncRule(snapshot_limit=100, stream_snapshots=True),
     "mexc": SyncRule(snapshot_limit=1000, stream_snapshots=True),
-}
+})
 
 SnapshotFetcher = Callable[[str, Symbol, int], Awaitable[OrderBook]]
 UpdateListener = Callable[[str, Symbol, L2Book, int], None]

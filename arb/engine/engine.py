@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 import msgspec
@@ -42,9 +43,9 @@ from arb.venues.registry import make_public
 
 log = logging.getLogger(__name__)
 
-STREAMS: Mapping[str, Callable[..., BaseWebSocketInterface]] = {
+STREAMS: Mapping[str, Callable[..., BaseWebSocketInterface]] = MappingProxyType({
     "binance": BinanceStream, "gateio": GateStream, "mexc": MexcStream,
-}
+})
 DEFAULT_TAKER_FEE = 0.001
 DECISION_SAMPLES = 100_000
 MS = 1_000_000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import partial
+from types import MappingProxyType
 from typing import Any, Final
 
 import msgspec
@@ -160,8 +161,14 @@ _TIME: Final = msgspec.json.Decoder(TimeResp)
 _INFO: Final = msgspec.json.Decoder(ExchangeInfoResp)
 _TRADES: Final = msgspec.json.Decoder(list[TradeMsg], strict=False)
 _TICKER: Final = msgspec.json.Decoder(TickerResp, strict=False)
-STATUS: Final = {"TRADING": SymbolStatus.TRADING, "HALT": SymbolStatus.HALTED, "BREAK": SymbolStatus.HALTED,
-                 "END_OF_DAY": SymbolStatus.CLOSED}
+STATUS: Final = MappingProxyType(
+    {
+        "TRADING": SymbolStatus.TRADING,
+        "HALT": SymbolStatus.HALTED,
+        "BREAK": SymbolStatus.HALTED,
+        "END_OF_DAY": SymbolStatus.CLOSED,
+    }
+)
 
 
 _decode: Final = partial(decode_body, VENUE)
@@ -178,33 +185,62 @@ def decode_symbols(body: bytes) -> list[SymbolInfo]:
         f = {flt.filterType: flt for flt in s.filters}
         price, lot = f.get("PRICE_FILTER"), f.get("LOT_SIZE")
         notional = f.get("NOTIONAL") or f.get("MIN_NOTIONAL")
-        out.append(SymbolInfo(
-            venue=VENUE, symbol=Symbol(s.baseAsset, s.quoteAsset), venue_symbol=s.symbol,
-            status=STATUS.get(s.status, SymbolStatus.HALTED),
-            tick_size=Decimal(price.tickSize if price else "0").normalize(),
-            step_size=Decimal(lot.stepSize if lot else "0").normalize(),
-            min_qty=Decimal(lot.minQty if lot else "0"), max_qty=Decimal(lot.maxQty if lot else "0"),
-            min_notional=Decimal(notional.minNotional if notional else "0"),
-            max_notional=Decimal(notional.maxNotional if notional else "0"),
-        ))
+        out.append(
+            SymbolInfo(
+                venue=VENUE,
+                symbol=Symbol(s.baseAsset, s.quoteAsset),
+                venue_symbol=s.symbol,
+                status=STATUS.get(s.status, SymbolStatus.HALTED),
+                tick_size=Decimal(price.tickSize if price else "0").normalize(),
+                step_size=Decimal(lot.stepSize if lot else "0").normalize(),
+                min_qty=Decimal(lot.minQty if lot else "0"),
+                max_qty=Decimal(lot.maxQty if lot else "0"),
+                min_notional=Decimal(notional.minNotional if notional else "0"),
+                max_notional=Decimal(notional.maxNotional if notional else "0"),
+            )
+        )
     return out
 
 
 def decode_trades(body: bytes, symbol: Symbol, ts_recv: int) -> list[Trade]:
-    return [Trade(VENUE, symbol, str(t.id), t.price, t.qty, Side.SELL if t.isBuyerMaker else Side.BUY,
-                  t.time * MS, ts_recv) for t in _decode(_TRADES, body, "trades")]
+    return [
+        Trade(
+            VENUE,
+            symbol,
+            str(t.id),
+            t.price,
+            t.qty,
+            Side.SELL if t.isBuyerMaker else Side.BUY,
+            t.time * MS,
+            ts_recv,
+        )
+        for t in _decode(_TRADES, body, "trades")
+    ]
 
 
 def decode_ticker(body: bytes, symbol: Symbol) -> Ticker:
     t = _decode(_TICKER, body, "ticker")
-    return Ticker(VENUE, symbol, t.lastPrice, t.bidPrice, t.askPrice, t.volume, t.quoteVolume,
-                  t.closeTime * MS)
+    return Ticker(
+        VENUE, symbol, t.lastPrice, t.bidPrice, t.askPrice, t.volume, t.quoteVolume, t.closeTime * MS
+    )
 
 
 def decode_klines(body: bytes, symbol: Symbol, interval: KlineInterval) -> list[Kline]:
     rows = _decode(_KLINES_ANY, body, "klines")
-    return [Kline(VENUE, symbol, interval, int(r[0]) * MS, float(r[1]), float(r[2]), float(r[3]), float(r[4]),
-                  float(r[5])) for r in rows]
+    return [
+        Kline(
+            VENUE,
+            symbol,
+            interval,
+            int(r[0]) * MS,
+            float(r[1]),
+            float(r[2]),
+            float(r[3]),
+            float(r[4]),
+            float(r[5]),
+        )
+        for r in rows
+    ]
 
 
 _KLINES_ANY: Final = msgspec.json.Decoder(list[list[Any]])
@@ -257,27 +293,51 @@ class AccountResp(msgspec.Struct):
 _ORDER: Final = msgspec.json.Decoder(OrderResp, strict=False)
 _ORDERS: Final = msgspec.json.Decoder(list[OrderResp], strict=False)
 _ACCOUNT: Final = msgspec.json.Decoder(AccountResp, strict=False)
-TIF: Final = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
-TYPES: Final = {"LIMIT": OrderType.LIMIT, "MARKET": OrderType.MARKET, "LIMIT_MAKER": OrderType.LIMIT_MAKER}
+TIF: Final = MappingProxyType({"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK})
+TYPES: Final = MappingProxyType(
+    {"LIMIT": OrderType.LIMIT, "MARKET": OrderType.MARKET, "LIMIT_MAKER": OrderType.LIMIT_MAKER}
+)
 
 
 def to_order(msg: OrderResp, symbol: Symbol) -> Order:
     return Order(
-        venue=VENUE, symbol=symbol, client_order_id=msg.clientOrderId, side=Side[msg.side],
-        type=TYPES.get(msg.type, OrderType.LIMIT), quantity=msg.origQty, price=msg.price or None,
-        time_in_force=TIF.get(msg.timeInForce, TimeInForce.GTC), order_id=str(msg.orderId),
-        status=STATUS_MAP.get(msg.status, OrderStatus.UNKNOWN), filled_qty=msg.executedQty,
+        venue=VENUE,
+        symbol=symbol,
+        client_order_id=msg.clientOrderId,
+        side=Side[msg.side],
+        type=TYPES.get(msg.type, OrderType.LIMIT),
+        quantity=msg.origQty,
+        price=msg.price or None,
+        time_in_force=TIF.get(msg.timeInForce, TimeInForce.GTC),
+        order_id=str(msg.orderId),
+        status=STATUS_MAP.get(msg.status, OrderStatus.UNKNOWN),
+        filled_qty=msg.executedQty,
         filled_quote=msg.cummulativeQuoteQty,
         fee=sum((f.commission for f in msg.fills), Decimal(0)),
         fee_asset=msg.fills[0].commissionAsset if msg.fills else "",
-        ts_created=msg.transactTime * MS, ts_updated=(msg.updateTime or msg.transactTime) * MS,
+        ts_created=msg.transactTime * MS,
+        ts_updated=(msg.updateTime or msg.transactTime) * MS,
     )
 
 
 def to_fills(msg: OrderResp, symbol: Symbol, ts_recv: int) -> list[Fill]:
-    return [Fill(VENUE, symbol, str(f.tradeId), Side[msg.side], f.price, f.qty, f.commission,
-                 f.commissionAsset, order_id=str(msg.orderId), client_order_id=msg.clientOrderId,
-                 ts_event=msg.transactTime * MS, ts_recv=ts_recv) for f in msg.fills]
+    return [
+        Fill(
+            VENUE,
+            symbol,
+            str(f.tradeId),
+            Side[msg.side],
+            f.price,
+            f.qty,
+            f.commission,
+            f.commissionAsset,
+            order_id=str(msg.orderId),
+            client_order_id=msg.clientOrderId,
+            ts_event=msg.transactTime * MS,
+            ts_recv=ts_recv,
+        )
+        for f in msg.fills
+    ]
 
 
 def decode_order(body: bytes) -> OrderResp:

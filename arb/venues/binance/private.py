@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from decimal import Decimal
+from types import MappingProxyType
 
 from arb.config import TRADING_PRESET, RequestConfig
 from arb.model import AccountInfo, AssetBalance, Fill, Order, OrderType, Side, Symbol, TimeInForce, TradingFee
@@ -20,7 +21,7 @@ from arb.venues.base import PrivateExchangeInterface
 from arb.venues.binance import codec
 from arb.venues.binance import constants as c
 
-ORDER_DRAWS = {"weight": 1, "orders": 1, "orders_day": 1}
+ORDER_DRAWS = MappingProxyType({"weight": 1, "orders": 1, "orders_day": 1})
 
 
 class BinancePrivate(PrivateExchangeInterface):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from types import MappingProxyType
 
 from arb.config import MARKET_DATA_PRESET, RequestConfig
 from arb.model import Kline, KlineInterval, OrderBook, Symbol, SymbolInfo, Ticker, Trade
@@ -13,9 +14,9 @@ from arb.venues.base import PublicExchangeInterface
 from arb.venues.binance import codec
 from arb.venues.binance import constants as c
 
-INTERVALS = {KlineInterval.M1: "1m", KlineInterval.M5: "5m", KlineInterval.M15: "15m",
+INTERVALS = MappingProxyType({KlineInterval.M1: "1m", KlineInterval.M5: "5m", KlineInterval.M15: "15m",
              KlineInterval.M30: "30m", KlineInterval.H1: "1h", KlineInterval.H4: "4h",
-             KlineInterval.D1: "1d", KlineInterval.W1: "1w"}
+             KlineInterval.D1: "1d", KlineInterval.W1: "1w"})
 
 
 class BinancePublic(PublicExchangeInterface):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 from functools import partial
+from types import MappingProxyType
 from typing import Any, Final
 
 import msgspec
@@ -175,8 +176,8 @@ _PAIRS: Final = msgspec.json.Decoder(list[PairMsg])
 _TRADES: Final = msgspec.json.Decoder(list[TradeMsg], strict=False)
 _TICKERS: Final = msgspec.json.Decoder(list[TickerMsg], strict=False)
 _ROWS: Final = msgspec.json.Decoder(list[list[Any]])
-STATUS: Final = {"tradable": SymbolStatus.TRADING, "buyable": SymbolStatus.BUY_ONLY,
-                 "sellable": SymbolStatus.SELL_ONLY, "untradable": SymbolStatus.HALTED}
+STATUS: Final = MappingProxyType({"tradable": SymbolStatus.TRADING, "buyable": SymbolStatus.BUY_ONLY,
+                 "sellable": SymbolStatus.SELL_ONLY, "untradable": SymbolStatus.HALTED})
 SECOND_NS: Final = 1_000_000_000
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 from functools import partial
+from types import MappingProxyType
 from typing import Any, Final
 
 import msgspec
@@ -116,9 +117,7 @@ def decode_depth_frame(frame: bytes, symbol: Symbol, ts_recv: int, *, limit: boo
     return DepthUpdate(VENUE, symbol, first, last, bp, bs, ap, az, send_ms * MS, ts_recv, limit)
 
 
-def decode_depth_frame_routed(
-    frame: bytes, routes: Mapping[str, Symbol], ts_recv: int
-) -> DepthUpdate | None:
+def decode_depth_frame_routed(frame: bytes, routes: Mapping[str, Symbol], ts_recv: int) -> DepthUpdate | None:
     """`decode_depth_frame` for a frame whose channel names its symbol; None for an unrouted channel."""
     try:
         channel, _, send_ms, first, last, bp, bs, ap, az = read_depth_push(frame, *AGGRE_DEPTH)
@@ -217,33 +216,72 @@ def decode_symbols(body: bytes) -> list[SymbolInfo]:
         price_decimals = s.quotePrecision if s.quotePrecision is not None else (s.quoteAssetPrecision or 0)
         online = s.status in ONLINE and s.isSpotTradingAllowed
         status = SymbolStatus.TRADING if online else SymbolStatus.HALTED
-        out.append(SymbolInfo(
-            venue=VENUE, symbol=Symbol(s.baseAsset, s.quoteAsset), venue_symbol=s.symbol, status=status,
-            tick_size=Decimal(1).scaleb(-price_decimals), step_size=Decimal(1).scaleb(-s.baseAssetPrecision),
-            min_qty=Decimal(s.baseSizePrecision), min_notional=Decimal(s.quoteAmountPrecision),
-            max_notional=Decimal(s.maxQuoteAmount), maker_fee=s.makerCommission, taker_fee=s.takerCommission,
-        ))
+        out.append(
+            SymbolInfo(
+                venue=VENUE,
+                symbol=Symbol(s.baseAsset, s.quoteAsset),
+                venue_symbol=s.symbol,
+                status=status,
+                tick_size=Decimal(1).scaleb(-price_decimals),
+                step_size=Decimal(1).scaleb(-s.baseAssetPrecision),
+                min_qty=Decimal(s.baseSizePrecision),
+                min_notional=Decimal(s.quoteAmountPrecision),
+                max_notional=Decimal(s.maxQuoteAmount),
+                maker_fee=s.makerCommission,
+                taker_fee=s.takerCommission,
+            )
+        )
     return out
 
 
 def decode_trades(body: bytes, symbol: Symbol, ts_recv: int) -> list[Trade]:
     """MEXC sends ``id: null``; the trade id is then made from the time and the position."""
-    return [Trade(VENUE, symbol, t.id or f"{t.time}-{i}", t.price, t.qty,
-                  Side.SELL if t.isBuyerMaker else Side.BUY, t.time * MS, ts_recv)
-            for i, t in enumerate(_decode(_TRADES, body, "trades"))]
+    return [
+        Trade(
+            VENUE,
+            symbol,
+            t.id or f"{t.time}-{i}",
+            t.price,
+            t.qty,
+            Side.SELL if t.isBuyerMaker else Side.BUY,
+            t.time * MS,
+            ts_recv,
+        )
+        for i, t in enumerate(_decode(_TRADES, body, "trades"))
+    ]
 
 
 def decode_ticker(body: bytes, symbol: Symbol) -> Ticker:
     t = _decode(_TICKER, body, "ticker")
-    return Ticker(VENUE, symbol, t.lastPrice, t.bidPrice, t.askPrice, t.volume or 0.0, t.quoteVolume or 0.0,
-                  (t.closeTime or 0) * MS)
+    return Ticker(
+        VENUE,
+        symbol,
+        t.lastPrice,
+        t.bidPrice,
+        t.askPrice,
+        t.volume or 0.0,
+        t.quoteVolume or 0.0,
+        (t.closeTime or 0) * MS,
+    )
 
 
 def decode_klines(body: bytes, symbol: Symbol, interval: KlineInterval) -> list[Kline]:
     """8-column rows ``[openTime, open, high, low, close, volume, closeTime, quoteVolume]``."""
     try:
-        return [Kline(VENUE, symbol, interval, int(r[0]) * MS, float(r[1]), float(r[2]), float(r[3]),
-                      float(r[4]), float(r[5])) for r in _decode(_ROWS, body, "klines")]
+        return [
+            Kline(
+                VENUE,
+                symbol,
+                interval,
+                int(r[0]) * MS,
+                float(r[1]),
+                float(r[2]),
+                float(r[3]),
+                float(r[4]),
+                float(r[5]),
+            )
+            for r in _decode(_ROWS, body, "klines")
+        ]
     except (IndexError, ValueError, TypeError) as exc:
         raise DecodeError(VENUE, "klines", str(exc), body) from None
 
@@ -295,20 +333,34 @@ _ACK: Final = msgspec.json.Decoder(OrderAckResp, strict=False)
 _ORDER: Final = msgspec.json.Decoder(OrderResp, strict=False)
 _ORDERS: Final = msgspec.json.Decoder(list[OrderResp], strict=False)
 _ACCOUNT: Final = msgspec.json.Decoder(AccountResp, strict=False)
-TYPES: Final = {"LIMIT": (OrderType.LIMIT, TimeInForce.GTC), "MARKET": (OrderType.MARKET, TimeInForce.IOC),
-                "LIMIT_MAKER": (OrderType.LIMIT_MAKER, TimeInForce.GTC),
-                "IMMEDIATE_OR_CANCEL": (OrderType.LIMIT, TimeInForce.IOC),
-                "FILL_OR_KILL": (OrderType.LIMIT, TimeInForce.FOK)}
+TYPES: Final = MappingProxyType(
+    {
+        "LIMIT": (OrderType.LIMIT, TimeInForce.GTC),
+        "MARKET": (OrderType.MARKET, TimeInForce.IOC),
+        "LIMIT_MAKER": (OrderType.LIMIT_MAKER, TimeInForce.GTC),
+        "IMMEDIATE_OR_CANCEL": (OrderType.LIMIT, TimeInForce.IOC),
+        "FILL_OR_KILL": (OrderType.LIMIT, TimeInForce.FOK),
+    }
+)
 
 
 def to_order(msg: OrderResp, symbol: Symbol, client_order_id: str | None = None) -> Order:
     order_type, tif = TYPES.get(msg.type, (OrderType.LIMIT, TimeInForce.GTC))
     return Order(
-        venue=VENUE, symbol=symbol, client_order_id=msg.clientOrderId or client_order_id or "",
-        side=Side[msg.side], type=order_type, quantity=msg.origQty, price=msg.price or None,
-        time_in_force=tif, order_id=msg.orderId, status=STATUS_MAP.get(msg.status, OrderStatus.UNKNOWN),
-        filled_qty=msg.executedQty, filled_quote=msg.cummulativeQuoteQty,
-        ts_created=msg.time * MS, ts_updated=(msg.updateTime or msg.time) * MS,
+        venue=VENUE,
+        symbol=symbol,
+        client_order_id=msg.clientOrderId or client_order_id or "",
+        side=Side[msg.side],
+        type=order_type,
+        quantity=msg.origQty,
+        price=msg.price or None,
+        time_in_force=tif,
+        order_id=msg.orderId,
+        status=STATUS_MAP.get(msg.status, OrderStatus.UNKNOWN),
+        filled_qty=msg.executedQty,
+        filled_quote=msg.cummulativeQuoteQty,
+        ts_created=msg.time * MS,
+        ts_updated=(msg.updateTime or msg.time) * MS,
     )
 
 
