@@ -154,6 +154,36 @@ def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.set_defaults(handler=_check)
 
 
+def _report(args: argparse.Namespace) -> int:
+    from arb.config import default_config
+    from arb.reports import main as report_main
+
+    try:
+        config = load_config(args.config) if args.config else default_config(
+            engine={"data_dir": args.data_dir})
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    fmt = "json" if args.json else "csv" if getattr(args, "csv", False) else "table"
+    return report_main(args.command, config, fmt, getattr(args, "limit", 50))
+
+
+def _add_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    for name, text in (("status", "the running engine's state, else what its journal holds"),
+                       ("history", "recent opportunities and what was decided"),
+                       ("pnl", "realised PnL per symbol from the journaled fills")):
+        parser = sub.add_parser(name, help=text)
+        where = parser.add_mutually_exclusive_group()
+        where.add_argument("--config", help="config file (its journal and metrics port)")
+        where.add_argument("--data-dir", default="./arb-data", help="engine data dir (default ./arb-data)")
+        parser.add_argument("--json", action="store_true", help="JSON output")
+        if name != "status":
+            parser.add_argument("--csv", action="store_true", help="CSV output")
+        if name == "history":
+            parser.add_argument("--limit", type=int, default=50)
+        parser.set_defaults(handler=_report)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from arb.demo import main as demo_main
 
@@ -178,6 +208,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], 
     _add_demo,
     _add_run,
     _add_check,
+    _add_reports,
 )
 
 

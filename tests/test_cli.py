@@ -141,3 +141,40 @@ def test_check_reports_each_conformance_check(capsys: pytest.CaptureFixture[str]
     assert main(["check", "gateio"]) == 1  # gate's private connector does not exist yet: said, not hidden
     out = capsys.readouterr().out
     assert "PASS  snapshot + stream -> SYNCED" in out and "FAIL  signed order" in out
+
+
+def test_history_pnl_and_status_read_the_journal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import asyncio
+    from decimal import Decimal
+
+    from arb.engine.journal import Journal
+    from arb.model import Fill, Opportunity, Side, Symbol
+
+    btc = Symbol("BTC", "USDT")
+
+    async def write() -> None:
+        journal = Journal(tmp_path / "journal.sqlite", paper=True)
+        await journal.open(mode="paper", version="t", now_ns=1)
+        journal.record_opportunity(Opportunity(
+            id="o1", symbol=btc, buy_venue="binance", sell_venue="gateio", quantity=0.5, buy_vwap=100.0,
+            sell_vwap=101.0, buy_worst=100.0, sell_worst=101.0, gross_profit=0.5, net_profit=0.399,
+            gross_bps=100.0, net_bps=79.8, ts_detected=5), "approved")
+        for trade_id, side, price in (("t1", Side.BUY, "100"), ("t2", Side.SELL, "101")):
+            journal.record_fill(Fill("binance", btc, trade_id, side, Decimal(price), Decimal("0.5"),
+                                     Decimal("0.05"), "USDT"))
+        await journal.close()
+
+    asyncio.run(write())
+    assert main(["history", "--data-dir", str(tmp_path), "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["id"], row["decision"], row["buy_venue"]) == ("o1", "approved", "binance")
+    assert main(["pnl", "--data-dir", str(tmp_path), "--json"]) == 0
+    (pnl,) = json.loads(capsys.readouterr().out)
+    assert pnl["symbol"] == "BTC/USDT" and Decimal(pnl["pnl"]) == Decimal("0.40")  # 50.5 - 50 - 0.1
+    assert main(["pnl", "--data-dir", str(tmp_path), "--csv"]) == 0
+    assert capsys.readouterr().out.startswith("symbol,fills,bought,sold,quote_flow,fees,pnl")
+    assert main(["status", "--data-dir", str(tmp_path), "--json"]) == 0
+    (status,) = json.loads(capsys.readouterr().out)
+    assert status["source"].endswith("journal.sqlite")
+    assert status["fills"] == 2 and status["opportunities"] == 1
+    assert main(["pnl", "--data-dir", str(tmp_path / "nothing-here")]) == 2
