@@ -10,7 +10,6 @@ reason, and so is every stage of the funnel.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 
 from arb._core.book import L2Book
 from arb._core.spread import SpreadKernel
@@ -67,7 +66,8 @@ class Detector:
     is_synced:
         ``is_synced(venue, symbol)``: the book layer's verdict (only SYNCED books trade).
     available:
-        ``available(venue, asset) -> Decimal``: free balance net of reservations.
+        ``available(venue, asset) -> float``: free balance net of reservations (a cached float:
+        this runs for every venue on every update).
     blocked:
         ``blocked(venue) -> reason or ""``: venue-level gates (circuit open, halted venue).
     on_opportunity:
@@ -80,7 +80,7 @@ class Detector:
         clock_ns: Callable[[], int],
         *,
         is_synced: Callable[[str, Symbol], bool],
-        available: Callable[[str, str], Decimal],
+        available: Callable[[str, str], float],
         blocked: Callable[[str], str],
         on_opportunity: Callable[[Opportunity], None],
         run_tag: str,
@@ -154,8 +154,7 @@ class Detector:
             kernel.set_usable(j, ok)
             if ok:
                 usable += 1
-                kernel.set_balance(j, float(self._available(name, symbol.base)),
-                                   float(self._available(name, symbol.quote)))
+                kernel.set_balance(j, self._available(name, symbol.base), self._available(name, symbol.quote))
         if usable < 2:
             return None
         self.funnel.hit("evaluated")

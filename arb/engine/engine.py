@@ -102,7 +102,7 @@ class Engine:
         self.tracker = OrderTracker(clock_ns, self._on_order_change)
         self.books = BookStore(self._fetch_snapshot, self._on_book_update, clock_ns=clock_ns)
         self.detector = Detector(
-            config.risk, clock_ns, is_synced=self.books.is_synced, available=self.risk.available,
+            config.risk, clock_ns, is_synced=self.books.is_synced, available=self.risk.available_float,
             blocked=lambda venue: "circuit open" if self.risk.circuit_open(venue) else "",
             on_opportunity=self._on_opportunity, run_tag=f"{clock_ns() // 1_000_000_000 % 10**6:06d}-",
         )

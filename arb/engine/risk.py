@@ -107,6 +107,7 @@ class RiskManager:
         self.reason = ""
         self._balances: dict[tuple[str, str], Decimal] = {}
         self._reserved: dict[tuple[str, str], Decimal] = {}
+        self._available_f: dict[tuple[str, str], float] = {}
         self._reservations: dict[str, Reservation] = {}
         self._circuits: dict[str, _Circuit] = {}
         self._sent: deque[int] = deque()
@@ -143,15 +144,24 @@ class RiskManager:
     def set_balance(self, venue: str, asset: str, free: Decimal) -> None:
         """The venue's free balance (from REST or the user stream); reservations stay on top."""
         self._balances[(venue, asset)] = free
+        self._refresh(venue, asset)
 
     def available(self, venue: str, asset: str) -> Decimal:
         """Free balance minus what approved, unfinished opportunities have reserved."""
         key = (venue, asset)
         return self._balances.get(key, ZERO) - self._reserved.get(key, ZERO)
 
+    def available_float(self, venue: str, asset: str) -> float:
+        """`available` as a float, kept up to date on every change (the detector's hot path)."""
+        return self._available_f.get((venue, asset), 0.0)
+
+    def _refresh(self, venue: str, asset: str) -> None:
+        self._available_f[(venue, asset)] = float(self.available(venue, asset))
+
     def _reserve(self, venue: str, asset: str, amount: Decimal) -> None:
         key = (venue, asset)
         self._reserved[key] = self._reserved.get(key, ZERO) + amount
+        self._refresh(venue, asset)
 
     def release(self, opportunity_id: str) -> None:
         """Return an opportunity's reservation (its fills have settled or it failed)."""
@@ -256,3 +266,5 @@ class RiskManager:
         self._balances[(venue, quote)] = self._balances.get((venue, quote), ZERO) - sign * quote_qty
         if fee:
             self._balances[(venue, fee_asset)] = self._balances.get((venue, fee_asset), ZERO) - fee
+        for asset in {base, quote, fee_asset}:
+            self._refresh(venue, asset)

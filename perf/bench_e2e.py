@@ -1,0 +1,193 @@
+"""In-process cost per depth frame, from the WebSocket callback to the detector's decision.
+
+One symbol on 5 venues (depth 30 a side); frames for one venue carry 30 changed levels in Binance's
+combined-stream JSON. Three pipelines consume the same frames:
+- arb: msgspec codec -> BookStore (sequence checks) -> L2Book.apply_levels -> Detector (Cython kernel),
+- best pieces: msgspec decode -> `order-book` (C) -> a Python detector (the kernel's algorithm in Python),
+- naive: json.loads -> float() per level -> SortedDict book -> the same Python detector.
+Targets (issue #6): arb >= 2x the best pieces and >= 8x the naive pipeline.
+The loopback/socket part of the issue's benchmark (p99 over real sockets, frames/s, RSS) is not here yet.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import msgspec
+from _common import best_ns, table, verdict
+from sortedcontainers import SortedDict
+
+from arb.config import RiskConfig
+from arb.engine.books import BookStore, SyncRule
+from arb.engine.detector import Detector
+from arb.model import OrderBook, OrderBookLevel, Symbol
+from arb.venues.binance import codec
+
+VENUES = ["binance", "gateio", "mexc", "v4", "v5"]
+SYM = Symbol("BTC", "USDT")
+DEPTH = 30
+N_FRAMES = 3000
+FEE = 0.001
+
+
+def make_frames(seed: int = 5) -> tuple[dict[str, tuple[list[list[str]], list[list[str]]]], list[bytes]]:
+    rng = random.Random(seed)
+    books = {}
+    for v in VENUES:
+        mid = 65000 + rng.uniform(-5, 5)
+        books[v] = ([[f"{mid - 0.5 - k * 0.5:.2f}", f"{rng.uniform(0.1, 2):.5f}"] for k in range(DEPTH)],
+                    [[f"{mid + 0.5 + k * 0.5:.2f}", f"{rng.uniform(0.1, 2):.5f}"] for k in range(DEPTH)])
+    frames = []
+    first = 1001
+    for i in range(N_FRAMES):
+        def size() -> str:
+            return f"{rng.uniform(0.0, 2):.5f}" if rng.random() > 0.1 else "0"
+
+        bids = [[p, size()] for p, _ in books["binance"][0]]
+        asks = [[p, size()] for p, _ in books["binance"][1]]
+        frames.append(json.dumps({"stream": "btcusdt@depth@100ms", "data": {
+            "e": "depthUpdate", "E": 1764000000000 + i, "s": "BTCUSDT", "U": first, "u": first,
+            "b": bids[: DEPTH // 2], "a": asks[: DEPTH // 2]}}).encode())
+        first += 1
+    return books, frames
+
+
+class Depth(msgspec.Struct):
+    U: int
+    u: int
+    b: list[tuple[float, float]]
+    a: list[tuple[float, float]]
+
+
+class Env(msgspec.Struct):
+    stream: str
+    data: Depth
+
+
+def py_detect(tops: list[tuple[list[tuple[float, float]], list[tuple[float, float]]]]) -> object:
+    """The kernel's top-of-book algorithm in Python (bids, asks best first per venue)."""
+    best_ask = min(((asks[0][0] * (1 + FEE), i) for i, (_, asks) in enumerate(tops) if asks), default=None)
+    best_bid = max(((bids[0][0] * (1 - FEE), i) for i, (bids, _) in enumerate(tops) if bids), default=None)
+    if best_ask is None or best_bid is None or best_ask[1] == best_bid[1] or best_bid[0] <= best_ask[0]:
+        return None
+    asks, bids = tops[best_ask[1]][1], tops[best_bid[1]][0]
+    qty = 0.0
+    ia = ib = 0
+    while ia < len(asks) and ib < len(bids) and bids[ib][0] * (1 - FEE) >= asks[ia][0] * (1 + FEE) * 1.0005:
+        take = min(asks[ia][1], bids[ib][1])
+        qty += take
+        ia += 1
+        ib += 1
+    return qty or None
+
+
+def main() -> None:
+    books, frames = make_frames()
+
+    # ---- arb
+    def run_arb() -> int:
+        def snapshot(venue: str) -> OrderBook:
+            bids, asks = books[venue]
+            return OrderBook(venue, SYM, [OrderBookLevel(float(p), float(q)) for p, q in bids],
+                             [OrderBookLevel(float(p), float(q)) for p, q in asks], update_id=1000)
+
+        def on_update(venue: str, symbol: Symbol, book: object, ts_event: int) -> None:
+            detector.on_book_update(venue, symbol, ts_event)
+
+        async def no_fetch(venue: str, symbol: Symbol, limit: int) -> OrderBook:
+            raise RuntimeError("no snapshot fetches in this benchmark")
+
+        store = BookStore(no_fetch, on_update, clock_ns=lambda: 0,  # type: ignore[arg-type]
+                          rules={v: SyncRule(1000) for v in VENUES})
+        detector = Detector(RiskConfig(max_book_age_ms=10**9, max_event_lag_ms=10**9, symbol_cooldown_ms=0),
+                            lambda: 0, is_synced=store.is_synced, available=lambda v, a: 1e9,
+                            blocked=lambda v: "", on_opportunity=lambda o: None, run_tag="b-")
+        for v in VENUES:
+            sync = store.add(v, SYM, start=False)
+            store._bridge(sync, snapshot(v))
+        detector.add_symbol(SYM, {v: store.book(v, SYM) for v in VENUES}, {v: FEE for v in VENUES}, 1e-5)
+        for v in VENUES:
+            store.book(v, SYM).ts_ns = 0
+        for frame in frames:
+            env = codec.decode_stream(frame)
+            store.on_depth(codec.decode_depth(env.data, SYM, 0))
+        return len(frames)
+
+    # ---- best existing pieces: msgspec + order-book + Python detector
+    decoder = msgspec.json.Decoder(Env, strict=False)
+
+    def run_pieces() -> int:
+        from order_book import OrderBook as CBook
+
+        cbooks = {}
+        for v in VENUES:
+            ob = CBook()
+            for p, q in books[v][0]:
+                ob.bids[float(p)] = float(q)
+            for p, q in books[v][1]:
+                ob.asks[float(p)] = float(q)
+            cbooks[v] = ob
+        for frame in frames:
+            msg = decoder.decode(frame).data
+            ob = cbooks["binance"]
+            for p, q in msg.b:
+                if q != 0.0:
+                    ob.bids[p] = q
+                elif p in ob.bids:
+                    del ob.bids[p]
+            for p, q in msg.a:
+                if q != 0.0:
+                    ob.asks[p] = q
+                elif p in ob.asks:
+                    del ob.asks[p]
+            tops = [(b.bids.to_list()[:10], b.asks.to_list()[:10]) for b in cbooks.values()]
+            py_detect(tops)
+        return len(frames)
+
+    # ---- naive: json + float() + SortedDict + Python detector
+    def run_naive() -> int:
+        sbooks = {v: (SortedDict({float(p): float(q) for p, q in books[v][0]}),
+                      SortedDict({float(p): float(q) for p, q in books[v][1]})) for v in VENUES}
+        for frame in frames:
+            data = json.loads(frame)["data"]
+            bids, asks = sbooks["binance"]
+            for p, q in data["b"]:
+                price, size = float(p), float(q)
+                if size == 0.0:
+                    bids.pop(price, None)
+                else:
+                    bids[price] = size
+            for p, q in data["a"]:
+                price, size = float(p), float(q)
+                if size == 0.0:
+                    asks.pop(price, None)
+                else:
+                    asks[price] = size
+            tops: list[Any] = [(list(reversed(b.items()))[:10], list(a.items())[:10])
+                               for b, a in sbooks.values()]
+            py_detect(tops)
+        return len(frames)
+
+    arb_us = best_ns(run_arb) / 1e3
+    pieces_us = best_ns(run_pieces) / 1e3
+    naive_us = best_ns(run_naive) / 1e3
+    print(table(f"Depth frame -> decision, in process ({N_FRAMES:,} frames, 15+15 levels, 5 venues)",
+                ["pipeline", "µs/frame", "x slower than arb"],
+                [("arb (msgspec codec, BookStore, L2Book, Cython kernel)", arb_us, 1.0),
+                 ("best pieces (msgspec, order-book, Python detector)", pieces_us, pieces_us / arb_us),
+                 ("naive (json, float(), SortedDict, Python detector)", naive_us, naive_us / arb_us)]))
+    print()
+    print(table("Targets", ["check", "measured", "target", "verdict"], [
+        ("vs best pieces", pieces_us / arb_us, ">= 2x", verdict(pieces_us / arb_us >= 2)),
+        ("vs naive", naive_us / arb_us, ">= 8x", verdict(naive_us / arb_us >= 8)),
+    ]))
+
+
+if __name__ == "__main__":
+    main()
