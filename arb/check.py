@@ -17,11 +17,10 @@ from types import MappingProxyType
 from typing import Any
 
 from arb.config import Credentials, Secret, VenueConfig, load_credentials
-from arb.engine.books import BookStore
+from arb.engine.books import BookFeed, BookStore
 from arb.errors import ArbError, AuthenticationError
 from arb.model import OrderType, Side, Symbol, TimeInForce
 from arb.sim.server import SimExchange
-from arb.venues.base import DepthUpdate
 from arb.venues.binance.private import BinancePrivate
 from arb.venues.binance.stream import BinanceStream
 from arb.venues.gateio.stream import GateStream
@@ -34,28 +33,6 @@ STREAMS: Mapping[str, Any] = MappingProxyType({"binance": BinanceStream, "gateio
 PRIVATES: Mapping[str, Any] = MappingProxyType({"binance": BinancePrivate, "mexc": MexcPrivate})
 SYMBOL = Symbol("BTC", "USDT")
 SIM_CREDENTIALS = ("sim-key", "sim-secret")
-
-
-class _Feed:
-    """Minimal StreamHandlers: depth into a BookStore."""
-
-    def __init__(self, store: BookStore) -> None:
-        self.store = store
-
-    def on_depth(self, update: DepthUpdate) -> None:
-        self.store.on_depth(update)
-
-    def on_decode_error(self, error: Any, symbol: Symbol | None) -> None:
-        if symbol is not None:
-            self.store.on_decode_error(error.venue, symbol)
-
-    def on_stream_state(self, venue: str, connected: bool, symbols: Any) -> None:
-        self.store.on_stream_state(venue, connected, symbols)
-
-    def on_trade(self, trade: Any) -> None: ...
-    def on_order(self, order: Any) -> None: ...
-    def on_fill(self, fill: Any) -> None: ...
-    def on_balance(self, venue: str, balance: Any) -> None: ...
 
 
 async def _timed(name: str, check: Callable[[], Awaitable[str]]) -> dict[str, Any]:
@@ -89,7 +66,7 @@ async def run_checks(venue: str, live: bool) -> list[dict[str, Any]]:
 
         async def book_sync() -> str:
             store = BookStore(lambda v, s, n: public.orderbook(s, n), lambda *a: None, clock_ns=time.time_ns)
-            stream = STREAMS[venue](_Feed(store), **({"ws_url": config.ws_url} if config.ws_url else {}))
+            stream = STREAMS[venue](BookFeed(store), **({"ws_url": config.ws_url} if config.ws_url else {}))
             store.add(venue, SYMBOL, start=False)
             try:
                 await stream.subscribe_depth([SYMBOL])

@@ -45,7 +45,7 @@ def _progress(engine: Engine, elapsed: float, duration: float, out: TextIO, fina
     out.flush()
 
 
-def _table(summary: dict[str, Any]) -> str:
+def summary_table(summary: dict[str, Any]) -> str:
     rows = [
         ("books synced", f"{summary['books_synced']}/{summary['books']}"),
         ("evaluations", summary["funnel"]["evaluated"]),
@@ -91,7 +91,7 @@ async def run_demo(duration: float, venues: Sequence[str], symbols: Sequence[str
         await engine.stop()
         await sim.close()
     summary = engine.summary()
-    out.write("\nSummary (paper trading against the loopback simulator)\n" + _table(summary) + "\n")
+    out.write("\nSummary (paper trading against the loopback simulator)\n" + summary_table(summary) + "\n")
     return summary
 
 

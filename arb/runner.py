@@ -17,7 +17,7 @@ from typing import TextIO
 import msgspec
 
 from arb.config import Config, load_config, load_credentials
-from arb.demo import _table
+from arb.demo import summary_table
 from arb.engine.engine import Engine
 from arb.errors import ArbError, ConfigError
 from arb.obs.health import HealthServer
@@ -89,7 +89,7 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
             await health.stop()
         if engine is not None:
             await engine.stop()
-            out.write("\nSummary\n" + _table(engine.summary()) + "\n")
+            out.write("\nSummary\n" + summary_table(engine.summary()) + "\n")
         if simulator is not None:
             await simulator.close()
     return 0

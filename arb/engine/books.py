@@ -33,7 +33,8 @@ from typing import Final
 import msgspec
 
 from arb._core.book import L2Book
-from arb.model import OrderBook, Symbol
+from arb.errors import DecodeError
+from arb.model import AssetBalance, Fill, Order, OrderBook, Symbol, Trade
 from arb.venues.base import DepthUpdate
 
 log = logging.getLogger(__name__)
@@ -344,3 +345,41 @@ class BookStore:
                 await task
         for sync in self._syncs.values():
             sync.task = None
+
+
+class BookFeed:
+    """`StreamHandlers` that only feed a `BookStore` (tools and tests; the engine adds its stages).
+
+    Decode errors and connection changes invalidate the affected books; they are also kept in
+    `errors` / `states` for whoever wants to report them.
+    """
+
+    def __init__(self, store: BookStore) -> None:
+        self.store = store
+        self.errors: list[DecodeError] = []
+        self.states: list[tuple[bool, list[Symbol]]] = []
+
+    def on_depth(self, update: DepthUpdate) -> None:
+        self.store.on_depth(update)
+
+    def on_decode_error(self, error: DecodeError, symbol: Symbol | None) -> None:
+        self.errors.append(error)
+        if symbol is not None:
+            self.store.on_decode_error(error.venue, symbol)
+
+    def on_stream_state(self, venue: str, connected: bool, symbols: Iterable[Symbol]) -> None:
+        listed = list(symbols)
+        self.states.append((connected, listed))
+        self.store.on_stream_state(venue, connected, listed)
+
+    def on_trade(self, trade: Trade) -> None:
+        return None
+
+    def on_order(self, order: Order) -> None:
+        return None
+
+    def on_fill(self, fill: Fill) -> None:
+        return None
+
+    def on_balance(self, venue: str, balance: AssetBalance) -> None:
+        return None

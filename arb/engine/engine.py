@@ -20,8 +20,6 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-import msgspec
-
 import arb
 from arb._core.book import L2Book
 from arb.config import Config, VenueConfig
@@ -280,7 +278,3 @@ class Engine:
 
 def _ws_url(cfg: VenueConfig) -> dict[str, Any]:
     return {"ws_url": cfg.ws_url} if cfg.ws_url else {}
-
-
-def to_jsonable(summary: Mapping[str, Any]) -> Any:
-    return msgspec.to_builtins(dict(summary), builtin_types=(), str_keys=True)

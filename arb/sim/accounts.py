@@ -65,3 +65,24 @@ async def check_hmac_query(
     if timestamp >= now + CLOCK_AHEAD_MS or now - timestamp > window:
         return AuthFailure.TIMESTAMP
     return account, params
+
+
+ErrorTable = Mapping[AuthFailure, tuple[int, int, str]]  # failure -> (HTTP status, api code, message)
+
+
+async def authenticate(
+    request: web.Request, accounts: Mapping[str, tuple[str, str]], key_header: str,
+    clock_ms: Callable[[], int], errors: ErrorTable,
+) -> tuple[str, dict[str, str]] | web.Response:
+    """`check_hmac_query`, answered with the venue's own ``{"code", "msg"}`` error when it fails."""
+    result = await check_hmac_query(request, accounts, key_header, clock_ms)
+    if isinstance(result, AuthFailure):
+        status, code, msg = errors[result]
+        return web.json_response({"code": code, "msg": msg}, status=status)
+    return result
+
+
+def balances_json(ledger: Ledger, account: str) -> list[dict[str, str]]:
+    """``[{"asset", "free", "locked"}]`` as both HMAC venues print them."""
+    return [{"asset": a, "free": format(f, "f"), "locked": format(lk, "f")}
+            for a, (f, lk) in ledger.balances(account).items()]

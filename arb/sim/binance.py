@@ -18,7 +18,7 @@ from types import MappingProxyType
 from aiohttp import WSMsgType, web
 
 from arb.model import Side, Symbol
-from arb.sim.accounts import DEFAULT_ACCOUNTS, AuthFailure, check_hmac_query, funded_ledger
+from arb.sim.accounts import DEFAULT_ACCOUNTS, AuthFailure, authenticate, balances_json, funded_ledger
 from arb.sim.fanout import Subscribers
 from arb.sim.market import BookDiff, Level, MarketModel
 from arb.sim.matching import MatchingEngine, Reject, RejectKind, SimFill, SimOrder
@@ -117,12 +117,7 @@ class BinanceDialect:
     # ------------------------------------------------------------------ signed endpoints
 
     async def _auth(self, request: web.Request) -> tuple[str, dict[str, str]] | web.Response:
-        """Key, signature and timestamp checked as Binance does; returns (account, params)."""
-        result = await check_hmac_query(request, self.accounts, "X-MBX-APIKEY", self._clock_ms)
-        if isinstance(result, AuthFailure):
-            status, code, msg = AUTH_ERRORS[result]
-            return _error(status, code, msg)
-        return result
+        return await authenticate(request, self.accounts, "X-MBX-APIKEY", self._clock_ms, AUTH_ERRORS)
 
     def _order_json(self, order: SimOrder, fills: list[SimFill] | None = None) -> dict[str, object]:
         out: dict[str, object] = {
@@ -198,8 +193,7 @@ class BinanceDialect:
         if isinstance(auth, web.Response):
             return auth
         account, _ = auth
-        balances = [{"asset": a, "free": format(f, "f"), "locked": format(lk, "f")}
-                    for a, (f, lk) in self.ledger.balances(account).items()]
+        balances = balances_json(self.ledger, account)
         return web.json_response({"canTrade": True, "canWithdraw": False, "canDeposit": False,
                                   "accountType": "SPOT", "balances": balances, "permissions": ["SPOT"],
                                   "updateTime": self._clock_ms()})

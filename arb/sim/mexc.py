@@ -17,7 +17,7 @@ from types import MappingProxyType
 from aiohttp import WSMsgType, web
 
 from arb.model import Side, Symbol
-from arb.sim.accounts import DEFAULT_ACCOUNTS, AuthFailure, check_hmac_query, funded_ledger
+from arb.sim.accounts import DEFAULT_ACCOUNTS, AuthFailure, authenticate, balances_json, funded_ledger
 from arb.sim.fanout import Subscribers
 from arb.sim.market import BookDiff, Level, MarketModel
 from arb.sim.matching import MatchingEngine, Reject, RejectKind, SimOrder
@@ -127,11 +127,7 @@ class MexcDialect:
     # ------------------------------------------------------------------ signed endpoints
 
     async def _auth(self, request: web.Request) -> tuple[str, dict[str, str]] | web.Response:
-        result = await check_hmac_query(request, self.accounts, "X-MEXC-APIKEY", self._clock_ms)
-        if isinstance(result, AuthFailure):
-            status, code, msg = AUTH_ERRORS[result]
-            return web.json_response({"code": code, "msg": msg}, status=status)
-        return result
+        return await authenticate(request, self.accounts, "X-MEXC-APIKEY", self._clock_ms, AUTH_ERRORS)
 
     def _order_json(self, order: SimOrder) -> dict[str, object]:
         kind = order.kind if order.tif == "GTC" else TIF_TYPES[order.tif]
@@ -206,8 +202,7 @@ class MexcDialect:
         if isinstance(auth, web.Response):
             return auth
         account, _ = auth
-        balances = [{"asset": a, "free": format(f, "f"), "locked": format(lk, "f")}
-                    for a, (f, lk) in self.ledger.balances(account).items()]
+        balances = balances_json(self.ledger, account)
         return web.json_response({"canTrade": True, "canWithdraw": False, "canDeposit": False,
                                   "updateTime": None, "accountType": "SPOT", "balances": balances,
                                   "permissions": ["SPOT"]})

@@ -161,6 +161,7 @@ _TIME: Final = msgspec.json.Decoder(TimeResp)
 _INFO: Final = msgspec.json.Decoder(ExchangeInfoResp)
 _TRADES: Final = msgspec.json.Decoder(list[TradeMsg], strict=False)
 _TICKER: Final = msgspec.json.Decoder(TickerResp, strict=False)
+_KLINES_ANY: Final = msgspec.json.Decoder(list[list[Any]])
 STATUS: Final = MappingProxyType(
     {
         "TRADING": SymbolStatus.TRADING,
@@ -243,7 +244,6 @@ def decode_klines(body: bytes, symbol: Symbol, interval: KlineInterval) -> list[
     ]
 
 
-_KLINES_ANY: Final = msgspec.json.Decoder(list[list[Any]])
 
 
 # --------------------------------------------------------------------------- orders and account
