@@ -71,6 +71,8 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     use_uvloop: bool = True
     # paper mode: starting balance per asset on every venue (base assets are needed to sell)
     paper_balances: dict[str, Decimal] = {}
+    # live mode: balances are re-read from every venue this often while no trade is in flight
+    balance_refresh_s: PositiveFloat = 5.0
 
 
 class VenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

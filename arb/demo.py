@@ -1,8 +1,10 @@
 """`arb-engine demo`: the simulator on loopback and the engine against it, one command, offline.
 
-The engine runs in paper mode here: market data (snapshots and depth streams) comes from the
-simulated venues over real sockets, and orders fill against the local books. Shows live progress
-and ends with a summary table.
+The engine trades through its live execution path: market data (snapshots and depth streams) comes
+from the simulated venues over real sockets, and orders are real signed requests to the simulator's
+funded test account (simulated money). Venues without a private connector yet make the demo fall
+back to paper mode (fills against the local books). Shows live progress and ends with a summary
+table.
 """
 
 from __future__ import annotations
@@ -17,15 +19,22 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TextIO
 
-from arb.config import default_config
+from arb.config import Credentials, Secret, default_config
 from arb.engine.engine import Engine
+from arb.sim.accounts import SIM_KEY, SIM_SECRET
 from arb.sim.server import SimExchange
+from arb.venues.registry import PRIVATES
 
 PIPED_EVERY_S = 5
 DEMO_BALANCES = MappingProxyType({
     "USDT": Decimal("250000"), "BTC": Decimal("2"), "ETH": Decimal("40"), "SOL": Decimal("800"),
     "XRP": Decimal("200000"), "DOGE": Decimal("800000"),
 })
+
+
+def sim_credentials(venues: list[str]) -> dict[str, Credentials]:
+    """The simulator's funded test account on every venue (fake money, not a secret)."""
+    return {v: Credentials(v, Secret(SIM_KEY), Secret(SIM_SECRET)) for v in venues}
 
 
 def _progress(engine: Engine, elapsed: float, duration: float, out: TextIO, final: bool = False) -> None:
@@ -54,7 +63,7 @@ def summary_table(summary: dict[str, Any]) -> str:
         ("both legs filled", summary["funnel"]["both_filled"]),
         ("trades", summary["trades"]),
         ("fills", summary["fills"]),
-        ("realised PnL (USDT, paper)", f"{summary['pnl']:.6f}"),
+        (f"realised PnL (USDT, {summary.get('mode', 'paper')})", f"{summary['pnl']:.6f}"),
         ("update -> decision p50 / p99",
          "{p50:.1f} / {p99:.1f} µs".format(**summary["update_to_decision_us"])),
         ("decode errors", summary["decode_errors"]),
@@ -72,12 +81,13 @@ async def run_demo(duration: float, venues: Sequence[str], symbols: Sequence[str
     urls = await sim.start()
     for venue, (rest, ws) in urls.items():
         out.write(f"simulated {venue}: rest={rest} ws={ws}\n")
+    mode = "live" if all(v in PRIVATES for v in venues) else "paper"
     config = default_config(
         symbols=list(symbols),
         venues={v: {"rest_url": urls[v][0], "ws_url": urls[v][1]} for v in venues},
-        engine={"data_dir": str(data_dir), "mode": "paper"},
+        engine={"data_dir": str(data_dir), "mode": mode},
     )
-    engine = Engine(config, paper_balances=DEMO_BALANCES)
+    engine = Engine(config, paper_balances=DEMO_BALANCES, credentials=sim_credentials(list(venues)))
     try:
         await engine.start()
         started = time.monotonic()
@@ -91,7 +101,8 @@ async def run_demo(duration: float, venues: Sequence[str], symbols: Sequence[str
         await engine.stop()
         await sim.close()
     summary = engine.summary()
-    out.write("\nSummary (paper trading against the loopback simulator)\n" + summary_table(summary) + "\n")
+    how = "live path, simulated money" if mode == "live" else "paper trading"
+    out.write(f"\nSummary ({how}, against the loopback simulator)\n" + summary_table(summary) + "\n")
     return summary
 
 

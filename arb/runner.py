@@ -1,8 +1,10 @@
 """`arb-engine run`: load the config, (optionally) start the simulator, run the engine until stopped.
 
-Paper mode only for now: live trading needs the venues' private connectors, which are not wired
-yet, so `--live` stops with a clear message instead of pretending. When the venues cannot be
-reached (no internet here) the engine keeps retrying with backoff and says so on every attempt.
+Paper mode by default. Live trading needs `--live` (or ``engine.mode = "live"``) *and* every enabled
+venue's keys in the environment (``ARB_<VENUE>_API_KEY`` / ``_API_SECRET``); with `--sim` the
+simulator's funded test account (``sim-key`` / ``sim-secret``) stands in for keys not set. When the
+venues cannot be reached (no internet here) the engine keeps retrying with backoff and says so on
+every attempt.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from typing import TextIO
 
 import msgspec
 
-from arb.config import Config, load_config, load_credentials
-from arb.demo import summary_table
+from arb.config import Config, Credentials, load_config, load_credentials
+from arb.demo import sim_credentials, summary_table
 from arb.engine.engine import Engine
-from arb.errors import ArbError, ConfigError
+from arb.errors import ArbError, AuthenticationError, ConfigError
 from arb.obs.health import HealthServer
 from arb.sim.server import SimExchange
+from arb.venues.registry import PRIVATES
 
 RETRY_START_S = 1.0
 RETRY_MAX_S = 30.0
@@ -39,7 +42,7 @@ def _with_sim_urls(config: Config, urls: dict[str, tuple[str, str]]) -> Config:
 
 
 async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 1,
-              out: TextIO | None = None) -> int:
+              out: TextIO | None = None, credentials: dict[str, Credentials] | None = None) -> int:
     out = out or sys.stdout  # resolved per call, so a redirected stdout is honoured
     simulator = None
     if sim:
@@ -54,19 +57,28 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     delay = RETRY_START_S
+    began = time.monotonic()
     engine: Engine | None = None
     health: HealthServer | None = None
     try:
         while not stop.is_set():
-            engine = Engine(config, paper_balances=config.engine.paper_balances)
+            engine = Engine(config, credentials=credentials)
             try:
                 await engine.start()
                 break
+            except AuthenticationError as exc:  # a refused key does not heal by waiting
+                out.write(f"cannot start: {type(exc).__name__}: {exc}\n")
+                await engine.stop()
+                engine = None
+                return 2
             except ArbError as exc:
                 out.write(f"cannot start against the venues ({exc}); retrying in {delay:.0f} s\n")
                 out.flush()
                 await engine.stop()
                 engine = None
+                if duration is not None and time.monotonic() - began + delay > duration:
+                    out.write("giving up: the run's duration is over\n")
+                    return 1
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
                 delay = min(delay * 2, RETRY_MAX_S)
@@ -101,12 +113,27 @@ def main(config_path: str, *, live: bool, sim: bool, duration: float | None, see
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    credentials: dict[str, Credentials] = {}
     if live or config.engine.mode == "live":
-        missing = [v for v in config.enabled_venues if load_credentials(v) is None]
+        if not live:
+            print("error: engine.mode is \"live\" in the config: confirm with --live", file=sys.stderr)
+            return 2
+        venues = list(config.enabled_venues)
+        found = {v: c for v in venues if (c := load_credentials(v)) is not None}
+        credentials = {**sim_credentials(venues), **found} if sim else found
+        missing = [v for v in venues if v not in credentials]
         if missing:
             print(f"error: live trading needs ARB_<VENUE>_API_KEY/_API_SECRET for {missing}", file=sys.stderr)
             return 2
-        print("error: live trading is not available yet (the private connectors are not wired); "
-              "run without --live for paper mode", file=sys.stderr)
+        unsupported = [v for v in venues if v not in PRIVATES]
+        if unsupported:
+            print(f"error: no private connector for {unsupported} yet: live trading there is not possible",
+                  file=sys.stderr)
+            return 2
+        config = msgspec.structs.replace(
+            config, engine=msgspec.structs.replace(config.engine, mode="live"))
+    try:
+        return asyncio.run(run(config, sim=sim, duration=duration, seed=seed, credentials=credentials))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    return asyncio.run(run(config, sim=sim, duration=duration, seed=seed))

@@ -118,19 +118,34 @@ def test_run_paper_against_the_simulator(tmp_path: Path, monkeypatch: pytest.Mon
     assert (tmp_path / "arb-data" / "journal.sqlite").exists()
 
 
-def test_run_live_is_refused_clearly(
+def test_run_live_needs_the_flag_and_keys(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for venue in ("BINANCE", "GATEIO", "MEXC"):
         monkeypatch.delenv(f"ARB_{venue}_API_KEY", raising=False)
     assert main(["run", "--config", str(EXAMPLE), "--live"]) == 2
     assert "ARB_<VENUE>_API_KEY" in capsys.readouterr().err
-    for venue in ("BINANCE", "GATEIO", "MEXC"):
-        monkeypatch.setenv(f"ARB_{venue}_API_KEY", "canary-k")
-        monkeypatch.setenv(f"ARB_{venue}_API_SECRET", "canary-s")
-    assert main(["run", "--config", str(EXAMPLE), "--live"]) == 2
-    err = capsys.readouterr().err
-    assert "not available yet" in err and "canary" not in err
+    monkeypatch.setenv("ARB__ENGINE__MODE", "live")
+    assert main(["run", "--config", str(EXAMPLE)]) == 2  # a config alone never trades real money
+    assert "confirm with --live" in capsys.readouterr().err
+
+
+def test_run_live_against_the_simulator_with_canary_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Keys set in the environment are used (the simulator refuses them); they never appear in output."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ARB__VENUES__GATEIO__ENABLED", "false")
+    monkeypatch.setenv("ARB_BINANCE_API_KEY", "canary-k")
+    monkeypatch.setenv("ARB_BINANCE_API_SECRET", "canary-s")
+    monkeypatch.delenv("ARB_MEXC_API_KEY", raising=False)
+    assert main(["run", "--config", str(EXAMPLE), "--live", "--sim", "--duration", "1"]) == 2
+    captured = capsys.readouterr()
+    assert "canary" not in captured.out + captured.err
+    assert "cannot start: AuthenticationError" in captured.out  # binance refused the unknown key
+    monkeypatch.delenv("ARB_BINANCE_API_KEY")
+    assert main(["run", "--config", str(EXAMPLE), "--live", "--sim", "--duration", "1.5"]) == 0
+    assert "running in live mode on binance, mexc" in capsys.readouterr().out
 
 
 def test_check_reports_each_conformance_check(capsys: pytest.CaptureFixture[str]) -> None:

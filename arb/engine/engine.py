@@ -1,10 +1,15 @@
-"""The wiring: the one place that builds the stages and connects them (paper mode so far).
+"""The wiring: the one place that builds the stages and connects them.
 
     venue streams -> BookStore (sync) -> Detector (kernel) -> RiskManager -> Executor -> OrderTracker
                                                                                -> Journal
 
-Paper mode fills orders against the local books (`PaperExchange`). Live trading (orders sent to the
-venues through their private connectors) is not wired yet.
+Paper mode fills orders against the local books (`PaperExchange`). Live mode sends them to the
+venues through their signed connectors (`arb.venues.registry.make_private`): on start it reads fee
+rates and balances from every venue and reconciles the journal's open orders (trading only if that
+succeeds, otherwise it starts HALTED); fills come with order replies where the venue sends them
+(Binance FULL) and are fetched from the venue's trade history otherwise; balances are re-read
+from the venues whenever no trade is in flight. In both modes local balances move by the tracked
+orders' fill deltas, so one path accounts for paper and live fills alike.
 """
 
 from __future__ import annotations
@@ -20,24 +25,32 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
+import msgspec
+
 import arb
 from arb._core.book import L2Book
-from arb.config import Config, VenueConfig
+from arb.config import Config, Credentials, VenueConfig
 from arb.engine.books import BookStore
 from arb.engine.detector import Detector
 from arb.engine.executor import Executor, Outcome
 from arb.engine.journal import Journal
 from arb.engine.orders import OrderTracker
 from arb.engine.paper import PaperExchange
+from arb.engine.reconcile import ReconcileReport, reconcile
 from arb.engine.risk import RiskManager, state_path
-from arb.errors import DecodeError
-from arb.model import AssetBalance, Fill, Opportunity, Order, Symbol, SymbolInfo, Trade
+from arb.errors import ConfigError, DecodeError, ExchangeError
+from arb.model import ZERO, AssetBalance, Fill, Opportunity, Order, Symbol, SymbolInfo, Trade
 from arb.obs.metrics import EngineSnapshot, Metrics
-from arb.venues.base import BaseWebSocketInterface, DepthUpdate, PublicExchangeInterface
+from arb.venues.base import (
+    BaseWebSocketInterface,
+    DepthUpdate,
+    PrivateExchangeInterface,
+    PublicExchangeInterface,
+)
 from arb.venues.binance.stream import BinanceStream
 from arb.venues.gateio.stream import GateStream
 from arb.venues.mexc.stream import MexcStream
-from arb.venues.registry import make_public
+from arb.venues.registry import PRIVATES, make_private, make_public
 
 log = logging.getLogger(__name__)
 
@@ -88,14 +101,26 @@ class Engine:
         The validated configuration (venue URLs may point at a simulator).
     paper_balances:
         Starting balance per asset on every venue (paper mode).
+    credentials:
+        API keys per venue (live mode: every enabled venue needs them; never logged).
     """
 
-    def __init__(self, config: Config, *, paper_balances: Mapping[str, Decimal],
+    def __init__(self, config: Config, *, paper_balances: Mapping[str, Decimal] | None = None,
+                 credentials: Mapping[str, Credentials] | None = None,
                  clock_ns: Callable[[], int] = time.time_ns) -> None:
         self.config = config
+        self.live = config.engine.mode == "live"
         self._clock = clock_ns
-        self._paper_balances = dict(paper_balances)
-        self.journal = Journal(config.journal_path, sync=config.journal.sync, paper=True)
+        self._paper_balances = dict(paper_balances or config.engine.paper_balances)
+        self._credentials = dict(credentials or {})
+        if self.live:
+            for venue in config.enabled_venues:
+                if venue not in PRIVATES:
+                    raise ConfigError(f"venues.{venue}", "live", "no private connector for this venue yet")
+                if venue not in self._credentials:
+                    raise ConfigError(f"venues.{venue}", "credentials",
+                                      "live mode needs this venue's API keys")
+        self.journal = Journal(config.journal_path, sync=config.journal.sync, paper=not self.live)
         self.risk = RiskManager(config.risk, state_path(config.engine.data_dir), clock_ns)
         self.tracker = OrderTracker(clock_ns, self._on_order_change)
         self.books = BookStore(self._fetch_snapshot, self._on_book_update, clock_ns=clock_ns)
@@ -107,6 +132,11 @@ class Engine:
         self.publics: dict[str, PublicExchangeInterface] = {}
         self.streams: dict[str, BaseWebSocketInterface] = {}
         self.papers: dict[str, PaperExchange] = {}
+        self.privates: dict[str, PrivateExchangeInterface] = {}
+        self.fees: dict[tuple[str, Symbol], float] = {}
+        self.reconciliation: ReconcileReport | None = None
+        self._applied: dict[str, tuple[Decimal, Decimal, Decimal]] = {}  # cid -> fill totals in balances
+        self._refresher: asyncio.Task[None] | None = None
         self.symbols: dict[tuple[str, Symbol], SymbolInfo] = {}
         self.outcomes: list[Outcome] = []
         self.decode_errors = 0
@@ -132,18 +162,16 @@ class Engine:
             for info in await self.publics[name].symbols():
                 if info.symbol in wanted and info.tradable:
                     self.symbols[(name, info.symbol)] = info
-        fees = {name: self._taker_fee(name, cfg) for name, cfg in venues.items()}
-        for name in venues:
-            self.papers[name] = PaperExchange(
-                name, functools.partial(self._book_or_none, name), self._paper_balances,
-                taker_fee=fees[name], clock_ns=self._clock, on_fill=self._on_paper_fill,
-            )
-            for asset, amount in self._paper_balances.items():
-                self.risk.set_balance(name, asset, amount)
+        if self.live:
+            await self._start_live()
+        else:
+            self._start_paper()
+        fees = self.fees
         self._executor = Executor(
-            self.config.executor, privates=self.papers, symbols=self.symbols,
-            taker_fee=lambda v, s: fees[v], book=lambda v, s: self._book_or_none(v, s), tracker=self.tracker,
-            risk=self.risk, funnel=self.detector.funnel, clock_ns=self._clock, journal=self.journal,
+            self.config.executor, privates=self.privates, symbols=self.symbols,
+            taker_fee=lambda v, s: fees[(v, s)], book=lambda v, s: self._book_or_none(v, s),
+            tracker=self.tracker, risk=self.risk, funnel=self.detector.funnel, clock_ns=self._clock,
+            journal=self.journal,
         )
         for symbol in self.config.symbol_list:
             listed = [v for v in venues if (v, symbol) in self.symbols]
@@ -154,7 +182,7 @@ class Engine:
                 self.books.add(venue, symbol, start=False)
             step = max(float(self.symbols[(v, symbol)].step_size) for v in listed)
             self.detector.add_symbol(symbol, {v: self.books.book(v, symbol) for v in listed},
-                                     {v: fees[v] for v in listed}, step)
+                                     {v: fees[(v, symbol)] for v in listed}, step)
         for name, venue_cfg in venues.items():
             symbols = [s for (v, s) in self.symbols if v == name and self._tracked(v, s)]
             stream = STREAMS[name](self._handlers, **_ws_url(venue_cfg))
@@ -162,8 +190,65 @@ class Engine:
             await stream.subscribe_depth(symbols)
             for symbol in symbols:
                 self.books.invalidate(name, symbol, "start")
+        if self.live:
+            self._refresher = asyncio.get_running_loop().create_task(self._refresh_balances(),
+                                                                     name="balance refresh")
+
+    def _start_paper(self) -> None:
+        for name, cfg in self.config.enabled_venues.items():
+            fee = self._taker_fee(name, cfg)
+            self.fees.update({(v, s): fee for (v, s) in self.symbols if v == name})
+            self.papers[name] = PaperExchange(
+                name, functools.partial(self._book_or_none, name), self._paper_balances,
+                taker_fee=fee, clock_ns=self._clock, on_fill=self._on_paper_fill,
+            )
+            self.privates[name] = self.papers[name]
+            for asset, amount in self._paper_balances.items():
+                self.risk.set_balance(name, asset, amount)
+
+    async def _start_live(self) -> None:
+        """Signed connectors, fee rates and balances from the venues, then reconciliation."""
+        for name, cfg in self.config.enabled_venues.items():
+            private = make_private(name, cfg, self._credentials[name], on_fill=self._on_venue_fill)
+            self.privates[name] = private
+            for (venue, symbol) in [k for k in self.symbols if k[0] == name]:
+                if cfg.taker_fee is not None:
+                    self.fees[(venue, symbol)] = cfg.taker_fee
+                else:
+                    self.fees[(venue, symbol)] = (await private.trading_fees(symbol)).taker
+            for asset, balance in (await private.balances()).items():
+                self.risk.set_balance(name, asset, balance.free)
+        self.reconciliation = await reconcile(
+            self.journal, self.privates, self.tracker, grace_ns=self.config.executor.unknown_grace_ms * MS,
+            backoff_s=self.config.executor.query_backoff_ms / 1000,
+        )
+        if not self.reconciliation.ok:
+            self.risk.halt(f"reconciliation: {self.reconciliation.summary()}")
+
+    async def _refresh_balances(self) -> None:
+        """The venues' balances are the truth: re-read them whenever no trade is in flight."""
+        while True:
+            await asyncio.sleep(self.config.engine.balance_refresh_s)
+            if not self._tasks:
+                await self.refresh_balances()
+
+    async def refresh_balances(self) -> None:
+        for name, private in self.privates.items():
+            try:
+                balances = await private.balances()
+            except ExchangeError as exc:
+                log.warning("%s: balance refresh failed: %s", name, exc)
+                continue
+            if self._tasks:
+                return  # a trade started meanwhile: its fills are being applied locally
+            for asset, balance in balances.items():
+                self.risk.set_balance(name, asset, balance.free)
 
     async def stop(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, timeout=5)
@@ -172,6 +257,9 @@ class Engine:
         await self.books.close()
         for public in self.publics.values():
             await public.close()
+        if self.live:
+            for private in self.privates.values():
+                await private.close()
         await self.journal.close(now_ns=self._clock())
 
     # ------------------------------------------------------------------ stage callbacks
@@ -220,6 +308,8 @@ class Engine:
             reasons.append(f"books not synced: {', '.join(unsynced[:10])}")
         if self.risk.state.name == "HALTED":
             reasons.append(f"halted: {self.risk.reason}")
+        if self.live and self.reconciliation is None:
+            reasons.append("reconciliation not done")
         return not reasons, {"reasons": reasons}
 
     def _on_opportunity(self, opp: Opportunity) -> None:
@@ -237,12 +327,24 @@ class Engine:
 
     def _on_order_change(self, order: Order, detail: str) -> None:
         self.journal.record_order(order, detail=detail)
+        # balances move by what the order filled since we last looked (fills and order updates
+        # merge monotonically in the tracker, so a fill seen twice moves nothing)
+        done = self._applied.get(order.client_order_id, (ZERO, ZERO, ZERO))
+        qty, quote, fee = order.filled_qty - done[0], order.filled_quote - done[1], order.fee - done[2]
+        if qty or quote or fee:
+            self._applied[order.client_order_id] = (order.filled_qty, order.filled_quote, order.fee)
+            self.risk.apply_fill(order.venue, order.side, order.symbol.base, order.symbol.quote, qty, quote,
+                                 fee, order.fee_asset or order.symbol.quote)
 
     def _on_paper_fill(self, fill: Fill) -> None:
-        self.tracker.on_fill(fill)
-        self.journal.record_fill(fill)
-        self.risk.apply_fill(fill.venue, fill.side, fill.symbol.base, fill.symbol.quote, fill.quantity,
-                             fill.quote_qty, fill.fee, fill.fee_asset)
+        if self.tracker.on_fill(fill):
+            self.journal.record_fill(fill)
+
+    def _on_venue_fill(self, fill: Fill) -> None:
+        """A fill reported by a venue (order reply, stream or trade history): applied and journaled once."""
+        owner = self.tracker.owner(fill)
+        if owner is not None and self.tracker.on_fill(fill):
+            self.journal.record_fill(msgspec.structs.replace(fill, client_order_id=owner))
 
     def _taker_fee(self, venue: str, cfg: VenueConfig) -> float:
         if cfg.taker_fee is not None:
@@ -271,6 +373,7 @@ class Engine:
             "pnl": sum((o.pnl for o in self.outcomes), Decimal(0)),
             "decode_errors": self.decode_errors,
             "state": self.risk.state.name,
+            "mode": self.config.engine.mode,
             "update_to_decision_us": {"p50": pct(0.5), "p99": pct(0.99)},
             "journal": str(self.config.journal_path),
         }

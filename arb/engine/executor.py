@@ -7,7 +7,8 @@ For one approved opportunity:
 2. derive deterministic client order ids from (opportunity id, leg, attempt), track both orders and
    journal the opportunity and both intents, waiting for the commit, *before* anything is sent;
 3. send both legs concurrently; a timeout or 5xx makes a leg UNKNOWN and it is resolved by client id;
-   a leg the venue answered without a final state (MEXC returns no fills) is queried until final;
+   a leg the venue answered without a final state (MEXC returns no fills) is queried until final,
+   and the fills of a leg whose replies carried none are fetched from the venue's trade history;
 4. if the legs filled unequally, the difference is a residual with a deadline and a budget: it is
    closed by IOC orders on whichever venue's book is cheaper (completing the short leg or unwinding
    the long one) within `residual_max_bps` of the opportunity's prices; if that fails, trading HALTs.
@@ -209,7 +210,24 @@ class Executor:
                 ) or current
             except ExchangeError as exc:
                 log.warning("%s %s: cancel of %s failed: %s", order.venue, order.symbol, cid, exc)
-        return current
+        await self._backfill(current)
+        return self.tracker.get(cid) or current
+
+    async def _backfill(self, order: Order) -> None:
+        """Fetch the fills of an order whose replies carried none (MEXC, Gate) from the venue's history."""
+        tracked = self.tracker.tracked(order.client_order_id)
+        if tracked is None or not order.status.is_terminal or order.filled_qty <= tracked.fill_qty:
+            return
+        try:
+            fills = await self._privates[order.venue].my_trades(order.symbol)
+        except (ExchangeError, NotImplementedError) as exc:
+            log.warning("%s %s: fills of %s unavailable: %s", order.venue, order.symbol,
+                        order.client_order_id, exc)
+            return
+        for fill in fills:
+            owner = self.tracker.owner(fill)
+            if owner is not None and self.tracker.on_fill(fill) and self._journal is not None:
+                self._journal.record_fill(msgspec.structs.replace(fill, client_order_id=owner))
 
     # ------------------------------------------------------------------ residuals
 

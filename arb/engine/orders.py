@@ -82,6 +82,13 @@ class OrderTracker:
     def for_opportunity(self, opportunity_id: str) -> list[TrackedOrder]:
         return [t for t in self._orders.values() if t.opportunity_id == opportunity_id]
 
+    def owner(self, fill: Fill) -> str | None:
+        """The client order id of the tracked order a fill belongs to (by client id, else order id)."""
+        if fill.client_order_id and fill.client_order_id in self._orders:
+            return fill.client_order_id
+        tracked = self._by_order_id(fill.venue, fill.order_id)
+        return tracked.order.client_order_id if tracked else None
+
     def __len__(self) -> int:
         return len(self._orders)
 

@@ -75,7 +75,6 @@ async def reconcile(
             report.unresolved.append(order.client_order_id)
         else:
             report.resolved.append(order.client_order_id)
-    known = {o.client_order_id for o in await journal.orders()}
     for venue, symbol in sorted(touched, key=lambda t: (t[0], str(t[1]))):
         try:
             fills = await privates[venue].my_trades(symbol)
@@ -83,10 +82,10 @@ async def reconcile(
             report.errors.append(f"{venue} {symbol}: fills query failed: {exc}")
             continue
         for fill in fills:
-            if fill.client_order_id in known:
-                journal.record_fill(fill)
-                if tracker.on_fill(fill):
-                    report.fills_applied += 1
+            owner = tracker.owner(fill)  # by client id, or by exchange id (Binance trades carry none)
+            if owner is not None and tracker.on_fill(fill):
+                journal.record_fill(msgspec.structs.replace(fill, client_order_id=owner))
+                report.fills_applied += 1
     report.open_residuals = [row["id"] for row in await journal.open_residuals()]
     await journal.flush()
     log.info("reconciliation: %s", report.summary())

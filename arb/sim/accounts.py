@@ -19,7 +19,9 @@ from aiohttp import web
 
 from arb.sim.matching import Ledger
 
-DEFAULT_ACCOUNTS: Final[Mapping[str, tuple[str, str]]] = MappingProxyType({"sim-key": ("sim-secret", "sim")})
+SIM_KEY: Final = "sim-key"
+SIM_SECRET: Final = "sim-secret"  # the simulator's funded test account: fake money, not a secret
+DEFAULT_ACCOUNTS: Final[Mapping[str, tuple[str, str]]] = MappingProxyType({SIM_KEY: (SIM_SECRET, "sim")})
 FUNDING: Final[Mapping[str, Decimal]] = MappingProxyType({
     "USDT": Decimal("1000000"), "BTC": Decimal("10"), "ETH": Decimal("200"), "SOL": Decimal("4000"),
     "XRP": Decimal("1000000"), "DOGE": Decimal("4000000"),

@@ -72,6 +72,8 @@ class BinanceDialect:
         app.router.add_delete("/api/v3/order", self._cancel)
         app.router.add_get("/api/v3/openOrders", self._open_orders)
         app.router.add_get("/api/v3/account", self._account)
+        app.router.add_get("/api/v3/myTrades", self._my_trades)
+        app.router.add_get("/api/v3/account/commission", self._commission)
         app.router.add_get("/stream", self._stream)
         app.router.add_get("/ws", self._stream)
         app.on_shutdown.append(self.subscribers.close_all)
@@ -197,6 +199,43 @@ class BinanceDialect:
         return web.json_response({"canTrade": True, "canWithdraw": False, "canDeposit": False,
                                   "accountType": "SPOT", "balances": balances, "permissions": ["SPOT"],
                                   "updateTime": self._clock_ms()})
+
+    async def _my_trades(self, request: web.Request) -> web.Response:
+        auth = await self._auth(request)
+        if isinstance(auth, web.Response):
+            return auth
+        account, p = auth
+        symbol = self._symbols.get(p.get("symbol", ""))
+        if symbol is None:
+            return _error(400, -1121, "Invalid symbol.")
+        try:
+            order_id = int(p["orderId"]) if "orderId" in p else None
+            limit = min(int(p.get("limit", "500")), 1000)
+        except ValueError:
+            return _error(400, -1100, "Illegal characters found in a parameter.")
+        return web.json_response([{
+            "symbol": _name(f.symbol), "id": f.trade_id, "orderId": f.order_id, "orderListId": -1,
+            "price": format(f.price, "f"), "qty": format(f.quantity, "f"),
+            "quoteQty": format(f.price * f.quantity, "f"), "commission": format(f.fee, "f"),
+            "commissionAsset": f.fee_asset, "time": f.ts_ms, "isBuyer": f.side is Side.BUY, "isMaker": False,
+            "isBestMatch": True,
+        } for f in self.matching.trades(account, symbol, order_id=order_id, limit=limit)])
+
+    async def _commission(self, request: web.Request) -> web.Response:
+        auth = await self._auth(request)
+        if isinstance(auth, web.Response):
+            return auth
+        _, p = auth
+        if p.get("symbol", "") not in self._symbols:
+            return _error(400, -1121, "Invalid symbol.")
+        fee, zero = format(TAKER_FEE, "f"), "0.00000000"
+        rates = {"maker": fee, "taker": fee, "buyer": zero, "seller": zero}
+        nothing = {"maker": zero, "taker": zero, "buyer": zero, "seller": zero}
+        return web.json_response({
+            "symbol": p["symbol"], "standardCommission": rates, "specialCommission": nothing,
+            "taxCommission": nothing, "discount": {"enabledForAccount": False, "enabledForSymbol": False,
+                                                   "discountAsset": "BNB", "discount": "0.75000000"},
+        })
 
     # ------------------------------------------------------------------ streams
 

@@ -88,6 +88,8 @@ class MexcDialect:
         app.router.add_delete("/api/v3/order", self._cancel)
         app.router.add_get("/api/v3/openOrders", self._open_orders)
         app.router.add_get("/api/v3/account", self._account)
+        app.router.add_get("/api/v3/myTrades", self._my_trades)
+        app.router.add_get("/api/v3/tradeFee", self._trade_fee)
         app.router.add_get("/ws", self._ws)
         app.on_shutdown.append(self.subscribers.close_all)
         return app
@@ -206,6 +208,40 @@ class MexcDialect:
         return web.json_response({"canTrade": True, "canWithdraw": False, "canDeposit": False,
                                   "updateTime": None, "accountType": "SPOT", "balances": balances,
                                   "permissions": ["SPOT"]})
+
+    async def _my_trades(self, request: web.Request) -> web.Response:
+        auth = await self._auth(request)
+        if isinstance(auth, web.Response):
+            return auth
+        account, p = auth
+        symbol = self._symbols.get(p.get("symbol", ""))
+        if symbol is None:
+            return web.json_response({"code": 10007, "msg": "bad symbol"}, status=400)
+        try:
+            raw_id = p.get("orderId")
+            order_id = int(raw_id.removeprefix("C02__")) if raw_id else None
+            limit = min(int(p.get("limit", "100")), 100)
+        except ValueError:
+            return web.json_response({"code": 33333, "msg": "Parameter error"}, status=400)
+        # MEXC prints ids, list ids and times as strings, trade ids as hex, and clientOrderId
+        return web.json_response([{
+            "symbol": _name(f.symbol), "id": f"{f.trade_id:032x}", "orderId": f"C02__{f.order_id}",
+            "orderListId": "-1", "price": format(f.price, "f"), "qty": format(f.quantity, "f"),
+            "quoteQty": format(f.price * f.quantity, "f"), "commission": format(f.fee, "f"),
+            "commissionAsset": f.fee_asset, "time": str(f.ts_ms), "isBuyer": f.side is Side.BUY,
+            "isMaker": False, "isBestMatch": True, "isSelfTrade": False, "clientOrderId": f.client_id or None,
+        } for f in self.matching.trades(account, symbol, order_id=order_id, limit=limit)])
+
+    async def _trade_fee(self, request: web.Request) -> web.Response:
+        auth = await self._auth(request)
+        if isinstance(auth, web.Response):
+            return auth
+        _, p = auth
+        if p.get("symbol", "") not in self._symbols:
+            return web.json_response({"code": 10007, "msg": "bad symbol"}, status=400)
+        rate = float(TAKER_FEE)
+        return web.json_response({"data": {"makerCommission": rate, "takerCommission": rate}, "code": 0,
+                                  "msg": "success", "timestamp": self._clock_ms()})
 
     async def _ws(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=20.0)

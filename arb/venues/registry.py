@@ -8,13 +8,15 @@ from types import MappingProxyType
 from typing import Final, NamedTuple
 
 from arb.config import Credentials, VenueConfig
+from arb.model import Fill
 from arb.net.contract import ErrorClassifier, ErrorDecoder, RequestSigner
 from arb.net.ratelimit import PoolSpec, RateLimiter
 from arb.net.rest import RestClient
-from arb.venues.base import PublicExchangeInterface
+from arb.venues.base import PrivateExchangeInterface, PublicExchangeInterface
 from arb.venues.binance import auth as binance_auth
 from arb.venues.binance import codec as binance_codec
 from arb.venues.binance import constants as binance_c
+from arb.venues.binance.private import BinancePrivate
 from arb.venues.binance.public import BinancePublic
 from arb.venues.gateio import auth as gate_auth
 from arb.venues.gateio import codec as gate_codec
@@ -23,6 +25,7 @@ from arb.venues.gateio.public import GatePublic
 from arb.venues.mexc import auth as mexc_auth
 from arb.venues.mexc import codec as mexc_codec
 from arb.venues.mexc import constants as mexc_c
+from arb.venues.mexc.private import MexcPrivate
 from arb.venues.mexc.public import MexcPublic
 
 
@@ -65,3 +68,19 @@ def make_rest(name: str, config: VenueConfig, credentials: Credentials | None = 
 def make_public(name: str, config: VenueConfig) -> PublicExchangeInterface:
     spec = VENUES[name]
     return spec.public(make_rest(name, config), kind=config.market_data)  # type: ignore[call-arg]
+
+
+PrivateFactory = Callable[..., PrivateExchangeInterface]
+# venues whose signed order/account connector exists (live trading needs one per enabled venue)
+PRIVATES: Final[Mapping[str, PrivateFactory]] = MappingProxyType({
+    "binance": BinancePrivate, "mexc": MexcPrivate,
+})
+
+
+def make_private(name: str, config: VenueConfig, credentials: Credentials, *,
+                 on_fill: Callable[[Fill], None] | None = None) -> PrivateExchangeInterface:
+    """The venue's signed connector; `on_fill` gets fills the venue reports with an order reply."""
+    if name not in PRIVATES:
+        raise KeyError(f"no private connector for {name} (have {sorted(PRIVATES)})")
+    rest = make_rest(name, config, credentials)
+    return PRIVATES[name](rest, kind=config.trading, on_fill=on_fill)

@@ -25,6 +25,7 @@ from arb.model import (
     Ticker,
     TimeInForce,
     Trade,
+    TradingFee,
 )
 from arb.venues.base import DepthUpdate, decode_body, depth_update, order_book
 from arb.venues.binance.constants import ERROR_CODES, STATUS_MAP, VENUE
@@ -350,3 +351,55 @@ def decode_orders(body: bytes) -> list[OrderResp]:
 
 def decode_account(body: bytes) -> AccountResp:
     return _decode(_ACCOUNT, body, "account")  # type: ignore[no-any-return]
+
+
+class MyTradeMsg(msgspec.Struct):
+    """GET /api/v3/myTrades: ``[{"symbol": "BNBBTC", "id": 28457, "orderId": 100234, "orderListId": -1,
+    "price": "4.00000100", "qty": "12.00000000", "quoteQty": "48.000012", "commission": "10.10000000",
+    "commissionAsset": "BNB", "time": 1499865549590, "isBuyer": true, "isMaker": false,
+    "isBestMatch": true}]`` (no client order id: match on ``orderId``)."""
+
+    symbol: str
+    id: int
+    orderId: int
+    price: Decimal
+    qty: Decimal
+    commission: Decimal
+    commissionAsset: str
+    time: int
+    isBuyer: bool
+    isMaker: bool = False
+
+
+class RatesMsg(msgspec.Struct):
+    maker: Decimal
+    taker: Decimal
+
+
+class CommissionResp(msgspec.Struct):
+    """GET /api/v3/account/commission: ``{"symbol": "BTCUSDT", "standardCommission": {"maker":
+    "0.00000010", "taker": "0.00000020", "buyer": ..., "seller": ...}, "specialCommission": {...},
+    "taxCommission": {...}, "discount": {...}}`` (fractions; the three parts add up)."""
+
+    symbol: str
+    standardCommission: RatesMsg
+    specialCommission: RatesMsg | None = None
+    taxCommission: RatesMsg | None = None
+
+
+_MY_TRADES: Final = msgspec.json.Decoder(list[MyTradeMsg], strict=False)
+_COMMISSION: Final = msgspec.json.Decoder(CommissionResp, strict=False)
+
+
+def decode_my_trades(body: bytes, symbol: Symbol, ts_recv: int) -> list[Fill]:
+    msgs: list[MyTradeMsg] = _decode(_MY_TRADES, body, "my trades")
+    return [Fill(VENUE, symbol, str(m.id), Side.BUY if m.isBuyer else Side.SELL, m.price, m.qty, m.commission,
+                 m.commissionAsset, order_id=str(m.orderId), is_maker=m.isMaker, ts_event=m.time * MS,
+                 ts_recv=ts_recv) for m in msgs]
+
+
+def decode_commission(body: bytes, symbol: Symbol) -> TradingFee:
+    msg: CommissionResp = _decode(_COMMISSION, body, "commission")
+    parts = [p for p in (msg.standardCommission, msg.specialCommission, msg.taxCommission) if p is not None]
+    return TradingFee(VENUE, symbol, maker=float(sum(p.maker for p in parts)),
+                      taker=float(sum(p.taker for p in parts)))

@@ -3,7 +3,7 @@
 Orders are placed with ``newOrderRespType=FULL``, so the response carries the fills; they are
 handed to `on_fill` (the engine's order tracker) as they arrive. Writes are never retried: a
 timeout or 5xx raises `OrderOutcomeUnknownError` with the client order id (see `arb.net.rest`).
-Not yet: my_trades, trading_fees (commission endpoint) and account_info beyond balances.
+Not yet: the user data stream and account_info beyond balances.
 """
 
 from __future__ import annotations
@@ -93,10 +93,16 @@ class BinancePrivate(PrivateExchangeInterface):
         return AccountInfo(self.venue, await self.balances(), ts_event=self._clock())
 
     async def my_trades(self, symbol: Symbol, limit: int = 100) -> list[Fill]:
-        raise NotImplementedError("binance myTrades: not implemented yet")
+        body = await self.rest.request("GET", c.MY_TRADES, kind=self._kind, signed=True,
+                                       params=[("symbol", self._sym(symbol)), ("limit", str(limit))],
+                                       draws={"weight": c.WEIGHTS[c.MY_TRADES]})
+        return codec.decode_my_trades(body, symbol, self._clock())
 
     async def trading_fees(self, symbol: Symbol) -> TradingFee:
-        raise NotImplementedError("binance commission endpoint: not implemented yet")
+        body = await self.rest.request("GET", c.COMMISSION, kind=self._kind, signed=True,
+                                       params=[("symbol", self._sym(symbol))],
+                                       draws={"weight": c.WEIGHTS[c.COMMISSION]})
+        return codec.decode_commission(body, symbol)
 
     async def close(self) -> None:
         await self.rest.close()

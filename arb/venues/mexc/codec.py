@@ -14,6 +14,7 @@ from google.protobuf.message import DecodeError as DecodeProtoError
 from arb._core.pbwire import read_depth_push
 from arb.errors import DecodeError, ExchangeError
 from arb.model import (
+    Fill,
     Kline,
     KlineInterval,
     Order,
@@ -27,6 +28,7 @@ from arb.model import (
     Ticker,
     TimeInForce,
     Trade,
+    TradingFee,
 )
 from arb.venues.base import DepthUpdate, decode_body, depth_update, order_book
 from arb.venues.errors import classify, decode_code_msg
@@ -378,3 +380,52 @@ def decode_orders(body: bytes) -> list[OrderResp]:
 
 def decode_account(body: bytes) -> AccountResp:
     return _decode(_ACCOUNT, body, "account")  # type: ignore[no-any-return]
+
+
+class MyTradeMsg(msgspec.Struct):
+    """GET /api/v3/myTrades: ``[{"symbol": "ATLASUSDT", "id": "dd44f79dda764c2e927a190ac5e7a1e5",
+    "orderId": "C02__385413065019117569043", "orderListId": "-1", "price": "0.004542", "qty": "1220",
+    "quoteQty": "5.54124", "commission": "0", "commissionAsset": "USDT", "time": "1707671871000",
+    "isBuyer": false, "isMaker": false, "isBestMatch": true, "isSelfTrade": false,
+    "clientOrderId": null}]`` (ids and times as strings)."""
+
+    symbol: str
+    id: str
+    orderId: str
+    price: Decimal
+    qty: Decimal
+    commission: Decimal
+    commissionAsset: str
+    time: int
+    isBuyer: bool
+    isMaker: bool = False
+    clientOrderId: str | None = None
+
+
+class FeeRates(msgspec.Struct):
+    makerCommission: float
+    takerCommission: float
+
+
+class TradeFeeResp(msgspec.Struct):
+    """GET /api/v3/tradeFee: ``{"data": {"makerCommission": 0.003, "takerCommission": 0.003},
+    "code": 0, "msg": "success", "timestamp": 1669109672717}`` (fractions as JSON numbers)."""
+
+    data: FeeRates
+    code: int = 0
+
+
+_MY_TRADES: Final = msgspec.json.Decoder(list[MyTradeMsg], strict=False)
+_TRADE_FEE: Final = msgspec.json.Decoder(TradeFeeResp, strict=False)
+
+
+def decode_my_trades(body: bytes, symbol: Symbol, ts_recv: int) -> list[Fill]:
+    msgs: list[MyTradeMsg] = _decode(_MY_TRADES, body, "my trades")
+    return [Fill(VENUE, symbol, m.id, Side.BUY if m.isBuyer else Side.SELL, m.price, m.qty, m.commission,
+                 m.commissionAsset, order_id=m.orderId, client_order_id=m.clientOrderId, is_maker=m.isMaker,
+                 ts_event=m.time * MS, ts_recv=ts_recv) for m in msgs]
+
+
+def decode_trade_fee(body: bytes, symbol: Symbol) -> TradingFee:
+    msg: TradeFeeResp = _decode(_TRADE_FEE, body, "trade fee")
+    return TradingFee(VENUE, symbol, maker=msg.data.makerCommission, taker=msg.data.takerCommission)

@@ -3,7 +3,7 @@
 MEXC acknowledges an order without status or fills, so `place_order` returns it as NEW with the
 exchange id; the executor (or the user stream, once wired) learns the outcome by query. IOC and FOK
 are order *types* on MEXC (IMMEDIATE_OR_CANCEL, FILL_OR_KILL), not a timeInForce.
-Not yet: my_trades, trading_fees, the user stream.
+Not yet: the user stream (fills of MEXC orders come from `my_trades`).
 """
 
 from __future__ import annotations
@@ -48,7 +48,11 @@ class MexcPrivate(PrivateExchangeInterface):
     venue = c.VENUE
 
     def __init__(self, rest: RestClient, *, kind: RequestConfig = TRADING_PRESET,
+                 on_fill: Callable[[Fill], None] | None = None,
                  clock_ns: Callable[[], int] = time.time_ns) -> None:
+        # `on_fill` is accepted for a uniform constructor: MEXC order replies carry no fills
+        # (they arrive by `my_trades`, or the private deals stream once wired)
+        del on_fill
         self.rest = rest
         self._kind = kind
         self._clock = clock_ns
@@ -111,10 +115,16 @@ class MexcPrivate(PrivateExchangeInterface):
         return AccountInfo(self.venue, await self.balances(), ts_event=self._clock())
 
     async def my_trades(self, symbol: Symbol, limit: int = 100) -> list[Fill]:
-        raise NotImplementedError("mexc myTrades: not implemented yet")
+        body = await self.rest.request("GET", c.MY_TRADES, kind=self._kind, signed=True,
+                                       params=[("symbol", self._sym(symbol)), ("limit", str(limit))],
+                                       draws={"uid": c.WEIGHTS[c.MY_TRADES]})
+        return codec.decode_my_trades(body, symbol, self._clock())
 
     async def trading_fees(self, symbol: Symbol) -> TradingFee:
-        raise NotImplementedError("mexc tradeFee: not implemented yet")
+        body = await self.rest.request("GET", c.TRADE_FEE, kind=self._kind, signed=True,
+                                       params=[("symbol", self._sym(symbol))],
+                                       draws={"uid": c.WEIGHTS[c.TRADE_FEE]})
+        return codec.decode_trade_fee(body, symbol)
 
     async def close(self) -> None:
         await self.rest.close()

@@ -1,0 +1,147 @@
+"""End to end (live path): real signed orders to the simulator's funded accounts.
+
+The simulator's ledger is the truth: after the engine traded a forced window, the journal's fills,
+the engine's balances and the ledger agree exactly, and PnL is the sum of the fills minus fees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from arb.config import Credentials, Secret, default_config
+from arb.engine.engine import Engine
+from arb.engine.journal import Journal
+from arb.model import Fill, OrderStatus, OrderType, Side, Symbol, TimeInForce
+from arb.sim.accounts import FUNDING
+from arb.sim.server import SimExchange
+from arb.venues.registry import make_private
+
+BTC = Symbol("BTC", "USDT")
+VENUES = ["binance", "mexc"]
+
+
+def sim_credentials(venues: list[str]) -> dict[str, Credentials]:
+    return {v: Credentials(v, Secret("sim-key"), Secret("sim-secret")) for v in venues}
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    for _ in range(int(timeout / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+async def calm_sim(venues: list[str], seed: int) -> tuple[SimExchange, dict[str, tuple[str, str]]]:
+    sim = SimExchange(venues, seed=seed, step_s=0.05)
+    urls = await sim.start()
+    for params in list(sim.market.venues.values()):  # only the forced window trades
+        sim.market.venues[params.name] = type(params)(params.name, noise_bps=0.0, jump_rate_per_s=0.0)
+    return sim, urls
+
+
+def live_config(urls: dict[str, tuple[str, str]], data_dir: Path, **sections: Any) -> Any:
+    return default_config(
+        symbols=["BTC/USDT", "ETH/USDT"],
+        venues={v: {"rest_url": u[0], "ws_url": u[1]} for v, u in urls.items()},
+        engine={"data_dir": str(data_dir), "mode": "live", "balance_refresh_s": 60.0},
+        risk={"min_net_bps": 10.0}, **sections,
+    )
+
+
+async def journal_fills(path: Path) -> list[Fill]:
+    journal = Journal(path / "journal.sqlite")
+    await journal.open(mode="live", version="t", now_ns=1)
+    try:
+        return await journal.fills()
+    finally:
+        await journal.close()
+
+
+def moves(fills: list[Fill], venue: str) -> dict[str, Decimal]:
+    """Asset deltas the fills imply on one venue (the simulated venues charge fees in quote)."""
+    out: dict[str, Decimal] = {}
+    for f in fills:
+        if f.venue != venue:
+            continue
+        sign = 1 if f.side is Side.BUY else -1
+        out[f.symbol.base] = out.get(f.symbol.base, Decimal(0)) + sign * f.quantity
+        out[f.symbol.quote] = out.get(f.symbol.quote, Decimal(0)) - sign * f.price * f.quantity
+        out[f.fee_asset] = out.get(f.fee_asset, Decimal(0)) - f.fee
+    return out
+
+
+async def test_live_trades_agree_with_the_simulated_ledger(tmp_path: Path) -> None:
+    sim, urls = await calm_sim(VENUES, seed=4)
+    engine = Engine(live_config(urls, tmp_path), credentials=sim_credentials(VENUES))
+    try:
+        await engine.start()
+        assert engine.reconciliation is not None and engine.reconciliation.ok
+        assert engine.fees[("mexc", BTC)] == float(sim.dialects["mexc"].matching.taker_fee)  # type: ignore[attr-defined]
+        await wait_for(lambda: engine.summary()["books_synced"] == 4)
+        sim.market.open_window(BTC, "binance", "mexc", net_bps=25.0, duration_ns=800_000_000)
+        await wait_for(lambda: bool(engine.outcomes) and not engine._tasks)
+        local = {(v, a): engine.risk.available(v, a) for v in VENUES for a in ("BTC", "USDT")}
+    finally:
+        await engine.stop()
+        await sim.close()
+    first = engine.outcomes[0]
+    assert first.status == "filled" and first.buy is not None and first.sell is not None
+    assert (first.buy.venue, first.sell.venue) == ("binance", "mexc")
+    assert first.buy.client_order_id.endswith("b0") and first.buy.status is OrderStatus.FILLED
+    fills = await journal_fills(tmp_path)
+    assert fills and not any(f.paper for f in fills)
+    assert {f.venue for f in fills} == set(VENUES)
+    for venue in VENUES:
+        ledger = sim.dialects[venue].ledger  # type: ignore[attr-defined]
+        implied = moves(fills, venue)
+        for asset in ("BTC", "USDT"):
+            truth = ledger.total("sim", asset)
+            assert truth == FUNDING[asset] + implied.get(asset, Decimal(0)), (venue, asset)
+            assert local[(venue, asset)] == truth, (venue, asset)  # the engine's balances, exactly
+    pnl = sum((f.quantity * f.price * (1 if f.side is Side.SELL else -1) - f.fee for f in fills), Decimal(0))
+    assert pnl == sum((o.pnl for o in engine.outcomes), Decimal(0)) > 0
+
+
+async def test_restart_reconciles_an_order_sent_before_a_crash(tmp_path: Path) -> None:
+    """The journal says PENDING_NEW (intent written, then the crash): the order did reach the venue."""
+    sim, urls = await calm_sim(VENUES, seed=5)
+    config = live_config(urls, tmp_path)
+    creds = sim_credentials(VENUES)
+    first = Engine(config, credentials=creds)
+    try:
+        await first.journal.open(mode="live", version="t", now_ns=1)
+        _, _, asks = sim.market.snapshot("binance", BTC, 1)
+        from arb.model import Order
+
+        intent = Order(venue="binance", symbol=BTC, client_order_id="crash-b0", side=Side.BUY,
+                       type=OrderType.LIMIT, quantity=Decimal("0.01"), price=asks[0][0],
+                       time_in_force=TimeInForce.IOC, ts_created=1, ts_updated=1)
+        first.journal.record_order(intent, opportunity_id="crash", leg="buy", detail="intent")
+        await first.journal.flush()
+        private = make_private("binance", config.venues.binance, creds["binance"])
+        await private.place_order(BTC, Side.BUY, OrderType.LIMIT, Decimal("0.01"), "crash-b0", asks[0][0],
+                                  TimeInForce.IOC)  # reached the venue; the reply was lost in the crash
+        await private.close()
+        await first.journal.close(now_ns=2)
+
+        engine = Engine(config, credentials=creds)
+        try:
+            await engine.start()
+            report = engine.reconciliation
+            assert report is not None and report.resolved == ["crash-b0"] and report.ok
+            assert report.fills_applied >= 1 and engine.risk.state.name == "ACTIVE"
+            order = engine.tracker.get("crash-b0")
+            assert order is not None and order.status is OrderStatus.FILLED
+        finally:
+            await engine.stop()
+    finally:
+        await sim.close()
+    fills = await journal_fills(tmp_path)
+    ledger = sim.dialects["binance"].ledger  # type: ignore[attr-defined]
+    assert sum(f.quantity for f in fills if f.client_order_id == "crash-b0") == Decimal("0.01")
+    assert ledger.total("sim", "BTC") == FUNDING["BTC"] + Decimal("0.01")
