@@ -33,6 +33,7 @@ from arb.config import Config, Credentials, VenueConfig
 from arb.engine.books import BookStore
 from arb.engine.detector import Detector
 from arb.engine.executor import Executor, Outcome
+from arb.engine.failpoints import Failpoints
 from arb.engine.journal import Journal
 from arb.engine.orders import OrderTracker
 from arb.engine.paper import PaperExchange
@@ -137,6 +138,7 @@ class Engine:
         self.reconciliation: ReconcileReport | None = None
         self._applied: dict[str, tuple[Decimal, Decimal, Decimal]] = {}  # cid -> fill totals in balances
         self._refresher: asyncio.Task[None] | None = None
+        self._accounting = True  # balances follow order fills (off while reconciling)
         self.symbols: dict[tuple[str, Symbol], SymbolInfo] = {}
         self.outcomes: list[Outcome] = []
         self.decode_errors = 0
@@ -171,7 +173,7 @@ class Engine:
             self.config.executor, privates=self.privates, symbols=self.symbols,
             taker_fee=lambda v, s: fees[(v, s)], book=lambda v, s: self._book_or_none(v, s),
             tracker=self.tracker, risk=self.risk, funnel=self.detector.funnel, clock_ns=self._clock,
-            journal=self.journal,
+            journal=self.journal, failpoints=Failpoints.from_env(),
         )
         for symbol in self.config.symbol_list:
             listed = [v for v in venues if (v, symbol) in self.symbols]
@@ -216,14 +218,20 @@ class Engine:
                     self.fees[(venue, symbol)] = cfg.taker_fee
                 else:
                     self.fees[(venue, symbol)] = (await private.trading_fees(symbol)).taker
-            for asset, balance in (await private.balances()).items():
-                self.risk.set_balance(name, asset, balance.free)
+        self._accounting = False  # what reconciliation learns is already in the venues' balances
         self.reconciliation = await reconcile(
             self.journal, self.privates, self.tracker, grace_ns=self.config.executor.unknown_grace_ms * MS,
             backoff_s=self.config.executor.query_backoff_ms / 1000,
         )
-        if not self.reconciliation.ok:
-            self.risk.halt(f"reconciliation: {self.reconciliation.summary()}")
+        self._accounting = True
+        for name, private in self.privates.items():
+            for asset, balance in (await private.balances()).items():
+                self.risk.set_balance(name, asset, balance.free)
+        report = self.reconciliation
+        if not report.ok:
+            details = "; ".join([*report.open_residuals, *report.errors,
+                                 *(f"{cid} unresolved" for cid in report.unresolved)])
+            self.risk.halt(f"reconciliation: {report.summary()}: {details}")
 
     async def _refresh_balances(self) -> None:
         """The venues' balances are the truth: re-read them whenever no trade is in flight."""
@@ -333,6 +341,8 @@ class Engine:
         qty, quote, fee = order.filled_qty - done[0], order.filled_quote - done[1], order.fee - done[2]
         if qty or quote or fee:
             self._applied[order.client_order_id] = (order.filled_qty, order.filled_quote, order.fee)
+            if not self._accounting:
+                return
             self.risk.apply_fill(order.venue, order.side, order.symbol.base, order.symbol.quote, qty, quote,
                                  fee, order.fee_asset or order.symbol.quote)
 

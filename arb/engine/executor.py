@@ -26,6 +26,7 @@ import msgspec
 from arb._core.book import L2Book
 from arb.config import ExecutorConfig
 from arb.engine.detector import Funnel
+from arb.engine.failpoints import Failpoints
 from arb.engine.journal import Journal
 from arb.engine.orders import OrderTracker
 from arb.engine.risk import RiskManager
@@ -82,8 +83,10 @@ class Executor:
         journal: Journal | None = None,
         client_id: Callable[[str, str], str] = default_client_id,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        failpoints: Failpoints | None = None,
     ) -> None:
         self.config = config
+        self._failpoints = failpoints or Failpoints()
         self._privates = privates
         self._symbols = symbols
         self._fee = taker_fee
@@ -148,8 +151,10 @@ class Executor:
             self._journal.record_order(buy, opportunity_id=opp.id, leg="buy", detail="intent")
             self._journal.record_order(sell, opportunity_id=opp.id, leg="sell", detail="intent")
             await self._journal.flush()  # nothing is sent before the intents are durable
+        self._failpoints.hit("executor.intent")
         self.funnel.hit("sent")
         buy_done, sell_done = await asyncio.gather(self._send(buy), self._send(sell))
+        self._failpoints.hit("executor.filled")
         bought, sold = buy_done.filled_qty, sell_done.filled_qty
         if bought == sold and bought > ZERO:
             self.funnel.hit("both_filled")
@@ -180,6 +185,7 @@ class Executor:
             self.risk.record_result(order.venue, False)
             return self.tracker.get(cid) or order
         else:
+            self._failpoints.hit("executor.sent")
             self.tracker.on_order(answer, "placed")
             self.risk.record_result(order.venue, True)
         return await self._finalise(order)

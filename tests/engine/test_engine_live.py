@@ -107,41 +107,74 @@ async def test_live_trades_agree_with_the_simulated_ledger(tmp_path: Path) -> No
     assert pnl == sum((o.pnl for o in engine.outcomes), Decimal(0)) > 0
 
 
-async def test_restart_reconciles_an_order_sent_before_a_crash(tmp_path: Path) -> None:
-    """The journal says PENDING_NEW (intent written, then the crash): the order did reach the venue."""
+async def _crash_with_intents(config: Any, creds: dict[str, Credentials], sim: SimExchange,
+                              send_sell: bool) -> None:
+    """What a crash right after sending leaves: both intents journaled PENDING_NEW, no replies."""
+    from arb.model import Order
+
+    journal = Journal(config.journal_path)
+    await journal.open(mode="live", version="t", now_ns=1)
+    _, _, asks = sim.market.snapshot("binance", BTC, 1)
+    _, bids, _ = sim.market.snapshot("mexc", BTC, 1)
+    legs = [("binance", Side.BUY, "crash-b0", asks[0][0], "buy"),
+            ("mexc", Side.SELL, "crash-s0", bids[0][0], "sell")]
+    for venue, side, cid, price, leg in legs:
+        intent = Order(venue=venue, symbol=BTC, client_order_id=cid, side=side, type=OrderType.LIMIT,
+                       quantity=Decimal("0.01"), price=price, time_in_force=TimeInForce.IOC, ts_created=1,
+                       ts_updated=1)
+        journal.record_order(intent, opportunity_id="crash", leg=leg, detail="intent")
+    await journal.flush()
+    await journal.close(now_ns=2)
+    for venue, side, cid, price, _ in legs if send_sell else legs[:1]:
+        private = make_private(venue, getattr(config.venues, venue), creds[venue])
+        await private.place_order(BTC, side, OrderType.LIMIT, Decimal("0.01"), cid, price, TimeInForce.IOC)
+        await private.close()
+
+
+async def test_restart_reconciles_orders_sent_before_a_crash(tmp_path: Path) -> None:
+    """Both legs reached the venues, the replies were lost: resolved by client id, fills recovered."""
     sim, urls = await calm_sim(VENUES, seed=5)
     config = live_config(urls, tmp_path)
     creds = sim_credentials(VENUES)
-    first = Engine(config, credentials=creds)
     try:
-        await first.journal.open(mode="live", version="t", now_ns=1)
-        _, _, asks = sim.market.snapshot("binance", BTC, 1)
-        from arb.model import Order
-
-        intent = Order(venue="binance", symbol=BTC, client_order_id="crash-b0", side=Side.BUY,
-                       type=OrderType.LIMIT, quantity=Decimal("0.01"), price=asks[0][0],
-                       time_in_force=TimeInForce.IOC, ts_created=1, ts_updated=1)
-        first.journal.record_order(intent, opportunity_id="crash", leg="buy", detail="intent")
-        await first.journal.flush()
-        private = make_private("binance", config.venues.binance, creds["binance"])
-        await private.place_order(BTC, Side.BUY, OrderType.LIMIT, Decimal("0.01"), "crash-b0", asks[0][0],
-                                  TimeInForce.IOC)  # reached the venue; the reply was lost in the crash
-        await private.close()
-        await first.journal.close(now_ns=2)
-
+        await _crash_with_intents(config, creds, sim, send_sell=True)
         engine = Engine(config, credentials=creds)
         try:
             await engine.start()
             report = engine.reconciliation
-            assert report is not None and report.resolved == ["crash-b0"] and report.ok
-            assert report.fills_applied >= 1 and engine.risk.state.name == "ACTIVE"
-            order = engine.tracker.get("crash-b0")
-            assert order is not None and order.status is OrderStatus.FILLED
+            assert report is not None and sorted(report.resolved) == ["crash-b0", "crash-s0"]
+            assert report.ok and report.fills_applied >= 2 and engine.risk.state.name == "ACTIVE"
+            assert all(engine.tracker.get(c).status is OrderStatus.FILLED  # type: ignore[union-attr]
+                       for c in ("crash-b0", "crash-s0"))
         finally:
             await engine.stop()
     finally:
         await sim.close()
     fills = await journal_fills(tmp_path)
-    ledger = sim.dialects["binance"].ledger  # type: ignore[attr-defined]
-    assert sum(f.quantity for f in fills if f.client_order_id == "crash-b0") == Decimal("0.01")
-    assert ledger.total("sim", "BTC") == FUNDING["BTC"] + Decimal("0.01")
+    for venue in VENUES:
+        ledger = sim.dialects[venue].ledger  # type: ignore[attr-defined]
+        for asset, moved in moves(fills, venue).items():
+            assert ledger.total("sim", asset) == FUNDING[asset] + moved
+
+
+async def test_restart_after_a_one_legged_crash_starts_halted(tmp_path: Path) -> None:
+    """The sell never reached its venue: the bought leg is unhedged, so trading waits for an operator."""
+    sim, urls = await calm_sim(VENUES, seed=5)
+    config = live_config(urls, tmp_path)
+    creds = sim_credentials(VENUES)
+    try:
+        await _crash_with_intents(config, creds, sim, send_sell=False)
+        engine = Engine(config, credentials=creds)
+        try:
+            await engine.start()
+            report = engine.reconciliation
+            assert report is not None and not report.ok
+            assert engine.tracker.get("crash-s0").status is OrderStatus.REJECTED  # type: ignore[union-attr]
+            assert report.open_residuals == ["crash: legs differ by 0.01 (no residual journaled)"]
+            assert engine.risk.state.name == "HALTED" and "reconciliation" in engine.risk.reason
+            ready, detail = engine.readiness()
+            assert not ready and any("halted" in r for r in detail["reasons"])
+        finally:
+            await engine.stop()
+    finally:
+        await sim.close()
