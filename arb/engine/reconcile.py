@@ -109,7 +109,7 @@ async def reconcile(
         net: dict[str, Decimal] = {}
         for order in await journal.orders():
             opp = links.get(order.client_order_id, (None, ""))[0]
-            if opp in interrupted and opp not in with_residual:
+            if opp is not None and opp in interrupted and opp not in with_residual:
                 current = tracker.get(order.client_order_id) or order
                 sign = 1 if current.side is Side.BUY else -1
                 net[opp] = net.get(opp, Decimal(0)) + sign * current.filled_qty
