@@ -11,18 +11,22 @@ from arb.config import Credentials, VenueConfig
 from arb.net.contract import ErrorClassifier, ErrorDecoder, RequestSigner
 from arb.net.ratelimit import PoolSpec, RateLimiter
 from arb.net.rest import RestClient
-from arb.venues.base import PublicExchangeInterface
+from arb.venues.base import PrivateExchangeInterface, PublicExchangeInterface
 from arb.venues.binance import auth as binance_auth
 from arb.venues.binance import codec as binance_codec
 from arb.venues.binance import constants as binance_c
+from arb.venues.binance.private import BinancePrivate
 from arb.venues.binance.public import BinancePublic
+from arb.venues.clock import ServerClock
 from arb.venues.gateio import auth as gate_auth
 from arb.venues.gateio import codec as gate_codec
 from arb.venues.gateio import constants as gate_c
+from arb.venues.gateio.private import GatePrivate
 from arb.venues.gateio.public import GatePublic
 from arb.venues.mexc import auth as mexc_auth
 from arb.venues.mexc import codec as mexc_codec
 from arb.venues.mexc import constants as mexc_c
+from arb.venues.mexc.private import MexcPrivate
 from arb.venues.mexc.public import MexcPublic
 
 
@@ -32,6 +36,7 @@ class VenueSpec(NamedTuple):
     ws_url: str
     pools: tuple[PoolSpec, ...]
     public: type[PublicExchangeInterface]
+    private: type[PrivateExchangeInterface]
     signer: Callable[[str, str], RequestSigner]
     decode_error: ErrorDecoder
     error_class: ErrorClassifier
@@ -41,12 +46,13 @@ class VenueSpec(NamedTuple):
 
 VENUES: Final[Mapping[str, VenueSpec]] = MappingProxyType({
     "binance": VenueSpec("binance", binance_c.REST_URL, binance_c.WS_URL, binance_c.POOLS, BinancePublic,
-                         binance_auth.BinanceSigner, binance_codec.decode_error, binance_codec.error_class,
-                         1000, False),
-    "gateio": VenueSpec("gateio", gate_c.REST_URL, gate_c.WS_URL, gate_c.POOLS, GatePublic,
+                         BinancePrivate, binance_auth.BinanceSigner, binance_codec.decode_error,
+                         binance_codec.error_class, 1000, False),
+    "gateio": VenueSpec("gateio", gate_c.REST_URL, gate_c.WS_URL, gate_c.POOLS, GatePublic, GatePrivate,
                         gate_auth.GateSigner, gate_codec.decode_error, gate_codec.error_class,
                         gate_c.SNAPSHOT_LIMIT, True),
-    "mexc": VenueSpec("mexc", mexc_c.REST_URL, mexc_c.WS_URL, mexc_c.POOLS, MexcPublic, mexc_auth.MexcSigner,
+    "mexc": VenueSpec("mexc", mexc_c.REST_URL, mexc_c.WS_URL, mexc_c.POOLS, MexcPublic, MexcPrivate,
+                      mexc_auth.MexcSigner,
                       mexc_codec.decode_error, mexc_codec.error_class, mexc_c.SNAPSHOT_LIMIT, True),
 })
 
@@ -65,3 +71,13 @@ def make_rest(name: str, config: VenueConfig, credentials: Credentials | None = 
 def make_public(name: str, config: VenueConfig) -> PublicExchangeInterface:
     spec = VENUES[name]
     return spec.public(make_rest(name, config), kind=config.market_data)  # type: ignore[call-arg]
+
+
+def make_private(name: str, config: VenueConfig, credentials: Credentials, *,
+                 clock_ns: Callable[[], int] = time.time_ns) -> PrivateExchangeInterface:
+    """The venue's signed connector: its RestClient signs at venue time from a `ServerClock`."""
+    spec = VENUES[name]
+    clock = ServerClock(clock_ns=clock_ns)
+    rest = make_rest(name, config, credentials, clock_ms=clock.now_ms)
+    return spec.private(rest, kind=config.trading, clock_ns=clock_ns,  # type: ignore[call-arg]
+                        server_clock=clock)

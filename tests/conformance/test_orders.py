@@ -1,7 +1,7 @@
 """Signed orders against the simulator: place (IOC), query by client id, cancel, balances, errors.
 
-Binance and MEXC (their private connectors and the simulator's signed endpoints exist); Gate joins
-when its private connector does.
+Every registered venue, each through `make_private` (its connector signing at venue time) against
+its simulated dialect's signed endpoints and the shared ledger.
 """
 
 from __future__ import annotations
@@ -15,22 +15,24 @@ from arb.config import Credentials, Secret, VenueConfig
 from arb.errors import AuthenticationError, InsufficientBalanceError, InvalidOrderError, OrderNotFoundError
 from arb.model import OrderStatus, OrderType, Side, Symbol, TimeInForce
 from arb.sim.server import SimExchange
+from arb.venues.base import PrivateExchangeInterface
 from arb.venues.binance.private import BinancePrivate
-from arb.venues.mexc.private import MexcPrivate
-from arb.venues.registry import make_rest
+from arb.venues.registry import VENUES, make_private, make_rest
 
 BTC = Symbol("BTC", "USDT")
-PRIVATES: dict[str, Any] = {"binance": BinancePrivate, "mexc": MexcPrivate}
 # the simulated venues answer a buy beyond the balance with their own codes
-TOO_BIG = {"binance": (InvalidOrderError, -2010), "mexc": (InsufficientBalanceError, 10101)}
+TOO_BIG: dict[str, tuple[type[Exception], int | str]] = {
+    "binance": (InvalidOrderError, -2010), "mexc": (InsufficientBalanceError, 10101),
+    "gateio": (InsufficientBalanceError, "BALANCE_NOT_ENOUGH"),
+}
 
 
-def private(venue: str, url: str, secret: str = "sim-secret") -> Any:
+def private(venue: str, url: str, secret: str = "sim-secret") -> PrivateExchangeInterface:
     creds = Credentials(venue, Secret("sim-key"), Secret(secret))
-    return PRIVATES[venue](make_rest(venue, VenueConfig(rest_url=url), creds))
+    return make_private(venue, VenueConfig(rest_url=url), creds)
 
 
-@pytest.mark.parametrize("venue", sorted(PRIVATES))
+@pytest.mark.parametrize("venue", sorted(VENUES))
 async def test_signed_order_lifecycle_against_the_simulated_ledger(venue: str) -> None:
     sim = SimExchange([venue], seed=6, step_s=0.05)
     urls = await sim.start()

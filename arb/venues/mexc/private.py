@@ -11,8 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
 
 from arb.config import TRADING_PRESET, RequestConfig
+from arb.errors import TimestampError
 from arb.model import (
     AccountInfo,
     AssetBalance,
@@ -28,10 +31,12 @@ from arb.model import (
 from arb.net.ratelimit import Priority
 from arb.net.rest import RestClient
 from arb.venues.base import PrivateExchangeInterface
+from arb.venues.clock import ServerClock
 from arb.venues.mexc import codec
 from arb.venues.mexc import constants as c
 
 MS = 1_000_000
+TIME_DRAWS = MappingProxyType({"ip": c.WEIGHTS[c.TIME]})
 
 
 def _wire_type(order_type: OrderType, tif: TimeInForce) -> str:
@@ -48,10 +53,27 @@ class MexcPrivate(PrivateExchangeInterface):
     venue = c.VENUE
 
     def __init__(self, rest: RestClient, *, kind: RequestConfig = TRADING_PRESET,
-                 clock_ns: Callable[[], int] = time.time_ns) -> None:
+                 clock_ns: Callable[[], int] = time.time_ns,
+                 server_clock: ServerClock | None = None) -> None:
         self.rest = rest
         self._kind = kind
         self._clock = clock_ns
+        self._server_clock = server_clock
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """A signed call at venue time: the `ServerClock` is synced first when due, dropped on a
+        rejected timestamp."""
+        if self._server_clock is not None:
+            await self._server_clock.sync(self._server_ms)
+        try:
+            return await self.rest.request(method, path, **kwargs)
+        except TimestampError:
+            if self._server_clock is not None:
+                self._server_clock.invalidate()
+            raise
+
+    async def _server_ms(self) -> int:
+        return codec.decode_time(await self.rest.request("GET", c.TIME, kind=self._kind, draws=TIME_DRAWS))
 
     def _sym(self, symbol: Symbol) -> str:
         return symbol.to_venue(c.SYMBOL_STYLE)
@@ -64,9 +86,9 @@ class MexcPrivate(PrivateExchangeInterface):
         if order_type is not OrderType.MARKET:
             params.append(("price", format(price or Decimal(0), "f")))
         params.append(("newClientOrderId", client_order_id))
-        body = await self.rest.request("POST", c.ORDER, kind=self._kind, params=params, signed=True,
-                                       draws={"uid": 1}, priority=Priority.ORDER,
-                                       client_order_id=client_order_id)
+        body = await self._request("POST", c.ORDER, kind=self._kind, params=params, signed=True,
+                                    draws={"uid": 1}, priority=Priority.ORDER,
+                                    client_order_id=client_order_id)
         ack = codec.decode_ack(body)
         now = self._clock()
         return Order(venue=c.VENUE, symbol=symbol, client_order_id=client_order_id, side=side,
@@ -81,9 +103,9 @@ class MexcPrivate(PrivateExchangeInterface):
             params.append(("orderId", order_id))
         else:
             params.append(("origClientOrderId", client_order_id or ""))
-        body = await self.rest.request(method, c.ORDER, kind=self._kind, params=params, signed=True,
-                                       draws={"uid": c.QUERY_ORDER_WEIGHT}, priority=Priority.ORDER,
-                                       idempotent=method == "GET", client_order_id=client_order_id)
+        body = await self._request(method, c.ORDER, kind=self._kind, params=params, signed=True,
+                                    draws={"uid": c.QUERY_ORDER_WEIGHT}, priority=Priority.ORDER,
+                                    idempotent=method == "GET", client_order_id=client_order_id)
         return codec.to_order(codec.decode_order(body), symbol, client_order_id)
 
     async def cancel_order(self, symbol: Symbol, *, order_id: str | None = None,
@@ -97,14 +119,14 @@ class MexcPrivate(PrivateExchangeInterface):
     async def open_orders(self, symbol: Symbol | None = None) -> list[Order]:
         if symbol is None:
             raise NotImplementedError("mexc open orders need a symbol")
-        body = await self.rest.request("GET", c.OPEN_ORDERS, kind=self._kind, signed=True,
-                                       params=[("symbol", self._sym(symbol))],
-                                       draws={"uid": c.WEIGHTS[c.OPEN_ORDERS]})
+        body = await self._request("GET", c.OPEN_ORDERS, kind=self._kind, signed=True,
+                                    params=[("symbol", self._sym(symbol))],
+                                    draws={"uid": c.WEIGHTS[c.OPEN_ORDERS]})
         return [codec.to_order(m, symbol) for m in codec.decode_orders(body)]
 
     async def balances(self) -> dict[str, AssetBalance]:
-        body = await self.rest.request("GET", c.ACCOUNT, kind=self._kind, signed=True,
-                                       draws={"uid": c.WEIGHTS[c.ACCOUNT]})
+        body = await self._request("GET", c.ACCOUNT, kind=self._kind, signed=True,
+                                    draws={"uid": c.WEIGHTS[c.ACCOUNT]})
         return {b.asset: AssetBalance(b.asset, b.free, b.locked) for b in codec.decode_account(body).balances}
 
     async def account_info(self) -> AccountInfo:
