@@ -278,10 +278,10 @@ class OrderMsg(msgspec.Struct):
     fee: Decimal = Decimal(0)
     fee_currency: str = ""
     finish_as: str = ""
-    create_time: float = 0.0
-    update_time: float = 0.0
-    create_time_ms: float = 0.0
-    update_time_ms: float = 0.0
+    create_time: Decimal = Decimal(0)  # times as Decimal: ms * 10^6 stays exact (a float would not)
+    update_time: Decimal = Decimal(0)
+    create_time_ms: Decimal = Decimal(0)
+    update_time_ms: Decimal = Decimal(0)
 
 
 class OpenOrdersMsg(msgspec.Struct):
@@ -314,8 +314,8 @@ class MyTradeMsg(msgspec.Struct):
     fee: Decimal = Decimal(0)
     fee_currency: str = ""
     text: str = ""
-    create_time: float = 0.0
-    create_time_ms: float = 0.0
+    create_time: Decimal = Decimal(0)
+    create_time_ms: Decimal = Decimal(0)
 
 
 class FeeResp(msgspec.Struct):
@@ -361,7 +361,7 @@ def decode_fee(body: bytes, symbol: Symbol) -> TradingFee:
     return TradingFee(VENUE, symbol, fee.maker_fee, fee.taker_fee)
 
 
-def _time_ns(ms: float, seconds: float) -> int:
+def _time_ns(ms: Decimal, seconds: Decimal) -> int:
     return int(ms * MS) if ms else int(seconds * SECOND_NS)
 
 
