@@ -346,10 +346,8 @@ class GatePrivateApi:
         symbol = self._pair(request.query.get("currency_pair"), required=False)
         limit, page = self._limit(request, 100, MAX_LIMIT)
         order_id = request.query.get("order_id")
-        mine = {o.order_id for o in self.matching.orders.values() if o.account == account}
-        rows = [f for f in reversed(self.matching.fills)
-                if f.order_id in mine and (symbol is None or f.symbol == symbol)
-                and (order_id is None or str(f.order_id) == order_id)]
+        rows = [f for f in reversed(self.matching.account_fills(account, symbol))
+                if order_id is None or str(f.order_id) == order_id]
         return web.json_response([self._trade_json(f) for f in rows[(page - 1) * limit: page * limit]])
 
     async def _fee(self, request: web.Request, account: str) -> web.Response:

@@ -246,3 +246,8 @@ class MatchingEngine:
         live = ("NEW", "PARTIALLY_FILLED")
         return [o for o in self.orders.values()
                 if o.account == account and o.status in live and (symbol is None or o.symbol == symbol)]
+
+    def account_fills(self, account: str, symbol: Symbol | None = None) -> list[SimFill]:
+        """The account's fills, oldest first (optionally of one symbol)."""
+        return [f for f in self.fills
+                if self.orders[f.order_id].account == account and (symbol is None or f.symbol == symbol)]

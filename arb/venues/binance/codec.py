@@ -25,6 +25,7 @@ from arb.model import (
     Ticker,
     TimeInForce,
     Trade,
+    TradingFee,
 )
 from arb.venues.base import DepthUpdate, decode_body, depth_update, order_book
 from arb.venues.binance.constants import ERROR_CODES, STATUS_MAP, VENUE
@@ -350,3 +351,55 @@ def decode_orders(body: bytes) -> list[OrderResp]:
 
 def decode_account(body: bytes) -> AccountResp:
     return _decode(_ACCOUNT, body, "account")  # type: ignore[no-any-return]
+
+
+class MyTradeMsg(msgspec.Struct):
+    """GET /api/v3/myTrades row: ``{"symbol": "BNBBTC", "id": 28457, "orderId": 100234, "price":
+    "4.00000100", "qty": "12.00000000", "quoteQty": "48.000012", "commission": "10.10000000",
+    "commissionAsset": "BNB", "time": 1499865549590, "isBuyer": true, "isMaker": false}``
+    (no client order id: the caller maps ``orderId``)."""
+
+    id: int
+    orderId: int
+    price: Decimal
+    qty: Decimal
+    commission: Decimal = Decimal(0)
+    commissionAsset: str = ""
+    time: int = 0
+    isBuyer: bool = True
+    isMaker: bool = False
+
+
+class RatesMsg(msgspec.Struct):
+    maker: Decimal = Decimal(0)
+    taker: Decimal = Decimal(0)
+
+
+class CommissionResp(msgspec.Struct):
+    """GET /api/v3/account/commission: ``{"symbol": "BTCUSDT", "standardCommission": {"maker":
+    "0.00000010", "taker": "0.00000020", ...}, "taxCommission": {...}, "specialCommission": {...},
+    "discount": {...}}``: the rate paid is standard + tax + special (fractions; the side-dependent
+    buyer/seller parts are left out)."""
+
+    standardCommission: RatesMsg
+    taxCommission: RatesMsg = msgspec.field(default_factory=RatesMsg)
+    specialCommission: RatesMsg = msgspec.field(default_factory=RatesMsg)
+
+
+_MY_TRADES: Final = msgspec.json.Decoder(list[MyTradeMsg], strict=False)
+_COMMISSION: Final = msgspec.json.Decoder(CommissionResp, strict=False)
+
+
+def decode_my_trades(body: bytes, symbol: Symbol, ts_recv: int) -> list[Fill]:
+    return [
+        Fill(VENUE, symbol, str(t.id), Side.BUY if t.isBuyer else Side.SELL, t.price, t.qty, t.commission,
+             t.commissionAsset, order_id=str(t.orderId), is_maker=t.isMaker, ts_event=t.time * MS,
+             ts_recv=ts_recv)
+        for t in _decode(_MY_TRADES, body, "my trades")
+    ]
+
+
+def decode_commission(body: bytes, symbol: Symbol) -> TradingFee:
+    c = _decode(_COMMISSION, body, "commission")
+    parts = (c.standardCommission, c.taxCommission, c.specialCommission)
+    return TradingFee(VENUE, symbol, float(sum(p.maker for p in parts)), float(sum(p.taker for p in parts)))

@@ -3,7 +3,7 @@
 Orders are placed with ``newOrderRespType=FULL``, so the response carries the fills; they are
 handed to `on_fill` (the engine's order tracker) as they arrive. Writes are never retried: a
 timeout or 5xx raises `OrderOutcomeUnknownError` with the client order id (see `arb.net.rest`).
-Not yet: my_trades, trading_fees (commission endpoint) and account_info beyond balances.
+Not yet: account_info beyond balances.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from arb.venues.binance import constants as c
 from arb.venues.clock import ServerClock
 
 ORDER_DRAWS = MappingProxyType({"weight": 1, "orders": 1, "orders_day": 1})
+MY_TRADES_MAX = 1000
 TIME_DRAWS = MappingProxyType({"weight": c.WEIGHTS[c.TIME]})
 
 
@@ -114,10 +115,18 @@ class BinancePrivate(PrivateExchangeInterface):
         return AccountInfo(self.venue, await self.balances(), ts_event=self._clock())
 
     async def my_trades(self, symbol: Symbol, limit: int = 100) -> list[Fill]:
-        raise NotImplementedError("binance myTrades: not implemented yet")
+        """Our latest fills on `symbol`. Binance rows carry no client order id: callers match on
+        ``order_id``."""
+        params = [("symbol", self._sym(symbol)), ("limit", str(max(1, min(limit, MY_TRADES_MAX))))]
+        body = await self._request("GET", c.MY_TRADES, kind=self._kind, signed=True, params=params,
+                                   draws={"weight": c.WEIGHTS[c.MY_TRADES]})
+        return codec.decode_my_trades(body, symbol, self._clock())
 
     async def trading_fees(self, symbol: Symbol) -> TradingFee:
-        raise NotImplementedError("binance commission endpoint: not implemented yet")
+        body = await self._request("GET", c.COMMISSION, kind=self._kind, signed=True,
+                                   params=[("symbol", self._sym(symbol))],
+                                   draws={"weight": c.WEIGHTS[c.COMMISSION]})
+        return codec.decode_commission(body, symbol)
 
     async def close(self) -> None:
         await self.rest.close()

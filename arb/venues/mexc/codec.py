@@ -14,6 +14,7 @@ from google.protobuf.message import DecodeError as DecodeProtoError
 from arb._core.pbwire import read_depth_push
 from arb.errors import DecodeError, ExchangeError
 from arb.model import (
+    Fill,
     Kline,
     KlineInterval,
     Order,
@@ -27,6 +28,7 @@ from arb.model import (
     Ticker,
     TimeInForce,
     Trade,
+    TradingFee,
 )
 from arb.venues.base import DepthUpdate, decode_body, depth_update, order_book
 from arb.venues.errors import classify, decode_code_msg
@@ -378,3 +380,51 @@ def decode_orders(body: bytes) -> list[OrderResp]:
 
 def decode_account(body: bytes) -> AccountResp:
     return _decode(_ACCOUNT, body, "account")  # type: ignore[no-any-return]
+
+
+class MyTradeMsg(msgspec.Struct):
+    """GET /api/v3/myTrades row: ``{"symbol": "ATLASUSDT", "id": "dd44f79d...", "orderId":
+    "C02__385413065019117569043", "price": "0.004542", "qty": "1220", "commission": "0",
+    "commissionAsset": "USDT", "time": "1707671871000", "isBuyer": false, "isMaker": false,
+    "clientOrderId": null}`` (numbers sometimes as strings)."""
+
+    id: str
+    orderId: str
+    price: Decimal
+    qty: Decimal
+    commission: Decimal = Decimal(0)
+    commissionAsset: str = ""
+    time: int = 0
+    isBuyer: bool = True
+    isMaker: bool = False
+    clientOrderId: str | None = None
+
+
+class RatesMsg(msgspec.Struct):
+    makerCommission: float
+    takerCommission: float
+
+
+class TradeFeeResp(msgspec.Struct):
+    """GET /api/v3/tradeFee: ``{"data": {"makerCommission": 0.003, "takerCommission": 0.003},
+    "code": 0, "msg": "success", "timestamp": 1669109672717}`` (fractions)."""
+
+    data: RatesMsg
+
+
+_MY_TRADES: Final = msgspec.json.Decoder(list[MyTradeMsg], strict=False)
+_TRADE_FEE: Final = msgspec.json.Decoder(TradeFeeResp, strict=False)
+
+
+def decode_my_trades(body: bytes, symbol: Symbol, ts_recv: int) -> list[Fill]:
+    return [
+        Fill(VENUE, symbol, t.id, Side.BUY if t.isBuyer else Side.SELL, t.price, t.qty, t.commission,
+             t.commissionAsset, order_id=t.orderId, client_order_id=t.clientOrderId or None,
+             is_maker=t.isMaker, ts_event=t.time * MS, ts_recv=ts_recv)
+        for t in _decode(_MY_TRADES, body, "my trades")
+    ]
+
+
+def decode_trade_fee(body: bytes, symbol: Symbol) -> TradingFee:
+    rates = _decode(_TRADE_FEE, body, "trade fee").data
+    return TradingFee(VENUE, symbol, rates.makerCommission, rates.takerCommission)

@@ -3,7 +3,7 @@
 MEXC acknowledges an order without status or fills, so `place_order` returns it as NEW with the
 exchange id; the executor (or the user stream, once wired) learns the outcome by query. IOC and FOK
 are order *types* on MEXC (IMMEDIATE_OR_CANCEL, FILL_OR_KILL), not a timeInForce.
-Not yet: my_trades, trading_fees, the user stream.
+Not yet: the user stream.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from arb.venues.mexc import codec
 from arb.venues.mexc import constants as c
 
 MS = 1_000_000
+MY_TRADES_MAX = 100
 TIME_DRAWS = MappingProxyType({"ip": c.WEIGHTS[c.TIME]})
 
 
@@ -133,10 +134,17 @@ class MexcPrivate(PrivateExchangeInterface):
         return AccountInfo(self.venue, await self.balances(), ts_event=self._clock())
 
     async def my_trades(self, symbol: Symbol, limit: int = 100) -> list[Fill]:
-        raise NotImplementedError("mexc myTrades: not implemented yet")
+        """Our latest fills on `symbol` (MEXC keeps a month; at most 100 rows)."""
+        params = [("symbol", self._sym(symbol)), ("limit", str(max(1, min(limit, MY_TRADES_MAX))))]
+        body = await self._request("GET", c.MY_TRADES, kind=self._kind, signed=True, params=params,
+                                   draws={"uid": c.WEIGHTS[c.MY_TRADES]})
+        return codec.decode_my_trades(body, symbol, self._clock())
 
     async def trading_fees(self, symbol: Symbol) -> TradingFee:
-        raise NotImplementedError("mexc tradeFee: not implemented yet")
+        body = await self._request("GET", c.TRADE_FEE, kind=self._kind, signed=True,
+                                   params=[("symbol", self._sym(symbol))],
+                                   draws={"uid": c.WEIGHTS[c.TRADE_FEE]})
+        return codec.decode_trade_fee(body, symbol)
 
     async def close(self) -> None:
         await self.rest.close()

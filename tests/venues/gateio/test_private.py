@@ -72,6 +72,16 @@ def test_ack_open_orders_accounts_and_fee_samples(samples_dir: Path) -> None:
     assert (fee.venue, fee.maker, fee.taker) == ("gateio", 0.002, 0.002)
 
 
+def test_my_trades_sample(samples_dir: Path) -> None:
+    (row,) = codec.decode_my_trades((samples_dir / "gateio" / "trades.json").read_bytes())
+    fill = codec.to_fill(row, Symbol("ETH", "BTC"), 1)
+    assert (fill.trade_id, fill.order_id, fill.client_order_id, fill.side, fill.is_maker) == (
+        "1232893232", "4128442423", "t-test", Side.BUY, True)
+    assert (fill.quantity, fill.price, fill.fee, fill.fee_asset) == (
+        Decimal("0.15"), Decimal("0.03"), Decimal("0.0005"), "ETH")
+    assert fill.ts_event == 1548000000123456000
+
+
 # ------------------------------------------------------------------ decoding: own fixtures
 
 
