@@ -119,13 +119,13 @@ class GatePrivate(PrivateExchangeInterface):
 
     async def _signed(self, method: str, path: str, *, params: Params = (), body: bytes = b"",
                       draws: Mapping[str, int] = PRIVATE_DRAWS, priority: Priority = Priority.NORMAL,
-                      client_order_id: str | None = None) -> bytes:
+                      client_order_id: str | None = None, endpoint: str | None = None) -> bytes:
         if self._server_clock is not None:
             await self._server_clock.sync(self._server_ms)
         try:
             payload: bytes = await self.rest.request(
                 method, path, kind=self._kind, params=params, body=body, signed=True, draws=draws,
-                priority=priority, client_order_id=client_order_id)
+                priority=priority, client_order_id=client_order_id, endpoint=endpoint)
         except TimestampError:
             if self._server_clock is not None:
                 self._server_clock.invalidate()  # measure again before the next signed call
@@ -192,14 +192,16 @@ class GatePrivate(PrivateExchangeInterface):
                            client_order_id: str | None = None) -> Order:
         reply = await self._signed("DELETE", self._order_path(order_id, client_order_id),
                                    params=[("currency_pair", self._pair(symbol))], draws=CANCEL_DRAWS,
-                                   priority=Priority.ORDER, client_order_id=client_order_id)
+                                   priority=Priority.ORDER, client_order_id=client_order_id,
+                                   endpoint=c.ORDER)
         msg = codec.decode_order(reply)
         return codec.to_order(msg, symbol, client_order_id or self._caller(msg.text))
 
     async def get_order(self, symbol: Symbol, *, order_id: str | None = None,
                         client_order_id: str | None = None) -> Order:
         reply = await self._signed("GET", self._order_path(order_id, client_order_id),
-                                   params=[("currency_pair", self._pair(symbol))], priority=Priority.ORDER)
+                                   params=[("currency_pair", self._pair(symbol))], priority=Priority.ORDER,
+                                   endpoint=c.ORDER)
         msg = codec.decode_order(reply)
         return codec.to_order(msg, symbol, client_order_id or self._caller(msg.text))
 

@@ -185,6 +185,8 @@ async def test_fills_fees_open_orders_and_long_client_ids(sim: tuple[SimExchange
                                            TimeInForce.IOC)
         assert placed.client_order_id == long_id and placed.status is OrderStatus.FILLED
         assert (await private.get_order(BTC, client_order_id=long_id)).order_id == placed.order_id
+        assert isinstance(private, GatePrivate)
+        assert set(private.rest.metrics.latency) == {c.TIME, c.ORDERS, c.ORDER}  # no series per order id
         fills = await private.my_trades(BTC)
         assert [f.order_id for f in fills] == [placed.order_id] and fills[0].client_order_id == long_id
         assert fills[0].quantity == qty and fills[0].fee == placed.fee > 0
