@@ -21,16 +21,13 @@ from arb.engine.books import BookFeed, BookStore
 from arb.errors import ArbError, AuthenticationError
 from arb.model import OrderType, Side, Symbol, TimeInForce
 from arb.sim.server import SimExchange
-from arb.venues.binance.private import BinancePrivate
 from arb.venues.binance.stream import BinanceStream
 from arb.venues.gateio.stream import GateStream
-from arb.venues.mexc.private import MexcPrivate
 from arb.venues.mexc.stream import MexcStream
-from arb.venues.registry import make_public, make_rest
+from arb.venues.registry import make_private, make_public
 
 STREAMS: Mapping[str, Any] = MappingProxyType({"binance": BinanceStream, "gateio": GateStream,
                                                "mexc": MexcStream})
-PRIVATES: Mapping[str, Any] = MappingProxyType({"binance": BinancePrivate, "mexc": MexcPrivate})
 SYMBOL = Symbol("BTC", "USDT")
 SIM_CREDENTIALS = ("sim-key", "sim-secret")
 
@@ -83,11 +80,9 @@ async def run_checks(venue: str, live: bool) -> list[dict[str, Any]]:
                 await store.close()
 
         async def signed_order() -> str:
-            if venue not in PRIVATES:
-                raise NotImplementedError(f"no private connector for {venue} yet")
             if creds is None:
                 raise AuthenticationError(venue, "no credentials in the environment")
-            private = PRIVATES[venue](make_rest(venue, config, creds))
+            private = make_private(venue, config, creds)
             try:
                 book = await public.orderbook(SYMBOL, 5)
                 price = Decimal(repr(book.bids[0].price)) * Decimal("0.9")
@@ -102,9 +97,7 @@ async def run_checks(venue: str, live: bool) -> list[dict[str, Any]]:
                 await private.close()
 
         async def bad_signature() -> str:
-            if venue not in PRIVATES:
-                raise NotImplementedError(f"no private connector for {venue} yet")
-            wrong = PRIVATES[venue](make_rest(venue, config, Credentials(venue, Secret("x"), Secret("y"))))
+            wrong = make_private(venue, config, Credentials(venue, Secret("x"), Secret("y")))
             try:
                 await wrong.balances()
             except AuthenticationError as exc:

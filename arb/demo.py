@@ -2,9 +2,7 @@
 
 The engine trades through its live execution path: market data (snapshots and depth streams) comes
 from the simulated venues over real sockets, and orders are real signed requests to the simulator's
-funded test account (simulated money). Venues without a private connector yet make the demo fall
-back to paper mode (fills against the local books). Shows live progress and ends with a summary
-table.
+funded test account (simulated money). Shows live progress and ends with a summary table.
 """
 
 from __future__ import annotations
@@ -14,22 +12,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from decimal import Decimal
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, TextIO
 
 from arb.config import Credentials, Secret, default_config
 from arb.engine.engine import Engine
 from arb.sim.accounts import SIM_KEY, SIM_SECRET
 from arb.sim.server import SimExchange
-from arb.venues.registry import PRIVATES
 
 PIPED_EVERY_S = 5
-DEMO_BALANCES = MappingProxyType({
-    "USDT": Decimal("250000"), "BTC": Decimal("2"), "ETH": Decimal("40"), "SOL": Decimal("800"),
-    "XRP": Decimal("200000"), "DOGE": Decimal("800000"),
-})
 
 
 def sim_credentials(venues: list[str]) -> dict[str, Credentials]:
@@ -81,13 +72,12 @@ async def run_demo(duration: float, venues: Sequence[str], symbols: Sequence[str
     urls = await sim.start()
     for venue, (rest, ws) in urls.items():
         out.write(f"simulated {venue}: rest={rest} ws={ws}\n")
-    mode = "live" if all(v in PRIVATES for v in venues) else "paper"
     config = default_config(
         symbols=list(symbols),
         venues={v: {"rest_url": urls[v][0], "ws_url": urls[v][1]} for v in venues},
-        engine={"data_dir": str(data_dir), "mode": mode},
+        engine={"data_dir": str(data_dir), "mode": "live"},
     )
-    engine = Engine(config, paper_balances=DEMO_BALANCES, credentials=sim_credentials(list(venues)))
+    engine = Engine(config, credentials=sim_credentials(list(venues)))
     try:
         await engine.start()
         started = time.monotonic()
@@ -101,8 +91,8 @@ async def run_demo(duration: float, venues: Sequence[str], symbols: Sequence[str
         await engine.stop()
         await sim.close()
     summary = engine.summary()
-    how = "live path, simulated money" if mode == "live" else "paper trading"
-    out.write(f"\nSummary ({how}, against the loopback simulator)\n" + summary_table(summary) + "\n")
+    out.write("\nSummary (live execution path, simulated money on the loopback simulator)\n"
+              + summary_table(summary) + "\n")
     return summary
 
 

@@ -24,7 +24,6 @@ from arb.engine.engine import Engine
 from arb.errors import ArbError, AuthenticationError, ConfigError
 from arb.obs.health import HealthServer
 from arb.sim.server import SimExchange
-from arb.venues.registry import PRIVATES
 
 RETRY_START_S = 1.0
 RETRY_MAX_S = 30.0
@@ -124,11 +123,6 @@ def main(config_path: str, *, live: bool, sim: bool, duration: float | None, see
         missing = [v for v in venues if v not in credentials]
         if missing:
             print(f"error: live trading needs ARB_<VENUE>_API_KEY/_API_SECRET for {missing}", file=sys.stderr)
-            return 2
-        unsupported = [v for v in venues if v not in PRIVATES]
-        if unsupported:
-            print(f"error: no private connector for {unsupported} yet: live trading there is not possible",
-                  file=sys.stderr)
             return 2
         config = msgspec.structs.replace(
             config, engine=msgspec.structs.replace(config.engine, mode="live"))

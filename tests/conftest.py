@@ -17,7 +17,11 @@ settings.register_profile("dev", max_examples=200, deadline=None, print_blob=Tru
 settings.register_profile("thorough", max_examples=2000, deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("ARB_HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+# `shared/` sits beside the checkout (../shared from /work/main, ../../shared from a worktree):
+# the nearest ancestor that has one wins.
+SHARED = next((p / "shared" for p in Path(__file__).resolve().parents[1].parents
+               if (p / "shared" / "exchange-samples").is_dir()),
+              Path(__file__).resolve().parents[1].parent / "shared")
 SAMPLES = SHARED / "exchange-samples"
 
 

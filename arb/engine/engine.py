@@ -51,7 +51,7 @@ from arb.venues.base import (
 from arb.venues.binance.stream import BinanceStream
 from arb.venues.gateio.stream import GateStream
 from arb.venues.mexc.stream import MexcStream
-from arb.venues.registry import PRIVATES, make_private, make_public
+from arb.venues.registry import make_private, make_public
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +116,6 @@ class Engine:
         self._credentials = dict(credentials or {})
         if self.live:
             for venue in config.enabled_venues:
-                if venue not in PRIVATES:
-                    raise ConfigError(f"venues.{venue}", "live", "no private connector for this venue yet")
                 if venue not in self._credentials:
                     raise ConfigError(f"venues.{venue}", "credentials",
                                       "live mode needs this venue's API keys")

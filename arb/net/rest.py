@@ -181,13 +181,15 @@ class RestClient:
         decode: Any = None,
         client_order_id: str | None = None,
         idempotent: bool | None = None,
+        endpoint: str | None = None,
     ) -> Any:
         """Send one request and return its decoded body.
 
         `decode` is a type (its decoder is built once and cached on this client), a ready
         ``msgspec.json.Decoder``, or None for the raw bytes. `draws` are the limiter pools and
         weights this request costs. Reads are retried up to ``kind.retries`` times; writes (anything
-        but GET unless `idempotent`) never: see the module docstring.
+        but GET unless `idempotent`) never: see the module docstring. `endpoint` names the request
+        in the metrics when `path` carries an id (Gate's ``/spot/orders/{order_id}``).
         """
         idempotent = method == "GET" if idempotent is None else idempotent
         attempts = kind.retries + 1 if idempotent else 1
@@ -196,7 +198,7 @@ class RestClient:
             last = attempt == attempts - 1
             try:
                 return await self._once(method, path, kind, params, body, signed, draws, priority, decode,
-                                        client_order_id, idempotent)
+                                        client_order_id, idempotent, endpoint or path)
             except _Retry as retry:
                 if last:
                     raise retry.error from None
@@ -211,7 +213,7 @@ class RestClient:
     async def _once(
         self, method: str, path: str, kind: RequestConfig, params: Params, body: bytes, signed: bool,
         draws: Mapping[str, int] | None, priority: Priority, decode: Any, client_order_id: str | None,
-        idempotent: bool,
+        idempotent: bool, endpoint: str,
     ) -> Any:
         if self.limiter is not None and draws:
             started = time.perf_counter()
@@ -235,12 +237,12 @@ class RestClient:
                 status = resp.status
                 resp_headers = resp.headers
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            self.metrics.observe(path, time.perf_counter() - started, TRANSPORT_FAILURE_STATUS)
+            self.metrics.observe(endpoint, time.perf_counter() - started, TRANSPORT_FAILURE_STATUS)
             reason = f"{method} {path}: {type(exc).__name__} {exc}".strip()
             if idempotent:
                 raise _Retry(ExchangeUnavailableError(self.venue, reason)) from None
             raise OrderOutcomeUnknownError(self.venue, reason, client_order_id=client_order_id) from None
-        self.metrics.observe(path, time.perf_counter() - started, status)
+        self.metrics.observe(endpoint, time.perf_counter() - started, status)
         if self.limiter is not None:
             self.limiter.update_from_headers(resp_headers)
         if HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES:

@@ -4,8 +4,11 @@ Written from the protocol fact sheet, independently of the client in `arb.venues
 simulator shares the wire schema with the client, not its code). Served so far: ``GET
 /api/v3/time``, ``/api/v3/exchangeInfo``, ``/api/v3/depth``; WebSocket ``/stream`` (combined
 streams: SUBSCRIBE / UNSUBSCRIBE with ``{"result": null, "id": N}`` acks, ``<sym>@depth@100ms``
-diffs with ``U``/``u``). Each diff is encoded once and sent to every subscribed socket.
-Private endpoints, trades and the rate-limit and fault behaviour are still to come.
+diffs with ``U``/``u``). Each diff is encoded once and sent to every subscribed socket. Signed
+(HMAC query check, Binance codes): ``/api/v3/order`` (POST/GET/DELETE), ``/api/v3/openOrders``,
+``/api/v3/account``, ``/api/v3/myTrades``, ``/api/v3/account/commission`` over the shared matching
+engine and ledger. Public trades, the user stream and the rate-limit and fault behaviour are still
+to come.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from arb.sim.matching import MatchingEngine, Reject, RejectKind, SimFill, SimOrd
 NAME = "binance"
 DEPTH_SUFFIX = "@depth@100ms"
 MAX_DEPTH_LIMIT = 5000
+MAX_TRADES_LIMIT = 1000
 TAKER_FEE = Decimal("0.001")
 ZERO_D = Decimal(0)
 AUTH_ERRORS: Mapping[AuthFailure, tuple[int, int, str]] = MappingProxyType({
@@ -209,33 +213,35 @@ class BinanceDialect:
         if symbol is None:
             return _error(400, -1121, "Invalid symbol.")
         try:
-            order_id = int(p["orderId"]) if "orderId" in p else None
-            limit = min(int(p.get("limit", "500")), 1000)
+            limit = min(int(p.get("limit", "500")), MAX_TRADES_LIMIT)
         except ValueError:
-            return _error(400, -1100, "Illegal characters found in a parameter.")
+            return _error(400, -1100, "Illegal characters found in parameter 'limit'.")
+        order_id = p.get("orderId")
+        rows = [f for f in self.matching.account_fills(account, symbol)
+                if order_id is None or str(f.order_id) == order_id][-limit:]
         return web.json_response([{
             "symbol": _name(f.symbol), "id": f.trade_id, "orderId": f.order_id, "orderListId": -1,
             "price": format(f.price, "f"), "qty": format(f.quantity, "f"),
             "quoteQty": format(f.price * f.quantity, "f"), "commission": format(f.fee, "f"),
-            "commissionAsset": f.fee_asset, "time": f.ts_ms, "isBuyer": f.side is Side.BUY, "isMaker": False,
-            "isBestMatch": True,
-        } for f in self.matching.trades(account, symbol, order_id=order_id, limit=limit)])
+            "commissionAsset": f.fee_asset, "time": f.ts_ms, "isBuyer": f.side is Side.BUY,
+            "isMaker": False, "isBestMatch": True} for f in rows])
 
     async def _commission(self, request: web.Request) -> web.Response:
         auth = await self._auth(request)
         if isinstance(auth, web.Response):
             return auth
         _, p = auth
-        if p.get("symbol", "") not in self._symbols:
+        symbol = self._symbols.get(p.get("symbol", ""))
+        if symbol is None:
             return _error(400, -1121, "Invalid symbol.")
-        fee, zero = format(TAKER_FEE, "f"), "0.00000000"
-        rates = {"maker": fee, "taker": fee, "buyer": zero, "seller": zero}
-        nothing = {"maker": zero, "taker": zero, "buyer": zero, "seller": zero}
+        rate = format(TAKER_FEE, "f")
+        zero = {"maker": "0", "taker": "0", "buyer": "0", "seller": "0"}
         return web.json_response({
-            "symbol": p["symbol"], "standardCommission": rates, "specialCommission": nothing,
-            "taxCommission": nothing, "discount": {"enabledForAccount": False, "enabledForSymbol": False,
-                                                   "discountAsset": "BNB", "discount": "0.75000000"},
-        })
+            "symbol": _name(symbol),
+            "standardCommission": {"maker": rate, "taker": rate, "buyer": "0", "seller": "0"},
+            "specialCommission": zero, "taxCommission": zero,
+            "discount": {"enabledForAccount": False, "enabledForSymbol": False, "discountAsset": "BNB",
+                         "discount": "0"}})
 
     # ------------------------------------------------------------------ streams
 

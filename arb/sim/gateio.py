@@ -2,26 +2,33 @@
 
 Written from the fact sheet, independently of `arb.venues.gateio`. Served so far: ``GET
 /api/v4/spot/time``, ``/spot/currency_pairs``, ``/spot/order_book`` (``with_id``, at most 100
-levels); WebSocket ``/ws/v4/`` with subscribe / unsubscribe acks and ``spot.ping`` -> ``spot.pong``.
-Private endpoints, trades, rate limits and faults are still to come.
+levels); WebSocket ``/ws/v4/`` with subscribe / unsubscribe acks and ``spot.ping`` -> ``spot.pong``;
+the signed order and account routes of `arb.sim.gateio_private` over the shared matching engine and
+ledger (funded ``sim-key`` account). Public trades, private channels, rate limits and faults are
+still to come.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 
 from aiohttp import WSMsgType, web
 
 from arb.model import Symbol
+from arb.sim.accounts import DEFAULT_ACCOUNTS, funded_ledger
 from arb.sim.fanout import Subscribers
+from arb.sim.gateio_private import GatePrivateApi
 from arb.sim.market import BookDiff, Level, MarketModel
+from arb.sim.matching import MatchingEngine
 
 NAME = "gateio"
 PREFIX = "/api/v4"
 DEPTH_CHANNEL = "spot.order_book_update"
 MAX_LIMIT = 100
+TAKER_FEE = Decimal("0.002")  # Gate's standard spot rate (0.2 %), a fraction as /spot/fee prints it
+MAKER_FEE = Decimal("0.002")
 
 
 def _fmt(levels: list[Level]) -> list[list[str]]:
@@ -40,9 +47,15 @@ def _decimals(step: Decimal) -> int:
 class GateDialect:
     """One simulated Gate endpoint over a shared `MarketModel`."""
 
-    def __init__(self, market: MarketModel, clock_ms: Callable[[], int]) -> None:
+    def __init__(self, market: MarketModel, clock_ms: Callable[[], int], *,
+                 accounts: Mapping[str, tuple[str, str]] = DEFAULT_ACCOUNTS) -> None:
         self.market = market
         self._clock_ms = clock_ms
+        self.accounts = dict(accounts)  # api key -> (secret, account)
+        self.ledger = funded_ledger(self.accounts)
+        self.matching = MatchingEngine(NAME, market, self.ledger, taker_fee=TAKER_FEE, clock_ms=clock_ms)
+        self.private = GatePrivateApi(NAME, market, self.ledger, self.matching, self.accounts, clock_ms,
+                                      TAKER_FEE, MAKER_FEE)
         self._pairs = {_pair(s): s for s in market.specs}
         self.subscribers = Subscribers()
         market.subscribe(NAME, self._on_diff)
@@ -53,6 +66,7 @@ class GateDialect:
         app.router.add_get(f"{PREFIX}/spot/currency_pairs", self._pairs_handler)
         app.router.add_get(f"{PREFIX}/spot/order_book", self._order_book)
         app.router.add_get("/ws/v4/", self._ws)
+        self.private.add_routes(app)
         app.on_shutdown.append(self.subscribers.close_all)
         return app
 

@@ -247,9 +247,7 @@ class MatchingEngine:
         return [o for o in self.orders.values()
                 if o.account == account and o.status in live and (symbol is None or o.symbol == symbol)]
 
-    def trades(self, account: str, symbol: Symbol, *, order_id: int | None = None,
-               limit: int = 500) -> list[SimFill]:
-        """The account's most recent fills on `symbol` (oldest first), as myTrades reports them."""
-        mine = [f for f in self.fills if f.symbol == symbol and self.orders[f.order_id].account == account
-                and (order_id is None or f.order_id == order_id)]
-        return mine[-limit:] if limit > 0 else []
+    def account_fills(self, account: str, symbol: Symbol | None = None) -> list[SimFill]:
+        """The account's fills, oldest first (optionally of one symbol)."""
+        return [f for f in self.fills
+                if self.orders[f.order_id].account == account and (symbol is None or f.symbol == symbol)]

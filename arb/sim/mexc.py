@@ -4,7 +4,9 @@ Written from the fact sheet, independently of `arb.venues.mexc`; it shares only 
 schema (`arb.venues.mexc.proto`). Served so far: ``GET /api/v3/time``, ``/api/v3/exchangeInfo``
 (MEXC's own field names), ``/api/v3/depth``; WebSocket ``/ws`` with SUBSCRIPTION acks ``{"id",
 "code": 0, "msg"}``, ``PING`` -> ``PONG``, and ``spot@public.aggre.depth.v3.api.pb@100ms@SYM``
-pushes as binary ``PushDataV3ApiWrapper`` frames. Private channels, limits and faults come later.
+pushes as binary ``PushDataV3ApiWrapper`` frames. Signed (HMAC query check, MEXC codes):
+``/api/v3/order`` (POST/GET/DELETE), ``/api/v3/openOrders``, ``/api/v3/account``,
+``/api/v3/myTrades``, ``/api/v3/tradeFee``. Private channels, limits and faults come later.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ NAME = "mexc"
 DEPTH_EVENT = "spot@public.aggre.depth.v3.api.pb@100ms"
 MAX_SUBSCRIPTIONS = 30
 TAKER_FEE = Decimal("0.0005")
+MAKER_FEE = Decimal(0)
+MAX_TRADES_LIMIT = 100
 TYPE_TIF: Mapping[str, tuple[str, str]] = MappingProxyType({
     "LIMIT": ("LIMIT", "GTC"), "MARKET": ("MARKET", "IOC"), "IMMEDIATE_OR_CANCEL": ("LIMIT", "IOC"),
     "FILL_OR_KILL": ("LIMIT", "FOK"),
@@ -218,19 +222,17 @@ class MexcDialect:
         if symbol is None:
             return web.json_response({"code": 10007, "msg": "bad symbol"}, status=400)
         try:
-            raw_id = p.get("orderId")
-            order_id = int(raw_id.removeprefix("C02__")) if raw_id else None
-            limit = min(int(p.get("limit", "100")), 100)
+            limit = min(int(p.get("limit", "100")), MAX_TRADES_LIMIT)
         except ValueError:
             return web.json_response({"code": 33333, "msg": "Parameter error"}, status=400)
-        # MEXC prints ids, list ids and times as strings, trade ids as hex, and clientOrderId
+        rows = self.matching.account_fills(account, symbol)[-limit:]
         return web.json_response([{
             "symbol": _name(f.symbol), "id": f"{f.trade_id:032x}", "orderId": f"C02__{f.order_id}",
-            "orderListId": "-1", "price": format(f.price, "f"), "qty": format(f.quantity, "f"),
+            "orderListId": -1, "price": format(f.price, "f"), "qty": format(f.quantity, "f"),
             "quoteQty": format(f.price * f.quantity, "f"), "commission": format(f.fee, "f"),
-            "commissionAsset": f.fee_asset, "time": str(f.ts_ms), "isBuyer": f.side is Side.BUY,
-            "isMaker": False, "isBestMatch": True, "isSelfTrade": False, "clientOrderId": f.client_id or None,
-        } for f in self.matching.trades(account, symbol, order_id=order_id, limit=limit)])
+            "commissionAsset": f.fee_asset, "time": f.ts_ms, "isBuyer": f.side is Side.BUY,
+            "isMaker": False, "isBestMatch": True, "isSelfTrade": False, "clientOrderId": f.client_id}
+            for f in rows])
 
     async def _trade_fee(self, request: web.Request) -> web.Response:
         auth = await self._auth(request)
@@ -239,9 +241,9 @@ class MexcDialect:
         _, p = auth
         if p.get("symbol", "") not in self._symbols:
             return web.json_response({"code": 10007, "msg": "bad symbol"}, status=400)
-        rate = float(TAKER_FEE)
-        return web.json_response({"data": {"makerCommission": rate, "takerCommission": rate}, "code": 0,
-                                  "msg": "success", "timestamp": self._clock_ms()})
+        return web.json_response({"data": {"makerCommission": float(MAKER_FEE),
+                                           "takerCommission": float(TAKER_FEE)},
+                                  "code": 0, "msg": "success", "timestamp": self._clock_ms()})
 
     async def _ws(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=20.0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 NS_PER_MS = 1_000_000
 
@@ -45,6 +45,14 @@ class ServerClock:
 
     def needs_refresh(self) -> bool:
         return not self._valid or self._clock() - self._last_sample_ns >= self._refresh_ns
+
+    async def sync(self, fetch_server_ms: Callable[[], Awaitable[int]]) -> None:
+        """Take one sample from `fetch_server_ms` (the venue's time endpoint) if a refresh is due."""
+        if not self.needs_refresh():
+            return
+        sent = self._clock()
+        server_ms = await fetch_server_ms()
+        self.add_sample(sent, server_ms, self._clock())
 
     def invalidate(self) -> None:
         """A timestamp was rejected: drop the samples and measure again before the next request."""

@@ -18,9 +18,11 @@ from arb.venues.binance import codec as binance_codec
 from arb.venues.binance import constants as binance_c
 from arb.venues.binance.private import BinancePrivate
 from arb.venues.binance.public import BinancePublic
+from arb.venues.clock import ServerClock
 from arb.venues.gateio import auth as gate_auth
 from arb.venues.gateio import codec as gate_codec
 from arb.venues.gateio import constants as gate_c
+from arb.venues.gateio.private import GatePrivate
 from arb.venues.gateio.public import GatePublic
 from arb.venues.mexc import auth as mexc_auth
 from arb.venues.mexc import codec as mexc_codec
@@ -35,6 +37,7 @@ class VenueSpec(NamedTuple):
     ws_url: str
     pools: tuple[PoolSpec, ...]
     public: type[PublicExchangeInterface]
+    private: type[PrivateExchangeInterface]
     signer: Callable[[str, str], RequestSigner]
     decode_error: ErrorDecoder
     error_class: ErrorClassifier
@@ -44,12 +47,13 @@ class VenueSpec(NamedTuple):
 
 VENUES: Final[Mapping[str, VenueSpec]] = MappingProxyType({
     "binance": VenueSpec("binance", binance_c.REST_URL, binance_c.WS_URL, binance_c.POOLS, BinancePublic,
-                         binance_auth.BinanceSigner, binance_codec.decode_error, binance_codec.error_class,
-                         1000, False),
-    "gateio": VenueSpec("gateio", gate_c.REST_URL, gate_c.WS_URL, gate_c.POOLS, GatePublic,
+                         BinancePrivate, binance_auth.BinanceSigner, binance_codec.decode_error,
+                         binance_codec.error_class, 1000, False),
+    "gateio": VenueSpec("gateio", gate_c.REST_URL, gate_c.WS_URL, gate_c.POOLS, GatePublic, GatePrivate,
                         gate_auth.GateSigner, gate_codec.decode_error, gate_codec.error_class,
                         gate_c.SNAPSHOT_LIMIT, True),
-    "mexc": VenueSpec("mexc", mexc_c.REST_URL, mexc_c.WS_URL, mexc_c.POOLS, MexcPublic, mexc_auth.MexcSigner,
+    "mexc": VenueSpec("mexc", mexc_c.REST_URL, mexc_c.WS_URL, mexc_c.POOLS, MexcPublic, MexcPrivate,
+                      mexc_auth.MexcSigner,
                       mexc_codec.decode_error, mexc_codec.error_class, mexc_c.SNAPSHOT_LIMIT, True),
 })
 
@@ -70,17 +74,16 @@ def make_public(name: str, config: VenueConfig) -> PublicExchangeInterface:
     return spec.public(make_rest(name, config), kind=config.market_data)  # type: ignore[call-arg]
 
 
-PrivateFactory = Callable[..., PrivateExchangeInterface]
-# venues whose signed order/account connector exists (live trading needs one per enabled venue)
-PRIVATES: Final[Mapping[str, PrivateFactory]] = MappingProxyType({
-    "binance": BinancePrivate, "mexc": MexcPrivate,
-})
-
-
 def make_private(name: str, config: VenueConfig, credentials: Credentials, *,
-                 on_fill: Callable[[Fill], None] | None = None) -> PrivateExchangeInterface:
-    """The venue's signed connector; `on_fill` gets fills the venue reports with an order reply."""
-    if name not in PRIVATES:
-        raise KeyError(f"no private connector for {name} (have {sorted(PRIVATES)})")
-    rest = make_rest(name, config, credentials)
-    return PRIVATES[name](rest, kind=config.trading, on_fill=on_fill)
+                 on_fill: Callable[[Fill], None] | None = None,
+                 clock_ns: Callable[[], int] = time.time_ns) -> PrivateExchangeInterface:
+    """The venue's signed connector: its RestClient signs at venue time from a `ServerClock`.
+
+    `on_fill` gets the fills a venue reports with its order replies (Binance FULL); venues whose
+    replies carry none leave the fills to `my_trades`.
+    """
+    spec = VENUES[name]
+    clock = ServerClock(clock_ns=clock_ns)
+    rest = make_rest(name, config, credentials, clock_ms=clock.now_ms)
+    return spec.private(rest, kind=config.trading, clock_ns=clock_ns,  # type: ignore[call-arg]
+                        server_clock=clock, on_fill=on_fill)

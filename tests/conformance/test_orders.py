@@ -1,7 +1,7 @@
 """Signed orders against the simulator: place (IOC), query by client id, cancel, balances, errors.
 
-Binance and MEXC (their private connectors and the simulator's signed endpoints exist); Gate joins
-when its private connector does.
+Every registered venue, each through `make_private` (its connector signing at venue time) against
+its simulated dialect's signed endpoints and the shared ledger.
 """
 
 from __future__ import annotations
@@ -15,22 +15,24 @@ from arb.config import Credentials, Secret, VenueConfig
 from arb.errors import AuthenticationError, InsufficientBalanceError, InvalidOrderError, OrderNotFoundError
 from arb.model import OrderStatus, OrderType, Side, Symbol, TimeInForce
 from arb.sim.server import SimExchange
+from arb.venues.base import PrivateExchangeInterface
 from arb.venues.binance.private import BinancePrivate
-from arb.venues.mexc.private import MexcPrivate
-from arb.venues.registry import make_rest
+from arb.venues.registry import VENUES, make_private, make_rest
 
 BTC = Symbol("BTC", "USDT")
-PRIVATES: dict[str, Any] = {"binance": BinancePrivate, "mexc": MexcPrivate}
 # the simulated venues answer a buy beyond the balance with their own codes
-TOO_BIG = {"binance": (InvalidOrderError, -2010), "mexc": (InsufficientBalanceError, 10101)}
+TOO_BIG: dict[str, tuple[type[Exception], int | str]] = {
+    "binance": (InvalidOrderError, -2010), "mexc": (InsufficientBalanceError, 10101),
+    "gateio": (InsufficientBalanceError, "BALANCE_NOT_ENOUGH"),
+}
 
 
-def private(venue: str, url: str, secret: str = "sim-secret") -> Any:
+def private(venue: str, url: str, secret: str = "sim-secret") -> PrivateExchangeInterface:
     creds = Credentials(venue, Secret("sim-key"), Secret(secret))
-    return PRIVATES[venue](make_rest(venue, VenueConfig(rest_url=url), creds))
+    return make_private(venue, VenueConfig(rest_url=url), creds)
 
 
-@pytest.mark.parametrize("venue", sorted(PRIVATES))
+@pytest.mark.parametrize("venue", sorted(VENUES))
 async def test_signed_order_lifecycle_against_the_simulated_ledger(venue: str) -> None:
     sim = SimExchange([venue], seed=6, step_s=0.05)
     urls = await sim.start()
@@ -68,6 +70,37 @@ async def test_signed_order_lifecycle_against_the_simulated_ledger(venue: str) -
         with pytest.raises(AuthenticationError):
             await wrong.balances()
         await wrong.close()
+    finally:
+        await client.close()
+        await sim.close()
+
+
+TAKER_FEES = {"binance": 0.001, "gateio": 0.002, "mexc": 0.0005}
+
+
+@pytest.mark.parametrize("venue", sorted(VENUES))
+async def test_my_trades_and_fee_rates_match_the_simulated_venue(venue: str) -> None:
+    sim = SimExchange([venue], seed=9, step_s=0.05)
+    urls = await sim.start()
+    await sim.close_driver()
+    client = private(venue, urls[venue][0])
+    try:
+        assert await client.my_trades(BTC) == []
+        _, bids, _ = sim.market.snapshot(venue, BTC, 1)
+        qty = min(bids[0][1], Decimal("0.01")).quantize(Decimal("0.00001"))
+        cid = "t-fills1" if venue == "gateio" else "fills1"
+        sold = await client.place_order(BTC, Side.SELL, OrderType.LIMIT, qty, cid, bids[0][0],
+                                        TimeInForce.IOC)
+        fills = await client.my_trades(BTC)
+        assert [(f.order_id, f.side, f.quantity, f.price) for f in fills] == [
+            (sold.order_id, Side.SELL, qty, bids[0][0])]
+        fee = fills[0].fee
+        assert fee == (qty * bids[0][0] * Decimal(str(TAKER_FEES[venue]))).quantize(Decimal("1e-12"))
+        assert fills[0].fee_asset == "USDT" and fills[0].ts_event > 0
+        if venue != "binance":  # Binance's rows carry no client order id
+            assert fills[0].client_order_id == cid
+        rates = await client.trading_fees(BTC)
+        assert (rates.venue, rates.symbol, rates.taker) == (venue, BTC, TAKER_FEES[venue])
     finally:
         await client.close()
         await sim.close()

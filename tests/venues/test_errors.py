@@ -37,6 +37,11 @@ OWN = [
     ("binance", "http_error_waf.html", 403, errors.AuthenticationError, None),
     ("gateio", "http_error_429.json", 429, errors.RateLimitError, "TOO_MANY_REQUESTS"),
     ("gateio", "http_error_order_not_found.json", 400, errors.OrderNotFoundError, "ORDER_NOT_FOUND"),
+    ("gateio", "http_error_request_expired.json", 401, errors.TimestampError, "REQUEST_EXPIRED"),
+    ("gateio", "http_error_invalid_key.json", 401, errors.AuthenticationError, "INVALID_KEY"),
+    ("gateio", "http_error_order_exists.json", 400, errors.InvalidOrderError, "ORDER_EXISTS"),
+    ("gateio", "http_error_poc_fill.json", 400, errors.InvalidOrderError, "POC_FILL_IMMEDIATELY"),
+    ("gateio", "http_error_server_error.json", 500, errors.ExchangeUnavailableError, "SERVER_ERROR"),
     ("mexc", "http_error_signature.json", 400, errors.AuthenticationError, 700002),
 ]
 

@@ -354,37 +354,36 @@ def decode_account(body: bytes) -> AccountResp:
 
 
 class MyTradeMsg(msgspec.Struct):
-    """GET /api/v3/myTrades: ``[{"symbol": "BNBBTC", "id": 28457, "orderId": 100234, "orderListId": -1,
-    "price": "4.00000100", "qty": "12.00000000", "quoteQty": "48.000012", "commission": "10.10000000",
-    "commissionAsset": "BNB", "time": 1499865549590, "isBuyer": true, "isMaker": false,
-    "isBestMatch": true}]`` (no client order id: match on ``orderId``)."""
+    """GET /api/v3/myTrades row: ``{"symbol": "BNBBTC", "id": 28457, "orderId": 100234, "price":
+    "4.00000100", "qty": "12.00000000", "quoteQty": "48.000012", "commission": "10.10000000",
+    "commissionAsset": "BNB", "time": 1499865549590, "isBuyer": true, "isMaker": false}``
+    (no client order id: the caller maps ``orderId``)."""
 
-    symbol: str
     id: int
     orderId: int
     price: Decimal
     qty: Decimal
-    commission: Decimal
-    commissionAsset: str
-    time: int
-    isBuyer: bool
+    commission: Decimal = Decimal(0)
+    commissionAsset: str = ""
+    time: int = 0
+    isBuyer: bool = True
     isMaker: bool = False
 
 
 class RatesMsg(msgspec.Struct):
-    maker: Decimal
-    taker: Decimal
+    maker: Decimal = Decimal(0)
+    taker: Decimal = Decimal(0)
 
 
 class CommissionResp(msgspec.Struct):
     """GET /api/v3/account/commission: ``{"symbol": "BTCUSDT", "standardCommission": {"maker":
-    "0.00000010", "taker": "0.00000020", "buyer": ..., "seller": ...}, "specialCommission": {...},
-    "taxCommission": {...}, "discount": {...}}`` (fractions; the three parts add up)."""
+    "0.00000010", "taker": "0.00000020", ...}, "taxCommission": {...}, "specialCommission": {...},
+    "discount": {...}}``: the rate paid is standard + tax + special (fractions; the side-dependent
+    buyer/seller parts are left out)."""
 
-    symbol: str
     standardCommission: RatesMsg
-    specialCommission: RatesMsg | None = None
-    taxCommission: RatesMsg | None = None
+    taxCommission: RatesMsg = msgspec.field(default_factory=RatesMsg)
+    specialCommission: RatesMsg = msgspec.field(default_factory=RatesMsg)
 
 
 _MY_TRADES: Final = msgspec.json.Decoder(list[MyTradeMsg], strict=False)
@@ -392,14 +391,15 @@ _COMMISSION: Final = msgspec.json.Decoder(CommissionResp, strict=False)
 
 
 def decode_my_trades(body: bytes, symbol: Symbol, ts_recv: int) -> list[Fill]:
-    msgs: list[MyTradeMsg] = _decode(_MY_TRADES, body, "my trades")
-    return [Fill(VENUE, symbol, str(m.id), Side.BUY if m.isBuyer else Side.SELL, m.price, m.qty, m.commission,
-                 m.commissionAsset, order_id=str(m.orderId), is_maker=m.isMaker, ts_event=m.time * MS,
-                 ts_recv=ts_recv) for m in msgs]
+    return [
+        Fill(VENUE, symbol, str(t.id), Side.BUY if t.isBuyer else Side.SELL, t.price, t.qty, t.commission,
+             t.commissionAsset, order_id=str(t.orderId), is_maker=t.isMaker, ts_event=t.time * MS,
+             ts_recv=ts_recv)
+        for t in _decode(_MY_TRADES, body, "my trades")
+    ]
 
 
 def decode_commission(body: bytes, symbol: Symbol) -> TradingFee:
-    msg: CommissionResp = _decode(_COMMISSION, body, "commission")
-    parts = [p for p in (msg.standardCommission, msg.specialCommission, msg.taxCommission) if p is not None]
-    return TradingFee(VENUE, symbol, maker=float(sum(p.maker for p in parts)),
-                      taker=float(sum(p.taker for p in parts)))
+    c = _decode(_COMMISSION, body, "commission")
+    parts = (c.standardCommission, c.taxCommission, c.specialCommission)
+    return TradingFee(VENUE, symbol, float(sum(p.maker for p in parts)), float(sum(p.taker for p in parts)))

@@ -3,7 +3,7 @@
 Orders are placed with ``newOrderRespType=FULL``, so the response carries the fills; they are
 handed to `on_fill` (the engine's order tracker) as they arrive. Writes are never retried: a
 timeout or 5xx raises `OrderOutcomeUnknownError` with the client order id (see `arb.net.rest`).
-Not yet: the user data stream and account_info beyond balances.
+Not yet: account_info beyond balances.
 """
 
 from __future__ import annotations
@@ -12,16 +12,21 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 from types import MappingProxyType
+from typing import Any
 
 from arb.config import TRADING_PRESET, RequestConfig
+from arb.errors import TimestampError
 from arb.model import AccountInfo, AssetBalance, Fill, Order, OrderType, Side, Symbol, TimeInForce, TradingFee
 from arb.net.ratelimit import Priority
 from arb.net.rest import RestClient
 from arb.venues.base import PrivateExchangeInterface
 from arb.venues.binance import codec
 from arb.venues.binance import constants as c
+from arb.venues.clock import ServerClock
 
 ORDER_DRAWS = MappingProxyType({"weight": 1, "orders": 1, "orders_day": 1})
+MY_TRADES_MAX = 1000
+TIME_DRAWS = MappingProxyType({"weight": c.WEIGHTS[c.TIME]})
 
 
 class BinancePrivate(PrivateExchangeInterface):
@@ -31,11 +36,28 @@ class BinancePrivate(PrivateExchangeInterface):
 
     def __init__(self, rest: RestClient, *, kind: RequestConfig = TRADING_PRESET,
                  on_fill: Callable[[Fill], None] | None = None,
-                 clock_ns: Callable[[], int] = time.time_ns) -> None:
+                 clock_ns: Callable[[], int] = time.time_ns,
+                 server_clock: ServerClock | None = None) -> None:
         self.rest = rest
         self._kind = kind
         self._on_fill = on_fill
         self._clock = clock_ns
+        self._server_clock = server_clock
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """A signed call at venue time: the `ServerClock` is synced first when due, dropped on a
+        rejected timestamp."""
+        if self._server_clock is not None:
+            await self._server_clock.sync(self._server_ms)
+        try:
+            return await self.rest.request(method, path, **kwargs)
+        except TimestampError:
+            if self._server_clock is not None:
+                self._server_clock.invalidate()
+            raise
+
+    async def _server_ms(self) -> int:
+        return codec.decode_time(await self.rest.request("GET", c.TIME, kind=self._kind, draws=TIME_DRAWS))
 
     def _sym(self, symbol: Symbol) -> str:
         return symbol.to_venue(c.SYMBOL_STYLE)
@@ -48,9 +70,9 @@ class BinancePrivate(PrivateExchangeInterface):
         if order_type is not OrderType.MARKET:
             params += [("timeInForce", time_in_force.name), ("price", format(price or Decimal(0), "f"))]
         params += [("newClientOrderId", client_order_id), ("newOrderRespType", "FULL")]
-        body = await self.rest.request("POST", c.ORDER, kind=self._kind, params=params, signed=True,
-                                       draws=ORDER_DRAWS, priority=Priority.ORDER,
-                                       client_order_id=client_order_id)
+        body = await self._request("POST", c.ORDER, kind=self._kind, params=params, signed=True,
+                                    draws=ORDER_DRAWS, priority=Priority.ORDER,
+                                    client_order_id=client_order_id)
         msg = codec.decode_order(body)
         if self._on_fill is not None:
             for fill in codec.to_fills(msg, symbol, self._clock()):
@@ -64,9 +86,9 @@ class BinancePrivate(PrivateExchangeInterface):
             params.append(("orderId", order_id))
         else:
             params.append(("origClientOrderId", client_order_id or ""))
-        body = await self.rest.request(method, c.ORDER, kind=self._kind, params=params, signed=True,
-                                       draws={"weight": weight}, priority=Priority.ORDER,
-                                       idempotent=method == "GET", client_order_id=client_order_id)
+        body = await self._request(method, c.ORDER, kind=self._kind, params=params, signed=True,
+                                    draws={"weight": weight}, priority=Priority.ORDER,
+                                    idempotent=method == "GET", client_order_id=client_order_id)
         return codec.to_order(codec.decode_order(body), symbol)
 
     async def cancel_order(self, symbol: Symbol, *, order_id: str | None = None,
@@ -80,28 +102,30 @@ class BinancePrivate(PrivateExchangeInterface):
     async def open_orders(self, symbol: Symbol | None = None) -> list[Order]:
         if symbol is None:
             raise NotImplementedError("binance open orders across all symbols: pass a symbol")
-        body = await self.rest.request("GET", c.OPEN_ORDERS, kind=self._kind, signed=True,
-                                       params=[("symbol", self._sym(symbol))], draws={"weight": 6})
+        body = await self._request("GET", c.OPEN_ORDERS, kind=self._kind, signed=True,
+                                    params=[("symbol", self._sym(symbol))], draws={"weight": 6})
         return [codec.to_order(m, symbol) for m in codec.decode_orders(body)]
 
     async def balances(self) -> dict[str, AssetBalance]:
-        body = await self.rest.request("GET", c.ACCOUNT, kind=self._kind, signed=True,
-                                       draws={"weight": c.WEIGHTS[c.ACCOUNT]})
+        body = await self._request("GET", c.ACCOUNT, kind=self._kind, signed=True,
+                                    draws={"weight": c.WEIGHTS[c.ACCOUNT]})
         return {b.asset: AssetBalance(b.asset, b.free, b.locked) for b in codec.decode_account(body).balances}
 
     async def account_info(self) -> AccountInfo:
         return AccountInfo(self.venue, await self.balances(), ts_event=self._clock())
 
     async def my_trades(self, symbol: Symbol, limit: int = 100) -> list[Fill]:
-        body = await self.rest.request("GET", c.MY_TRADES, kind=self._kind, signed=True,
-                                       params=[("symbol", self._sym(symbol)), ("limit", str(limit))],
-                                       draws={"weight": c.WEIGHTS[c.MY_TRADES]})
+        """Our latest fills on `symbol`. Binance rows carry no client order id: callers match on
+        ``order_id``."""
+        params = [("symbol", self._sym(symbol)), ("limit", str(max(1, min(limit, MY_TRADES_MAX))))]
+        body = await self._request("GET", c.MY_TRADES, kind=self._kind, signed=True, params=params,
+                                   draws={"weight": c.WEIGHTS[c.MY_TRADES]})
         return codec.decode_my_trades(body, symbol, self._clock())
 
     async def trading_fees(self, symbol: Symbol) -> TradingFee:
-        body = await self.rest.request("GET", c.COMMISSION, kind=self._kind, signed=True,
-                                       params=[("symbol", self._sym(symbol))],
-                                       draws={"weight": c.WEIGHTS[c.COMMISSION]})
+        body = await self._request("GET", c.COMMISSION, kind=self._kind, signed=True,
+                                   params=[("symbol", self._sym(symbol))],
+                                   draws={"weight": c.WEIGHTS[c.COMMISSION]})
         return codec.decode_commission(body, symbol)
 
     async def close(self) -> None:

@@ -11,10 +11,27 @@ from typing import Any, Final
 import msgspec
 
 from arb.errors import DecodeError, ExchangeError
-from arb.model import Kline, KlineInterval, OrderBook, Side, Symbol, SymbolInfo, SymbolStatus, Ticker, Trade
+from arb.model import (
+    AssetBalance,
+    Fill,
+    Kline,
+    KlineInterval,
+    Order,
+    OrderBook,
+    OrderStatus,
+    OrderType,
+    Side,
+    Symbol,
+    SymbolInfo,
+    SymbolStatus,
+    Ticker,
+    TimeInForce,
+    Trade,
+    TradingFee,
+)
 from arb.venues.base import DepthUpdate, decode_body, depth_update, order_book
 from arb.venues.errors import classify
-from arb.venues.gateio.constants import ERROR_CODES, VENUE
+from arb.venues.gateio.constants import ERROR_CODES, FINISH_MAP, POST_ONLY, STATUS_MAP, VENUE
 
 
 class ErrorResp(msgspec.Struct):
@@ -231,3 +248,159 @@ def decode_klines(body: bytes, symbol: Symbol, interval: KlineInterval) -> list[
         except (IndexError, ValueError, TypeError) as exc:
             raise DecodeError(VENUE, "candlestick", str(exc), body) from None
     return out
+
+
+# --------------------------------------------------------------------------- orders and account
+
+
+class OrderMsg(msgspec.Struct):
+    """The Order object (POST/GET/DELETE /spot/orders, open_orders): ``{"id": "1852454420",
+    "text": "t-abc123", "create_time_ms": 1710488334073, "update_time_ms": 1710488334074,
+    "status": "closed", "currency_pair": "BTC_USDT", "type": "limit", "side": "buy", "amount": "0.001",
+    "price": "65000", "time_in_force": "gtc", "left": "0", "filled_amount": "0.001",
+    "filled_total": "63.4693", "avg_deal_price": "63469.3", "fee": "0.00000022", "fee_currency": "BTC",
+    "finish_as": "filled"}`` (older replies lack ``filled_amount``/``*_ms``; the ACK reply has only
+    ``id``, ``text``, ``amend_text``)."""
+
+    id: str
+    text: str = ""
+    status: str = "open"
+    currency_pair: str = ""
+    type: str = "limit"
+    side: str = "buy"
+    amount: Decimal = Decimal(0)
+    price: Decimal = Decimal(0)
+    time_in_force: str = "gtc"
+    left: Decimal | None = None
+    filled_amount: Decimal | None = None
+    filled_total: Decimal | None = None
+    fill_price: Decimal | None = None
+    fee: Decimal = Decimal(0)
+    fee_currency: str = ""
+    finish_as: str = ""
+    create_time: Decimal = Decimal(0)  # times as Decimal: ms * 10^6 stays exact (a float would not)
+    update_time: Decimal = Decimal(0)
+    create_time_ms: Decimal = Decimal(0)
+    update_time_ms: Decimal = Decimal(0)
+
+
+class OpenOrdersMsg(msgspec.Struct):
+    """GET /spot/open_orders, grouped: ``[{"currency_pair": "ETH_BTC", "total": 1, "orders": [...]}]``"""
+
+    currency_pair: str
+    orders: list[OrderMsg]
+    total: int = 0
+
+
+class SpotAccountMsg(msgspec.Struct):
+    """``{"currency": "ETH", "available": "968.8", "locked": "0", "update_id": 98}``"""
+
+    currency: str
+    available: Decimal
+    locked: Decimal = Decimal(0)
+
+
+class MyTradeMsg(msgspec.Struct):
+    """GET /spot/my_trades row: ``{"id": "1232893232", "create_time_ms": "1548000000123.456",
+    "currency_pair": "BTC_USDT", "side": "buy", "role": "taker", "amount": "0.15", "price": "0.03",
+    "order_id": "4128442423", "fee": "0.0005", "fee_currency": "ETH", "text": "t-abc"}``"""
+
+    id: str
+    side: str
+    amount: Decimal
+    price: Decimal
+    order_id: str = ""
+    role: str = "taker"
+    fee: Decimal = Decimal(0)
+    fee_currency: str = ""
+    text: str = ""
+    create_time: Decimal = Decimal(0)
+    create_time_ms: Decimal = Decimal(0)
+
+
+class FeeResp(msgspec.Struct):
+    """GET /wallet/fee (or /spot/fee): ``{"taker_fee": "0.002", "maker_fee": "0.002", ...}`` (fractions)."""
+
+    taker_fee: float
+    maker_fee: float
+
+
+_ORDER: Final = msgspec.json.Decoder(OrderMsg, strict=False)
+_ORDERS: Final = msgspec.json.Decoder(list[OrderMsg], strict=False)
+_OPEN_ORDERS: Final = msgspec.json.Decoder(list[OpenOrdersMsg], strict=False)
+_ACCOUNTS: Final = msgspec.json.Decoder(list[SpotAccountMsg], strict=False)
+_MY_TRADES: Final = msgspec.json.Decoder(list[MyTradeMsg], strict=False)
+_FEE: Final = msgspec.json.Decoder(FeeResp, strict=False)
+TIF: Final = MappingProxyType({"gtc": TimeInForce.GTC, "ioc": TimeInForce.IOC, "fok": TimeInForce.FOK,
+                               "poc": TimeInForce.GTC})
+
+
+def decode_order(body: bytes) -> OrderMsg:
+    return _decode(_ORDER, body, "order")  # type: ignore[no-any-return]
+
+
+def decode_orders(body: bytes) -> list[OrderMsg]:
+    return _decode(_ORDERS, body, "orders")  # type: ignore[no-any-return]
+
+
+def decode_open_orders(body: bytes) -> list[OpenOrdersMsg]:
+    return _decode(_OPEN_ORDERS, body, "open orders")  # type: ignore[no-any-return]
+
+
+def decode_accounts(body: bytes) -> dict[str, AssetBalance]:
+    return {a.currency: AssetBalance(a.currency, a.available, a.locked)
+            for a in _decode(_ACCOUNTS, body, "spot accounts")}
+
+
+def decode_my_trades(body: bytes) -> list[MyTradeMsg]:
+    return _decode(_MY_TRADES, body, "my trades")  # type: ignore[no-any-return]
+
+
+def decode_fee(body: bytes, symbol: Symbol) -> TradingFee:
+    fee = _decode(_FEE, body, "fee")
+    return TradingFee(VENUE, symbol, fee.maker_fee, fee.taker_fee)
+
+
+def _time_ns(ms: Decimal, seconds: Decimal) -> int:
+    return int(ms * MS) if ms else int(seconds * SECOND_NS)
+
+
+def order_status(msg: OrderMsg, filled: Decimal) -> OrderStatus:
+    """``status`` + ``finish_as`` (+ the fill) -> `OrderStatus`."""
+    if msg.status == "open":
+        return OrderStatus.PARTIALLY_FILLED if filled else OrderStatus.NEW
+    return FINISH_MAP.get(msg.finish_as) or STATUS_MAP.get(msg.status, OrderStatus.UNKNOWN)
+
+
+def to_order(msg: OrderMsg, symbol: Symbol, client_order_id: str | None = None,
+             quantity: Decimal | None = None) -> Order:
+    """An Order object as the model's `Order`.
+
+    A market buy's ``amount`` is quote: pass the base `quantity` the caller asked for (else the
+    filled amount stands in). `client_order_id` is the caller's id when it differs from ``text``.
+    """
+    market_buy = msg.type == "market" and msg.side == "buy"
+    filled = msg.filled_amount
+    if filled is None:
+        filled = Decimal(0) if market_buy or msg.left is None else msg.amount - msg.left
+    quote = msg.filled_total if msg.filled_total is not None else msg.fill_price or Decimal(0)
+    if quantity is None:
+        quantity = filled if market_buy else msg.amount
+    order_type = OrderType.MARKET if msg.type == "market" else (
+        OrderType.LIMIT_MAKER if msg.time_in_force == POST_ONLY else OrderType.LIMIT)
+    return Order(
+        venue=VENUE, symbol=symbol, client_order_id=client_order_id or msg.text,
+        side=Side.BUY if msg.side == "buy" else Side.SELL, type=order_type, quantity=quantity,
+        price=msg.price or None, time_in_force=TIF.get(msg.time_in_force, TimeInForce.GTC),
+        order_id=msg.id, status=order_status(msg, filled), filled_qty=filled, filled_quote=quote,
+        fee=msg.fee, fee_asset=msg.fee_currency,
+        ts_created=_time_ns(msg.create_time_ms, msg.create_time),
+        ts_updated=_time_ns(msg.update_time_ms, msg.update_time),
+    )
+
+
+def to_fill(msg: MyTradeMsg, symbol: Symbol, ts_recv: int, client_order_id: str | None = None) -> Fill:
+    return Fill(VENUE, symbol, msg.id, Side.BUY if msg.side == "buy" else Side.SELL, msg.price, msg.amount,
+                msg.fee, msg.fee_currency, order_id=msg.order_id or None,
+                client_order_id=client_order_id or msg.text or None, is_maker=msg.role == "maker",
+                ts_event=_time_ns(msg.create_time_ms, msg.create_time), ts_recv=ts_recv)

@@ -17,7 +17,7 @@ from arb.errors import (
     RateLimitError,
     TimestampError,
 )
-from arb.model import OrderStatus, SymbolStyle
+from arb.model import OrderStatus, SymbolStyle, TimeInForce
 from arb.net.ratelimit import PoolSpec
 
 VENUE: Final = "gateio"
@@ -34,9 +34,12 @@ TICKERS: Final = "/api/v4/spot/tickers"
 CANDLES: Final = "/api/v4/spot/candlesticks"
 ORDERS: Final = "/api/v4/spot/orders"
 ORDER: Final = "/api/v4/spot/orders/{order_id}"
+OPEN_ORDERS: Final = "/api/v4/spot/open_orders"
 ACCOUNTS: Final = "/api/v4/spot/accounts"
 MY_TRADES: Final = "/api/v4/spot/my_trades"
-FEE: Final = "/api/v4/wallet/fee"
+FEE: Final = "/api/v4/wallet/fee"  # preferred over /spot/fee; takes currency_pair too
+OPEN_ORDERS_PAGE: Final = 100  # max `limit` when listing open orders
+MY_TRADES_MAX: Final = 1000
 
 DEPTH_CHANNEL: Final = "spot.order_book_update"
 DEPTH_INTERVAL: Final = "100ms"  # 100 levels maintained
@@ -53,12 +56,29 @@ POOLS: Final = (
     PoolSpec("cancels", 200, 1.0),
 )
 
-# order "status" + "finish_as" -> OrderStatus
+# order "status" + "finish_as" -> OrderStatus: "status" says open / closed (fully filled) /
+# cancelled; "finish_as" tells a user cancel from an IOC/FOK/POC remainder or a venue-side cancel.
 STATUS_MAP: Final = MappingProxyType({
     "open": OrderStatus.NEW,
     "closed": OrderStatus.FILLED,
     "cancelled": OrderStatus.CANCELED,
 })
+FINISH_MAP: Final = MappingProxyType({
+    "filled": OrderStatus.FILLED,
+    "cancelled": OrderStatus.CANCELED,
+    "liquidate_cancelled": OrderStatus.CANCELED,
+    "stp": OrderStatus.CANCELED,
+    "ioc": OrderStatus.EXPIRED,
+    "fok": OrderStatus.EXPIRED,
+    "poc": OrderStatus.EXPIRED,
+    "small": OrderStatus.EXPIRED,
+    "depth_not_enough": OrderStatus.EXPIRED,
+    "trader_not_enough": OrderStatus.EXPIRED,
+})
+TIME_IN_FORCE: Final = MappingProxyType({
+    TimeInForce.GTC: "gtc", TimeInForce.IOC: "ioc", TimeInForce.FOK: "fok",
+})
+POST_ONLY: Final = "poc"
 
 CLIENT_ID_PREFIX: Final = "t-"
 CLIENT_ID_MAX_BYTES: Final = 28  # after the prefix

@@ -383,36 +383,33 @@ def decode_account(body: bytes) -> AccountResp:
 
 
 class MyTradeMsg(msgspec.Struct):
-    """GET /api/v3/myTrades: ``[{"symbol": "ATLASUSDT", "id": "dd44f79dda764c2e927a190ac5e7a1e5",
-    "orderId": "C02__385413065019117569043", "orderListId": "-1", "price": "0.004542", "qty": "1220",
-    "quoteQty": "5.54124", "commission": "0", "commissionAsset": "USDT", "time": "1707671871000",
-    "isBuyer": false, "isMaker": false, "isBestMatch": true, "isSelfTrade": false,
-    "clientOrderId": null}]`` (ids and times as strings)."""
+    """GET /api/v3/myTrades row: ``{"symbol": "ATLASUSDT", "id": "dd44f79d...", "orderId":
+    "C02__385413065019117569043", "price": "0.004542", "qty": "1220", "commission": "0",
+    "commissionAsset": "USDT", "time": "1707671871000", "isBuyer": false, "isMaker": false,
+    "clientOrderId": null}`` (numbers sometimes as strings)."""
 
-    symbol: str
     id: str
     orderId: str
     price: Decimal
     qty: Decimal
-    commission: Decimal
-    commissionAsset: str
-    time: int
-    isBuyer: bool
+    commission: Decimal = Decimal(0)
+    commissionAsset: str = ""
+    time: int = 0
+    isBuyer: bool = True
     isMaker: bool = False
     clientOrderId: str | None = None
 
 
-class FeeRates(msgspec.Struct):
+class RatesMsg(msgspec.Struct):
     makerCommission: float
     takerCommission: float
 
 
 class TradeFeeResp(msgspec.Struct):
     """GET /api/v3/tradeFee: ``{"data": {"makerCommission": 0.003, "takerCommission": 0.003},
-    "code": 0, "msg": "success", "timestamp": 1669109672717}`` (fractions as JSON numbers)."""
+    "code": 0, "msg": "success", "timestamp": 1669109672717}`` (fractions)."""
 
-    data: FeeRates
-    code: int = 0
+    data: RatesMsg
 
 
 _MY_TRADES: Final = msgspec.json.Decoder(list[MyTradeMsg], strict=False)
@@ -420,12 +417,14 @@ _TRADE_FEE: Final = msgspec.json.Decoder(TradeFeeResp, strict=False)
 
 
 def decode_my_trades(body: bytes, symbol: Symbol, ts_recv: int) -> list[Fill]:
-    msgs: list[MyTradeMsg] = _decode(_MY_TRADES, body, "my trades")
-    return [Fill(VENUE, symbol, m.id, Side.BUY if m.isBuyer else Side.SELL, m.price, m.qty, m.commission,
-                 m.commissionAsset, order_id=m.orderId, client_order_id=m.clientOrderId, is_maker=m.isMaker,
-                 ts_event=m.time * MS, ts_recv=ts_recv) for m in msgs]
+    return [
+        Fill(VENUE, symbol, t.id, Side.BUY if t.isBuyer else Side.SELL, t.price, t.qty, t.commission,
+             t.commissionAsset, order_id=t.orderId, client_order_id=t.clientOrderId or None,
+             is_maker=t.isMaker, ts_event=t.time * MS, ts_recv=ts_recv)
+        for t in _decode(_MY_TRADES, body, "my trades")
+    ]
 
 
 def decode_trade_fee(body: bytes, symbol: Symbol) -> TradingFee:
-    msg: TradeFeeResp = _decode(_TRADE_FEE, body, "trade fee")
-    return TradingFee(VENUE, symbol, maker=msg.data.makerCommission, taker=msg.data.takerCommission)
+    rates = _decode(_TRADE_FEE, body, "trade fee").data
+    return TradingFee(VENUE, symbol, rates.makerCommission, rates.takerCommission)

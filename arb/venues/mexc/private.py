@@ -3,7 +3,7 @@
 MEXC acknowledges an order without status or fills, so `place_order` returns it as NEW with the
 exchange id; the executor (or the user stream, once wired) learns the outcome by query. IOC and FOK
 are order *types* on MEXC (IMMEDIATE_OR_CANCEL, FILL_OR_KILL), not a timeInForce.
-Not yet: the user stream (fills of MEXC orders come from `my_trades`).
+Not yet: the user stream.
 """
 
 from __future__ import annotations
@@ -11,8 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
 
 from arb.config import TRADING_PRESET, RequestConfig
+from arb.errors import TimestampError
 from arb.model import (
     AccountInfo,
     AssetBalance,
@@ -28,10 +31,13 @@ from arb.model import (
 from arb.net.ratelimit import Priority
 from arb.net.rest import RestClient
 from arb.venues.base import PrivateExchangeInterface
+from arb.venues.clock import ServerClock
 from arb.venues.mexc import codec
 from arb.venues.mexc import constants as c
 
 MS = 1_000_000
+MY_TRADES_MAX = 100
+TIME_DRAWS = MappingProxyType({"ip": c.WEIGHTS[c.TIME]})
 
 
 def _wire_type(order_type: OrderType, tif: TimeInForce) -> str:
@@ -48,14 +54,29 @@ class MexcPrivate(PrivateExchangeInterface):
     venue = c.VENUE
 
     def __init__(self, rest: RestClient, *, kind: RequestConfig = TRADING_PRESET,
-                 on_fill: Callable[[Fill], None] | None = None,
-                 clock_ns: Callable[[], int] = time.time_ns) -> None:
-        # `on_fill` is accepted for a uniform constructor: MEXC order replies carry no fills
-        # (they arrive by `my_trades`, or the private deals stream once wired)
-        del on_fill
+                 clock_ns: Callable[[], int] = time.time_ns,
+                 server_clock: ServerClock | None = None,
+                 on_fill: Callable[[Fill], None] | None = None) -> None:
+        del on_fill  # accepted for a uniform constructor: these replies carry no fills (see my_trades)
         self.rest = rest
         self._kind = kind
         self._clock = clock_ns
+        self._server_clock = server_clock
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """A signed call at venue time: the `ServerClock` is synced first when due, dropped on a
+        rejected timestamp."""
+        if self._server_clock is not None:
+            await self._server_clock.sync(self._server_ms)
+        try:
+            return await self.rest.request(method, path, **kwargs)
+        except TimestampError:
+            if self._server_clock is not None:
+                self._server_clock.invalidate()
+            raise
+
+    async def _server_ms(self) -> int:
+        return codec.decode_time(await self.rest.request("GET", c.TIME, kind=self._kind, draws=TIME_DRAWS))
 
     def _sym(self, symbol: Symbol) -> str:
         return symbol.to_venue(c.SYMBOL_STYLE)
@@ -68,9 +89,9 @@ class MexcPrivate(PrivateExchangeInterface):
         if order_type is not OrderType.MARKET:
             params.append(("price", format(price or Decimal(0), "f")))
         params.append(("newClientOrderId", client_order_id))
-        body = await self.rest.request("POST", c.ORDER, kind=self._kind, params=params, signed=True,
-                                       draws={"uid": 1}, priority=Priority.ORDER,
-                                       client_order_id=client_order_id)
+        body = await self._request("POST", c.ORDER, kind=self._kind, params=params, signed=True,
+                                    draws={"uid": 1}, priority=Priority.ORDER,
+                                    client_order_id=client_order_id)
         ack = codec.decode_ack(body)
         now = self._clock()
         return Order(venue=c.VENUE, symbol=symbol, client_order_id=client_order_id, side=side,
@@ -85,9 +106,9 @@ class MexcPrivate(PrivateExchangeInterface):
             params.append(("orderId", order_id))
         else:
             params.append(("origClientOrderId", client_order_id or ""))
-        body = await self.rest.request(method, c.ORDER, kind=self._kind, params=params, signed=True,
-                                       draws={"uid": c.QUERY_ORDER_WEIGHT}, priority=Priority.ORDER,
-                                       idempotent=method == "GET", client_order_id=client_order_id)
+        body = await self._request(method, c.ORDER, kind=self._kind, params=params, signed=True,
+                                    draws={"uid": c.QUERY_ORDER_WEIGHT}, priority=Priority.ORDER,
+                                    idempotent=method == "GET", client_order_id=client_order_id)
         return codec.to_order(codec.decode_order(body), symbol, client_order_id)
 
     async def cancel_order(self, symbol: Symbol, *, order_id: str | None = None,
@@ -101,29 +122,30 @@ class MexcPrivate(PrivateExchangeInterface):
     async def open_orders(self, symbol: Symbol | None = None) -> list[Order]:
         if symbol is None:
             raise NotImplementedError("mexc open orders need a symbol")
-        body = await self.rest.request("GET", c.OPEN_ORDERS, kind=self._kind, signed=True,
-                                       params=[("symbol", self._sym(symbol))],
-                                       draws={"uid": c.WEIGHTS[c.OPEN_ORDERS]})
+        body = await self._request("GET", c.OPEN_ORDERS, kind=self._kind, signed=True,
+                                    params=[("symbol", self._sym(symbol))],
+                                    draws={"uid": c.WEIGHTS[c.OPEN_ORDERS]})
         return [codec.to_order(m, symbol) for m in codec.decode_orders(body)]
 
     async def balances(self) -> dict[str, AssetBalance]:
-        body = await self.rest.request("GET", c.ACCOUNT, kind=self._kind, signed=True,
-                                       draws={"uid": c.WEIGHTS[c.ACCOUNT]})
+        body = await self._request("GET", c.ACCOUNT, kind=self._kind, signed=True,
+                                    draws={"uid": c.WEIGHTS[c.ACCOUNT]})
         return {b.asset: AssetBalance(b.asset, b.free, b.locked) for b in codec.decode_account(body).balances}
 
     async def account_info(self) -> AccountInfo:
         return AccountInfo(self.venue, await self.balances(), ts_event=self._clock())
 
     async def my_trades(self, symbol: Symbol, limit: int = 100) -> list[Fill]:
-        body = await self.rest.request("GET", c.MY_TRADES, kind=self._kind, signed=True,
-                                       params=[("symbol", self._sym(symbol)), ("limit", str(limit))],
-                                       draws={"uid": c.WEIGHTS[c.MY_TRADES]})
+        """Our latest fills on `symbol` (MEXC keeps a month; at most 100 rows)."""
+        params = [("symbol", self._sym(symbol)), ("limit", str(max(1, min(limit, MY_TRADES_MAX))))]
+        body = await self._request("GET", c.MY_TRADES, kind=self._kind, signed=True, params=params,
+                                   draws={"uid": c.WEIGHTS[c.MY_TRADES]})
         return codec.decode_my_trades(body, symbol, self._clock())
 
     async def trading_fees(self, symbol: Symbol) -> TradingFee:
-        body = await self.rest.request("GET", c.TRADE_FEE, kind=self._kind, signed=True,
-                                       params=[("symbol", self._sym(symbol))],
-                                       draws={"uid": c.WEIGHTS[c.TRADE_FEE]})
+        body = await self._request("GET", c.TRADE_FEE, kind=self._kind, signed=True,
+                                   params=[("symbol", self._sym(symbol))],
+                                   draws={"uid": c.WEIGHTS[c.TRADE_FEE]})
         return codec.decode_trade_fee(body, symbol)
 
     async def close(self) -> None:
