@@ -145,8 +145,9 @@ _STEP_EPS = 1e-9
 
 def _take_notional(levels: list[tuple[float, float]], qty: float) -> tuple[float, float]:
     notional = worst = 0.0
+    noise = qty * 1e-12  # subtraction noise is not quantity (as in the kernel)
     for price, size in levels:
-        if qty <= 0.0:
+        if qty <= noise:
             break
         take = min(size, qty)
         notional += take * price

@@ -60,10 +60,15 @@ cdef inline double _min(double a, double b) noexcept nogil:
 
 
 cdef double _take_notional(const BookSide* side, double qty, double* worst) noexcept nogil:
-    """Notional of taking exactly `qty` from the top of `side` (caller knows it is available)."""
+    """Notional of taking exactly `qty` from the top of `side` (caller knows it is available).
+
+    What is left below a relative 1e-12 is float noise of the subtraction (1.05 - 1.0 - 0.05 is
+    4e-17), not quantity: it must not reach a level that the walk never cleared.
+    """
     cdef double notional = 0.0, take
+    cdef double noise = qty * 1e-12
     cdef Py_ssize_t i = 0
-    while i < side.count and qty > 0.0:
+    while i < side.count and qty > noise:
         take = _min(side.sizes[i], qty)
         notional += take * side.prices[i]
         worst[0] = side.prices[i]

@@ -220,3 +220,12 @@ def test_step_rounding_noise_never_reaches_a_level_that_did_not_clear() -> None:
     opp = run([sell, buy], step=0.1)
     assert opp is not None and opp.quantity == pytest.approx(1.9)
     assert opp.buy_worst == 96.0 and opp.net_profit == pytest.approx(0.0, abs=1e-9)
+
+
+def test_subtraction_noise_never_reports_a_worse_level_than_was_walked() -> None:
+    # 1.05 - 1.0 leaves 0.05000000000000004: after the 0.05 level, 4e-17 must not "take" 96.0
+    sell = book([(96.5, 1.0), (96.25, 0.05), (96.0, 1.0)], [])
+    buy = book([], [(96.25, 2.0)])
+    opp = run([buy, sell], step=0.001)
+    assert opp is not None and opp.quantity == pytest.approx(1.05)
+    assert opp.sell_worst == 96.25 and opp.net_profit == pytest.approx(0.25)
