@@ -33,7 +33,7 @@ from arb.engine.risk import RiskManager, state_path
 from arb.errors import DecodeError
 from arb.model import AssetBalance, Fill, Opportunity, Order, Symbol, SymbolInfo, Trade
 from arb.obs.metrics import EngineSnapshot, Metrics
-from arb.venues.base import BaseWebSocketInterface, DepthUpdate, PublicExchangeInterface
+from arb.venues.base import BaseWebSocketInterface, DepthUpdate, PublicExchangeInterface, StreamHandlers
 from arb.venues.binance.stream import BinanceStream
 from arb.venues.gateio.stream import GateStream
 from arb.venues.mexc.stream import MexcStream
@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 STREAMS: Mapping[str, Callable[..., BaseWebSocketInterface]] = MappingProxyType({
     "binance": BinanceStream, "gateio": GateStream, "mexc": MexcStream,
 })
+PublicFactory = Callable[[str, VenueConfig], PublicExchangeInterface]
+StreamFactory = Callable[[str, StreamHandlers, VenueConfig], BaseWebSocketInterface]
 DEFAULT_TAKER_FEE = 0.001
 DECISION_SAMPLES = 100_000
 MS = 1_000_000
@@ -88,11 +90,17 @@ class Engine:
         The validated configuration (venue URLs may point at a simulator).
     paper_balances:
         Starting balance per asset on every venue (paper mode).
+    public_factory, stream_factory:
+        Build each venue's REST market data and stream (the registry's connectors by default;
+        `arb-engine replay` passes recorded ones).
     """
 
     def __init__(self, config: Config, *, paper_balances: Mapping[str, Decimal],
-                 clock_ns: Callable[[], int] = time.time_ns) -> None:
+                 clock_ns: Callable[[], int] = time.time_ns, public_factory: PublicFactory = make_public,
+                 stream_factory: StreamFactory | None = None) -> None:
         self.config = config
+        self._make_public = public_factory
+        self._make_stream = stream_factory or _venue_stream
         self._clock = clock_ns
         self._paper_balances = dict(paper_balances)
         self.journal = Journal(config.journal_path, sync=config.journal.sync, paper=True)
@@ -128,7 +136,7 @@ class Engine:
         venues = self.config.enabled_venues
         wanted = set(self.config.symbol_list)
         for name, venue_cfg in venues.items():
-            self.publics[name] = make_public(name, venue_cfg)
+            self.publics[name] = self._make_public(name, venue_cfg)
             for info in await self.publics[name].symbols():
                 if info.symbol in wanted and info.tradable:
                     self.symbols[(name, info.symbol)] = info
@@ -157,11 +165,16 @@ class Engine:
                                      {v: fees[v] for v in listed}, step)
         for name, venue_cfg in venues.items():
             symbols = [s for (v, s) in self.symbols if v == name and self._tracked(v, s)]
-            stream = STREAMS[name](self._handlers, **_ws_url(venue_cfg))
+            stream = self._make_stream(name, self._handlers, venue_cfg)
             self.streams[name] = stream
             await stream.subscribe_depth(symbols)
             for symbol in symbols:
                 self.books.invalidate(name, symbol, "start")
+
+    async def drain(self) -> None:
+        """Wait for the executions in flight (replay settles each frame's consequences with it)."""
+        while self._tasks:
+            await asyncio.wait(list(self._tasks))
 
     async def stop(self) -> None:
         for task in list(self._tasks):
@@ -278,3 +291,7 @@ class Engine:
 
 def _ws_url(cfg: VenueConfig) -> dict[str, Any]:
     return {"ws_url": cfg.ws_url} if cfg.ws_url else {}
+
+
+def _venue_stream(name: str, handlers: StreamHandlers, cfg: VenueConfig) -> BaseWebSocketInterface:
+    return STREAMS[name](handlers, **_ws_url(cfg))
