@@ -1,7 +1,7 @@
 PYTHON ?= python
 PYTEST_ARGS ?=
 
-.PHONY: help install test test-live lint format check-all bench profile annotate proto clean
+.PHONY: help install test test-live lint format check-all bench profile profile-replay annotate proto clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -42,3 +42,6 @@ clean:  ## remove build outputs
 	rm -rf build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis perf/out
 	find arb -name '*.so' -delete -o -name '*.c' -delete -o -name '*.html' -delete
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+profile-replay:  ## py-spy flame graph of `arb-engine replay` (records the simulator first)
+	PYTHON=$(PYTHON) bash perf/profile.sh replay

@@ -201,6 +201,78 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(handler=_demo)
 
 
+def _record(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from arb.ops.record import parse_sim_urls, record_main
+
+    try:
+        sim_urls = parse_sim_urls(args.sim_url)
+        config = load_config(args.config) if args.config else None
+    except (ValueError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    venues = list(sim_urls) if sim_urls else list(config.enabled_venues) if config else args.venues
+    symbols = config.symbols if config and not args.symbols else args.symbols or ["BTC/USDT", "ETH/USDT"]
+    try:
+        manifest = asyncio.run(record_main(
+            args.out, venues, symbols, duration=args.duration, sim=args.sim, sim_urls=sim_urls,
+            seed=args.seed, snapshot_every_s=args.snapshot_every, quiet=args.quiet,
+            venue_configs=config.enabled_venues if config and not (args.sim or sim_urls) else None))
+    except FileExistsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    frames = sum(c["TEXT"] + c["BINARY"] for c in manifest.counts.values())
+    print(f"recorded {frames:,} frames of {', '.join(manifest.symbols)} on {', '.join(manifest.venues)} "
+          f"into {args.out}")
+    return 0 if frames else 1
+
+
+def _add_record(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("record", help="record raw depth frames and snapshots for replay")
+    parser.add_argument("--out", required=True, help="new directory for the recording")
+    parser.add_argument("--venues", nargs="+", default=["binance", "gateio", "mexc"],
+                        choices=["binance", "gateio", "mexc"])
+    parser.add_argument("--symbols", nargs="+", default=None,
+                        help="default BTC/USDT ETH/USDT (or the config's)")
+    parser.add_argument("--duration", type=float, default=None, help="seconds (default: until interrupted)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--sim", action="store_true", help="record the in-process loopback simulator")
+    source.add_argument("--sim-url", action="append", default=[], metavar="VENUE=URL",
+                        help="a running simulator (`arb-engine sim`) per venue; repeatable")
+    source.add_argument("--config", help="venues (URLs) and symbols from a config file")
+    parser.add_argument("--seed", type=int, default=1, help="simulator seed (with --sim)")
+    parser.add_argument("--snapshot-every", type=float, default=5.0, help="checkpoint snapshots (s, 0: off)")
+    parser.add_argument("--quiet", action="store_true", help="no progress line")
+    parser.set_defaults(handler=_record)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from arb.ops.replay import main as replay_main
+    from arb.ops.replay import parse_speed
+
+    try:
+        speed = parse_speed(args.speed)
+        config = load_config(args.config) if args.config else None
+    except (ValueError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return replay_main(args.dir, speed=speed, data_dir=args.data_dir, config=config,
+                       drop_every=args.drop_every, quiet=args.quiet)
+
+
+def _add_replay(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("replay", help="feed a recording through the engine (paper, deterministic)")
+    parser.add_argument("dir", help="a directory written by `arb-engine record`")
+    parser.add_argument("--speed", default="max", help="N times real time, or max (default)")
+    parser.add_argument("--config", help="risk/executor settings (symbols, venues: the recording's)")
+    parser.add_argument("--data-dir", default=None, help="journal and state (default: a temp dir)")
+    parser.add_argument("--drop-every", type=int, default=0, metavar="N",
+                        help="drop every N-th frame per venue (rehearse gaps and resyncs)")
+    parser.add_argument("--quiet", action="store_true", help="no progress line")
+    parser.set_defaults(handler=_replay)
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     _add_config,
     _add_state_commands,
@@ -209,6 +281,8 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], 
     _add_run,
     _add_check,
     _add_reports,
+    _add_record,
+    _add_replay,
 )
 
 

@@ -1,7 +1,8 @@
 """`arb-engine status | history | pnl`: what the running engine or its journal says.
 
-`status` asks the running engine's local endpoint (``/status``) and falls back to the journal when no
-engine answers; `history` lists opportunities with their decisions; `pnl` sums the journaled fills
+`status` asks the running engine's local endpoint (``/status``: trading state, connections, balances,
+open residuals, limits) and falls back to the journal, the state file and the config when no engine
+answers; `history` lists opportunities with their decisions; `pnl` sums the journaled fills
 per symbol (quote received minus quote paid minus quote fees). Both export CSV or JSON.
 """
 
@@ -17,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import msgspec
 
 from arb.config import Config
 from arb.engine.journal import Journal
+from arb.engine.risk import read_state, state_path
 from arb.model import Side
 
 STATUS_TIMEOUT_S = 2.0
@@ -56,6 +59,7 @@ async def pnl(path: Path) -> list[dict[str, Any]]:
 
 
 async def status(config: Config) -> dict[str, Any]:
+    """The running engine's ``/status``; else the journal's counts, balances, residuals and the limits."""
     obs = config.observability
     if obs.metrics_port:
         url = f"http://{obs.metrics_host}:{obs.metrics_port}/status"
@@ -66,14 +70,71 @@ async def status(config: Config) -> dict[str, Any]:
                 return {"source": url, **(await resp.json())}
         except (TimeoutError, aiohttp.ClientError):
             pass
-    if not config.journal_path.exists():
-        return {"source": "none", "detail": f"no running engine and no journal at {config.journal_path}"}
-    counts = await _journal_rows(config.journal_path, (
+    path = config.journal_path
+    if not path.exists():
+        return {"source": "none", "detail": f"no running engine and no journal at {path}"}
+    counts = await _journal_rows(path, (
         "SELECT (SELECT COUNT(*) FROM opportunities) AS opportunities, "
-        "(SELECT COUNT(*) FROM orders) AS orders, (SELECT COUNT(*) FROM fills) AS fills, "
-        "(SELECT COUNT(*) FROM residuals WHERE closed_ns IS NULL) AS open_residuals"
+        "(SELECT COUNT(*) FROM orders) AS orders, (SELECT COUNT(*) FROM fills) AS fills"
     ))
-    return {"source": str(config.journal_path), **counts[0]}
+    state, reason = read_state(state_path(config.engine.data_dir))
+    residuals = await _journal_rows(path, (
+        "SELECT opportunity_id AS opportunity, venue, symbol, side, quantity, opened_ns FROM residuals "
+        "WHERE closed_ns IS NULL ORDER BY opened_ns"
+    ))
+    return {
+        "source": str(path), **counts[0],
+        "trading": {"state": state.name, "reason": reason},
+        "connections": "unknown: no engine answered (connections are only known to a running engine)",
+        "balances": await _journal_balances(path, config),
+        "open_residuals": {"items": [{**r, "side": Side(r["side"]).name} for r in residuals]},
+        "limits": msgspec.to_builtins(config.risk),
+    }
+
+
+async def _journal_balances(path: Path, config: Config) -> dict[str, Any]:
+    """Venue balances journaled last; for paper runs (none journaled) the start plus the fills."""
+    rows = await _journal_rows(path, (
+        "SELECT venue, asset, free FROM balances b WHERE ts_ns = "
+        "(SELECT MAX(ts_ns) FROM balances WHERE venue = b.venue AND asset = b.asset) ORDER BY venue, asset"
+    ))
+    if rows:
+        out: dict[str, dict[str, str]] = {}
+        for row in rows:
+            out.setdefault(row["venue"], {})[row["asset"]] = row["free"]
+        return out
+    start = config.engine.paper_balances
+    moved: dict[tuple[str, str], Decimal] = {}
+    for f in await Journal(path).fills():
+        sign = 1 if f.side is Side.BUY else -1
+        deltas = ((f.symbol.base, sign * f.quantity), (f.symbol.quote, -sign * f.quantity * f.price),
+                  (f.fee_asset, -f.fee))
+        for asset, delta in deltas:
+            moved[(f.venue, asset)] = moved.get((f.venue, asset), Decimal(0)) + delta
+    label = "paper: configured start + journaled fills" if start else "change from journaled fills"
+    derived: dict[str, Any] = {"basis": label}
+    for (venue, asset), delta in sorted(moved.items()):
+        derived.setdefault(venue, {})[asset] = str(start.get(asset, Decimal(0)) + delta)
+    return derived
+
+
+def render_status(status: dict[str, Any]) -> str:
+    """Sections: scalars first, then one block per nested section (small tables for lists of rows)."""
+    lines = [f"{k}: {v}" for k, v in status.items() if not isinstance(v, dict)]
+    for key, value in status.items():
+        if not isinstance(value, dict):
+            continue
+        lines += ["", f"[{key}]"]
+        for sub, item in value.items():
+            if isinstance(item, list):
+                lines.append(f"  {sub}:" if item else f"  {sub}: none")
+                if item:
+                    lines += ["    " + line for line in render(item, "table").splitlines()]
+            elif isinstance(item, dict):
+                lines.append(f"  {sub}: " + ", ".join(f"{k}={v}" for k, v in item.items()))
+            else:
+                lines.append(f"  {sub}: {item}")
+    return "\n".join(lines)
 
 
 def render(rows: list[dict[str, Any]], fmt: str) -> str:
@@ -96,7 +157,8 @@ def render(rows: list[dict[str, Any]], fmt: str) -> str:
 
 def main(kind: str, config: Config, fmt: str, limit: int = 50) -> int:
     if kind == "status":
-        print(render([asyncio.run(status(config))], fmt))
+        result = asyncio.run(status(config))
+        print(render([result], fmt) if fmt == "json" else render_status(result))
         return 0
     path = config.journal_path
     if not path.exists():

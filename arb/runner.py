@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import signal
 import sys
 import time
@@ -23,6 +24,7 @@ from arb.demo import sim_credentials, summary_table
 from arb.engine.engine import Engine
 from arb.errors import ArbError, AuthenticationError, ConfigError
 from arb.obs.health import HealthServer
+from arb.ops.status import engine_status
 from arb.sim.server import SimExchange
 
 RETRY_START_S = 1.0
@@ -87,7 +89,8 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
             obs = config.observability
             if obs.metrics_port:
                 health = HealthServer(obs.metrics_host, obs.metrics_port, readiness=engine.readiness,
-                                      metrics=engine.metrics.render, status=engine.summary)
+                                      metrics=engine.metrics.render,
+                                      status=functools.partial(engine_status, engine))
                 port = await health.start()
                 out.write(f"health: http://{obs.metrics_host}:{port}/readyz  metrics: /metrics\n")
             out.flush()

@@ -9,12 +9,13 @@ ARB = Path(__file__).resolve().parents[1] / "arb"
 
 # layer -> the arb layers it may import (besides itself)
 ALLOWED: dict[str, set[str]] = {
-    "cli": {"reports", "check", "runner", "demo", "engine", "sim", "obs", "venues", "net", "_core", "config",
-            "model", "errors"},
+    "cli": {"ops", "reports", "check", "runner", "demo", "engine", "sim", "obs", "venues", "net", "_core",
+            "config", "model", "errors"},
     "demo": {"engine", "sim", "obs", "venues", "net", "_core", "config", "model", "errors"},
     "reports": {"engine", "obs", "venues", "net", "_core", "config", "model", "errors"},
     "check": {"engine", "sim", "obs", "venues", "net", "_core", "config", "model", "errors"},
-    "runner": {"demo", "engine", "sim", "obs", "venues", "net", "_core", "config", "model", "errors"},
+    "ops": {"demo", "engine", "sim", "obs", "venues", "net", "_core", "config", "model", "errors"},
+    "runner": {"ops", "demo", "engine", "sim", "obs", "venues", "net", "_core", "config", "model", "errors"},
     "engine": {"venues", "net", "_core", "model", "errors", "config", "obs"},
     "sim": {"model", "errors", "config", "_core", "venues.mexc.proto"},
     "obs": {"model", "errors", "config"},

@@ -47,6 +47,7 @@ from arb.venues.base import (
     DepthUpdate,
     PrivateExchangeInterface,
     PublicExchangeInterface,
+    StreamHandlers,
 )
 from arb.venues.binance.stream import BinanceStream
 from arb.venues.gateio.stream import GateStream
@@ -58,6 +59,8 @@ log = logging.getLogger(__name__)
 STREAMS: Mapping[str, Callable[..., BaseWebSocketInterface]] = MappingProxyType({
     "binance": BinanceStream, "gateio": GateStream, "mexc": MexcStream,
 })
+PublicFactory = Callable[[str, VenueConfig], PublicExchangeInterface]
+StreamFactory = Callable[[str, StreamHandlers, VenueConfig], BaseWebSocketInterface]
 DEFAULT_TAKER_FEE = 0.001
 DECISION_SAMPLES = 100_000
 MS = 1_000_000
@@ -104,13 +107,19 @@ class Engine:
         Starting balance per asset on every venue (paper mode).
     credentials:
         API keys per venue (live mode: every enabled venue needs them; never logged).
+    public_factory, stream_factory:
+        Build each venue's REST market data and stream (the registry's connectors by default;
+        `arb-engine replay` passes recorded ones).
     """
 
     def __init__(self, config: Config, *, paper_balances: Mapping[str, Decimal] | None = None,
                  credentials: Mapping[str, Credentials] | None = None,
-                 clock_ns: Callable[[], int] = time.time_ns) -> None:
+                 clock_ns: Callable[[], int] = time.time_ns, public_factory: PublicFactory = make_public,
+                 stream_factory: StreamFactory | None = None) -> None:
         self.config = config
         self.live = config.engine.mode == "live"
+        self._make_public = public_factory
+        self._make_stream = stream_factory or _venue_stream
         self._clock = clock_ns
         self._paper_balances = dict(paper_balances or config.engine.paper_balances)
         self._credentials = dict(credentials or {})
@@ -158,7 +167,7 @@ class Engine:
         venues = self.config.enabled_venues
         wanted = set(self.config.symbol_list)
         for name, venue_cfg in venues.items():
-            self.publics[name] = make_public(name, venue_cfg)
+            self.publics[name] = self._make_public(name, venue_cfg)
             for info in await self.publics[name].symbols():
                 if info.symbol in wanted and info.tradable:
                     self.symbols[(name, info.symbol)] = info
@@ -185,7 +194,7 @@ class Engine:
                                      {v: fees[(v, symbol)] for v in listed}, step)
         for name, venue_cfg in venues.items():
             symbols = [s for (v, s) in self.symbols if v == name and self._tracked(v, s)]
-            stream = STREAMS[name](self._handlers, **_ws_url(venue_cfg))
+            stream = self._make_stream(name, self._handlers, venue_cfg)
             self.streams[name] = stream
             await stream.subscribe_depth(symbols)
             for symbol in symbols:
@@ -249,6 +258,11 @@ class Engine:
                 return  # a trade started meanwhile: its fills are being applied locally
             for asset, balance in balances.items():
                 self.risk.set_balance(name, asset, balance.free)
+
+    async def drain(self) -> None:
+        """Wait for the executions in flight (replay settles each frame's consequences with it)."""
+        while self._tasks:
+            await asyncio.wait(list(self._tasks))
 
     async def stop(self) -> None:
         if self._refresher is not None:
@@ -389,3 +403,7 @@ class Engine:
 
 def _ws_url(cfg: VenueConfig) -> dict[str, Any]:
     return {"ws_url": cfg.ws_url} if cfg.ws_url else {}
+
+
+def _venue_stream(name: str, handlers: StreamHandlers, cfg: VenueConfig) -> BaseWebSocketInterface:
+    return STREAMS[name](handlers, **_ws_url(cfg))

@@ -140,6 +140,11 @@ class WsClient:
         Uptime after which a connection counts as healthy and the reconnect backoff starts over.
     heartbeat_s:
         aiohttp protocol ping interval (None: only answer the venue's pings).
+    tap:
+        Also called with every data frame, before `on_frame` (`arb-engine record`); None costs nothing.
+    offline:
+        Never open a socket: subscriptions are only noted and `feed` hands frames to `on_frame`
+        (`arb-engine replay` drives the venue streams this way).
     """
 
     def __init__(
@@ -162,11 +167,14 @@ class WsClient:
         heartbeat_s: float | None = HEARTBEAT_S,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        tap: FrameHandler | None = None,
+        offline: bool = False,
     ) -> None:
         self.name = name
         self.url = url
         self._dialect = dialect
-        self._on_frame = on_frame
+        self._on_frame = on_frame if tap is None else _tee(tap, on_frame)
+        self.offline = offline
         self._on_state = on_state
         self._cap = max_subscriptions
         self._ack_timeout = ack_timeout_s
@@ -204,6 +212,10 @@ class WsClient:
         """Add channels, opening connections as the per-connection cap requires; waits for acks."""
         current = set(self.channels)
         pending = [ch for ch in dict.fromkeys(channels) if ch not in current]
+        if self.offline:
+            self._conns = self._conns or [_Conn(0, [])]
+            self._conns[0].channels.extend(pending)
+            return
         while pending:
             conn = next((c for c in self._conns if len(c.channels) < self._cap), None)
             if conn is None:
@@ -235,6 +247,10 @@ class WsClient:
                 message = self._dialect.unsubscribe(gone, next(self._ids))
                 if message is not None:
                     await conn.ws.send_str(message)
+
+    def feed(self, frame: bytes | str, recv_ns: int) -> None:
+        """Hand one data frame to the handler as if it had just been received (offline clients)."""
+        self._on_frame(frame, recv_ns)
 
     async def reconnect(self, reason: str = "requested") -> None:
         """Drop every socket now (they come back through the normal reconnect path)."""
@@ -445,3 +461,11 @@ class WsClient:
         if old_reader is not None:
             await self._reap(conn, old_reader)
         return True
+
+
+def _tee(tap: FrameHandler, handler: FrameHandler) -> FrameHandler:
+    def both(frame: bytes | str, recv_ns: int) -> None:
+        tap(frame, recv_ns)
+        handler(frame, recv_ns)
+
+    return both

@@ -1,0 +1,1 @@
+"""Operations tools on top of the engine: record and replay market data, status views."""
