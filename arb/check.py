@@ -18,9 +18,10 @@ from typing import Any
 
 from arb.config import Credentials, Secret, VenueConfig, load_credentials
 from arb.engine.books import BookFeed, BookStore
-from arb.errors import ArbError, AuthenticationError
+from arb.errors import ArbError, AuthenticationError, InvalidSymbolError
 from arb.model import OrderType, Side, Symbol, TimeInForce
 from arb.sim.server import SimExchange
+from arb.venues.base import depth_update
 from arb.venues.binance.stream import BinanceStream
 from arb.venues.gateio.stream import GateStream
 from arb.venues.mexc.stream import MexcStream
@@ -28,7 +29,8 @@ from arb.venues.registry import make_private, make_public
 
 STREAMS: Mapping[str, Any] = MappingProxyType({"binance": BinanceStream, "gateio": GateStream,
                                                "mexc": MexcStream})
-SYMBOL = Symbol("BTC", "USDT")
+SYMBOLS = (Symbol("BTC", "USDT"), Symbol("ETH", "USDT"))
+SYMBOL = SYMBOLS[0]
 SIM_CREDENTIALS = ("sim-key", "sim-secret")
 
 
@@ -61,23 +63,54 @@ async def run_checks(venue: str, live: bool) -> list[dict[str, Any]]:
             assert infos, f"{SYMBOL} not listed"
             return f"{SYMBOL}: tick {infos[0].tick_size}, step {infos[0].step_size}"
 
+        store = BookStore(lambda v, s, n: public.orderbook(s, n), lambda *a: None, clock_ns=time.time_ns)
+        stream = STREAMS[venue](BookFeed(store), **({"ws_url": config.ws_url} if config.ws_url else {}))
+
+        async def synced(symbols: tuple[Symbol, ...]) -> None:
+            for _ in range(300):
+                if all(store.is_synced(venue, s) and store.book(venue, s).update_id for s in symbols):
+                    return
+                await asyncio.sleep(0.05)
+            raise AssertionError(f"not SYNCED: {[str(s) for s in symbols if not store.is_synced(venue, s)]}")
+
         async def book_sync() -> str:
-            store = BookStore(lambda v, s, n: public.orderbook(s, n), lambda *a: None, clock_ns=time.time_ns)
-            stream = STREAMS[venue](BookFeed(store), **({"ws_url": config.ws_url} if config.ws_url else {}))
-            store.add(venue, SYMBOL, start=False)
-            try:
-                await stream.subscribe_depth([SYMBOL])
-                store.invalidate(venue, SYMBOL, "check")
-                for _ in range(200):
-                    if store.is_synced(venue, SYMBOL) and store.book(venue, SYMBOL).update_id:
-                        break
-                    await asyncio.sleep(0.05)
-                assert store.is_synced(venue, SYMBOL), "book did not reach SYNCED"
-                book = store.book(venue, SYMBOL)
-                return f"SYNCED at id {book.update_id}, best {book.best_bid()} / {book.best_ask()}"
-            finally:
-                await stream.close()
-                await store.close()
+            for symbol in SYMBOLS:
+                store.add(venue, symbol, start=False)
+            await stream.subscribe_depth(list(SYMBOLS))
+            for symbol in SYMBOLS:
+                store.invalidate(venue, symbol, "check")
+            await synced(SYMBOLS)
+            book = store.book(venue, SYMBOL)
+            return f"SYNCED at id {book.update_id}, best {book.best_bid()} / {book.best_ask()}"
+
+        async def forced_gap() -> str:
+            gapped, other = store.sync(venue, SYMBOL), store.sync(venue, SYMBOLS[1])
+            before = (gapped.resyncs, other.resyncs, other.gaps)
+            last = store.book(venue, SYMBOL).update_id
+            # a diff that skips ids: the book must go INVALID at once and resync on its own
+            now = time.time_ns()
+            store.on_depth(depth_update(venue, SYMBOL, last + 5, last + 6, [], [], now, now))
+            assert not store.is_synced(venue, SYMBOL), "a gap left the book SYNCED"
+            await synced(SYMBOLS)
+            assert gapped.resyncs == before[0] + 1, f"resyncs {before[0]} -> {gapped.resyncs}"
+            assert (other.resyncs, other.gaps) == before[1:], "the other symbol resynced too"
+            return f"{SYMBOL} resynced ({gapped.gaps} gaps); {SYMBOLS[1]} untouched"
+
+        async def disconnect() -> str:
+            ws = stream.ws
+            syncs = [store.sync(venue, s) for s in SYMBOLS]
+            drops = [sync.invalidations for sync in syncs]
+            reconnects = sum(c.reconnects for c in ws.connections)
+            await ws.reconnect("check: forced disconnect")
+            for _ in range(300):  # back once the socket is resubscribed (its books were invalidated)
+                if sum(c.reconnects for c in ws.connections) > reconnects:
+                    break
+                await asyncio.sleep(0.05)
+            assert sum(c.reconnects for c in ws.connections) > reconnects, "no reconnect"
+            assert all(sync.invalidations > n for sync, n in zip(syncs, drops, strict=True)), \
+                "a book stayed SYNCED across the disconnect"
+            await synced(SYMBOLS)
+            return "reconnected, resubscribed, every book invalidated and SYNCED again"
 
         async def signed_order() -> str:
             if creds is None:
@@ -96,6 +129,31 @@ async def run_checks(venue: str, live: bool) -> list[dict[str, Any]]:
             finally:
                 await private.close()
 
+        async def balances() -> str:
+            if creds is None:
+                raise AuthenticationError(venue, "no credentials in the environment")
+            private = make_private(venue, config, creds)
+            try:
+                seen = await private.balances()
+            finally:
+                await private.close()
+            if sim is None:
+                return f"{len(seen)} assets, none negative" if all(
+                    b.free >= 0 and b.locked >= 0 for b in seen.values()) else "negative balance!"
+            ledger = sim.dialects[venue].ledger  # type: ignore[attr-defined]
+            for asset, (free, locked) in ledger.balances("sim").items():
+                got = seen.get(asset)
+                assert got is not None and (got.free, got.locked) == (free, locked), \
+                    f"{asset}: venue says {got}, ledger says {free}/{locked}"
+            return f"{len(seen)} assets equal the ledger"
+
+        async def error_body() -> str:
+            try:
+                await public.orderbook(Symbol("NOSUCHCOIN", "USDT"), 5)
+            except InvalidSymbolError as exc:
+                return f"unknown symbol -> InvalidSymbolError (code {exc.api_code})"
+            raise AssertionError("an unknown symbol was served")
+
         async def bad_signature() -> str:
             wrong = make_private(venue, config, Credentials(venue, Secret("x"), Secret("y")))
             try:
@@ -106,10 +164,18 @@ async def run_checks(venue: str, live: bool) -> list[dict[str, Any]]:
                 await wrong.close()
             raise AssertionError("a bad key was accepted")
 
-        for name, check in (("symbols load", symbols), ("snapshot + stream -> SYNCED", book_sync),
-                            ("signed order place/query/cancel", signed_order),
-                            ("bad key -> AuthenticationError", bad_signature)):
-            results.append(await _timed(name, check))
+        checks = (("symbols load", symbols), ("snapshot + stream -> SYNCED", book_sync),
+                  ("forced gap resyncs only that symbol", forced_gap),
+                  ("disconnect recovers", disconnect),
+                  ("signed order place/query/cancel", signed_order), ("balances", balances),
+                  ("error body -> typed exception", error_body),
+                  ("bad key -> AuthenticationError", bad_signature))
+        try:
+            for name, check in checks:
+                results.append(await _timed(name, check))
+        finally:
+            await stream.close()
+            await store.close()
     finally:
         await public.close()
         if sim is not None:

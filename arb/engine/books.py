@@ -70,8 +70,8 @@ class BookSync:
 
     __slots__ = (
         "applied", "book", "bridging", "buffer", "buffered", "crossed", "decode_errors", "duplicates",
-        "gaps", "last_reason", "resyncs", "rule", "snapshot_failures", "snapshot_fetches", "state",
-        "symbol", "task", "ts_event", "venue",
+        "gaps", "invalidations", "last_reason", "resyncs", "rule", "snapshot_failures", "snapshot_fetches",
+        "state", "symbol", "task", "ts_event", "venue",
     )
 
     def __init__(self, venue: str, symbol: Symbol, rule: SyncRule) -> None:
@@ -85,7 +85,7 @@ class BookSync:
         self.ts_event = 0
         self.task: asyncio.Task[None] | None = None
         self.last_reason = ""
-        self.applied = self.buffered = self.duplicates = self.gaps = self.resyncs = 0
+        self.applied = self.buffered = self.duplicates = self.gaps = self.resyncs = self.invalidations = 0
         self.crossed = self.decode_errors = self.snapshot_fetches = self.snapshot_failures = 0
 
     def __repr__(self) -> str:
@@ -230,6 +230,7 @@ class BookStore:
             return
         if sync.state is not SyncState.INVALID:
             log.info("%s %s: book invalid (%s)", venue, symbol, reason)
+            sync.invalidations += 1
         sync.state = SyncState.INVALID
         sync.last_reason = reason
         sync.bridging = False

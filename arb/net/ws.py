@@ -169,8 +169,10 @@ class WsClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         tap: FrameHandler | None = None,
         offline: bool = False,
+        per_request: int | None = None,
     ) -> None:
         self.name = name
+        self._per_request = per_request  # channels one subscribe request may carry (Gate: 1)
         self.url = url
         self._dialect = dialect
         self._on_frame = on_frame if tap is None else _tee(tap, on_frame)
@@ -243,8 +245,11 @@ class WsClient:
             if not gone:
                 continue
             conn.channels = [ch for ch in conn.channels if ch not in gone]
-            if conn.ws is not None and not conn.ws.closed:
-                message = self._dialect.unsubscribe(gone, next(self._ids))
+            size = self._per_request or len(gone)
+            for start in range(0, len(gone), size):
+                if conn.ws is None or conn.ws.closed:
+                    break
+                message = self._dialect.unsubscribe(gone[start:start + size], next(self._ids))
                 if message is not None:
                     await conn.ws.send_str(message)
 
@@ -286,21 +291,27 @@ class WsClient:
         return self._session
 
     async def _send_subscribe(self, ws: Socket, channels: Sequence[str]) -> None:
-        if not channels:
-            return
-        request_id = next(self._ids)
-        message = self._dialect.subscribe(channels, request_id)
-        if message is None:
-            return
-        ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._acks[request_id] = (ws, ack)
+        """One request per `per_request` channels, all sent at once, then every ack awaited."""
+        size = self._per_request or len(channels) or 1
+        waiting: list[int] = []
+        loop = asyncio.get_running_loop()
         try:
-            await ws.send_str(message)
-            await asyncio.wait_for(ack, self._ack_timeout)
+            for start in range(0, len(channels), size):
+                request_id = next(self._ids)
+                message = self._dialect.subscribe(channels[start:start + size], request_id)
+                if message is None:
+                    continue
+                self._acks[request_id] = (ws, loop.create_future())
+                waiting.append(request_id)
+                await ws.send_str(message)
+            if waiting:
+                acks = asyncio.gather(*(self._acks[r][1] for r in waiting))
+                await asyncio.wait_for(acks, self._ack_timeout)
         except TimeoutError:
             raise ConnectionError(f"{self.name}: no subscription ack within {self._ack_timeout}s") from None
         finally:
-            self._acks.pop(request_id, None)
+            for request_id in waiting:
+                self._acks.pop(request_id, None)
 
     def _fail_acks(self, ws: Socket, reason: str) -> None:
         for owner, waiting in self._acks.values():

@@ -276,3 +276,16 @@ async def test_a_failing_handler_costs_the_socket_not_the_client(server: tuple[S
     assert client.connections[0].reasons.get("handler failed") == 1
     await client.close()
     assert no_client_tasks()
+
+
+async def test_resubscribe_after_kill_splits_one_channel_requests(server: tuple[Server, str]) -> None:
+    """Gate takes one pair per subscribe request: the reconnect path must not batch them."""
+    srv, url = server
+    rec = Recorder()
+    client = make(url, rec, per_request=1)
+    await client.subscribe(["a", "b", "c"])
+    await wait_for(lambda: len(rec.frames) > 5)
+    await srv.kill_all()
+    await wait_for(lambda: client.connections[0].reconnects == 1)
+    assert srv.subscribes == [["a"], ["b"], ["c"], ["a"], ["b"], ["c"]]
+    await client.close()

@@ -88,7 +88,8 @@ class GateStream(BaseWebSocketInterface):
         self.decode_errors = 0
         self._logged_error = False
         self.ws = WsClient(f"{c.VENUE}-market", ws_url, dialect=self._dialect, on_frame=self._on_frame,
-                           on_state=self._on_state, ping_interval_s=10.0, **ws_options)  # type: ignore[arg-type]
+                           on_state=self._on_state, ping_interval_s=10.0, per_request=1,
+                           **ws_options)  # type: ignore[arg-type]
 
     @staticmethod
     def _key(symbol: Symbol) -> str:
