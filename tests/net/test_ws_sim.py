@@ -124,3 +124,16 @@ async def test_the_simulator_refuses_a_31st_subscription_on_one_socket(h: Harnes
     await wait_until(lambda: client.connections[0].disconnects >= 1, what="the refused subscription")
     assert "refused" in client.connections[0].last_reason
     await client.close()
+
+
+async def test_periodic_server_kills_are_survived(h: Harness) -> None:
+    sim = await h.sim(["binance"])
+    rig = await h.rig(sim, "binance", [BTC], backoff_base_s=0.02, backoff_max_s=0.1)
+    sim.faults["binance"].disconnect_every_s = 0.2
+    stats = rig.stream.ws.connections[0]
+    await wait_until(lambda: stats.connects >= 3, what="three connections")
+    sim.faults["binance"].disconnect_every_s = 0.0
+    await rig.synced()
+    await rig.applied(BTC, 3)
+    assert sim.injectors["binance"].counts.disconnects >= 2 and stats.reasons.get("closed", 0) >= 2
+    await rig.converged()
