@@ -98,10 +98,31 @@ def _add_state_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
 def _sim(args: argparse.Namespace) -> int:
     import asyncio
 
+    from arb.model import Symbol
+    from arb.sim.faults import FaultPlan, parse_fault
+    from arb.sim.limits import UNLIMITED
     from arb.sim.server import SimExchange
 
+    plans = {venue: FaultPlan(seed=args.seed) for venue in args.venues}
+    halts: list[tuple[str, Symbol]] = []
+    for spec in args.fault:
+        try:
+            venue, kind, value = parse_fault(spec)
+            if venue not in plans:
+                raise ValueError(f"fault {spec!r}: {venue} is not simulated (have {', '.join(args.venues)})")
+            if kind == "halt":
+                halts.append((venue, Symbol.parse(str(value))))
+            else:
+                setattr(plans[venue], kind, value)
+        except ValueError as exc:
+            print(f"arb-engine sim: {exc}", file=sys.stderr)
+            return 2
+    limits = {venue: UNLIMITED for venue in args.venues} if args.no_limits else None
+
     async def serve() -> None:
-        sim = SimExchange(args.venues, seed=args.seed, port=args.port)
+        sim = SimExchange(args.venues, seed=args.seed, port=args.port, faults=plans, limits=limits)
+        for venue, symbol in halts:
+            sim.halt(venue, symbol)
         urls = await sim.start()
         for venue, (rest, ws) in urls.items():
             print(f"{venue} rest={rest} ws={ws}", flush=True)
@@ -121,6 +142,10 @@ def _add_sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         choices=["binance", "gateio", "mexc"], help="simulated venues")
     parser.add_argument("--seed", type=int, default=1, help="market seed (same seed, same market)")
     parser.add_argument("--port", type=int, default=0, help="first port (0: any free port)")
+    parser.add_argument("--fault", action="append", default=[], metavar="VENUE:KIND[=VALUE]",
+                        help="inject a fault, repeatable: a FaultPlan field (binance:stall, mexc:drop=0.1, "
+                             "gateio:clock_skew_ms=-3000) or halt=BASE/QUOTE")
+    parser.add_argument("--no-limits", action="store_true", help="do not enforce the venues' rate limits")
     parser.set_defaults(handler=_sim)
 
 

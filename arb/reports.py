@@ -67,8 +67,11 @@ async def status(config: Config) -> dict[str, Any]:
             async with aiohttp.ClientSession() as http, http.get(
                 url, timeout=aiohttp.ClientTimeout(total=STATUS_TIMEOUT_S)
             ) as resp:
-                return {"source": url, **(await resp.json())}
-        except (TimeoutError, aiohttp.ClientError):
+                live = await resp.json()
+            # another engine may own that port: only ours (same journal) answers for this data dir
+            if Path(str(live.get("journal", ""))).resolve() == config.journal_path.resolve():
+                return {"source": url, **live}
+        except (TimeoutError, aiohttp.ClientError, ValueError):
             pass
     path = config.journal_path
     if not path.exists():

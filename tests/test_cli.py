@@ -112,6 +112,7 @@ def test_demo_runs_offline_and_prints_a_summary(tmp_path: Path, capsys: pytest.C
 def test_run_paper_against_the_simulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)  # the example's data_dir is relative
+    monkeypatch.setenv("ARB__OBSERVABILITY__METRICS_PORT", "0")  # never collide with a running engine
     assert main(["run", "--config", str(EXAMPLE), "--sim", "--duration", "1.5"]) == 0
     out = capsys.readouterr().out
     assert "running in paper mode on binance, gateio, mexc" in out and "books synced" in out
@@ -135,6 +136,7 @@ def test_run_live_against_the_simulator_with_canary_keys(
 ) -> None:
     """Keys set in the environment are used (the simulator refuses them); they never appear in output."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ARB__OBSERVABILITY__METRICS_PORT", "0")
     monkeypatch.setenv("ARB__VENUES__GATEIO__ENABLED", "false")
     monkeypatch.setenv("ARB_BINANCE_API_KEY", "canary-k")
     monkeypatch.setenv("ARB_BINANCE_API_SECRET", "canary-s")

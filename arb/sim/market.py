@@ -27,6 +27,7 @@ from arb.model import Symbol
 
 NS = 1_000_000_000
 MS = 1_000_000
+PAST_STATES = 256  # book states kept per book while snapshots lag (the largest lag served)
 Level = tuple[Decimal, Decimal]
 
 
@@ -92,8 +93,10 @@ class SimBook:
     def qty(self, lots: int) -> Decimal:
         return self.spec.step * lots
 
-    def levels(self, is_bid: bool, limit: int | None = None) -> list[Level]:
-        side = self.bids if is_bid else self.asks
+    def levels(self, is_bid: bool, limit: int | None = None, side: SortedDict | None = None) -> list[Level]:
+        """Best-first levels of one side (of `side`, a past copy of it, when given)."""
+        if side is None:
+            side = self.bids if is_bid else self.asks
         keys = reversed(side.keys()) if is_bid else iter(side.keys())
         out: list[Level] = []
         for ticks in keys:
@@ -153,6 +156,9 @@ class MarketModel:
         }
         self._listeners: dict[str, list[Callable[[BookDiff], None]]] = {v: [] for v in self.venues}
         self.halted: set[tuple[str, Symbol]] = set()
+        # venue -> how many updates its REST snapshots trail the stream (a fault; 0 = none)
+        self.snapshot_lag: dict[str, Callable[[], int]] = {}
+        self._past: dict[tuple[str, Symbol], deque[tuple[int, SortedDict, SortedDict]]] = {}
         for key in self.books:
             self._requote(key, initial=True)
 
@@ -165,8 +171,29 @@ class MarketModel:
         self._listeners[venue].append(listener)
 
     def snapshot(self, venue: str, symbol: Symbol, limit: int = 100) -> tuple[int, list[Level], list[Level]]:
+        """The book's levels and the id they are consistent with (older ones under a snapshot lag)."""
         book = self.books[(venue, symbol)]
+        lag = self._lag(venue)
+        past = self._past.get((venue, symbol))
+        if lag > 0 and past:
+            update_id, bids, asks = past[max(len(past) - 1 - lag, 0)]
+            return update_id, book.levels(True, limit, bids), book.levels(False, limit, asks)
         return book.update_id, book.levels(True, limit), book.levels(False, limit)
+
+    def _lag(self, venue: str) -> int:
+        lag_of = self.snapshot_lag.get(venue)
+        return min(lag_of(), PAST_STATES - 1) if lag_of is not None else 0
+
+    def _remember(self, key: tuple[str, Symbol]) -> None:
+        """Keep the book's state after each update while its venue's snapshots lag (else forget)."""
+        if self._lag(key[0]) <= 0:
+            self._past.pop(key, None)
+            return
+        book = self.books[key]
+        past = self._past.get(key)
+        if past is None:
+            past = self._past[key] = deque(maxlen=PAST_STATES)
+        past.append((book.update_id, book.bids.copy(), book.asks.copy()))
 
     def set_reference_price(self, symbol: Symbol, price: float) -> None:
         self.reference[symbol] = price
@@ -205,6 +232,7 @@ class MarketModel:
         book.update_id += len(changed)
         diff = BookDiff(venue, symbol, first, book.update_id, changed if is_bid else [],
                         [] if is_bid else changed, self._now)
+        self._remember((venue, symbol))
         for listener in self._listeners[venue]:
             listener(diff)
         return diff
@@ -234,6 +262,7 @@ class MarketModel:
                 continue
             diff = self._requote(key)
             if diff is not None:
+                self._remember(key)
                 diffs.append(diff)
                 for listener in self._listeners[key[0]]:
                     listener(diff)

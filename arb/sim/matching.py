@@ -132,6 +132,9 @@ class MatchingEngine:
         self._by_client: dict[tuple[str, str], int] = {}
         self.fills: list[SimFill] = []
         self.listeners: list[Callable[[SimOrder, list[SimFill]], None]] = []
+        # a fault: for this many ms after creation an order is unknown to queries (the server sets it)
+        self.hidden_ms: Callable[[], float] = _never_hidden
+        self.hidden_queries = 0
 
     def _validate(self, symbol: Symbol, quantity: Decimal, price: Decimal | None) -> None:
         spec = self.market.specs.get(symbol)
@@ -224,7 +227,14 @@ class MatchingEngine:
         order = self.orders.get(oid) if oid is not None else None
         if order is None or order.account != account:
             raise Reject(RejectKind.UNKNOWN_ORDER, str(order_id or client_id))
+        if self._hidden(order):
+            self.hidden_queries += 1
+            raise Reject(RejectKind.UNKNOWN_ORDER, str(order_id or client_id))
         return order
+
+    def _hidden(self, order: SimOrder) -> bool:
+        hide = self.hidden_ms()
+        return hide > 0 and self._clock_ms() - order.created_ms < hide
 
     def cancel(self, account: str, *, order_id: int | None = None, client_id: str | None = None) -> SimOrder:
         order = self.find(account, order_id=order_id, client_id=client_id)
@@ -245,9 +255,14 @@ class MatchingEngine:
     def open_orders(self, account: str, symbol: Symbol | None = None) -> list[SimOrder]:
         live = ("NEW", "PARTIALLY_FILLED")
         return [o for o in self.orders.values()
-                if o.account == account and o.status in live and (symbol is None or o.symbol == symbol)]
+                if o.account == account and o.status in live and (symbol is None or o.symbol == symbol)
+                and not self._hidden(o)]
 
     def account_fills(self, account: str, symbol: Symbol | None = None) -> list[SimFill]:
         """The account's fills, oldest first (optionally of one symbol)."""
         return [f for f in self.fills
                 if self.orders[f.order_id].account == account and (symbol is None or f.symbol == symbol)]
+
+
+def _never_hidden() -> float:
+    return 0.0

@@ -1,0 +1,265 @@
+"""Seeded, scriptable faults for one simulated venue: what its streams, REST and clock get wrong.
+
+A `FaultPlan` is plain mutable data: give one per venue to ``SimExchange(faults={venue: plan})``
+and change its fields while the simulator runs (``sim.faults["binance"].stall = True``); every
+decision reads the plan at the moment it is made. Counters (``gap``, ``refuse_upgrades``,
+``error_5xx``, ``drop_replies``, ``replies``) are consumed as they fire, so a test sees when a
+scripted fault has happened. Probabilities draw from one `random.Random` per venue seeded from
+the plan's `seed`: the same plan and the same traffic give the same faults.
+
+The `FaultInjector` applies a plan where the simulator already has a seam, so the venue dialects
+stay fault-free:
+
+- depth frames: `frames` / `delay_s`, called by `Subscribers` (fanout) for every push: drop,
+  duplicate, reorder, delay, sequence gaps and stalls (sockets and pings stay up, data stops);
+- HTTP: `middleware`, appended to each dialect's application: refused WebSocket upgrades, canned
+  replies, 5xx after the request ran (an order is really placed), a dropped reply (the request
+  ran, then the connection closes without an answer), expired listen keys;
+- time: `clock_ms` is the clock the server gives the dialect (skew);
+- order visibility: `hidden_ms`, read by the matching engine (an order stays "not found" for a
+  while after it was created);
+- snapshots: `snapshot_lag`, read by the market model (REST snapshots trail the stream).
+
+Disconnects and halts are actions on the simulator (`SimExchange.disconnect`, `halt`), with
+`disconnect_every_s` for a periodic kill.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType
+from typing import Final
+
+import msgspec
+from aiohttp import web
+
+from arb.sim.fanout import Frame
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ListenKeyHook = Callable[[str], None]
+
+
+class Reply(msgspec.Struct, frozen=True):
+    """A canned answer for the next REST request (optionally only for one method)."""
+
+    status: int
+    body: str
+    headers: Mapping[str, str] = msgspec.field(default_factory=dict)
+    method: str | None = None
+    content_type: str = "application/json"
+
+
+class FaultPlan(msgspec.Struct, kw_only=True):
+    """What goes wrong on one simulated venue (all off by default)."""
+
+    seed: int = 0
+    # depth frames (decided once per push, for every socket subscribed to its topic)
+    drop: float = 0.0  # probability a frame is lost
+    duplicate: float = 0.0  # probability a frame is sent twice
+    reorder: float = 0.0  # probability a frame is held back and sent after the next one of its topic
+    delay_ms: float = 0.0  # every frame leaves this much later (order kept)
+    gap: int = 0  # the next N frames (of `gap_topic`, or any) are skipped: a sequence gap
+    gap_topic: str | None = None
+    stall: bool = False  # sockets stay open and answer pings, no data flows
+    disconnect_every_s: float = 0.0  # the server closes every socket this often (0: never)
+    # connections and REST
+    refuse_upgrades: int = 0  # the next N WebSocket upgrades are refused
+    refuse_status: int = 503
+    snapshot_lag: int = 0  # REST depth snapshots trail the stream by this many updates
+    error_5xx: int = 0  # the next N requests (of `http_methods`) run, then are answered `error_status`
+    error_status: int = 500
+    drop_replies: int = 0  # the next N requests (of `http_methods`) run, then the connection closes
+    http_methods: frozenset[str] = frozenset()  # empty: every method
+    replies: list[Reply] = msgspec.field(default_factory=list)  # canned answers, first come first served
+    # orders and time
+    hide_orders_ms: float = 0.0  # order queries say "not found" for this long after creation
+    clock_skew_ms: int = 0  # the venue's clock runs this far ahead (negative: behind)
+
+
+class FaultCounts(msgspec.Struct):
+    """What the injector actually did."""
+
+    dropped: int = 0
+    duplicated: int = 0
+    reordered: int = 0
+    delayed: int = 0
+    gapped: int = 0
+    stalled: int = 0
+    disconnects: int = 0
+    refused_upgrades: int = 0
+    expired_key_refusals: int = 0
+    canned: int = 0
+    errors_5xx: int = 0
+    dropped_replies: int = 0
+
+
+# a 500 in the venue's own words; 502/504 come from the load balancer as HTML
+SERVER_ERRORS: Final[Mapping[str, str]] = MappingProxyType({
+    "binance": json.dumps({"code": -1000, "msg": "An unknown error occurred while processing the request."}),
+    "gateio": json.dumps({"label": "SERVER_ERROR", "message": "Internal server error"}),
+    "mexc": json.dumps({"code": 500, "msg": "Internal error"}),
+})
+GATEWAY_PAGE: Final = "<html><head><title>{0}</title></head><body><center><h1>{0}</h1></center></body></html>"
+GATEWAY_TITLES: Final = MappingProxyType({502: "502 Bad Gateway", 503: "503 Service Temporarily Unavailable",
+                                          504: "504 Gateway Time-out"})
+EXPIRED_KEY: Final[Mapping[str, str]] = MappingProxyType({
+    "binance": json.dumps({"code": -1125, "msg": "This listenKey does not exist."}),
+    "gateio": json.dumps({"label": "INVALID_KEY", "message": "listen key expired"}),
+    "mexc": json.dumps({"code": 730706, "msg": "listenKey expired"}),
+})
+
+
+def is_upgrade(request: web.Request) -> bool:
+    return request.headers.get("Upgrade", "").lower() == "websocket"
+
+
+class FaultInjector:
+    """Applies one venue's `FaultPlan` at the simulator's seams (see the module docstring)."""
+
+    def __init__(self, venue: str, plan: FaultPlan) -> None:
+        self.venue = venue
+        self.plan = plan
+        self.counts = FaultCounts()
+        self._rng = random.Random(plan.seed)
+        self._held: dict[str, Frame] = {}
+        self._key_hooks: list[ListenKeyHook] = []
+        self.expired_keys: set[str] = set()
+
+    def __repr__(self) -> str:
+        return f"FaultInjector({self.venue}, seed={self.plan.seed})"
+
+    # ------------------------------------------------------------------ frames (fanout)
+
+    def frames(self, topic: str, frame: Frame) -> tuple[Frame, ...]:
+        """The frames to push in place of `frame` on `topic` (none, it, it twice, or it + a late one)."""
+        plan, counts = self.plan, self.counts
+        if plan.stall:
+            counts.stalled += 1
+            return ()
+        if plan.gap > 0 and (plan.gap_topic is None or plan.gap_topic == topic):
+            plan.gap -= 1
+            counts.gapped += 1
+            return ()
+        rng = self._rng
+        if plan.drop and rng.random() < plan.drop:
+            counts.dropped += 1
+            return ()
+        out: tuple[Frame, ...] = (frame,)
+        if plan.duplicate and rng.random() < plan.duplicate:
+            counts.duplicated += 1
+            out = (frame, frame)
+        held = self._held.pop(topic, None)
+        if held is not None:
+            return (*out, held)  # the held-back frame arrives after its successor
+        if plan.reorder and rng.random() < plan.reorder:
+            counts.reordered += 1
+            self._held[topic] = frame
+            return out[1:]
+        return out
+
+    def delay_s(self) -> float:
+        delay = self.plan.delay_ms
+        if delay > 0:
+            self.counts.delayed += 1
+        return delay / 1000.0
+
+    # ------------------------------------------------------------------ time and visibility
+
+    def clock_ms(self) -> int:
+        """The venue's clock: wall time plus the plan's skew."""
+        return time.time_ns() // 1_000_000 + self.plan.clock_skew_ms
+
+    def hidden_ms(self) -> float:
+        return self.plan.hide_orders_ms
+
+    def snapshot_lag(self) -> int:
+        return self.plan.snapshot_lag
+
+    # ------------------------------------------------------------------ listen keys
+
+    def on_listen_key_expired(self, hook: ListenKeyHook) -> None:
+        """Call `hook(key)` whenever a listen key is expired (dialects with user streams register)."""
+        self._key_hooks.append(hook)
+
+    def expire_listen_key(self, key: str) -> None:
+        """Expire `key` now: hooks run, and WebSocket upgrades carrying ``listenKey=key`` are refused."""
+        self.expired_keys.add(key)
+        for hook in self._key_hooks:
+            hook(key)
+
+    # ------------------------------------------------------------------ HTTP
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        plan, counts = self.plan, self.counts
+        if is_upgrade(request):
+            key = request.query.get("listenKey")
+            if key is not None and key in self.expired_keys:
+                counts.expired_key_refusals += 1
+                return web.Response(status=400, text=EXPIRED_KEY[self.venue], content_type="application/json")
+            if plan.refuse_upgrades > 0:
+                plan.refuse_upgrades -= 1
+                counts.refused_upgrades += 1
+                return self._server_error(plan.refuse_status)
+            return await handler(request)
+        if plan.replies and plan.replies[0].method in (None, request.method):
+            reply = plan.replies.pop(0)
+            counts.canned += 1
+            return web.Response(status=reply.status, text=reply.body, headers=dict(reply.headers),
+                                content_type=reply.content_type)
+        selected = not plan.http_methods or request.method in plan.http_methods
+        if selected and plan.error_5xx > 0:
+            plan.error_5xx -= 1
+            counts.errors_5xx += 1
+            await handler(request)  # it happened; the client will not know
+            return self._server_error(plan.error_status)
+        if selected and plan.drop_replies > 0:
+            plan.drop_replies -= 1
+            counts.dropped_replies += 1
+            await handler(request)
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response()
+        return await handler(request)
+
+    def _server_error(self, status: int) -> web.Response:
+        title = GATEWAY_TITLES.get(status)
+        if title is None:
+            return web.Response(status=status, text=SERVER_ERRORS[self.venue],
+                                content_type="application/json")
+        return web.Response(status=status, text=GATEWAY_PAGE.format(title), content_type="text/html")
+
+
+# ---------------------------------------------------------------------------- command line
+
+
+def parse_fault(spec: str) -> tuple[str, str, object]:
+    """``"binance:stall"`` -> ``("binance", "stall", True)``, ``"mexc:drop=0.1"`` -> ``(.., 0.1)``.
+
+    The kind is a `FaultPlan` field (``halt`` takes a symbol such as ``BTC/USDT`` instead); the
+    value is converted to the field's type. Raises ValueError naming what was wrong.
+    """
+    venue, sep, rest = spec.partition(":")
+    if not sep or not venue or not rest:
+        raise ValueError(f"fault {spec!r}: expected venue:kind[=value]")
+    kind, has_value, raw = rest.partition("=")
+    if kind == "halt":
+        if not raw:
+            raise ValueError(f"fault {spec!r}: halt needs a symbol (halt=BTC/USDT)")
+        return venue, kind, raw
+    fields = {f.name: f.type for f in msgspec.structs.fields(FaultPlan)}
+    if kind not in fields or kind in ("replies", "http_methods"):
+        known = sorted(k for k in fields if k not in ("replies", "http_methods"))
+        raise ValueError(f"fault {spec!r}: unknown kind {kind!r} (known: halt, {', '.join(known)})")
+    if not has_value:
+        if fields[kind] is not bool:
+            raise ValueError(f"fault {spec!r}: {kind} needs a value")
+        return venue, kind, True
+    try:
+        value = msgspec.convert(raw, fields[kind], strict=False)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"fault {spec!r}: {exc}") from None
+    return venue, kind, value
