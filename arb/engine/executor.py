@@ -254,7 +254,10 @@ class Executor:
         attempt = 0
         while left > ZERO and attempt < cfg.residual_max_attempts and self._clock() < deadline:
             attempt += 1
-            venue = self._cheapest(opp, side)
+            # a venue that refused twice in this opportunity (halted symbol, rules) is skipped
+            refusals = [t.order.venue for t in self.tracker.for_opportunity(opp.id)
+                        if t.order.status is OrderStatus.REJECTED]
+            venue = self._cheapest(opp, side, {v for v in refusals if refusals.count(v) >= 2})
             info = self._symbols[(venue, opp.symbol)]
             qty = round_down(left, info.step_size)
             if side is Side.SELL:
@@ -283,10 +286,13 @@ class Executor:
         infos = [self._symbols[(v, opp.symbol)] for v in (opp.buy_venue, opp.sell_venue)]
         return all(not _meets_minimums(info, round_down(left, info.step_size), ref) for info in infos)
 
-    def _cheapest(self, opp: Opportunity, side: Side) -> str:
-        """The venue (of the two legs) whose book is better for this side now."""
-        best_venue, best_price = opp.sell_venue if side is Side.SELL else opp.buy_venue, None
-        for venue in (opp.buy_venue, opp.sell_venue):
+    def _cheapest(self, opp: Opportunity, side: Side, refused: set[str] | None = None) -> str:
+        """The venue (of the two legs, minus those that refused) whose book is better for this side now."""
+        venues = [v for v in (opp.buy_venue, opp.sell_venue) if v not in (refused or ())]
+        venues = venues or [opp.buy_venue, opp.sell_venue]
+        best_venue, best_price = venues[0] if len(venues) == 1 else (
+            opp.sell_venue if side is Side.SELL else opp.buy_venue), None
+        for venue in venues:
             book = self._book(venue, opp.symbol)
             top = None if book is None else (book.best_bid() if side is Side.SELL else book.best_ask())
             if top is None:
