@@ -120,7 +120,8 @@ def _sim(args: argparse.Namespace) -> int:
     limits = {venue: UNLIMITED for venue in args.venues} if args.no_limits else None
 
     async def serve() -> None:
-        sim = SimExchange(args.venues, seed=args.seed, port=args.port, faults=plans, limits=limits)
+        sim = SimExchange(args.venues, seed=args.seed, port=args.port, faults=plans, limits=limits,
+                          accounts={args.api_key: (args.api_secret, "sim")})
         for venue, symbol in halts:
             sim.halt(venue, symbol)
         urls = await sim.start()
@@ -146,6 +147,9 @@ def _add_sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="inject a fault, repeatable: a FaultPlan field (binance:stall, mexc:drop=0.1, "
                              "gateio:clock_skew_ms=-3000) or halt=BASE/QUOTE")
     parser.add_argument("--no-limits", action="store_true", help="do not enforce the venues' rate limits")
+    parser.add_argument("--api-key", default="sim-key", help="the funded account's API key (default sim-key)")
+    parser.add_argument("--api-secret", default="sim-secret",
+                        help="the funded account's API secret (default sim-secret)")
     parser.set_defaults(handler=_sim)
 
 

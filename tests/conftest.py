@@ -1,8 +1,15 @@
-"""Shared fixtures: hypothesis profiles, the shared-samples locator."""
+"""Shared fixtures: hypothesis profiles, the shared-samples locator, canary API keys.
+
+The whole suite runs with canary API keys in the environment (unless ARB_LIVE_TESTS=1 brings real
+ones), and every log record any test produces is checked for them: a secret that reaches a log
+line fails the test that logged it.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,3 +47,53 @@ def samples_dir() -> Path:
     if not SAMPLES.is_dir():
         pytest.skip("../shared/exchange-samples not present")
     return SAMPLES
+
+
+CANARY_KEY = "canary-key-3f9a1c5e"
+CANARY_SECRET = "canary-secret-77d0e2b4"
+VENUE_ENV = ("BINANCE", "GATEIO", "MEXC")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def canary_keys() -> Iterator[None]:
+    """Every venue's keys are canaries for the whole run (real keys are kept for live tests)."""
+    if os.environ.get("ARB_LIVE_TESTS") == "1":
+        yield
+        return
+    saved = {}
+    for venue in VENUE_ENV:
+        for suffix, value in (("API_KEY", CANARY_KEY), ("API_SECRET", CANARY_SECRET)):
+            name = f"ARB_{venue}_{suffix}"
+            saved[name] = os.environ.get(name)
+            os.environ[name] = value
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+class _AllLines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_logs() -> Iterator[None]:
+    handler = _AllLines()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    leaked = [line for line in handler.lines if CANARY_KEY in line or CANARY_SECRET in line]
+    assert not leaked, f"a secret reached the logs: {leaked[:3]}"

@@ -20,6 +20,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from arb.model import Symbol
+from arb.sim.accounts import DEFAULT_ACCOUNTS
 from arb.sim.binance import BinanceDialect
 from arb.sim.binance import symbol_stream as binance_stream
 from arb.sim.faults import FaultInjector, FaultPlan, is_upgrade
@@ -38,7 +39,7 @@ class Dialect(Protocol):
     def app(self) -> web.Application: ...
 
 
-DialectFactory = Callable[[MarketModel, Callable[[], int]], Dialect]
+DialectFactory = Callable[..., Dialect]  # (market, clock_ms, *, accounts) -> dialect
 DIALECTS: Final[Mapping[str, DialectFactory]] = MappingProxyType(
     {"binance": BinanceDialect, "gateio": GateDialect, "mexc": MexcDialect}
 )
@@ -116,6 +117,8 @@ class SimExchange:
         live plan: change its fields while running.
     limits_clock:
         Seconds clock of the rate-limit windows (tests share a virtual one with their client).
+    accounts:
+        API key -> (secret, account name) of the funded accounts (default ``sim-key`` / ``sim-secret``).
     """
 
     def __init__(
@@ -130,6 +133,7 @@ class SimExchange:
         limits: Mapping[str, SimLimits] | None = None,
         faults: Mapping[str, FaultPlan] | None = None,
         limits_clock: Callable[[], float] = time.time,
+        accounts: Mapping[str, tuple[str, str]] = DEFAULT_ACCOUNTS,
     ) -> None:
         names = list(venues)
         unknown = [v for v in names if v not in DIALECTS]
@@ -145,7 +149,8 @@ class SimExchange:
         self.limiters = {v: SimLimiter(v, chosen.get(v, DEFAULT_LIMITS[v]), clock=limits_clock)
                          for v in names}
         self.traffic = {v: Traffic() for v in names}
-        self.dialects = {v: DIALECTS[v](self.market, self.injectors[v].clock_ms) for v in names}
+        self.dialects = {v: DIALECTS[v](self.market, self.injectors[v].clock_ms, accounts=accounts)
+                         for v in names}
         for venue, dialect in self.dialects.items():
             injector = self.injectors[venue]
             subscribers = getattr(dialect, "subscribers", None)
