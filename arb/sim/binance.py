@@ -13,6 +13,7 @@ to come.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -32,6 +33,15 @@ MAX_DEPTH_LIMIT = 5000
 MAX_TRADES_LIMIT = 1000
 TAKER_FEE = Decimal("0.001")
 ZERO_D = Decimal(0)
+SIM_UID = 10001  # the funded account's user id
+ASSET_PRECISION = 8  # Binance prints every asset with 8 decimals
+# the venue's advertised limits (fact sheet §3.6); clients pace themselves by them
+RATE_LIMITS: tuple[Mapping[str, object], ...] = tuple(MappingProxyType(r) for r in (
+    {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
+    {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+    {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
+    {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
+))
 AUTH_ERRORS: Mapping[AuthFailure, tuple[int, int, str]] = MappingProxyType({
     AuthFailure.KEY: (401, -2015, "Invalid API-key, IP, or permissions for action."),
     AuthFailure.SIGNATURE: (400, -1022, "Signature for this request is not valid."),
@@ -64,6 +74,7 @@ class BinanceDialect:
         self.matching = MatchingEngine(NAME, market, self.ledger, taker_fee=TAKER_FEE, clock_ms=clock_ms)
         self._symbols = {f"{s.base}{s.quote}": s for s in market.specs}
         self.subscribers = Subscribers()
+        self._anonymous = itertools.count(1)  # ids for orders placed without newClientOrderId
         market.subscribe(NAME, self._on_diff)
 
     def app(self) -> web.Application:
@@ -95,7 +106,12 @@ class BinanceDialect:
             halted = (NAME, symbol) in self.market.halted
             symbols.append({
                 "symbol": name, "status": "HALT" if halted else "TRADING", "baseAsset": symbol.base,
-                "quoteAsset": symbol.quote, "isSpotTradingAllowed": True,
+                "baseAssetPrecision": ASSET_PRECISION, "quoteAsset": symbol.quote,
+                "quotePrecision": ASSET_PRECISION, "quoteAssetPrecision": ASSET_PRECISION,
+                "baseCommissionPrecision": ASSET_PRECISION, "quoteCommissionPrecision": ASSET_PRECISION,
+                "orderTypes": ["LIMIT", "MARKET"], "icebergAllowed": False, "ocoAllowed": False,
+                "quoteOrderQtyMarketAllowed": False, "isSpotTradingAllowed": True,
+                "isMarginTradingAllowed": False, "permissions": ["SPOT"],
                 "filters": [
                     {"filterType": "PRICE_FILTER", "minPrice": format(spec.tick, "f"),
                      "maxPrice": "1000000.00000000", "tickSize": format(spec.tick, "f")},
@@ -106,8 +122,9 @@ class BinanceDialect:
                      "avgPriceMins": 5},
                 ],
             })
-        return web.json_response({"timezone": "UTC", "serverTime": self._clock_ms(), "rateLimits": [],
-                                  "exchangeFilters": [], "symbols": symbols})
+        return web.json_response({"timezone": "UTC", "serverTime": self._clock_ms(),
+                                  "rateLimits": [dict(r) for r in RATE_LIMITS], "exchangeFilters": [],
+                                  "symbols": symbols})
 
     async def _depth(self, request: web.Request) -> web.Response:
         symbol = self._symbols.get(request.query.get("symbol", ""))
@@ -125,19 +142,35 @@ class BinanceDialect:
     async def _auth(self, request: web.Request) -> tuple[str, dict[str, str]] | web.Response:
         return await authenticate(request, self.accounts, "X-MBX-APIKEY", self._clock_ms, AUTH_ERRORS)
 
-    def _order_json(self, order: SimOrder, fills: list[SimFill] | None = None) -> dict[str, object]:
+    def _order_json(self, order: SimOrder, view: str = "query", fills: list[SimFill] | None = None,
+                    cancel_id: str = "") -> dict[str, object]:
+        """The order as each endpoint prints it: ``ack`` / ``result`` / ``full`` (POST), ``query``
+        (GET, openOrders) or ``cancel`` (DELETE: ``clientOrderId`` names the cancel request)."""
+        head: dict[str, object] = {"symbol": _name(order.symbol), "orderId": order.order_id,
+                                   "orderListId": -1, "clientOrderId": cancel_id or order.client_id}
+        if view == "ack":
+            return {**head, "transactTime": order.updated_ms}
+        if view == "cancel":
+            head = {"symbol": head["symbol"], "origClientOrderId": order.client_id, "orderId": order.order_id,
+                    "orderListId": -1, "clientOrderId": cancel_id, "transactTime": order.updated_ms}
+        elif view != "query":
+            head["transactTime"] = order.updated_ms
         out: dict[str, object] = {
-            "symbol": _name(order.symbol), "orderId": order.order_id, "orderListId": -1,
-            "clientOrderId": order.client_id, "transactTime": order.updated_ms,
-            "price": format(order.price or ZERO_D, "f"), "origQty": format(order.quantity, "f"),
+            **head, "price": format(order.price or ZERO_D, "f"), "origQty": format(order.quantity, "f"),
             "executedQty": format(order.filled, "f"), "cummulativeQuoteQty": format(order.quote_filled, "f"),
             "status": order.status, "timeInForce": order.tif, "type": order.kind, "side": order.side.name,
-            "time": order.created_ms, "updateTime": order.updated_ms,
         }
-        if fills is not None:
+        if view == "query":
+            out.update({"stopPrice": "0.00000000", "icebergQty": "0.00000000", "time": order.created_ms,
+                        "updateTime": order.updated_ms, "isWorking": True})
+        if view != "cancel":
+            out["workingTime"] = order.created_ms
+        out["origQuoteOrderQty"] = "0.00000000"
+        out["selfTradePreventionMode"] = "NONE"
+        if view == "full":
             out["fills"] = [{"price": format(f.price, "f"), "qty": format(f.quantity, "f"),
                              "commission": format(f.fee, "f"), "commissionAsset": f.fee_asset,
-                             "tradeId": f.trade_id} for f in fills]
+                             "tradeId": f.trade_id} for f in fills or []]
         return out
 
     async def _place(self, request: web.Request) -> web.Response:
@@ -156,14 +189,16 @@ class BinanceDialect:
         except (KeyError, ArithmeticError):
             return _error(400, -1102, "Mandatory parameter was not sent, was empty/null, or malformed.")
         tif = p.get("timeInForce", "GTC")
-        client_id = p.get("newClientOrderId") or f"sim-{self._clock_ms()}"
+        client_id = p.get("newClientOrderId") or f"sim-{next(self._anonymous)}"
         try:
             order, fills = self.matching.place(account, symbol, side, kind, quantity, price, tif, client_id)
         except Reject as rej:
             code = {RejectKind.UNKNOWN_SYMBOL: -1121, RejectKind.SYMBOL_HALTED: -1013,
                     RejectKind.INSUFFICIENT_BALANCE: -2010, RejectKind.DUPLICATE_CLIENT_ID: -2010}
             return _error(400, code.get(rej.kind, -1013), str(rej))
-        return web.json_response(self._order_json(order, fills))
+        view = p.get("newOrderRespType", "FULL").lower()
+        view = view if view in ("ack", "result") else "full"
+        return web.json_response(self._order_json(order, view, fills))
 
     async def _lookup(self, request: web.Request, cancel: bool) -> web.Response:
         auth = await self._auth(request)
@@ -178,7 +213,10 @@ class BinanceDialect:
         except Reject:
             return _error(400, -2011 if cancel else -2013,
                           "Unknown order sent." if cancel else "Order does not exist.")
-        return web.json_response(self._order_json(order))
+        if not cancel:
+            return web.json_response(self._order_json(order))
+        cancel_id = p.get("newClientOrderId") or f"sim-cancel-{order.updated_ms}"
+        return web.json_response(self._order_json(order, "cancel", cancel_id=cancel_id))
 
     async def _query(self, request: web.Request) -> web.Response:
         return await self._lookup(request, cancel=False)
@@ -200,9 +238,14 @@ class BinanceDialect:
             return auth
         account, _ = auth
         balances = balances_json(self.ledger, account)
-        return web.json_response({"canTrade": True, "canWithdraw": False, "canDeposit": False,
-                                  "accountType": "SPOT", "balances": balances, "permissions": ["SPOT"],
-                                  "updateTime": self._clock_ms()})
+        bps = int(TAKER_FEE * 10_000)  # the legacy integer rates are in basis points
+        rate, zero = format(TAKER_FEE, ".8f"), format(ZERO_D, ".8f")
+        return web.json_response({
+            "makerCommission": bps, "takerCommission": bps, "buyerCommission": 0, "sellerCommission": 0,
+            "commissionRates": {"maker": rate, "taker": rate, "buyer": zero, "seller": zero},
+            "canTrade": True, "canWithdraw": False, "canDeposit": False, "brokered": False,
+            "requireSelfTradePrevention": False, "preventSor": False, "updateTime": self._clock_ms(),
+            "accountType": "SPOT", "balances": balances, "permissions": ["SPOT"], "uid": SIM_UID})
 
     async def _my_trades(self, request: web.Request) -> web.Response:
         auth = await self._auth(request)

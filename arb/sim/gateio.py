@@ -29,6 +29,9 @@ DEPTH_CHANNEL = "spot.order_book_update"
 MAX_LIMIT = 100
 TAKER_FEE = Decimal("0.002")  # Gate's standard spot rate (0.2 %), a fraction as /spot/fee prints it
 MAKER_FEE = Decimal("0.002")
+FEE_PERCENT = format((TAKER_FEE * 100).normalize(), "f")  # currency_pairs print the rate in percent
+MAX_BASE_AMOUNT = "1000000"
+MAX_QUOTE_AMOUNT = "10000000"
 
 
 def _fmt(levels: list[Level]) -> list[list[str]]:
@@ -65,6 +68,7 @@ class GateDialect:
         app.router.add_get(f"{PREFIX}/spot/time", self._time)
         app.router.add_get(f"{PREFIX}/spot/currency_pairs", self._pairs_handler)
         app.router.add_get(f"{PREFIX}/spot/order_book", self._order_book)
+        app.router.add_get(f"{PREFIX}/margin/currency_pairs", self._margin_pairs)
         app.router.add_get("/ws/v4/", self._ws)
         self.private.add_routes(app)
         app.on_shutdown.append(self.subscribers.close_all)
@@ -79,13 +83,18 @@ class GateDialect:
             spec = self.market.specs[symbol]
             halted = (NAME, symbol) in self.market.halted
             rows.append({
-                "id": pair, "base": symbol.base, "quote": symbol.quote, "fee": "0.1",
+                "id": pair, "base": symbol.base, "quote": symbol.quote, "fee": FEE_PERCENT,
                 "min_base_amount": format(spec.min_qty or spec.step, "f"),
-                "min_quote_amount": format(spec.min_notional, "f"),
+                "min_quote_amount": format(spec.min_notional, "f"), "max_base_amount": MAX_BASE_AMOUNT,
+                "max_quote_amount": MAX_QUOTE_AMOUNT,
                 "amount_precision": _decimals(spec.step), "precision": _decimals(spec.tick),
                 "trade_status": "untradable" if halted else "tradable", "sell_start": 0, "buy_start": 0,
             })
         return web.json_response(rows)
+
+    async def _margin_pairs(self, request: web.Request) -> web.Response:
+        """No pair is margin-tradable here; clients (ccxt) list them beside the spot pairs."""
+        return web.json_response([])
 
     async def _order_book(self, request: web.Request) -> web.Response:
         symbol = self._pairs.get(request.query.get("currency_pair", ""))

@@ -11,6 +11,7 @@ pushes as binary ``PushDataV3ApiWrapper`` frames. Signed (HMAC query check, MEXC
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -80,6 +81,8 @@ class MexcDialect:
         self.matching = MatchingEngine(NAME, market, self.ledger, taker_fee=TAKER_FEE, clock_ms=clock_ms)
         self._symbols = {_name(s): s for s in market.specs}
         self.subscribers = Subscribers()
+        self._anonymous = itertools.count(1)
+        self._unnamed: set[str] = set()  # ids the simulator made up for orders placed without one
         market.subscribe(NAME, self._on_diff)
 
     def app(self) -> web.Application:
@@ -112,7 +115,10 @@ class MexcDialect:
                 "quotePrecision": str(_decimals(spec.tick)), "quoteAssetPrecision": str(_decimals(spec.tick)),
                 "baseSizePrecision": format(spec.min_qty or spec.step, "f"),
                 "quoteAmountPrecision": format(spec.min_notional, "f"), "maxQuoteAmount": "5000000",
-                "isSpotTradingAllowed": True, "orderTypes": ["LIMIT", "MARKET", "LIMIT_MAKER"],
+                "baseCommissionPrecision": str(_decimals(spec.step)),
+                "quoteCommissionPrecision": str(_decimals(spec.tick)), "quoteOrderQtyMarketAllowed": False,
+                "isSpotTradingAllowed": True, "isMarginTradingAllowed": False, "permissions": ["SPOT"],
+                "orderTypes": ["LIMIT", "MARKET", "LIMIT_MAKER"],
                 "filters": [], "makerCommission": "0", "takerCommission": "0.0005",
             })
         return web.json_response({"timezone": "CST", "serverTime": self._clock_ms(), "rateLimits": [],
@@ -135,16 +141,30 @@ class MexcDialect:
     async def _auth(self, request: web.Request) -> tuple[str, dict[str, str]] | web.Response:
         return await authenticate(request, self.accounts, "X-MEXC-APIKEY", self._clock_ms, AUTH_ERRORS)
 
-    def _order_json(self, order: SimOrder) -> dict[str, object]:
+    def _client_id(self, client_id: str) -> str | None:
+        """The client id as MEXC prints it: null for an order placed without ``newClientOrderId``."""
+        return None if client_id in self._unnamed else client_id
+
+    def _order_json(self, order: SimOrder, cancel: bool = False, cancel_id: str | None = None
+                    ) -> dict[str, object]:
+        """GET /api/v3/order and openOrders rows; with `cancel`, the DELETE answer (which names the
+        order's id ``origClientOrderId`` and the cancel's ``clientOrderId``, like Binance)."""
         kind = order.kind if order.tif == "GTC" else TIF_TYPES[order.tif]
-        return {
-            "symbol": _name(order.symbol), "orderId": f"C02__{order.order_id}", "orderListId": -1,
-            "clientOrderId": order.client_id, "price": format(order.price or Decimal(0), "f"),
+        head: dict[str, object] = {"symbol": _name(order.symbol), "orderId": f"C02__{order.order_id}",
+                                   "orderListId": -1, "clientOrderId": self._client_id(order.client_id)}
+        if cancel:
+            head = {"symbol": head["symbol"], "origClientOrderId": self._client_id(order.client_id),
+                    "orderId": head["orderId"], "clientOrderId": cancel_id}
+        body: dict[str, object] = {
+            **head, "price": format(order.price or Decimal(0), "f"),
             "origQty": format(order.quantity, "f"), "executedQty": format(order.filled, "f"),
             "cummulativeQuoteQty": format(order.quote_filled, "f"), "status": _status(order),
-            "timeInForce": "", "type": kind, "side": order.side.name, "time": order.created_ms,
-            "updateTime": order.updated_ms, "isWorking": True, "origQuoteOrderQty": "0",
+            "timeInForce": "", "type": kind, "side": order.side.name,
         }
+        if not cancel:
+            body.update({"stopPrice": "", "icebergQty": "", "time": order.created_ms,
+                         "updateTime": order.updated_ms, "isWorking": True, "origQuoteOrderQty": "0"})
+        return body
 
     async def _place(self, request: web.Request) -> web.Response:
         auth = await self._auth(request)
@@ -161,7 +181,7 @@ class MexcDialect:
             price = Decimal(p["price"]) if "price" in p else None
         except (KeyError, ArithmeticError):
             return web.json_response({"code": 33333, "msg": "Parameter error"}, status=400)
-        client_id = p.get("newClientOrderId") or f"sim{self._clock_ms()}"
+        client_id = p.get("newClientOrderId") or f"sim-unnamed-{next(self._anonymous)}"
         try:
             order, _ = self.matching.place(account, symbol, side, kind, quantity, price, tif, client_id)
         except Reject as rej:
@@ -169,6 +189,8 @@ class MexcDialect:
             if rej.kind is RejectKind.INSUFFICIENT_BALANCE and side is Side.SELL:
                 code = 30004  # "insufficient position"
             return web.json_response({"code": code, "msg": str(rej)}, status=400)
+        if "newClientOrderId" not in p:
+            self._unnamed.add(client_id)
         # MEXC acknowledges without status or fills: clients follow up with GET /api/v3/order
         return web.json_response({"symbol": _name(symbol), "orderId": f"C02__{order.order_id}",
                                   "orderListId": -1, "price": p.get("price", "0"), "origQty": p["quantity"],
@@ -187,7 +209,10 @@ class MexcDialect:
         except (Reject, ValueError):
             return web.json_response({"code": -2013 if not cancel else -2011, "msg": "Order does not exist."},
                                      status=400)
-        return web.json_response(self._order_json(order))
+        if not cancel:
+            return web.json_response(self._order_json(order))
+        cancel_id = p.get("newClientOrderId") or self._client_id(order.client_id)
+        return web.json_response(self._order_json(order, cancel=True, cancel_id=cancel_id))
 
     async def _query(self, request: web.Request) -> web.Response:
         return await self._lookup(request, cancel=False)
@@ -231,7 +256,8 @@ class MexcDialect:
             "orderListId": -1, "price": format(f.price, "f"), "qty": format(f.quantity, "f"),
             "quoteQty": format(f.price * f.quantity, "f"), "commission": format(f.fee, "f"),
             "commissionAsset": f.fee_asset, "time": f.ts_ms, "isBuyer": f.side is Side.BUY,
-            "isMaker": False, "isBestMatch": True, "isSelfTrade": False, "clientOrderId": f.client_id}
+            "isMaker": False, "isBestMatch": True, "isSelfTrade": False,
+            "clientOrderId": self._client_id(f.client_id)}
             for f in rows])
 
     async def _trade_fee(self, request: web.Request) -> web.Response:

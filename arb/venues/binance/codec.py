@@ -262,11 +262,14 @@ class OrderResp(msgspec.Struct):
     """``{"symbol": "BTCUSDT", "orderId": 28, "clientOrderId": "ab12-000001b0", "price": "65000.00",
     "origQty": "0.01", "executedQty": "0.01", "cummulativeQuoteQty": "650.0", "status": "FILLED",
     "timeInForce": "IOC", "type": "LIMIT", "side": "BUY", "fills": [{"price": ..., "qty": ...,
-    "commission": ..., "commissionAsset": "USDT", "tradeId": 12}]}`` (FULL; ACK/RESULT omit fields)"""
+    "commission": ..., "commissionAsset": "USDT", "tradeId": 12}]}`` (FULL; ACK/RESULT omit fields).
+    GET /api/v3/order has ``time`` instead of ``transactTime``; DELETE names the order's own id
+    ``origClientOrderId`` and the cancel request's id ``clientOrderId``."""
 
     symbol: str
     orderId: int
     clientOrderId: str
+    origClientOrderId: str = ""
     status: str = "NEW"
     price: Decimal = Decimal(0)
     origQty: Decimal = Decimal(0)
@@ -276,6 +279,7 @@ class OrderResp(msgspec.Struct):
     type: str = "LIMIT"
     side: str = "BUY"
     transactTime: int = 0
+    time: int = 0
     updateTime: int = 0
     fills: list[FillMsg] = []
 
@@ -304,7 +308,7 @@ def to_order(msg: OrderResp, symbol: Symbol) -> Order:
     return Order(
         venue=VENUE,
         symbol=symbol,
-        client_order_id=msg.clientOrderId,
+        client_order_id=msg.origClientOrderId or msg.clientOrderId,
         side=Side[msg.side],
         type=TYPES.get(msg.type, OrderType.LIMIT),
         quantity=msg.origQty,
@@ -316,8 +320,8 @@ def to_order(msg: OrderResp, symbol: Symbol) -> Order:
         filled_quote=msg.cummulativeQuoteQty,
         fee=sum((f.commission for f in msg.fills), Decimal(0)),
         fee_asset=msg.fills[0].commissionAsset if msg.fills else "",
-        ts_created=msg.transactTime * MS,
-        ts_updated=(msg.updateTime or msg.transactTime) * MS,
+        ts_created=(msg.time or msg.transactTime) * MS,
+        ts_updated=(msg.updateTime or msg.transactTime or msg.time) * MS,
     )
 
 

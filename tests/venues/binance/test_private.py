@@ -31,3 +31,13 @@ def test_my_trades_rows_become_fills() -> None:
     assert (fill.price, fill.quantity, fill.fee, fill.fee_asset) == (
         Decimal("65000.10"), Decimal("0.01"), Decimal("0.650001"), "USDT")
     assert (fill.ts_event, fill.ts_recv) == (1767225600125_000_000, 5)
+
+
+def test_query_and_cancel_samples_keep_the_orders_own_client_id_and_creation_time(samples_dir: Path) -> None:
+    query = codec.to_order(codec.decode_order((samples_dir / "binance" / "order_query.json").read_bytes()),
+                           Symbol("LTC", "BTC"))
+    assert (query.client_order_id, query.ts_created, query.ts_updated) == (
+        "myOrder1", 1499827319559_000_000, 1499827319559_000_000)  # GET prints "time", no "transactTime"
+    cancel_body = (samples_dir / "binance" / "order_cancel_response.json").read_bytes()
+    cancel = codec.to_order(codec.decode_order(cancel_body), Symbol("LTC", "BTC"))
+    assert cancel.client_order_id == "myOrder1"  # not "cancelMyOrder1", the id of the cancel request
