@@ -244,3 +244,27 @@ async def test_user_stream_end_to_end_against_the_simulator() -> None:
         await stream.close()
         await private.close()
         await sim.close()
+
+
+async def test_refused_subscribe_is_retried_and_never_logs_the_secret(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sim = SimExchange(["binance"], seed=3, step_s=0.05)
+    _, ws_url = (await sim.start())["binance"]
+    wrong = Credentials("binance", Secret("sim-key"), Secret("not-the-sim-secret"))
+    recorder = UserRecorder()
+    stream = BinanceStream(recorder, ws_url=ws_url, credentials=wrong, heartbeat_s=None,
+                           backoff_base_s=0.05)  # type: ignore[arg-type]
+    try:
+        with caplog.at_level("DEBUG"):
+            await stream.subscribe_user()
+            user = stream.user
+            assert user is not None
+            await wait_until(lambda: user.ws.connections[0].disconnects >= 2, "two refused attempts")
+        assert user.dialect.last_error == (-1022, "Signature for this request is not valid.")
+        assert user.dialect.subscription_id is None and recorder.states == []  # never counted as up
+        assert "not-the-sim-secret" not in caplog.text and '"signature"' not in caplog.text
+        assert "-1022" in caplog.text  # the venue's reason is what gets logged
+    finally:
+        await stream.close()
+        await sim.close()
