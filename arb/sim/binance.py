@@ -7,8 +7,8 @@ streams: SUBSCRIBE / UNSUBSCRIBE with ``{"result": null, "id": N}`` acks, ``<sym
 diffs with ``U``/``u``). Each diff is encoded once and sent to every subscribed socket. Signed
 (HMAC query check, Binance codes): ``/api/v3/order`` (POST/GET/DELETE), ``/api/v3/openOrders``,
 ``/api/v3/account``, ``/api/v3/myTrades``, ``/api/v3/account/commission`` over the shared matching
-engine and ledger. Public trades, the user stream and the rate-limit and fault behaviour are still
-to come.
+engine and ledger. The user data stream (WebSocket API ``/ws-api/v3``) lives in
+`arb.sim.binance_user`. Public trades and the rate-limit and fault behaviour are still to come.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from aiohttp import WSMsgType, web
 
 from arb.model import Side, Symbol
 from arb.sim.accounts import DEFAULT_ACCOUNTS, AuthFailure, authenticate, balances_json, funded_ledger
+from arb.sim.binance_user import BinanceUserApi
 from arb.sim.fanout import Subscribers
 from arb.sim.market import BookDiff, Level, MarketModel
 from arb.sim.matching import MatchingEngine, Reject, RejectKind, SimFill, SimOrder
@@ -76,6 +77,8 @@ class BinanceDialect:
         self.subscribers = Subscribers()
         self._anonymous = itertools.count(1)  # ids for orders placed without newClientOrderId
         market.subscribe(NAME, self._on_diff)
+        # user data stream (WebSocket API, /ws-api/v3): arb.sim.binance_user
+        self.user = BinanceUserApi(self.accounts, self.matching, self.ledger, clock_ms, AUTH_ERRORS)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -92,6 +95,9 @@ class BinanceDialect:
         app.router.add_get("/stream", self._stream)
         app.router.add_get("/ws", self._stream)
         app.on_shutdown.append(self.subscribers.close_all)
+        # user data stream (WebSocket API)
+        app.router.add_get("/ws-api/v3", self.user.handle)
+        app.on_shutdown.append(self.user.close)
         return app
 
     # ------------------------------------------------------------------ REST

@@ -6,7 +6,8 @@ schema (`arb.venues.mexc.proto`). Served so far: ``GET /api/v3/time``, ``/api/v3
 "code": 0, "msg"}``, ``PING`` -> ``PONG``, and ``spot@public.aggre.depth.v3.api.pb@100ms@SYM``
 pushes as binary ``PushDataV3ApiWrapper`` frames. Signed (HMAC query check, MEXC codes):
 ``/api/v3/order`` (POST/GET/DELETE), ``/api/v3/openOrders``, ``/api/v3/account``,
-``/api/v3/myTrades``, ``/api/v3/tradeFee``. Private channels, limits and faults come later.
+``/api/v3/myTrades``, ``/api/v3/tradeFee``. Listen keys and the private channels (``/ws?listenKey=``)
+live in `arb.sim.mexc_user`. Limits and faults come later.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from arb.sim.accounts import DEFAULT_ACCOUNTS, AuthFailure, authenticate, balanc
 from arb.sim.fanout import Subscribers
 from arb.sim.market import BookDiff, Level, MarketModel
 from arb.sim.matching import MatchingEngine, Reject, RejectKind, SimOrder
+from arb.sim.mexc_user import MexcUserStreams
 from arb.venues.mexc.proto.push_pb2 import PushDataV3ApiWrapper
 
 NAME = "mexc"
@@ -84,6 +86,8 @@ class MexcDialect:
         self._anonymous = itertools.count(1)
         self._unnamed: set[str] = set()  # ids the simulator made up for orders placed without one
         market.subscribe(NAME, self._on_diff)
+        # user data stream (listen keys + private channels): arb.sim.mexc_user
+        self.user = MexcUserStreams(self._auth, self.matching, self.ledger, clock_ms)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -97,9 +101,16 @@ class MexcDialect:
         app.router.add_get("/api/v3/account", self._account)
         app.router.add_get("/api/v3/myTrades", self._my_trades)
         app.router.add_get("/api/v3/tradeFee", self._trade_fee)
-        app.router.add_get("/ws", self._ws)
+        app.router.add_get("/ws", self._ws_entry)
         app.on_shutdown.append(self.subscribers.close_all)
+        self.user.add_routes(app)  # user data stream: /api/v3/userDataStream
         return app
+
+    async def _ws_entry(self, request: web.Request) -> web.WebSocketResponse:
+        """``/ws?listenKey=K`` is the user data stream (`arb.sim.mexc_user`); plain ``/ws`` is public."""
+        if "listenKey" in request.query:
+            return await self.user.handle(request)
+        return await self._ws(request)
 
     async def _time(self, request: web.Request) -> web.Response:
         return web.json_response({"serverTime": self._clock_ms()})

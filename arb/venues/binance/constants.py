@@ -46,6 +46,21 @@ MAX_STREAMS_PER_CONNECTION: Final = 1024
 CONNECTION_LIFETIME_S: Final = 24 * 3600
 RECV_WINDOW_MS: Final = 5000
 
+# user data: WebSocket API (listenKey streams were retired on 2026-02-20)
+WS_API_PATH: Final = "/ws-api/v3"
+USER_SUBSCRIBE: Final = "userDataStream.subscribe.signature"
+USER_UNSUBSCRIBE: Final = "userDataStream.unsubscribe"
+WS_API_PING: Final = "ping"
+USER_CHANNEL: Final = "userData"  # the user stream's one "channel" on its WsClient
+WS_API_PING_INTERVAL_S: Final = 20.0  # app-level ping: the user stream can stay silent for hours
+
+
+def ws_api_url(ws_url: str) -> str:
+    """The WebSocket API URL beside a market-data WS base (the real one for the real base)."""
+    if ws_url.rstrip("/") in (WS_URL, "wss://stream.binance.com:443", "wss://stream.binance.com"):
+        return WS_API_URL
+    return ws_url.rstrip("/") + WS_API_PATH
+
 
 def depth_weight(limit: int) -> int:
     """GET /api/v3/depth weight by limit (5 / 25 / 50 / 250)."""

@@ -4,21 +4,25 @@ Frames arrive as ``{"stream": "nknusdt@depth@100ms", "data": {...}}``; the strea
 exactly in a routing table (never matched by substring) and the payload goes to its decoder, then
 to the engine's `StreamHandlers`. A frame that does not decode is counted, logged once with a
 truncated sample, reported (the book is invalidated) and skipped: the stream keeps running.
-The user data stream (WebSocket API) is not implemented yet.
+`subscribe_user` opens the account's user data stream on the WebSocket API (`arb.venues.binance.user`);
+it needs the credentials given at construction.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from arb.errors import DecodeError
+from arb.config import Credentials
+from arb.errors import ConfigError, DecodeError
 from arb.model import Symbol
 from arb.net.ws import WsClient
 from arb.venues.base import BaseWebSocketInterface, StreamHandlers
 from arb.venues.binance import codec
 from arb.venues.binance import constants as c
+from arb.venues.binance.user import BinanceUserStream
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +52,27 @@ class BinanceDialect:
 
 
 class BinanceStream(BaseWebSocketInterface):
-    """Depth streams for many symbols over combined-stream connections (1024 streams each)."""
+    """Depth streams for many symbols over combined-stream connections (1024 streams each), and the
+    user data stream.
+
+    `credentials` (and optionally `ws_api_url`, default derived from `ws_url`, and `clock_ms`, the
+    venue clock used to timestamp the signed subscribe) are only needed for `subscribe_user`.
+    """
 
     venue = c.VENUE
 
     def __init__(self, handlers: StreamHandlers, *, ws_url: str = c.WS_URL,
-                 max_streams: int = c.MAX_STREAMS_PER_CONNECTION, **ws_options: float) -> None:
+                 max_streams: int = c.MAX_STREAMS_PER_CONNECTION, credentials: Credentials | None = None,
+                 ws_api_url: str | None = None, clock_ms: Callable[[], int] | None = None,
+                 **ws_options: float) -> None:
         self._handlers = handlers
         self._routes: dict[str, Symbol] = {}
+        self._symbols: dict[str, Symbol] = {}  # venue spelling -> Symbol, for the user stream
+        self._credentials = credentials
+        self._ws_api_url = ws_api_url or c.ws_api_url(ws_url)
+        self._clock_ms = clock_ms
+        self._ws_options: dict[str, Any] = dict(ws_options)
+        self.user: BinanceUserStream | None = None
         self.decode_errors = 0
         self._logged_error = False
         self.ws = WsClient(f"{c.VENUE}-market", ws_url.rstrip("/") + "/stream", dialect=BinanceDialect(),
@@ -70,6 +87,7 @@ class BinanceStream(BaseWebSocketInterface):
         for symbol in symbols:
             name = c.DEPTH_STREAM.format(symbol=symbol.to_venue(c.STREAM_SYMBOL_STYLE))
             self._routes[name] = symbol
+            self._symbols[symbol.to_venue(c.SYMBOL_STYLE)] = symbol
             names.append(name)
         await self.ws.subscribe(names)
 
@@ -77,7 +95,13 @@ class BinanceStream(BaseWebSocketInterface):
         raise NotImplementedError("binance trade stream: not implemented yet")
 
     async def subscribe_user(self) -> None:
-        raise NotImplementedError("binance user data stream (WebSocket API): not implemented yet")
+        """Open the user data stream (once); its events go to the same handlers."""
+        if self._credentials is None:
+            raise ConfigError("venues.binance credentials", "the user data stream needs API credentials")
+        if self.user is None:
+            self.user = BinanceUserStream(self._handlers, self._credentials, url=self._ws_api_url,
+                                          clock_ms=self._clock_ms, symbols=self._symbols, **self._ws_options)
+            await self.user.start()
 
     async def resubscribe_depth(self, symbol: Symbol) -> None:
         name = c.DEPTH_STREAM.format(symbol=symbol.to_venue(c.STREAM_SYMBOL_STYLE))
@@ -85,6 +109,8 @@ class BinanceStream(BaseWebSocketInterface):
         await self.ws.subscribe([name])
 
     async def close(self) -> None:
+        if self.user is not None:
+            await self.user.close()
         await self.ws.close()
 
     # ------------------------------------------------------------------ frames

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from functools import partial
 from types import MappingProxyType
@@ -14,6 +14,7 @@ from google.protobuf.message import DecodeError as DecodeProtoError
 from arb._core.pbwire import read_depth_push
 from arb.errors import DecodeError, ExchangeError
 from arb.model import (
+    AssetBalance,
     Fill,
     Kline,
     KlineInterval,
@@ -32,7 +33,14 @@ from arb.model import (
 )
 from arb.venues.base import DepthUpdate, decode_body, depth_update, order_book
 from arb.venues.errors import classify, decode_code_msg
-from arb.venues.mexc.constants import ERROR_CODES, STATUS_MAP, VENUE
+from arb.venues.mexc.constants import (
+    ERROR_CODES,
+    STATUS_MAP,
+    STREAM_ORDER_TYPES,
+    STREAM_STATUS_MAP,
+    TRADE_SIDES,
+    VENUE,
+)
 from arb.venues.mexc.proto.push_pb2 import PushDataV3ApiWrapper
 
 decode_error: Final = decode_code_msg  # {"code": -1121, "msg": "Invalid symbol."}
@@ -428,3 +436,90 @@ def decode_my_trades(body: bytes, symbol: Symbol, ts_recv: int) -> list[Fill]:
 def decode_trade_fee(body: bytes, symbol: Symbol) -> TradingFee:
     rates = _decode(_TRADE_FEE, body, "trade fee").data
     return TradingFee(VENUE, symbol, rates.makerCommission, rates.takerCommission)
+
+
+# --------------------------------------------------------------------------- user data stream
+
+
+class ListenKeyResp(msgspec.Struct):
+    """POST/PUT/DELETE /api/v3/userDataStream: ``{"listenKey": "pqia91ma19a5s61cv6a81va65sdf1..."}``"""
+
+    listenKey: str
+
+
+_LISTEN_KEY: Final = msgspec.json.Decoder(ListenKeyResp)
+_PRIVATE_ERRORS: Final = (ValueError, KeyError, ArithmeticError)
+
+
+def decode_listen_key(body: bytes) -> str:
+    return str(_decode(_LISTEN_KEY, body, "listen key").listenKey)
+
+
+def _push_error(what: str, exc: Exception, wrapper: PushDataV3ApiWrapper) -> DecodeError:
+    return DecodeError(VENUE, what, f"{type(exc).__name__}: {exc}", wrapper.SerializeToString())
+
+
+def _amount(text: str) -> Decimal:
+    """A decimal string of a push; proto3 sends an unset string as ``""``, read as 0."""
+    return Decimal(text) if text else Decimal(0)
+
+
+def decode_private_order(wrapper: PushDataV3ApiWrapper, symbol_of: Callable[[str], Symbol],
+                         ts_recv: int) -> Order:
+    """``privateOrders`` -> `Order` (cumulative fields; the fee comes with `privateDeals`).
+
+    Decoded sample: ``{"channel": "spot@private.orders.v3.api.pb", "symbol": "MXUSDT", "sendTime":
+    "1736417034281", "privateOrders": {"id": "C02__505979017439002624115", "price": "3.5121",
+    "quantity": "1", "avgPrice": "3.6962", "orderType": 5, "tradeType": 2, "cumulativeQuantity": "1",
+    "cumulativeAmount": "3.6962", "status": 2, "createTime": "1736417034259"}}``
+    """
+    body = wrapper.privateOrders
+    try:
+        order_type, tif = STREAM_ORDER_TYPES[body.orderType]
+        price = _amount(body.price)
+        return Order(
+            venue=VENUE, symbol=symbol_of(wrapper.symbol), client_order_id=body.clientId,
+            side=TRADE_SIDES[body.tradeType], type=order_type, quantity=_amount(body.quantity),
+            price=price or None, time_in_force=tif, order_id=body.id, status=STREAM_STATUS_MAP[body.status],
+            filled_qty=_amount(body.cumulativeQuantity), filled_quote=_amount(body.cumulativeAmount),
+            ts_created=body.createTime * MS, ts_updated=(wrapper.sendTime or body.createTime) * MS,
+        )
+    except _PRIVATE_ERRORS as exc:
+        raise _push_error("private order push", exc, wrapper) from None
+
+
+def decode_private_deal(wrapper: PushDataV3ApiWrapper, symbol_of: Callable[[str], Symbol],
+                        ts_recv: int) -> Fill:
+    """``privateDeals`` -> `Fill` (one execution, with its fee and trade id).
+
+    Decoded sample: ``{"channel": "spot@private.deals.v3.api.pb", "symbol": "MXUSDT", "privateDeals":
+    {"price": "3.6962", "quantity": "1", "amount": "3.6962", "tradeType": 2, "tradeId":
+    "505979017439002624X1", "orderId": "C02__505979017439002624115", "feeAmount": "0.00039983",
+    "feeCurrency": "MX", "time": "1736417034280"}}``
+    """
+    body = wrapper.privateDeals
+    try:
+        if not body.tradeId:
+            raise ValueError("deal without a trade id")
+        return Fill(VENUE, symbol_of(wrapper.symbol), body.tradeId, TRADE_SIDES[body.tradeType],
+                    _amount(body.price), _amount(body.quantity), _amount(body.feeAmount), body.feeCurrency,
+                    order_id=body.orderId, client_order_id=body.clientOrderId or None, is_maker=body.isMaker,
+                    ts_event=body.time * MS, ts_recv=ts_recv)
+    except _PRIVATE_ERRORS as exc:
+        raise _push_error("private deal push", exc, wrapper) from None
+
+
+def decode_private_account(wrapper: PushDataV3ApiWrapper) -> AssetBalance:
+    """``privateAccount`` -> the asset's absolute balance (available + frozen).
+
+    Decoded sample: ``{"channel": "spot@private.account.v3.api.pb", "privateAccount": {"vcoinName":
+    "USDC", "balanceAmount": "21.94210356004384", "balanceAmountChange": "10", "frozenAmount": "0",
+    "frozenAmountChange": "0", "type": "CONTRACT_TRANSFER", "time": "1736416910000"}}``
+    """
+    body = wrapper.privateAccount
+    try:
+        if not body.vcoinName:
+            raise ValueError("account push without an asset")
+        return AssetBalance(body.vcoinName, _amount(body.balanceAmount), _amount(body.frozenAmount))
+    except _PRIVATE_ERRORS as exc:
+        raise _push_error("private account push", exc, wrapper) from None

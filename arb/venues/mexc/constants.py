@@ -17,7 +17,7 @@ from arb.errors import (
     TimestampError,
     TradingDisabledError,
 )
-from arb.model import OrderStatus, SymbolStyle
+from arb.model import OrderStatus, OrderType, Side, SymbolStyle, TimeInForce
 from arb.net.ratelimit import PoolSpec
 
 VENUE: Final = "mexc"
@@ -47,7 +47,8 @@ MAX_SUBSCRIPTIONS_PER_CONNECTION: Final = 30
 CONNECTION_LIFETIME_S: Final = 24 * 3600
 PING_INTERVAL_S: Final = 20.0  # the server closes a subscribed but silent connection after 60 s
 LISTEN_KEY_TTL_S: Final = 3600
-LISTEN_KEY_RENEW_S: Final = 1800
+LISTEN_KEY_RENEW_S: Final = 1800  # PUT (extend by 60 min) this often; MEXC recommends every 30 min
+INVALID_LISTEN_KEY: Final = "Invalid listen key"  # text frame on a socket opened with a bad key
 RECV_WINDOW_MS: Final = 5000
 SNAPSHOT_LIMIT: Final = 1000
 
@@ -77,6 +78,14 @@ STREAM_STATUS_MAP: Final = MappingProxyType({
     1: OrderStatus.NEW, 2: OrderStatus.FILLED, 3: OrderStatus.PARTIALLY_FILLED,
     4: OrderStatus.CANCELED, 5: OrderStatus.CANCELED,
 })
+
+# privateOrders.orderType -> (type, time in force); tradeType (orders, deals) -> side
+STREAM_ORDER_TYPES: Final = MappingProxyType({
+    1: (OrderType.LIMIT, TimeInForce.GTC), 2: (OrderType.LIMIT_MAKER, TimeInForce.GTC),
+    3: (OrderType.LIMIT, TimeInForce.IOC), 4: (OrderType.LIMIT, TimeInForce.FOK),
+    5: (OrderType.MARKET, TimeInForce.IOC),
+})
+TRADE_SIDES: Final = MappingProxyType({1: Side.BUY, 2: Side.SELL})
 
 CLIENT_ID_MAX_LEN: Final = 32  # undocumented; hummingbot's cap
 CLIENT_ID_CHARS: Final = r"^[0-9A-Za-z_-]{1,32}$"

@@ -3,8 +3,9 @@
 Control frames are JSON text (``{"id": 3, "code": 0, "msg": "<channels>"}`` acks, ``PONG``); data
 frames are binary ``PushDataV3ApiWrapper`` messages, read in one C pass by `arb._core.pbwire` and
 routed by their exact channel. At most 30 subscriptions per connection (the WsClient opens more),
-``{"method": "PING"}`` every 20 s keeps a quiet connection open. The private channels (listen key)
-are not implemented yet.
+``{"method": "PING"}`` every 20 s keeps a quiet connection open. `subscribe_user` opens the private
+channels on a listen key (`arb.venues.mexc.user`); it needs the signed `RestClient` given at
+construction.
 """
 
 from __future__ import annotations
@@ -12,13 +13,17 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from typing import Any
 
-from arb.errors import DecodeError
+from arb.config import TRADING_PRESET, RequestConfig
+from arb.errors import ConfigError, DecodeError
 from arb.model import Symbol
+from arb.net.rest import RestClient
 from arb.net.ws import WsClient
 from arb.venues.base import BaseWebSocketInterface, StreamHandlers
 from arb.venues.mexc import codec
 from arb.venues.mexc import constants as c
+from arb.venues.mexc.user import MexcUserStream
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +57,27 @@ class MexcDialect:
 
 
 class MexcStream(BaseWebSocketInterface):
-    """Aggregated depth (``spot@public.aggre.depth.v3.api.pb@100ms@SYM``) for many symbols."""
+    """Aggregated depth (``spot@public.aggre.depth.v3.api.pb@100ms@SYM``) for many symbols, and the
+    user data stream.
+
+    `rest` (a signed `RestClient`, e.g. the private connector's ``.rest``; the caller closes it),
+    `user_ws_url` (default `ws_url`) and `listen_key_keepalive_s` are only used by `subscribe_user`.
+    """
 
     venue = c.VENUE
 
-    def __init__(self, handlers: StreamHandlers, *, ws_url: str = c.WS_URL, **ws_options: float) -> None:
+    def __init__(self, handlers: StreamHandlers, *, ws_url: str = c.WS_URL, rest: RestClient | None = None,
+                 user_ws_url: str | None = None, listen_key_keepalive_s: float = c.LISTEN_KEY_RENEW_S,
+                 kind: RequestConfig = TRADING_PRESET, **ws_options: float) -> None:
         self._handlers = handlers
         self._routes: dict[str, Symbol] = {}
+        self._symbols: dict[str, Symbol] = {}  # venue spelling -> Symbol, for the user stream
+        self._rest = rest
+        self._user_url = user_ws_url or ws_url
+        self._keepalive_s = listen_key_keepalive_s
+        self._kind = kind
+        self._ws_options: dict[str, Any] = dict(ws_options)
+        self.user: MexcUserStream | None = None
         self.decode_errors = 0
         self._logged_error = False
         self.ws = WsClient(f"{c.VENUE}-market", ws_url, dialect=MexcDialect(), on_frame=self._on_frame,
@@ -78,6 +97,7 @@ class MexcStream(BaseWebSocketInterface):
         for symbol in symbols:
             channel = self._channel(symbol)
             self._routes[channel] = symbol
+            self._symbols[symbol.to_venue(c.SYMBOL_STYLE)] = symbol
             channels.append(channel)
         await self.ws.subscribe(channels)
 
@@ -85,13 +105,22 @@ class MexcStream(BaseWebSocketInterface):
         raise NotImplementedError("mexc deals stream: not implemented yet")
 
     async def subscribe_user(self) -> None:
-        raise NotImplementedError("mexc private channels (listen key): not implemented yet")
+        """Open the private channels (once); their events go to the same handlers."""
+        if self._rest is None:
+            raise ConfigError("venues.mexc credentials", "the user data stream needs a signed RestClient")
+        if self.user is None:
+            self.user = MexcUserStream(self._handlers, self._rest, url=self._user_url, kind=self._kind,
+                                       keepalive_s=self._keepalive_s, symbols=self._symbols,
+                                       **self._ws_options)
+            await self.user.start()
 
     async def resubscribe_depth(self, symbol: Symbol) -> None:
         await self.ws.unsubscribe([self._channel(symbol)])
         await self.ws.subscribe([self._channel(symbol)])
 
     async def close(self) -> None:
+        if self.user is not None:
+            await self.user.close()
         await self.ws.close()
 
     def _on_frame(self, frame: bytes | str, recv_ns: int) -> None:

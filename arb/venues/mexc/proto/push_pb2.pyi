@@ -92,7 +92,7 @@ class PublicAggreDealsV3Api(_message.Message):
     def __init__(self, deals: _Optional[_Iterable[_Union[PublicAggreDealsV3Api.Deal, _Mapping]]] = ..., eventType: _Optional[str] = ...) -> None: ...
 
 class PrivateOrdersV3Api(_message.Message):
-    __slots__ = ("id", "clientId", "price", "quantity", "amount", "avgPrice", "orderType", "tradeType", "isMaker", "remainAmount", "remainQuantity", "lastDealQuantity", "cumulativeQuantity", "cumulativeAmount", "status", "createTime")
+    __slots__ = ("id", "clientId", "price", "quantity", "amount", "avgPrice", "orderType", "tradeType", "isMaker", "remainAmount", "remainQuantity", "lastDealQuantity", "cumulativeQuantity", "cumulativeAmount", "status", "createTime", "market", "triggerType", "triggerPrice", "state", "ocoId", "routeFactor", "symbolId", "marketId", "marketCurrencyId", "currencyId")
     ID_FIELD_NUMBER: _ClassVar[int]
     CLIENTID_FIELD_NUMBER: _ClassVar[int]
     PRICE_FIELD_NUMBER: _ClassVar[int]
@@ -109,6 +109,16 @@ class PrivateOrdersV3Api(_message.Message):
     CUMULATIVEAMOUNT_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     CREATETIME_FIELD_NUMBER: _ClassVar[int]
+    MARKET_FIELD_NUMBER: _ClassVar[int]
+    TRIGGERTYPE_FIELD_NUMBER: _ClassVar[int]
+    TRIGGERPRICE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    OCOID_FIELD_NUMBER: _ClassVar[int]
+    ROUTEFACTOR_FIELD_NUMBER: _ClassVar[int]
+    SYMBOLID_FIELD_NUMBER: _ClassVar[int]
+    MARKETID_FIELD_NUMBER: _ClassVar[int]
+    MARKETCURRENCYID_FIELD_NUMBER: _ClassVar[int]
+    CURRENCYID_FIELD_NUMBER: _ClassVar[int]
     id: str
     clientId: str
     price: str
@@ -125,7 +135,17 @@ class PrivateOrdersV3Api(_message.Message):
     cumulativeAmount: str
     status: int
     createTime: int
-    def __init__(self, id: _Optional[str] = ..., clientId: _Optional[str] = ..., price: _Optional[str] = ..., quantity: _Optional[str] = ..., amount: _Optional[str] = ..., avgPrice: _Optional[str] = ..., orderType: _Optional[int] = ..., tradeType: _Optional[int] = ..., isMaker: _Optional[bool] = ..., remainAmount: _Optional[str] = ..., remainQuantity: _Optional[str] = ..., lastDealQuantity: _Optional[str] = ..., cumulativeQuantity: _Optional[str] = ..., cumulativeAmount: _Optional[str] = ..., status: _Optional[int] = ..., createTime: _Optional[int] = ...) -> None: ...
+    market: str
+    triggerType: int
+    triggerPrice: str
+    state: int
+    ocoId: str
+    routeFactor: str
+    symbolId: str
+    marketId: str
+    marketCurrencyId: str
+    currencyId: str
+    def __init__(self, id: _Optional[str] = ..., clientId: _Optional[str] = ..., price: _Optional[str] = ..., quantity: _Optional[str] = ..., amount: _Optional[str] = ..., avgPrice: _Optional[str] = ..., orderType: _Optional[int] = ..., tradeType: _Optional[int] = ..., isMaker: _Optional[bool] = ..., remainAmount: _Optional[str] = ..., remainQuantity: _Optional[str] = ..., lastDealQuantity: _Optional[str] = ..., cumulativeQuantity: _Optional[str] = ..., cumulativeAmount: _Optional[str] = ..., status: _Optional[int] = ..., createTime: _Optional[int] = ..., market: _Optional[str] = ..., triggerType: _Optional[int] = ..., triggerPrice: _Optional[str] = ..., state: _Optional[int] = ..., ocoId: _Optional[str] = ..., routeFactor: _Optional[str] = ..., symbolId: _Optional[str] = ..., marketId: _Optional[str] = ..., marketCurrencyId: _Optional[str] = ..., currencyId: _Optional[str] = ...) -> None: ...
 
 class PrivateDealsV3Api(_message.Message):
     __slots__ = ("price", "quantity", "amount", "tradeType", "isMaker", "isSelfTrade", "tradeId", "clientOrderId", "orderId", "feeAmount", "feeCurrency", "time")
