@@ -11,9 +11,8 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from types import MappingProxyType
 from typing import Any
 
 from arb.config import Credentials, Secret, VenueConfig, load_credentials
@@ -22,13 +21,8 @@ from arb.errors import ArbError, AuthenticationError, InvalidSymbolError
 from arb.model import OrderType, Side, Symbol, TimeInForce
 from arb.sim.server import SimExchange
 from arb.venues.base import depth_update
-from arb.venues.binance.stream import BinanceStream
-from arb.venues.gateio.stream import GateStream
-from arb.venues.mexc.stream import MexcStream
-from arb.venues.registry import make_private, make_public
+from arb.venues.registry import make_private, make_public, make_stream
 
-STREAMS: Mapping[str, Any] = MappingProxyType({"binance": BinanceStream, "gateio": GateStream,
-                                               "mexc": MexcStream})
 SYMBOLS = (Symbol("BTC", "USDT"), Symbol("ETH", "USDT"))
 SYMBOL = SYMBOLS[0]
 SIM_CREDENTIALS = ("sim-key", "sim-secret")
@@ -64,7 +58,7 @@ async def run_checks(venue: str, live: bool) -> list[dict[str, Any]]:
             return f"{SYMBOL}: tick {infos[0].tick_size}, step {infos[0].step_size}"
 
         store = BookStore(lambda v, s, n: public.orderbook(s, n), lambda *a: None, clock_ns=time.time_ns)
-        stream = STREAMS[venue](BookFeed(store), **({"ws_url": config.ws_url} if config.ws_url else {}))
+        stream = make_stream(venue, BookFeed(store), config)
 
         async def synced(symbols: tuple[Symbol, ...]) -> None:
             for _ in range(300):
@@ -97,7 +91,7 @@ async def run_checks(venue: str, live: bool) -> list[dict[str, Any]]:
             return f"{SYMBOL} resynced ({gapped.gaps} gaps); {SYMBOLS[1]} untouched"
 
         async def disconnect() -> str:
-            ws = stream.ws
+            ws = stream.ws  # type: ignore[attr-defined]  # every venue stream runs its depth on a WsClient
             syncs = [store.sync(venue, s) for s in SYMBOLS]
             drops = [sync.invalidations for sync in syncs]
             reconnects = sum(c.reconnects for c in ws.connections)

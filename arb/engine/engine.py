@@ -22,7 +22,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from types import MappingProxyType
 from typing import Any
 
 import msgspec
@@ -49,16 +48,10 @@ from arb.venues.base import (
     PublicExchangeInterface,
     StreamHandlers,
 )
-from arb.venues.binance.stream import BinanceStream
-from arb.venues.gateio.stream import GateStream
-from arb.venues.mexc.stream import MexcStream
-from arb.venues.registry import make_private, make_public
+from arb.venues.registry import make_private, make_public, make_stream
 
 log = logging.getLogger(__name__)
 
-STREAMS: Mapping[str, Callable[..., BaseWebSocketInterface]] = MappingProxyType({
-    "binance": BinanceStream, "gateio": GateStream, "mexc": MexcStream,
-})
 PublicFactory = Callable[[str, VenueConfig], PublicExchangeInterface]
 StreamFactory = Callable[[str, StreamHandlers, VenueConfig], BaseWebSocketInterface]
 DEFAULT_TAKER_FEE = 0.001
@@ -82,10 +75,10 @@ class _Handlers:
         self._engine.tracker.on_order(order, "stream")
 
     def on_fill(self, fill: Fill) -> None:
-        self._engine.tracker.on_fill(fill)
+        self._engine.on_venue_fill(fill)
 
     def on_balance(self, venue: str, balance: AssetBalance) -> None:
-        self._engine.risk.set_balance(venue, balance.asset, balance.free)
+        self._engine.on_venue_balance(venue, balance)
 
     def on_decode_error(self, error: DecodeError, symbol: Symbol | None) -> None:
         self._engine.decode_errors += 1
@@ -93,7 +86,10 @@ class _Handlers:
             self._engine.books.on_decode_error(error.venue, symbol)
 
     def on_stream_state(self, venue: str, connected: bool, symbols: Any) -> None:
-        self._engine.books.on_stream_state(venue, connected, symbols)
+        if symbols:
+            self._engine.books.on_stream_state(venue, connected, symbols)
+        else:  # the user stream (it carries no symbols)
+            self._engine.on_user_stream(venue, connected)
 
 
 class Engine:
@@ -119,7 +115,7 @@ class Engine:
         self.config = config
         self.live = config.engine.mode == "live"
         self._make_public = public_factory
-        self._make_stream = stream_factory or _venue_stream
+        self._make_stream = stream_factory or self._venue_stream
         self._clock = clock_ns
         self._paper_balances = dict(paper_balances or config.engine.paper_balances)
         self._credentials = dict(credentials or {})
@@ -146,6 +142,8 @@ class Engine:
         self._applied: dict[str, tuple[Decimal, Decimal, Decimal]] = {}  # cid -> fill totals in balances
         self._refresher: asyncio.Task[None] | None = None
         self._accounting = True  # balances follow order fills (off while reconciling)
+        self.user_streams: dict[str, bool] = {}  # live: venue -> its user stream is up
+        self._checks: set[asyncio.Task[None]] = set()
         self.symbols: dict[tuple[str, Symbol], SymbolInfo] = {}
         self.outcomes: list[Outcome] = []
         self.decode_errors = 0
@@ -199,9 +197,27 @@ class Engine:
             await stream.subscribe_depth(symbols)
             for symbol in symbols:
                 self.books.invalidate(name, symbol, "start")
+            if self.live:
+                await self._subscribe_user(name, stream)
         if self.live:
             self._refresher = asyncio.get_running_loop().create_task(self._refresh_balances(),
                                                                      name="balance refresh")
+
+    async def _subscribe_user(self, name: str, stream: BaseWebSocketInterface) -> None:
+        """The account's order / fill / balance pushes. A venue without a user stream still trades:
+        its fills come from order replies and trade history, its balances from the REST refresh."""
+        self.user_streams[name] = False
+        try:
+            await stream.subscribe_user()
+        except NotImplementedError:
+            del self.user_streams[name]
+            log.warning("%s: no user stream; fills from order replies, balances from REST", name)
+
+    def _venue_stream(self, name: str, handlers: StreamHandlers, cfg: VenueConfig) -> BaseWebSocketInterface:
+        if not self.live:
+            return make_stream(name, handlers, cfg)
+        return make_stream(name, handlers, cfg, credentials=self._credentials[name],
+                           private=self.privates[name])
 
     def _start_paper(self) -> None:
         for name, cfg in self.config.enabled_venues.items():
@@ -218,7 +234,7 @@ class Engine:
     async def _start_live(self) -> None:
         """Signed connectors, fee rates and balances from the venues, then reconciliation."""
         for name, cfg in self.config.enabled_venues.items():
-            private = make_private(name, cfg, self._credentials[name], on_fill=self._on_venue_fill)
+            private = make_private(name, cfg, self._credentials[name], on_fill=self.on_venue_fill)
             self.privates[name] = private
             for (venue, symbol) in [k for k in self.symbols if k[0] == name]:
                 if cfg.taker_fee is not None:
@@ -265,6 +281,8 @@ class Engine:
             await asyncio.wait(list(self._tasks))
 
     async def stop(self) -> None:
+        for check in list(self._checks):
+            check.cancel()
         if self._refresher is not None:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -330,6 +348,9 @@ class Engine:
             reasons.append(f"halted: {self.risk.reason}")
         if self.live and self.reconciliation is None:
             reasons.append("reconciliation not done")
+        down = [v for v, up in self.user_streams.items() if not up]
+        if down:
+            reasons.append(f"user streams down: {', '.join(down)}")
         return not reasons, {"reasons": reasons}
 
     def _on_opportunity(self, opp: Opportunity) -> None:
@@ -362,7 +383,33 @@ class Engine:
         if self.tracker.on_fill(fill):
             self.journal.record_fill(fill)
 
-    def _on_venue_fill(self, fill: Fill) -> None:
+    def on_venue_balance(self, venue: str, balance: AssetBalance) -> None:
+        """A venue's balance push is the truth, unless a trade is in flight (its replies are still
+        being applied locally and would count twice); the idle refresh catches up then."""
+        if not self._tasks:
+            self.risk.set_balance(venue, balance.asset, balance.free)
+
+    def on_user_stream(self, venue: str, connected: bool) -> None:
+        """Events sent while a user stream was down are lost: on its return, ask by REST."""
+        was_down = not self.user_streams.get(venue, False)
+        self.user_streams[venue] = connected
+        if connected and was_down and venue in self.privates:
+            task = asyncio.get_running_loop().create_task(self._catch_up(venue), name=f"catch up {venue}")
+            self._checks.add(task)
+            task.add_done_callback(self._checks.discard)
+
+    async def _catch_up(self, venue: str) -> None:
+        private = self.privates[venue]
+        for order in [o for o in self.tracker.open_orders() if o.venue == venue]:
+            try:
+                self.tracker.on_order(
+                    await private.get_order(order.symbol, client_order_id=order.client_order_id), "caught up")
+            except ExchangeError as exc:
+                log.warning("%s: catching up %s failed: %s", venue, order.client_order_id, exc)
+        if not self._tasks:
+            await self.refresh_balances()
+
+    def on_venue_fill(self, fill: Fill) -> None:
         """A fill reported by a venue (order reply, stream or trade history): applied and journaled once."""
         owner = self.tracker.owner(fill)
         if owner is not None and self.tracker.on_fill(fill):
@@ -401,9 +448,4 @@ class Engine:
         }
 
 
-def _ws_url(cfg: VenueConfig) -> dict[str, Any]:
-    return {"ws_url": cfg.ws_url} if cfg.ws_url else {}
 
-
-def _venue_stream(name: str, handlers: StreamHandlers, cfg: VenueConfig) -> BaseWebSocketInterface:
-    return STREAMS[name](handlers, **_ws_url(cfg))

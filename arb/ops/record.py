@@ -23,12 +23,11 @@ from typing import Any
 
 from arb.config import VenueConfig
 from arb.engine.books import BookFeed, BookStore
-from arb.engine.engine import STREAMS
 from arb.model import OrderBook, Symbol
 from arb.ops.progress import Progress, rate
 from arb.ops.recording import MANIFEST, Manifest, RecordingWriter
 from arb.venues.base import BaseWebSocketInterface, PublicExchangeInterface
-from arb.venues.registry import make_public
+from arb.venues.registry import STREAMS, make_public
 
 log = logging.getLogger(__name__)
 

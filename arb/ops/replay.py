@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 import msgspec
 
 from arb.config import Config, VenueConfig, default_config
-from arb.engine.engine import STREAMS, Engine
+from arb.engine.engine import Engine
 from arb.engine.executor import Outcome
 from arb.engine.journal import Journal
 from arb.model import Fill, Kline, KlineInterval, OrderBook, Symbol, SymbolInfo, Ticker, Trade
@@ -40,6 +40,7 @@ from arb.net.ws import WsClient
 from arb.ops.progress import Progress, rate
 from arb.ops.recording import Kind, Record, Recording, decode_snapshot, decode_state
 from arb.venues.base import BaseWebSocketInterface, PublicExchangeInterface, StreamHandlers
+from arb.venues.registry import STREAMS
 
 SETTLE_YIELDS = 3  # enough for a timer -> future -> task wake-up chain to run before the next record
 NS = 1_000_000_000

@@ -5,30 +5,38 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from arb.config import Credentials, VenueConfig
 from arb.model import Fill
 from arb.net.contract import ErrorClassifier, ErrorDecoder, RequestSigner
 from arb.net.ratelimit import PoolSpec, RateLimiter
 from arb.net.rest import RestClient
-from arb.venues.base import PrivateExchangeInterface, PublicExchangeInterface
+from arb.venues.base import (
+    BaseWebSocketInterface,
+    PrivateExchangeInterface,
+    PublicExchangeInterface,
+    StreamHandlers,
+)
 from arb.venues.binance import auth as binance_auth
 from arb.venues.binance import codec as binance_codec
 from arb.venues.binance import constants as binance_c
 from arb.venues.binance.private import BinancePrivate
 from arb.venues.binance.public import BinancePublic
+from arb.venues.binance.stream import BinanceStream
 from arb.venues.clock import ServerClock
 from arb.venues.gateio import auth as gate_auth
 from arb.venues.gateio import codec as gate_codec
 from arb.venues.gateio import constants as gate_c
 from arb.venues.gateio.private import GatePrivate
 from arb.venues.gateio.public import GatePublic
+from arb.venues.gateio.stream import GateStream
 from arb.venues.mexc import auth as mexc_auth
 from arb.venues.mexc import codec as mexc_codec
 from arb.venues.mexc import constants as mexc_c
 from arb.venues.mexc.private import MexcPrivate
 from arb.venues.mexc.public import MexcPublic
+from arb.venues.mexc.stream import MexcStream
 
 
 class VenueSpec(NamedTuple):
@@ -38,6 +46,7 @@ class VenueSpec(NamedTuple):
     pools: tuple[PoolSpec, ...]
     public: type[PublicExchangeInterface]
     private: type[PrivateExchangeInterface]
+    stream: Callable[..., BaseWebSocketInterface]
     signer: Callable[[str, str], RequestSigner]
     decode_error: ErrorDecoder
     error_class: ErrorClassifier
@@ -47,13 +56,13 @@ class VenueSpec(NamedTuple):
 
 VENUES: Final[Mapping[str, VenueSpec]] = MappingProxyType({
     "binance": VenueSpec("binance", binance_c.REST_URL, binance_c.WS_URL, binance_c.POOLS, BinancePublic,
-                         BinancePrivate, binance_auth.BinanceSigner, binance_codec.decode_error,
-                         binance_codec.error_class, 1000, False),
+                         BinancePrivate, BinanceStream, binance_auth.BinanceSigner,
+                         binance_codec.decode_error, binance_codec.error_class, 1000, False),
     "gateio": VenueSpec("gateio", gate_c.REST_URL, gate_c.WS_URL, gate_c.POOLS, GatePublic, GatePrivate,
-                        gate_auth.GateSigner, gate_codec.decode_error, gate_codec.error_class,
+                        GateStream, gate_auth.GateSigner, gate_codec.decode_error, gate_codec.error_class,
                         gate_c.SNAPSHOT_LIMIT, True),
     "mexc": VenueSpec("mexc", mexc_c.REST_URL, mexc_c.WS_URL, mexc_c.POOLS, MexcPublic, MexcPrivate,
-                      mexc_auth.MexcSigner,
+                      MexcStream, mexc_auth.MexcSigner,
                       mexc_codec.decode_error, mexc_codec.error_class, mexc_c.SNAPSHOT_LIMIT, True),
 })
 
@@ -67,6 +76,28 @@ def make_rest(name: str, config: VenueConfig, credentials: Credentials | None = 
     return RestClient(name, config.rest_url or spec.rest_url, connection=config.connection,
                       decode_error=spec.decode_error, error_class=spec.error_class,
                       limiter=RateLimiter(name, spec.pools), signer=signer, clock_ms=clock_ms)
+
+
+STREAMS: Final[Mapping[str, Callable[..., BaseWebSocketInterface]]] = MappingProxyType(
+    {name: spec.stream for name, spec in VENUES.items()})
+
+
+def make_stream(name: str, handlers: StreamHandlers, config: VenueConfig, *,
+                credentials: Credentials | None = None, private: PrivateExchangeInterface | None = None,
+                **options: Any) -> BaseWebSocketInterface:
+    """The venue's streams; with `credentials` (and its signed `private` connector) the user stream
+    can be subscribed too. Each venue authenticates its user stream its own way: Binance signs a
+    WebSocket-API subscription, MEXC needs a listen key from signed REST, Gate signs each channel."""
+    kwargs: dict[str, Any] = {"ws_url": config.ws_url} if config.ws_url else {}
+    if credentials is not None:
+        if name == "mexc":
+            kwargs.update(rest=getattr(private, "rest", None), user_ws_url=config.ws_private_url,
+                          kind=config.trading)
+        else:
+            kwargs["credentials"] = credentials
+            if name == "binance" and config.ws_private_url:
+                kwargs["ws_api_url"] = config.ws_private_url
+    return VENUES[name].stream(handlers, **kwargs, **options)
 
 
 def make_public(name: str, config: VenueConfig) -> PublicExchangeInterface:

@@ -178,3 +178,38 @@ async def test_restart_after_a_one_legged_crash_starts_halted(tmp_path: Path) ->
             await engine.stop()
     finally:
         await sim.close()
+
+
+async def test_user_streams_carry_balances_and_a_return_catches_up(tmp_path: Path) -> None:
+    """Live mode subscribes each venue's user stream: readiness waits for them; a trade made outside
+    the engine on the same account moves its balances by push (the REST refresh is a minute away);
+    money that moved while a stream was down is picked up by REST when the stream comes back."""
+    sim, urls = await calm_sim(VENUES, seed=5)
+    config = live_config(urls, tmp_path)
+    creds = sim_credentials(VENUES)
+    engine = Engine(config, credentials=creds)
+    try:
+        await engine.start()
+        await wait_for(lambda: engine.user_streams == {"binance": True, "mexc": True})
+        await wait_for(lambda: engine.readiness()[0])
+        private = make_private("mexc", config.venues.mexc, creds["mexc"])
+        _, _, asks = sim.market.snapshot("mexc", BTC, 1)
+        await private.place_order(BTC, Side.BUY, OrderType.LIMIT, Decimal("0.01"), "manual-1", asks[0][0],
+                                  TimeInForce.IOC)
+        await private.close()
+        ledger = sim.dialects["mexc"].ledger  # type: ignore[attr-defined]
+        assert ledger.free("sim", "BTC") != FUNDING["BTC"]
+        await wait_for(lambda: all(engine.risk.available("mexc", a) == ledger.free("sim", a)
+                                   for a in ("BTC", "USDT")))
+
+        engine.on_user_stream("binance", False)  # as the stream reports a drop
+        ready, detail = engine.readiness()
+        assert not ready and "user streams down: binance" in detail["reasons"]
+        binance = sim.dialects["binance"].ledger  # type: ignore[attr-defined]
+        binance.deposit("sim", "USDT", Decimal("123.45"))  # no push: the stream "missed" it
+        engine.on_user_stream("binance", True)
+        await wait_for(lambda: engine.risk.available("binance", "USDT") == binance.free("sim", "USDT"))
+        assert engine.readiness()[0]
+    finally:
+        await engine.stop()
+        await sim.close()

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
+from arb.config import Credentials
 from arb.errors import DecodeError
 from arb.model import Symbol
 from arb.net.ws import WsClient
@@ -81,8 +82,10 @@ class GateStream(BaseWebSocketInterface):
 
     venue = c.VENUE
 
-    def __init__(self, handlers: StreamHandlers, *, ws_url: str = c.WS_URL, **ws_options: float) -> None:
+    def __init__(self, handlers: StreamHandlers, *, ws_url: str = c.WS_URL,
+                 credentials: Credentials | None = None, **ws_options: float) -> None:
         self._handlers = handlers
+        self._credentials = credentials  # for the private channels (not implemented yet)
         self._pairs: dict[str, Symbol] = {}
         self._dialect = GateDialect()
         self.decode_errors = 0
