@@ -17,8 +17,9 @@ from typing import Any
 
 from arb.config import Credentials, Secret, VenueConfig, load_credentials
 from arb.engine.books import BookFeed, BookStore
+from arb.engine.executor import round_down, round_up
 from arb.errors import ArbError, AuthenticationError, InvalidSymbolError
-from arb.model import OrderType, Side, Symbol, TimeInForce
+from arb.model import OrderType, Side, Symbol, SymbolInfo, TimeInForce
 from arb.sim.server import SimExchange
 from arb.venues.base import depth_update
 from arb.venues.registry import make_private, make_public, make_stream
@@ -26,6 +27,13 @@ from arb.venues.registry import make_private, make_public, make_stream
 SYMBOLS = (Symbol("BTC", "USDT"), Symbol("ETH", "USDT"))
 SYMBOL = SYMBOLS[0]
 SIM_CREDENTIALS = ("sim-key", "sim-secret")
+
+
+def resting_quantity(info: SymbolInfo, price: Decimal) -> Decimal:
+    """The smallest quantity on the symbol's step that clears its minimum quantity and, by a 10 %
+    margin, its minimum notional at `price`."""
+    return round_up(max(info.min_qty, info.min_notional * Decimal("1.1") / price, info.step_size),
+                    info.step_size)
 
 
 async def _timed(name: str, check: Callable[[], Awaitable[str]]) -> dict[str, Any]:
@@ -111,11 +119,14 @@ async def run_checks(venue: str, live: bool) -> list[dict[str, Any]]:
                 raise AuthenticationError(venue, "no credentials in the environment")
             private = make_private(venue, config, creds)
             try:
+                info = next(i for i in await public.symbols() if i.symbol == SYMBOL)
                 book = await public.orderbook(SYMBOL, 5)
-                price = Decimal(repr(book.bids[0].price)) * Decimal("0.9")
+                # a resting bid 10 % under the market, just over the venue's minimums: it never fills
+                price = round_down(Decimal(repr(book.bids[0].price)) * Decimal("0.9"), info.tick_size)
+                quantity = resting_quantity(info, price)
                 cid = f"check{int(time.time())}"
-                placed = await private.place_order(SYMBOL, Side.BUY, OrderType.LIMIT, Decimal("0.0001"), cid,
-                                                   price.quantize(Decimal("0.01")), TimeInForce.GTC)
+                placed = await private.place_order(SYMBOL, Side.BUY, OrderType.LIMIT, quantity, cid, price,
+                                                   TimeInForce.GTC)
                 seen = await private.get_order(SYMBOL, client_order_id=cid)
                 canceled = await private.cancel_order(SYMBOL, client_order_id=cid)
                 return (f"placed {placed.order_id}, queried {seen.status.name}, "

@@ -125,3 +125,17 @@ async def test_binance_full_responses_hand_fills_to_the_tracker() -> None:
     finally:
         await client.close()
         await sim.close()
+
+
+def test_the_live_check_order_clears_the_symbols_minimums() -> None:
+    from arb.check import resting_quantity
+    from arb.model import SymbolInfo, SymbolStatus
+
+    info = SymbolInfo("binance", Symbol("BTC", "USDT"), "BTCUSDT", SymbolStatus.TRADING, Decimal("0.01"),
+                      Decimal("0.00001"), min_qty=Decimal("0.00001"), min_notional=Decimal("5"))
+    quantity = resting_quantity(info, Decimal("60000.00"))
+    assert quantity == Decimal("0.00010")  # 5.5 USDT at 60k is 0.0000917 -> up to the step
+    assert quantity * Decimal("60000") >= info.min_notional * Decimal("1.1")
+    coarse = SymbolInfo("gateio", Symbol("ETH", "USDT"), "ETH_USDT", SymbolStatus.TRADING, Decimal("0.01"),
+                        Decimal("0.1"), min_qty=Decimal("0.5"), min_notional=Decimal("1"))
+    assert resting_quantity(coarse, Decimal("3000")) == Decimal("0.5")  # min qty dominates
