@@ -12,6 +12,11 @@
 - Before the venue's maximum connection lifetime the connection is rotated make-before-break: a
   new socket subscribes first, then the old one closes (overlapping frames are passed on as they
   are: the sync layer drops diffs it has already applied).
+- Venue message and connection limits are token buckets: every request the client sends on a socket
+  (subscribe, unsubscribe, app-level ping) waits for `send_limit` (a fresh bucket per socket,
+  Binance: 5 messages/s, MEXC 100/s) and every connection attempt for `connect_budget` (one bucket
+  the owner may share across its clients: Binance allows 300 attempts per 5 min per IP). A bucket
+  sized ``capacity + rate x window <= limit`` never exceeds the venue's window.
 - `on_state(connected, channels)` tells the owner when channels go down and come back;
   `subscribe` never raises for venue trouble (a refused or unacknowledged subscription drops the
   socket, and the reconnect path retries it).
@@ -32,6 +37,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Final, Protocol
 
 import aiohttp
+
+from arb.net.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +124,7 @@ class _Conn:
         self.last_data = 0.0
         self.close_reason = ""
         self.ever_up = False
+        self.sender: TokenBucket | None = None  # the current socket's message budget
         self.attempted = asyncio.Event()  # the first connect attempt ended, either way
 
 
@@ -142,6 +150,10 @@ class WsClient:
         aiohttp protocol ping interval (None: only answer the venue's pings).
     tap:
         Also called with every data frame, before `on_frame` (`arb-engine record`); None costs nothing.
+    send_limit:
+        ``(capacity, per_s)`` of the messages the venue accepts from us per socket (None: no limit).
+    connect_budget:
+        A bucket every connection attempt draws one token from (None: no limit).
     offline:
         Never open a socket: subscriptions are only noted and `feed` hands frames to `on_frame`
         (`arb-engine replay` drives the venue streams this way).
@@ -170,8 +182,13 @@ class WsClient:
         tap: FrameHandler | None = None,
         offline: bool = False,
         per_request: int | None = None,
+        send_limit: tuple[float, float] | None = None,
+        connect_budget: TokenBucket | None = None,
     ) -> None:
         self.name = name
+        self._send_limit = send_limit  # (capacity, per second) of messages we send on one socket
+        self._connect_budget = connect_budget  # connection attempts (possibly shared)
+        self.paced_s = 0.0  # time spent waiting for the send and connect budgets
         self._per_request = per_request  # channels one subscribe request may carry (Gate: 1)
         self.url = url
         self._dialect = dialect
@@ -233,7 +250,7 @@ class WsClient:
                     await asyncio.wait_for(conn.attempted.wait(), self._ack_timeout * SUBSCRIBE_WAIT_ACKS)
             elif conn.ws is not None and not conn.ws.closed:
                 try:
-                    await self._send_subscribe(conn.ws, batch)
+                    await self._send_subscribe(conn, conn.ws, batch)
                 except ConnectionError as exc:  # the reconnect path subscribes everything again
                     await self._drop(conn, f"{type(exc).__name__}: {exc}")
             # else: the slot is reconnecting and will subscribe its whole list
@@ -251,7 +268,7 @@ class WsClient:
                     break
                 message = self._dialect.unsubscribe(gone[start:start + size], next(self._ids))
                 if message is not None:
-                    await conn.ws.send_str(message)
+                    await self._send(conn, conn.ws, message)
 
     def feed(self, frame: bytes | str, recv_ns: int) -> None:
         """Hand one data frame to the handler as if it had just been received (offline clients)."""
@@ -290,7 +307,16 @@ class WsClient:
             self._session = aiohttp.ClientSession()
         return self._session
 
-    async def _send_subscribe(self, ws: Socket, channels: Sequence[str]) -> None:
+    async def _send(self, conn: _Conn, ws: Socket, message: str) -> None:
+        """Send one request within the socket's message budget."""
+        sender = conn.sender
+        if sender is not None and not sender.try_acquire():
+            started = time.monotonic()
+            await sender.acquire()
+            self.paced_s += time.monotonic() - started
+        await ws.send_str(message)
+
+    async def _send_subscribe(self, conn: _Conn, ws: Socket, channels: Sequence[str]) -> None:
         """One request per `per_request` channels, all sent at once, then every ack awaited."""
         size = self._per_request or len(channels) or 1
         waiting: list[int] = []
@@ -303,7 +329,7 @@ class WsClient:
                     continue
                 self._acks[request_id] = (ws, loop.create_future())
                 waiting.append(request_id)
-                await ws.send_str(message)
+                await self._send(conn, ws, message)
             if waiting:
                 acks = asyncio.gather(*(self._acks[r][1] for r in waiting))
                 await asyncio.wait_for(acks, self._ack_timeout)
@@ -362,12 +388,18 @@ class WsClient:
 
     async def _open(self, conn: _Conn) -> tuple[Socket, asyncio.Task[None]]:
         # the reader must run while we wait for the subscription ack, so it starts right after connect
+        if self._connect_budget is not None and not self._connect_budget.try_acquire():
+            started = time.monotonic()
+            await self._connect_budget.acquire()
+            self.paced_s += time.monotonic() - started
         ws = await self._http().ws_connect(self.url, heartbeat=self._heartbeat, autoping=True, max_msg_size=0)
         conn.stats.connects += 1
         conn.last_frame = conn.last_data = time.monotonic()
+        if self._send_limit is not None:  # a new socket, a new message window (a rotation's old
+            conn.sender = TokenBucket(*self._send_limit)  # socket sends nothing more)
         reader = asyncio.get_running_loop().create_task(self._read(conn, ws), name=f"ws {self.name} reader")
         try:
-            await self._send_subscribe(ws, conn.channels)
+            await self._send_subscribe(conn, ws, conn.channels)
         except BaseException:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -449,7 +481,7 @@ class WsClient:
             elif now >= next_ping:
                 ping = self._dialect.ping()
                 if ping is not None and conn.ws is not None and not conn.ws.closed:
-                    await conn.ws.send_str(ping)
+                    await self._send(conn, conn.ws, ping)
                 next_ping = now + self._ping_interval
 
     async def _drop(self, conn: _Conn, reason: str) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
 from aiohttp import WSMsgType, web
 
+from arb.net.ratelimit import TokenBucket
 from arb.net.ws import WsClient
 
 
@@ -47,6 +49,7 @@ class Server:
         self.send_data = True
         self.pings = 0
         self.seq = 0
+        self.received: list[float] = []  # monotonic receive time of every request
 
     async def handler(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
@@ -57,6 +60,7 @@ class Server:
             if msg.type is not WSMsgType.TEXT:
                 continue
             req = json.loads(msg.data)
+            self.received.append(time.monotonic())
             if req["op"] == "sub":
                 self.subscribes.append(req["args"])
                 if self.refuse:
@@ -289,3 +293,31 @@ async def test_resubscribe_after_kill_splits_one_channel_requests(server: tuple[
     await wait_for(lambda: client.connections[0].reconnects == 1)
     assert srv.subscribes == [["a"], ["b"], ["c"], ["a"], ["b"], ["c"]]
     await client.close()
+
+
+async def test_requests_wait_for_the_sockets_message_budget(server: tuple[Server, str]) -> None:
+    """Binance drops a connection that sends more than 5 messages/s: requests are paced, none lost."""
+    srv, url = server
+    rec = Recorder()
+    client = make(url, rec, per_request=1, send_limit=(2, 20.0), ping_interval_s=60.0)
+    started = time.monotonic()
+    await client.subscribe([f"c{i}" for i in range(8)])
+    await wait_for(lambda: len(srv.subscribes) == 8)
+    # 2 at once, then one every 50 ms: 6 waits of 50 ms
+    assert client.paced_s >= 0.25 and time.monotonic() - started >= 0.25
+    assert srv.subscribes == [[f"c{i}"] for i in range(8)]
+    assert client.connections[0].disconnects == 0  # every ack arrived in time
+    await client.close()
+
+
+async def test_connection_attempts_draw_from_a_shared_budget(server: tuple[Server, str]) -> None:
+    """Binance allows 300 connection attempts per 5 min per IP: one bucket across the clients."""
+    _, url = server
+    budget = TokenBucket(1, 10.0)
+    first, second = make(url, Recorder(), connect_budget=budget), make(url, Recorder(), connect_budget=budget)
+    await first.subscribe(["a"])
+    await second.subscribe(["b"])  # the budget refills one attempt per 100 ms
+    assert first.paced_s == 0 and second.paced_s >= 0.05
+    assert first.connections[0].connects == second.connections[0].connects == 1
+    await first.close()
+    await second.close()

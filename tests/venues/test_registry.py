@@ -22,3 +22,19 @@ async def test_factories_honour_url_overrides_and_credentials() -> None:
         assert public.venue == name and public.rest.base_url.startswith("https://")  # type: ignore[attr-defined]
         await public.close()
         await rest.close()
+
+
+def test_websocket_budgets_stay_within_the_documented_limits() -> None:
+    """A bucket lets through at most capacity + rate x window in any window."""
+    from arb.venues.binance import constants as binance_c
+    from arb.venues.binance.stream import BinanceStream
+    from arb.venues.mexc import constants as mexc_c
+
+    capacity, rate = binance_c.WS_SEND_LIMIT
+    assert capacity + rate * 1.0 <= 5  # messages per second per connection
+    capacity, rate = binance_c.WS_CONNECT_BUDGET
+    assert capacity + rate * 300.0 <= 300  # connection attempts per 5 minutes per IP
+    capacity, rate = mexc_c.WS_SEND_LIMIT
+    assert capacity + rate * 1.0 <= 100
+    stream = BinanceStream(None)  # type: ignore[arg-type]
+    assert stream.connect_budget.capacity == binance_c.WS_CONNECT_BUDGET[0]

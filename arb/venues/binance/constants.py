@@ -44,6 +44,10 @@ DEPTH_STREAM: Final = "{symbol}@depth@100ms"
 TRADE_STREAM: Final = "{symbol}@trade"
 MAX_STREAMS_PER_CONNECTION: Final = 1024
 CONNECTION_LIFETIME_S: Final = 24 * 3600
+# 5 incoming messages/s per connection, 300 connection attempts per 5 min per IP (fact sheet §3.8):
+# buckets sized so that capacity + rate x window stays within each limit
+WS_SEND_LIMIT: Final = (2.0, 3.0)
+WS_CONNECT_BUDGET: Final = (60.0, 0.8)
 RECV_WINDOW_MS: Final = 5000
 
 # user data: WebSocket API (listenKey streams were retired on 2026-02-20)

@@ -18,6 +18,7 @@ from typing import Any
 from arb.config import Credentials
 from arb.errors import ConfigError, DecodeError
 from arb.model import Symbol
+from arb.net.ratelimit import TokenBucket
 from arb.net.ws import WsClient
 from arb.venues.base import BaseWebSocketInterface, StreamHandlers
 from arb.venues.binance import codec
@@ -75,9 +76,11 @@ class BinanceStream(BaseWebSocketInterface):
         self.user: BinanceUserStream | None = None
         self.decode_errors = 0
         self._logged_error = False
+        self.connect_budget = TokenBucket(*c.WS_CONNECT_BUDGET)  # per IP: market and user sockets
         self.ws = WsClient(f"{c.VENUE}-market", ws_url.rstrip("/") + "/stream", dialect=BinanceDialect(),
                            on_frame=self._on_frame, on_state=self._on_state, max_subscriptions=max_streams,
-                           lifetime_s=c.CONNECTION_LIFETIME_S - 1800, **ws_options)  # type: ignore[arg-type]
+                           lifetime_s=c.CONNECTION_LIFETIME_S - 1800, send_limit=c.WS_SEND_LIMIT,
+                           connect_budget=self.connect_budget, **ws_options)  # type: ignore[arg-type]
 
     async def start(self) -> None:
         """Connections open on the first subscription."""
@@ -100,7 +103,8 @@ class BinanceStream(BaseWebSocketInterface):
             raise ConfigError("venues.binance credentials", "the user data stream needs API credentials")
         if self.user is None:
             self.user = BinanceUserStream(self._handlers, self._credentials, url=self._ws_api_url,
-                                          clock_ms=self._clock_ms, symbols=self._symbols, **self._ws_options)
+                                          clock_ms=self._clock_ms, symbols=self._symbols,
+                                          connect_budget=self.connect_budget, **self._ws_options)
             await self.user.start()
 
     async def resubscribe_depth(self, symbol: Symbol) -> None:

@@ -44,6 +44,7 @@ PRIVATE_CHANNELS: Final = (
     "spot@private.orders.v3.api.pb", "spot@private.deals.v3.api.pb", "spot@private.account.v3.api.pb",
 )
 MAX_SUBSCRIPTIONS_PER_CONNECTION: Final = 30
+WS_SEND_LIMIT: Final = (50.0, 50.0)  # at most 100 messages/s per connection (fact sheet §1.6)
 CONNECTION_LIFETIME_S: Final = 24 * 3600
 PING_INTERVAL_S: Final = 20.0  # the server closes a subscribed but silent connection after 60 s
 LISTEN_KEY_TTL_S: Final = 3600

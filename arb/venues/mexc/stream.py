@@ -83,7 +83,7 @@ class MexcStream(BaseWebSocketInterface):
         self.ws = WsClient(f"{c.VENUE}-market", ws_url, dialect=MexcDialect(), on_frame=self._on_frame,
                            on_state=self._on_state, max_subscriptions=c.MAX_SUBSCRIPTIONS_PER_CONNECTION,
                            ping_interval_s=c.PING_INTERVAL_S, lifetime_s=c.CONNECTION_LIFETIME_S - 1800,
-                           **ws_options)  # type: ignore[arg-type]
+                           send_limit=c.WS_SEND_LIMIT, **ws_options)  # type: ignore[arg-type]
 
     @staticmethod
     def _channel(symbol: Symbol) -> str:
