@@ -57,6 +57,8 @@ def summary_table(summary: dict[str, Any]) -> str:
         (f"realised PnL (USDT, {summary.get('mode', 'paper')})", f"{summary['pnl']:.6f}"),
         ("update -> decision p50 / p99",
          "{p50:.1f} / {p99:.1f} µs".format(**summary["update_to_decision_us"])),
+        ("residuals (left open)", "{count} ({open})".format(**summary["residuals"])),
+        ("residual lifetime p50 / max", "{p50_ms:.1f} / {max_ms:.1f} ms".format(**summary["residuals"])),
         ("decode errors", summary["decode_errors"]),
         ("trading state", summary["state"]),
         ("journal", summary["journal"]),

@@ -361,7 +361,10 @@ class Engine:
     async def _execute(self, opp: Opportunity) -> None:
         assert self._executor is not None
         try:
-            self.outcomes.append(await self._executor.execute(opp))
+            outcome = await self._executor.execute(opp)
+            self.outcomes.append(outcome)
+            if outcome.residual_ms is not None:
+                self.metrics.residual_lifetime.observe(outcome.residual_ms / 1000)
         except Exception:  # an executor bug must not stop the engine: halt and say why
             log.exception("%s: execution failed", opp.id)
             self.risk.halt(f"executor error on {opp.id}")
@@ -431,6 +434,7 @@ class Engine:
             return decisions[min(len(decisions) - 1, int(p * len(decisions)))] / 1000 if decisions else 0.0
 
         trades = [o for o in self.outcomes if o.status != "rejected"]
+        lifetimes = sorted(o.residual_ms for o in self.outcomes if o.residual_ms is not None)
         return {
             "books_synced": sum(s.state == 1 for s in self.books.all()),
             "books": len(list(self.books.all())),
@@ -444,6 +448,9 @@ class Engine:
             "state": self.risk.state.name,
             "mode": self.config.engine.mode,
             "update_to_decision_us": {"p50": pct(0.5), "p99": pct(0.99)},
+            "residuals": {"count": len(lifetimes), "open": sum(1 for o in self.outcomes if o.residual),
+                          "p50_ms": lifetimes[len(lifetimes) // 2] if lifetimes else 0.0,
+                          "max_ms": lifetimes[-1] if lifetimes else 0.0},
             "journal": str(self.config.journal_path),
         }
 

@@ -63,6 +63,7 @@ class Outcome(msgspec.Struct):
     sell: Order | None = None
     residual: Decimal = ZERO
     pnl: Decimal = ZERO
+    residual_ms: float | None = None  # how long one-legged exposure stayed open (None: there was none)
 
 
 class Executor:
@@ -162,7 +163,9 @@ class Executor:
         outcome = Outcome(opp.id, status, buy=buy_done, sell=sell_done)
         residual = bought - sold
         if residual:
+            opened = self._clock()
             outcome.residual = await self._close_residual(opp, residual)
+            outcome.residual_ms = (self._clock() - opened) / MS
             outcome.status = "residual-closed" if not outcome.residual else "halted"
         outcome.pnl = self._realised(opp)
         self.risk.add_realised_pnl(outcome.pnl)

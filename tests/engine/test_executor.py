@@ -160,6 +160,7 @@ async def test_rejected_leg_leaves_a_residual_that_is_closed(world: Any) -> None
     out = await w.executor.execute(w.opp())
     assert out.buy.status is OrderStatus.FILLED and out.sell.status is OrderStatus.REJECTED
     assert out.status == "residual-closed" and out.residual == 0
+    assert out.residual_ms is not None and out.residual_ms >= 0  # how long it was one-legged
     # the extra BTC was sold where the bid was best: gateio's 101 (its retry ids end in r1)
     residual_orders = [t.order for t in w.tracker.for_opportunity(out.opportunity_id) if t.leg == "residual"]
     assert residual_orders and residual_orders[0].side is Side.SELL

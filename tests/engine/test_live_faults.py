@@ -89,6 +89,12 @@ async def test_a_rejected_leg_is_unwound_or_halts(tmp_path: Path) -> None:
     assert residuals and all(o.side is Side.SELL for o in residuals)  # the extra BTC is sold back
     if out.status == "residual-closed":
         assert sum(o.filled_qty for o in residuals) == out.buy.filled_qty
+    summary = engine.summary()["residuals"]
+    assert summary["count"] == 1 and summary["max_ms"] == out.residual_ms
+    deadline_ms = engine.config.executor.residual_deadline_ms
+    assert out.residual_ms is not None and out.residual_ms < deadline_ms + 1000
+    metric = engine.metrics.registry.get_sample_value("arb_residual_lifetime_seconds_count")
+    assert metric == 1.0
     await assert_consistent(sim, engine, tmp_path)
 
 
