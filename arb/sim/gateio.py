@@ -1,11 +1,13 @@
-"""Gate.io dialect of the simulator: spot v4 public REST and ``spot.order_book_update`` streams.
+"""Gate.io dialect of the simulator: spot v4 REST and the ``/ws/v4/`` WebSocket, public and private.
 
 Written from the fact sheet, independently of `arb.venues.gateio`. Served so far: ``GET
 /api/v4/spot/time``, ``/spot/currency_pairs``, ``/spot/order_book`` (``with_id``, at most 100
-levels); WebSocket ``/ws/v4/`` with subscribe / unsubscribe acks and ``spot.ping`` -> ``spot.pong``;
-the signed order and account routes of `arb.sim.gateio_private` over the shared matching engine and
-ledger (funded ``sim-key`` account). Public trades, private channels, rate limits and faults are
-still to come.
+levels); WebSocket ``/ws/v4/`` with subscribe / unsubscribe acks, ``spot.ping`` -> ``spot.pong`` and
+``spot.order_book_update`` diffs; the signed order and account routes of `arb.sim.gateio_private`
+over the shared matching engine and ledger (funded ``sim-key`` account); on the same socket the
+signed private channels ``spot.orders`` / ``spot.usertrades`` / ``spot.balances`` of
+`arb.sim.gateio_user`. Public trades are still to come; rate limits and faults are added around the
+dialect by `arb.sim.server`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from arb.model import Symbol
 from arb.sim.accounts import DEFAULT_ACCOUNTS, funded_ledger
 from arb.sim.fanout import Subscribers
 from arb.sim.gateio_private import GatePrivateApi
+from arb.sim.gateio_user import CHANNELS as PRIVATE_CHANNELS
+from arb.sim.gateio_user import GateUserChannels
 from arb.sim.market import BookDiff, Level, MarketModel
 from arb.sim.matching import MatchingEngine
 
@@ -61,6 +65,9 @@ class GateDialect:
                                       TAKER_FEE, MAKER_FEE)
         self._pairs = {_pair(s): s for s in market.specs}
         self.subscribers = Subscribers()
+        # private channels on the same socket: arb.sim.gateio_user
+        self.user = GateUserChannels(self._pairs, self.accounts, self.matching, self.ledger, clock_ms,
+                                     self.subscribers, self.private)
         market.subscribe(NAME, self._on_diff)
 
     def app(self) -> web.Application:
@@ -134,6 +141,15 @@ class GateDialect:
                     continue
                 if channel == "spot.ping":
                     await ws.send_str(self._reply({"channel": "spot.pong"}, "", None, None))
+                    continue
+                if channel in PRIVATE_CHANNELS:
+                    error, wanted = self.user.request(req)
+                    ok = {"status": "success"}
+                    await ws.send_str(self._reply(req, event, error, None if error else ok))
+                    if error is None and event == "subscribe":
+                        topics |= wanted
+                    elif error is None:
+                        topics -= wanted
                     continue
                 payload = req.get("payload") or []
                 pair = payload[0] if payload else ""

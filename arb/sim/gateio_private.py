@@ -111,6 +111,7 @@ class GatePrivateApi:
         self.maker_fee = maker_fee
         self._pairs = {pair_name(s): s for s in market.specs}
         self._wire: dict[int, Wire] = {}
+        self._placing: Wire | None = None  # the order being placed (its listeners run before it is kept)
         self._anonymous = itertools.count(1)
 
     def add_routes(self, app: web.Application) -> None:
@@ -162,8 +163,16 @@ class GatePrivateApi:
             raise GateError(400, "INVALID_PARAM_VALUE", f"Invalid parameter `limit` with value: {limit}")
         return limit, page
 
+    def wire_of(self, order: SimOrder) -> Wire:
+        """What the order was sent with; an order placed around the REST routes gets Gate's defaults."""
+        wire = self._wire.get(order.order_id) or self._placing
+        if wire is None:
+            text = order.client_id if TEXT_RULE.match(order.client_id) else NO_TEXT
+            wire = Wire(text, order.tif.lower(), "spot", order.quantity)
+        return wire
+
     def order_json(self, order: SimOrder) -> dict[str, object]:
-        wire = self._wire[order.order_id]
+        wire = self.wire_of(order)
         market_buy = order.kind == "MARKET" and order.side is Side.BUY
         left = wire.amount - (order.quote_filled if market_buy else order.filled)
         if order.status in ("NEW", "PARTIALLY_FILLED"):
@@ -260,11 +269,14 @@ class GatePrivateApi:
             raise GateError(400, "AMOUNT_TOO_LITTLE", "Order amount too little")
         client_id = text if text is not None else f"{NO_TEXT}-{next(self._anonymous)}"
         wire = Wire(text or NO_TEXT, tif, wire_account, amount)
+        self._placing = wire  # the matching engine's listeners (private channels) see it
         try:
             order, _ = self.matching.place(account, symbol, side, kind.upper(), quantity, price, TIFS[tif],
                                            client_id)
         except Reject as rej:
             raise GateError(400, REJECT_LABELS.get(rej.kind, "INVALID_PARAM_VALUE"), str(rej)) from None
+        finally:
+            self._placing = None
         self._wire[order.order_id] = wire
         if body.get("action_mode") == "ACK":
             return web.json_response({"id": str(order.order_id), "text": wire.text, "amend_text": "-"},

@@ -503,6 +503,7 @@ async def gate_ws(sim: SimExchange, ws_base: str, session: aiohttp.ClientSession
         pong = _text(await ws.receive(timeout=10))
         update = await next_diff(sim, "gateio", ws, lambda f: bool(f["result"]["b"] and f["result"]["a"]),
                                  _text)
+        private = await gate_private_pushes(sim, ws, session)
     current = "current servers add it (ws_obu_subscribe_ack.json, fact sheet §2.8); the sample is older"
     error = 'fact sheet §2.8: every response carries "error" (null on success, as in ws_pong.json)'
     # Known deviations of the WebSocket part of the Gate dialect, which the stream work owns: found
@@ -521,7 +522,36 @@ async def gate_ws(sim: SimExchange, ws_base: str, session: aiohttp.ClientSession
             "result.l": unowned})), update),
         (Case("order_book_update", "gateio/ws_order_book_update_sequence_NEO_BTC.json", Allow(
             extra={"[].time_ms": current})), [update]),
+        (Case("spot.orders push", "gateio/ws_orders_update.json"), private["spot.orders"]),
+        (Case("spot.balances push", "gateio/ws_balances_update.json"), private["spot.balances"]),
     ]
+
+
+async def gate_private_pushes(sim: SimExchange, ws: aiohttp.ClientWebSocketResponse,
+                              session: aiohttp.ClientSession) -> dict[str, Any]:
+    """Subscribe spot.orders and spot.balances (signed), fill an IOC, and return the first push of each."""
+    for channel, payload in (("spot.orders", ["!all"]), ("spot.balances", None)):
+        stamp = int(time.time())
+        sign = hmac.new(SIM_SECRET.encode(), f"channel={channel}&event=subscribe&time={stamp}".encode(),
+                        hashlib.sha512).hexdigest()
+        request: dict[str, Any] = {"time": stamp, "id": 7, "channel": channel, "event": "subscribe",
+                                   "auth": {"method": "api_key", "KEY": SIM_KEY, "SIGN": sign}}
+        if payload is not None:
+            request["payload"] = payload
+        await ws.send_json(request)
+    ask, _ = touch(sim, "gateio")
+    rest = Rest("gateio", sim.urls["gateio"][0], session)
+    await rest.call("POST", "/api/v4/spot/orders", signed=True, body={
+        "currency_pair": "BTC_USDT", "side": "buy", "type": "limit", "amount": "0.001", "price": ask,
+        "time_in_force": "ioc", "text": "t-shape-push"})
+    first: dict[str, Any] = {}
+    for _ in range(MAX_STEPS):  # acks and the order's depth diff come on the same socket
+        frame = _text(await ws.receive(timeout=10))
+        if frame.get("event") == "update":
+            first.setdefault(frame["channel"], frame)
+        if {"spot.orders", "spot.balances"} <= first.keys():
+            return first
+    raise AssertionError(f"no spot.orders and spot.balances pushes (got {sorted(first)})")
 
 
 WS_SCENARIOS: Mapping[str, Callable[[SimExchange, str, aiohttp.ClientSession], Any]] = MappingProxyType({

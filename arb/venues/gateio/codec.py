@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from functools import partial
 from types import MappingProxyType
@@ -404,3 +404,122 @@ def to_fill(msg: MyTradeMsg, symbol: Symbol, ts_recv: int, client_order_id: str 
                 msg.fee, msg.fee_currency, order_id=msg.order_id or None,
                 client_order_id=client_order_id or msg.text or None, is_maker=msg.role == "maker",
                 ts_event=_time_ns(msg.create_time_ms, msg.create_time), ts_recv=ts_recv)
+
+
+# --------------------------------------------------------------------------- private channels (WebSocket)
+
+
+class WsErrorMsg(msgspec.Struct):
+    """The ``error`` of a refused request: ``{"code": 4, "message": "{\\"label\\":\\"INVALID_KEY\\",
+    \\"message\\":\\"Invalid key provided\\"}\\n"}`` (1 invalid body, 2 invalid argument, 3 server
+    error, 4 authentication failed)."""
+
+    code: int
+    message: str = ""
+
+
+class WsOrderMsg(OrderMsg):
+    """A ``spot.orders`` row: the Order object (times in ``*_ms`` as strings, no ``status``) plus
+    ``event`` put / update / finish: ``{"id": "399123456", "text": "t-testtext", "create_time":
+    "1694655225", "currency_pair": "BTC_USDT", "type": "limit", "account": "spot", "side": "sell",
+    "amount": "0.0001", "price": "26253.3", "time_in_force": "gtc", "left": "0.0001", "filled_total":
+    "0", "fee": "0", "fee_currency": "USDT", "create_time_ms": "1694655225315", "update_time_ms":
+    "1694655225315", "user": 3497082, "event": "put", "finish_as": "open"}``"""
+
+    event: str = ""
+
+
+class UserTradeMsg(msgspec.Struct):
+    """A ``spot.usertrades`` row (``id`` is a number here, a string in /spot/my_trades):
+    ``{"id": 5736713, "user_id": 1000001, "order_id": "30784428", "currency_pair": "BTC_USDT",
+    "create_time": 1605176741, "create_time_ms": "1605176741123.456", "side": "sell", "amount":
+    "1.00000000", "role": "taker", "price": "10000.00000000", "fee": "0.00200000000000",
+    "fee_currency": "USDT", "point_fee": "0", "gt_fee": "0", "text": "t-abc"}``"""
+
+    id: int | str
+    currency_pair: str
+    side: str
+    amount: Decimal
+    price: Decimal
+    order_id: int | str = ""
+    role: str = "taker"
+    fee: Decimal = Decimal(0)
+    fee_currency: str = ""
+    text: str = ""
+    create_time: Decimal = Decimal(0)
+    create_time_ms: Decimal = Decimal(0)
+
+
+class WsBalanceMsg(msgspec.Struct):
+    """A ``spot.balances`` row, absolute amounts after the change: ``{"timestamp": "1667556323",
+    "timestamp_ms": "1667556323730", "user": "1000001", "currency": "USDT", "change": "0", "total":
+    "222244.3827652", "available": "222244.3827", "freeze": "5", "freeze_change": "5.000000",
+    "change_type": "order-create"}``"""
+
+    currency: str
+    available: Decimal
+    freeze: Decimal = Decimal(0)
+
+
+_WS_ERROR: Final = msgspec.json.Decoder(WsErrorMsg)
+_WS_ORDERS: Final = msgspec.json.Decoder(list[WsOrderMsg], strict=False)
+_USER_TRADES: Final = msgspec.json.Decoder(list[UserTradeMsg], strict=False)
+_WS_BALANCES: Final = msgspec.json.Decoder(list[WsBalanceMsg], strict=False)
+_PUSH_ERRORS: Final = (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError, ArithmeticError)
+FINISH_EVENT: Final = "finish"
+
+
+def decode_ws_error(error: bytes | msgspec.Raw) -> tuple[int, str]:
+    """A reply's non-null ``error`` -> (code, message); an unreadable one -> (0, its text)."""
+    try:
+        err = _WS_ERROR.decode(error)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return 0, bytes(error)[:200].decode("utf-8", "replace")
+    return err.code, err.message
+
+
+def _ws_order(msg: WsOrderMsg, symbol: Symbol) -> Order:
+    """The row as the model's `Order`: filled = amount - left (a market buy's amount is quote: its
+    ``filled_amount`` then), status from ``event`` (``finish``: ``finish_as``, else left 0 = filled)."""
+    market_buy = msg.type == "market" and msg.side == "buy"
+    if msg.left is not None and not market_buy:
+        filled = msg.amount - msg.left
+    else:
+        filled = msg.filled_amount or Decimal(0)
+    if msg.event == FINISH_EVENT or msg.status in ("closed", "cancelled"):
+        status = "closed" if msg.left is not None and msg.left == 0 else "cancelled"
+    else:
+        status = "open"
+    return to_order(msgspec.structs.replace(msg, filled_amount=filled, status=status), symbol)
+
+
+def decode_ws_orders(result: bytes | msgspec.Raw, symbol_of: Callable[[str], Symbol]) -> list[Order]:
+    """A ``spot.orders`` result (a list; several pairs may share one push) -> `Order` per row, with the
+    cumulative fill, quote and fee of the order."""
+    try:
+        return [_ws_order(m, symbol_of(m.currency_pair)) for m in _WS_ORDERS.decode(result)]
+    except _PUSH_ERRORS as exc:
+        raise DecodeError(VENUE, "spot.orders", str(exc), result) from None
+
+
+def decode_user_trades(
+    result: bytes | msgspec.Raw, symbol_of: Callable[[str], Symbol], ts_recv: int,
+) -> list[Fill]:
+    """A ``spot.usertrades`` result -> one `Fill` per row (trade id = the row's ``id``, client order id =
+    ``text``)."""
+    try:
+        return [Fill(VENUE, symbol_of(m.currency_pair), str(m.id), Side.BUY if m.side == "buy" else Side.SELL,
+                     m.price, m.amount, m.fee, m.fee_currency, order_id=str(m.order_id) or None,
+                     client_order_id=m.text or None, is_maker=m.role == "maker",
+                     ts_event=_time_ns(m.create_time_ms, m.create_time), ts_recv=ts_recv)
+                for m in _USER_TRADES.decode(result)]
+    except _PUSH_ERRORS as exc:
+        raise DecodeError(VENUE, "spot.usertrades", str(exc), result) from None
+
+
+def decode_ws_balances(result: bytes | msgspec.Raw) -> list[AssetBalance]:
+    """A ``spot.balances`` result -> absolute `AssetBalance` (free = available, locked = freeze) per row."""
+    try:
+        return [AssetBalance(m.currency, m.available, m.freeze) for m in _WS_BALANCES.decode(result)]
+    except _PUSH_ERRORS as exc:
+        raise DecodeError(VENUE, "spot.balances", str(exc), result) from None

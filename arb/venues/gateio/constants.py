@@ -45,7 +45,13 @@ DEPTH_CHANNEL: Final = "spot.order_book_update"
 DEPTH_INTERVAL: Final = "100ms"  # 100 levels maintained
 TRADES_CHANNEL: Final = "spot.trades"
 PING_CHANNEL: Final = "spot.ping"
-PRIVATE_CHANNELS: Final = ("spot.orders", "spot.usertrades", "spot.balances")
+ORDERS_CHANNEL: Final = "spot.orders"
+USER_TRADES_CHANNEL: Final = "spot.usertrades"
+BALANCES_CHANNEL: Final = "spot.balances"
+PRIVATE_CHANNELS: Final = (ORDERS_CHANNEL, USER_TRADES_CHANNEL, BALANCES_CHANNEL)
+ALL_PAIRS: Final = "!all"  # payload of spot.orders / spot.usertrades for every pair
+WS_AUTH_FAILED: Final = 4  # error code of a refused private-channel request (fact sheet §2.8)
+WS_PING_INTERVAL_S: Final = 10.0  # spot.ping cadence (Gate's demo; the idle timeout is undocumented)
 SNAPSHOT_LIMIT: Final = 100
 TIMESTAMP_TOLERANCE_S: Final = 60
 

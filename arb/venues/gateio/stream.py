@@ -4,7 +4,9 @@ Every frame is one JSON envelope ``{"time", "channel", "event", "result", "error
 dialect decodes it once (the result stays raw) and keeps it for the stream's frame handler, so a
 frame is parsed a single time: acks (``event`` subscribe/unsubscribe) and pongs are control frames,
 ``update`` frames are routed by exact channel, then by the pair inside the result.
-The private channels (spot.orders / spot.usertrades / spot.balances) are not implemented yet.
+`subscribe_user` opens the private channels (spot.orders / spot.usertrades / spot.balances) on their
+own signed connection to the same endpoint (`arb.venues.gateio.user`); it needs the credentials given
+at construction.
 """
 
 from __future__ import annotations
@@ -13,14 +15,16 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from arb.config import Credentials
-from arb.errors import DecodeError
+from arb.errors import ConfigError, DecodeError
 from arb.model import Symbol
 from arb.net.ws import WsClient
 from arb.venues.base import BaseWebSocketInterface, StreamHandlers
 from arb.venues.gateio import codec
 from arb.venues.gateio import constants as c
+from arb.venues.gateio.user import GateUserStream
 
 log = logging.getLogger(__name__)
 
@@ -78,20 +82,30 @@ class GateDialect:
 
 
 class GateStream(BaseWebSocketInterface):
-    """Depth (``spot.order_book_update``, 100 levels / 100 ms) for many pairs."""
+    """Depth (``spot.order_book_update``, 100 levels / 100 ms) for many pairs, and the private channels.
+
+    `credentials` (and optionally `clock_ms`, the venue clock used for the signed requests' ``time``)
+    are only needed for `subscribe_user`.
+    """
 
     venue = c.VENUE
 
     def __init__(self, handlers: StreamHandlers, *, ws_url: str = c.WS_URL,
-                 credentials: Credentials | None = None, **ws_options: float) -> None:
+                 credentials: Credentials | None = None, clock_ms: Callable[[], int] | None = None,
+                 **ws_options: float) -> None:
         self._handlers = handlers
-        self._credentials = credentials  # for the private channels (not implemented yet)
         self._pairs: dict[str, Symbol] = {}
+        self._symbols: dict[str, Symbol] = {}  # venue spelling -> Symbol, for the user stream
+        self._ws_url = ws_url
+        self._credentials = credentials
+        self._clock_ms = clock_ms
+        self._ws_options: dict[str, Any] = dict(ws_options)
+        self.user: GateUserStream | None = None
         self._dialect = GateDialect()
         self.decode_errors = 0
         self._logged_error = False
         self.ws = WsClient(f"{c.VENUE}-market", ws_url, dialect=self._dialect, on_frame=self._on_frame,
-                           on_state=self._on_state, ping_interval_s=10.0, per_request=1,
+                           on_state=self._on_state, ping_interval_s=c.WS_PING_INTERVAL_S, per_request=1,
                            **ws_options)  # type: ignore[arg-type]
 
     @staticmethod
@@ -104,6 +118,7 @@ class GateStream(BaseWebSocketInterface):
     async def subscribe_depth(self, symbols: Sequence[Symbol]) -> None:
         for symbol in symbols:
             self._pairs[symbol.to_venue(c.SYMBOL_STYLE)] = symbol
+            self._symbols[symbol.to_venue(c.SYMBOL_STYLE)] = symbol
         # one subscribe request per pair: Gate's depth payload is [pair, interval]
         for symbol in symbols:
             await self.ws.subscribe([self._key(symbol)])
@@ -112,13 +127,21 @@ class GateStream(BaseWebSocketInterface):
         raise NotImplementedError("gateio trade stream: not implemented yet")
 
     async def subscribe_user(self) -> None:
-        raise NotImplementedError("gateio private channels: not implemented yet")
+        """Open the private channels (once); their pushes go to the same handlers."""
+        if self._credentials is None:
+            raise ConfigError("venues.gateio credentials", "the private channels need API credentials")
+        if self.user is None:
+            self.user = GateUserStream(self._handlers, self._credentials, url=self._ws_url,
+                                       clock_ms=self._clock_ms, symbols=self._symbols, **self._ws_options)
+            await self.user.start()
 
     async def resubscribe_depth(self, symbol: Symbol) -> None:
         await self.ws.unsubscribe([self._key(symbol)])
         await self.ws.subscribe([self._key(symbol)])
 
     async def close(self) -> None:
+        if self.user is not None:
+            await self.user.close()
         await self.ws.close()
 
     def _on_frame(self, frame: bytes | str, recv_ns: int) -> None:
