@@ -4,8 +4,9 @@ Written from the fact sheet, independently of `arb.venues.gateio`. Served so far
 /api/v4/spot/time``, ``/spot/currency_pairs``, ``/spot/order_book`` (``with_id``, at most 100
 levels); WebSocket ``/ws/v4/`` with subscribe / unsubscribe acks and ``spot.ping`` -> ``spot.pong``;
 the signed order and account routes of `arb.sim.gateio_private` over the shared matching engine and
-ledger (funded ``sim-key`` account). Public trades, private channels, rate limits and faults are
-still to come.
+ledger (funded ``sim-key`` account); public trades (``/spot/trades``, the ``spot.trades`` channel),
+tickers and candlesticks in `arb.sim.gateio_market`. Rate limits and faults are the server's.
+Private channels are still to come.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from aiohttp import WSMsgType, web
 from arb.model import Symbol
 from arb.sim.accounts import DEFAULT_ACCOUNTS, funded_ledger
 from arb.sim.fanout import Subscribers
+from arb.sim.gateio_market import TRADES_CHANNEL, GateMarketData
 from arb.sim.gateio_private import GatePrivateApi
 from arb.sim.market import BookDiff, Level, MarketModel
 from arb.sim.matching import MatchingEngine
@@ -62,6 +64,7 @@ class GateDialect:
         self._pairs = {_pair(s): s for s in market.specs}
         self.subscribers = Subscribers()
         market.subscribe(NAME, self._on_diff)
+        self.market_data = GateMarketData(market, clock_ms, self.subscribers)  # trades, tickers, candles
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -71,6 +74,7 @@ class GateDialect:
         app.router.add_get(f"{PREFIX}/margin/currency_pairs", self._margin_pairs)
         app.router.add_get("/ws/v4/", self._ws)
         self.private.add_routes(app)
+        self.market_data.add_routes(app)
         app.on_shutdown.append(self.subscribers.close_all)
         return app
 
@@ -134,6 +138,9 @@ class GateDialect:
                     continue
                 if channel == "spot.ping":
                     await ws.send_str(self._reply({"channel": "spot.pong"}, "", None, None))
+                    continue
+                if channel == TRADES_CHANNEL:  # arb.sim.gateio_market
+                    await ws.send_str(self.market_data.subscription(req, topics, self._reply))
                     continue
                 payload = req.get("payload") or []
                 pair = payload[0] if payload else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from arb.model import Side, Symbol
+from arb.sim.limits import FACTS
 from arb.sim.market import NS, MarketModel, VenueParams
 from arb.sim.matching import Ledger, MatchingEngine
 from arb.sim.tape import DAY_MS, PublicTrade, TradeTape, candles, window_stats
@@ -114,3 +115,14 @@ def test_every_fill_is_a_public_trade_with_the_takers_side() -> None:
         (f.price, f.quantity, Side.SELL, 1234) for f in fills] == [(p1, q1, Side.SELL, 1234),
                                                                    (p2, D("0.00001"), Side.SELL, 1234)]
 
+
+def test_new_public_paths_are_charged_their_weights() -> None:
+    binance, mexc = FACTS["binance"].weight, FACTS["mexc"].weight
+    assert binance("GET", "/api/v3/trades", {}) == 25 and binance("GET", "/api/v3/klines", {}) == 2
+    assert binance("GET", "/api/v3/ticker/24hr", {"symbol": "BTCUSDT"}) == 2
+    assert binance("GET", "/api/v3/ticker/24hr", {"symbols": '["BTCUSDT","ETHUSDT"]'}) == 2
+    assert binance("GET", "/api/v3/ticker/24hr", {"symbols": ",".join(['"X"'] * 50)}) == 40
+    assert binance("GET", "/api/v3/ticker/24hr", {}) == 80
+    assert mexc("GET", "/api/v3/trades", {}) == 5 and mexc("GET", "/api/v3/klines", {}) == 1
+    assert mexc("GET", "/api/v3/ticker/24hr", {"symbol": "BTCUSDT"}) == 1
+    assert mexc("GET", "/api/v3/ticker/24hr", {}) == 40
