@@ -8,7 +8,9 @@ diffs with ``U``/``u``). Each diff is encoded once and sent to every subscribed 
 (HMAC query check, Binance codes): ``/api/v3/order`` (POST/GET/DELETE), ``/api/v3/openOrders``,
 ``/api/v3/account``, ``/api/v3/myTrades``, ``/api/v3/account/commission`` over the shared matching
 engine and ledger. The user data stream (WebSocket API ``/ws-api/v3``) lives in
-`arb.sim.binance_user`. Public trades and the rate-limit and fault behaviour are still to come.
+`arb.sim.binance_user`; public trades (``/api/v3/trades``, ``<sym>@trade`` streams), 24 h tickers and
+klines in `arb.sim.binance_market`. Rate limits and faults are the server's (`arb.sim.limits`,
+`arb.sim.faults`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from aiohttp import WSMsgType, web
 
 from arb.model import Side, Symbol
 from arb.sim.accounts import DEFAULT_ACCOUNTS, AuthFailure, authenticate, balances_json, funded_ledger
+from arb.sim.binance_market import TRADE_SUFFIX, BinanceMarketData
 from arb.sim.binance_user import BinanceUserApi
 from arb.sim.fanout import Subscribers
 from arb.sim.market import BookDiff, Level, MarketModel
@@ -77,6 +80,8 @@ class BinanceDialect:
         self.subscribers = Subscribers()
         self._anonymous = itertools.count(1)  # ids for orders placed without newClientOrderId
         market.subscribe(NAME, self._on_diff)
+        # public trades, tickers and klines (REST and <sym>@trade streams): arb.sim.binance_market
+        self.market_data = BinanceMarketData(market, clock_ms, self.subscribers)
         # user data stream (WebSocket API, /ws-api/v3): arb.sim.binance_user
         self.user = BinanceUserApi(self.accounts, self.matching, self.ledger, clock_ms, AUTH_ERRORS)
 
@@ -92,6 +97,7 @@ class BinanceDialect:
         app.router.add_get("/api/v3/account", self._account)
         app.router.add_get("/api/v3/myTrades", self._my_trades)
         app.router.add_get("/api/v3/account/commission", self._commission)
+        self.market_data.add_routes(app)  # /api/v3/trades, /api/v3/ticker/24hr, /api/v3/klines
         app.router.add_get("/stream", self._stream)
         app.router.add_get("/ws", self._stream)
         app.on_shutdown.append(self.subscribers.close_all)
@@ -310,7 +316,7 @@ class BinanceDialect:
                     await ws.send_str(json.dumps(invalid))
                     continue
                 if method == "SUBSCRIBE":
-                    streams.update(p for p in params if p.endswith(DEPTH_SUFFIX))
+                    streams.update(p for p in params if p.endswith((DEPTH_SUFFIX, TRADE_SUFFIX)))
                 elif method == "UNSUBSCRIBE":
                     streams.difference_update(params)
                 elif method != "LIST_SUBSCRIPTIONS":

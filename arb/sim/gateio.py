@@ -6,8 +6,9 @@ levels); WebSocket ``/ws/v4/`` with subscribe / unsubscribe acks, ``spot.ping`` 
 ``spot.order_book_update`` diffs; the signed order and account routes of `arb.sim.gateio_private`
 over the shared matching engine and ledger (funded ``sim-key`` account); on the same socket the
 signed private channels ``spot.orders`` / ``spot.usertrades`` / ``spot.balances`` of
-`arb.sim.gateio_user`. Public trades are still to come; rate limits and faults are added around the
-dialect by `arb.sim.server`.
+`arb.sim.gateio_user`; public trades (``/spot/trades``, the ``spot.trades`` channel), tickers and
+candlesticks in `arb.sim.gateio_market`. Rate limits and faults are added around the dialect by
+`arb.sim.server`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from aiohttp import WSMsgType, web
 from arb.model import Symbol
 from arb.sim.accounts import DEFAULT_ACCOUNTS, funded_ledger
 from arb.sim.fanout import Subscribers
+from arb.sim.gateio_market import TRADES_CHANNEL, GateMarketData
 from arb.sim.gateio_private import GatePrivateApi
 from arb.sim.gateio_user import CHANNELS as PRIVATE_CHANNELS
 from arb.sim.gateio_user import GateUserChannels
@@ -69,6 +71,7 @@ class GateDialect:
         self.user = GateUserChannels(self._pairs, self.accounts, self.matching, self.ledger, clock_ms,
                                      self.subscribers, self.private)
         market.subscribe(NAME, self._on_diff)
+        self.market_data = GateMarketData(market, clock_ms, self.subscribers)  # trades, tickers, candles
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -78,6 +81,7 @@ class GateDialect:
         app.router.add_get(f"{PREFIX}/margin/currency_pairs", self._margin_pairs)
         app.router.add_get("/ws/v4/", self._ws)
         self.private.add_routes(app)
+        self.market_data.add_routes(app)
         app.on_shutdown.append(self.subscribers.close_all)
         return app
 
@@ -150,6 +154,9 @@ class GateDialect:
                         topics |= wanted
                     elif error is None:
                         topics -= wanted
+                    continue
+                if channel == TRADES_CHANNEL:  # arb.sim.gateio_market
+                    await ws.send_str(self.market_data.subscription(req, topics, self._reply))
                     continue
                 payload = req.get("payload") or []
                 pair = payload[0] if payload else ""

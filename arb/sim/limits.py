@@ -93,12 +93,19 @@ def _binance_weight(method: str, path: str, query: Mapping[str, str]) -> int:
         return 4 if method == "GET" else 1
     if path == "/api/v3/openOrders":
         return 6 if "symbol" in query else 80
+    if path == "/api/v3/ticker/24hr":  # 2 per symbol; 2/40/80 for 1-20/21-100/101+ `symbols`; 80 for all
+        if "symbol" in query:
+            return 2
+        count = query.get("symbols", "").count(",") + 1 if "symbols" in query else 101
+        return 2 if count <= 20 else 40 if count <= 100 else 80
     return BINANCE_WEIGHTS.get(path, 1)
 
 
 def _mexc_weight(method: str, path: str, query: Mapping[str, str]) -> int:
     if path == "/api/v3/order":
         return 2 if method == "GET" else 1
+    if path == "/api/v3/ticker/24hr" and "symbol" not in query:
+        return 40  # every symbol
     return MEXC_WEIGHTS.get(path, 1)
 
 

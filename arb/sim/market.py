@@ -10,6 +10,12 @@ every price and size the dialects print is exact. Every change to a book is one 
 `step(now_ns)` re-quotes the books and returns one `BookDiff` per changed book, carrying the id
 range it covers (``first_id..last_id``, like the venues' aggregated diffs). `snapshot` returns the
 levels with the id they are consistent with.
+
+Public trades go on `trades` (`arb.sim.tape.TradeTape`): the matching engines print every fill
+there, and with `synthetic_trades` a re-quote that moves a book through its old touch (the new
+best bid at or above the old best ask, or the new best ask at or below the old best bid) prints
+one trade at the old touch, sized by its own seeded generator (so the books evolve exactly as
+without them).
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from decimal import Decimal
 import msgspec
 from sortedcontainers import SortedDict
 
-from arb.model import Symbol
+from arb.model import Side, Symbol
+from arb.sim.tape import TradeTape
 
 NS = 1_000_000_000
 MS = 1_000_000
@@ -137,9 +144,11 @@ class MarketModel:
         seed: int = 1,
         volatility_bps_per_s: float = 3.0,
         now_ns: int = 0,
+        synthetic_trades: bool = True,
     ) -> None:
         self.seed = seed
         self._rng = random.Random(seed)
+        self._trade_rng = random.Random(f"{seed}/trades") if synthetic_trades else None
         self.venues = {v.name: v for v in venues}
         self.specs = {s.symbol: s for s in (universe if universe is not None else default_universe())}
         self._vol = volatility_bps_per_s * 1e-4
@@ -155,6 +164,7 @@ class MarketModel:
             for v in self.venues for s, spec in self.specs.items()
         }
         self._listeners: dict[str, list[Callable[[BookDiff], None]]] = {v: [] for v in self.venues}
+        self.trades = TradeTape(self.venues)
         self.halted: set[tuple[str, Symbol]] = set()
         # venue -> how many updates its REST snapshots trail the stream (a fault; 0 = none)
         self.snapshot_lag: dict[str, Callable[[], int]] = {}
@@ -179,6 +189,13 @@ class MarketModel:
             update_id, bids, asks = past[max(len(past) - 1 - lag, 0)]
             return update_id, book.levels(True, limit, bids), book.levels(False, limit, asks)
         return book.update_id, book.levels(True, limit), book.levels(False, limit)
+
+    def mid(self, venue: str, symbol: Symbol) -> Decimal:
+        """The book's mid on its tick grid (the reference price when a side is empty)."""
+        book = self.books[(venue, symbol)]
+        if not book.bids or not book.asks:
+            return Decimal(repr(self.reference[symbol])).quantize(book.spec.tick)
+        return book.price((book.bids.peekitem(-1)[0] + book.asks.peekitem(0)[0]) // 2)
 
     def _lag(self, venue: str) -> int:
         lag_of = self.snapshot_lag.get(venue)
@@ -260,13 +277,35 @@ class MarketModel:
         for key in self.books:
             if key in self.halted:
                 continue
+            book = self.books[key]
+            touch = (book.bids.peekitem(-1)[0] if book.bids else None,
+                     book.asks.peekitem(0)[0] if book.asks else None)
             diff = self._requote(key)
             if diff is not None:
                 self._remember(key)
                 diffs.append(diff)
                 for listener in self._listeners[key[0]]:
                     listener(diff)
+                self._print_through(key, *touch)
         return diffs
+
+    def _print_through(self, key: tuple[str, Symbol], old_bid: int | None, old_ask: int | None) -> None:
+        """A synthetic print at the old touch when the re-quote moved the book through it."""
+        rng = self._trade_rng
+        book = self.books[key]
+        if rng is None or not book.bids or not book.asks:
+            return
+        bid, ask = book.bids.peekitem(-1)[0], book.asks.peekitem(0)[0]
+        if old_ask is not None and bid >= old_ask:
+            side, ticks = Side.BUY, old_ask
+        elif old_bid is not None and ask <= old_bid:
+            side, ticks = Side.SELL, old_bid
+        else:
+            return
+        price = book.price(ticks)
+        most = max(1, int(2000 / (float(price) * float(book.spec.step))))  # up to ~2000 quote
+        qty = book.qty(rng.randint(1, most))
+        self.trades.print(key[0], key[1], side, [(price, qty)], self._now // MS)
 
     def _seen_reference(self, symbol: Symbol, latency_ns: int) -> float:
         """The reference price as it was `latency_ns` ago."""

@@ -4,8 +4,9 @@ Venue-neutral: dialects translate their wire requests into `place` / `cancel` / 
 `Reject` kinds to each venue's real error codes. Orders match against the venue's `SimBook` as a
 taker (liquidity taken is removed from the book and streamed as a diff); a GTC limit remainder
 rests as an open order but is not matched against later market moves (the engine only sends IOC).
-Fees are charged in the quote asset on both sides. The `Ledger` is the ground truth that
-reconciliation tests compare the engine's journal with.
+Fees are charged in the quote asset on both sides. Every fill is also printed on the market's public
+trade tape (`arb.sim.tape`). The `Ledger` is the ground truth that reconciliation tests compare
+the engine's journal with.
 """
 
 from __future__ import annotations
@@ -205,6 +206,8 @@ class MatchingEngine:
             spec = book.spec
             self.market.consume(self.venue, symbol, side is Side.SELL,
                                 [(int(f.price / spec.tick), int(f.quantity / spec.step)) for f in fills])
+            # every fill is a public trade of the venue (the taker's side), whoever's order it was
+            self.market.trades.print(self.venue, symbol, side, [(f.price, f.quantity) for f in fills], now)
         rests = order.filled < quantity and kind == "LIMIT" and tif == "GTC"
         leftover = (reserve - spent) if side is Side.BUY else (quantity - order.filled)
         if not rests and leftover > 0:

@@ -7,7 +7,9 @@ schema (`arb.venues.mexc.proto`). Served so far: ``GET /api/v3/time``, ``/api/v3
 pushes as binary ``PushDataV3ApiWrapper`` frames. Signed (HMAC query check, MEXC codes):
 ``/api/v3/order`` (POST/GET/DELETE), ``/api/v3/openOrders``, ``/api/v3/account``,
 ``/api/v3/myTrades``, ``/api/v3/tradeFee``. Listen keys and the private channels (``/ws?listenKey=``)
-live in `arb.sim.mexc_user`. Limits and faults come later.
+live in `arb.sim.mexc_user`; public trades (``/api/v3/trades``, the
+``spot@public.aggre.deals.v3.api.pb@100ms@SYM`` channel), 24 h tickers and klines in
+`arb.sim.mexc_market`. Rate limits and faults are the server's (`arb.sim.limits`, `arb.sim.faults`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from arb.sim.accounts import DEFAULT_ACCOUNTS, AuthFailure, authenticate, balanc
 from arb.sim.fanout import Subscribers
 from arb.sim.market import BookDiff, Level, MarketModel
 from arb.sim.matching import MatchingEngine, Reject, RejectKind, SimOrder
+from arb.sim.mexc_market import DEALS_EVENT, MexcMarketData
 from arb.sim.mexc_user import MexcUserStreams
 from arb.venues.mexc.proto.push_pb2 import PushDataV3ApiWrapper
 
@@ -86,6 +89,7 @@ class MexcDialect:
         self._anonymous = itertools.count(1)
         self._unnamed: set[str] = set()  # ids the simulator made up for orders placed without one
         market.subscribe(NAME, self._on_diff)
+        self.market_data = MexcMarketData(market, clock_ms, self.subscribers)  # trades, tickers, klines
         # user data stream (listen keys + private channels): arb.sim.mexc_user
         self.user = MexcUserStreams(self._auth, self.matching, self.ledger, clock_ms)
 
@@ -101,6 +105,7 @@ class MexcDialect:
         app.router.add_get("/api/v3/account", self._account)
         app.router.add_get("/api/v3/myTrades", self._my_trades)
         app.router.add_get("/api/v3/tradeFee", self._trade_fee)
+        self.market_data.add_routes(app)  # /api/v3/trades, /api/v3/ticker/24hr, /api/v3/klines
         app.router.add_get("/ws", self._ws_entry)
         app.on_shutdown.append(self.subscribers.close_all)
         self.user.add_routes(app)  # user data stream: /api/v3/userDataStream
@@ -299,7 +304,7 @@ class MexcDialect:
                 if method == "PING":
                     await ws.send_str(json.dumps({"id": request_id, "code": 0, "msg": "PONG"}))
                 elif method in ("SUBSCRIPTION", "UNSUBSCRIPTION"):
-                    wanted = [p for p in params if p.startswith(DEPTH_EVENT + "@")
+                    wanted = [p for p in params if p.rsplit("@", 1)[0] in (DEPTH_EVENT, DEALS_EVENT)
                               and p.rsplit("@", 1)[1] in self._symbols]
                     if len(wanted) != len(params) or len(topics | set(wanted)) > MAX_SUBSCRIPTIONS:
                         await ws.send_str(json.dumps({"id": request_id, "code": 1,

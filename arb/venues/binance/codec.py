@@ -247,6 +247,25 @@ def decode_klines(body: bytes, symbol: Symbol, interval: KlineInterval) -> list[
     ]
 
 
+class TradeEventMsg(msgspec.Struct):
+    """``<symbol>@trade`` payload: ``{"e": "trade", "E": 1672515782136, "s": "BNBBTC", "t": 12345,
+    "p": "0.001", "q": "100", "T": 1672515782136, "m": true, "M": true}`` (``m``: the buyer was the maker)."""
+
+    t: int
+    p: float
+    q: float
+    T: int
+    m: bool
+
+
+_TRADE_EVENT: Final = msgspec.json.Decoder(TradeEventMsg, strict=False)
+
+
+def decode_trade_event(payload: bytes | str, symbol: Symbol, ts_recv: int) -> Trade:
+    """A ``trade`` stream payload -> `Trade`, with the taker's side (a maker buyer means a taker sell)."""
+    msg = _decode(_TRADE_EVENT, payload, "trade event")
+    side = Side.SELL if msg.m else Side.BUY
+    return Trade(VENUE, symbol, str(msg.t), msg.p, msg.q, side, msg.T * MS, ts_recv)
 
 
 # --------------------------------------------------------------------------- orders and account

@@ -1,8 +1,10 @@
 """Binance market-data streams (`BaseWebSocketInterface`) on `WsClient`: combined streams, routed.
 
 Frames arrive as ``{"stream": "nknusdt@depth@100ms", "data": {...}}``; the stream name is looked up
-exactly in a routing table (never matched by substring) and the payload goes to its decoder, then
-to the engine's `StreamHandlers`. A frame that does not decode is counted, logged once with a
+exactly in a routing table (never matched by substring): depth streams (``<s>@depth@100ms``) and
+trade streams (``<s>@trade``, one print each) have one table each, and the payload goes to its
+decoder, then to the engine's `StreamHandlers`. Both kinds share the connections (1024 streams
+each). A frame that does not decode is counted, logged once with a
 truncated sample, reported (the book is invalidated) and skipped: the stream keeps running.
 `subscribe_user` opens the account's user data stream on the WebSocket API (`arb.venues.binance.user`);
 it needs the credentials given at construction.
@@ -53,8 +55,8 @@ class BinanceDialect:
 
 
 class BinanceStream(BaseWebSocketInterface):
-    """Depth streams for many symbols over combined-stream connections (1024 streams each), and the
-    user data stream.
+    """Depth and trade streams for many symbols over combined-stream connections (1024 streams
+    each), and the user data stream.
 
     `credentials` (and optionally `ws_api_url`, default derived from `ws_url`, and `clock_ms`, the
     venue clock used to timestamp the signed subscribe) are only needed for `subscribe_user`.
@@ -68,6 +70,7 @@ class BinanceStream(BaseWebSocketInterface):
                  **ws_options: float) -> None:
         self._handlers = handlers
         self._routes: dict[str, Symbol] = {}
+        self._trade_routes: dict[str, Symbol] = {}  # "<s>@trade" -> Symbol
         self._symbols: dict[str, Symbol] = {}  # venue spelling -> Symbol, for the user stream
         self._credentials = credentials
         self._ws_api_url = ws_api_url or c.ws_api_url(ws_url)
@@ -95,7 +98,13 @@ class BinanceStream(BaseWebSocketInterface):
         await self.ws.subscribe(names)
 
     async def subscribe_trades(self, symbols: Sequence[Symbol]) -> None:
-        raise NotImplementedError("binance trade stream: not implemented yet")
+        """Public trades (``<s>@trade``) of `symbols`, to `StreamHandlers.on_trade`."""
+        names = []
+        for symbol in symbols:
+            name = c.TRADE_STREAM.format(symbol=symbol.to_venue(c.STREAM_SYMBOL_STYLE))
+            self._trade_routes[name] = symbol
+            names.append(name)
+        await self.ws.subscribe(names)
 
     async def subscribe_user(self) -> None:
         """Open the user data stream (once); its events go to the same handlers."""
@@ -124,8 +133,11 @@ class BinanceStream(BaseWebSocketInterface):
         try:
             envelope = codec.decode_stream(frame)
             symbol = self._routes.get(envelope.stream)
-            if symbol is None:
-                return  # a stream we no longer route (late frame after unsubscribe)
+            if symbol is None:  # a trade stream (a bad one invalidates no book), or one no longer routed
+                traded = self._trade_routes.get(envelope.stream)
+                if traded is not None:
+                    self._handlers.on_trade(codec.decode_trade_event(envelope.data, traded, recv_ns))
+                return
             self._handlers.on_depth(codec.decode_depth(envelope.data, symbol, recv_ns))
         except DecodeError as err:
             self.decode_errors += 1

@@ -31,7 +31,16 @@ from arb.model import (
 )
 from arb.venues.base import DepthUpdate, decode_body, depth_update, order_book
 from arb.venues.errors import classify
-from arb.venues.gateio.constants import ERROR_CODES, FINISH_MAP, POST_ONLY, STATUS_MAP, VENUE
+from arb.venues.gateio.constants import (
+    DEPTH_CHANNEL,
+    DEPTH_INTERVAL,
+    ERROR_CODES,
+    FINISH_MAP,
+    POST_ONLY,
+    STATUS_MAP,
+    TRADES_CHANNEL,
+    VENUE,
+)
 
 
 class ErrorResp(msgspec.Struct):
@@ -132,6 +141,53 @@ def decode_depth_routed(
         raise DecodeError(VENUE, "order book update", str(exc), result) from None
 
 
+# --------------------------------------------------------------------------- public trades (spot.trades)
+
+
+class TradeUpdateMsg(msgspec.Struct):
+    """``spot.trades`` result: ``{"id": 816995772, "create_time": 1619093543, "create_time_ms":
+    "1619093543708.2642", "side": "sell", "currency_pair": "DIS_USDT", "amount": "0.2010000000",
+    "price": "121.5800000000"}`` (current servers add ``id_market``, ``range``); ``side`` is the taker's."""
+
+    id: int
+    currency_pair: str
+    side: str
+    amount: float
+    price: float
+    create_time_ms: Decimal = Decimal(0)  # fractional ms: exact to the ns (a double is not)
+    create_time: int = 0
+
+
+_TRADE_UPDATE: Final = msgspec.json.Decoder(TradeUpdateMsg, strict=False)
+SIDES: Final = MappingProxyType({"buy": Side.BUY, "sell": Side.SELL})
+TRADE_KEY: Final = TRADES_CHANNEL + ":"  # WsClient channel key of a pair's trades: "spot.trades:BTC_USDT"
+
+
+def trade_key(pair: str) -> str:
+    return TRADE_KEY + pair
+
+
+def ws_request(key: str) -> tuple[str, list[str]]:
+    """A stream's channel key -> (channel, payload): a bare pair is its depth (``[pair, "100ms"]``),
+    ``spot.trades:PAIR`` its trades (``[pair]``)."""
+    if key.startswith(TRADE_KEY):
+        return TRADES_CHANNEL, [key[len(TRADE_KEY):]]
+    return DEPTH_CHANNEL, [key, DEPTH_INTERVAL]
+
+
+def decode_trade_routed(result: bytes | str, symbols: Mapping[str, Symbol], ts_recv: int) -> Trade | None:
+    """A ``spot.trades`` result -> `Trade`, routed by its pair; None for a pair not subscribed."""
+    msg = decode_body(VENUE, _TRADE_UPDATE, result, "trade update")
+    symbol = symbols.get(msg.currency_pair)
+    if symbol is None:
+        return None
+    side = SIDES.get(msg.side)
+    if side is None:
+        raise DecodeError(VENUE, "trade update", f"unknown side {msg.side!r}", result)
+    ts = int(msg.create_time_ms * MS) if msg.create_time_ms else int(msg.create_time * SECOND_NS)
+    return Trade(VENUE, symbol, str(msg.id), msg.price, msg.amount, side, ts, ts_recv)
+
+
 def decode_snapshot(body: bytes, symbol: Symbol, ts_recv: int) -> OrderBook:
     try:
         msg = _SNAPSHOT.decode(body)
@@ -173,7 +229,7 @@ class TradeMsg(msgspec.Struct):
     side: str
     amount: float
     price: float
-    create_time_ms: float = 0.0
+    create_time_ms: Decimal = Decimal(0)  # fractional ms: exact to the ns (a double is not)
 
 
 class TickerMsg(msgspec.Struct):

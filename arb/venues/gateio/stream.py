@@ -3,7 +3,8 @@
 Every frame is one JSON envelope ``{"time", "channel", "event", "result", "error", "id"}``. The
 dialect decodes it once (the result stays raw) and keeps it for the stream's frame handler, so a
 frame is parsed a single time: acks (``event`` subscribe/unsubscribe) and pongs are control frames,
-``update`` frames are routed by exact channel, then by the pair inside the result.
+``update`` frames are routed by exact channel, then by the pair inside the result: depth
+(``spot.order_book_update``) and public trades (``spot.trades``) share the connections.
 `subscribe_user` opens the private channels (spot.orders / spot.usertrades / spot.balances) on their
 own signed connection to the same endpoint (`arb.venues.gateio.user`); it needs the credentials given
 at construction.
@@ -47,11 +48,12 @@ class GateDialect:
         return self.last
 
     def _request(self, event: str, channels: Sequence[str], request_id: int) -> str:
-        """Depth subscriptions are one pair per request: payload ``[pair, "100ms"]``."""
+        """One pair per request: depth payload ``[pair, "100ms"]``, trades ``[pair]`` (`codec.ws_request`)."""
         if len(channels) != 1:
-            raise ValueError(f"gateio depth requests carry one pair, got {list(channels)}")
-        return json.dumps({"time": int(self._clock()), "id": request_id, "channel": c.DEPTH_CHANNEL,
-                           "event": event, "payload": [channels[0], c.DEPTH_INTERVAL]})
+            raise ValueError(f"gateio requests carry one pair, got {list(channels)}")
+        channel, payload = codec.ws_request(channels[0])
+        return json.dumps({"time": int(self._clock()), "id": request_id, "channel": channel,
+                           "event": event, "payload": payload})
 
     def subscribe(self, channels: Sequence[str], request_id: int) -> str:
         return self._request("subscribe", channels, request_id)
@@ -82,7 +84,8 @@ class GateDialect:
 
 
 class GateStream(BaseWebSocketInterface):
-    """Depth (``spot.order_book_update``, 100 levels / 100 ms) for many pairs, and the private channels.
+    """Depth (``spot.order_book_update``, 100 levels / 100 ms) and public trades (``spot.trades``)
+    for many pairs, and the private channels.
 
     `credentials` (and optionally `clock_ms`, the venue clock used for the signed requests' ``time``)
     are only needed for `subscribe_user`.
@@ -101,6 +104,7 @@ class GateStream(BaseWebSocketInterface):
         self._clock_ms = clock_ms
         self._ws_options: dict[str, Any] = dict(ws_options)
         self.user: GateUserStream | None = None
+        self._trade_pairs: dict[str, Symbol] = {}  # pairs whose spot.trades are subscribed
         self._dialect = GateDialect()
         self.decode_errors = 0
         self._logged_error = False
@@ -124,7 +128,11 @@ class GateStream(BaseWebSocketInterface):
             await self.ws.subscribe([self._key(symbol)])
 
     async def subscribe_trades(self, symbols: Sequence[Symbol]) -> None:
-        raise NotImplementedError("gateio trade stream: not implemented yet")
+        """Public trades (``spot.trades``, payload ``[pair]``) of `symbols`, to `StreamHandlers.on_trade`."""
+        for symbol in symbols:
+            self._trade_pairs[self._key(symbol)] = symbol
+        for symbol in symbols:
+            await self.ws.subscribe([codec.trade_key(self._key(symbol))])
 
     async def subscribe_user(self) -> None:
         """Open the private channels (once); their pushes go to the same handlers."""
@@ -148,6 +156,11 @@ class GateStream(BaseWebSocketInterface):
         symbol: Symbol | None = None
         try:
             env = self._dialect.envelope(frame)
+            if env.channel == c.TRADES_CHANNEL:  # a bad trade frame invalidates no book: symbol stays None
+                trade = codec.decode_trade_routed(env.result, self._trade_pairs, recv_ns)
+                if trade is not None:
+                    self._handlers.on_trade(trade)
+                return
             if env.channel != c.DEPTH_CHANNEL:
                 return
             update = codec.decode_depth_routed(env.result, self._pairs, recv_ns)

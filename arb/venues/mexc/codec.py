@@ -141,6 +141,56 @@ def decode_depth_frame_routed(frame: bytes, routes: Mapping[str, Symbol], ts_rec
     return DepthUpdate(VENUE, symbol, first, last, bp, bs, ap, az, send_ms * MS, ts_recv, False)
 
 
+# --------------------------------------------------------------------------- public deals (trades)
+
+
+def frame_channel(frame: bytes) -> str:
+    """A push's channel (wrapper field 1), read without parsing the rest when it comes first (as
+    proto3 serializers write it); otherwise from the parsed wrapper."""
+    if len(frame) > 2 and frame[0] == 0x0A and frame[1] < 0x80:  # tag 1/LEN, one-byte length
+        return frame[2:2 + frame[1]].decode("utf-8", "replace")
+    return str(decode_push(frame).channel)
+
+
+def decode_deals(wrapper: PushDataV3ApiWrapper, symbol: Symbol, ts_recv: int) -> list[Trade]:
+    """``publicAggreDeals`` -> one `Trade` per deal, read field by field (``tradeType`` 1 buy / 2 sell is
+    the taker's side); a deal without ``tradeId`` (older pushes) gets ``<time>-<position>``, as in REST.
+
+    Decoded sample: ``{"channel": "spot@public.aggre.deals.v3.api.pb@100ms@BTCUSDC", "symbol": "BTCUSDC",
+    "sendTime": "1755973886309", "publicAggreDeals": {"deals": [{"price": "115091.25", "quantity":
+    "0.000059", "tradeType": 1, "time": "1755973886258"}], "eventType": "spot@public.aggre.deals..."}}``
+    """
+    kind = wrapper.WhichOneof("body")
+    try:
+        if kind != "publicAggreDeals":
+            raise ValueError(f"not a deals push: {kind}")
+        return [Trade(VENUE, symbol, deal.tradeId or f"{deal.time}-{i}", float(deal.price),
+                      float(deal.quantity), TRADE_SIDES[deal.tradeType], deal.time * MS, ts_recv)
+                for i, deal in enumerate(wrapper.publicAggreDeals.deals)]
+    except (ValueError, KeyError) as exc:
+        raise _push_error("deals push", exc, wrapper) from None
+
+
+def decode_deals_frame(frame: bytes, routes: Mapping[str, Symbol], ts_recv: int) -> list[Trade] | None:
+    """A binary deals push -> its trades, routed by exact channel; None for a channel not routed."""
+    wrapper = decode_push(frame)
+    symbol = routes.get(wrapper.channel)
+    return None if symbol is None else decode_deals(wrapper, symbol, ts_recv)
+
+
+def decode_market_frame(frame: bytes, depth: Mapping[str, Symbol], deals: Mapping[str, Symbol],
+                        ts_recv: int) -> DepthUpdate | list[Trade] | None:
+    """A market push routed by its exact channel: deals -> trades, depth -> `DepthUpdate` (the C
+    reader); a deals push on a channel not routed (a late one) -> None, as for depth."""
+    if deals:  # without deal subscriptions, depth frames skip the channel peek
+        channel = frame_channel(frame)
+        if channel in deals:
+            return decode_deals_frame(frame, deals, ts_recv)
+        if channel not in depth and decode_push(frame).WhichOneof("body") == "publicAggreDeals":
+            return None
+    return decode_depth_frame_routed(frame, depth, ts_recv)
+
+
 def decode_snapshot(body: bytes, symbol: Symbol, ts_recv: int) -> OrderBook:
     try:
         msg = _SNAPSHOT.decode(body)

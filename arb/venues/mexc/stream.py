@@ -2,10 +2,11 @@
 
 Control frames are JSON text (``{"id": 3, "code": 0, "msg": "<channels>"}`` acks, ``PONG``); data
 frames are binary ``PushDataV3ApiWrapper`` messages, read in one C pass by `arb._core.pbwire` and
-routed by their exact channel. At most 30 subscriptions per connection (the WsClient opens more),
-``{"method": "PING"}`` every 20 s keeps a quiet connection open. `subscribe_user` opens the private
-channels on a listen key (`arb.venues.mexc.user`); it needs the signed `RestClient` given at
-construction.
+routed by their exact channel: aggregated depth, and aggregated deals (public trades, read field by
+field from the generated classes). At most 30 subscriptions per connection, depth and deals counted
+together (the WsClient opens more), ``{"method": "PING"}`` every 20 s keeps a quiet connection open.
+`subscribe_user` opens the private channels on a listen key (`arb.venues.mexc.user`); it needs the
+signed `RestClient` given at construction.
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ class MexcDialect:
 
 
 class MexcStream(BaseWebSocketInterface):
-    """Aggregated depth (``spot@public.aggre.depth.v3.api.pb@100ms@SYM``) for many symbols, and the
-    user data stream.
+    """Aggregated depth (``spot@public.aggre.depth.v3.api.pb@100ms@SYM``) and deals
+    (``spot@public.aggre.deals.v3.api.pb@100ms@SYM``) for many symbols, and the user data stream.
 
     `rest` (a signed `RestClient`, e.g. the private connector's ``.rest``; the caller closes it),
     `user_ws_url` (default `ws_url`) and `listen_key_keepalive_s` are only used by `subscribe_user`.
@@ -71,6 +72,7 @@ class MexcStream(BaseWebSocketInterface):
                  kind: RequestConfig = TRADING_PRESET, **ws_options: float) -> None:
         self._handlers = handlers
         self._routes: dict[str, Symbol] = {}
+        self._trade_routes: dict[str, Symbol] = {}  # deals channel -> Symbol
         self._symbols: dict[str, Symbol] = {}  # venue spelling -> Symbol, for the user stream
         self._rest = rest
         self._user_url = user_ws_url or ws_url
@@ -102,7 +104,14 @@ class MexcStream(BaseWebSocketInterface):
         await self.ws.subscribe(channels)
 
     async def subscribe_trades(self, symbols: Sequence[Symbol]) -> None:
-        raise NotImplementedError("mexc deals stream: not implemented yet")
+        """Public trades (``spot@public.aggre.deals.v3.api.pb@100ms@SYM``) of `symbols`, to
+        `StreamHandlers.on_trade`; they share the connections (and the 30 per connection) with depth."""
+        channels = []
+        for symbol in symbols:
+            channel = c.DEALS_CHANNEL.format(symbol=symbol.to_venue(c.SYMBOL_STYLE))
+            self._trade_routes[channel] = symbol
+            channels.append(channel)
+        await self.ws.subscribe(channels)
 
     async def subscribe_user(self) -> None:
         """Open the private channels (once); their events go to the same handlers."""
@@ -125,7 +134,8 @@ class MexcStream(BaseWebSocketInterface):
 
     def _on_frame(self, frame: bytes | str, recv_ns: int) -> None:
         try:
-            update = codec.decode_depth_frame_routed(frame, self._routes, recv_ns)  # type: ignore[arg-type]
+            update = codec.decode_market_frame(frame, self._routes,  # type: ignore[arg-type]
+                                               self._trade_routes, recv_ns)
         except DecodeError as err:
             self.decode_errors += 1
             if not self._logged_error:
@@ -133,7 +143,10 @@ class MexcStream(BaseWebSocketInterface):
                 self._logged_error = True
             self._handlers.on_decode_error(err, None)
             return
-        if update is not None:
+        if isinstance(update, list):
+            for trade in update:
+                self._handlers.on_trade(trade)
+        elif update is not None:
             self._handlers.on_depth(update)
 
     def _on_state(self, connected: bool, channels: Sequence[str]) -> None:
