@@ -152,8 +152,9 @@ class Engine:
             funnel=lambda: self.detector.funnel.stages, gates=lambda: self.detector.funnel.gates,
             trading_state=lambda: int(self.risk.state), realised_pnl=lambda: float(self.risk.realised_pnl),
             unhedged_notional=lambda: float(self.risk.unhedged_notional), books=self._book_metrics,
-            venue_counters=self._venue_counters,
+            venue_counters=self._venue_counters, venue_gauges=self._venue_gauges,
         ))
+        self.journal.on_commit = self.metrics.journal_write.observe  # thread-safe
         self._tasks: set[asyncio.Task[None]] = set()
         self._executor: Executor | None = None
         self._handlers = _Handlers(self)
@@ -333,10 +334,45 @@ class Engine:
             out.append((sync.venue, "book_gaps", float(sync.gaps)))
             out.append((sync.venue, "book_resyncs", float(sync.resyncs)))
             out.append((sync.venue, "book_decode_errors", float(sync.decode_errors)))
+        for venue, (orders, fills) in self.tracker.counts().items():
+            out.append((venue, "orders", float(orders)))
+            out.append((venue, "fills", float(fills)))
+        for venue, rest in self._rest_clients():
+            out.append((venue, "rest_rate_limited", float(rest.metrics.rate_limited)))  # 429s
+            out.append((venue, "rest_banned", float(rest.metrics.banned)))  # 418s
+            out.append((venue, "rest_retries", float(rest.metrics.retries)))
+        for venue, stream in self.streams.items():
+            ws = getattr(stream, "ws", None)
+            if ws is not None and hasattr(ws, "connections"):
+                out.append((venue, "ws_reconnects", float(sum(c.reconnects for c in ws.connections))))
         totals: dict[tuple[str, str], float] = {}
         for venue, name, value in out:
             totals[(venue, name)] = totals.get((venue, name), 0.0) + value
         return [(venue, name, value) for (venue, name), value in totals.items()]
+
+    def _rest_clients(self) -> list[tuple[str, Any]]:
+        """Every venue's REST clients (market data and, live, the signed one)."""
+        out = []
+        for venue, connector in [*self.publics.items(), *self.privates.items()]:
+            rest = getattr(connector, "rest", None)
+            if rest is not None and hasattr(rest, "metrics"):
+                out.append((venue, rest))
+        return out
+
+    def _venue_gauges(self) -> list[tuple[str, str, dict[str, str], float]]:
+        out: list[tuple[str, str, dict[str, str], float]] = []
+        for venue, rest in self._rest_clients():
+            if rest.limiter is None:
+                continue
+            for pool, free in rest.limiter.headroom().items():
+                out.append(("ratelimit_headroom_ratio", "Fraction of a rate-limit pool available now",
+                            {"venue": venue, "pool": pool}, free))
+        for venue, private in self.privates.items():
+            clock = getattr(private, "server_clock", None)
+            if clock is not None:
+                out.append(("clock_offset_seconds", "Venue clock minus local clock",
+                            {"venue": venue}, clock.offset_ms / 1000))
+        return out
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
         """Ready when every book is SYNCED and trading is not HALTED (for /readyz)."""

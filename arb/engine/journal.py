@@ -16,6 +16,7 @@ import asyncio
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -228,6 +229,8 @@ class Journal:
         self.run_id: int | None = None
         self.writes = 0
         self.commits = 0
+        # called from the writer thread with each transaction's seconds (BEGIN..COMMIT)
+        self.on_commit: Callable[[float], None] | None = None
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -285,6 +288,7 @@ class Journal:
     def _apply(self, conn: sqlite3.Connection, batch: list[object]) -> bool:
         waiters: list[asyncio.Future[None]] = []
         stop = False
+        started = time.perf_counter()
         conn.execute("BEGIN")
         for item in batch:
             if item is _STOP:
@@ -300,6 +304,8 @@ class Journal:
                     self._error = exc
         conn.execute("COMMIT")
         self.commits += 1
+        if self.on_commit is not None:
+            self.on_commit(time.perf_counter() - started)
         if waiters:
             error, self._error = self._error, None
             for fut in waiters:

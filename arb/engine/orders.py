@@ -92,6 +92,14 @@ class OrderTracker:
     def __len__(self) -> int:
         return len(self._orders)
 
+    def counts(self) -> dict[str, tuple[int, int]]:
+        """Per venue: (orders tracked, distinct fills seen) since start, for metrics."""
+        out: dict[str, tuple[int, int]] = {}
+        for t in self._orders.values():
+            orders, fills = out.get(t.order.venue, (0, 0))
+            out[t.order.venue] = (orders + 1, fills + len(t.fill_ids))
+        return out
+
     # ------------------------------------------------------------------ updates
 
     def track(self, order: Order, *, opportunity_id: str | None = None, leg: str = "") -> Order:

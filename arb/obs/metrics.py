@@ -33,6 +33,7 @@ class EngineSnapshot:
         unhedged_notional: Callable[[], float] = lambda: 0.0,
         books: Callable[[], Iterable[tuple[str, str, int, float]]] = tuple,
         venue_counters: Callable[[], Iterable[tuple[str, str, float]]] = tuple,
+        venue_gauges: Callable[[], Iterable[tuple[str, str, Mapping[str, str], float]]] = tuple,
     ) -> None:
         self.funnel = funnel
         self.gates = gates
@@ -41,6 +42,7 @@ class EngineSnapshot:
         self.unhedged_notional = unhedged_notional
         self.books = books  # (venue, symbol, state, age_seconds)
         self.venue_counters = venue_counters  # (venue, counter name, value)
+        self.venue_gauges = venue_gauges  # (gauge name, help, labels, value)
 
 
 class EngineCollector(Collector):
@@ -85,6 +87,13 @@ class EngineCollector(Collector):
                                                               labels=["venue"])
             family.add_metric([venue], total)
         yield from counters.values()
+        gauges: dict[str, GaugeMetricFamily] = {}
+        for name, text, labels, reading in snap.venue_gauges():
+            gauge = gauges.get(name)
+            if gauge is None:
+                gauge = gauges[name] = GaugeMetricFamily(f"arb_{name}", text, labels=list(labels))
+            gauge.add_metric(list(labels.values()), reading)
+        yield from gauges.values()
 
 
 class Metrics:

@@ -86,9 +86,17 @@ async def test_live_trades_agree_with_the_simulated_ledger(tmp_path: Path) -> No
         sim.market.open_window(BTC, "binance", "mexc", net_bps=25.0, duration_ns=800_000_000)
         await wait_for(lambda: bool(engine.outcomes) and not engine._tasks)
         local = {(v, a): engine.risk.available(v, a) for v in VENUES for a in ("BTC", "USDT")}
+        exposition = engine.metrics.render().decode()
     finally:
         await engine.stop()
         await sim.close()
+    for line in ('arb_orders_total{venue="binance"}', 'arb_fills_total{venue="mexc"}',
+                 'arb_rest_rate_limited_total{venue="binance"} 0.0', 'arb_ws_reconnects_total{venue="mexc"}',
+                 'arb_ratelimit_headroom_ratio{pool="weight",venue="binance"}',
+                 'arb_clock_offset_seconds{venue="mexc"}'):
+        assert line in exposition, line
+    commits = engine.metrics.registry.get_sample_value("arb_journal_write_seconds_count")
+    assert commits is not None and commits >= 1 and commits == engine.journal.commits
     first = engine.outcomes[0]
     assert first.status == "filled" and first.buy is not None and first.sell is not None
     assert (first.buy.venue, first.sell.venue) == ("binance", "mexc")

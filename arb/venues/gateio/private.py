@@ -94,7 +94,7 @@ class GatePrivate(PrivateExchangeInterface):
         self.rest = rest
         self._kind = kind
         self._clock = clock_ns
-        self._server_clock = server_clock
+        self.server_clock = server_clock
         self._symbols = symbols or {}
         self._callers: OrderedDict[str, str] = OrderedDict()  # wire text -> caller's id, when they differ
 
@@ -122,15 +122,15 @@ class GatePrivate(PrivateExchangeInterface):
     async def _signed(self, method: str, path: str, *, params: Params = (), body: bytes = b"",
                       draws: Mapping[str, int] = PRIVATE_DRAWS, priority: Priority = Priority.NORMAL,
                       client_order_id: str | None = None, endpoint: str | None = None) -> bytes:
-        if self._server_clock is not None:
-            await self._server_clock.sync(self._server_ms)
+        if self.server_clock is not None:
+            await self.server_clock.sync(self._server_ms)
         try:
             payload: bytes = await self.rest.request(
                 method, path, kind=self._kind, params=params, body=body, signed=True, draws=draws,
                 priority=priority, client_order_id=client_order_id, endpoint=endpoint)
         except TimestampError:
-            if self._server_clock is not None:
-                self._server_clock.invalidate()  # measure again before the next signed call
+            if self.server_clock is not None:
+                self.server_clock.invalidate()  # measure again before the next signed call
             raise
         return payload
 

@@ -61,18 +61,18 @@ class MexcPrivate(PrivateExchangeInterface):
         self.rest = rest
         self._kind = kind
         self._clock = clock_ns
-        self._server_clock = server_clock
+        self.server_clock = server_clock
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         """A signed call at venue time: the `ServerClock` is synced first when due, dropped on a
         rejected timestamp."""
-        if self._server_clock is not None:
-            await self._server_clock.sync(self._server_ms)
+        if self.server_clock is not None:
+            await self.server_clock.sync(self._server_ms)
         try:
             return await self.rest.request(method, path, **kwargs)
         except TimestampError:
-            if self._server_clock is not None:
-                self._server_clock.invalidate()
+            if self.server_clock is not None:
+                self.server_clock.invalidate()
             raise
 
     async def _server_ms(self) -> int:
