@@ -334,7 +334,9 @@ class Engine:
             out.append((sync.venue, "book_gaps", float(sync.gaps)))
             out.append((sync.venue, "book_resyncs", float(sync.resyncs)))
             out.append((sync.venue, "book_decode_errors", float(sync.decode_errors)))
-        for venue, (orders, fills) in self.tracker.counts().items():
+        counts = self.tracker.counts()
+        for venue in self.config.enabled_venues:
+            orders, fills = counts.get(venue, (0, 0))
             out.append((venue, "orders", float(orders)))
             out.append((venue, "fills", float(fills)))
         for venue, rest in self._rest_clients():

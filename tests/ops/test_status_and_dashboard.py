@@ -21,6 +21,7 @@ import pytest
 
 from arb.cli import main
 from arb.config import Config, load_config
+from arb.demo import sim_credentials
 from arb.engine.journal import Journal
 from arb.engine.risk import TradingState, state_path, write_state
 from arb.model import Fill, Side, Symbol
@@ -46,7 +47,9 @@ def _free_port() -> int:
 
 async def _scrape(config: Config) -> Scrape:
     out = io.StringIO()
-    task = asyncio.create_task(run(config, sim=True, duration=30.0, out=out))
+    # the live path against the simulator's funded accounts: signed connectors, clocks, user streams
+    task = asyncio.create_task(run(config, sim=True, duration=30.0, out=out,
+                                   credentials=sim_credentials(list(config.enabled_venues))))
     base = f"http://{config.observability.metrics_host}:{config.observability.metrics_port}"
     try:
         async with aiohttp.ClientSession() as http:
@@ -73,6 +76,7 @@ def scrape(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scrape]:
     config = load_config(EXAMPLE, environ={
         "ARB__OBSERVABILITY__METRICS_PORT": str(_free_port()),
         "ARB__ENGINE__DATA_DIR": str(tmp_path_factory.mktemp("data")),
+        "ARB__ENGINE__MODE": "live",
     })
     yield asyncio.run(_scrape(config))
 
