@@ -10,8 +10,10 @@ the plan's `seed`: the same plan and the same traffic give the same faults.
 The `FaultInjector` applies a plan where the simulator already has a seam, so the venue dialects
 stay fault-free:
 
-- depth frames: `frames` / `delay_s`, called by `Subscribers` (fanout) for every push: drop,
-  duplicate, reorder, delay, sequence gaps and stalls (sockets and pings stay up, data stops);
+- pushed frames: `frames` / `delay_s`, called by `Subscribers` (fanout) for every push: drop,
+  duplicate, reorder, delay, sequence gaps and stalls (sockets and pings stay up, data stops).
+  Depth is what they are meant for; public trades and Gate's private channels share the fanout,
+  so they see the same faults (as on the real venue, where one socket carries them all);
 - HTTP: `middleware`, appended to each dialect's application: refused WebSocket upgrades, canned
   replies, 5xx after the request ran (an order is really placed), a dropped reply (the request
   ran, then the connection closes without an answer), expired listen keys;
@@ -56,7 +58,7 @@ class FaultPlan(msgspec.Struct, kw_only=True):
     """What goes wrong on one simulated venue (all off by default)."""
 
     seed: int = 0
-    # depth frames (decided once per push, for every socket subscribed to its topic)
+    # pushed frames (decided once per push, for every socket subscribed to its topic)
     drop: float = 0.0  # probability a frame is lost
     duplicate: float = 0.0  # probability a frame is sent twice
     reorder: float = 0.0  # probability a frame is held back and sent after the next one of its topic
