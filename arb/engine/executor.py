@@ -205,7 +205,10 @@ class Executor:
         deadline = self._clock() + self.config.order_timeout_ms * MS
         private = self._privates[order.venue]
         while not current.status.is_terminal and self._clock() < deadline:
-            await self._sleep(self.config.query_backoff_ms / 1000)
+            await self.tracker.wait_final(cid, self._sleep, self.config.query_backoff_ms / 1000)
+            current = self.tracker.get(cid) or current
+            if current.status.is_terminal:
+                break  # a push (user stream) finished it: no query needed
             try:
                 current = self.tracker.on_order(
                     await private.get_order(order.symbol, client_order_id=cid), "queried"

@@ -62,6 +62,7 @@ class OrderTracker:
         self._fill_keys: set[tuple[str, str]] = set()
         self.duplicate_fills = 0
         self.stale_updates = 0
+        self._final: dict[str, asyncio.Event] = {}  # client id -> set when the order turns final
 
     # ------------------------------------------------------------------ queries
 
@@ -206,8 +207,29 @@ class OrderTracker:
         return None
 
     def _notify(self, order: Order, detail: str) -> None:
+        if order.status.is_terminal:
+            event = self._final.get(order.client_order_id)
+            if event is not None:
+                event.set()
         if self._listener is not None:
             self._listener(order, detail)
+
+    async def wait_final(self, client_order_id: str, sleep: Callable[[float], Awaitable[None]],
+                         seconds: float) -> None:
+        """Wait `seconds` (the caller's query backoff, on its `sleep`), or less if the order turns
+        final first (a user-stream push, a concurrent reply): the poll loop then needs no query."""
+        order = self.get(client_order_id)
+        if order is not None and order.status.is_terminal:
+            return
+        event = self._final.setdefault(client_order_id, asyncio.Event())
+        waiter = asyncio.ensure_future(event.wait())
+        sleeper = asyncio.ensure_future(sleep(seconds))
+        try:
+            await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (waiter, sleeper):
+                task.cancel()
+            self._final.pop(client_order_id, None)
 
     # ------------------------------------------------------------------ unknown outcomes
 

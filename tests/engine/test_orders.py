@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -144,3 +145,23 @@ def test_fill_matched_by_exchange_order_id(tracker: tuple[OrderTracker, list[Any
     assert t.on_fill(anonymous)
     got = t.get("c1")
     assert got is not None and got.filled_qty == Decimal("1")
+
+
+async def test_wait_final_returns_on_a_push_before_the_backoff_ends() -> None:
+    """The executor's poll pause ends as soon as the order turns final (e.g. a user-stream push)."""
+    t = OrderTracker(clock_ns=lambda: 1)
+    t.track(order())
+    never = asyncio.Event()
+
+    async def endless(_: float) -> None:  # a backoff that never ends: only the push can wake us
+        await never.wait()
+
+    waiting = asyncio.create_task(t.wait_final("c1", endless, 60.0))
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    t.on_order(msgspec.structs.replace(order(), status=OrderStatus.PARTIALLY_FILLED, filled_qty=Decimal("1")))
+    await asyncio.sleep(0)
+    assert not waiting.done()  # not final yet
+    t.on_order(msgspec.structs.replace(order(), status=OrderStatus.FILLED, filled_qty=Decimal("2")))
+    await asyncio.wait_for(waiting, 5)
+    await t.wait_final("c1", endless, 60.0)  # already final: returns at once
