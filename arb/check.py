@@ -20,7 +20,7 @@ from arb.engine.books import BookFeed, BookStore
 from arb.engine.executor import round_down, round_up
 from arb.errors import ArbError, AuthenticationError, InvalidSymbolError
 from arb.model import OrderType, Side, Symbol, SymbolInfo, TimeInForce
-from arb.sim.server import SimExchange
+from arb.sim.server import SimExchange, parse_sim_urls
 from arb.venues.base import depth_update
 from arb.venues.registry import make_private, make_public, make_stream
 
@@ -46,12 +46,18 @@ async def _timed(name: str, check: Callable[[], Awaitable[str]]) -> dict[str, An
     return {"check": name, "ok": ok, "ms": round((time.perf_counter() - started) * 1000, 1), "detail": detail}
 
 
-async def run_checks(venue: str, live: bool) -> list[dict[str, Any]]:
+async def run_checks(venue: str, live: bool, sim_url: str | None = None) -> list[dict[str, Any]]:
+    """Every check against the real venue (`live`), a running simulator (`sim_url`, its funded
+    ``sim-key`` account), or a simulator started here."""
     sim = None
     config = VenueConfig()
     creds: Credentials | None = None
     if live:
         creds = load_credentials(venue)
+    elif sim_url is not None:
+        rest, ws = parse_sim_urls([f"{venue}={sim_url}"])[venue]
+        config = VenueConfig(rest_url=rest, ws_url=ws)
+        creds = Credentials(venue, Secret(SIM_CREDENTIALS[0]), Secret(SIM_CREDENTIALS[1]))
     else:
         sim = SimExchange([venue], seed=3, step_s=0.05)
         urls = await sim.start()
@@ -188,12 +194,12 @@ async def run_checks(venue: str, live: bool) -> list[dict[str, Any]]:
     return results
 
 
-def main(venue: str, live: bool, as_json: bool) -> int:
-    results = asyncio.run(run_checks(venue, live))
+def main(venue: str, live: bool, as_json: bool, sim_url: str | None = None) -> int:
+    results = asyncio.run(run_checks(venue, live, sim_url))
     if as_json:
         print(json.dumps({"venue": venue, "live": live, "checks": results}, indent=2))
     else:
-        target = "live" if live else "simulator"
+        target = "live" if live else f"simulator at {sim_url}" if sim_url else "simulator"
         print(f"{venue} ({target})")
         for r in results:
             print(f"  {'PASS' if r['ok'] else 'FAIL'}  {r['check']:<34} {r['ms']:>8.1f} ms  {r['detail']}")

@@ -156,14 +156,19 @@ def _add_sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _run(args: argparse.Namespace) -> int:
     from arb.runner import main as run_main
 
-    return run_main(args.config, live=args.live, sim=args.sim, duration=args.duration, seed=args.seed)
+    return run_main(args.config, live=args.live, sim=args.sim, duration=args.duration, seed=args.seed,
+                    sim_urls=args.sim_url)
 
 
 def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("run", help="run the engine from a config file (paper unless --live)")
     parser.add_argument("--config", required=True, help="TOML config file")
     parser.add_argument("--live", action="store_true", help="real orders (keys from the environment)")
-    parser.add_argument("--sim", action="store_true", help="start the loopback simulator and use it")
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument("--sim", action="store_true", help="start the loopback simulator and use it")
+    target.add_argument("--sim-url", action="append", default=[], metavar="VENUE=URL",
+                        help="a running simulator (`arb-engine sim`) per venue; repeatable; "
+                             "venues not named are left out")
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     parser.add_argument("--seed", type=int, default=1, help="simulator seed (with --sim)")
     parser.set_defaults(handler=_run)
@@ -172,13 +177,16 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _check(args: argparse.Namespace) -> int:
     from arb.check import main as check_main
 
-    return check_main(args.venue, args.live, args.json)
+    return check_main(args.venue, args.live, args.json, sim_url=args.sim_url)
 
 
 def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("check", help="run the conformance checks for a venue (simulator or --live)")
     parser.add_argument("venue", choices=["binance", "gateio", "mexc"])
-    parser.add_argument("--live", action="store_true", help="the real venue (keys from the environment)")
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument("--live", action="store_true", help="the real venue (keys from the environment)")
+    target.add_argument("--sim-url", metavar="URL", default=None,
+                        help="a running simulator's base URL for this venue (default: start one in-process)")
     parser.add_argument("--json", action="store_true", help="machine-readable report")
     parser.set_defaults(handler=_check)
 
@@ -233,7 +241,8 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _record(args: argparse.Namespace) -> int:
     import asyncio
 
-    from arb.ops.record import parse_sim_urls, record_main
+    from arb.ops.record import record_main
+    from arb.sim.server import parse_sim_urls
 
     try:
         sim_urls = parse_sim_urls(args.sim_url)

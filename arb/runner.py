@@ -15,6 +15,7 @@ import functools
 import signal
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 import msgspec
@@ -25,20 +26,25 @@ from arb.engine.engine import Engine
 from arb.errors import ArbError, AuthenticationError, ConfigError
 from arb.obs.health import HealthServer
 from arb.ops.status import engine_status
-from arb.sim.server import SimExchange
+from arb.sim.server import SimExchange, parse_sim_urls
 
 RETRY_START_S = 1.0
 RETRY_MAX_S = 30.0
 
 
-def _with_sim_urls(config: Config, urls: dict[str, tuple[str, str]]) -> Config:
+def _with_sim_urls(config: Config, urls: Mapping[str, tuple[str, str]], *, only: bool = False) -> Config:
+    """Point venues at a simulator; with `only`, venues without a URL are disabled (never the real
+    venue by accident)."""
     venues = config.venues
-    for name, (rest, ws) in urls.items():
+    for name in config.enabled_venues:
         current = getattr(venues, name)
-        if current is not None:
+        if name in urls:
+            rest, ws = urls[name]
             venues = msgspec.structs.replace(
-                venues, **{name: msgspec.structs.replace(current, rest_url=rest, ws_url=ws)}
-            )
+                venues, **{name: msgspec.structs.replace(current, rest_url=rest, ws_url=ws)})
+        elif only:
+            off = msgspec.structs.replace(current, enabled=False)
+            venues = msgspec.structs.replace(venues, **{name: off})
     return msgspec.structs.replace(config, venues=venues)
 
 
@@ -109,12 +115,20 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
     return 0
 
 
-def main(config_path: str, *, live: bool, sim: bool, duration: float | None, seed: int) -> int:
+def main(config_path: str, *, live: bool, sim: bool, duration: float | None, seed: int,
+         sim_urls: Sequence[str] = ()) -> int:
+    """`arb-engine run`; `sim_urls` (``VENUE=URL``) point venues at a running `arb-engine sim`."""
     try:
         config = load_config(config_path)
-    except ConfigError as exc:
+        urls = parse_sim_urls(sim_urls)
+    except (ConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if urls:
+        config = _with_sim_urls(config, urls, only=True)
+        sim_accounts = True
+    else:
+        sim_accounts = sim
     credentials: dict[str, Credentials] = {}
     if live or config.engine.mode == "live":
         if not live:
@@ -122,7 +136,7 @@ def main(config_path: str, *, live: bool, sim: bool, duration: float | None, see
             return 2
         venues = list(config.enabled_venues)
         found = {v: c for v in venues if (c := load_credentials(v)) is not None}
-        credentials = {**sim_credentials(venues), **found} if sim else found
+        credentials = {**sim_credentials(venues), **found} if sim_accounts else found
         missing = [v for v in venues if v not in credentials]
         if missing:
             print(f"error: live trading needs ARB_<VENUE>_API_KEY/_API_SECRET for {missing}", file=sys.stderr)

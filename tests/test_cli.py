@@ -199,3 +199,38 @@ def test_history_pnl_and_status_read_the_journal(tmp_path: Path, capsys: pytest.
     assert status["source"].endswith("journal.sqlite")
     assert status["fills"] == 2 and status["opportunities"] == 1
     assert main(["pnl", "--data-dir", str(tmp_path / "nothing-here")]) == 2
+
+
+def test_run_and_check_target_a_running_simulator_by_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--sim-url VENUE=URL` points `run` and `check` at an `arb-engine sim` started elsewhere."""
+    script = Path(sys.executable).with_name("arb-engine")
+    if not script.exists():
+        pytest.skip("arb-engine console script not installed next to this interpreter")
+    proc = subprocess.Popen([str(script), "sim", "--venues", "binance", "mexc", "--seed", "4"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        urls = {}
+        for _ in range(2):
+            venue, rest, _ws = proc.stdout.readline().strip().split(" ")
+            urls[venue] = rest.removeprefix("rest=")
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("ARB__OBSERVABILITY__METRICS_PORT", "0")
+        args = ["run", "--config", str(EXAMPLE), "--duration", "1.5"]
+        for venue, rest in urls.items():
+            args += ["--sim-url", f"{venue}={rest}"]
+        assert main(args) == 0
+        out = capsys.readouterr().out
+        assert "running in paper mode on binance, mexc;" in out  # gateio (not named) is left out
+        assert main(["check", "binance", "--sim-url", urls["binance"], "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert [c["ok"] for c in report["checks"]] == [True] * 8
+        assert main(["run", "--config", str(EXAMPLE), "--sim-url", "nowhere=http://127.0.0.1:1"]) == 2
+        assert "--sim-url 'nowhere=" in capsys.readouterr().err
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()

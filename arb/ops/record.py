@@ -180,20 +180,6 @@ class Recorder:
 # ---------------------------------------------------------------------------- `arb-engine record`
 
 
-def parse_sim_urls(items: Sequence[str]) -> dict[str, tuple[str, str]]:
-    """``venue=http://127.0.0.1:PORT`` (the WS URL follows the simulator's layout) or ``venue=REST,WS``."""
-    from arb.sim.server import WS_PATHS
-
-    out = {}
-    for item in items:
-        venue, sep, urls = item.partition("=")
-        if not sep or venue not in WS_PATHS:
-            raise ValueError(f"--sim-url {item!r}: expected VENUE=URL with VENUE one of {sorted(WS_PATHS)}")
-        rest, _, ws = urls.partition(",")
-        out[venue] = (rest.rstrip("/"), ws or rest.rstrip("/").replace("http", "ws", 1) + WS_PATHS[venue])
-    return out
-
-
 async def record_main(out: str, venues: Sequence[str], symbols: Sequence[str], *, duration: float | None,
                       sim: bool, sim_urls: Mapping[str, tuple[str, str]], seed: int, snapshot_every_s: float,
                       quiet: bool, venue_configs: Mapping[str, VenueConfig] | None = None) -> Manifest:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Final, Protocol
 
@@ -234,3 +234,15 @@ class SimExchange:
         for runner in self._runners:
             await runner.cleanup()
         self._runners.clear()
+
+
+def parse_sim_urls(items: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """``venue=http://127.0.0.1:PORT`` (the WS URL follows the simulator's layout) or ``venue=REST,WS``."""
+    out = {}
+    for item in items:
+        venue, sep, urls = item.partition("=")
+        if not sep or venue not in WS_PATHS:
+            raise ValueError(f"--sim-url {item!r}: expected VENUE=URL with VENUE one of {sorted(WS_PATHS)}")
+        rest, _, ws = urls.partition(",")
+        out[venue] = (rest.rstrip("/"), ws or rest.rstrip("/").replace("http", "ws", 1) + WS_PATHS[venue])
+    return out
