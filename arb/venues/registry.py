@@ -95,6 +95,9 @@ def make_stream(name: str, handlers: StreamHandlers, config: VenueConfig, *,
                           kind=config.trading)
         else:
             kwargs["credentials"] = credentials
+            clock = getattr(private, "server_clock", None)  # sign with venue time, as REST does
+            if clock is not None:
+                kwargs["clock_ms"] = clock.now_ms
             if name == "binance" and config.ws_private_url:
                 kwargs["ws_api_url"] = config.ws_private_url
     return VENUES[name].stream(handlers, **kwargs, **options)

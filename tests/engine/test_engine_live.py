@@ -221,3 +221,20 @@ async def test_user_streams_carry_balances_and_a_return_catches_up(tmp_path: Pat
     finally:
         await engine.stop()
         await sim.close()
+
+
+async def test_user_streams_sign_with_the_venues_clock(tmp_path: Path) -> None:
+    """Gate refuses a private-channel request whose ``time`` is over 60 s from its clock: with the
+    venue's clock 90 s ahead, the user stream still comes up because it signs with venue time."""
+    venues = ["gateio", "mexc"]
+    sim, urls = await calm_sim(venues, seed=6)
+    sim.faults["gateio"].clock_skew_ms = 90_000
+    engine = Engine(live_config(urls, tmp_path), credentials=sim_credentials(venues))
+    try:
+        await engine.start()
+        await wait_for(lambda: engine.user_streams == {"gateio": True, "mexc": True})
+        offset = engine.privates["gateio"].server_clock.offset_ms  # type: ignore[attr-defined]
+        assert 85_000 < offset < 95_000
+    finally:
+        await engine.stop()
+        await sim.close()
