@@ -19,9 +19,9 @@ from arb.config import Credentials, Secret, VenueConfig, load_credentials
 from arb.engine.books import BookFeed, BookStore
 from arb.engine.executor import round_down, round_up
 from arb.errors import ArbError, AuthenticationError, InvalidSymbolError
-from arb.model import OrderType, Side, Symbol, SymbolInfo, TimeInForce
+from arb.model import Order, OrderStatus, OrderType, Side, Symbol, SymbolInfo, TimeInForce
 from arb.sim.server import SimExchange, parse_sim_urls
-from arb.venues.base import depth_update
+from arb.venues.base import PrivateExchangeInterface, depth_update
 from arb.venues.registry import make_private, make_public, make_stream
 
 SYMBOLS = (Symbol("BTC", "USDT"), Symbol("ETH", "USDT"))
@@ -34,6 +34,37 @@ def resting_quantity(info: SymbolInfo, price: Decimal) -> Decimal:
     margin, its minimum notional at `price`."""
     return round_up(max(info.min_qty, info.min_notional * Decimal("1.1") / price, info.step_size),
                     info.step_size)
+
+
+class UserFeed:
+    """`StreamHandlers` for the user stream check: remembers order pushes and whether it is up."""
+
+    def __init__(self) -> None:
+        self.up = False
+        self.orders: list[Order] = []
+
+    def statuses(self, client_order_id: str) -> list[OrderStatus]:
+        return [o.status for o in self.orders if o.client_order_id == client_order_id]
+
+    def on_order(self, order: Order) -> None:
+        self.orders.append(order)
+
+    def on_stream_state(self, venue: str, connected: bool, symbols: Any) -> None:
+        self.up = connected
+
+    def on_depth(self, update: Any) -> None: ...
+    def on_trade(self, trade: Any) -> None: ...
+    def on_fill(self, fill: Any) -> None: ...
+    def on_balance(self, venue: str, balance: Any) -> None: ...
+    def on_decode_error(self, error: Any, symbol: Any) -> None: ...
+
+
+async def _until(condition: Callable[[], bool], failure: str, timeout_s: float = 10.0) -> None:
+    for _ in range(int(timeout_s / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(failure)
 
 
 async def _timed(name: str, check: Callable[[], Awaitable[str]]) -> dict[str, Any]:
@@ -120,24 +151,45 @@ async def run_checks(venue: str, live: bool, sim_url: str | None = None) -> list
             await synced(SYMBOLS)
             return "reconnected, resubscribed, every book invalidated and SYNCED again"
 
+        async def resting_bid(private: PrivateExchangeInterface, cid: str) -> Order:
+            info = next(i for i in await public.symbols() if i.symbol == SYMBOL)
+            book = await public.orderbook(SYMBOL, 5)
+            # a resting bid 10 % under the market, just over the venue's minimums: it never fills
+            price = round_down(Decimal(repr(book.bids[0].price)) * Decimal("0.9"), info.tick_size)
+            return await private.place_order(SYMBOL, Side.BUY, OrderType.LIMIT, resting_quantity(info, price),
+                                             cid, price, TimeInForce.GTC)
+
         async def signed_order() -> str:
             if creds is None:
                 raise AuthenticationError(venue, "no credentials in the environment")
             private = make_private(venue, config, creds)
             try:
-                info = next(i for i in await public.symbols() if i.symbol == SYMBOL)
-                book = await public.orderbook(SYMBOL, 5)
-                # a resting bid 10 % under the market, just over the venue's minimums: it never fills
-                price = round_down(Decimal(repr(book.bids[0].price)) * Decimal("0.9"), info.tick_size)
-                quantity = resting_quantity(info, price)
                 cid = f"check{int(time.time())}"
-                placed = await private.place_order(SYMBOL, Side.BUY, OrderType.LIMIT, quantity, cid, price,
-                                                   TimeInForce.GTC)
+                placed = await resting_bid(private, cid)
                 seen = await private.get_order(SYMBOL, client_order_id=cid)
                 canceled = await private.cancel_order(SYMBOL, client_order_id=cid)
                 return (f"placed {placed.order_id}, queried {seen.status.name}, "
                         f"cancelled {canceled.status.name}")
             finally:
+                await private.close()
+
+        async def user_stream() -> str:
+            if creds is None:
+                raise AuthenticationError(venue, "no credentials in the environment")
+            private = make_private(venue, config, creds)
+            feed = UserFeed()
+            user = make_stream(venue, feed, config, credentials=creds, private=private)
+            try:
+                await user.subscribe_user()
+                await _until(lambda: feed.up, "the user stream did not come up")
+                cid = f"checku{int(time.time())}"
+                await resting_bid(private, cid)
+                await private.cancel_order(SYMBOL, client_order_id=cid)
+                await _until(lambda: OrderStatus.CANCELED in feed.statuses(cid),
+                             f"no CANCELED push for {cid} (saw {feed.statuses(cid)})")
+                return f"pushed {' -> '.join(s.name for s in feed.statuses(cid))}"
+            finally:
+                await user.close()
                 await private.close()
 
         async def balances() -> str:
@@ -178,7 +230,8 @@ async def run_checks(venue: str, live: bool, sim_url: str | None = None) -> list
         checks = (("symbols load", symbols), ("snapshot + stream -> SYNCED", book_sync),
                   ("forced gap resyncs only that symbol", forced_gap),
                   ("disconnect recovers", disconnect),
-                  ("signed order place/query/cancel", signed_order), ("balances", balances),
+                  ("signed order place/query/cancel", signed_order),
+                  ("user stream pushes the order", user_stream), ("balances", balances),
                   ("error body -> typed exception", error_body),
                   ("bad key -> AuthenticationError", bad_signature))
         try:

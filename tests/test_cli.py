@@ -154,11 +154,12 @@ def test_check_reports_each_conformance_check(capsys: pytest.CaptureFixture[str]
     assert main(["check", "mexc", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["venue"] == "mexc" and not report["live"]
-    assert [c["ok"] for c in report["checks"]] == [True] * 8
+    assert [c["ok"] for c in report["checks"]] == [True] * 9
     assert main(["check", "gateio"]) == 0  # gate's signed checks run against its simulated dialect
     out = capsys.readouterr().out
     for check in ("symbols load", "snapshot + stream -> SYNCED", "forced gap resyncs only that symbol",
-                  "disconnect recovers", "signed order place/query/cancel", "balances",
+                  "disconnect recovers", "signed order place/query/cancel", "user stream pushes the order",
+                  "balances",
                   "error body -> typed exception", "bad key -> AuthenticationError"):
         assert f"PASS  {check}" in out
     assert "FAIL" not in out and "code INVALID_KEY" in out
@@ -226,7 +227,7 @@ def test_run_and_check_target_a_running_simulator_by_url(
         assert "running in paper mode on binance, mexc;" in out  # gateio (not named) is left out
         assert main(["check", "binance", "--sim-url", urls["binance"], "--json"]) == 0
         report = json.loads(capsys.readouterr().out)
-        assert [c["ok"] for c in report["checks"]] == [True] * 8
+        assert [c["ok"] for c in report["checks"]] == [True] * 9
         assert main(["run", "--config", str(EXAMPLE), "--sim-url", "nowhere=http://127.0.0.1:1"]) == 2
         assert "--sim-url 'nowhere=" in capsys.readouterr().err
     finally:

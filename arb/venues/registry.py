@@ -98,6 +98,9 @@ def make_stream(name: str, handlers: StreamHandlers, config: VenueConfig, *,
             clock = getattr(private, "server_clock", None)  # sign with venue time, as REST does
             if clock is not None:
                 kwargs["clock_ms"] = clock.now_ms
+            caller_id = getattr(private, "caller_id", None)  # Gate: wire text -> the caller's id
+            if caller_id is not None:
+                kwargs["caller_id"] = caller_id
             if name == "binance" and config.ws_private_url:
                 kwargs["ws_api_url"] = config.ws_private_url
     return VENUES[name].stream(handlers, **kwargs, **options)

@@ -112,7 +112,8 @@ class GatePrivate(PrivateExchangeInterface):
                 self._callers.popitem(last=False)
         return text
 
-    def _caller(self, text: str) -> str:
+    def caller_id(self, text: str) -> str:
+        """The client id a caller gave for the wire ``text`` (the user stream reports the text)."""
         return self._callers.get(text, text)
 
     async def _server_ms(self) -> int:
@@ -197,7 +198,7 @@ class GatePrivate(PrivateExchangeInterface):
                                    priority=Priority.ORDER, client_order_id=client_order_id,
                                    endpoint=c.ORDER)
         msg = codec.decode_order(reply)
-        return codec.to_order(msg, symbol, client_order_id or self._caller(msg.text))
+        return codec.to_order(msg, symbol, client_order_id or self.caller_id(msg.text))
 
     async def get_order(self, symbol: Symbol, *, order_id: str | None = None,
                         client_order_id: str | None = None) -> Order:
@@ -205,7 +206,7 @@ class GatePrivate(PrivateExchangeInterface):
                                    params=[("currency_pair", self._pair(symbol))], priority=Priority.ORDER,
                                    endpoint=c.ORDER)
         msg = codec.decode_order(reply)
-        return codec.to_order(msg, symbol, client_order_id or self._caller(msg.text))
+        return codec.to_order(msg, symbol, client_order_id or self.caller_id(msg.text))
 
     async def open_orders(self, symbol: Symbol | None = None) -> list[Order]:
         """Every open order (all pages); of one pair, or of all pairs when `symbol` is None."""
@@ -216,13 +217,13 @@ class GatePrivate(PrivateExchangeInterface):
             if symbol is not None:
                 params = [("currency_pair", self._pair(symbol)), ("status", "open"), *paging]
                 rows = codec.decode_orders(await self._signed("GET", c.ORDERS, params=params))
-                out += [codec.to_order(m, symbol, self._caller(m.text)) for m in rows]
+                out += [codec.to_order(m, symbol, self.caller_id(m.text)) for m in rows]
                 more = len(rows) == limit
             else:
                 groups = codec.decode_open_orders(await self._signed("GET", c.OPEN_ORDERS, params=paging))
                 for group in groups:
                     pair = Symbol.from_venue(group.currency_pair, c.SYMBOL_STYLE)
-                    out += [codec.to_order(m, pair, self._caller(m.text)) for m in group.orders]
+                    out += [codec.to_order(m, pair, self.caller_id(m.text)) for m in group.orders]
                 more = any(len(g.orders) == limit for g in groups)
             if not more:
                 break
@@ -241,7 +242,7 @@ class GatePrivate(PrivateExchangeInterface):
         params = [("currency_pair", self._pair(symbol)), ("limit", str(max(1, min(limit, c.MY_TRADES_MAX))))]
         rows = codec.decode_my_trades(await self._signed("GET", c.MY_TRADES, params=params))
         now = self._clock()
-        return [codec.to_fill(m, symbol, now, self._caller(m.text) if m.text else None) for m in rows]
+        return [codec.to_fill(m, symbol, now, self.caller_id(m.text) if m.text else None) for m in rows]
 
     async def trading_fees(self, symbol: Symbol) -> TradingFee:
         reply = await self._signed("GET", c.FEE, params=[("currency_pair", self._pair(symbol))])

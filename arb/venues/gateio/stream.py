@@ -95,13 +95,14 @@ class GateStream(BaseWebSocketInterface):
 
     def __init__(self, handlers: StreamHandlers, *, ws_url: str = c.WS_URL,
                  credentials: Credentials | None = None, clock_ms: Callable[[], int] | None = None,
-                 **ws_options: float) -> None:
+                 caller_id: Callable[[str], str] | None = None, **ws_options: float) -> None:
         self._handlers = handlers
         self._pairs: dict[str, Symbol] = {}
         self._symbols: dict[str, Symbol] = {}  # venue spelling -> Symbol, for the user stream
         self._ws_url = ws_url
         self._credentials = credentials
         self._clock_ms = clock_ms
+        self._caller_id = caller_id  # GatePrivate.caller_id: pushes carry the caller's client ids
         self._ws_options: dict[str, Any] = dict(ws_options)
         self.user: GateUserStream | None = None
         self._trade_pairs: dict[str, Symbol] = {}  # pairs whose spot.trades are subscribed
@@ -140,7 +141,8 @@ class GateStream(BaseWebSocketInterface):
             raise ConfigError("venues.gateio credentials", "the private channels need API credentials")
         if self.user is None:
             self.user = GateUserStream(self._handlers, self._credentials, url=self._ws_url,
-                                       clock_ms=self._clock_ms, symbols=self._symbols, **self._ws_options)
+                                       clock_ms=self._clock_ms, symbols=self._symbols,
+                                       caller_id=self._caller_id, **self._ws_options)
             await self.user.start()
 
     async def resubscribe_depth(self, symbol: Symbol) -> None:

@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any, Final
 
+import msgspec
+
 from arb.config import Credentials
 from arb.errors import DecodeError
 from arb.model import Symbol
@@ -141,8 +143,10 @@ class GateUserStream:
 
     def __init__(self, handlers: StreamHandlers, credentials: Credentials, *, url: str = c.WS_URL,
                  clock_ms: Callable[[], int] | None = None,
-                 symbols: MutableMapping[str, Symbol] | None = None, **ws_options: Any) -> None:
+                 symbols: MutableMapping[str, Symbol] | None = None,
+                 caller_id: Callable[[str], str] | None = None, **ws_options: Any) -> None:
         self._handlers = handlers
+        self._caller_id = caller_id  # wire text -> the caller's client id (GatePrivate.caller_id)
         self._symbols: MutableMapping[str, Symbol] = symbols if symbols is not None else {}
         self.dialect = GateUserDialect(credentials.api_key.reveal(), credentials.api_secret.reveal(),
                                        clock_ms or _wall_ms)
@@ -167,6 +171,10 @@ class GateUserStream:
             symbol = self._symbols[venue_symbol] = Symbol.from_venue(venue_symbol, c.SYMBOL_STYLE)
         return symbol
 
+    def _caller(self, text: str | None) -> str | None:
+        """The client id the caller gave for a wire ``text`` (GatePrivate rewrites ids Gate refuses)."""
+        return text if text is None or self._caller_id is None else self._caller_id(text)
+
     # ------------------------------------------------------------------ frames
 
     def _on_frame(self, frame: bytes | str, recv_ns: int) -> None:
@@ -175,10 +183,14 @@ class GateUserStream:
             channel = env.channel
             if channel == c.USER_TRADES_CHANNEL:
                 for fill in codec.decode_user_trades(env.result, self.symbol_of, recv_ns):
-                    self._handlers.on_fill(fill)
+                    caller = self._caller(fill.client_order_id)
+                    self._handlers.on_fill(fill if caller == fill.client_order_id else
+                                           msgspec.structs.replace(fill, client_order_id=caller))
             elif channel == c.ORDERS_CHANNEL:
                 for order in codec.decode_ws_orders(env.result, self.symbol_of):
-                    self._handlers.on_order(order)
+                    caller = self._caller(order.client_order_id)
+                    self._handlers.on_order(order if caller == order.client_order_id else
+                                            msgspec.structs.replace(order, client_order_id=caller))
             elif channel == c.BALANCES_CHANNEL:
                 for balance in codec.decode_ws_balances(env.result):
                     self._handlers.on_balance(c.VENUE, balance)

@@ -141,6 +141,19 @@ def test_stream_routes_by_exact_channel() -> None:
     assert stream.ignored_pushes == 1 and stream.decode_errors == 0
 
 
+def test_pushes_carry_the_callers_client_id() -> None:
+    """GatePrivate sends a ``t-`` text for an id Gate would refuse; the pushes report that text, and
+    the stream maps it back (GatePrivate.caller_id), so the tracker finds its order."""
+    recorder = UserRecorder()
+    ids = {"t-arb-7f3a-b0": "arb-7f3a-b0"}
+    stream = GateUserStream(recorder, CREDS, url="ws://127.0.0.1:9/ws/v4/",
+                            caller_id=lambda text: ids.get(text, text))
+    for name in ("ws_user_orders.json", "ws_user_trades.json"):
+        stream._on_frame((DATA / name).read_text(), 3)
+    assert [o.client_order_id for o in recorder.orders] == ["arb-7f3a-b0", "t-arb-7f3a-s1", "apiv4"]
+    assert [f.client_order_id for f in recorder.fills] == ["arb-7f3a-b0", "apiv4"]
+
+
 def _push(channel: str, result: object) -> str:
     return json.dumps({"time": 1, "channel": channel, "event": "update", "result": result})
 
