@@ -149,6 +149,7 @@ class MarketModel:
         self.seed = seed
         self._rng = random.Random(seed)
         self._trade_rng = random.Random(f"{seed}/trades") if synthetic_trades else None
+        self._publish_rng = random.Random(f"{seed}/publish")  # the order venues publish each step in
         self.venues = {v.name: v for v in venues}
         self.specs = {s.symbol: s for s in (universe if universe is not None else default_universe())}
         self._vol = volatility_bps_per_s * 1e-4
@@ -273,7 +274,7 @@ class MarketModel:
             if rng.random() < 1.0 - math.exp(-params.jump_rate_per_s * dt):
                 offset += params.jump_bps * rng.choice((-1.0, 1.0)) * rng.uniform(0.6, 1.4)
             self._offset[(venue, symbol)] = offset
-        diffs = []
+        changed = []
         for key in self.books:
             if key in self.halted:
                 continue
@@ -283,11 +284,15 @@ class MarketModel:
             diff = self._requote(key)
             if diff is not None:
                 self._remember(key)
-                diffs.append(diff)
-                for listener in self._listeners[key[0]]:
-                    listener(diff)
-                self._print_through(key, *touch)
-        return diffs
+                changed.append((key, diff, touch))
+        # Real venues publish independently: a fixed order would always leave the last venue's
+        # quote in flight when the others' arrive (its own generator: the books do not change).
+        self._publish_rng.shuffle(changed)
+        for key, diff, touch in changed:
+            for listener in self._listeners[key[0]]:
+                listener(diff)
+            self._print_through(key, *touch)
+        return [diff for _, diff, _ in changed]
 
     def _print_through(self, key: tuple[str, Symbol], old_bid: int | None, old_ask: int | None) -> None:
         """A synthetic print at the old touch when the re-quote moved the book through it."""
