@@ -36,6 +36,7 @@ from arb.venues.gateio.constants import (
     DEPTH_INTERVAL,
     ERROR_CODES,
     FINISH_MAP,
+    PONG_CHANNEL,
     POST_ONLY,
     STATUS_MAP,
     TRADES_CHANNEL,
@@ -116,6 +117,28 @@ def decode_ws(frame: bytes | str) -> WsMsg:
         return _WS.decode(frame)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise DecodeError(VENUE, "ws frame", str(exc), frame) from None
+
+
+class Envelopes:
+    """Each frame's envelope decoded once, for the market and user dialects and their streams."""
+
+    def __init__(self) -> None:
+        self.last_frame: bytes | str | None = None
+        self.last: WsMsg | None = None
+
+    def envelope(self, frame: bytes | str) -> WsMsg:
+        if frame is not self.last_frame or self.last is None:
+            self.last = decode_ws(frame)
+            self.last_frame = frame
+        return self.last
+
+    def is_control(self, frame: bytes | str) -> bool:
+        """Acks and pongs; an undecodable frame is data, so the stream counts and reports it."""
+        try:
+            env = self.envelope(frame)
+        except DecodeError:
+            return False
+        return env.event != "update" or env.channel == PONG_CHANNEL
 
 
 def decode_depth(result: bytes | str, symbol: Symbol, ts_recv: int) -> DepthUpdate:

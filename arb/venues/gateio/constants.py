@@ -45,6 +45,7 @@ DEPTH_CHANNEL: Final = "spot.order_book_update"
 DEPTH_INTERVAL: Final = "100ms"  # 100 levels maintained
 TRADES_CHANNEL: Final = "spot.trades"
 PING_CHANNEL: Final = "spot.ping"
+PONG_CHANNEL: Final = "spot.pong"
 ORDERS_CHANNEL: Final = "spot.orders"
 USER_TRADES_CHANNEL: Final = "spot.usertrades"
 BALANCES_CHANNEL: Final = "spot.balances"

@@ -29,23 +29,12 @@ from arb.venues.gateio.user import GateUserStream
 
 log = logging.getLogger(__name__)
 
-PONG_CHANNEL = "spot.pong"
-UPDATE = "update"
-
-
-class GateDialect:
+class GateDialect(codec.Envelopes):
     """Gate's request/ack protocol; remembers the last decoded envelope for the stream."""
 
     def __init__(self, clock_s: Callable[[], float] = time.time) -> None:
+        super().__init__()
         self._clock = clock_s
-        self.last_frame: bytes | str | None = None
-        self.last: codec.WsMsg | None = None
-
-    def envelope(self, frame: bytes | str) -> codec.WsMsg:
-        if frame is not self.last_frame or self.last is None:
-            self.last = codec.decode_ws(frame)
-            self.last_frame = frame
-        return self.last
 
     def _request(self, event: str, channels: Sequence[str], request_id: int) -> str:
         """One pair per request: depth payload ``[pair, "100ms"]``, trades ``[pair]`` (`codec.ws_request`)."""
@@ -71,13 +60,6 @@ class GateDialect:
         if bytes(env.error) != b"null":
             raise ValueError(bytes(env.error).decode())
         return env.id
-
-    def is_control(self, frame: bytes | str) -> bool:
-        try:
-            env = self.envelope(frame)
-        except DecodeError:
-            return False  # let the stream count and report it
-        return env.event != UPDATE or env.channel == PONG_CHANNEL
 
     def ping(self) -> str:
         return json.dumps({"time": int(self._clock()), "channel": c.PING_CHANNEL})

@@ -38,8 +38,6 @@ from arb.venues.gateio.auth import GateSigner
 
 log = logging.getLogger(__name__)
 
-PONG_CHANNEL: Final = "spot.pong"
-UPDATE: Final = "update"
 REQUEST_EVENTS: Final = frozenset({"subscribe", "unsubscribe"})
 # WsClient options the user stream sets itself (a quiet account is not a dead connection)
 OWN_OPTIONS: Final = frozenset({"data_idle_s", "ping_interval_s", "max_subscriptions", "per_request"})
@@ -49,26 +47,18 @@ def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class GateUserDialect:
+class GateUserDialect(codec.Envelopes):
     """One signed request per private channel, acks by id, ``spot.ping``; decodes each frame once."""
 
     def __init__(self, api_key: str, api_secret: str, clock_ms: Callable[[], int]) -> None:
+        super().__init__()
         self._signer = GateSigner(api_key, api_secret)
         self._clock_ms = clock_ms
         self._pending: set[int] = set()
-        self.last_frame: bytes | str | None = None
-        self.last: codec.WsMsg | None = None
         self.last_error: tuple[int, str] | None = None  # (code, message) of the last refused subscribe
 
     def __repr__(self) -> str:
         return "GateUserDialect(****)"
-
-    def envelope(self, frame: bytes | str) -> codec.WsMsg:
-        """The frame's envelope, decoded once whether `is_control`, `ack` or the stream asks first."""
-        if frame is not self.last_frame or self.last is None:
-            self.last = codec.decode_ws(frame)
-            self.last_frame = frame
-        return self.last
 
     def request(self, channel: str, event: str, request_id: int) -> dict[str, Any]:
         """``{"time", "id", "channel", "event", ["payload"], "auth"}`` signed at the current time."""
@@ -109,13 +99,6 @@ class GateUserDialect:
             raise ValueError(f"{env.channel} subscribe {what}: code {code} {message.strip()}")
         self.last_error = None
         return env.id
-
-    def is_control(self, frame: bytes | str) -> bool:
-        try:
-            env = self.envelope(frame)
-        except DecodeError:
-            return False  # let the stream count and report it
-        return env.event != UPDATE or env.channel == PONG_CHANNEL
 
     def ping(self) -> str:
         return json.dumps({"time": self._clock_ms() // 1000, "channel": c.PING_CHANNEL})
