@@ -198,21 +198,12 @@ class Engine:
             await stream.subscribe_depth(symbols)
             for symbol in symbols:
                 self.books.invalidate(name, symbol, "start")
-            if self.live:
-                await self._subscribe_user(name, stream)
+            if self.live:  # the account's order / fill / balance pushes
+                self.user_streams[name] = False
+                await stream.subscribe_user()
         if self.live:
             self._refresher = asyncio.get_running_loop().create_task(self._refresh_balances(),
                                                                      name="balance refresh")
-
-    async def _subscribe_user(self, name: str, stream: BaseWebSocketInterface) -> None:
-        """The account's order / fill / balance pushes. A venue without a user stream still trades:
-        its fills come from order replies and trade history, its balances from the REST refresh."""
-        self.user_streams[name] = False
-        try:
-            await stream.subscribe_user()
-        except NotImplementedError:
-            del self.user_streams[name]
-            log.warning("%s: no user stream; fills from order replies, balances from REST", name)
 
     def _venue_stream(self, name: str, handlers: StreamHandlers, cfg: VenueConfig) -> BaseWebSocketInterface:
         if not self.live:

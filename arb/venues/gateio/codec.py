@@ -380,15 +380,17 @@ class SpotAccountMsg(msgspec.Struct):
 
 
 class MyTradeMsg(msgspec.Struct):
-    """GET /spot/my_trades row: ``{"id": "1232893232", "create_time_ms": "1548000000123.456",
-    "currency_pair": "BTC_USDT", "side": "buy", "role": "taker", "amount": "0.15", "price": "0.03",
-    "order_id": "4128442423", "fee": "0.0005", "fee_currency": "ETH", "text": "t-abc"}``"""
+    """A fill row of GET /spot/my_trades and of the ``spot.usertrades`` channel (where ``id`` is a
+    number and ``currency_pair`` says the pair): ``{"id": "1232893232", "create_time_ms":
+    "1548000000123.456", "currency_pair": "BTC_USDT", "side": "buy", "role": "taker", "amount": "0.15",
+    "price": "0.03", "order_id": "4128442423", "fee": "0.0005", "fee_currency": "ETH", "text": "t-abc"}``"""
 
-    id: str
+    id: int | str
     side: str
     amount: Decimal
     price: Decimal
-    order_id: str = ""
+    currency_pair: str = ""
+    order_id: int | str = ""
     role: str = "taker"
     fee: Decimal = Decimal(0)
     fee_currency: str = ""
@@ -479,8 +481,8 @@ def to_order(msg: OrderMsg, symbol: Symbol, client_order_id: str | None = None,
 
 
 def to_fill(msg: MyTradeMsg, symbol: Symbol, ts_recv: int, client_order_id: str | None = None) -> Fill:
-    return Fill(VENUE, symbol, msg.id, Side.BUY if msg.side == "buy" else Side.SELL, msg.price, msg.amount,
-                msg.fee, msg.fee_currency, order_id=msg.order_id or None,
+    return Fill(VENUE, symbol, str(msg.id), Side.BUY if msg.side == "buy" else Side.SELL, msg.price,
+                msg.amount, msg.fee, msg.fee_currency, order_id=str(msg.order_id) or None,
                 client_order_id=client_order_id or msg.text or None, is_maker=msg.role == "maker",
                 ts_event=_time_ns(msg.create_time_ms, msg.create_time), ts_recv=ts_recv)
 
@@ -508,27 +510,6 @@ class WsOrderMsg(OrderMsg):
     event: str = ""
 
 
-class UserTradeMsg(msgspec.Struct):
-    """A ``spot.usertrades`` row (``id`` is a number here, a string in /spot/my_trades):
-    ``{"id": 5736713, "user_id": 1000001, "order_id": "30784428", "currency_pair": "BTC_USDT",
-    "create_time": 1605176741, "create_time_ms": "1605176741123.456", "side": "sell", "amount":
-    "1.00000000", "role": "taker", "price": "10000.00000000", "fee": "0.00200000000000",
-    "fee_currency": "USDT", "point_fee": "0", "gt_fee": "0", "text": "t-abc"}``"""
-
-    id: int | str
-    currency_pair: str
-    side: str
-    amount: Decimal
-    price: Decimal
-    order_id: int | str = ""
-    role: str = "taker"
-    fee: Decimal = Decimal(0)
-    fee_currency: str = ""
-    text: str = ""
-    create_time: Decimal = Decimal(0)
-    create_time_ms: Decimal = Decimal(0)
-
-
 class WsBalanceMsg(msgspec.Struct):
     """A ``spot.balances`` row, absolute amounts after the change: ``{"timestamp": "1667556323",
     "timestamp_ms": "1667556323730", "user": "1000001", "currency": "USDT", "change": "0", "total":
@@ -542,7 +523,7 @@ class WsBalanceMsg(msgspec.Struct):
 
 _WS_ERROR: Final = msgspec.json.Decoder(WsErrorMsg)
 _WS_ORDERS: Final = msgspec.json.Decoder(list[WsOrderMsg], strict=False)
-_USER_TRADES: Final = msgspec.json.Decoder(list[UserTradeMsg], strict=False)
+_USER_TRADES: Final = msgspec.json.Decoder(list[MyTradeMsg], strict=False)
 _WS_BALANCES: Final = msgspec.json.Decoder(list[WsBalanceMsg], strict=False)
 _PUSH_ERRORS: Final = (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError, ArithmeticError)
 FINISH_EVENT: Final = "finish"
@@ -587,10 +568,7 @@ def decode_user_trades(
     """A ``spot.usertrades`` result -> one `Fill` per row (trade id = the row's ``id``, client order id =
     ``text``)."""
     try:
-        return [Fill(VENUE, symbol_of(m.currency_pair), str(m.id), Side.BUY if m.side == "buy" else Side.SELL,
-                     m.price, m.amount, m.fee, m.fee_currency, order_id=str(m.order_id) or None,
-                     client_order_id=m.text or None, is_maker=m.role == "maker",
-                     ts_event=_time_ns(m.create_time_ms, m.create_time), ts_recv=ts_recv)
+        return [to_fill(m, symbol_of(m.currency_pair), ts_recv)
                 for m in _USER_TRADES.decode(result)]
     except _PUSH_ERRORS as exc:
         raise DecodeError(VENUE, "spot.usertrades", str(exc), result) from None
