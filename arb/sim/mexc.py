@@ -227,7 +227,8 @@ class MexcDialect:
                                      status=400)
         if not cancel:
             return web.json_response(self._order_json(order))
-        cancel_id = p.get("newClientOrderId") or self._client_id(order.client_id)
+        # the cancel request has an id of its own, made up by the venue when the client sent none
+        cancel_id = p.get("newClientOrderId") or f"sim-cancel-{next(self._anonymous)}"
         return web.json_response(self._order_json(order, cancel=True, cancel_id=cancel_id))
 
     async def _query(self, request: web.Request) -> web.Response:

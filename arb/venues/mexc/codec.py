@@ -365,8 +365,9 @@ class OrderResp(msgspec.Struct):
     "status": "FILLED", "type": "IMMEDIATE_OR_CANCEL", "side": "BUY", "time": ..., "updateTime": ...}``"""
 
     symbol: str
-    orderId: str
+    orderId: str | int  # a string on MEXC; the doc's cancel example (copied from Binance) has an int
     clientOrderId: str | None = None
+    origClientOrderId: str | None = None  # DELETE only: the order's own id (clientOrderId is the cancel's)
     price: Decimal = Decimal(0)
     origQty: Decimal = Decimal(0)
     executedQty: Decimal = Decimal(0)
@@ -409,13 +410,13 @@ def to_order(msg: OrderResp, symbol: Symbol, client_order_id: str | None = None)
     return Order(
         venue=VENUE,
         symbol=symbol,
-        client_order_id=msg.clientOrderId or client_order_id or "",
+        client_order_id=msg.origClientOrderId or msg.clientOrderId or client_order_id or "",
         side=Side[msg.side],
         type=order_type,
         quantity=msg.origQty,
         price=msg.price or None,
         time_in_force=tif,
-        order_id=msg.orderId,
+        order_id=str(msg.orderId),
         status=STATUS_MAP.get(msg.status, OrderStatus.UNKNOWN),
         filled_qty=msg.executedQty,
         filled_quote=msg.cummulativeQuoteQty,
