@@ -392,18 +392,16 @@ class Journal:
                     pending.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-        lost = 0
-        for item in pending:
-            if isinstance(item, asyncio.Future):
-                self._resolve(item, error)
-            elif item is not _STOP:
-                lost += 1
+        lost = sum(1 for item in pending if not isinstance(item, asyncio.Future) and item is not _STOP)
         self.dropped += lost
         log.error("%s (%d queued writes lost)", error, lost)
         loop, callback = self._loop, self.on_failure
         if loop is not None and callback is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(callback, error)
+                loop.call_soon_threadsafe(callback, error)  # before any waiter wakes up
+        for item in pending:
+            if isinstance(item, asyncio.Future):
+                self._resolve(item, error)
 
     @staticmethod
     def _resolve(fut: asyncio.Future[None], error: BaseException | None) -> None:

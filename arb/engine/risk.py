@@ -189,6 +189,11 @@ class RiskManager:
     def _change(self, state: TradingState, reason: str, source: Source, *, save: bool = True) -> None:
         if (state, reason) == (self.state, self.reason):
             return
+        if state is self.state is TradingState.HALTED and source is Source.ENGINE:
+            # the first reason is the root cause (a failed journal, then the trade it failed): kept
+            log.warning("trading already HALTED (%s); also: %s", self.reason, reason)
+            self._emit(RiskEvent.HALT, "", f"HALTED->HALTED source={source.name} reason={reason}")
+            return
         was = self.state
         self.state, self.reason = state, reason
         level = logging.INFO if state is TradingState.ACTIVE else logging.WARNING
