@@ -205,6 +205,7 @@ async def test_a_journal_that_cannot_be_written_halts_the_engine_and_stop_return
         hard = resource.prlimit(running.proc.pid, resource.RLIMIT_FSIZE)[1]
         resource.prlimit(running.proc.pid, resource.RLIMIT_FSIZE, (wal.stat().st_size, hard))
         before = _orders(sim)
+        opened_ns = time.time_ns()
         sim.market.open_window(BTC, "binance", "mexc", net_bps=25.0, duration_ns=800_000_000)
         status = await running.until(lambda s: s["state"] == "HALTED", timeout=10)
         assert _orders(sim) == before  # the trade whose intents could not be journaled sent nothing
@@ -216,6 +217,7 @@ async def test_a_journal_that_cannot_be_written_halts_the_engine_and_stop_return
     assert status["trading"]["reason"].startswith("journal failed: writer failed"), status["trading"]
     state = json.loads(state_path(tmp_path / "data").read_text())  # small: still written
     assert state["state"] == "HALTED" and state["reason"].startswith("journal failed"), state
+    assert 0 < state["ts_ns"] - opened_ns < NS  # halted by the engine's clock within a second of the window
 
 
 async def test_a_second_engine_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:
