@@ -23,7 +23,7 @@ from typing import IO, NamedTuple
 
 from arb.engine.journal import Journal
 from arb.engine.risk import RiskEvent, RiskManager, Source, TradingState, read_state, write_state
-from arb.errors import DataDirLockedError, JournalError
+from arb.errors import ConfigError, DataDirLockedError, JournalError
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,12 @@ class DataDirLock:
         self._file: IO[str] | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+")  # noqa: SIM115 - held open for the engine's life
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(self.path, "a+")  # noqa: SIM115 - held open for the engine's life
+        except OSError as exc:
+            raise ConfigError("engine.data_dir", f"cannot use it: {exc.strerror or exc}",
+                              str(self.path.parent)) from None
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -288,9 +288,12 @@ class Journal:
 
     async def open(self, *, mode: str, version: str, now_ns: int) -> None:
         """Create/migrate the database, start the writer thread and record this run."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._loop = asyncio.get_running_loop()
-        conn = await asyncio.to_thread(self._open_writer)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = await asyncio.to_thread(self._open_writer)
+        except (sqlite3.Error, OSError) as exc:
+            raise JournalError(str(self.path), f"cannot open: {exc}") from None
         self._thread = threading.Thread(target=self._writer, args=(conn,), name="arb-journal", daemon=True)
         self._thread.start()
         self.run_id = await self._read(

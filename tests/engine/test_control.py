@@ -228,3 +228,12 @@ async def test_a_second_engine_on_the_same_data_dir_is_refused(tmp_path: Path) -
         assert f"pid {running.proc.pid}" in out
         assert running.proc.returncode is None  # the first one runs on
         await running.until(lambda s: s["state"] == "ACTIVE")
+
+
+async def test_an_unusable_data_dir_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file, not a directory")
+    config = tmp_path / "arb.toml"
+    config.write_text(f'symbols = ["BTC/USDT"]\n[engine]\ndata_dir = "{tmp_path / "taken"}"\n')
+    code, out = await _cli("run", "--config", str(config), "--duration", "1")
+    assert code == 2 and "engine.data_dir" in out and "cannot use it" in out, out
+    assert "Traceback" not in out

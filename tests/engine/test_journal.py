@@ -205,3 +205,10 @@ async def test_links_are_kept_whichever_write_comes_first(tmp_path: Path) -> Non
     await journal.flush()
     assert (await journal.order_links())["c9"] == ("o9", "sell")
     await journal.close()
+
+
+async def test_a_journal_that_cannot_be_opened_says_why(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    journal = Journal(tmp_path / "file" / "j.sqlite")
+    with pytest.raises(JournalError, match="cannot open"):
+        await journal.open(mode="live", version="t", now_ns=1)
