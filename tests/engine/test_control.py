@@ -28,8 +28,10 @@ from typing import Any
 
 import aiohttp
 
+from arb.config import RiskConfig
+from arb.engine.control import StateFile
 from arb.engine.journal import Journal
-from arb.engine.risk import state_path
+from arb.engine.risk import RiskEvent, RiskManager, Source, TradingState, read_state, state_path, write_state
 from arb.model import Symbol
 from arb.sim.accounts import SIM_KEY, SIM_SECRET
 from arb.sim.server import SimExchange
@@ -237,3 +239,29 @@ async def test_an_unusable_data_dir_is_a_clear_error(tmp_path: Path) -> None:
     code, out = await _cli("run", "--config", str(config), "--duration", "1")
     assert code == 2 and "engine.data_dir" in out and "cannot use it" in out, out
     assert "Traceback" not in out
+
+
+async def test_the_state_file_watcher_applies_the_operator_and_never_its_own_writes(tmp_path: Path) -> None:
+    path = state_path(tmp_path)
+    risk = RiskManager(RiskConfig(), path, time.time_ns)
+    events: list[tuple[RiskEvent, str]] = []
+    risk.on_event = lambda kind, venue, detail: events.append((kind, detail))
+    watcher = StateFile(path, risk, poll_s=60)  # polled by hand below
+    watcher.start()
+    try:
+        write_state(path, TradingState.ACTIVE, "", time.time_ns(), Source.OPERATOR)  # an older resume
+        risk.halt("unhedged")  # newer, written off the loop: the file is stale until the writer ran
+        assert not await watcher.check()  # the stale ACTIVE file must not resume the engine
+        assert risk.state is TradingState.HALTED
+        await watcher.flush()
+        assert read_state(path) == (TradingState.HALTED, "unhedged")
+        assert not await watcher.check() and risk.state is TradingState.HALTED  # our own write
+        write_state(path, TradingState.ACTIVE, "", time.time_ns(), Source.OPERATOR)  # `arb-engine resume`
+        assert await watcher.check() and risk.state is TradingState.ACTIVE
+        assert not await watcher.check()  # seen once
+        write_state(path, TradingState.HALTED, "drill", time.time_ns(), Source.OPERATOR)
+        assert await watcher.check() and (risk.state, risk.reason) == (TradingState.HALTED, "drill")
+    finally:
+        await watcher.stop()
+    assert [kind for kind, _ in events] == [RiskEvent.HALT, RiskEvent.RESUME, RiskEvent.HALT]
+    assert "source=OPERATOR" in events[1][1] and "source=ENGINE" in events[0][1]
