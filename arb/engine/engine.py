@@ -363,9 +363,11 @@ class Engine:
 
     def _venue_gauges(self) -> list[tuple[str, str, dict[str, str], float]]:
         out: list[tuple[str, str, dict[str, str], float]] = []
+        shown: set[int] = set()  # a venue's clients share one limiter: report it once
         for venue, rest in self._rest_clients():
-            if rest.limiter is None:
+            if rest.limiter is None or id(rest.limiter) in shown:
                 continue
+            shown.add(id(rest.limiter))
             for pool, free in rest.limiter.headroom().items():
                 out.append(("ratelimit_headroom_ratio", "Fraction of a rate-limit pool available now",
                             {"venue": venue, "pool": pool}, free))

@@ -104,7 +104,8 @@ async def test_a_429_on_the_market_data_client_pauses_the_signed_client_too(tmp_
     limiter = sim.limiters["binance"]
     try:
         await engine.start()
-        await wait_for(lambda: engine.summary()["books_synced"] == 4)
+        await wait_for(lambda: engine.summary()["books_synced"] == 4 and all(engine.user_streams.values())
+                       and not engine._checks)  # quiet: the user streams' catch-up reads are done
         # a tight budget from now on (3 s windows; the client's pools think 6000 a minute), and
         # the first request sent inside a Retry-After bans the IP
         limiter.limits = SimLimits(rules=(LimitRule("weight", 100, 3.0),), ban_after=1, ban_s=30.0)
@@ -115,7 +116,9 @@ async def test_a_429_on_the_market_data_client_pauses_the_signed_client_too(tmp_
                 await public.orderbook(BTC, 1000)
 
         reads = asyncio.create_task(snapshots())
-        await wait_for(lambda: limiter.throttled >= 1, timeout=10)
+        rest: Any = public.rest  # type: ignore[attr-defined]
+        await wait_for(lambda: rest.limiter.rate_limited >= 1, timeout=10)  # a client has the 429
+        assert limiter.throttled == 1 and rest.metrics.rate_limited == 1  # and it was this one
         told_until = limiter._told_until["127.0.0.1"]
         info = engine.symbols[("binance", BTC)]
         book = engine.books.book("binance", BTC)
@@ -128,6 +131,7 @@ async def test_a_429_on_the_market_data_client_pauses_the_signed_client_too(tmp_
         reads.cancel()  # the snapshots wait for the slowed pools to refill: not what is tested
         with contextlib.suppress(asyncio.CancelledError):
             await reads
+        exposition = engine.metrics.render().decode()
     finally:
         await engine.stop()
         await sim.close()
@@ -140,3 +144,6 @@ async def test_a_429_on_the_market_data_client_pauses_the_signed_client_too(tmp_
     sent = [t for t, route, _ in limiter.log if route == "POST /api/v3/order"]
     assert len(sent) == 1 and sent[0] >= told_until
     assert engine.publics["binance"].rest.limiter is engine.privates["binance"].rest.limiter  # type: ignore[attr-defined]
+    headroom = [line for line in exposition.splitlines()
+                if line.startswith('arb_ratelimit_headroom_ratio{pool="weight",venue="binance"}')]
+    assert len(headroom) == 1, headroom  # one budget, one series
