@@ -16,7 +16,7 @@ from pathlib import Path
 
 import arb
 from arb.config import config_schema, describe, load_config
-from arb.engine.risk import TradingState, read_state, state_path, write_state
+from arb.engine.risk import Source, TradingState, read_state, state_path, write_state
 from arb.errors import ConfigError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -66,25 +66,37 @@ def _state_file(args: argparse.Namespace) -> Path:
     return state_path(data_dir)
 
 
-def _halt(args: argparse.Namespace) -> int:
-    path = _state_file(args)
-    write_state(path, TradingState.HALTED, args.reason, time.time_ns())
-    print(f"HALTED ({args.reason}): {path}")
+def _set_state(args: argparse.Namespace, state: TradingState, reason: str) -> int:
+    """Write the state file durably; a running engine on that data dir applies it within a poll
+    (``engine.control``, 0.2 s) and journals it as an operator's change."""
+    try:
+        path = _state_file(args)
+        was, was_reason = read_state(path)
+        write_state(path, state, reason, time.time_ns(), Source.OPERATOR)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot write the trading state: {exc}", file=sys.stderr)
+        return 2
+    before = f"was {was.name}{': ' + was_reason if was_reason else ''}"
+    print(f"{state.name}{f' ({reason})' if reason else ''} ({before}): {path}")
     return 0
+
+
+def _halt(args: argparse.Namespace) -> int:
+    return _set_state(args, TradingState.HALTED, args.reason)
 
 
 def _resume(args: argparse.Namespace) -> int:
-    path = _state_file(args)
-    state, reason = read_state(path)
-    write_state(path, TradingState.ACTIVE, "", time.time_ns())
-    print(f"ACTIVE (was {state.name}{': ' + reason if reason else ''}): {path}")
-    return 0
+    return _set_state(args, TradingState.ACTIVE, "")
 
 
 def _add_state_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     for name, handler, text in (
-        ("halt", _halt, "stop all trading; persisted until `arb-engine resume`"),
-        ("resume", _resume, "clear a HALT and allow trading again"),
+        ("halt", _halt, "stop all trading, a running engine too (within 0.2 s); persisted until "
+                        "`arb-engine resume`"),
+        ("resume", _resume, "clear a HALT and allow trading again (a running engine too)"),
     ):
         parser = sub.add_parser(name, help=text)
         where = parser.add_mutually_exclusive_group()
