@@ -31,7 +31,7 @@ from arb.config import (
     starter_config,
 )
 from arb.engine.risk import TradingState, read_state, state_path, write_state
-from arb.errors import ArbError, ConfigError
+from arb.errors import ArbError, ConfigError, ExchangeUnavailableError
 from arb.model import Symbol
 from arb.obs.logging import configure_logging
 
@@ -364,6 +364,9 @@ def _record(args: argparse.Namespace) -> int:
             args.use_uvloop)
     except FileExistsError as exc:
         raise UsageError(str(exc)) from None
+    except ExchangeUnavailableError as exc:
+        return _fail(ExitCode.ENVIRONMENT, f"cannot reach {exc.venue} ({exc.message}): no network? "
+                                           "`arb-engine record --sim` records the loopback simulator")
     frames = sum(c["TEXT"] + c["BINARY"] for c in manifest.counts.values())
     print(f"recorded {frames:,} frames of {', '.join(manifest.symbols)} on {', '.join(manifest.venues)} "
           f"into {args.out}")

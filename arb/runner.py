@@ -14,6 +14,7 @@ import contextlib
 import functools
 import logging
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -25,7 +26,7 @@ from arb.config import Config, Credentials, load_config, load_credentials
 from arb.demo import sim_credentials, summary_table, trade_lines
 from arb.engine.engine import Engine
 from arb.errors import ArbError, AuthenticationError, ConfigError
-from arb.obs import loop
+from arb.obs import loop as event_loop
 from arb.obs.health import HealthServer
 from arb.obs.loop import loop_name
 from arb.ops.status import engine_status
@@ -83,6 +84,13 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
                 await engine.stop()
                 engine = None
                 return 2
+            except sqlite3.DatabaseError as exc:  # nor does a damaged journal
+                print(f"error: {config.journal_path} is not a readable arb journal ({exc}); move it aside "
+                      "(a new one is started) or set journal.path", file=sys.stderr)
+                with contextlib.suppress(Exception):
+                    await engine.stop()
+                engine = None
+                return 3
             except ArbError as exc:
                 out.write(f"cannot start against the venues ({exc}); retrying in {delay:.0f} s\n")
                 out.flush()
@@ -153,7 +161,8 @@ def main(config_path: str, *, live: bool, sim: bool, duration: float | None, see
             config, engine=msgspec.structs.replace(config.engine, mode="live"))
     uvloop = config.engine.use_uvloop if use_uvloop is None else use_uvloop
     try:
-        return loop.run(run(config, sim=sim, duration=duration, seed=seed, credentials=credentials), uvloop)
+        return event_loop.run(run(config, sim=sim, duration=duration, seed=seed, credentials=credentials),
+                              uvloop)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -344,10 +344,12 @@ def main(directory: str, *, speed: float | None, data_dir: str | None, config: C
     except (OSError, ValueError) as exc:
         print(f"error: {directory}: {exc}", file=sys.stderr)
         return 2
+    torn = ", ".join(str(r.path) for r in player.recording.readers if r.truncated) or "the recording"
     print(f"replayed {result.frames:,} frames ({result.dropped:,} dropped) of {directory}: "
           f"{result.recorded_s:.1f} s recorded in {result.elapsed_s:.2f} s "
           f"({result.recorded_s / result.elapsed_s if result.elapsed_s else 0:.1f}x real time)"
-          + ("; the recording ends in a torn record (recorder killed?)" if result.truncated else ""))
+          + (f"; {torn} ends in a torn record (recorder killed? the rest of that file is not replayed)"
+             if result.truncated else ""))
     print("\nSummary (paper replay; update -> decision is the replay's feed time per frame)\n"
           + summary_table(result.summary))
     return 0 if result.frames else 1
