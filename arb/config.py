@@ -81,7 +81,7 @@ TRADING_PRESET: Final = RequestConfig(
 class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     mode: Annotated[Literal["paper", "live"], doc(
         "paper: simulated fills against live books; live: real orders (needs --live and keys)")] = "paper"
-    name: Annotated[str, doc("this engine's name (metrics label, journal)")] = "arb"
+    name: Annotated[str, doc("this engine's name, in /status and the start-up log line")] = "arb"
     data_dir: Annotated[str, doc("directory of the journal and the persisted trading state")] = "./arb-data"
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], doc(
         "log level (`arb-engine --log-level` overrides)")] = "INFO"
@@ -107,7 +107,6 @@ class VenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     taker_fee: Annotated[FeeRate | None, doc(
         "taker fee as a fraction, e.g. 0.001 (default: the venue's fee endpoint; paper: its schedule)"
     )] = None
-    maker_fee: Annotated[FeeRate | None, doc("maker fee as a fraction (reported only: arb takes)")] = None
     connection: Annotated[ConnectionConfig, doc("the REST connection pool")] = ConnectionConfig()
     market_data: Annotated[RequestConfig, doc("market-data reads (retried)")] = MARKET_DATA_PRESET
     trading: Annotated[RequestConfig, doc("order writes (never retried blindly)")] = TRADING_PRESET

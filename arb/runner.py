@@ -105,7 +105,8 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
         if engine is not None:
             out.write(f"running in {config.engine.mode} mode on {', '.join(config.enabled_venues)}; "
                       f"event loop {loop_name()}; journal {config.journal_path}\n")
-            log.info("engine started: %s mode, venues %s, symbols %s, event loop %s", config.engine.mode,
+            log.info("engine %s started: %s mode, venues %s, symbols %s, event loop %s", config.engine.name,
+                     config.engine.mode,
                      ", ".join(config.enabled_venues), ", ".join(config.symbols), loop_name())
             obs = config.observability
             if obs.metrics_port:

@@ -108,7 +108,7 @@ def test_run_logs_json_lines_and_never_a_secret(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
     assert lines, done.stderr
     assert all({"ts", "level", "logger", "msg"} <= set(line) for line in lines)
-    assert any(line["level"] == "INFO" and "engine started" in line["msg"] for line in lines)
+    assert any(line["level"] == "INFO" and line["msg"].startswith("engine arb started") for line in lines)
     assert CANARY not in done.stdout + done.stderr
     # the config's log level is honoured when no flag overrides it
     quiet = _config(tmp_path, 'log_level = "ERROR"\n[observability]\nmetrics_port = 0\n')

@@ -58,6 +58,7 @@ def engine_status(engine: Engine, clock_ns: Callable[[], int] = time.time_ns) ->
     residuals = [{"opportunity": o.opportunity_id, "status": o.status, "residual": str(o.residual)}
                  for o in engine.outcomes if o.residual]
     return {
+        "name": engine.config.engine.name,
         **engine.summary(),
         "trading": {"state": risk.state.name, "reason": risk.reason,
                     "open_opportunities": risk.open_opportunities,
