@@ -187,6 +187,22 @@ def test_ctrl_c_in_check_prints_the_checks_done() -> None:
     assert "PASS  symbols load" in out and "interrupted after 1 of 9 checks" in out
 
 
+def test_record_that_gets_no_frames_says_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sim = subprocess.Popen([sys.executable, "-m", "arb.cli", "sim", "--venues", "mexc", "binance", "--fault",
+                            "mexc:stall", "--fault", "binance:stall"], stdout=subprocess.PIPE, text=True,
+                           env=_env())
+    try:
+        assert sim.stdout is not None
+        urls = [sim.stdout.readline().split(" ")[:2] for _ in range(2)]
+        argv = ["record", "--out", str(tmp_path / "rec"), "--duration", "1", "--quiet"]
+        for venue, rest in urls:
+            argv += ["--sim-url", f"{venue}={rest.removeprefix('rest=')}"]
+        _fails(argv, capsys, ExitCode.FAILED, "no frames arrived")
+    finally:
+        sim.terminate()
+        sim.communicate(timeout=30)
+
+
 def test_ctrl_c_in_replay_prints_what_was_replayed(tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     rec = tmp_path / "rec"
@@ -196,6 +212,14 @@ def test_ctrl_c_in_replay_prints_what_was_replayed(tmp_path: Path,
     code, out, err = _interrupt(["replay", str(rec), "--speed", "0.2", "--quiet"], "book invalid (start)")
     assert code == ExitCode.INTERRUPTED and "Traceback" not in err, err
     assert "Interrupted after" in out and f"frames of {rec}" in out and "books synced" in out
+
+
+def test_demo_help_says_what_it_does(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "simulated money" in text and "live mode" in text and "signed IOC orders" in text
+    assert "one-legged trades" in text and "paper" not in text  # it is not a paper run
 
 
 def test_exit_codes_are_documented_in_help_and_readme(capsys: pytest.CaptureFixture[str]) -> None:
