@@ -55,8 +55,8 @@ EXIT_CODES_HELP = """exit codes:
   3    environment error (port in use, venue unreachable, unreadable journal or recording)
   130  interrupted with Ctrl-C (what was done so far is printed first)
 
-logging: --log-level and --log-format come before the command (arb-engine --log-format json run ...)
-and override engine.log_level / engine.log_format of the command's --config."""
+logging: --log-level and --log-format (before or after the command: arb-engine run --log-format json
+...) override engine.log_level / engine.log_format of the command's --config."""
 
 
 class UsageError(ArbError):
@@ -441,15 +441,33 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"arb-engine {arb.__version__}")
-    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], default=None,
-                        help="log level (default: the config's engine.log_level, else INFO)")
-    parser.add_argument("--log-format", choices=["console", "json"], default=None,
-                        help="log lines for people or one JSON object per line for log shippers "
-                             "(default: the config's engine.log_format, else console)")
+    _add_common(parser, None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in COMMANDS:
         add(sub)
+    for command in _leaf_parsers(sub):  # `arb-engine run --log-format json` works as well
+        _add_common(command, argparse.SUPPRESS)
     return parser
+
+
+def _add_common(parser: argparse.ArgumentParser, default: str | None) -> None:
+    """The flags every command takes; on a subcommand their default is SUPPRESS, so a value given
+    before the command is kept unless the command's own flag overrides it."""
+    if "--log-level" not in parser._option_string_actions:
+        parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], default=default,
+                            help="log level (default: the config's engine.log_level, else INFO)")
+    if "--log-format" not in parser._option_string_actions:
+        parser.add_argument("--log-format", choices=["console", "json"], default=default,
+                            help="log lines for people or one JSON object per line for log shippers "
+                                 "(default: the config's engine.log_format, else console)")
+
+
+def _leaf_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> list[argparse.ArgumentParser]:
+    out = []
+    for parser in dict.fromkeys(sub.choices.values()):
+        nested = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        out += [leaf for action in nested for leaf in _leaf_parsers(action)] if nested else [parser]
+    return out
 
 
 def _setup(args: argparse.Namespace) -> None:

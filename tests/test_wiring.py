@@ -101,8 +101,8 @@ def test_run_uses_uvloop_by_default_and_asyncio_when_disabled(tmp_path: Path) ->
 def test_run_logs_json_lines_and_never_a_secret(tmp_path: Path) -> None:
     config = _config(tmp_path, "[observability]\nmetrics_port = 0\n")
     env = _env(ARB_BINANCE_API_KEY=CANARY, ARB_BINANCE_API_SECRET=CANARY + "-s")
-    done = subprocess.run([sys.executable, "-m", "arb.cli", "--log-format", "json", "--log-level", "DEBUG",
-                           "run", "--config", str(config), "--sim", "--duration", "2"],
+    done = subprocess.run([sys.executable, "-m", "arb.cli", "--log-level", "DEBUG", "run", "--log-format",
+                           "json", "--config", str(config), "--sim", "--duration", "2"],
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
