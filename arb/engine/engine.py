@@ -130,7 +130,7 @@ class Engine:
         self._make_public = public_factory
         self._make_stream = stream_factory or self._venue_stream
         self._clock = clock_ns
-        self._paper_balances = dict(paper_balances or config.engine.paper_balances)
+        self._paper_balances = dict(paper_balances or config.paper_start_balances)
         self._credentials = dict(credentials or {})
         if self.live:
             for venue in config.enabled_venues:
