@@ -157,7 +157,7 @@ def _run(args: argparse.Namespace) -> int:
     from arb.runner import main as run_main
 
     return run_main(args.config, live=args.live, sim=args.sim, duration=args.duration, seed=args.seed,
-                    sim_urls=args.sim_url)
+                    sim_urls=args.sim_url, quiet=args.quiet, wait=args.wait)
 
 
 def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -171,6 +171,10 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                              "venues not named are left out")
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     parser.add_argument("--seed", type=int, default=1, help="simulator seed (with --sim)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no live view and no progress lines (daemons; logs still go to stderr)")
+    parser.add_argument("--wait", action="store_true",
+                        help="keep running when nothing can be traded (else say why and exit 3)")
     parser.set_defaults(handler=_run)
 
 
@@ -311,6 +315,44 @@ def _add_replay(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     parser.set_defaults(handler=_replay)
 
 
+def _top(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from arb.ops.top import top
+
+    url = args.url
+    if args.config:
+        try:
+            obs = load_config(args.config).observability
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if not obs.metrics_port:
+            print(f"error: {args.config}: observability.metrics_port is 0 (the engine serves no HTTP)",
+                  file=sys.stderr)
+            return 2
+        url = f"http://{obs.metrics_host}:{obs.metrics_port}"
+    if not url.startswith(("http://", "https://")):
+        print(f"error: --url {url!r}: expected http://HOST:PORT", file=sys.stderr)
+        return 2
+    if not 0 < args.interval <= 0.5:
+        print(f"error: --interval {args.interval}: expected 0 < seconds <= 0.5", file=sys.stderr)
+        return 2
+    return asyncio.run(top(url, interval=args.interval, reason=args.reason))
+
+
+def _add_top(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("top", help="live dashboard of a running engine (keys: h halt, r resume, q quit)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--url", default="http://127.0.0.1:9108",
+                       help="the engine's HTTP server (default http://127.0.0.1:9108)")
+    where.add_argument("--config", help="the engine's config file (its observability host and port)")
+    parser.add_argument("--interval", type=float, default=0.25, help="refresh every N seconds (default 0.25)")
+    parser.add_argument("--reason", default="halted from arb-engine top",
+                        help="halt reason used when none is typed after h")
+    parser.set_defaults(handler=_top)
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     _add_config,
     _add_state_commands,
@@ -321,6 +363,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], 
     _add_reports,
     _add_record,
     _add_replay,
+    _add_top,
 )
 
 

@@ -5,6 +5,11 @@ venue's keys in the environment (``ARB_<VENUE>_API_KEY`` / ``_API_SECRET``); wit
 simulator's funded test account (``sim-key`` / ``sim-secret``) stands in for keys not set. When the
 venues cannot be reached (no internet here) the engine keeps retrying with backoff and says so on
 every attempt.
+
+While it runs, a terminal shows the live view (`arb.ops.view`: books, spreads, trades, balances,
+state, connections; 4 Hz from a timer, never from the hot path), piped output a progress line every
+few seconds, `--quiet` neither. A run that cannot trade anything (fewer than two venues, no symbol
+listed on two of them, empty balances) says why and exits `EXIT_CANNOT_TRADE` (3) unless `--wait`.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ from arb.demo import sim_credentials, summary_table
 from arb.engine.engine import Engine
 from arb.errors import ArbError, AuthenticationError, ConfigError
 from arb.obs.health import HealthServer
+from arb.ops.preflight import EXIT_CANNOT_TRADE, config_reasons, engine_reasons
 from arb.ops.status import engine_status
+from arb.ops.view import ViewMode, choose_mode, engine_controls, show
 from arb.sim.server import SimExchange, parse_sim_urls
 
 RETRY_START_S = 1.0
@@ -48,9 +55,23 @@ def _with_sim_urls(config: Config, urls: Mapping[str, tuple[str, str]], *, only:
     return msgspec.structs.replace(config, venues=venues)
 
 
+def _cannot_trade(out: TextIO, reasons: list[str], wait: bool) -> bool:
+    """Say why nothing can trade; True when the run should stop (no `--wait`)."""
+    for reason in reasons:
+        out.write(f"cannot trade: {reason}\n")
+    out.write("waiting anyway (--wait)\n" if wait else
+              f"exiting ({EXIT_CANNOT_TRADE}); pass --wait to run anyway\n")
+    out.flush()
+    return not wait
+
+
 async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 1,
-              out: TextIO | None = None, credentials: dict[str, Credentials] | None = None) -> int:
+              out: TextIO | None = None, credentials: dict[str, Credentials] | None = None,
+              quiet: bool = True, wait: bool = False) -> int:
     out = out or sys.stdout  # resolved per call, so a redirected stdout is honoured
+    reasons = config_reasons(config)
+    if reasons and _cannot_trade(out, reasons, wait):
+        return EXIT_CANNOT_TRADE
     simulator = None
     if sim:
         simulator = SimExchange(list(config.enabled_venues), seed=seed)
@@ -67,6 +88,8 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
     began = time.monotonic()
     engine: Engine | None = None
     health: HealthServer | None = None
+    view: asyncio.Task[None] | None = None
+    view_stop = asyncio.Event()
     try:
         while not stop.is_set():
             engine = Engine(config, credentials=credentials)
@@ -90,21 +113,37 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
                     await asyncio.wait_for(stop.wait(), delay)
                 delay = min(delay * 2, RETRY_MAX_S)
         if engine is not None:
+            reasons, warnings = engine_reasons(engine)
+            if reasons and _cannot_trade(out, reasons, wait):
+                return EXIT_CANNOT_TRADE
+            for warning in [] if reasons else warnings:
+                out.write(f"warning: {warning}\n")
             out.write(f"running in {config.engine.mode} mode on {', '.join(config.enabled_venues)}; "
                       f"journal {config.journal_path}\n")
             obs = config.observability
             if obs.metrics_port:
+                halt, resume = engine_controls(engine)
                 health = HealthServer(obs.metrics_host, obs.metrics_port, readiness=engine.readiness,
                                       metrics=engine.metrics.render,
-                                      status=functools.partial(engine_status, engine))
+                                      status=functools.partial(engine_status, engine),
+                                      view=engine.view_snapshot, halt=halt, resume=resume)
                 port = await health.start()
                 out.write(f"health: http://{obs.metrics_host}:{port}/readyz  metrics: /metrics\n")
             out.flush()
+            mode = choose_mode(out, quiet)
+            if mode is not ViewMode.OFF:
+                view = asyncio.get_running_loop().create_task(
+                    show(engine.view_snapshot, out, mode, title=f"arb {config.engine.mode}", stop=view_stop),
+                    name="live view")
             started = time.monotonic()
             while not stop.is_set() and (duration is None or time.monotonic() - started < duration):
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1.0)
     finally:
+        if view is not None:
+            view_stop.set()
+            with contextlib.suppress(Exception):
+                await view
         if health is not None:
             await health.stop()
         if engine is not None:
@@ -116,7 +155,7 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
 
 
 def main(config_path: str, *, live: bool, sim: bool, duration: float | None, seed: int,
-         sim_urls: Sequence[str] = ()) -> int:
+         sim_urls: Sequence[str] = (), quiet: bool = False, wait: bool = False) -> int:
     """`arb-engine run`; `sim_urls` (``VENUE=URL``) point venues at a running `arb-engine sim`."""
     try:
         config = load_config(config_path)
@@ -144,7 +183,8 @@ def main(config_path: str, *, live: bool, sim: bool, duration: float | None, see
         config = msgspec.structs.replace(
             config, engine=msgspec.structs.replace(config.engine, mode="live"))
     try:
-        return asyncio.run(run(config, sim=sim, duration=duration, seed=seed, credentials=credentials))
+        return asyncio.run(run(config, sim=sim, duration=duration, seed=seed, credentials=credentials,
+                               quiet=quiet, wait=wait))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

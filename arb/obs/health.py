@@ -1,8 +1,11 @@
-"""Local HTTP endpoint: `/livez`, `/readyz`, `/metrics`, `/status`; and the event-loop lag monitor.
+"""Local HTTP endpoint (`/livez`, `/readyz`, `/metrics`, `/status`, `/view`, `/control/*`); loop-lag monitor.
 
 `/livez` answers whenever the process and its event loop run (it never looks at venues);
 `/readyz` asks the engine's readiness callback (books SYNCED, user streams up, reconciliation
-done, not HALTED, loop lag acceptable) and answers 200 or 503 with the reasons.
+done, not HALTED, loop lag acceptable) and answers 200 or 503 with the reasons. `/view` is the
+live view's snapshot (what `arb-engine top` draws); ``POST /control/halt`` (JSON ``{"reason": ...}``)
+and ``POST /control/resume`` change the trading state, and answer only requests from the loopback
+interface (403 otherwise, whatever address the server is bound to).
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from typing import Any
 from aiohttp import web
 
 Readiness = Callable[[], tuple[bool, dict[str, Any]]]
+Control = Callable[[str], dict[str, Any]]  # halt(reason) / resume(""): returns the new state
+LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
+MAX_REASON = 200
 
 
 class LoopLagMonitor:
@@ -61,12 +67,18 @@ class HealthServer:
         readiness: Readiness,
         metrics: Callable[[], bytes] | None = None,
         status: Callable[[], dict[str, Any]] | None = None,
+        view: Callable[[], dict[str, Any]] | None = None,
+        halt: Control | None = None,
+        resume: Control | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self._readiness = readiness
         self._metrics = metrics
         self._status = status
+        self._view = view
+        self._halt = halt
+        self._resume = resume
         self._runner: web.AppRunner | None = None
 
     def app(self) -> web.Application:
@@ -75,6 +87,9 @@ class HealthServer:
         app.router.add_get("/readyz", self._readyz)
         app.router.add_get("/metrics", self._metrics_handler)
         app.router.add_get("/status", self._status_handler)
+        app.router.add_get("/view", self._view_handler)
+        app.router.add_post("/control/halt", self._halt_handler)
+        app.router.add_post("/control/resume", self._resume_handler)
         return app
 
     async def start(self) -> int:
@@ -110,3 +125,35 @@ class HealthServer:
         if self._status is None:
             raise web.HTTPNotFound()
         return web.json_response(self._status(), dumps=lambda o: json.dumps(o, default=str))
+
+    async def _view_handler(self, request: web.Request) -> web.Response:
+        if self._view is None:
+            raise web.HTTPNotFound()
+        return web.json_response(self._view(), dumps=lambda o: json.dumps(o, default=str))
+
+    async def _halt_handler(self, request: web.Request) -> web.Response:
+        if self._halt is None:
+            raise web.HTTPNotFound()
+        self._local_only(request)
+        reason = "operator halt (HTTP)"
+        if request.can_read_body:
+            try:
+                body = await request.json()
+            except ValueError:
+                raise web.HTTPBadRequest(text="body: expected JSON like {\"reason\": \"...\"}") from None
+            given = body.get("reason") if isinstance(body, dict) else None
+            if given is not None and not isinstance(given, str):
+                raise web.HTTPBadRequest(text="reason: expected a string")
+            reason = (given or reason)[:MAX_REASON]
+        return web.json_response(self._halt(reason))
+
+    async def _resume_handler(self, request: web.Request) -> web.Response:
+        if self._resume is None:
+            raise web.HTTPNotFound()
+        self._local_only(request)
+        return web.json_response(self._resume(""))
+
+    @staticmethod
+    def _local_only(request: web.Request) -> None:
+        if request.remote not in LOOPBACK:
+            raise web.HTTPForbidden(text="control endpoints answer 127.0.0.1 only")
