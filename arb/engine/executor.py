@@ -164,9 +164,15 @@ class Executor:
         residual = bought - sold
         if residual:
             opened = self._clock()
+            log.warning("%s %s: one-legged position opened by %s: %s %s (bought %s on %s, sold %s on %s)",
+                        opp.buy_venue if residual > 0 else opp.sell_venue, opp.symbol, opp.id, residual,
+                        opp.symbol.base, bought, opp.buy_venue, sold, opp.sell_venue)
             outcome.residual = await self._close_residual(opp, residual)
             outcome.residual_ms = (self._clock() - opened) / MS
             outcome.status = "residual-closed" if not outcome.residual else "halted"
+            if not outcome.residual:
+                log.info("%s %s: one-legged position of %s closed in %.1f ms", opp.buy_venue if residual > 0
+                         else opp.sell_venue, opp.symbol, opp.id, outcome.residual_ms)
         outcome.pnl = self._realised(opp)
         self.risk.add_realised_pnl(outcome.pnl)
         return outcome

@@ -61,8 +61,8 @@ def engine(tmp_path: Path) -> Iterator[str]:
     config.write_text(f'symbols = ["BTC/USDT", "ETH/USDT"]\n[engine]\ndata_dir = "{tmp_path / "data"}"\n'
                       '[engine.paper_balances]\nUSDT = "100000"\nBTC = "1"\nETH = "20"\n'
                       f"[observability]\nmetrics_port = {port}\n")
-    proc = subprocess.Popen([str(SCRIPT), "run", "--config", str(config), "--sim", "--quiet", "--duration", "120"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    argv = [str(SCRIPT), "run", "--config", str(config), "--sim", "--quiet", "--duration", "120"]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
         _until("the engine's /view", lambda: proc.poll() is not None or _get(f"{base}/view"))
@@ -94,8 +94,8 @@ def test_top_in_tmux_halts_and_resumes_the_engine(engine: str) -> None:
     try:
         _until("the view drawn with synced books", lambda: "Venues" in pane() and "2/2" in pane())
         screen = pane()
-        for panel in ("Best net spread", "Recent trades", "Balances", "ACTIVE", "keys: h halt  r resume  q quit"):
-            assert panel in screen, screen
+        for shown in ("Best net spread", "Recent trades", "Balances", "ACTIVE", "h halt  r resume  q quit"):
+            assert shown in screen, screen
 
         tmux("send-keys", "-t", "top", "h")
         _until("the reason prompt", lambda: "halt reason" in pane())
@@ -108,7 +108,8 @@ def test_top_in_tmux_halts_and_resumes_the_engine(engine: str) -> None:
         assert "halt sent: engine is HALTED (tmux said so)" in pane()
 
         tmux("send-keys", "-t", "top", "r")
-        _until("ACTIVE on screen", lambda: "resume sent: engine is ACTIVE" in pane() and "HALTED" not in pane())
+        _until("ACTIVE on screen",
+               lambda: "resume sent: engine is ACTIVE" in pane() and "HALTED" not in pane())
         status = _get(f"{engine}/status")
         assert status is not None and status["trading"]["state"] == "ACTIVE"
 
@@ -144,7 +145,8 @@ def test_top_without_a_terminal_prints_the_view_once(engine: str, capsys: pytest
     assert f"arb top: {engine}" in out and "Venues" in out and "Best net spread" in out
 
 
-def test_top_answers_bad_input_without_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_top_answers_bad_input_without_a_traceback(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["top", "--url", "localhost:9108"]) == 2
     assert "--url 'localhost:9108': expected http://HOST:PORT" in capsys.readouterr().err
     assert main(["top", "--interval", "2"]) == 2

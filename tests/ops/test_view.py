@@ -5,6 +5,7 @@ the runs that cannot trade anything (exit 3 with the reason, unless --wait)."""
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import pty
 import re
@@ -26,6 +27,7 @@ from rich.console import Console
 from arb._core.book import L2Book
 from arb.config import RiskConfig
 from arb.engine.detector import Detector
+from arb.engine.risk import RiskManager, state_path
 from arb.model import Symbol
 from arb.obs.health import HealthServer
 from arb.ops.preflight import EXIT_CANNOT_TRADE
@@ -308,3 +310,84 @@ def test_wait_runs_anyway(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "cannot trade: nothing to trade with" in proc.stdout and "waiting anyway (--wait)" in proc.stdout
     assert "running in paper mode" in proc.stdout
+
+
+# ---------------------------------------------------------------------------- log lines for what matters
+
+
+def _messages(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [f"{r.levelname} {r.getMessage()}" for r in caplog.records]
+
+
+def test_risk_logs_halt_resume_and_circuit_open_and_close(tmp_path: Path,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="arb")
+    now = [0]
+    risk = RiskManager(RiskConfig(max_consecutive_failures=2, circuit_cooldown_s=5.0), state_path(tmp_path),
+                       lambda: now[0])
+    risk.record_result("mexc", False)
+    assert not [m for m in _messages(caplog) if "circuit" in m]
+    risk.record_result("mexc", False)
+    assert "WARNING mexc: circuit open for 5 s after 2 consecutive failures" in _messages(caplog)
+    now[0] = 6 * 10**9
+    assert not risk.circuit_open("mexc")  # half-open: one trial
+    risk.record_result("mexc", True)
+    assert "WARNING mexc: circuit closed (a trial order succeeded)" in _messages(caplog)
+    risk.halt("operator said so")
+    risk.halt("operator said so")  # the same halt again is not logged twice
+    risk.resume()
+    msgs = _messages(caplog)
+    assert msgs.count("WARNING HALT: operator said so") == 1
+    assert "WARNING trading resumed (was HALTED: operator said so)" in msgs
+
+
+async def test_a_one_legged_trade_logs_its_opening_and_closing(tmp_path: Path,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    """The mexc leg is refused: the bought BTC is one-legged until sold back (or trading HALTs)."""
+    from arb.sim.faults import Reply
+    from tests.engine.test_live_faults import assert_consistent, trade_one_window
+
+    caplog.set_level(logging.INFO, logger="arb")
+
+    def arm(sim: Any, engine: Any) -> None:
+        sim.faults["mexc"].replies.append(Reply(400, '{"code":30016,"msg":"trading is suspended"}',
+                                                method="POST"))
+
+    sim, engine, out = await trade_one_window(tmp_path, 31, arm)
+    msgs = _messages(caplog)
+    opened = [m for m in msgs if "one-legged position opened" in m]
+    prefix = f"WARNING binance BTC/USDT: one-legged position opened by {out.opportunity_id}: "
+    assert len(opened) == 1 and opened[0].startswith(prefix)
+    assert out.status in ("residual-closed", "halted")
+    if out.status == "residual-closed":
+        closed = f"INFO binance BTC/USDT: one-legged position of {out.opportunity_id} closed in "
+        assert any(m.startswith(closed) for m in msgs), msgs
+    else:
+        assert any(m.startswith("WARNING HALT: residual") for m in msgs), msgs
+    await assert_consistent(sim, engine, tmp_path)  # the journal explains the simulator's ledger
+
+
+async def test_a_dropped_stream_logs_invalid_reconnected_and_resynced(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from arb.engine.engine import Engine
+    from tests.engine.test_engine_live import VENUES, calm_sim, live_config, sim_credentials, wait_for
+
+    caplog.set_level(logging.INFO, logger="arb")
+    sim, urls = await calm_sim(VENUES, seed=36)
+    engine = Engine(live_config(urls, tmp_path), credentials=sim_credentials(VENUES))
+    try:
+        await engine.start()
+        await wait_for(lambda: engine.summary()["books_synced"] == 4)
+        caplog.clear()
+        assert await sim.disconnect("mexc") >= 1
+        await wait_for(lambda: any("mexc" in m and "reconnected" in m for m in _messages(caplog))
+                       and engine.summary()["books_synced"] == 4, timeout=20)
+    finally:
+        await engine.stop()
+        await sim.close()
+    msgs = _messages(caplog)
+    for symbol in ("BTC/USDT", "ETH/USDT"):
+        assert any(m.startswith(f"INFO mexc {symbol}: book invalid (stream disconnected") for m in msgs), msgs
+        synced = f"INFO mexc {symbol}: book synced (after stream disconnected"
+        assert any(m.startswith(synced) for m in msgs), msgs
+    assert engine.view_snapshot()["connections"]["mexc"]["reconnects"] >= 1
