@@ -174,7 +174,7 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--quiet", action="store_true",
                         help="no live view and no progress lines (daemons; logs still go to stderr)")
     parser.add_argument("--wait", action="store_true",
-                        help="keep running when nothing can be traded (else say why and exit 3)")
+                        help="keep running when nothing can be traded (else say why and exit 4)")
     parser.set_defaults(handler=_run)
 
 

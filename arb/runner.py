@@ -9,7 +9,7 @@ every attempt.
 While it runs, a terminal shows the live view (`arb.ops.view`: books, spreads, trades, balances,
 state, connections; 4 Hz from a timer, never from the hot path), piped output a progress line every
 few seconds, `--quiet` neither. A run that cannot trade anything (fewer than two venues, no symbol
-listed on two of them, empty balances) says why and exits `EXIT_CANNOT_TRADE` (3) unless `--wait`.
+listed on two of them, empty balances) says why and exits `EXIT_CANNOT_TRADE` (4) unless `--wait`.
 """
 
 from __future__ import annotations
@@ -122,13 +122,13 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
                       f"journal {config.journal_path}\n")
             obs = config.observability
             if obs.metrics_port:
-                halt, resume = engine_controls(engine)
                 health = HealthServer(obs.metrics_host, obs.metrics_port, readiness=engine.readiness,
                                       metrics=engine.metrics.render,
-                                      status=functools.partial(engine_status, engine),
-                                      view=engine.view_snapshot, halt=halt, resume=resume)
+                                      status=functools.partial(engine_status, engine))
                 port = await health.start()
                 out.write(f"health: http://{obs.metrics_host}:{port}/readyz  metrics: /metrics\n")
+                halt, resume = engine_controls(engine)
+                health.serve_view(engine.view_snapshot, halt=halt, resume=resume)
             out.flush()
             mode = choose_mode(out, quiet)
             if mode is not ViewMode.OFF:

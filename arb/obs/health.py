@@ -67,18 +67,15 @@ class HealthServer:
         readiness: Readiness,
         metrics: Callable[[], bytes] | None = None,
         status: Callable[[], dict[str, Any]] | None = None,
-        view: Callable[[], dict[str, Any]] | None = None,
-        halt: Control | None = None,
-        resume: Control | None = None,
     ) -> None:
         self.host = host
         self.port = port
+        self._view: Callable[[], dict[str, Any]] | None = None  # set by `serve_view`
+        self._halt: Control | None = None
+        self._resume: Control | None = None
         self._readiness = readiness
         self._metrics = metrics
         self._status = status
-        self._view = view
-        self._halt = halt
-        self._resume = resume
         self._runner: web.AppRunner | None = None
 
     def app(self) -> web.Application:
@@ -125,6 +122,10 @@ class HealthServer:
         if self._status is None:
             raise web.HTTPNotFound()
         return web.json_response(self._status(), dumps=lambda o: json.dumps(o, default=str))
+
+    def serve_view(self, view: Callable[[], dict[str, Any]], *, halt: Control, resume: Control) -> None:
+        """Serve `/view` (the live view's snapshot) and the loopback-only control routes (404 until set)."""
+        self._view, self._halt, self._resume = view, halt, resume
 
     async def _view_handler(self, request: web.Request) -> web.Response:
         if self._view is None:

@@ -11,7 +11,7 @@ from arb.config import Config
 from arb.engine.engine import Engine
 from arb.model import ZERO
 
-EXIT_CANNOT_TRADE = 3
+EXIT_CANNOT_TRADE = 4  # after the CLI's 0 ok, 1 failed, 2 usage, 3 environment
 
 
 def config_reasons(config: Config) -> list[str]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any, TextIO
 
@@ -190,13 +191,48 @@ async def show(snapshot: Callable[[], Snapshot], out: TextIO, mode: ViewMode, *,
         return
     console = Console(file=out, force_terminal=True)
     with Live(console=console, auto_refresh=False, transient=False, redirect_stdout=False,
-              redirect_stderr=False) as live:
+              redirect_stderr=True) as live, _logs_above(console):
         while True:
             live.update(render(snapshot(), title=title), refresh=True)
             if stop.is_set():
                 return
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), REFRESH_S)
+
+
+class _ConsoleLines:
+    """A stream for a log handler: each complete line is printed above the live view."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        for line in lines:
+            self._console.print(Text(line), soft_wrap=True)
+        return len(text)
+
+    def flush(self) -> None:
+        return None
+
+
+@contextlib.contextmanager
+def _logs_above(console: Console) -> Iterator[None]:
+    """While the view is drawn, log handlers that write to a terminal print above it (not into it)."""
+    swapped: list[tuple[logging.StreamHandler[Any], Any]] = []
+    for logger in (logging.getLogger(), logging.getLogger("arb")):
+        for handler in logger.handlers:
+            stream = getattr(handler, "stream", None)
+            isatty = getattr(stream, "isatty", None)
+            if isinstance(handler, logging.StreamHandler) and isatty is not None and isatty():
+                swapped.append((handler, handler.setStream(_ConsoleLines(console))))
+    try:
+        yield
+    finally:
+        for handler, stream in swapped:
+            handler.setStream(stream)
 
 
 def engine_controls(engine: Engine) -> tuple[Callable[[str], Snapshot], Callable[[str], Snapshot]]:

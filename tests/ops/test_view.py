@@ -1,10 +1,12 @@
 """`run`'s live view: the renderer on a snapshot, the detector's spread read, and `arb-engine run --sim`
 in a pseudo-terminal (panels with real numbers), with `--quiet` (none), piped (a progress line) and
-the runs that cannot trade anything (exit 3 with the reason, unless --wait)."""
+the runs that cannot trade anything (exit 4 with the reason, unless --wait)."""
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
+import io
 import logging
 import os
 import pty
@@ -31,7 +33,7 @@ from arb.engine.risk import RiskManager, state_path
 from arb.model import Symbol
 from arb.obs.health import HealthServer
 from arb.ops.preflight import EXIT_CANNOT_TRADE
-from arb.ops.view import ViewMode, choose_mode, progress_line, render
+from arb.ops.view import ViewMode, choose_mode, progress_line, render, show
 
 SCRIPT = Path(sys.executable).with_name("arb-engine")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\r")
@@ -103,6 +105,40 @@ def test_view_mode_follows_quiet_and_the_terminal() -> None:
     assert choose_mode(tty_out, quiet=True) is ViewMode.OFF
 
 
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+async def test_the_live_view_redraws_and_log_lines_print_above_it() -> None:
+    """A log handler writing to the terminal would tear the panels: while they are drawn, its lines go
+    through the view's console (printed above the panels) and the handler gets its stream back after."""
+    term, handler_stream = _Tty(), _Tty()
+    handler = logging.StreamHandler(handler_stream)
+    logger = logging.getLogger("arb")
+    logger.addHandler(handler)
+    stop = asyncio.Event()
+    calls = [0]
+
+    def snapshot() -> dict[str, Any]:
+        calls[0] += 1
+        if calls[0] == 2:
+            logging.getLogger("arb.engine.books").warning("mexc BTC/USDT: book invalid (sequence gap)")
+        if calls[0] == 3:
+            stop.set()
+        return {**SNAPSHOT, "trade_count": calls[0]}
+
+    try:
+        await show(snapshot, term, ViewMode.LIVE, stop=stop)
+    finally:
+        logger.removeHandler(handler)
+    drawn = ANSI.sub("", term.getvalue())
+    assert calls[0] == 3 and drawn.count("Best net spread") >= 3  # at least a frame per snapshot
+    assert "mexc BTC/USDT: book invalid (sequence gap)" in drawn and handler_stream.getvalue() == ""
+    assert handler.stream is handler_stream
+    assert "trades 3" in drawn
+
+
 def _book(bid: float, ask: float) -> L2Book:
     book = L2Book()
     book.set_snapshot([bid], [1.0], [ask], [1.0])
@@ -141,8 +177,9 @@ def _server(calls: list[tuple[str, str]]) -> HealthServer:
         calls.append(("resume", ""))
         return {"state": "ACTIVE", "reason": ""}
 
-    return HealthServer("127.0.0.1", 0, readiness=lambda: (True, {}), view=lambda: SNAPSHOT,
-                        halt=halt, resume=resume)
+    server = HealthServer("127.0.0.1", 0, readiness=lambda: (True, {}))
+    server.serve_view(lambda: SNAPSHOT, halt=halt, resume=resume)
+    return server
 
 
 async def test_control_routes_answer_loopback_only_and_check_the_body() -> None:
@@ -276,7 +313,7 @@ def test_run_piped_prints_plain_progress_lines(tmp_path: Path) -> None:
     ("empty balances", "nothing to trade with: balances are empty for every symbol (engine.paper_balances)"),
 ])
 @needs_script
-def test_a_run_that_cannot_trade_says_why_and_exits_3(tmp_path: Path, kind: str, expected: str) -> None:
+def test_a_run_that_cannot_trade_says_why_and_exits_4(tmp_path: Path, kind: str, expected: str) -> None:
     target = ["--sim"]
     if kind == "one venue":  # --sim-url leaves the venues it does not name out (nothing is contacted)
         target = ["--sim-url", "binance=http://127.0.0.1:9"]
@@ -284,9 +321,9 @@ def test_a_run_that_cannot_trade_says_why_and_exits_3(tmp_path: Path, kind: str,
                                   "empty balances": {"balances": 'USDT = "0"\nBTC = "0"'}}.get(kind, {}))
     proc = subprocess.run([str(SCRIPT), "run", "--config", str(config), *target, "--duration", "30"],
                           capture_output=True, text=True, timeout=60)
-    assert proc.returncode == EXIT_CANNOT_TRADE == 3, proc.stdout + proc.stderr
+    assert proc.returncode == EXIT_CANNOT_TRADE == 4, proc.stdout + proc.stderr
     assert f"cannot trade: {expected}" in proc.stdout
-    assert "exiting (3); pass --wait to run anyway" in proc.stdout
+    assert "exiting (4); pass --wait to run anyway" in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
     if kind == "not listed":
         assert "ADA/USDT is listed (and trading) on no enabled venue" in proc.stdout
