@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import enum
 import json
-import logging
 import os
 from collections import deque
 from collections.abc import Callable
@@ -24,8 +23,6 @@ import msgspec
 
 from arb.config import RiskConfig
 from arb.model import ZERO, Opportunity, Side
-
-log = logging.getLogger(__name__)
 
 NS = 1_000_000_000
 DAY_NS = 86_400 * NS
@@ -130,8 +127,6 @@ class RiskManager:
 
     def halt(self, reason: str) -> None:
         """Stop sending anything; persisted until `resume()`."""
-        if self.state is not TradingState.HALTED or self.reason != reason:
-            log.warning("HALT: %s", reason)
         self.state, self.reason = TradingState.HALTED, reason
         self._save_state()
 
@@ -141,8 +136,6 @@ class RiskManager:
             self._save_state()
 
     def resume(self) -> None:
-        if self.state is not TradingState.ACTIVE:
-            log.warning("trading resumed (was %s: %s)", self.state.name, self.reason)
         self.state, self.reason = TradingState.ACTIVE, ""
         self._save_state()
 
@@ -197,14 +190,10 @@ class RiskManager:
         """Feed every order outcome; consecutive failures open the venue's circuit."""
         circuit = self._circuits.setdefault(venue, _Circuit())
         if ok:
-            if circuit.open_until:
-                log.warning("%s: circuit closed (a trial order succeeded)", venue)
             circuit.failures, circuit.open_until, circuit.trial = 0, 0, False
             return
         circuit.failures += 1
         if circuit.trial or circuit.failures >= self.config.max_consecutive_failures:
-            log.warning("%s: circuit open for %.0f s after %d consecutive failures", venue,
-                        self.config.circuit_cooldown_s, circuit.failures)
             circuit.open_until = self._clock() + int(self.config.circuit_cooldown_s * NS)
             circuit.trial = False
 
