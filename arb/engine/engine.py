@@ -498,14 +498,17 @@ class Engine:
             row["resyncs"] += s.resyncs
             row["gaps"] += s.gaps
         connections: dict[str, dict[str, Any]] = {}
-        for venue, stream in self.streams.items():
-            stats = getattr(getattr(stream, "ws", None), "connections", None) or []
+        risk_now = self._clock()
+        for venue in self.config.enabled_venues:
+            stats = getattr(getattr(self.streams.get(venue), "ws", None), "connections", None) or []
             last = max((c.last_frame_ns for c in stats), default=0)
+            # read, not `risk.circuit_open()`: asking that after the cooldown hands out the half-open trial
+            circuit = self.risk._circuits.get(venue)
             connections[venue] = {
                 "sockets": len(stats), "reconnects": sum(c.reconnects for c in stats),
                 "last_frame_age_s": round((now - last) / 1e9, 3) if last else None,
                 "user_stream": self.user_streams.get(venue),
-                "circuit_open": self.risk.circuit_open(venue),
+                "circuit_open": circuit is not None and circuit.open_until > risk_now,
             }
         assets = sorted({a for _, sym in self.symbols for a in (sym.base, sym.quote)})
         trades = []

@@ -29,6 +29,7 @@ Snapshot = dict[str, Any]
 REFRESH_S = 0.25  # 4 Hz on a terminal
 PIPED_EVERY_S = 5.0
 MAX_SPREAD_ROWS = 12
+log = logging.getLogger(__name__)
 STATE_STYLE = {"ACTIVE": "bold green", "REDUCING": "bold yellow", "HALTED": "bold white on red"}
 
 
@@ -242,10 +243,13 @@ def engine_controls(engine: Engine) -> tuple[Callable[[str], Snapshot], Callable
         return {"state": engine.risk.state.name, "reason": engine.risk.reason, "ts_ns": time.time_ns()}
 
     def halt(reason: str) -> Snapshot:
+        log.warning("halt requested over HTTP (127.0.0.1): %s", reason)
         engine.risk.halt(reason)
         return state()
 
     def resume(_: str) -> Snapshot:
+        log.warning("resume requested over HTTP (127.0.0.1); was %s %s", engine.risk.state.name,
+                    engine.risk.reason)
         engine.risk.resume()
         return state()
 

@@ -138,6 +138,25 @@ async def test_the_live_view_redraws_and_log_lines_print_above_it() -> None:
     assert "trades 3" in drawn
 
 
+def test_view_snapshot_reads_a_circuit_without_taking_its_half_open_trial(tmp_path: Path) -> None:
+    from arb.config import default_config
+    from arb.engine.engine import Engine
+
+    now = [10**18]
+    config = default_config(symbols=["BTC/USDT"], engine={"data_dir": str(tmp_path)},
+                            risk={"max_consecutive_failures": 1, "circuit_cooldown_s": 5.0})
+    engine = Engine(config, clock_ns=lambda: now[0])
+    engine.risk.record_result("mexc", False)
+    snap = engine.view_snapshot()
+    assert snap["connections"]["mexc"]["circuit_open"] is True
+    assert snap["connections"]["binance"] == {"sockets": 0, "reconnects": 0, "last_frame_age_s": None,
+                                              "user_stream": None, "circuit_open": False}
+    now[0] += 6 * 10**9  # cooled down: the next order may try the venue
+    for _ in range(5):  # the view polls at 4 Hz
+        assert engine.view_snapshot()["connections"]["mexc"]["circuit_open"] is False
+    assert not engine.risk.circuit_open("mexc")  # the trial is still there for a real order
+
+
 def _book(bid: float, ask: float) -> L2Book:
     book = L2Book()
     book.set_snapshot([bid], [1.0], [ask], [1.0])
