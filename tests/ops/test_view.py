@@ -17,6 +17,7 @@ import subprocess
 import sys
 import termios
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -374,20 +375,33 @@ def _messages(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [f"{r.levelname} {r.getMessage()}" for r in caplog.records]
 
 
+@pytest.fixture
+def arb_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """caplog on the `arb` logger itself (`configure_logging` stops it propagating to the root)."""
+    logger = logging.getLogger("arb")
+    level = logger.level
+    logger.addHandler(caplog.handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield caplog
+    finally:
+        logger.removeHandler(caplog.handler)
+        logger.setLevel(level)
+
+
 async def test_a_one_legged_trade_logs_its_opening_and_closing(tmp_path: Path,
-                                                               caplog: pytest.LogCaptureFixture) -> None:
+                                                               arb_logs: pytest.LogCaptureFixture) -> None:
     """The mexc leg is refused: the bought BTC is one-legged until sold back (or trading HALTs)."""
     from arb.sim.faults import Reply
     from tests.engine.test_live_faults import assert_consistent, trade_one_window
 
-    caplog.set_level(logging.INFO, logger="arb")
 
     def arm(sim: Any, engine: Any) -> None:
         sim.faults["mexc"].replies.append(Reply(400, '{"code":30016,"msg":"trading is suspended"}',
                                                 method="POST"))
 
     sim, engine, out = await trade_one_window(tmp_path, 31, arm)
-    msgs = _messages(caplog)
+    msgs = _messages(arb_logs)
     opened = [m for m in msgs if "one-legged position opened" in m]
     prefix = f"WARNING binance BTC/USDT: one-legged position opened by {out.opportunity_id}: "
     assert len(opened) == 1 and opened[0].startswith(prefix)
@@ -401,24 +415,23 @@ async def test_a_one_legged_trade_logs_its_opening_and_closing(tmp_path: Path,
 
 
 async def test_a_dropped_stream_logs_invalid_reconnected_and_resynced(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        tmp_path: Path, arb_logs: pytest.LogCaptureFixture) -> None:
     from arb.engine.engine import Engine
     from tests.engine.test_engine_live import VENUES, calm_sim, live_config, sim_credentials, wait_for
 
-    caplog.set_level(logging.INFO, logger="arb")
     sim, urls = await calm_sim(VENUES, seed=36)
     engine = Engine(live_config(urls, tmp_path), credentials=sim_credentials(VENUES))
     try:
         await engine.start()
         await wait_for(lambda: engine.summary()["books_synced"] == 4)
-        caplog.clear()
+        arb_logs.clear()
         assert await sim.disconnect("mexc") >= 1
-        await wait_for(lambda: any("mexc" in m and "reconnected" in m for m in _messages(caplog))
+        await wait_for(lambda: any("mexc" in m and "reconnected" in m for m in _messages(arb_logs))
                        and engine.summary()["books_synced"] == 4, timeout=20)
     finally:
         await engine.stop()
         await sim.close()
-    msgs = _messages(caplog)
+    msgs = _messages(arb_logs)
     for symbol in ("BTC/USDT", "ETH/USDT"):
         assert any(m.startswith(f"INFO mexc {symbol}: book invalid (stream disconnected") for m in msgs), msgs
         synced = f"INFO mexc {symbol}: book synced (after stream disconnected"
