@@ -377,16 +377,16 @@ def _messages(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 @pytest.fixture
 def arb_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """caplog on the `arb` logger itself (`configure_logging` stops it propagating to the root)."""
+    """caplog for the `arb` loggers at INFO, which reach the root (and its secret check) even after
+    `configure_logging` (run by an earlier test) stopped them propagating."""
     logger = logging.getLogger("arb")
-    level = logger.level
-    logger.addHandler(caplog.handler)
-    logger.setLevel(logging.INFO)
+    propagate = logger.propagate
+    logger.propagate = True
+    caplog.set_level(logging.INFO, logger="arb")
     try:
         yield caplog
     finally:
-        logger.removeHandler(caplog.handler)
-        logger.setLevel(level)
+        logger.propagate = propagate
 
 
 async def test_a_one_legged_trade_logs_its_opening_and_closing(tmp_path: Path,
