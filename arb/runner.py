@@ -115,6 +115,8 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
         if engine is not None:
             reasons, warnings = engine_reasons(engine)
             if reasons and _cannot_trade(out, reasons, wait):
+                await engine.stop()
+                engine = None  # nothing ran: no summary table of zeros
                 return EXIT_CANNOT_TRADE
             for warning in [] if reasons else warnings:
                 out.write(f"warning: {warning}\n")

@@ -49,5 +49,6 @@ def engine_reasons(engine: Engine) -> tuple[list[str], list[str]]:
                             f"{symbol.base} to sell on another")
     if not funded:
         where = "the venues' balances" if engine.live else "engine.paper_balances"
-        return [f"nothing to trade with: balances are empty for every symbol ({where})", *warnings], warnings
+        return [f"nothing to trade with: no symbol has the quote to buy on one venue and the base to sell "
+                f"on another ({where})", *warnings], warnings
     return [], warnings

@@ -329,7 +329,8 @@ def test_run_piped_prints_plain_progress_lines(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("kind", "expected"), [
     ("one venue", "only binance is enabled: arbitrage needs at least two venues"),
     ("not listed", "no symbol is listed on two enabled venues"),
-    ("empty balances", "nothing to trade with: balances are empty for every symbol (engine.paper_balances)"),
+    ("empty balances", "nothing to trade with: no symbol has the quote to buy on one venue and the base to "
+                       "sell on another (engine.paper_balances)"),
 ])
 @needs_script
 def test_a_run_that_cannot_trade_says_why_and_exits_4(tmp_path: Path, kind: str, expected: str) -> None:
@@ -346,6 +347,10 @@ def test_a_run_that_cannot_trade_says_why_and_exits_4(tmp_path: Path, kind: str,
     assert "Traceback" not in proc.stdout + proc.stderr
     if kind == "not listed":
         assert "ADA/USDT is listed (and trading) on no enabled venue" in proc.stdout
+    if kind == "empty balances":
+        assert ("cannot trade: BTC/USDT: no venue pair has USDT to buy on one venue and BTC to sell on "
+                "another") in proc.stdout
+    assert "Summary" not in proc.stdout  # nothing ran: no table of zeros
 
 
 @needs_script
