@@ -606,5 +606,58 @@ class Engine:
             "journal": str(self.config.journal_path),
         }
 
+    def view_snapshot(self, recent: int = 12) -> dict[str, Any]:
+        """What the live view and `/view` show, read from the stages' own state (JSON-ready).
 
-
+        Called a few times a second from a timer or an HTTP request, never from the hot path.
+        """
+        now = time.time_ns()
+        books: dict[str, dict[str, int]] = {v: {"synced": 0, "total": 0, "resyncs": 0, "gaps": 0}
+                                            for v in self.config.enabled_venues}
+        for s in self.books.all():
+            row = books.setdefault(s.venue, {"synced": 0, "total": 0, "resyncs": 0, "gaps": 0})
+            row["total"] += 1
+            row["synced"] += int(s.state == 1)
+            row["resyncs"] += s.resyncs
+            row["gaps"] += s.gaps
+        connections: dict[str, dict[str, Any]] = {}
+        risk_now = self._clock()
+        for venue in self.config.enabled_venues:
+            stats = getattr(getattr(self.streams.get(venue), "ws", None), "connections", None) or []
+            last = max((c.last_frame_ns for c in stats), default=0)
+            # read, not `risk.circuit_open()`: asking that after the cooldown hands out the half-open trial
+            circuit = self.risk._circuits.get(venue)
+            connections[venue] = {
+                "sockets": len(stats), "reconnects": sum(c.reconnects for c in stats),
+                "last_frame_age_s": round((now - last) / 1e9, 3) if last else None,
+                "user_stream": self.user_streams.get(venue),
+                "circuit_open": circuit is not None and circuit.open_until > risk_now,
+            }
+        assets = sorted({a for _, sym in self.symbols for a in (sym.base, sym.quote)})
+        trades = []
+        for o in [o for o in self.outcomes if o.status != "rejected"][-recent:]:
+            leg = o.buy or o.sell
+            trades.append({
+                "id": o.opportunity_id, "status": o.status, "symbol": str(leg.symbol) if leg else "",
+                "buy": o.buy.venue if o.buy else "", "sell": o.sell.venue if o.sell else "",
+                "qty": str(max([leg.filled_qty for leg in (o.buy, o.sell) if leg is not None], default=ZERO)),
+                "pnl": str(o.pnl), "residual": str(o.residual),
+            })
+        return {
+            "ts_ns": now, "mode": self.config.engine.mode,
+            "state": self.risk.state.name, "reason": self.risk.reason,
+            "books": books,
+            "spreads": [{"symbol": str(x.symbol), "buy": x.buy_venue, "sell": x.sell_venue,
+                         "net_bps": round(x.net_bps, 2)} for x in self.detector.spreads()],
+            "min_net_bps": self.config.risk.min_net_bps,
+            "funnel": dict(self.detector.funnel.stages),
+            "trades": trades,
+            "trade_count": sum(1 for o in self.outcomes if o.status != "rejected"),
+            "pnl": str(sum((o.pnl for o in self.outcomes), ZERO)),
+            "pnl_today": str(self.risk.realised_pnl),
+            "open_opportunities": self.risk.open_opportunities,
+            "unhedged_notional": str(self.risk.unhedged_notional),
+            "balances": {v: {a: str(self.risk.available(v, a)) for a in assets}
+                         for v in self.config.enabled_venues},
+            "connections": connections,
+        }

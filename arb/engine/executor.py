@@ -209,6 +209,12 @@ class Executor:
                 break
             if opened is None:
                 opened = self._clock()
+                legs = {t.leg: t.order for t in self.tracker.for_opportunity(opp.id)}
+                bought = legs["buy"].filled_qty if "buy" in legs else ZERO
+                sold = legs["sell"].filled_qty if "sell" in legs else ZERO
+                log.warning("%s %s: one-legged position opened by %s: %s %s (bought %s on %s, sold %s on %s)",
+                            opp.buy_venue if net > 0 else opp.sell_venue, opp.symbol, opp.id, _num(net),
+                            opp.symbol.base, bought, opp.buy_venue, sold, opp.sell_venue)
             left, unresolved = await self._close_residual(opp, net)
             if unresolved:
                 continue  # the next round resolves the hedge before anything else is sent
@@ -229,6 +235,9 @@ class Executor:
                 self.funnel.hit("both_filled")
         if opened is not None:
             outcome.residual_ms = (self._clock() - opened) / MS
+            if outcome.status != "halted":
+                log.info("%s %s: one-legged position of %s closed in %.1f ms", opp.buy_venue
+                         if bought >= sold else opp.sell_venue, opp.symbol, opp.id, outcome.residual_ms)
         outcome.residual = self.net_position(opp.id) if outcome.status == "halted" else ZERO
         outcome.pnl = self._realised(opp)
         self.risk.add_realised_pnl(outcome.pnl)
