@@ -46,7 +46,7 @@ NAMES: Final[Mapping[Row, str]] = MappingProxyType({
 # trials per row and profile (the full profile's counts are the targets)
 PROFILES: Final[Mapping[str, Mapping[Row, int]]] = MappingProxyType({
     "quick": MappingProxyType({Row.KILL: 4, Row.REPLY: 8, Row.LEG: 3, Row.STREAM: 6, Row.STORM: 2,
-                               Row.MALFORMED: 1, Row.SKEW: 2, Row.JOURNAL: 2, Row.HALT: 2}),
+                               Row.MALFORMED: 1, Row.SKEW: 2, Row.JOURNAL: 1, Row.HALT: 2}),
     "full": MappingProxyType({Row.KILL: 100, Row.REPLY: 304, Row.LEG: 300, Row.STREAM: 1002, Row.STORM: 24,
                               Row.MALFORMED: 1, Row.SKEW: 20, Row.JOURNAL: 20, Row.HALT: 20}),
 })

@@ -280,7 +280,7 @@ async def one_malformed(engine: Engine, sim: SimExchange, spoiler: Spoiler, venu
     if not await wait_until(lambda: spoiler.sent > sent, 5.0):
         spoiler.armed = None
         return {"uncounted": "the frame could not be sent"}
-    counted = await wait_until(lambda: engine.decode_errors > errors, 2.0)
+    counted = await wait_until(lambda: engine.decode_errors > errors, 1.0)
     await wait_until(lambda: False, 0.3)
     after = counters(engine)
     problems = {}
