@@ -133,6 +133,8 @@ class FaultInjector:
         self._rng = random.Random(plan.seed)
         self._held: dict[str, Frame] = {}
         self._key_hooks: list[ListenKeyHook] = []
+        # told(ip, seconds) when a canned 429 carries Retry-After (the server wires the venue's limiter)
+        self.told: Callable[[str, float], None] | None = None
         self.expired_keys: set[str] = set()
 
     def __repr__(self) -> str:
@@ -215,6 +217,9 @@ class FaultInjector:
         if plan.replies and plan.replies[0].method in (None, request.method):
             reply = plan.replies.pop(0)
             counts.canned += 1
+            retry_after = reply.headers.get("Retry-After")
+            if reply.status == 429 and retry_after and self.told is not None:
+                self.told(request.remote or "?", float(retry_after))
             return web.Response(status=reply.status, text=reply.body, headers=dict(reply.headers),
                                 content_type=reply.content_type)
         selected = not plan.http_methods or request.method in plan.http_methods

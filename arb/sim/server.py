@@ -165,6 +165,7 @@ class SimExchange:
             if matching is not None:
                 matching.hidden_ms = injector.hidden_ms
             self.market.snapshot_lag[venue] = injector.snapshot_lag
+            injector.told = self.limiters[venue].tell_wait  # a canned 429 counts toward the 418 ban
         self._host, self._port = host, port
         self._step_s = step_s
         self._runners: list[web.AppRunner] = []

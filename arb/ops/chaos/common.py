@@ -107,15 +107,18 @@ class LogScan(logging.Handler):
 @contextlib.contextmanager
 def scanning_logs(canary: Canary) -> Any:
     handler = LogScan(canary)
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(min(level, logging.INFO) if level else logging.INFO)
+    root, arb = logging.getLogger(), logging.getLogger("arb")
+    loggers = [root] if arb.propagate else [root, arb]  # `configure_logging` stops arb propagating
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+    root.setLevel(min(levels[0], logging.INFO) if levels[0] else logging.INFO)
     try:
         yield handler
     finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
+        for logger in loggers:
+            logger.removeHandler(handler)
+        root.setLevel(levels[0])
 
 
 async def wait_until(condition: Callable[[], bool], timeout: float, step: float = 0.02) -> bool:
