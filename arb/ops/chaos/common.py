@@ -177,6 +177,38 @@ async def live_engine(sim: SimExchange, data_dir: Path, canary: Canary, venues: 
         await stop_engine(engine)
 
 
+class LiveRig:
+    """A live engine on one data dir that can be restarted (as an operator would when it stopped
+    trading: a circuit that never closes lives as long as the process)."""
+
+    def __init__(self, sim: SimExchange, data_dir: Path, canary: Canary, venues: Iterable[str] = TRADED,
+                 **sections: Any) -> None:
+        self.sim, self.data_dir, self.canary = sim, data_dir, canary
+        self.venues = list(venues)
+        self.sections = sections
+        self.engine: Engine | None = None
+        self.restarts = 0
+
+    async def start(self) -> Engine:
+        engine = Engine(live_config(self.sim, self.data_dir, self.venues, **dict(self.sections)),
+                        credentials=self.canary.credentials(self.venues))
+        self.engine = engine
+        await asyncio.wait_for(engine.start(), 30)
+        await wait_until(lambda: all(s.state.name == "SYNCED" for s in engine.books.all()), 15)
+        return engine
+
+    async def restart(self) -> Engine:
+        await self.close()
+        self.restarts += 1
+        return await self.start()
+
+    async def close(self) -> None:
+        if self.engine is not None:
+            self.canary.scan_engine(self.engine, "engine")
+            await stop_engine(self.engine)
+            self.engine = None
+
+
 async def stop_engine(engine: Engine, timeout: float = 15.0) -> bool:
     """Stop `engine`; False if it did not stop in time (a hang). A hung stop is cancelled until it
     gives up (it may swallow one cancellation while it waits for its trades)."""

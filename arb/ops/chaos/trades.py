@@ -24,9 +24,9 @@ from arb.ops.chaos.common import (
     BTC,
     TRADED,
     Canary,
+    LiveRig,
     RowResult,
     check_ledger,
-    live_engine,
     matching,
     percentile,
     read_journal,
@@ -36,7 +36,9 @@ from arb.ops.chaos.common import (
 from arb.sim.faults import Reply
 from arb.sim.server import SimExchange
 
+START_TIMEOUT_S = 3.0  # a window is traded within a few hundred ms, or not at all
 TRIAL_TIMEOUT_S = 25.0
+QUIET_RESTART = 2  # untraded windows in a row before the engine is restarted (an operator's move)
 REJECTS = {
     "binance": '{"code":-2010,"msg":"Order would trigger immediately."}',
     "mexc": '{"code":30016,"msg":"trading is suspended"}',
@@ -74,6 +76,8 @@ async def trade(sim: SimExchange, engine: Engine, buy: str, sell: str) -> tuple[
     seen = len(engine.outcomes)
     began = time.monotonic()
     sim.market.open_window(BTC, buy, sell, net_bps=25.0, duration_ns=800_000_000)
+    if not await wait_until(lambda: len(engine.outcomes) > seen or bool(engine._tasks), START_TIMEOUT_S):
+        return [], None  # the window was not traded
     await wait_until(lambda: len(engine.outcomes) > seen and not engine._tasks, TRIAL_TIMEOUT_S)
     final = await wait_until(lambda: not engine.tracker.open_orders(), 2.0)
     took = time.monotonic() - began if final else None
@@ -179,62 +183,85 @@ def disarm(sim: SimExchange) -> bool:
     return fired
 
 
+class ReplyTally:
+    def __init__(self) -> None:
+        self.dup = self.orphan = self.abandoned = self.wrong = self.unresolved = self.injected = 0
+        self.untraded = 0
+        self.times: list[float] = []
+        self.details: list[str] = []
+
+
+def check_reply_trial(sim: SimExchange, engine: Engine, trial: Trial, outcomes: list[Outcome],
+                      took: float | None, label: str, tally: ReplyTally) -> None:
+    orders = trial.new_orders()
+    cids = [o.client_id for o in orders]
+    tally.dup += len(cids) - len(set(cids))
+    tally.orphan += sum(1 for v in TRADED for _ in matching(sim, v).open_orders("sim"))
+    filled = {o.client_id: o.filled for o in orders}
+    for order in orders:
+        mine = engine.tracker.get(order.client_id)
+        if mine is None or not mine.status.is_terminal:
+            tally.unresolved += 1
+        elif order.filled > 0 and mine.filled_qty != order.filled:
+            tally.abandoned += 1
+            tally.details.append(f"{label}: {order.client_id} {mine.status.name} with {mine.filled_qty}, "
+                                 f"the venue filled {order.filled}")
+    tally.wrong += wrong_direction(engine, filled, outcomes)
+    if took is None:
+        tally.unresolved += 1
+    else:
+        tally.times.append(took)
+
+
 async def reply_faults(trials: int, seed: int, out: Path, canary: Canary) -> RowResult:
     rng = random.Random(seed)
-    dup = orphan = abandoned = wrong = unresolved = injected = untraded = 0
-    times: list[float] = []
-    details: list[str] = []
-    async with simulator(TRADED, seed, canary) as sim, live_engine(sim, out, canary) as engine:
-        for i in range(trials):
-            kind, muted = ReplyFault(i % 4), (i // 4) % 2 == 1
-            buy, sell = TRADED if i % 2 == 0 else TRADED[::-1]
-            venue = rng.choice(TRADED)
-            trial = Trial(sim)
-            arm_reply_fault(sim, engine, venue, kind, rng)
-            undo = mute_first_push(sim, venue) if muted else (lambda: None)
-            try:
-                outcomes, took = await trade(sim, engine, buy, sell)
-            finally:
-                undo()
-            fired = disarm(sim)
-            label = f"{kind.name.lower()}{' no-push' if muted else ''} on {venue}"
-            if not outcomes:
-                untraded += 1
-                details.append(f"trial {i} ({label}): the window was not traded")
-                continue
-            injected += fired
-            orders = trial.new_orders()
-            cids = [o.client_id for o in orders]
-            dup += len(cids) - len(set(cids))
-            orphan += sum(1 for v in TRADED for _ in matching(sim, v).open_orders("sim"))
-            filled = {o.client_id: o.filled for o in orders}
-            for order in orders:
-                mine = engine.tracker.get(order.client_id)
-                if mine is None or not mine.status.is_terminal:
-                    unresolved += 1
-                elif order.filled > 0 and mine.filled_qty != order.filled:
-                    abandoned += 1
-                    details.append(f"trial {i} ({label}): {order.client_id} {mine.status.name} "
-                                   f"with {mine.filled_qty}, the venue filled {order.filled}")
-            wrong += wrong_direction(engine, filled, outcomes)
-            if took is None:
-                unresolved += 1
-            else:
-                times.append(took)
-            if engine.risk.state is not TradingState.ACTIVE:
-                engine.risk.resume()  # the operator's resume: the next trial starts clean
+    tally = ReplyTally()
+    async with simulator(TRADED, seed, canary) as sim:
+        rig = LiveRig(sim, out, canary)
+        try:
+            engine = await rig.start()
+            quiet = 0
+            for i in range(trials):
+                if quiet >= QUIET_RESTART:
+                    engine, quiet = await rig.restart(), 0
+                kind, muted = ReplyFault(i % 4), (i // 4) % 2 == 1
+                buy, sell = TRADED if i % 2 == 0 else TRADED[::-1]
+                venue = rng.choice(TRADED)
+                trial = Trial(sim)
+                arm_reply_fault(sim, engine, venue, kind, rng)
+                undo = mute_first_push(sim, venue) if muted else (lambda: None)
+                try:
+                    outcomes, took = await trade(sim, engine, buy, sell)
+                finally:
+                    undo()
+                fired = disarm(sim)
+                label = f"trial {i} ({kind.name.lower()}{' no-push' if muted else ''} on {venue})"
+                if not outcomes:
+                    tally.untraded, quiet = tally.untraded + 1, quiet + 1
+                    tally.details.append(f"{label}: the window was not traded")
+                    continue
+                quiet = 0
+                tally.injected += fired
+                check_reply_trial(sim, engine, trial, outcomes, took, label, tally)
+                if engine.risk.state is not TradingState.ACTIVE:
+                    engine.risk.resume()  # the operator's resume: the next trial starts clean
+        finally:
+            await rig.close()
     orders, fills, _ = await read_journal(out / "journal.sqlite")
     ledger = check_ledger(sim, TRADED, orders, fills)
+    details = tally.details
     if not ledger.ok:
         details.append(f"journal vs ledger: {ledger.text()} {ledger.balance_diffs[:3]}")
-    p99 = percentile(times, 99)
-    figure = (f"{injected} injected: {dup} dup / {orphan} orphan / {abandoned} abandoned / "
-              f"{wrong} wrong-dir / "
-              f"{unresolved} unresolved; p99 {p99:.1f} s; ledger {'ok' if ledger.ok else 'DIFFERS'}")
-    passed = (injected >= trials and not (dup or orphan or abandoned or wrong or unresolved) and ledger.ok)
-    if untraded:
-        details.insert(0, f"{untraded} windows not traded (no injection)")
-    return RowResult("accept-then-timeout / 5xx / dropped reply / hidden <= 6 s, +- push", injected, figure,
+    if tally.untraded:
+        details.insert(0, f"{tally.untraded} windows not traded (no injection); {rig.restarts} engine "
+                          "restarts")
+    t = tally
+    figure = (f"{t.injected} injected: {t.dup} dup / {t.orphan} orphan / {t.abandoned} abandoned / "
+              f"{t.wrong} wrong-dir / {t.unresolved} unresolved; p99 {percentile(t.times, 99):.1f} s; "
+              f"ledger {'ok' if ledger.ok else 'DIFFERS'}")
+    passed = (t.injected >= trials and not (t.dup or t.orphan or t.abandoned or t.wrong or t.unresolved)
+              and ledger.ok)
+    return RowResult("accept-then-timeout / 5xx / dropped reply / hidden <= 6 s, +- push", t.injected, figure,
                      f">= {trials} injections: 0 dup, 0 orphan, 0 abandoned, 0 wrong-dir; p99", passed,
                      details)
 
@@ -250,38 +277,47 @@ async def one_leg(trials: int, seed: int, out: Path, canary: Canary) -> RowResul
     rng = random.Random(seed)
     closed = halted = failed = untraded = legged = 0
     details: list[str] = []
-    async with simulator(TRADED, seed, canary) as sim, live_engine(sim, out, canary) as engine:
-        deadline_ms = engine.config.executor.residual_deadline_ms
-        for i in range(trials):
-            kind = LegFault(i % 3)
-            buy, sell = TRADED if i % 2 == 0 else TRADED[::-1]
-            venue = rng.choice(TRADED)
-            trial = Trial(sim)
-            undo = arm_leg_fault(sim, venue, kind)
-            try:
-                outcomes, _ = await trade(sim, engine, buy, sell)
-            finally:
-                undo()
-            disarm(sim)
-            label = f"{kind.name.lower()} on {venue}"
-            if not outcomes:
-                untraded += 1
-                details.append(f"trial {i} ({label}): the window was not traded")
-                continue
-            legged += any(o.status in ("residual-closed", "halted", "partial") for o in outcomes)
-            verdict = judge_residual(engine, sim, trial, outcomes, deadline_ms)
-            if verdict == "closed":
-                closed += 1
-            elif verdict == "halted":
-                halted += 1
-            else:
-                failed += 1
-                details.append(f"trial {i} ({label}): {verdict}")
-            if engine.risk.state is not TradingState.ACTIVE:
-                engine.risk.resume()
+    async with simulator(TRADED, seed, canary) as sim:
+        rig = LiveRig(sim, out, canary)
+        try:
+            engine = await rig.start()
+            deadline_ms = engine.config.executor.residual_deadline_ms
+            quiet = 0
+            for i in range(trials):
+                if quiet >= QUIET_RESTART:
+                    engine, quiet = await rig.restart(), 0
+                kind = LegFault(i % 3)
+                buy, sell = TRADED if i % 2 == 0 else TRADED[::-1]
+                venue = rng.choice(TRADED)
+                trial = Trial(sim)
+                undo = arm_leg_fault(sim, venue, kind)
+                try:
+                    outcomes, _ = await trade(sim, engine, buy, sell)
+                finally:
+                    undo()
+                disarm(sim)
+                label = f"{kind.name.lower()} on {venue}"
+                if not outcomes:
+                    untraded, quiet = untraded + 1, quiet + 1
+                    details.append(f"trial {i} ({label}): the window was not traded")
+                    continue
+                quiet = 0
+                legged += any(o.status in ("residual-closed", "halted", "partial") for o in outcomes)
+                verdict = judge_residual(engine, sim, trial, outcomes, deadline_ms)
+                if verdict == "closed":
+                    closed += 1
+                elif verdict == "halted":
+                    halted += 1
+                else:
+                    failed += 1
+                    details.append(f"trial {i} ({label}): {verdict}")
+                if engine.risk.state is not TradingState.ACTIVE:
+                    engine.risk.resume()
+        finally:
+            await rig.close()
     done = closed + halted
     figure = (f"{done}/{done + failed} closed or HALT ({closed} closed, {halted} HALT; {legged} one-legged); "
-              f"{untraded} untraded")
+              f"{untraded} untraded, {rig.restarts} restarts")
     return RowResult("one leg rejected / partial / price moved", done + failed, figure,
                      f">= {trials}: residual < min-notional in deadline 100 %, else HALT",
                      failed == 0 and untraded == 0 and done >= trials, details)
