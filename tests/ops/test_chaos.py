@@ -37,7 +37,7 @@ def campaign(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARB_")}
     proc = subprocess.run([sys.executable, "-m", "arb.cli", "chaos", "--quick", "--json", "--out", str(out)],
                           capture_output=True, text=True, timeout=600, env=env, check=False)
-    assert "Traceback" not in proc.stderr.split("chaos: ")[0], proc.stderr[-2000:]
+    assert proc.returncode in (0, 1), proc.stderr[-3000:]  # 2 would be a usage error, other: a crash
     document: dict[str, Any] = json.loads(proc.stdout)
     document["returncode"] = proc.returncode
     document["out"] = out

@@ -10,7 +10,9 @@ import json
 import logging
 import math
 import secrets
+import threading
 import time
+import traceback
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -113,9 +115,18 @@ def scanning_logs(canary: Canary) -> Any:
     for logger in loggers:
         logger.addHandler(handler)
     root.setLevel(min(levels[0], logging.INFO) if levels[0] else logging.INFO)
+    previous = threading.excepthook
+
+    def thread_died(args: threading.ExceptHookArgs) -> None:  # e.g. the journal's writer thread
+        text = "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback))
+        canary.scan(f"exception in thread {args.thread.name if args.thread else '?'}", text)
+        previous(args)
+
+    threading.excepthook = thread_died
     try:
         yield handler
     finally:
+        threading.excepthook = previous
         for logger in loggers:
             logger.removeHandler(handler)
         root.setLevel(levels[0])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import os
 import random
 import re
@@ -107,6 +108,27 @@ class EngineProcess:
             self.proc.send_signal(signal.SIGKILL)
 
 
+class PointEnd(enum.IntEnum):
+    KILLED = 0  # the failpoint fired
+    HALTED = 1  # the engine halted (it reported a problem) before reaching it
+    EXITED = 2  # it ended some other way
+    TIMEOUT = 3
+
+
+async def until_point(run: EngineProcess, data: Path) -> PointEnd:
+    deadline = time.monotonic() + FAILPOINT_WAIT_S
+    path = state_path(data)
+    while time.monotonic() < deadline:
+        code = run.proc.returncode
+        if code is not None:
+            return PointEnd.KILLED if code == -signal.SIGKILL else PointEnd.EXITED
+        if read_state(path)[0] is TradingState.HALTED:
+            return PointEnd.HALTED
+        await asyncio.sleep(0.1)
+    run.kill()
+    return PointEnd.TIMEOUT
+
+
 async def open_windows(sim: SimExchange, stop: asyncio.Event) -> None:
     flip = False
     while not stop.is_set():
@@ -135,6 +157,7 @@ class Tally:
         self.unreported = 0
         self.one_legged = 0
         self.problems: list[str] = []
+        self.notes: list[str] = []
         self.ledger = {"dup": 0, "orphan": 0, "missing": 0, "wrong fill": 0, "unresolved": 0, "balances": 0}
 
 
@@ -148,21 +171,35 @@ async def chain(index: int, kills: int, rng: random.Random, out: Path, canary: C
         windows = asyncio.get_running_loop().create_task(open_windows(sim, stop))
         try:
             for k in range(kills):
+                state, reason = read_state(state_path(data))
+                if state is TradingState.HALTED:  # it reported a problem: judge the chain as it stands
+                    tally.notes.append(f"chain {index}: HALTED after {k} kills ({reason[:120]})")
+                    break
                 at_point = k % 4 != 3
                 point = FAILPOINTS[(index + k) % len(FAILPOINTS)]
                 run = await EngineProcess.start(sim, config, canary, 120.0, f"{point}=1" if at_point else "")
                 if at_point:
-                    code = await run.wait(FAILPOINT_WAIT_S)
-                    if code == -signal.SIGKILL:
+                    end = await until_point(run, data)
+                    if end is PointEnd.KILLED:
                         tally.at_points += 1
+                        tally.kills += 1
+                    elif end is PointEnd.HALTED:  # it restarted HALTED: it will not trade to the point
+                        run.kill()
+                        await run.wait(10)
+                        tally.kills += 1
+                        canary.scan(f"chain {index} run {k} output", bytes(run.output))
+                        tally.notes.append(f"chain {index}: restarted HALTED after {k} kills "
+                                           f"({read_state(state_path(data))[1][:120]})")
+                        break
                     else:
+                        code = await run.wait(10)
                         tally.missed_points += 1
-                        tally.problems.append(f"chain {index}: {point} not reached (exit {code})")
+                        tally.problems.append(f"chain {index}: {point} not reached ({end.name}, exit {code})")
                 else:
                     await asyncio.sleep(rng.uniform(0.2, 4.0))  # start-up, reconcile or trading
                     run.kill()
                     await run.wait(10)
-                tally.kills += 1
+                    tally.kills += 1
                 canary.scan(f"chain {index} run {k} output", bytes(run.output))
             clean = await EngineProcess.start(sim, config, canary, CLEAN_RUN_S)
             with contextlib.suppress(asyncio.TimeoutError):
@@ -212,7 +249,7 @@ async def sigkill(trials: int, seed: int, out: Path, canary: Canary) -> RowResul
     tally = Tally()
     index = 0
     began = time.monotonic()
-    while tally.kills < trials:
+    while tally.kills < trials and tally.missed_points <= trials:
         await chain(index, min(KILLS_PER_CHAIN, trials - tally.kills), rng, out, canary, tally)
         index += 1
     ledger = tally.ledger
@@ -223,7 +260,7 @@ async def sigkill(trials: int, seed: int, out: Path, canary: Canary) -> RowResul
               "unreported")
     passed = (not any(ledger.values()) and not tally.unreported and not tally.failed_restarts
               and not tally.missed_points and tally.kills >= trials)
-    details = [*tally.problems, f"{time.monotonic() - began:.0f} s for {index} chains"]
+    details = [*tally.problems, *tally.notes[:5], f"{time.monotonic() - began:.0f} s for {index} chains"]
     return RowResult("SIGKILL (random + every failpoint), restart, reconcile", tally.kills, figure,
                      f">= {trials} kills: journal == ledger, 0 dup/orphan/unresolved/unreported", passed,
                      details)
