@@ -135,17 +135,21 @@ def main(*, quick: bool, seed: int, only: str | None, as_json: bool, out: str | 
         print(f"error: {exc}", file=sys.stderr)
         return 2
     profile = "quick" if quick else "full"
-    if out is not None:
-        folder = Path(out)
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            print(f"error: --out {out}: {exc.strerror}", file=sys.stderr)
-            return 2
-        results = asyncio.run(run_rows(rows, profile, seed, folder, progress=sys.stderr))
-    else:
-        with tempfile.TemporaryDirectory(prefix="arb-chaos-") as tmp:
-            results = asyncio.run(run_rows(rows, profile, seed, Path(tmp), progress=sys.stderr))
+    try:
+        if out is not None:
+            folder = Path(out)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                print(f"error: --out {out}: {exc.strerror}", file=sys.stderr)
+                return 2
+            results = asyncio.run(run_rows(rows, profile, seed, folder, progress=sys.stderr))
+        else:
+            with tempfile.TemporaryDirectory(prefix="arb-chaos-") as tmp:
+                results = asyncio.run(run_rows(rows, profile, seed, Path(tmp), progress=sys.stderr))
+    except KeyboardInterrupt:
+        print("chaos: interrupted", file=sys.stderr)
+        return 130
     if as_json:
         document = {"profile": profile, "seed": seed, "rows": [r.as_dict() for r in results]}
         print(json.dumps(document, indent=2))
