@@ -161,9 +161,14 @@ class SimExchange:
             subscribers = getattr(dialect, "subscribers", None)
             if subscribers is not None:
                 subscribers.faults = injector
+            user_subscribers = getattr(getattr(dialect, "user", None), "subscribers", None)
+            if user_subscribers is not None:  # a user stream on its own fanout
+                user_subscribers.faults = injector.user
+            injector.is_user_topic = getattr(dialect, "is_user_topic", injector.is_user_topic)
             matching = getattr(dialect, "matching", None)
             if matching is not None:
                 matching.hidden_ms = injector.hidden_ms
+                matching.hide_trades = injector.hide_trades
             self.market.snapshot_lag[venue] = injector.snapshot_lag
             injector.told = self.limiters[venue].tell_wait  # a canned 429 counts toward the 418 ban
         self._host, self._port = host, port

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
 from decimal import Decimal
@@ -101,5 +102,19 @@ async def test_sigkill_mid_trade_then_restart_agrees_with_the_venues(tmp_path: P
         for asset, moved in _moves(fills, venue).items():
             assert ledger.total("sim", asset) == FUNDING[asset] + moved, (
                 venue, asset, [f for f in fills if f.venue == venue], matching.fills)
+    # the crashed trade: every leg final; its net position (bought - sold, hedges included) decides
+    # the state: one-legged -> the restart reports it and stays HALTED; flat -> trading resumes
+    net: dict[str, Decimal] = {}
+    for order in orders.values():
+        match = re.fullmatch(r"(1-\d+)[bsr]\d+", order.client_order_id)  # the first run's (run id 1)
+        if match is not None:
+            sign = 1 if order.side is Side.BUY else -1
+            net[match[1]] = net.get(match[1], Decimal(0)) + sign * order.filled_qty
+    assert net, "the crashed run's trade is in the journal"
     state, reason = read_state(state_path(tmp_path / "data"))
-    assert state.name != "HALTED" or reason  # a halt (unhedged leg, risk limit) always says why
+    one_legged = sorted(opp for opp, left in net.items() if left)
+    if one_legged:
+        assert state.name == "HALTED" and "net position" in reason, (net, state, reason, restart)
+        assert all(opp in reason for opp in one_legged), reason
+    else:
+        assert state.name == "ACTIVE" or "reconciliation" not in reason, (state, reason, restart)
