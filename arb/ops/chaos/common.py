@@ -13,7 +13,8 @@ import secrets
 import threading
 import time
 import traceback
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 
 from arb.config import Config, Credentials, Secret, default_config
 from arb.engine.engine import Engine
+from arb.engine.executor import Outcome
 from arb.engine.journal import Journal
 from arb.model import Fill, Order, Side, Symbol
 from arb.ops.status import engine_status
@@ -106,6 +108,35 @@ class LogScan(logging.Handler):
             self.canary.scan(f"log {record.name}", self.format(record))
 
 
+class LogTail(logging.Handler):
+    """The last warnings of the process, to say why something was refused."""
+
+    def __init__(self, keep: int = 200) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: deque[str] = deque(maxlen=keep)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):
+            self.lines.append(record.getMessage())
+
+    def about(self, text: str) -> list[str]:
+        return [line for line in self.lines if text in line]
+
+
+@contextlib.contextmanager
+def log_tail() -> Iterator[LogTail]:
+    tail = LogTail()
+    arb = logging.getLogger("arb")
+    loggers = [logging.getLogger()] + ([] if arb.propagate else [arb])
+    for logger in loggers:
+        logger.addHandler(tail)
+    try:
+        yield tail
+    finally:
+        for logger in loggers:
+            logger.removeHandler(tail)
+
+
 @contextlib.contextmanager
 def scanning_logs(canary: Canary) -> Any:
     handler = LogScan(canary)
@@ -177,15 +208,49 @@ def live_config(sim: SimExchange, data_dir: Path, venues: Iterable[str] = TRADED
 async def live_engine(sim: SimExchange, data_dir: Path, canary: Canary, venues: Iterable[str] = TRADED,
                       **sections: Any) -> AsyncIterator[Engine]:
     """A live engine with the canary keys, started and with every book synced (bounded)."""
-    names = list(venues)
-    engine = Engine(live_config(sim, data_dir, names, **sections), credentials=canary.credentials(names))
+    engine = new_engine(sim, data_dir, canary, venues, **sections)
     try:
         await asyncio.wait_for(engine.start(), 30)
-        await wait_until(lambda: all(s.state.name == "SYNCED" for s in engine.books.all()), 15)
+        await wait_until(lambda: ready(engine), 15)
         yield engine
     finally:
         canary.scan_engine(engine, "engine")
         await stop_engine(engine)
+
+
+class Outcomes(deque[Outcome]):
+    """The engine's bounded outcome list, counting every outcome ever appended."""
+
+    def __init__(self, maxlen: int | None) -> None:
+        super().__init__(maxlen=maxlen)
+        self.appended = 0
+
+    def append(self, item: Outcome) -> None:
+        self.appended += 1
+        super().append(item)
+
+    def since(self, mark: int) -> list[Outcome]:
+        new = self.appended - mark
+        return list(self)[-new:] if new > 0 else []
+
+
+def outcomes(engine: Engine) -> Outcomes:
+    """`engine.outcomes`, made countable the first time (before the engine trades)."""
+    current = engine.outcomes
+    if not isinstance(current, Outcomes):
+        counted = Outcomes(current.maxlen)
+        counted.extend(current)
+        engine.outcomes = counted
+        return counted
+    return current
+
+
+def new_engine(sim: SimExchange, data_dir: Path, canary: Canary, venues: Iterable[str] = TRADED,
+               **sections: Any) -> Engine:
+    names = list(venues)
+    engine = Engine(live_config(sim, data_dir, names, **sections), credentials=canary.credentials(names))
+    outcomes(engine)
+    return engine
 
 
 class LiveRig:
@@ -201,11 +266,10 @@ class LiveRig:
         self.restarts = 0
 
     async def start(self) -> Engine:
-        engine = Engine(live_config(self.sim, self.data_dir, self.venues, **dict(self.sections)),
-                        credentials=self.canary.credentials(self.venues))
+        engine = new_engine(self.sim, self.data_dir, self.canary, self.venues, **dict(self.sections))
         self.engine = engine
         await asyncio.wait_for(engine.start(), 30)
-        await wait_until(lambda: all(s.state.name == "SYNCED" for s in engine.books.all()), 15)
+        await wait_until(lambda: ready(engine), 15)
         return engine
 
     async def restart(self) -> Engine:
@@ -218,6 +282,18 @@ class LiveRig:
             self.canary.scan_engine(self.engine, "engine")
             await stop_engine(self.engine)
             self.engine = None
+
+
+def ready(engine: Engine) -> bool:
+    """Books SYNCED, user streams up, reconciled, not HALTED (what /readyz says)."""
+    return engine.readiness()[0]
+
+
+def why_idle(engine: Engine) -> str:
+    """Why an engine did not trade a window: its readiness and the detector's gate counts."""
+    reasons = engine.readiness()[1]["reasons"]
+    gates = dict(engine.detector.funnel.gates)
+    return f"state {engine.risk.state.name}; {'; '.join(reasons) or 'ready'}; gates {gates}"
 
 
 async def stop_engine(engine: Engine, timeout: float = 15.0) -> bool:

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 from arb.engine.engine import Engine
-from arb.engine.risk import TradingState
+from arb.engine.risk import TradingState, state_path, write_state
 from arb.errors import ArbError
-from arb.model import OrderStatus
+from arb.model import Order, OrderStatus
 from arb.ops.chaos.common import (
     BTC,
     ETH,
@@ -24,13 +24,17 @@ from arb.ops.chaos.common import (
     Canary,
     RowResult,
     counters,
-    live_config,
     live_engine,
+    log_tail,
     matching,
+    new_engine,
+    outcomes,
     percentile,
+    ready,
     simulator,
     stop_engine,
     wait_until,
+    why_idle,
 )
 from arb.sim.faults import Reply
 from arb.sim.server import SimExchange
@@ -50,16 +54,12 @@ def consumed(sim: SimExchange, venue: str) -> bool:
     return not sim.faults[venue].replies
 
 
-def all_synced(engine: Engine) -> bool:
-    return all(s.state.name == "SYNCED" for s in engine.books.all())
-
-
 def is_halted(engine: Engine) -> bool:
     return engine.risk.state is TradingState.HALTED
 
 
 def traded_since(engine: Engine, seen: int) -> bool:
-    return len(engine.outcomes) > seen and not engine._tasks
+    return outcomes(engine).appended > seen and not engine._tasks
 
 
 async def storm(trials: int, seed: int, out: Path, canary: Canary) -> RowResult:
@@ -120,36 +120,47 @@ async def clock_skew(trials: int, seed: int, out: Path, canary: Canary) -> RowRe
     """A venue's clock 5 s ahead or behind: after the engine synced, no signed request is refused."""
     rejected = traded = 0
     details: list[str] = []
-    async with simulator(TRADED, seed, canary) as sim:
-        for i in range(trials):
-            venue = TRADED[i % 2]
-            skew = 5000 if (i // 2) % 2 == 0 else -5000
-            for v in TRADED:
-                sim.faults[v].clock_skew_ms = skew if v == venue else 0
-            label = f"run {i} ({venue} {skew:+d} ms)"
-            try:
-                async with live_engine(sim, out / f"run{i:03d}", canary) as engine:
-                    seen = len(engine.outcomes)
-                    buy, sell = TRADED if i % 2 == 0 else TRADED[::-1]
-                    sim.market.open_window(BTC, buy, sell, net_bps=25.0, duration_ns=800_000_000)
-                    await wait_until(functools.partial(traded_since, engine, seen), 15.0)
-                    legs = [leg for o in engine.outcomes[seen:] for leg in (o.buy, o.sell) if leg is not None]
-                    if not legs:
-                        details.append(f"{label}: no trade")
-                    traded += bool(legs)
-                    refused = [leg for leg in legs if leg.status is OrderStatus.REJECTED]
-                    rejected += len(refused)
-                    if refused:
-                        details.append(f"{label}: {len(refused)} legs refused")
-            except (TimeoutError, ArbError) as exc:
-                rejected += 1
-                canary.scan(f"skew {label} exception", f"{exc!r} {exc}")
-                details.append(f"{label}: start refused: {type(exc).__name__}: {exc}"[:300])
-        for v in TRADED:
-            sim.faults[v].clock_skew_ms = 0
+    with log_tail() as tail:
+        async with simulator(TRADED, seed, canary) as sim:
+            for i in range(trials):
+                venue = TRADED[i % 2]
+                skew = 5000 if (i // 2) % 2 == 0 else -5000
+                for v in TRADED:
+                    sim.faults[v].clock_skew_ms = skew if v == venue else 0
+                label = f"run {i} ({venue} {skew:+d} ms)"
+                # one data dir, as one deployment: client ids stay unique across its runs; a HALT left by
+                # the previous run is cleared as `arb-engine resume` would
+                write_state(state_path(out), TradingState.ACTIVE, "", time.time_ns())
+                try:
+                    legs = await skewed_trade(sim, out, canary, i, label, details)
+                except (TimeoutError, ArbError) as exc:
+                    rejected += 1
+                    canary.scan(f"skew {label} exception", f"{exc!r} {exc}")
+                    details.append(f"{label}: start refused: {type(exc).__name__}: {exc}"[:300])
+                    continue
+                traded += bool(legs)
+                refused = [leg for leg in legs if leg.status is OrderStatus.REJECTED]
+                rejected += len(refused)
+                if refused:
+                    why = [line for leg in refused for line in tail.about(leg.client_order_id)]
+                    details.append(f"{label}: {len(refused)} legs refused: {' | '.join(why)[:300]}")
     figure = f"{trials} runs ({traded} traded): {rejected} timestamp rejections"
     return RowResult("clock skew +-5 s", trials, figure, f"{trials} runs: 0 timestamp rejections after sync",
                      rejected == 0 and traded == trials, details[:20])
+
+
+async def skewed_trade(sim: SimExchange, data_dir: Path, canary: Canary, i: int, label: str,
+                       details: list[str]) -> list[Order]:
+    """Start an engine against the skewed venue and trade one window; the legs it sent."""
+    async with live_engine(sim, data_dir, canary) as engine:
+        seen = outcomes(engine).appended
+        buy, sell = TRADED if i % 2 == 0 else TRADED[::-1]
+        sim.market.open_window(BTC, buy, sell, net_bps=25.0, duration_ns=800_000_000)
+        await wait_until(functools.partial(traded_since, engine, seen), 15.0)
+        legs = [leg for o in outcomes(engine).since(seen) for leg in (o.buy, o.sell) if leg]
+        if not legs:
+            details.append(f"{label}: no trade ({why_idle(engine)})")
+        return legs
 
 
 def kill_writer(engine: Engine) -> bool:
@@ -170,10 +181,10 @@ async def journal_failure(trials: int, seed: int, out: Path, canary: Canary) -> 
     details: list[str] = []
     async with simulator(TRADED, seed, canary) as sim:
         for i in range(trials):
-            engine = Engine(live_config(sim, out / f"run{i:03d}"), credentials=canary.credentials(TRADED))
+            engine = new_engine(sim, out / f"run{i:03d}", canary)
             try:
                 await asyncio.wait_for(engine.start(), 30)
-                await wait_until(functools.partial(all_synced, engine), 15)
+                await wait_until(functools.partial(ready, engine), 15)
                 if not kill_writer(engine):
                     details.append(f"run {i}: no way to fail this journal's writer")
                     missed += 1

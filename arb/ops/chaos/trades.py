@@ -28,10 +28,12 @@ from arb.ops.chaos.common import (
     RowResult,
     check_ledger,
     matching,
+    outcomes,
     percentile,
     read_journal,
     simulator,
     wait_until,
+    why_idle,
 )
 from arb.sim.faults import Reply
 from arb.sim.server import SimExchange
@@ -73,15 +75,16 @@ class Trial:
 
 async def trade(sim: SimExchange, engine: Engine, buy: str, sell: str) -> tuple[list[Outcome], float | None]:
     """Open a window; the new outcomes and the seconds until every order was final (None: never)."""
-    seen = len(engine.outcomes)
+    done = outcomes(engine)
+    seen = done.appended
     began = time.monotonic()
     sim.market.open_window(BTC, buy, sell, net_bps=25.0, duration_ns=800_000_000)
-    if not await wait_until(lambda: len(engine.outcomes) > seen or bool(engine._tasks), START_TIMEOUT_S):
+    if not await wait_until(lambda: done.appended > seen or bool(engine._tasks), START_TIMEOUT_S):
         return [], None  # the window was not traded
-    await wait_until(lambda: len(engine.outcomes) > seen and not engine._tasks, TRIAL_TIMEOUT_S)
+    await wait_until(lambda: done.appended > seen and not engine._tasks, TRIAL_TIMEOUT_S)
     final = await wait_until(lambda: not engine.tracker.open_orders(), 2.0)
     took = time.monotonic() - began if final else None
-    return engine.outcomes[seen:], took
+    return done.since(seen), took
 
 
 def mute_first_push(sim: SimExchange, venue: str) -> Callable[[], None]:
@@ -166,8 +169,9 @@ def arm_reply_fault(sim: SimExchange, engine: Engine, venue: str, kind: ReplyFau
         plan.error_5xx = 1
     else:
         plan.drop_replies = 1
-        if kind is ReplyFault.HIDDEN:
+        if kind is ReplyFault.HIDDEN:  # order queries and the trade history both lag
             plan.hide_orders_ms = rng.uniform(1000.0, 6000.0)
+            plan.hide_trades = True
 
 
 def disarm(sim: SimExchange) -> bool:
@@ -179,6 +183,7 @@ def disarm(sim: SimExchange) -> bool:
         plan.slow_replies = plan.error_5xx = plan.drop_replies = 0
         plan.replies.clear()
         plan.hide_orders_ms = 0.0
+        plan.hide_trades = False
         plan.http_methods = frozenset()
     return fired
 
@@ -238,7 +243,7 @@ async def reply_faults(trials: int, seed: int, out: Path, canary: Canary) -> Row
                 label = f"trial {i} ({kind.name.lower()}{' no-push' if muted else ''} on {venue})"
                 if not outcomes:
                     tally.untraded, quiet = tally.untraded + 1, quiet + 1
-                    tally.details.append(f"{label}: the window was not traded")
+                    tally.details.append(f"{label}: the window was not traded ({why_idle(engine)})")
                     continue
                 quiet = 0
                 tally.injected += fired
@@ -299,7 +304,7 @@ async def one_leg(trials: int, seed: int, out: Path, canary: Canary) -> RowResul
                 label = f"{kind.name.lower()} on {venue}"
                 if not outcomes:
                     untraded, quiet = untraded + 1, quiet + 1
-                    details.append(f"trial {i} ({label}): the window was not traded")
+                    details.append(f"trial {i} ({label}): the window was not traded ({why_idle(engine)})")
                     continue
                 quiet = 0
                 legged += any(o.status in ("residual-closed", "halted", "partial") for o in outcomes)
