@@ -25,7 +25,7 @@ DEFECTS = {
     Row.STORM: "issue 10 #14/#15: the other REST client sends inside Retry-After; a failed resync is not "
                "retried",
     Row.MALFORMED: "issue 10 #15: NaN/inf/deep JSON escape the decoders, drop the socket, resync every book",
-    Row.SKEW: "the venue time-lag gate blocks every trade on a venue whose clock runs 5 s ahead (after 904dd84)",
+    Row.SKEW: "the venue time-lag gate blocks every trade on a venue whose clock runs 5 s ahead",
     Row.JOURNAL: "issue 10 #6: a dead journal writer hangs the engine (no HALT, stop() hangs)",
     Row.HALT: "issue 10 #7: `arb-engine halt` does not reach a running engine",
 }
