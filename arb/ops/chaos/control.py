@@ -11,7 +11,10 @@ import os
 import random
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
+from typing import Final
 
 from arb.engine.engine import Engine
 from arb.engine.risk import TradingState, state_path, write_state
@@ -41,11 +44,11 @@ from arb.sim.server import SimExchange
 
 RETRY_AFTER_S = 2
 IN_FLIGHT_S = 0.1  # a request logged this soon after the 429 left before the client read it
-TOO_MANY = {
+TOO_MANY: Final[Mapping[str, str]] = MappingProxyType({
     "binance": '{"code":-1003,"msg":"Too many requests; current limit of IP(127.0.0.1) is 6000 requests '
                'per minute. Please use the websocket for live updates to avoid polling the API."}',
     "mexc": '{"code":429,"msg":"Too Many Requests"}',
-}
+})
 HALT_TARGET_S = 1.0
 CLI_TIMEOUT_S = 30.0
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import enum
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 from arb.engine.engine import Engine
 from arb.engine.executor import Outcome
@@ -41,11 +42,11 @@ from arb.sim.server import SimExchange
 START_TIMEOUT_S = 3.0  # a window is traded within a few hundred ms, or not at all
 TRIAL_TIMEOUT_S = 25.0
 QUIET_RESTART = 2  # untraded windows in a row before the engine is restarted (an operator's move)
-REJECTS = {
+REJECTS: Final[Mapping[str, str]] = MappingProxyType({
     "binance": '{"code":-2010,"msg":"Order would trigger immediately."}',
     "mexc": '{"code":30016,"msg":"trading is suspended"}',
     "gateio": '{"label":"INVALID_PARAM_VALUE","message":"order rejected"}',
-}
+})
 
 
 class ReplyFault(enum.IntEnum):
