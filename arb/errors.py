@@ -156,3 +156,32 @@ class OrderOutcomeUnknownError(ExchangeUnavailableError):
     ) -> None:
         super().__init__(venue, message, http_status=http_status, api_code=api_code)
         self.client_order_id = client_order_id
+
+
+class JournalError(ArbError):
+    """The journal cannot record: its writer failed (disk full, I/O error) or a write was refused.
+
+    Once the writer has failed every pending and later `Journal.flush()` raises this at once.
+    """
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.detail = message
+        super().__init__(f"journal {path}: {message}")
+
+
+class DuplicateIntentError(JournalError):
+    """An order intent reused a client order id the journal already holds (never merged)."""
+
+    def __init__(self, path: str, client_order_id: str) -> None:
+        self.client_order_id = client_order_id
+        super().__init__(path, f"client order id {client_order_id!r} is already journaled")
+
+
+class DataDirLockedError(ConfigError):
+    """Another engine holds the data dir's lock: two engines on one journal would lose fills."""
+
+    def __init__(self, data_dir: str, holder: str = "") -> None:
+        who = f" (held by {holder})" if holder else ""
+        super().__init__("engine.data_dir", f"another engine is running on this data dir{who}; "
+                         "stop it or give this one its own data_dir", data_dir)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -21,12 +23,16 @@ from typing import TextIO
 import msgspec
 
 from arb.config import Config, Credentials, load_config, load_credentials
-from arb.demo import sim_credentials, summary_table
+from arb.demo import sim_credentials, summary_table, trade_lines
 from arb.engine.engine import Engine
-from arb.errors import ArbError, AuthenticationError, ConfigError
+from arb.errors import ArbError, AuthenticationError, ConfigError, JournalError
+from arb.obs import loop as event_loop
 from arb.obs.health import HealthServer
+from arb.obs.loop import loop_name
 from arb.ops.status import engine_status
 from arb.sim.server import SimExchange, parse_sim_urls
+
+log = logging.getLogger(__name__)
 
 RETRY_START_S = 1.0
 RETRY_MAX_S = 30.0
@@ -78,6 +84,13 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
                 await engine.stop()
                 engine = None
                 return 2
+            except (sqlite3.DatabaseError, JournalError) as exc:  # nor does a damaged journal
+                print(f"error: {config.journal_path} is not a readable arb journal ({exc}); move it aside "
+                      "(a new one is started) or set journal.path", file=sys.stderr)
+                with contextlib.suppress(Exception):
+                    await engine.stop()
+                engine = None
+                return 3
             except ArbError as exc:
                 out.write(f"cannot start against the venues ({exc}); retrying in {delay:.0f} s\n")
                 out.flush()
@@ -91,12 +104,16 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
                 delay = min(delay * 2, RETRY_MAX_S)
         if engine is not None:
             out.write(f"running in {config.engine.mode} mode on {', '.join(config.enabled_venues)}; "
-                      f"journal {config.journal_path}\n")
+                      f"event loop {loop_name()}; journal {config.journal_path}\n")
+            log.info("engine %s started: %s mode, venues %s, symbols %s, event loop %s", config.engine.name,
+                     config.engine.mode,
+                     ", ".join(config.enabled_venues), ", ".join(config.symbols), loop_name())
             obs = config.observability
             if obs.metrics_port:
                 health = HealthServer(obs.metrics_host, obs.metrics_port, readiness=engine.readiness,
                                       metrics=engine.metrics.render,
-                                      status=functools.partial(engine_status, engine))
+                                      status=functools.partial(engine_status, engine),
+                                      loop_lag_warn_ms=obs.loop_lag_warn_ms)
                 port = await health.start()
                 out.write(f"health: http://{obs.metrics_host}:{port}/readyz  metrics: /metrics\n")
             out.flush()
@@ -109,14 +126,14 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
             await health.stop()
         if engine is not None:
             await engine.stop()
-            out.write("\nSummary\n" + summary_table(engine.summary()) + "\n")
+            out.write(f"\nSummary\n{summary_table(engine.summary())}\n\nTrades\n{trade_lines(engine.outcomes)}\n")
         if simulator is not None:
             await simulator.close()
     return 0
 
 
 def main(config_path: str, *, live: bool, sim: bool, duration: float | None, seed: int,
-         sim_urls: Sequence[str] = ()) -> int:
+         sim_urls: Sequence[str] = (), use_uvloop: bool | None = None) -> int:
     """`arb-engine run`; `sim_urls` (``VENUE=URL``) point venues at a running `arb-engine sim`."""
     try:
         config = load_config(config_path)
@@ -143,8 +160,10 @@ def main(config_path: str, *, live: bool, sim: bool, duration: float | None, see
             return 2
         config = msgspec.structs.replace(
             config, engine=msgspec.structs.replace(config.engine, mode="live"))
+    uvloop = config.engine.use_uvloop if use_uvloop is None else use_uvloop
     try:
-        return asyncio.run(run(config, sim=sim, duration=duration, seed=seed, credentials=credentials))
+        return event_loop.run(run(config, sim=sim, duration=duration, seed=seed, credentials=credentials),
+                              uvloop)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

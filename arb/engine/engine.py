@@ -30,6 +30,7 @@ import arb
 from arb._core.book import L2Book
 from arb.config import Config, Credentials, VenueConfig
 from arb.engine.books import BookStore
+from arb.engine.control import EngineControl
 from arb.engine.detector import Detector
 from arb.engine.executor import Executor, Outcome
 from arb.engine.failpoints import Failpoints
@@ -48,7 +49,7 @@ from arb.venues.base import (
     PublicExchangeInterface,
     StreamHandlers,
 )
-from arb.venues.registry import make_private, make_public, make_stream
+from arb.venues.registry import make_private, make_public, make_stream, shared_limiter
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ class Engine:
         self._make_public = public_factory
         self._make_stream = stream_factory or self._venue_stream
         self._clock = clock_ns
-        self._paper_balances = dict(paper_balances or config.engine.paper_balances)
+        self._paper_balances = dict(paper_balances or config.paper_start_balances)
         self._credentials = dict(credentials or {})
         if self.live:
             for venue in config.enabled_venues:
@@ -138,6 +139,10 @@ class Engine:
                                       "live mode needs this venue's API keys")
         self.journal = Journal(config.journal_path, sync=config.journal.sync, paper=not self.live)
         self.risk = RiskManager(config.risk, state_path(config.engine.data_dir), clock_ns)
+        # data dir lock (a second engine fails here), halt/resume from other processes, risk events
+        # journaled, a failed journal writer HALTs at once
+        self.control = EngineControl(config.engine.data_dir, self.risk, self.journal,
+                                     state_path(config.engine.data_dir))
         self.tracker = OrderTracker(clock_ns, self._on_order_change, late_fill=self._on_late_fill)
         self.books = BookStore(self._fetch_snapshot, self._on_book_update, clock_ns=clock_ns)
         self.detector = Detector(
@@ -181,6 +186,7 @@ class Engine:
 
     async def start(self) -> None:
         await self.journal.open(mode=self.config.engine.mode, version=arb.__version__, now_ns=self._clock())
+        self.control.start()
         self.detector.set_run_tag(f"{self.journal.run_id}-")
         venues = self.config.enabled_venues
         wanted = set(self.config.symbol_list)
@@ -246,7 +252,8 @@ class Engine:
     async def _start_live(self) -> None:
         """Signed connectors, fee rates and balances from the venues, then reconciliation."""
         for name, cfg in self.config.enabled_venues.items():
-            private = make_private(name, cfg, self._credentials[name], on_fill=self.on_venue_fill)
+            private = make_private(name, cfg, self._credentials[name], on_fill=self.on_venue_fill,
+                                   limiter=shared_limiter(self.publics[name]))  # one budget per venue
             self.privates[name] = private
             for (venue, symbol) in [k for k in self.symbols if k[0] == name]:
                 if cfg.taker_fee is not None:
@@ -334,7 +341,9 @@ class Engine:
         if self.live:
             for private in self.privates.values():
                 await private.close()
+        await self.control.stop()
         await self.journal.close(now_ns=self._clock())
+        self.control.release()
 
     # ------------------------------------------------------------------ stage callbacks
 
@@ -398,9 +407,11 @@ class Engine:
 
     def _venue_gauges(self) -> list[tuple[str, str, dict[str, str], float]]:
         out: list[tuple[str, str, dict[str, str], float]] = []
+        shown: set[int] = set()  # a venue's clients share one limiter: report it once
         for venue, rest in self._rest_clients():
-            if rest.limiter is None:
+            if rest.limiter is None or id(rest.limiter) in shown:
                 continue
+            shown.add(id(rest.limiter))
             for pool, free in rest.limiter.headroom().items():
                 out.append(("ratelimit_headroom_ratio", "Fraction of a rate-limit pool available now",
                             {"venue": venue, "pool": pool}, free))
@@ -421,6 +432,9 @@ class Engine:
             reasons.append(f"halted: {self.risk.reason}")
         if self.live and self.reconciliation is None:
             reasons.append("reconciliation not done")
+        circuits = self.risk.open_circuits()
+        if circuits:
+            reasons.append("circuits: " + ", ".join(f"{v} {c.name}" for v, c in circuits.items()))
         down = [v for v, up in self.user_streams.items() if not up]
         if down:
             reasons.append(f"user streams down: {', '.join(down)}")
@@ -504,7 +518,8 @@ class Engine:
         return True
 
     def _on_order_change(self, order: Order, detail: str) -> None:
-        self.journal.record_order(order, detail=detail)
+        if detail != "track":  # a new order's row is the executor's intent (inserted, never merged)
+            self.journal.record_order(order, detail=detail)
         self._activity[order.venue] = self._activity.get(order.venue, 0) + 1
         self._last_final[order.venue] = self._clock()
         # balances move by what the order filled since we last looked (fills and order updates

@@ -166,15 +166,16 @@ class Executor:
             self._recent.pop(next(iter(self._recent)))
         if self._journal is not None:
             self._journal.record_opportunity(opp, "approved")
-            self._journal.record_order(buy, opportunity_id=opp.id, leg="buy", detail="intent")
-            self._journal.record_order(sell, opportunity_id=opp.id, leg="sell", detail="intent")
+            # inserted, never merged: a client id the journal already holds fails the flush below
+            self._journal.record_intent(buy, opportunity_id=opp.id, leg="buy")
+            self._journal.record_intent(sell, opportunity_id=opp.id, leg="sell")
             try:
                 await self._journal.flush()  # nothing is sent before the intents are durable
             except Exception as exc:  # a dead journal: send nothing (the engine HALTs on it)
                 log.error("%s: intents not durable, nothing sent: %s", opp.id, exc)
                 for order in (buy, sell):
                     self.tracker.mark_rejected(order.client_order_id, "journal unavailable")
-                self.risk.halt(f"journal failed before {opp.id} was sent: {type(exc).__name__}")
+                self.risk.halt(f"journal refused the intents of {opp.id}, nothing sent: {exc}")
                 return Outcome(opp.id, "rejected", "journal unavailable")
         self._failpoints.hit("executor.intent")
         self.funnel.hit("sent")
@@ -430,7 +431,7 @@ class Executor:
             order = self._new_order(opp, venue, side, qty, price, f"r{attempt}")
             self.tracker.track(order, opportunity_id=opp.id, leg="residual")
             if self._journal is not None:
-                self._journal.record_order(order, opportunity_id=opp.id, leg="residual", detail="intent")
+                self._journal.record_intent(order, opportunity_id=opp.id, leg="residual")
                 try:  # bounded: a dead journal must not keep the hedge from going out
                     await asyncio.wait_for(self._journal.flush(), JOURNAL_WAIT_S)
                 except Exception as exc:

@@ -6,6 +6,13 @@ queued so far is committed; the executor awaits it after writing an opportunity'
 before sending anything, so a crash can never lose an order we sent. Reads run on a separate
 connection in a worker thread.
 
+A writer that cannot write (disk full, I/O error, read-only or corrupt file) fails the journal for
+good: the waiting and every later `flush()` raise `JournalError` at once, later writes are dropped,
+`on_failure` is called on the event loop (the engine HALTs) and `close()` still returns. A single
+statement the database refuses (a constraint) fails only the next `flush()`. `record_intent` inserts
+a new order and refuses (`DuplicateIntentError` on the next flush) a client order id already held.
+`run_id` (after `open()`) grows with every run on one file: the engine's client ids carry it.
+
 Decimals are stored as TEXT (exact); times as integer nanoseconds. Schema changes are numbered
 migrations in `MIGRATIONS`; `schema_version` records the last one applied.
 """
@@ -13,6 +20,8 @@ migrations in `MIGRATIONS`; `schema_version` records the last one applied.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import queue
 import sqlite3
 import threading
@@ -20,8 +29,9 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, Final, NamedTuple, cast
 
+from arb.errors import DuplicateIntentError, JournalError
 from arb.model import Fill, Opportunity, Order, OrderStatus, OrderType, Side, Symbol, TimeInForce
 
 MIGRATIONS: Final[tuple[str, ...]] = (
@@ -138,6 +148,8 @@ _UPSERT_ORDER: Final = (
     "filled_quote=excluded.filled_quote, fee=excluded.fee, fee_asset=excluded.fee_asset, "
     "ts_updated=excluded.ts_updated"
 )
+_INSERT_INTENT: Final = f"INSERT INTO orders ({_ORDER_COLUMNS}) VALUES ({', '.join('?' * 19)})"
+_INSERT_EVENT: Final = "INSERT INTO order_events (client_order_id, ts_ns, status, detail) VALUES (?, ?, ?, ?)"
 _FILL_COLUMNS: Final = (
     "venue, trade_id, client_order_id, order_id, symbol, side, price, quantity, fee, fee_asset, "
     "is_maker, ts_event, ts_recv, paper"
@@ -145,6 +157,32 @@ _FILL_COLUMNS: Final = (
 
 _Statement = tuple[str, Sequence[Any]]
 _STOP: Final = object()
+log = logging.getLogger(__name__)
+# SQLite primary result codes that mean the file cannot be written any more (not one bad statement)
+_FATAL_CODES: Final = frozenset({
+    3,  # SQLITE_PERM
+    8,  # SQLITE_READONLY
+    10,  # SQLITE_IOERR
+    11,  # SQLITE_CORRUPT
+    13,  # SQLITE_FULL
+    14,  # SQLITE_CANTOPEN
+    26,  # SQLITE_NOTADB
+})
+
+
+class _Intent(NamedTuple):
+    """A new order: inserted with its first event, or refused whole if its client id exists."""
+
+    client_order_id: str
+    order_row: tuple[Any, ...]
+    event_row: tuple[Any, ...]
+
+
+def _is_fatal(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:  # raised by the sqlite3 module itself (closed connection, ...)
+        return not isinstance(exc, sqlite3.IntegrityError)
+    return (code & 0xFF) in _FATAL_CODES
 
 
 def _dec(value: Decimal | None) -> str | None:
@@ -229,20 +267,33 @@ class Journal:
         self.run_id: int | None = None
         self.writes = 0
         self.commits = 0
+        self.dropped = 0  # writes refused because the writer had failed
         # called from the writer thread with each transaction's seconds (BEGIN..COMMIT)
         self.on_commit: Callable[[float], None] | None = None
+        # called on the event loop, once, when the writer fails for good
+        self.on_failure: Callable[[JournalError], None] | None = None
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._error: BaseException | None = None
+        self._error: JournalError | None = None
+        self._failed: JournalError | None = None
+        self._failing = threading.Lock()  # orders "failed + drained" against "checked + queued"
+
+    @property
+    def failed(self) -> JournalError | None:
+        """Why the writer stopped for good (None while it works)."""
+        return self._failed
 
     # ------------------------------------------------------------------ lifecycle
 
     async def open(self, *, mode: str, version: str, now_ns: int) -> None:
         """Create/migrate the database, start the writer thread and record this run."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._loop = asyncio.get_running_loop()
-        conn = await asyncio.to_thread(self._open_writer)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = await asyncio.to_thread(self._open_writer)
+        except (sqlite3.Error, OSError) as exc:
+            raise JournalError(str(self.path), f"cannot open: {exc}") from None
         self._thread = threading.Thread(target=self._writer, args=(conn,), name="arb-journal", daemon=True)
         self._thread.start()
         self.run_id = await self._read(
@@ -257,13 +308,18 @@ class Journal:
         return conn
 
     async def close(self, *, now_ns: int | None = None) -> None:
-        """Commit everything queued, record the run's end and stop the writer."""
+        """Commit everything queued, record the run's end and stop the writer (returns even when
+        the writer has failed: what could not be written is lost, and was reported then)."""
         if self._thread is None:
             return
         if now_ns is not None and self.run_id is not None:
             self._put(("UPDATE runs SET stopped_ns=? WHERE id=?", (now_ns, self.run_id)))
-        await self.flush()
-        self._queue.put(_STOP)
+        try:
+            await self.flush()
+        except JournalError as exc:
+            if self._failed is None:
+                log.warning("journal %s: last writes refused on close: %s", self.path, exc)
+        self._queue.put(_STOP)  # a failed writer has already returned: nobody reads this
         await asyncio.to_thread(self._thread.join)
         self._thread = None
 
@@ -279,7 +335,11 @@ class Journal:
                         batch.append(self._queue.get_nowait())
                     except queue.Empty:
                         break
-                stop = self._apply(conn, batch)
+                try:
+                    stop = self._apply(conn, batch)
+                except (sqlite3.Error, OSError) as exc:  # the file cannot be written: fail for good
+                    self._fail(conn, exc, batch)
+                    return
                 if stop:
                     return
         finally:
@@ -295,13 +355,23 @@ class Journal:
                 stop = True
             elif isinstance(item, asyncio.Future):
                 waiters.append(item)
+            elif isinstance(item, _Intent):
+                try:
+                    conn.execute(_INSERT_INTENT, item.order_row)
+                except sqlite3.IntegrityError:  # the id is taken: refuse, never merge
+                    self._error = DuplicateIntentError(str(self.path), item.client_order_id)
+                    continue
+                conn.execute(_INSERT_EVENT, item.event_row)
+                self.writes += 2
             else:
                 sql, params = cast(_Statement, item)
                 try:
                     conn.execute(sql, params)
                     self.writes += 1
                 except sqlite3.Error as exc:  # one bad statement must not lose the others
-                    self._error = exc
+                    if _is_fatal(exc):
+                        raise
+                    self._error = JournalError(str(self.path), f"write refused: {exc}")
         conn.execute("COMMIT")
         self.commits += 1
         if self.on_commit is not None:
@@ -311,6 +381,30 @@ class Journal:
             for fut in waiters:
                 self._resolve(fut, error)
         return stop
+
+    def _fail(self, conn: sqlite3.Connection, exc: BaseException, batch: list[object]) -> None:
+        """The writer thread's last act: record why, answer every waiter, tell the engine."""
+        error = JournalError(str(self.path), f"writer failed: {type(exc).__name__}: {exc}")
+        with contextlib.suppress(sqlite3.Error):
+            conn.rollback()
+        with self._failing:
+            self._failed = error
+            pending = list(batch)
+            while True:
+                try:
+                    pending.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+        lost = sum(1 for item in pending if not isinstance(item, asyncio.Future) and item is not _STOP)
+        self.dropped += lost
+        log.error("%s (%d queued writes lost)", error, lost)
+        loop, callback = self._loop, self.on_failure
+        if loop is not None and callback is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(callback, error)  # before any waiter wakes up
+        for item in pending:
+            if isinstance(item, asyncio.Future):
+                self._resolve(item, error)
 
     @staticmethod
     def _resolve(fut: asyncio.Future[None], error: BaseException | None) -> None:
@@ -326,17 +420,29 @@ class Journal:
 
         loop.call_soon_threadsafe(done)
 
-    def _put(self, statement: _Statement) -> None:
+    def _put(self, statement: _Statement | _Intent) -> None:
         if self._thread is None:
             raise RuntimeError("journal is not open")
+        if self._failed is not None:  # reported once when it failed; flush() raises
+            self.dropped += 1
+            return
         self._queue.put(statement)
 
     async def flush(self) -> None:
-        """Wait until every write queued so far is committed (raises if a write failed)."""
+        """Wait until every write queued so far is committed.
+
+        Raises `JournalError` at once when the writer has failed, and when a write queued since the
+        last flush was refused (`DuplicateIntentError` for a reused client order id).
+        """
         if self._thread is None:
             raise RuntimeError("journal is not open")
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.put(fut)
+        with self._failing:
+            failed = self._failed
+            if failed is None:
+                self._queue.put(fut)
+        if failed is not None:
+            raise failed
         await fut
 
     # ------------------------------------------------------------------ writes (non-blocking)
@@ -357,8 +463,14 @@ class Journal:
                      detail: str = "") -> None:
         """Insert or advance an order (status never moves backwards) and log the event."""
         self._put((_UPSERT_ORDER, _order_row(order, opportunity_id, leg, self.paper)))
-        self._put((
-            "INSERT INTO order_events (client_order_id, ts_ns, status, detail) VALUES (?, ?, ?, ?)",
+        self._put((_INSERT_EVENT, (order.client_order_id, order.ts_updated, int(order.status), detail)))
+
+    def record_intent(self, order: Order, *, opportunity_id: str | None = None, leg: str = "",
+                      detail: str = "intent") -> None:
+        """Insert a new order. A client order id the journal already holds is refused, never merged:
+        nothing of the intent is written and the next `flush()` raises `DuplicateIntentError`."""
+        self._put(_Intent(
+            order.client_order_id, _order_row(order, opportunity_id, leg, self.paper),
             (order.client_order_id, order.ts_updated, int(order.status), detail),
         ))
 

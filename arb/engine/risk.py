@@ -1,18 +1,27 @@
 """[5] RiskManager: trading state, limits, balance reservations and per-venue circuit breakers.
 
 - Trading state ACTIVE / REDUCING / HALTED. HALTED is persisted (a small JSON file in the data dir)
-  and survives restarts; only `resume()` (``arb-engine resume``) clears it.
+  and survives restarts; only `resume()` (``arb-engine resume``) clears it. Every change is logged
+  and reported to `on_event` (the engine journals it) with its reason and `Source`; `persist` writes
+  the file (durably: temp file, fsync, rename, fsync of the directory; the engine does it off the
+  loop). `apply_external` takes a state an operator wrote to the file while the engine runs.
 - `approve()` checks an opportunity against every limit and, when it passes, reserves the quote it
   spends on the buy venue (fee included) and the base it sells on the sell venue; `release()` gives
   the reservation back when the trade is over (fills settle through `on_balance`/`apply_fill`).
 - A venue whose calls fail `max_consecutive_failures` times in a row opens its circuit for
-  `circuit_cooldown_s`; then one trial is allowed (half-open) and a success closes it again.
+  `circuit_cooldown_s`. `circuit()` / `circuit_open()` are pure queries (the detector's gate asks
+  them for every book update). After the cooldown the circuit is HALF_OPEN: the next opportunity
+  `approve()` passes reserves the one trial (the circuit reads OPEN to everyone else meanwhile); its
+  order's success closes the circuit, its failure reopens it for another cooldown, and an
+  opportunity released without a result on that venue gives the trial back.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 import json
+import logging
 import os
 from collections import deque
 from collections.abc import Callable
@@ -26,6 +35,7 @@ from arb.model import ZERO, Opportunity, Side
 
 NS = 1_000_000_000
 DAY_NS = 86_400 * NS
+log = logging.getLogger(__name__)
 
 
 class TradingState(enum.IntEnum):
@@ -34,6 +44,32 @@ class TradingState(enum.IntEnum):
     HALTED = 3  # nothing is sent
 
 
+class Source(enum.IntEnum):
+    """Who changed the trading state."""
+
+    ENGINE = 1  # a risk limit, reconciliation, a failed journal, an executor error
+    OPERATOR = 2  # `arb-engine halt` / `resume`: the state file changed under a running engine
+
+
+class RiskEvent(enum.IntEnum):
+    """What `on_event` reports (journaled as ``risk_events.kind``, by name)."""
+
+    HALT = 1
+    RESUME = 2
+    REDUCE = 3
+    CIRCUIT_OPEN = 4
+    CIRCUIT_TRIAL = 5
+    CIRCUIT_CLOSED = 6
+
+
+class CircuitState(enum.IntEnum):
+    CLOSED = 1
+    OPEN = 2  # cooling down, or its one trial is in flight
+    HALF_OPEN = 3  # cooled down: the next approved opportunity may take the trial
+
+
+STATE_EVENTS = {TradingState.HALTED: RiskEvent.HALT, TradingState.ACTIVE: RiskEvent.RESUME,
+                TradingState.REDUCING: RiskEvent.REDUCE}
 STATE_FILE = "trading_state.json"
 
 
@@ -53,12 +89,28 @@ def read_state(path: Path) -> tuple[TradingState, str]:
         return TradingState.HALTED, f"unreadable state file {path}"
 
 
-def write_state(path: Path, state: TradingState, reason: str, now_ns: int) -> None:
-    """Persist the trading state atomically (write a temp file, then rename)."""
+def write_state(path: Path, state: TradingState, reason: str, now_ns: int,
+                source: Source = Source.ENGINE) -> os.stat_result:
+    """Persist the trading state atomically and durably: write a temp file and fsync it, rename it
+    over the old one, fsync the directory (blocking: run it off the event loop). Returns the
+    written file's stat (what a watcher will see for this version)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"state": state.name, "reason": reason, "ts_ns": now_ns}))
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    data = json.dumps({"state": state.name, "reason": reason, "ts_ns": now_ns, "source": source.name})
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.write(fd, data.encode())
+        os.fsync(fd)
+        written = os.fstat(fd)
+    finally:
+        os.close(fd)
     os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return written
 
 
 class Decision(msgspec.Struct, frozen=True):
@@ -71,8 +123,8 @@ class _Circuit:
 
     def __init__(self) -> None:
         self.failures = 0
-        self.open_until = 0
-        self.trial = False
+        self.open_until = 0  # 0: closed
+        self.trial = ""  # the opportunity holding the half-open trial ("" none)
 
 
 class Reservation(msgspec.Struct, frozen=True):
@@ -115,6 +167,11 @@ class RiskManager:
         self.realised_pnl = ZERO
         self.unhedged_notional = ZERO
         self.rejections: dict[str, int] = {}
+        # (event, venue, detail) for every state change and circuit transition (the engine journals them)
+        self.on_event: Callable[[RiskEvent, str, str], None] | None = None
+        # writes the state file; the engine swaps in one that runs off the event loop
+        self.persist: Callable[[TradingState, str, int, Source], object] = functools.partial(
+            write_state, state_path)
         self._load_state()
 
     # ------------------------------------------------------------------ trading state
@@ -122,22 +179,44 @@ class RiskManager:
     def _load_state(self) -> None:
         self.state, self.reason = read_state(self._state_path)
 
-    def _save_state(self) -> None:
-        write_state(self._state_path, self.state, self.reason, self._clock())
+    def now_ns(self) -> int:
+        return self._clock()
 
-    def halt(self, reason: str) -> None:
+    def _emit(self, event: RiskEvent, venue: str, detail: str) -> None:
+        if self.on_event is not None:
+            self.on_event(event, venue, detail)
+
+    def _change(self, state: TradingState, reason: str, source: Source, *, save: bool = True) -> None:
+        if (state, reason) == (self.state, self.reason):
+            return
+        if state is self.state is TradingState.HALTED and source is Source.ENGINE:
+            # the first reason is the root cause (a failed journal, then the trade it failed): kept
+            log.warning("trading already HALTED (%s); also: %s", self.reason, reason)
+            self._emit(RiskEvent.HALT, "", f"HALTED->HALTED source={source.name} reason={reason}")
+            return
+        was = self.state
+        self.state, self.reason = state, reason
+        level = logging.INFO if state is TradingState.ACTIVE else logging.WARNING
+        log.log(level, "trading %s (was %s, by %s)%s", state.name, was.name, source.name.lower(),
+                f": {reason}" if reason else "")
+        if save:
+            self.persist(state, reason, self._clock(), source)
+        self._emit(STATE_EVENTS[state], "", f"{was.name}->{state.name} source={source.name} reason={reason}")
+
+    def halt(self, reason: str, source: Source = Source.ENGINE) -> None:
         """Stop sending anything; persisted until `resume()`."""
-        self.state, self.reason = TradingState.HALTED, reason
-        self._save_state()
+        self._change(TradingState.HALTED, reason, source)
 
-    def reduce(self, reason: str) -> None:
+    def reduce(self, reason: str, source: Source = Source.ENGINE) -> None:
         if self.state is TradingState.ACTIVE:
-            self.state, self.reason = TradingState.REDUCING, reason
-            self._save_state()
+            self._change(TradingState.REDUCING, reason, source)
 
-    def resume(self) -> None:
-        self.state, self.reason = TradingState.ACTIVE, ""
-        self._save_state()
+    def resume(self, source: Source = Source.ENGINE) -> None:
+        self._change(TradingState.ACTIVE, "", source)
+
+    def apply_external(self, state: TradingState, reason: str) -> None:
+        """A state an operator wrote to the state file while the engine runs (already persisted)."""
+        self._change(state, reason, Source.OPERATOR, save=False)
 
     # ------------------------------------------------------------------ balances
 
@@ -165,6 +244,10 @@ class RiskManager:
 
     def release(self, opportunity_id: str) -> None:
         """Return an opportunity's reservation (its fills have settled or it failed)."""
+        for venue, circuit in self._circuits.items():
+            if circuit.trial == opportunity_id:  # it ended without an order result on the venue
+                circuit.trial = ""
+                log.info("%s: circuit trial of %s returned unused", venue, opportunity_id)
         res = self._reservations.pop(opportunity_id, None)
         if res is None:
             return
@@ -177,25 +260,49 @@ class RiskManager:
 
     # ------------------------------------------------------------------ circuits
 
-    def circuit_open(self, venue: str) -> bool:
+    def circuit(self, venue: str) -> CircuitState:
+        """The venue's circuit now (a pure query: asking changes nothing)."""
         circuit = self._circuits.get(venue)
         if circuit is None or circuit.open_until == 0:
-            return False
-        if self._clock() >= circuit.open_until and not circuit.trial:
-            circuit.trial = True  # half-open: let one attempt through
-            return False
-        return True
+            return CircuitState.CLOSED
+        if circuit.trial or self._clock() < circuit.open_until:
+            return CircuitState.OPEN
+        return CircuitState.HALF_OPEN
+
+    def circuit_open(self, venue: str) -> bool:
+        """True while nothing may go to `venue` (a half-open circuit lets its trial through)."""
+        return self.circuit(venue) is CircuitState.OPEN
+
+    def open_circuits(self) -> dict[str, CircuitState]:
+        """Venues whose circuit is not closed (for /readyz and /status)."""
+        return {venue: state for venue in self._circuits
+                if (state := self.circuit(venue)) is not CircuitState.CLOSED}
 
     def record_result(self, venue: str, ok: bool) -> None:
         """Feed every order outcome; consecutive failures open the venue's circuit."""
         circuit = self._circuits.setdefault(venue, _Circuit())
         if ok:
-            circuit.failures, circuit.open_until, circuit.trial = 0, 0, False
+            was_open = circuit.open_until != 0
+            circuit.failures, circuit.open_until, circuit.trial = 0, 0, ""
+            if was_open:
+                log.info("%s: circuit closed (an order went through)", venue)
+                self._emit(RiskEvent.CIRCUIT_CLOSED, venue, "order succeeded")
             return
         circuit.failures += 1
         if circuit.trial or circuit.failures >= self.config.max_consecutive_failures:
+            detail = (f"trial {circuit.trial} failed" if circuit.trial
+                      else f"{circuit.failures} consecutive failures")
             circuit.open_until = self._clock() + int(self.config.circuit_cooldown_s * NS)
-            circuit.trial = False
+            circuit.trial = ""
+            log.warning("%s: circuit open for %.1f s (%s)", venue, self.config.circuit_cooldown_s, detail)
+            self._emit(RiskEvent.CIRCUIT_OPEN, venue, detail)
+
+    def _take_trials(self, opp: Opportunity) -> None:
+        for venue in {opp.buy_venue, opp.sell_venue}:
+            if self.circuit(venue) is CircuitState.HALF_OPEN:
+                self._circuits[venue].trial = opp.id
+                log.info("%s: circuit half-open, %s is the trial", venue, opp.id)
+                self._emit(RiskEvent.CIRCUIT_TRIAL, venue, f"trial {opp.id}")
 
     # ------------------------------------------------------------------ PnL and exposure
 
@@ -261,6 +368,7 @@ class RiskManager:
         self._reserve(opp.buy_venue, quote, quote_needed)
         self._reserve(opp.sell_venue, base, quantity)
         self._sent.extend((now, now))
+        self._take_trials(opp)
         return Decision(True, "")
 
     def apply_fill(self, venue: str, side: Side, base: str, quote: str, qty: Decimal,

@@ -1,4 +1,10 @@
-"""The venues arb knows, as one explicit table: name -> `VenueSpec` (no import-time discovery)."""
+"""The venues arb knows, as one explicit table: name -> `VenueSpec` (no import-time discovery).
+
+A venue's request budgets are one `RateLimiter` (`make_limiter`): Binance counts request weight
+per IP across public and signed requests, MEXC and Gate per IP/endpoint and per account, and a 429
+or 418 on any client must pause them all. Build it once per venue and pass it to `make_public`
+and `make_private` (the engine hands its market-data client's limiter to the signed one).
+"""
 
 from __future__ import annotations
 
@@ -67,15 +73,24 @@ VENUES: Final[Mapping[str, VenueSpec]] = MappingProxyType({
 })
 
 
+def make_limiter(name: str) -> RateLimiter:
+    """The venue's request budgets (its documented pools); one per venue, shared by its clients."""
+    return RateLimiter(name, VENUES[name].pools)
+
+
 def make_rest(name: str, config: VenueConfig, credentials: Credentials | None = None,
-              clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000) -> RestClient:
-    """The venue's RestClient: its URL (or the config's override), pools, signer and error table."""
+              clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000, *,
+              limiter: RateLimiter | None = None) -> RestClient:
+    """The venue's RestClient: its URL (or the config's override), pools, signer and error table.
+
+    `limiter` is the venue's shared one; without it the client gets budgets of its own."""
     spec = VENUES[name]
     signer = (spec.signer(credentials.api_key.reveal(), credentials.api_secret.reveal())
               if credentials is not None else None)
     return RestClient(name, config.rest_url or spec.rest_url, connection=config.connection,
                       decode_error=spec.decode_error, error_class=spec.error_class,
-                      limiter=RateLimiter(name, spec.pools), signer=signer, clock_ms=clock_ms)
+                      limiter=make_limiter(name) if limiter is None else limiter, signer=signer,
+                      clock_ms=clock_ms)
 
 
 STREAMS: Final[Mapping[str, Callable[..., BaseWebSocketInterface]]] = MappingProxyType(
@@ -106,21 +121,31 @@ def make_stream(name: str, handlers: StreamHandlers, config: VenueConfig, *,
     return VENUES[name].stream(handlers, **kwargs, **options)
 
 
-def make_public(name: str, config: VenueConfig) -> PublicExchangeInterface:
+def make_public(name: str, config: VenueConfig, *, limiter: RateLimiter | None = None
+                ) -> PublicExchangeInterface:
+    """The venue's market-data connector (`limiter`: the venue's shared budgets, else its own)."""
     spec = VENUES[name]
-    return spec.public(make_rest(name, config), kind=config.market_data)  # type: ignore[call-arg]
+    return spec.public(make_rest(name, config, limiter=limiter), kind=config.market_data)  # type: ignore[call-arg]
+
+
+def shared_limiter(connector: object) -> RateLimiter | None:
+    """The limiter a connector's RestClient draws from (None for connectors without REST)."""
+    limiter = getattr(getattr(connector, "rest", None), "limiter", None)
+    return limiter if isinstance(limiter, RateLimiter) else None
 
 
 def make_private(name: str, config: VenueConfig, credentials: Credentials, *,
                  on_fill: Callable[[Fill], None] | None = None,
-                 clock_ns: Callable[[], int] = time.time_ns) -> PrivateExchangeInterface:
+                 clock_ns: Callable[[], int] = time.time_ns,
+                 limiter: RateLimiter | None = None) -> PrivateExchangeInterface:
     """The venue's signed connector: its RestClient signs at venue time from a `ServerClock`.
 
     `on_fill` gets the fills a venue reports with its order replies (Binance FULL); venues whose
-    replies carry none leave the fills to `my_trades`.
+    replies carry none leave the fills to `my_trades`. `limiter`: the venue's shared budgets (the
+    market-data client's), so a 429 on either pauses both.
     """
     spec = VENUES[name]
     clock = ServerClock(clock_ns=clock_ns)
-    rest = make_rest(name, config, credentials, clock_ms=clock.now_ms)
+    rest = make_rest(name, config, credentials, clock_ms=clock.now_ms, limiter=limiter)
     return spec.private(rest, kind=config.trading, clock_ns=clock_ns,  # type: ignore[call-arg]
                         server_clock=clock, on_fill=on_fill)

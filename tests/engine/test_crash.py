@@ -22,7 +22,7 @@ import pytest
 
 from arb.engine.journal import Journal
 from arb.engine.risk import read_state, state_path
-from arb.model import OrderStatus, Side
+from arb.model import OrderStatus, Side, Symbol
 from arb.sim.accounts import FUNDING, SIM_KEY, SIM_SECRET
 from arb.sim.server import SimExchange
 
@@ -118,3 +118,64 @@ async def test_sigkill_mid_trade_then_restart_agrees_with_the_venues(tmp_path: P
         assert all(opp in reason for opp in one_legged), reason
     else:
         assert state.name == "ACTIVE" or "reconciliation" not in reason, (state, reason, restart)
+
+
+async def test_a_crash_between_unequal_final_legs_and_the_residual_row_is_reported(tmp_path: Path) -> None:
+    """Both legs final in the journal, the sell only half filled, killed before the residual row:
+    the restart recomputes the opportunity's net position from its fills and HALTs naming it."""
+    sim = SimExchange(VENUES, seed=22, step_s=0.05)
+    urls = await sim.start()
+    for params in list(sim.market.venues.values()):  # calm: only the forced window trades
+        sim.market.venues[params.name] = type(params)(params.name, noise_bps=0.0, jump_rate_per_s=0.0)
+    matching: Any = sim.dialects["mexc"].matching  # type: ignore[attr-defined]
+    place = matching.place
+
+    def competitor_first(account: str, symbol: Any, side: Side, kind: str, qty: Decimal,
+                         price: Decimal | None, tif: str, cid: str) -> Any:
+        if side is Side.SELL and price is not None:  # a faster taker leaves us half the bids
+            book = sim.market.books[("mexc", symbol)]
+            keep = int(qty / book.spec.step) // 2
+            takes = []
+            for ticks, lots in sorted(book.bids.items(), reverse=True):
+                if book.price(ticks) < price:
+                    break
+                kept = min(lots, keep)
+                keep -= kept
+                takes.append((ticks, lots - kept))
+            sim.market.consume("mexc", symbol, True, takes)
+        return place(account, symbol, side, kind, qty, price, tif, cid)
+
+    matching.place = competitor_first
+
+    async def window() -> None:
+        while True:  # a window every 2 s until the engine trades one (and dies at the failpoint)
+            await asyncio.sleep(2.0)
+            sim.market.open_window(Symbol("BTC", "USDT"), "binance", "mexc", net_bps=25.0,
+                                   duration_ns=800_000_000)
+
+    try:
+        config = _config(tmp_path / "arb.toml", urls, tmp_path / "data")
+        opener = asyncio.create_task(window())
+        try:
+            code, out = await _run(config, duration=30, failpoints="executor.filled=1")
+        finally:
+            opener.cancel()
+        assert code == -signal.SIGKILL, out
+        code, restart = await _run(config, duration=1.0)
+        assert code == 0, restart
+    finally:
+        await sim.close()
+    journal = Journal(tmp_path / "data" / "journal.sqlite")
+    await journal.open(mode="live", version="t", now_ns=1)
+    try:
+        orders = await journal.orders()
+        residual_rows = await journal.query("SELECT * FROM residuals")
+    finally:
+        await journal.close()
+    legs = {o.client_order_id[-2:]: o for o in orders if o.client_order_id.startswith("1-")}
+    assert legs["b0"].filled_qty > legs["s0"].filled_qty > 0  # unequal, both final
+    assert not residual_rows  # the crash came before the residual row
+    state, reason = read_state(state_path(tmp_path / "data"))
+    assert state.name == "HALTED" and "net position" in reason, (reason, restart)
+    left = legs["b0"].filled_qty - legs["s0"].filled_qty
+    assert f"+{left}" in reason or f"+{left.normalize()}" in reason, reason

@@ -1,12 +1,18 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import resource
 import sqlite3
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from arb.engine.journal import Journal, migrate
+from arb.errors import DuplicateIntentError, JournalError
 from arb.model import Fill, Opportunity, Order, OrderStatus, OrderType, Side, Symbol, TimeInForce
 
 SYM = Symbol("BTC", "USDT")
@@ -82,12 +88,102 @@ async def test_duplicate_fills_collapse(tmp_path: Path) -> None:
 
 
 async def test_failed_write_reaches_the_flusher(tmp_path: Path) -> None:
+    """One refused statement fails the next flush only: the writer goes on."""
     journal = Journal(tmp_path / "j.sqlite")
+    failures: list[JournalError] = []
+    journal.on_failure = failures.append
     await journal.open(mode="paper", version="t", now_ns=1)
     journal._put(("INSERT INTO no_such_table VALUES (1)", ()))
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(JournalError, match="no such table"):
         await journal.flush()
+    journal.record_order(_order("after"))
+    await journal.flush()
+    assert [o.client_order_id for o in await journal.orders()] == ["after"]
+    assert journal.failed is None and not failures
     await journal.close()
+
+
+async def test_an_intent_whose_client_id_exists_is_refused_never_merged(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite")
+    await journal.open(mode="live", version="t", now_ns=1)
+    journal.record_intent(_order("dup", OrderStatus.FILLED, filled="0.50"), opportunity_id="o1", leg="buy")
+    await journal.flush()
+    other = msgspec.structs.replace(_order("dup"), venue="mexc", side=Side.SELL, quantity=Decimal("9"))
+    journal.record_intent(other, opportunity_id="o2", leg="sell")
+    journal.record_intent(_order("fresh"), opportunity_id="o2", leg="buy")
+    with pytest.raises(DuplicateIntentError, match="'dup'") as refused:
+        await journal.flush()
+    assert refused.value.client_order_id == "dup"
+    await journal.flush()  # the refusal was reported once; the journal goes on
+    orders = {o.client_order_id: o for o in await journal.orders()}
+    kept = orders["dup"]  # the first order, untouched
+    assert (kept.venue, kept.side, kept.status, kept.filled_qty) == (
+        "binance", Side.BUY, OrderStatus.FILLED, Decimal("0.50"))
+    assert "fresh" in orders
+    links = await journal.order_links()
+    assert links["dup"] == ("o1", "buy") and links["fresh"] == ("o2", "buy")
+    events = await journal.query("SELECT client_order_id FROM order_events ORDER BY id")
+    assert [r[0] for r in events] == ["dup", "fresh"]  # nothing of the refused intent was written
+    await journal.close()
+
+
+async def test_every_run_gets_a_larger_run_id(tmp_path: Path) -> None:
+    ids = []
+    for _ in range(3):
+        journal = Journal(tmp_path / "j.sqlite")
+        await journal.open(mode="live", version="t", now_ns=1)
+        assert journal.run_id is not None
+        ids.append(journal.run_id)
+        await journal.close(now_ns=2)
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    conn = sqlite3.connect(tmp_path / "j.sqlite")  # AUTOINCREMENT: a deleted last run frees no id
+    conn.execute("DELETE FROM runs WHERE id = ?", (ids[-1],))
+    conn.commit()
+    conn.close()
+    journal = Journal(tmp_path / "j.sqlite")
+    await journal.open(mode="live", version="t", now_ns=1)
+    assert journal.run_id is not None and journal.run_id > ids[-1]
+    await journal.close()
+
+
+@contextlib.contextmanager
+def _file_size_limit(limit: int) -> Iterator[None]:
+    """A real write fault: files of this process cannot grow past `limit` bytes (EFBIG, as a full
+    disk refuses them; Python ignores SIGXFSZ)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+
+async def test_a_dead_writer_fails_every_flush_at_once_and_close_returns(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite")
+    failures: list[JournalError] = []
+    journal.on_failure = failures.append
+    await journal.open(mode="live", version="t", now_ns=1)
+    journal.record_order(_order("before"))
+    await journal.flush()
+    wal = tmp_path / "j.sqlite-wal"
+    with _file_size_limit(wal.stat().st_size):
+        for i in range(50):  # more than the WAL may take now
+            journal.record_order(_order(f"c{i}"))
+        waiters = [asyncio.ensure_future(journal.flush()) for _ in range(3)]
+        results = await asyncio.wait_for(asyncio.gather(*waiters, return_exceptions=True), 10)
+    assert all(isinstance(r, JournalError) for r in results), results
+    await asyncio.sleep(0)  # on_failure is called on the loop
+    assert len(failures) == 1 and journal.failed is failures[0]
+    assert "writer failed" in str(failures[0])
+    journal.record_order(_order("later"))  # dropped, never raises on the caller
+    with pytest.raises(JournalError):  # at once: nothing waits on a dead writer
+        await asyncio.wait_for(journal.flush(), 1)
+    await asyncio.wait_for(journal.close(now_ns=3), 10)
+    assert journal.dropped >= 1
+    reopened = Journal(tmp_path / "j.sqlite")  # what was committed before the fault is intact
+    await reopened.open(mode="live", version="t", now_ns=4)
+    assert "before" in {o.client_order_id for o in await reopened.orders()}
+    await reopened.close()
 
 
 def test_migrations_are_idempotent(tmp_path: Path) -> None:
@@ -109,3 +205,10 @@ async def test_links_are_kept_whichever_write_comes_first(tmp_path: Path) -> Non
     await journal.flush()
     assert (await journal.order_links())["c9"] == ("o9", "sell")
     await journal.close()
+
+
+async def test_a_journal_that_cannot_be_opened_says_why(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    journal = Journal(tmp_path / "file" / "j.sqlite")
+    with pytest.raises(JournalError, match="cannot open"):
+        await journal.open(mode="live", version="t", now_ns=1)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -7,7 +8,7 @@ from typing import Any
 import pytest
 
 from arb.config import RiskConfig
-from arb.engine.risk import NS, RiskManager, TradingState
+from arb.engine.risk import NS, CircuitState, RiskEvent, RiskManager, Source, TradingState, read_state
 from arb.model import Opportunity, Side, Symbol
 
 SYM = Symbol("BTC", "USDT")
@@ -91,22 +92,59 @@ def test_halt_is_persisted_until_resume(tmp_path: Path) -> None:
     assert third.state is TradingState.ACTIVE
 
 
-def test_circuit_opens_after_failures_and_half_opens(tmp_path: Path) -> None:
+def test_circuit_queries_are_pure_and_approve_takes_the_one_trial(tmp_path: Path) -> None:
     rm, clock = manager(tmp_path, max_consecutive_failures=2, circuit_cooldown_s=5.0)
+    events: list[tuple[RiskEvent, str, str]] = []
+    rm.on_event = lambda kind, venue, detail: events.append((kind, venue, detail))
     rm.record_result("binance", False)
     assert not rm.circuit_open("binance")
     rm.record_result("binance", False)
-    assert rm.circuit_open("binance")
+    assert rm.circuit_open("binance") and rm.circuit("binance") is CircuitState.OPEN
     assert rm.approve(opp(), buy_fee=0.0, quantity=Decimal("1")).reason == "circuit open"
     clock.now += 5 * NS
-    assert not rm.circuit_open("binance")  # half-open: one trial
+    for _ in range(5):  # asking (the detector does, per book update) spends nothing
+        assert rm.circuit("binance") is CircuitState.HALF_OPEN and not rm.circuit_open("binance")
+    assert rm.open_circuits() == {"binance": CircuitState.HALF_OPEN}
+    assert rm.approve(opp("t1"), buy_fee=0.0, quantity=Decimal("1")).approved  # takes the trial
+    assert rm.circuit_open("binance")  # nobody else while the trial is out
+    assert rm.approve(opp("t2"), buy_fee=0.0, quantity=Decimal("1")).reason == "circuit open"
+    rm.record_result("binance", False)  # the trial failed: open for another cooldown
+    rm.release("t1")
     assert rm.circuit_open("binance")
-    rm.record_result("binance", False)  # the trial failed: open again
+    clock.now += 4 * NS
     assert rm.circuit_open("binance")
-    clock.now += 5 * NS
-    assert not rm.circuit_open("binance")
-    rm.record_result("binance", True)
-    assert not rm.circuit_open("binance") and not rm.circuit_open("binance")
+    clock.now += 1 * NS
+    assert rm.approve(opp("t3"), buy_fee=0.0, quantity=Decimal("1")).approved
+    rm.release("t3")  # ended before its order (e.g. the journal refused): the trial comes back
+    assert rm.circuit("binance") is CircuitState.HALF_OPEN
+    assert rm.approve(opp("t4"), buy_fee=0.0, quantity=Decimal("1")).approved
+    rm.record_result("binance", True)  # the trial went through: closed
+    rm.release("t4")
+    assert rm.circuit("binance") is CircuitState.CLOSED and not rm.open_circuits()
+    assert [(k, v) for k, v, _ in events] == [
+        (RiskEvent.CIRCUIT_OPEN, "binance"), (RiskEvent.CIRCUIT_TRIAL, "binance"),
+        (RiskEvent.CIRCUIT_OPEN, "binance"), (RiskEvent.CIRCUIT_TRIAL, "binance"),
+        (RiskEvent.CIRCUIT_TRIAL, "binance"), (RiskEvent.CIRCUIT_CLOSED, "binance")]
+    assert events[2][2] == "trial t1 failed"
+
+
+def test_state_changes_are_reported_with_their_source_and_persisted_durably(tmp_path: Path) -> None:
+    rm, _ = manager(tmp_path)
+    events: list[tuple[RiskEvent, str, str]] = []
+    rm.on_event = lambda kind, venue, detail: events.append((kind, venue, detail))
+    rm.halt("unhedged")
+    rm.halt("unhedged")  # no change, no second event
+    assert read_state(tmp_path / "state.json") == (TradingState.HALTED, "unhedged")
+    assert json.loads((tmp_path / "state.json").read_text())["source"] == "ENGINE"
+    rm.apply_external(TradingState.ACTIVE, "")  # an operator's resume: the file already says so
+    assert rm.state is TradingState.ACTIVE
+    assert read_state(tmp_path / "state.json") == (TradingState.HALTED, "unhedged")
+    rm.reduce("drain", Source.OPERATOR)
+    assert [(k, d) for k, _, d in events] == [
+        (RiskEvent.HALT, "ACTIVE->HALTED source=ENGINE reason=unhedged"),
+        (RiskEvent.RESUME, "HALTED->ACTIVE source=OPERATOR reason="),
+        (RiskEvent.REDUCE, "ACTIVE->REDUCING source=OPERATOR reason=drain")]
+    assert not list(tmp_path.glob("*.tmp"))
 
 
 def test_daily_loss_and_unhedged_limits_halt(tmp_path: Path) -> None:
