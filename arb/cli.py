@@ -478,6 +478,24 @@ def _add_top(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(handler=_top)
 
 
+def _chaos(args: argparse.Namespace) -> int:
+    from arb.ops.chaos import main as chaos_main
+
+    return chaos_main(quick=args.quick, seed=args.seed, only=args.only, as_json=args.json, out=args.out)
+
+
+def _add_chaos(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("chaos", help="fault campaign against the simulator: figures and verdicts")
+    parser.add_argument("--quick", action="store_true", help="the CI profile (few trials per row)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the faults and the market")
+    parser.add_argument("--only", metavar="ROW[,ROW]", default=None,
+                        help="rows: kill, reply, leg, stream, storm, malformed, skew, journal, halt, canary")
+    parser.add_argument("--json", action="store_true", help="machine-readable result")
+    parser.add_argument("--out", metavar="DIR", default=None,
+                        help="keep each row's journals and logs here (default: a temp dir)")
+    parser.set_defaults(handler=_chaos)
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     _add_config,
     _add_state_commands,
@@ -489,6 +507,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], 
     _add_record,
     _add_replay,
     _add_top,
+    _add_chaos,
 )
 
 
