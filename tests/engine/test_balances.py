@@ -106,3 +106,22 @@ async def _settle(engine: Engine, sleep: Callable[[float], Awaitable[None]] | No
     import asyncio
 
     await (sleep or asyncio.sleep)(1.0)  # the window (0.8 s) is over
+
+
+async def test_a_venue_clock_behind_ours_does_not_trip_the_time_lag_gate(tmp_path: Path) -> None:
+    """binance's clock runs 5 s behind: its event times look 5 s old on our clock. The gate compares
+    them on the venue's clock (its ServerClock offset), so the window is still traded."""
+    sim, urls = await calm_sim(VENUES, seed=64)
+    sim.faults["binance"].clock_skew_ms = -5000
+    engine = Engine(live_config(urls, tmp_path), credentials=sim_credentials(VENUES))
+    try:
+        await engine.start()
+        await wait_for(lambda: engine.summary()["books_synced"] == 4 and engine.readiness()[0], timeout=30)
+        assert engine._clock_offset_ns("binance") < -4 * 10**9
+        sim.market.open_window(BTC, "binance", "mexc", net_bps=25.0, duration_ns=800_000_000)
+        await wait_for(lambda: any(o.status != "rejected" for o in engine.outcomes) and not engine._tasks,
+                       timeout=20)
+        assert engine.detector.funnel.gates.get("venue time lag", 0) == 0
+    finally:
+        await engine.stop()
+        await sim.close()
