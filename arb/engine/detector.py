@@ -129,6 +129,9 @@ class Detector:
         """The prefix of opportunity ids (unique per run: the journal's run counter)."""
         self._run_tag = tag
 
+    def has(self, symbol: Symbol) -> bool:
+        return symbol in self._markets
+
     def set_fee(self, venue: str, symbol: Symbol, taker: float) -> None:
         market = self._markets[symbol]
         market.kernel.set_fee(market.index[venue], taker)

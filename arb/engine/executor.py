@@ -94,9 +94,11 @@ class Executor:
         client_id: Callable[[str, str], str] = default_client_id,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         failpoints: Failpoints | None = None,
+        on_refused: Callable[[str, Symbol, ExchangeError], None] | None = None,
     ) -> None:
         self.config = config
         self._failpoints = failpoints or Failpoints()
+        self._on_refused = on_refused  # a venue refused an order (the engine gates halted symbols)
         self._privates = privates
         self._symbols = symbols
         self._fee = taker_fee
@@ -333,6 +335,8 @@ class Executor:
             log.warning("%s %s: order %s rejected: %s", order.venue, order.symbol, cid, exc)
             self.tracker.mark_rejected(cid, f"{type(exc).__name__} {exc.api_code}")
             self.risk.record_result(order.venue, False)
+            if self._on_refused is not None:
+                self._on_refused(order.venue, order.symbol, exc)
             return self.tracker.get(cid) or order
         else:
             self._failpoints.hit("executor.sent")
