@@ -51,6 +51,7 @@ from arb.venues.base import (
     PublicExchangeInterface,
     StreamHandlers,
 )
+from arb.venues.clock import ServerClock
 from arb.venues.registry import make_private, make_public, make_stream, shared_limiter
 
 log = logging.getLogger(__name__)
@@ -185,6 +186,7 @@ class Engine:
         self._executor: Executor | None = None
         self._handlers = _Handlers(self)
         self.upkeep = Upkeep(self)
+        self._venue_clocks: dict[str, ServerClock] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -196,6 +198,7 @@ class Engine:
         wanted = set(self.config.symbol_list)
         for name, venue_cfg in venues.items():
             self.publics[name] = self._make_public(name, venue_cfg)
+            await self._measure_clock(name)
             for info in await self.publics[name].symbols():
                 if info.symbol in wanted and info.tradable:
                     self.symbols[(name, info.symbol)] = info
@@ -462,9 +465,19 @@ class Engine:
             return "user stream down"
         return ""
 
+    async def _measure_clock(self, venue: str) -> None:
+        """The venue's clock offset from its public time endpoint (the signed connector keeps its own,
+        live): event times are compared on one clock by the detector's time-lag gate."""
+        clock = ServerClock()  # wall clock: frames are stamped with it on receipt
+        try:
+            await clock.sync(self.publics[venue].server_time)
+        except (ExchangeError, NotImplementedError) as exc:
+            log.warning("%s: venue clock not measured (%s): event times taken as ours", venue, exc)
+            return
+        self._venue_clocks[venue] = clock
+
     def _clock_offset_ns(self, venue: str) -> int:
-        private = self.privates.get(venue)
-        clock = getattr(private, "server_clock", None)
+        clock = getattr(self.privates.get(venue), "server_clock", None) or self._venue_clocks.get(venue)
         return int(clock.offset_ms * MS) if clock is not None else 0
 
     def _is_dust(self, symbol: Symbol, quantity: Decimal, price: Decimal) -> bool:

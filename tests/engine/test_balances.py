@@ -14,6 +14,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from arb.engine.engine import Engine
 from arb.model import AssetBalance, Symbol
 from arb.sim.server import SimExchange
@@ -121,6 +123,25 @@ async def test_a_venue_clock_behind_ours_does_not_trip_the_time_lag_gate(tmp_pat
         sim.market.open_window(BTC, "binance", "mexc", net_bps=25.0, duration_ns=800_000_000)
         await wait_for(lambda: any(o.status != "rejected" for o in engine.outcomes) and not engine._tasks,
                        timeout=20)
+        assert engine.detector.funnel.gates.get("venue time lag", 0) == 0
+    finally:
+        await engine.stop()
+        await sim.close()
+
+
+async def test_paper_mode_measures_the_venue_clock_too(tmp_path: Path) -> None:
+    sim, urls = await calm_sim(VENUES, seed=65)
+    sim.faults["binance"].clock_skew_ms = -5000
+    config = live_config(urls, tmp_path)
+    config = msgspec.structs.replace(config, engine=msgspec.structs.replace(config.engine, mode="paper"))
+    balances = {"USDT": Decimal("100000"), "BTC": Decimal("2"), "ETH": Decimal("40")}
+    engine = Engine(config, paper_balances=balances)
+    try:
+        await engine.start()
+        await wait_for(lambda: engine.summary()["books_synced"] == 4, timeout=30)
+        assert engine._clock_offset_ns("binance") < -4 * 10**9
+        sim.market.open_window(BTC, "binance", "mexc", net_bps=25.0, duration_ns=800_000_000)
+        await wait_for(lambda: engine.totals.trades >= 1 and not engine._tasks, timeout=20)
         assert engine.detector.funnel.gates.get("venue time lag", 0) == 0
     finally:
         await engine.stop()
