@@ -97,7 +97,7 @@ class _Handlers:
         self._engine.on_venue_balance(venue, balance)
 
     def on_decode_error(self, error: DecodeError, symbol: Symbol | None) -> None:
-        self._engine.decode_errors += 1
+        self._engine.stream_decode_errors += 1
         if symbol is not None:
             self._engine.books.on_decode_error(error.venue, symbol)
 
@@ -172,7 +172,7 @@ class Engine:
         self._activity: dict[str, int] = {}  # venue -> changes to its orders (balance snapshots race them)
         self._journaled_balances: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
         self._last_final: dict[str, int] = {}  # venue -> when an order of it last changed
-        self.decode_errors = 0
+        self.stream_decode_errors = 0  # frames a venue codec could not decode
         self.decision_ns: deque[int] = deque(maxlen=DECISION_SAMPLES)  # recent, for percentiles
         self.metrics = Metrics(EngineSnapshot(
             funnel=lambda: self.detector.funnel.stages, gates=lambda: self.detector.funnel.gates,
@@ -445,6 +445,12 @@ class Engine:
         if outcome is not None:
             log.warning("%s: late fill settled: %s", opportunity_id, outcome.status)
             self.totals.pnl += outcome.pnl
+
+    @property
+    def decode_errors(self) -> int:
+        """Malformed input, counted: frames no codec could decode plus decoded updates a book refused
+        (NaN, inf, non-positive prices, negative sizes, reversed ids)."""
+        return self.stream_decode_errors + self.books.malformed_updates
 
     @property
     def clock_ns(self) -> Callable[[], int]:
