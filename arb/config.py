@@ -103,7 +103,8 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     max_open_opportunities: PositiveInt = 4
     max_orders_per_s: PositiveFloat = 10.0
     max_daily_loss: PositiveFloat = 100.0
-    max_unhedged_notional: PositiveFloat = 2000.0
+    # >= max_open_opportunities x max_notional_per_order: ordinary one-legged trades at once never HALT
+    max_unhedged_notional: PositiveFloat = 5000.0
     max_consecutive_failures: PositiveInt = 3
     circuit_cooldown_s: PositiveFloat = 30.0
     max_book_age_ms: PositiveInt = 2000
@@ -119,7 +120,10 @@ class ExecutorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     residual_deadline_ms: PositiveInt = 5000
     residual_max_bps: PositiveFloat = 50.0
     residual_max_attempts: PositiveInt = 3
-    unknown_grace_ms: PositiveInt = 2000
+    # "not found" means "never placed" only this long after the outcome became unknown (> write timeout)
+    unknown_grace_ms: PositiveInt = 5000
+    # an order still unresolved this long after it became unknown HALTs trading (position range given)
+    unknown_deadline_ms: PositiveInt = 30000
     query_backoff_ms: PositiveInt = 200
 
 
@@ -308,6 +312,24 @@ def _check(config: Config) -> None:
             "venues", f"cross-venue arbitrage needs at least two enabled venues of {VENUE_NAMES}",
             sorted(config.enabled_venues),
         )
+    risk, executor = config.risk, config.executor
+    if risk.max_unhedged_notional < risk.max_open_opportunities * risk.max_notional_per_order:
+        raise ConfigError(
+            "risk.max_unhedged_notional",
+            f"must be at least risk.max_open_opportunities x risk.max_notional_per_order "
+            f"({risk.max_open_opportunities} x {risk.max_notional_per_order}): ordinary one-legged trades "
+            "at once would HALT the engine", risk.max_unhedged_notional,
+        )
+    for name, venue in config.enabled_venues.items():
+        if executor.unknown_grace_ms <= venue.trading.timeout_s * 1000:
+            raise ConfigError(
+                "executor.unknown_grace_ms",
+                f"must exceed venues.{name}.trading.timeout_s ({venue.trading.timeout_s} s): an order whose "
+                "write timed out may not be visible yet", executor.unknown_grace_ms,
+            )
+    if executor.unknown_deadline_ms <= executor.unknown_grace_ms:
+        raise ConfigError("executor.unknown_deadline_ms", "must exceed executor.unknown_grace_ms",
+                          executor.unknown_deadline_ms)
     if config.risk.min_net_bps >= config.risk.max_net_bps:
         raise ConfigError(
             "risk.max_net_bps", f"must be greater than risk.min_net_bps ({config.risk.min_net_bps})",

@@ -90,10 +90,16 @@ def no_secret_in_logs() -> Iterator[None]:
     level = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
+    # a test (or a command run in-process) may install arb's own handler with propagate off:
+    # restore the `arb` logger so later tests' caplog and this canary check still see records
+    arb_logger = logging.getLogger("arb")
+    arb_state = (list(arb_logger.handlers), arb_logger.propagate, arb_logger.level)
     try:
         yield
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
+        arb_logger.handlers[:] = arb_state[0]
+        arb_logger.propagate, arb_logger.level = arb_state[1], arb_state[2]
     leaked = [line for line in handler.lines if CANARY_KEY in line or CANARY_SECRET in line]
     assert not leaked, f"a secret reached the logs: {leaked[:3]}"

@@ -5,6 +5,11 @@ One state machine per (venue, symbol), venue rules as data (`SyncRule`)::
     BUFFERING --snapshot bridged--> SYNCED --gap/crossed/decode error/stale/disconnect--> INVALID
     INVALID --resync starts--> RESYNCING --snapshot bridged--> SYNCED
 
+A message the book refuses (NaN or infinite numbers, a price <= 0, a negative size, first id after
+last id: `L2Book` checks the levels in C) is a decode error of that one book: counted, dropped, and
+the book resyncs; the other books on the connection are untouched. A snapshot it refuses is a
+failed fetch: the resync backs off and fetches again.
+
 Diffs are buffered while the REST snapshot is fetched. The bridge is the same on all three venues
 (Binance ``U``/``u`` vs ``lastUpdateId``, Gate ``U``/``u`` vs ``id`` with ``with_id=true``, MEXC
 ``fromVersion``/``toVersion`` vs the snapshot version): drop diffs with ``last_id <= V``; the
@@ -127,6 +132,7 @@ class BookStore:
         self._sleep = sleep
         self._syncs: dict[tuple[str, Symbol], BookSync] = {}
         self.unknown_updates = 0
+        self.malformed_updates = 0  # decoded messages a book refused (each also in its sync's decode_errors)
 
     # ------------------------------------------------------------------ queries
 
@@ -176,6 +182,9 @@ class BookStore:
         """Apply one diff to a SYNCED book; False when it was ignored or the book went INVALID."""
         book = sync.book
         current = book.update_id
+        if update.first_id > update.last_id:
+            self._malformed(sync, f"first id {update.first_id} > last id {update.last_id}")
+            return False
         if update.last_id <= current:
             sync.duplicates += 1
             return False
@@ -187,8 +196,12 @@ class BookStore:
         elif update.first_id != current + 1:
             self._gap(sync, update, f"gap: expected {current + 1}, got {update.first_id}")
             return False
-        book.apply_levels(True, update.bid_prices, update.bid_sizes)
-        book.apply_levels(False, update.ask_prices, update.ask_sizes)
+        try:  # L2Book refuses NaN, infinities, prices <= 0 and negative sizes (checked in C)
+            book.apply_levels(True, update.bid_prices, update.bid_sizes)
+            book.apply_levels(False, update.ask_prices, update.ask_sizes)
+        except ValueError as exc:
+            self._malformed(sync, str(exc))
+            return False
         book.update_id = update.last_id
         book.ts_ns = update.ts_recv
         sync.ts_event = update.ts_event
@@ -199,6 +212,14 @@ class BookStore:
             return False
         return True
 
+    def _malformed(self, sync: BookSync, reason: str) -> None:
+        """A decoded message the book cannot take (bad numbers or ids): a decode error of this one
+        book, which resyncs; the message is dropped (the resync's bridge covers its ids)."""
+        error = DecodeError(sync.venue, "depth update", reason)
+        sync.decode_errors += 1
+        self.malformed_updates += 1
+        self.invalidate(sync.venue, sync.symbol, f"malformed update: {error}")
+
     def _gap(self, sync: BookSync, update: DepthUpdate, reason: str) -> None:
         sync.gaps += 1
         self.invalidate(sync.venue, sync.symbol, reason)
@@ -206,7 +227,12 @@ class BookStore:
 
     def _replace(self, sync: BookSync, update: DepthUpdate) -> None:
         """A full snapshot on the stream: replace the book and (re)enter SYNCED."""
-        sync.book.set_snapshot(update.bid_prices, update.bid_sizes, update.ask_prices, update.ask_sizes)
+        try:
+            sync.book.set_snapshot(update.bid_prices, update.bid_sizes, update.ask_prices, update.ask_sizes)
+        except ValueError as exc:
+            sync.book.clear()
+            self._malformed(sync, f"stream snapshot: {exc}")
+            return
         sync.book.update_id = update.last_id
         sync.book.ts_ns = update.ts_recv
         sync.ts_event = update.ts_event
@@ -296,12 +322,23 @@ class BookStore:
                     sync.snapshot_failures += 1
                     log.warning("%s %s: snapshot fetch failed: %s", sync.venue, sync.symbol, exc)
                     snapshot = None
-            if snapshot is not None and self._bridge(sync, snapshot):
+            if snapshot is not None and self._bridged(sync, snapshot):
                 break
             await self._sleep(delay)
             delay = min(delay * 2, self._max_backoff)
         if sync.task is asyncio.current_task():
             sync.task = None
+
+    def _bridged(self, sync: BookSync, snapshot: OrderBook) -> bool:
+        """`_bridge`, where a snapshot the book refuses (bad numbers) is a failed fetch: retried."""
+        try:
+            return self._bridge(sync, snapshot)
+        except ValueError as exc:
+            sync.snapshot_failures += 1
+            sync.book.clear()
+            sync.state = SyncState.RESYNCING
+            log.warning("%s %s: malformed snapshot refused: %s", sync.venue, sync.symbol, exc)
+            return False
 
     def _bridge(self, sync: BookSync, snapshot: OrderBook) -> bool:
         """Lay the buffered diffs onto `snapshot`; True when the book is SYNCED."""

@@ -69,9 +69,15 @@ class Detector:
         ``available(venue, asset) -> float``: free balance net of reservations (a cached float:
         this runs for every venue on every update).
     blocked:
-        ``blocked(venue) -> reason or ""``: venue-level gates (circuit open, halted venue).
+        ``blocked(venue) -> reason or ""``: venue-level gates (circuit open, user stream down).
     on_opportunity:
         Called with each opportunity that passed every gate.
+    trading:
+        ``trading() -> reason or ""``: while trading is not ACTIVE nothing is evaluated (one counted
+        gate per update, no opportunity, nothing journaled).
+    clock_offset_ns:
+        ``clock_offset_ns(venue)``: the venue's clock minus ours (its `ServerClock`), so the time-lag
+        gate compares event times on one clock.
     """
 
     def __init__(
@@ -84,8 +90,12 @@ class Detector:
         blocked: Callable[[str], str],
         on_opportunity: Callable[[Opportunity], None],
         run_tag: str,
+        trading: Callable[[], str] | None = None,
+        clock_offset_ns: Callable[[str], int] | None = None,
     ) -> None:
         self.risk = risk
+        self._trading = trading
+        self._offset = clock_offset_ns
         self._clock = clock_ns
         self._is_synced = is_synced
         self._available = available
@@ -103,6 +113,10 @@ class Detector:
         if len(books) < 2:
             raise ValueError(f"{symbol}: needs books on at least two venues, got {list(books)}")
         self._markets[symbol] = _Market(symbol, books, fees, qty_step, self.risk)
+
+    def set_run_tag(self, tag: str) -> None:
+        """The prefix of opportunity ids (unique per run: the journal's run counter)."""
+        self._run_tag = tag
 
     def set_fee(self, venue: str, symbol: Symbol, taker: float) -> None:
         market = self._markets[symbol]
@@ -122,7 +136,9 @@ class Detector:
             reason = "not synced"
         elif now - book.ts_ns > self.risk.max_book_age_ms * MS:
             reason = "book too old"
-        elif market.ts_event[i] and book.ts_ns - market.ts_event[i] > self.risk.max_event_lag_ms * MS:
+        elif market.ts_event[i] and book.ts_ns - (
+                market.ts_event[i] - (self._offset(venue) if self._offset is not None else 0)
+        ) > self.risk.max_event_lag_ms * MS:
             reason = "venue time lag"
         elif book.is_crossed():
             reason = "crossed book"
@@ -143,6 +159,11 @@ class Detector:
         i = market.index.get(venue)
         if i is not None and ts_event:
             market.ts_event[i] = ts_event
+        if self._trading is not None:
+            stopped = self._trading()
+            if stopped:
+                self.funnel.gate(stopped)
+                return None
         now = self._clock()
         if now - market.last_attempt_ns < self.risk.symbol_cooldown_ms * MS:
             self.funnel.gate("symbol cooldown")

@@ -21,7 +21,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 import msgspec
@@ -35,7 +35,7 @@ from arb.engine.detector import Detector
 from arb.engine.executor import Executor, Outcome
 from arb.engine.failpoints import Failpoints
 from arb.engine.journal import Journal
-from arb.engine.orders import OrderTracker
+from arb.engine.orders import OrderTracker, TrackedOrder
 from arb.engine.paper import PaperExchange
 from arb.engine.reconcile import ReconcileReport, reconcile
 from arb.engine.risk import RiskManager, state_path
@@ -57,7 +57,19 @@ PublicFactory = Callable[[str, VenueConfig], PublicExchangeInterface]
 StreamFactory = Callable[[str, StreamHandlers, VenueConfig], BaseWebSocketInterface]
 DEFAULT_TAKER_FEE = 0.001
 DECISION_SAMPLES = 100_000
+OUTCOMES_KEPT = 1_000  # recent outcomes in memory; totals are counted (`Totals`)
+SETTLE_NS = 500 * 1_000_000  # a venue's balance reports are trusted this long after its last order ended
 MS = 1_000_000
+
+
+class Totals(msgspec.Struct):
+    """What every outcome since start added up to (the outcomes themselves are kept bounded)."""
+
+    trades: int = 0
+    fills: int = 0
+    pnl: Decimal = ZERO
+    residuals: int = 0
+    residuals_open: int = 0
 
 
 class _Handlers:
@@ -131,12 +143,13 @@ class Engine:
         # journaled, a failed journal writer HALTs at once
         self.control = EngineControl(config.engine.data_dir, self.risk, self.journal,
                                      state_path(config.engine.data_dir))
-        self.tracker = OrderTracker(clock_ns, self._on_order_change)
+        self.tracker = OrderTracker(clock_ns, self._on_order_change, late_fill=self._on_late_fill)
         self.books = BookStore(self._fetch_snapshot, self._on_book_update, clock_ns=clock_ns)
         self.detector = Detector(
             config.risk, clock_ns, is_synced=self.books.is_synced, available=self.risk.available_float,
-            blocked=lambda venue: "circuit open" if self.risk.circuit_open(venue) else "",
-            on_opportunity=self._on_opportunity, run_tag=f"{clock_ns() // 1_000_000_000 % 10**6:06d}-",
+            blocked=self._venue_gate, on_opportunity=self._on_opportunity,
+            run_tag="0-",  # replaced by the journal's run counter on start: ids never repeat across runs
+            trading=self._trading_gate, clock_offset_ns=self._clock_offset_ns,
         )
         self.publics: dict[str, PublicExchangeInterface] = {}
         self.streams: dict[str, BaseWebSocketInterface] = {}
@@ -150,7 +163,12 @@ class Engine:
         self.user_streams: dict[str, bool] = {}  # live: venue -> its user stream is up
         self._checks: set[asyncio.Task[None]] = set()
         self.symbols: dict[tuple[str, Symbol], SymbolInfo] = {}
-        self.outcomes: list[Outcome] = []
+        self.outcomes: deque[Outcome] = deque(maxlen=OUTCOMES_KEPT)
+        self.totals = Totals()
+        self._lifetimes: deque[float] = deque(maxlen=DECISION_SAMPLES)
+        self._activity: dict[str, int] = {}  # venue -> changes to its orders (balance snapshots race them)
+        self._journaled_balances: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
+        self._last_final: dict[str, int] = {}  # venue -> when an order of it last changed
         self.decode_errors = 0
         self.decision_ns: deque[int] = deque(maxlen=DECISION_SAMPLES)  # recent, for percentiles
         self.metrics = Metrics(EngineSnapshot(
@@ -169,6 +187,7 @@ class Engine:
     async def start(self) -> None:
         await self.journal.open(mode=self.config.engine.mode, version=arb.__version__, now_ns=self._clock())
         self.control.start()
+        self.detector.set_run_tag(f"{self.journal.run_id}-")
         venues = self.config.enabled_venues
         wanted = set(self.config.symbol_list)
         for name, venue_cfg in venues.items():
@@ -224,6 +243,7 @@ class Engine:
             self.papers[name] = PaperExchange(
                 name, functools.partial(self._book_or_none, name), self._paper_balances,
                 taker_fee=fee, clock_ns=self._clock, on_fill=self._on_paper_fill,
+                run_tag=f"{self.journal.run_id}-",
             )
             self.privates[name] = self.papers[name]
             for asset, amount in self._paper_balances.items():
@@ -241,14 +261,17 @@ class Engine:
                 else:
                     self.fees[(venue, symbol)] = (await private.trading_fees(symbol)).taker
         self._accounting = False  # what reconciliation learns is already in the venues' balances
+        executor = self.config.executor
         self.reconciliation = await reconcile(
-            self.journal, self.privates, self.tracker, grace_ns=self.config.executor.unknown_grace_ms * MS,
-            backoff_s=self.config.executor.query_backoff_ms / 1000,
+            self.journal, self.privates, self.tracker, grace_ns=executor.unknown_grace_ms * MS,
+            deadline_ns=self._clock() + executor.unknown_deadline_ms * MS,
+            backoff_s=executor.query_backoff_ms / 1000, is_dust=self._is_dust,
         )
         self._accounting = True
         for name, private in self.privates.items():
             for asset, balance in (await private.balances()).items():
                 self.risk.set_balance(name, asset, balance.free)
+                self._journal_balance(name, asset, balance.free, balance.locked, self._clock())
         report = self.reconciliation
         if not report.ok:
             details = "; ".join([*report.open_residuals, *report.errors,
@@ -262,17 +285,38 @@ class Engine:
             if not self._tasks:
                 await self.refresh_balances()
 
+    def _venue_quiet(self, venue: str) -> bool:
+        """No order of `venue` is in flight and none changed within the settle window: a balance
+        report from it cannot be older than what the engine applied locally."""
+        if any(o.venue == venue for o in self.tracker.open_orders()):
+            return False
+        return self._clock() - self._last_final.get(venue, 0) >= SETTLE_NS
+
     async def refresh_balances(self) -> None:
+        """Re-read every venue's balances. A snapshot is applied only if nothing happened on that
+        venue while it was requested (an older snapshot never overwrites newer knowledge)."""
         for name, private in self.privates.items():
+            if not self._venue_quiet(name):
+                continue
+            before = self._activity.get(name, 0)
             try:
                 balances = await private.balances()
             except ExchangeError as exc:
                 log.warning("%s: balance refresh failed: %s", name, exc)
                 continue
-            if self._tasks:
-                return  # a trade started meanwhile: its fills are being applied locally
+            if self._activity.get(name, 0) != before or not self._venue_quiet(name):
+                continue  # an order moved meanwhile: its fills are applied locally; next time
+            now = self._clock()
             for asset, balance in balances.items():
                 self.risk.set_balance(name, asset, balance.free)
+                self._journal_balance(name, asset, balance.free, balance.locked, now)
+
+    def _journal_balance(self, venue: str, asset: str, free: Decimal, locked: Decimal, now: int) -> None:
+        """Journal a venue balance when it changed since the last one journaled."""
+        key = (venue, asset)
+        if self._journaled_balances.get(key) != (free, locked):
+            self._journaled_balances[key] = (free, locked)
+            self.journal.record_balance(now, venue, asset, free, locked)
 
     async def drain(self) -> None:
         """Wait for the executions in flight (replay settles each frame's consequences with it)."""
@@ -404,16 +448,79 @@ class Engine:
     async def _execute(self, opp: Opportunity) -> None:
         assert self._executor is not None
         try:
-            outcome = await self._executor.execute(opp)
-            self.outcomes.append(outcome)
-            if outcome.residual_ms is not None:
-                self.metrics.residual_lifetime.observe(outcome.residual_ms / 1000)
+            self._record(await self._executor.execute(opp))
         except Exception:  # an executor bug must not stop the engine: halt and say why
             log.exception("%s: execution failed", opp.id)
             self.risk.halt(f"executor error on {opp.id}")
 
+    def _record(self, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
+        if outcome.status != "rejected":
+            totals = self.totals
+            totals.trades += 1
+            legs = (outcome.buy, outcome.sell)
+            totals.fills += sum(1 for leg in legs if leg is not None and leg.filled_qty)
+            totals.pnl += outcome.pnl
+            totals.residuals_open += 1 if outcome.residual else 0
+        if outcome.residual_ms is not None:
+            self.totals.residuals += 1
+            self._lifetimes.append(outcome.residual_ms)
+            self.metrics.residual_lifetime.observe(outcome.residual_ms / 1000)
+
+    def _on_late_fill(self, tracked: TrackedOrder) -> None:
+        """An order already final traded after all: its opportunity's position is settled again."""
+        opp = tracked.opportunity_id
+        if opp is None or self._executor is None:
+            self.risk.halt(f"late fill on {tracked.order.venue} {tracked.order.client_order_id}, "
+                           "which belongs to no opportunity")
+            return
+        if self._executor.on_late_fill(opp):
+            return  # still being settled: the executor sees the new position
+        task = asyncio.get_running_loop().create_task(self._reopen(opp), name=f"reopen {opp}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _reopen(self, opportunity_id: str) -> None:
+        assert self._executor is not None
+        try:
+            outcome = await self._executor.reopen(opportunity_id)
+        except Exception:
+            log.exception("%s: settling a late fill failed", opportunity_id)
+            self.risk.halt(f"executor error settling a late fill on {opportunity_id}")
+            return
+        if outcome is not None:
+            log.warning("%s: late fill settled: %s", opportunity_id, outcome.status)
+            self.totals.pnl += outcome.pnl
+
+    def _trading_gate(self) -> str:
+        state = self.risk.state
+        return "" if state.name == "ACTIVE" else f"trading {state.name}"
+
+    def _venue_gate(self, venue: str) -> str:
+        if self.risk.circuit_open(venue):
+            return "circuit open"
+        if self.live and not self.user_streams.get(venue, False):
+            return "user stream down"
+        return ""
+
+    def _clock_offset_ns(self, venue: str) -> int:
+        private = self.privates.get(venue)
+        clock = getattr(private, "server_clock", None)
+        return int(clock.offset_ms * MS) if clock is not None else 0
+
+    def _is_dust(self, symbol: Symbol, quantity: Decimal, price: Decimal) -> bool:
+        """Below every listing venue's minimums: no order could trade it away."""
+        for (_, listed), info in self.symbols.items():
+            if listed == symbol:
+                qty = (quantity / info.step_size).to_integral_value(ROUND_FLOOR) * info.step_size
+                if qty > ZERO and qty >= info.min_qty and qty * price >= info.min_notional:
+                    return False
+        return True
+
     def _on_order_change(self, order: Order, detail: str) -> None:
         self.journal.record_order(order, detail=detail)
+        self._activity[order.venue] = self._activity.get(order.venue, 0) + 1
+        self._last_final[order.venue] = self._clock()
         # balances move by what the order filled since we last looked (fills and order updates
         # merge monotonically in the tracker, so a fill seen twice moves nothing)
         done = self._applied.get(order.client_order_id, (ZERO, ZERO, ZERO))
@@ -430,10 +537,12 @@ class Engine:
             self.journal.record_fill(fill)
 
     def on_venue_balance(self, venue: str, balance: AssetBalance) -> None:
-        """A venue's balance push is the truth, unless a trade is in flight (its replies are still
-        being applied locally and would count twice); the idle refresh catches up then."""
-        if not self._tasks:
+        """A venue's balance push is the truth, unless an order of that venue is in flight or just
+        ended (its fills are being applied locally and would count twice, or the push predates
+        them); the idle refresh catches up then."""
+        if self._venue_quiet(venue):
             self.risk.set_balance(venue, balance.asset, balance.free)
+            self._journal_balance(venue, balance.asset, balance.free, balance.locked, self._clock())
 
     def on_user_stream(self, venue: str, connected: bool) -> None:
         """Events sent while a user stream was down are lost: on its return, ask by REST."""
@@ -452,8 +561,7 @@ class Engine:
                     await private.get_order(order.symbol, client_order_id=order.client_order_id), "caught up")
             except ExchangeError as exc:
                 log.warning("%s: catching up %s failed: %s", venue, order.client_order_id, exc)
-        if not self._tasks:
-            await self.refresh_balances()
+        await self.refresh_balances()
 
     def on_venue_fill(self, fill: Fill) -> None:
         """A fill reported by a venue (order reply, stream or trade history): applied and journaled once."""
@@ -476,22 +584,22 @@ class Engine:
         def pct(p: float) -> float:
             return decisions[min(len(decisions) - 1, int(p * len(decisions)))] / 1000 if decisions else 0.0
 
-        trades = [o for o in self.outcomes if o.status != "rejected"]
-        lifetimes = sorted(o.residual_ms for o in self.outcomes if o.residual_ms is not None)
+        totals = self.totals
+        lifetimes = sorted(self._lifetimes)
         return {
             "books_synced": sum(s.state == 1 for s in self.books.all()),
             "books": len(list(self.books.all())),
             "funnel": dict(self.detector.funnel.stages),
             "gates": dict(self.detector.funnel.gates),
             "rejections": dict(self.risk.rejections),
-            "trades": len(trades),
-            "fills": sum(1 for o in trades for leg in (o.buy, o.sell) if leg is not None and leg.filled_qty),
-            "pnl": sum((o.pnl for o in self.outcomes), Decimal(0)),
+            "trades": totals.trades,
+            "fills": totals.fills,
+            "pnl": totals.pnl,
             "decode_errors": self.decode_errors,
             "state": self.risk.state.name,
             "mode": self.config.engine.mode,
             "update_to_decision_us": {"p50": pct(0.5), "p99": pct(0.99)},
-            "residuals": {"count": len(lifetimes), "open": sum(1 for o in self.outcomes if o.residual),
+            "residuals": {"count": totals.residuals, "open": totals.residuals_open,
                           "p50_ms": lifetimes[len(lifetimes) // 2] if lifetimes else 0.0,
                           "max_ms": lifetimes[-1] if lifetimes else 0.0},
             "journal": str(self.config.journal_path),

@@ -6,12 +6,18 @@ For one approved opportunity:
    on both legs before either is sent; ask the risk manager (which reserves balances);
 2. derive deterministic client order ids from (opportunity id, leg, attempt), track both orders and
    journal the opportunity and both intents, waiting for the commit, *before* anything is sent;
-3. send both legs concurrently; a timeout or 5xx makes a leg UNKNOWN and it is resolved by client id;
-   a leg the venue answered without a final state (MEXC returns no fills) is queried until final,
-   and the fills of a leg whose replies carried none are fetched from the venue's trade history;
-4. if the legs filled unequally, the difference is a residual with a deadline and a budget: it is
-   closed by IOC orders on whichever venue's book is cheaper (completing the short leg or unwinding
-   the long one) within `residual_max_bps` of the opportunity's prices; if that fails, trading HALTs.
+3. send both legs concurrently; a timeout, a 5xx or an "execution status unknown" code makes a leg
+   UNKNOWN and it is resolved by client id, then by the venue's open orders and recent trades; a leg
+   the venue answered without a final state (MEXC returns no fills) is queried until final, and the
+   fills of a leg whose replies carried none are fetched from the venue's trade history;
+4. while a leg is unresolved it counts as exposure at its full size and nothing is hedged: the
+   position is not known. A leg still unresolved at `unknown_deadline_ms` HALTs trading with the
+   possible position range in the reason;
+5. once every leg is final, the opportunity's net position (its fills, all orders included) is a
+   residual with a deadline and a budget: it is closed by IOC orders on whichever venue's book is
+   cheaper (completing the short leg or unwinding the long one) within `residual_max_bps` of the
+   opportunity's prices; if that fails, trading HALTs. A late fill (an order already final that
+   traded after all) reopens the opportunity: its net position is recomputed and closed the same way.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from arb.config import ExecutorConfig
 from arb.engine.detector import Funnel
 from arb.engine.failpoints import Failpoints
 from arb.engine.journal import Journal
-from arb.engine.orders import OrderTracker
+from arb.engine.orders import OrderTracker, exposure
 from arb.engine.risk import RiskManager
 from arb.errors import ExchangeError, OrderOutcomeUnknownError
 from arb.model import ZERO, Opportunity, Order, OrderStatus, OrderType, Side, Symbol, SymbolInfo, TimeInForce
@@ -38,6 +44,9 @@ log = logging.getLogger(__name__)
 
 MS = 1_000_000
 BPS = Decimal("0.0001")
+RECENT = 1_000  # opportunities kept for late fills (bounded)
+JOURNAL_WAIT_S = 1.0  # a hedge waits at most this long for its intent to be durable
+ROUNDS = 4  # hedging rounds per opportunity (an unresolved hedge or a late fill adds one)
 
 
 def round_down(value: Decimal, step: Decimal) -> Decimal:
@@ -99,6 +108,9 @@ class Executor:
         self._journal = journal
         self._client_id = client_id
         self._sleep = sleep
+        self._active: dict[str, bool] = {}  # opportunity id -> a late fill arrived while settling
+        self._recent: dict[str, Opportunity] = {}  # the last RECENT opportunities (late fills)
+        self._exposure: dict[str, Decimal] = {}  # opportunity id -> its unhedged notional
 
     # ------------------------------------------------------------------ entry point
 
@@ -117,7 +129,8 @@ class Executor:
         if not (_meets_minimums(buy_info, qty, buy_px) and _meets_minimums(sell_info, qty, sell_px)):
             return self._rejected(opp, "below minimum")
         self.funnel.hit("sized")
-        decision = self.risk.approve(opp, buy_fee=self._fee(opp.buy_venue, opp.symbol), quantity=qty)
+        decision = self.risk.approve(opp, buy_fee=self._fee(opp.buy_venue, opp.symbol), quantity=qty,
+                                     buy_price=buy_px)
         if not decision.approved:
             return self._rejected(opp, decision.reason)
         self.funnel.hit("approved")
@@ -127,8 +140,9 @@ class Executor:
             self.risk.release(opp.id)
 
     def _rejected(self, opp: Opportunity, reason: str) -> Outcome:
-        if self._journal is not None:
-            self._journal.record_opportunity(opp, "rejected", reason)
+        """Counted (funnel gates, risk rejections), never journaled one by one: a HALTed or
+        limit-blocked engine would write a row per symbol cooldown forever."""
+        self.funnel.gate(reason)
         return Outcome(opp.id, "rejected", reason)
 
     # ------------------------------------------------------------------ the two legs
@@ -147,32 +161,153 @@ class Executor:
         sell = self._new_order(opp, opp.sell_venue, Side.SELL, qty, sell_px, "s0")
         self.tracker.track(buy, opportunity_id=opp.id, leg="buy")
         self.tracker.track(sell, opportunity_id=opp.id, leg="sell")
+        self._recent[opp.id] = opp
+        while len(self._recent) > RECENT:
+            self._recent.pop(next(iter(self._recent)))
         if self._journal is not None:
             self._journal.record_opportunity(opp, "approved")
             self._journal.record_order(buy, opportunity_id=opp.id, leg="buy", detail="intent")
             self._journal.record_order(sell, opportunity_id=opp.id, leg="sell", detail="intent")
-            await self._journal.flush()  # nothing is sent before the intents are durable
+            try:
+                await self._journal.flush()  # nothing is sent before the intents are durable
+            except Exception as exc:  # a dead journal: send nothing (the engine HALTs on it)
+                log.error("%s: intents not durable, nothing sent: %s", opp.id, exc)
+                for order in (buy, sell):
+                    self.tracker.mark_rejected(order.client_order_id, "journal unavailable")
+                self.risk.halt(f"journal failed before {opp.id} was sent: {type(exc).__name__}")
+                return Outcome(opp.id, "rejected", "journal unavailable")
         self._failpoints.hit("executor.intent")
         self.funnel.hit("sent")
-        buy_done, sell_done = await asyncio.gather(self._send(buy), self._send(sell))
-        self._failpoints.hit("executor.filled")
-        bought, sold = buy_done.filled_qty, sell_done.filled_qty
-        if bought == sold and bought > ZERO:
-            self.funnel.hit("both_filled")
-        status = ("filled" if bought else "none") if bought == sold else "partial"
-        outcome = Outcome(opp.id, status, buy=buy_done, sell=sell_done)
-        residual = bought - sold
-        if residual:
-            opened = self._clock()
-            outcome.residual = await self._close_residual(opp, residual)
+        self._active[opp.id] = False
+        try:
+            buy_done, sell_done = await asyncio.gather(self._send(buy), self._send(sell))
+            self._failpoints.hit("executor.filled")
+            return await self._settle(opp, buy_done, sell_done)
+        finally:
+            self._active.pop(opp.id, None)
+
+    async def _settle(self, opp: Opportunity, buy_done: Order, sell_done: Order) -> Outcome:
+        """Resolve unknown legs, then flatten the opportunity's net position (or HALT)."""
+        outcome = Outcome(opp.id, "partial", buy=buy_done, sell=sell_done)
+        opened: int | None = None
+        rounds = 0
+        while True:
+            rounds += 1
+            self._active[opp.id] = False  # a late fill from here on sets it again
+            if not await self._resolve_all(opp):
+                outcome.status = "halted"
+                break
+            net = self.net_position(opp.id)
+            if not net:
+                break
+            if rounds > ROUNDS:  # the position keeps moving (late fills): stop and say so
+                low, high = self.position_range(opp.id)
+                self.risk.halt(f"{opp.id}: position still changing after {ROUNDS} rounds "
+                               f"({_num(low)}..{_num(high)} {opp.symbol.base})")
+                outcome.status = "halted"
+                break
+            if opened is None:
+                opened = self._clock()
+            left, unresolved = await self._close_residual(opp, net)
+            if unresolved:
+                continue  # the next round resolves the hedge before anything else is sent
+            if left:
+                outcome.status = "halted"
+                break
+            if not self._active.get(opp.id):
+                break  # closed (or dust) and no late fill meanwhile
+        outcome.buy = self.tracker.get(buy_done.client_order_id) or buy_done
+        outcome.sell = self.tracker.get(sell_done.client_order_id) or sell_done
+        bought, sold = outcome.buy.filled_qty, outcome.sell.filled_qty
+        if outcome.status != "halted":
+            if opened is not None:
+                outcome.status = "residual-closed"
+            else:
+                outcome.status = ("filled" if bought else "none") if bought == sold else "partial"
+            if bought == sold and bought > ZERO:
+                self.funnel.hit("both_filled")
+        if opened is not None:
             outcome.residual_ms = (self._clock() - opened) / MS
-            outcome.status = "residual-closed" if not outcome.residual else "halted"
+        outcome.residual = self.net_position(opp.id) if outcome.status == "halted" else ZERO
         outcome.pnl = self._realised(opp)
         self.risk.add_realised_pnl(outcome.pnl)
         return outcome
 
+    def net_position(self, opportunity_id: str) -> Decimal:
+        """Base bought minus base sold over every order of the opportunity (legs and hedges)."""
+        net = ZERO
+        for tracked in self.tracker.for_opportunity(opportunity_id):
+            order = tracked.order
+            net += order.filled_qty if order.side is Side.BUY else -order.filled_qty
+        return net
+
+    def position_range(self, opportunity_id: str) -> tuple[Decimal, Decimal]:
+        """The net position if every unresolved order filled nothing / everything it still may."""
+        low = high = self.net_position(opportunity_id)
+        for tracked in self.tracker.for_opportunity(opportunity_id):
+            more = exposure(tracked.order)
+            if tracked.order.side is Side.BUY:
+                high += more
+            else:
+                low -= more
+        return low, high
+
+    async def _resolve_all(self, opp: Opportunity) -> bool:
+        """Wait for every order of the opportunity to be final; False (and HALT) at the deadline."""
+        pending = [t.order for t in self.tracker.for_opportunity(opp.id) if not t.order.status.is_terminal]
+        if not pending:
+            return True
+        low, high = self.position_range(opp.id)
+        ref = Decimal(repr(opp.buy_vwap))
+        self._set_exposure(opp.id, max(abs(low), abs(high)) * ref)
+        deadline = self._clock() + self.config.unknown_deadline_ms * MS
+        for order in pending:
+            await self._finalise(order, deadline)
+        pending = [t.order for t in self.tracker.for_opportunity(opp.id) if not t.order.status.is_terminal]
+        if not pending:
+            return True
+        low, high = self.position_range(opp.id)
+        ids = ", ".join(f"{o.venue} {o.client_order_id} {o.status.name}" for o in pending)
+        self.risk.halt(f"{opp.id}: orders unresolved after {self.config.unknown_deadline_ms} ms ({ids}); "
+                       f"{opp.symbol.base} position between {_num(low)} and {_num(high)}")
+        return False
+
+    def _set_exposure(self, opportunity_id: str, notional: Decimal) -> None:
+        """This opportunity's share of the unhedged notional (the risk manager holds the total)."""
+        before = self._exposure.pop(opportunity_id, ZERO)
+        if notional:
+            self._exposure[opportunity_id] = notional
+        self.risk.set_unhedged(max(ZERO, self.risk.unhedged_notional - before + notional))
+
+    def on_late_fill(self, opportunity_id: str) -> bool:
+        """An order of `opportunity_id` traded after it was final. True when the opportunity is
+        still being settled (it will see the new position); False: the caller must `reopen` it."""
+        if opportunity_id in self._active:
+            self._active[opportunity_id] = True
+            return True
+        return False
+
+    async def reopen(self, opportunity_id: str) -> Outcome | None:
+        """Settle an opportunity again after a late fill (its legs are final; hedge the new net)."""
+        opp = self._recent.get(opportunity_id)
+        if opp is None:
+            self.risk.halt(f"late fill on {opportunity_id}, no longer in memory: position unknown")
+            return None
+        legs = {t.leg: t.order for t in self.tracker.for_opportunity(opportunity_id)}
+        buy, sell = legs.get("buy"), legs.get("sell")
+        if buy is None or sell is None:
+            self.risk.halt(f"late fill on {opportunity_id}: its legs are no longer tracked")
+            return None
+        self._active[opportunity_id] = False
+        try:
+            return await self._settle(opp, buy, sell)
+        finally:
+            self._active.pop(opportunity_id, None)
+
     async def _send(self, order: Order) -> Order:
-        """Place one order and follow it to a final state; never raises for venue errors."""
+        """Place one order and follow it to a final state; an order whose outcome is unknown is
+        returned UNKNOWN at once (`_resolve_all` counts its exposure, then resolves it). Never raises
+        for venue errors."""
         private = self._privates[order.venue]
         cid = order.client_order_id
         try:
@@ -180,8 +315,10 @@ class Executor:
                 order.symbol, order.side, order.type, order.quantity, cid, order.price, order.time_in_force
             )
         except OrderOutcomeUnknownError as exc:
+            log.warning("%s %s: order %s outcome unknown: %s", order.venue, order.symbol, cid, exc)
             self.tracker.mark_unknown(cid, str(exc))
             self.risk.record_result(order.venue, False)
+            return self.tracker.get(cid) or order  # resolved by the caller, its exposure counted first
         except ExchangeError as exc:
             log.warning("%s %s: order %s rejected: %s", order.venue, order.symbol, cid, exc)
             self.tracker.mark_rejected(cid, f"{type(exc).__name__} {exc.api_code}")
@@ -191,20 +328,25 @@ class Executor:
             self._failpoints.hit("executor.sent")
             self.tracker.on_order(answer, "placed")
             self.risk.record_result(order.venue, True)
-        return await self._finalise(order)
+        return await self._finalise(order, self._clock() + self.config.unknown_deadline_ms * MS)
 
-    async def _finalise(self, order: Order) -> Order:
-        """Query until the order is final (IOC: immediately on most venues); cancel if it lingers."""
+    async def _finalise(self, order: Order, deadline_ns: int) -> Order:
+        """Query until the order is final (IOC: immediately on most venues); cancel if it lingers.
+
+        An UNKNOWN order is resolved first (until `deadline_ns`); one still unknown is returned as is.
+        """
         cid = order.client_order_id
+        private = self._privates[order.venue]
         current = self.tracker.get(cid) or order
         if current.status is OrderStatus.UNKNOWN:
             current = await self.tracker.resolve(
-                cid, self._privates[order.venue], grace_ns=self.config.unknown_grace_ms * MS,
+                cid, private, grace_ns=self.config.unknown_grace_ms * MS, deadline_ns=deadline_ns,
                 backoff_s=self.config.query_backoff_ms / 1000, sleep=self._sleep,
             )
-        deadline = self._clock() + self.config.order_timeout_ms * MS
-        private = self._privates[order.venue]
-        while not current.status.is_terminal and self._clock() < deadline:
+            if current.status is OrderStatus.UNKNOWN:
+                return current
+        timeout = min(deadline_ns, self._clock() + self.config.order_timeout_ms * MS)
+        while not current.status.is_terminal and self._clock() < timeout:
             await self.tracker.wait_final(cid, self._sleep, self.config.query_backoff_ms / 1000)
             current = self.tracker.get(cid) or current
             if current.status.is_terminal:
@@ -222,6 +364,13 @@ class Executor:
                 ) or current
             except ExchangeError as exc:
                 log.warning("%s %s: cancel of %s failed: %s", order.venue, order.symbol, cid, exc)
+        if not current.status.is_terminal and self._clock() < deadline_ns:
+            # the cancel's answer was lost or refused: ask until the deadline (an open order may
+            # still trade; it is exposure until the venue says it is done)
+            current = await self.tracker.resolve(
+                cid, private, grace_ns=self.config.unknown_grace_ms * MS, deadline_ns=deadline_ns,
+                backoff_s=self.config.query_backoff_ms / 1000, sleep=self._sleep,
+            )
         await self._backfill(current)
         return self.tracker.get(cid) or current
 
@@ -243,8 +392,12 @@ class Executor:
 
     # ------------------------------------------------------------------ residuals
 
-    async def _close_residual(self, opp: Opportunity, residual: Decimal) -> Decimal:
-        """Flatten `residual` base (positive: we hold extra base) or HALT; returns what is left."""
+    async def _close_residual(self, opp: Opportunity, residual: Decimal) -> tuple[Decimal, bool]:
+        """Flatten `residual` base (positive: we hold extra base) or HALT.
+
+        Returns (what is left, a hedge ended unresolved): on an unresolved hedge it returns at once;
+        the caller resolves it and recomputes the position before anything else is sent.
+        """
         cfg = self.config
         rid = f"{opp.id}r"
         opened = self._clock()
@@ -256,10 +409,12 @@ class Executor:
         if self._journal is not None:
             self._journal.record_residual(rid, opp.id, opp.buy_venue if residual > 0 else opp.sell_venue,
                                           opp.symbol, side, left, opened)
-        self.risk.set_unhedged(self.risk.unhedged_notional + left * ref)
-        attempt = 0
-        while left > ZERO and attempt < cfg.residual_max_attempts and self._clock() < deadline:
+        self._set_exposure(opp.id, left * ref)
+        attempt = sum(1 for t in self.tracker.for_opportunity(opp.id) if t.leg == "residual")
+        tries = 0
+        while left > ZERO and tries < cfg.residual_max_attempts and self._clock() < deadline:
             attempt += 1
+            tries += 1
             # a venue that refused twice in this opportunity (halted symbol, rules) is skipped
             refusals = [t.order.venue for t in self.tracker.for_opportunity(opp.id)
                         if t.order.status is OrderStatus.REJECTED]
@@ -276,17 +431,24 @@ class Executor:
             self.tracker.track(order, opportunity_id=opp.id, leg="residual")
             if self._journal is not None:
                 self._journal.record_order(order, opportunity_id=opp.id, leg="residual", detail="intent")
-                await self._journal.flush()
+                try:  # bounded: a dead journal must not keep the hedge from going out
+                    await asyncio.wait_for(self._journal.flush(), JOURNAL_WAIT_S)
+                except Exception as exc:
+                    log.error("%s: hedge %s sent without a durable intent: %s", opp.id,
+                              order.client_order_id, type(exc).__name__)
             done = await self._send(order)
+            if not done.status.is_terminal:
+                return left, True
             left -= done.filled_qty
-        self.risk.set_unhedged(max(ZERO, self.risk.unhedged_notional - (abs(residual) - left) * ref))
         now = self._clock()
         if left > ZERO and not self._is_dust(opp, left, ref):
+            self._set_exposure(opp.id, left * ref)
             self.risk.halt(f"residual {left} {opp.symbol.base} of {opp.id} not closed")
-            return left
+            return left, False
+        self._set_exposure(opp.id, ZERO)  # closed, or dust below every venue's minimum
         if self._journal is not None:
             self._journal.close_residual(rid, now, "closed" if left == ZERO else f"dust {left}")
-        return ZERO
+        return ZERO, False
 
     def _is_dust(self, opp: Opportunity, left: Decimal, ref: Decimal) -> bool:
         infos = [self._symbols[(v, opp.symbol)] for v in (opp.buy_venue, opp.sell_venue)]
@@ -322,6 +484,11 @@ class Executor:
             if order.fee_asset == order.symbol.quote:
                 pnl -= order.fee
         return pnl + position * Decimal(repr(opp.buy_vwap))
+
+
+def _num(value: Decimal) -> str:
+    """A quantity as a trader reads it (no exponent, no trailing zeros)."""
+    return format(value.normalize(), "f") if value else "0"
 
 
 def _meets_minimums(info: SymbolInfo, qty: Decimal, price: Decimal) -> bool:

@@ -2,13 +2,18 @@
 
 Rules:
 - an order's status only moves forward (`OrderStatus` values are ordered; terminal states are final);
-- fills are keyed by (venue, trade id), so the same fill seen on the user stream and in a REST
-  query counts once; an order's filled quantity is the larger of what its fills add up to and the
-  cumulative quantity the venue last reported;
+- fills are keyed by (venue, symbol, trade id) (Binance trade ids are per symbol), so the same fill
+  seen on the user stream and in a REST query counts once; an order's filled quantity is the larger
+  of what its fills add up to and the cumulative quantity the venue last reported;
 - a timeout or 5xx on a write makes the order UNKNOWN (never FAILED); `resolve` queries it by
-  client order id with backoff, treating "not found" as final only after a grace window (a venue may
-  not show an order it has just accepted). Until resolved, an unknown order counts as exposure at
-  its full size.
+  client order id with backoff until a deadline. "Not found" is taken as "never placed" only once a
+  grace window has passed since the outcome became unknown (a venue may not show an order it has just
+  accepted) *and* neither the venue's open orders nor its recent trades know the client id. Until
+  resolved, an unknown order counts as exposure at its full size (`exposure`);
+- a fill for an order already final that adds quantity (an order taken as never placed, a cancel
+  that raced a fill) is a *late fill*: the order's status is corrected and the `late_fill` listener is
+  told, so the trade's accounting is reopened (re-hedged or HALTed), never just bumped;
+- terminal orders are pruned after `keep_ns` (and beyond `max_orders`), so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -21,23 +26,28 @@ from decimal import Decimal
 import msgspec
 
 from arb.errors import ExchangeError, OrderNotFoundError
-from arb.model import ZERO, Fill, Order, OrderStatus
+from arb.model import ZERO, Fill, Order, OrderStatus, Symbol
 from arb.venues.base import PrivateExchangeInterface
 
 log = logging.getLogger(__name__)
 
 OrderListener = Callable[[Order, str], None]
+FillKey = tuple[str, str, str]  # (venue, symbol, trade id)
+KEEP_NS = 600 * 1_000_000_000  # terminal orders are kept this long for late pushes and fills
+MAX_ORDERS = 20_000
 
 
 class TrackedOrder:
     """An order plus what links it to its opportunity and its fills."""
 
-    __slots__ = ("fill_fee", "fill_ids", "fill_quote", "fill_qty", "leg", "opportunity_id", "order")
+    __slots__ = ("fill_fee", "fill_ids", "fill_quote", "fill_qty", "leg", "opportunity_id", "order",
+                 "unknown_ns")
 
     def __init__(self, order: Order, opportunity_id: str | None, leg: str) -> None:
         self.order = order
         self.opportunity_id = opportunity_id
         self.leg = leg
+        self.unknown_ns: int | None = None  # when the outcome became unknown (the grace window's start)
         self.fill_ids: set[str] = set()
         self.fill_qty = ZERO
         self.fill_quote = ZERO
@@ -53,15 +63,30 @@ class OrderTracker:
         Injected clock (ns) stamped on updates.
     listener:
         Called as ``listener(order, detail)`` after every change (the engine journals and reacts).
+    late_fill:
+        Called as ``late_fill(tracked)`` when a fill (or a venue report) adds quantity to an order
+        already final.
+    keep_ns, max_orders:
+        Terminal orders older than `keep_ns` are forgotten, and the oldest terminal ones beyond
+        `max_orders` (open and UNKNOWN orders are never dropped).
     """
 
-    def __init__(self, clock_ns: Callable[[], int], listener: OrderListener | None = None) -> None:
+    def __init__(self, clock_ns: Callable[[], int], listener: OrderListener | None = None, *,
+                 late_fill: Callable[[TrackedOrder], None] | None = None,
+                 keep_ns: int = KEEP_NS, max_orders: int = MAX_ORDERS) -> None:
         self._clock = clock_ns
         self._listener = listener
+        self.late_fill = late_fill
+        self._keep_ns = keep_ns
+        self._max_orders = max_orders
         self._orders: dict[str, TrackedOrder] = {}
-        self._fill_keys: set[tuple[str, str]] = set()
+        self._by_oid: dict[tuple[str, str], str] = {}  # (venue, exchange order id) -> client id
+        self._fill_keys: set[FillKey] = set()
         self.duplicate_fills = 0
         self.stale_updates = 0
+        self.late_fills = 0
+        self.pruned = 0
+        self._counts: dict[str, list[int]] = {}  # venue -> [orders tracked, fills seen] since start
         self._final: dict[str, asyncio.Event] = {}  # client id -> set when the order turns final
 
     # ------------------------------------------------------------------ queries
@@ -94,22 +119,50 @@ class OrderTracker:
         return len(self._orders)
 
     def counts(self) -> dict[str, tuple[int, int]]:
-        """Per venue: (orders tracked, distinct fills seen) since start, for metrics."""
-        out: dict[str, tuple[int, int]] = {}
-        for t in self._orders.values():
-            orders, fills = out.get(t.order.venue, (0, 0))
-            out[t.order.venue] = (orders + 1, fills + len(t.fill_ids))
-        return out
+        """Per venue: (orders tracked, distinct fills seen) since start, for metrics (pruning keeps them)."""
+        return {venue: (n[0], n[1]) for venue, n in self._counts.items()}
 
     # ------------------------------------------------------------------ updates
 
-    def track(self, order: Order, *, opportunity_id: str | None = None, leg: str = "") -> Order:
-        """Start tracking an order we are about to send (normally PENDING_NEW)."""
+    def track(self, order: Order, *, opportunity_id: str | None = None, leg: str = "",
+              unknown_since: int | None = None) -> Order:
+        """Start tracking an order we are about to send (normally PENDING_NEW).
+
+        An order tracked UNKNOWN (reconciliation) counts its grace window from `unknown_since`
+        (default: now)."""
         if order.client_order_id in self._orders:
             raise ValueError(f"client order id {order.client_order_id!r} is already tracked")
-        self._orders[order.client_order_id] = TrackedOrder(order, opportunity_id, leg)
+        if len(self._orders) >= self._max_orders:
+            self.prune()
+        tracked = TrackedOrder(order, opportunity_id, leg)
+        if order.status is OrderStatus.UNKNOWN:
+            tracked.unknown_ns = self._clock() if unknown_since is None else unknown_since
+        self._orders[order.client_order_id] = tracked
+        self._counts.setdefault(order.venue, [0, 0])[0] += 1
+        self._index(order)
         self._notify(order, "track")
         return order
+
+    def prune(self, now_ns: int | None = None) -> int:
+        """Forget terminal orders older than `keep_ns`, then the oldest beyond `max_orders`."""
+        now = self._clock() if now_ns is None else now_ns
+        final = [(t.order.ts_updated, cid) for cid, t in self._orders.items() if t.order.status.is_terminal]
+        final.sort()
+        excess = len(self._orders) - self._max_orders // 2
+        drop = [cid for i, (ts, cid) in enumerate(final) if now - ts >= self._keep_ns or i < excess]
+        for cid in drop:
+            tracked = self._orders.pop(cid)
+            order = tracked.order
+            if order.order_id is not None:
+                self._by_oid.pop((order.venue, order.order_id), None)
+            for trade_id in tracked.fill_ids:
+                self._fill_keys.discard((order.venue, str(order.symbol), trade_id))
+        self.pruned += len(drop)
+        return len(drop)
+
+    def _index(self, order: Order) -> None:
+        if order.order_id is not None:
+            self._by_oid[(order.venue, order.order_id)] = order.client_order_id
 
     def on_order(self, update: Order, detail: str = "update") -> Order | None:
         """Merge a venue's view of an order; returns the merged order, or None if untracked."""
@@ -126,6 +179,9 @@ class OrderTracker:
         filled_quote = max(current.filled_quote, update.filled_quote, tracked.fill_quote)
         if filled_qty > ZERO and status < OrderStatus.PARTIALLY_FILLED:
             status = OrderStatus.FILLED if filled_qty >= current.quantity else OrderStatus.PARTIALLY_FILLED
+        late = status.is_terminal and current.status.is_terminal and filled_qty > current.filled_qty
+        if late and status is OrderStatus.REJECTED:
+            status = OrderStatus.EXPIRED  # see on_fill: it executed after all
         merged = msgspec.structs.replace(
             current,
             order_id=current.order_id or update.order_id,
@@ -138,12 +194,24 @@ class OrderTracker:
         )
         if merged != current:
             tracked.order = merged
-            self._notify(merged, detail)
+            self._index(merged)
+            self._notify(merged, f"late {detail}" if late else detail)
+            if late:
+                self._late(tracked, current)
         return merged
+
+    def _late(self, tracked: TrackedOrder, before: Order) -> None:
+        self.late_fills += 1
+        order = tracked.order
+        log.warning("%s %s: %s filled %s more after it was final (%s): the trade is reopened",
+                    order.venue, order.symbol, order.client_order_id,
+                    order.filled_qty - before.filled_qty, before.status.name)
+        if self.late_fill is not None:
+            self.late_fill(tracked)
 
     def on_fill(self, fill: Fill) -> bool:
         """Apply one fill; returns False for a duplicate or a fill of an order we do not track."""
-        key = (fill.venue, fill.trade_id)
+        key = (fill.venue, str(fill.symbol), fill.trade_id)
         if key in self._fill_keys:
             self.duplicate_fills += 1
             return False
@@ -161,8 +229,13 @@ class OrderTracker:
             tracked.fill_fee += fill.fee
         filled_qty = max(current.filled_qty, tracked.fill_qty)
         status = current.status
-        if not status.is_terminal:  # a terminal status is final; late fills only add quantity
+        late = status.is_terminal and filled_qty > current.filled_qty
+        if not status.is_terminal:
             status = OrderStatus.FILLED if filled_qty >= current.quantity else OrderStatus.PARTIALLY_FILLED
+        elif late and status is OrderStatus.REJECTED:
+            # taken as never placed, yet it traded: it was an IOC that executed (statuses only move
+            # forward, so the correction is EXPIRED with its filled quantity, not FILLED)
+            status = OrderStatus.EXPIRED
         tracked.order = msgspec.structs.replace(
             current,
             order_id=current.order_id or fill.order_id,
@@ -173,7 +246,11 @@ class OrderTracker:
             fee_asset=current.fee_asset or fill.fee_asset,
             ts_updated=self._clock(),
         )
-        self._notify(tracked.order, f"fill {fill.trade_id}")
+        self._index(tracked.order)
+        self._counts.setdefault(fill.venue, [0, 0])[1] += 1
+        self._notify(tracked.order, f"{'late ' if late else ''}fill {fill.trade_id}")
+        if late:
+            self._late(tracked, current)
         return True
 
     def mark_unknown(self, client_order_id: str, reason: str) -> Order | None:
@@ -181,8 +258,9 @@ class OrderTracker:
         tracked = self._orders.get(client_order_id)
         if tracked is None or tracked.order.status is not OrderStatus.PENDING_NEW:
             return tracked.order if tracked else None
+        tracked.unknown_ns = self._clock()
         tracked.order = msgspec.structs.replace(
-            tracked.order, status=OrderStatus.UNKNOWN, ts_updated=self._clock()
+            tracked.order, status=OrderStatus.UNKNOWN, ts_updated=tracked.unknown_ns
         )
         self._notify(tracked.order, f"unknown: {reason}")
         return tracked.order
@@ -201,10 +279,8 @@ class OrderTracker:
     def _by_order_id(self, venue: str, order_id: str | None) -> TrackedOrder | None:
         if order_id is None:
             return None
-        for tracked in self._orders.values():
-            if tracked.order.venue == venue and tracked.order.order_id == order_id:
-                return tracked
-        return None
+        cid = self._by_oid.get((venue, order_id))
+        return None if cid is None else self._orders.get(cid)
 
     def _notify(self, order: Order, detail: str) -> None:
         if order.status.is_terminal:
@@ -239,36 +315,77 @@ class OrderTracker:
         private: PrivateExchangeInterface,
         *,
         grace_ns: int,
+        deadline_ns: int,
         backoff_s: float = 0.2,
         max_backoff_s: float = 2.0,
-        attempts: int = 20,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> Order:
-        """Query an UNKNOWN (or any open) order by client id until the venue gives a definite answer.
+        """Ask the venue about an UNKNOWN (or any open) order until it gives a definite answer.
 
-        "Not found" is final only once `grace_ns` has passed since the order was created: then the
-        order never reached the venue and is marked REJECTED. Transport errors back off and retry.
+        By client id first. "Not found" counts only once `grace_ns` has passed since the outcome
+        became unknown; then the venue's open orders and recent trades are searched for the client id
+        (and exchange id) as well, and only when both lists were read and neither knows the order is
+        it marked never placed (REJECTED). Transport errors back off and retry until `deadline_ns`
+        (on the tracker's clock); an order still unresolved then is returned UNKNOWN.
         """
         tracked = self._orders.get(client_order_id)
         if tracked is None:
             raise KeyError(client_order_id)
         delay = backoff_s
-        for _ in range(attempts):
+        while True:
             order = tracked.order
+            if order.status.is_terminal:
+                return order
+            since = tracked.unknown_ns if tracked.unknown_ns is not None else order.ts_created
             try:
                 seen = await private.get_order(order.symbol, client_order_id=client_order_id)
             except OrderNotFoundError:
-                if self._clock() - order.ts_created >= grace_ns:
-                    return self.mark_rejected(client_order_id, "not found after grace window") or order
+                if self._clock() - since >= grace_ns:
+                    found = await self._search_history(tracked, private)
+                    if found is not None:
+                        return found
             except ExchangeError as exc:
                 log.warning("%s %s: resolving %s failed: %s", order.venue, order.symbol, client_order_id, exc)
             else:
                 merged = self.on_order(seen, "resolved by query")
                 if merged is not None and merged.status is not OrderStatus.UNKNOWN:
                     return merged
+            if self._clock() >= deadline_ns:
+                return tracked.order
             await sleep(delay)
             delay = min(delay * 2, max_backoff_s)
-        return tracked.order
+
+    async def _search_history(self, tracked: TrackedOrder, private: PrivateExchangeInterface) -> Order | None:
+        """Open orders, then recent trades, for an order its venue says it does not know.
+
+        Returns the order once decided (found open, found traded, or never placed); None when a list
+        could not be read (the caller keeps asking).
+        """
+        order = tracked.order
+        cid = order.client_order_id
+        try:
+            listed = await private.open_orders(order.symbol)
+            trades = await private.my_trades(order.symbol)
+        except (ExchangeError, NotImplementedError) as exc:
+            log.warning("%s %s: history of %s unavailable: %s", order.venue, order.symbol, cid, exc)
+            return None
+        for seen in listed:
+            if seen.client_order_id == cid or (order.order_id and seen.order_id == order.order_id):
+                return self.on_order(msgspec.structs.replace(seen, client_order_id=cid), "found open")
+        mine = [f for f in trades if f.client_order_id == cid
+                or (order.order_id is not None and f.order_id == order.order_id)]
+        for fill in mine:
+            self.on_fill(msgspec.structs.replace(fill, client_order_id=cid))
+        if mine:
+            current = tracked.order
+            if not current.status.is_terminal:  # an IOC that traded and is gone from the book
+                status = OrderStatus.FILLED if current.filled_qty >= current.quantity else OrderStatus.EXPIRED
+                return self.on_order(msgspec.structs.replace(current, status=status), "found in trades")
+            return current
+        return self.mark_rejected(cid, "never placed: not found by id, in open orders or in trades")
+
+    def symbols_of(self, venue: str) -> set[Symbol]:
+        return {t.order.symbol for t in self._orders.values() if t.order.venue == venue}
 
 
 def exposure(order: Order) -> Decimal:

@@ -64,8 +64,10 @@ class PaperExchange(PrivateExchangeInterface):
         latency_s: float = 0.0,
         clock_ns: Callable[[], int],
         on_fill: FillListener | None = None,
+        run_tag: str = "",
     ) -> None:
         self.venue = venue
+        self._tag = run_tag  # ids unique across runs sharing one journal (the journal's run counter)
         self._book = book
         self._balances = dict(balances)
         self._fee = Decimal(repr(taker_fee))
@@ -98,7 +100,8 @@ class PaperExchange(PrivateExchangeInterface):
         order = Order(
             venue=self.venue, symbol=symbol, client_order_id=client_order_id, side=side,
             type=order_type, quantity=quantity, price=price, time_in_force=time_in_force,
-            order_id=f"paper-{next(self._ids)}", status=OrderStatus.NEW, ts_created=now, ts_updated=now,
+            order_id=f"paper-{self._tag}{next(self._ids)}", status=OrderStatus.NEW, ts_created=now,
+            ts_updated=now,
         )
         self._check_funds(order)
         order = self._match(order)
@@ -157,7 +160,7 @@ class PaperExchange(PrivateExchangeInterface):
         self._balances[quote] = self._balances.get(quote, ZERO) - sign * qty * price - fee
         now = self._clock()
         fill = Fill(
-            venue=self.venue, symbol=order.symbol, trade_id=f"paper-t{next(self._trade_ids)}",
+            venue=self.venue, symbol=order.symbol, trade_id=f"paper-{self._tag}t{next(self._trade_ids)}",
             side=order.side, price=price, quantity=qty, fee=fee, fee_asset=quote,
             order_id=order.order_id, client_order_id=order.client_order_id, ts_event=now, ts_recv=now,
             paper=True,

@@ -325,8 +325,13 @@ class RiskManager:
         self.rejections[reason] = self.rejections.get(reason, 0) + 1
         return Decision(False, reason)
 
-    def approve(self, opp: Opportunity, *, buy_fee: float, quantity: Decimal) -> Decision:
-        """Check `opp` (at the executor's rounded `quantity`) and reserve balances if it passes."""
+    def approve(self, opp: Opportunity, *, buy_fee: float, quantity: Decimal,
+                buy_price: Decimal | None = None) -> Decision:
+        """Check `opp` (at the executor's rounded `quantity`) and reserve balances if it passes.
+
+        `buy_price` is the buy leg's IOC limit (worst price plus slippage, rounded to the tick): the
+        quote reserved covers it times the quantity plus the fee, the most the leg can spend.
+        """
         cfg = self.config
         if self.state is not TradingState.ACTIVE:
             return self._reject(f"state {self.state.name}")
@@ -339,13 +344,13 @@ class RiskManager:
             self._sent.popleft()
         if len(self._sent) + 2 > cfg.max_orders_per_s:
             return self._reject("order rate")
-        price = Decimal(repr(opp.buy_worst))
-        notional = quantity * price
+        notional = quantity * Decimal(repr(opp.buy_worst))  # limits: what the kernel sized
+        spend = quantity * buy_price if buy_price is not None else notional  # the most it can pay
         if notional > Decimal(str(cfg.max_notional_per_order)):
             return self._reject("max notional per order")
         if self.unhedged_notional + notional > Decimal(str(cfg.max_unhedged_notional)):
             return self._reject("max unhedged notional")
-        quote_needed = notional * (1 + Decimal(repr(buy_fee)))
+        quote_needed = max(spend, notional) * (1 + Decimal(repr(buy_fee)))
         base, quote = opp.symbol.base, opp.symbol.quote
         if self.available(opp.buy_venue, quote) < quote_needed:
             return self._reject("insufficient quote")

@@ -8,7 +8,10 @@
 - Reads (idempotent) are retried with jittered exponential backoff on transport errors, timeouts,
   5xx and 429. Writes are never retried: a timeout, dropped connection or 5xx after an order was
   sent raises `OrderOutcomeUnknownError` carrying the client order id, for the order layer to
-  resolve by query.
+  resolve by query. So does any status whose api code the venue's table classifies as
+  `OrderOutcomeUnknownError` (its `OUTCOME_UNKNOWN_CODES`: Binance -1007 comes with a 4xx or a 5xx),
+  and a 2xx write reply whose body cannot be decoded (the venue took the order; its fate is unread).
+  Connectors that decode write replies themselves use `decode_write_reply` for the same rule.
 """
 
 from __future__ import annotations
@@ -24,7 +27,13 @@ import aiohttp
 import msgspec
 
 from arb.config import ConnectionConfig, RequestConfig
-from arb.errors import ExchangeError, ExchangeUnavailableError, OrderOutcomeUnknownError, RateLimitError
+from arb.errors import (
+    DecodeError,
+    ExchangeError,
+    ExchangeUnavailableError,
+    OrderOutcomeUnknownError,
+    RateLimitError,
+)
 from arb.net.contract import ErrorClassifier, ErrorDecoder, Params, RequestSigner
 from arb.net.ratelimit import Priority, RateLimiter
 
@@ -83,6 +92,19 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
         return float(value) if value is not None else None
     except ValueError:
         return None
+
+
+def decode_write_reply(venue: str, what: str, client_order_id: str | None, decode: Callable[[], T]) -> T:
+    """`decode()` of a 2xx reply to a write; a body that fails to decode makes the outcome unknown.
+
+    The venue accepted the request, so the order (or cancel) may well have happened: the caller
+    must resolve it by query, never take it as rejected.
+    """
+    try:
+        return decode()
+    except DecodeError as exc:
+        raise OrderOutcomeUnknownError(venue, f"{what}: unreadable reply: {exc}",
+                                       client_order_id=client_order_id) from None
 
 
 class RestClient:
@@ -250,9 +272,12 @@ class RestClient:
                 return payload
             try:
                 return self._decoder(decode).decode(payload)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                raise ExchangeError(self.venue, f"{method} {path}: unexpected response: {exc}",
-                                    http_status=status) from None
+            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
+                text = f"{method} {path}: unexpected response: {exc}"
+                if not idempotent:  # the venue took the write: its fate is in the body we cannot read
+                    raise OrderOutcomeUnknownError(self.venue, text, client_order_id=client_order_id,
+                                                   http_status=status) from None
+                raise ExchangeError(self.venue, text, http_status=status) from None
         raise self._error(method, path, status, payload, resp_headers, client_order_id, idempotent)
 
     def _error(self, method: str, path: str, status: int, payload: bytes, headers: Mapping[str, str],
@@ -269,12 +294,15 @@ class RestClient:
             self.metrics.rate_limited += 1
             if self.limiter is not None:
                 self.limiter.on_rate_limited(retry_after)
+        outcome_unknown = issubclass(cls, OrderOutcomeUnknownError)  # the venue's "status unknown" codes
         if issubclass(cls, RateLimitError):
             error: ExchangeError = cls(self.venue, text, http_status=status, api_code=api_code,
                                        retry_after=retry_after)
-        elif status >= HTTPStatus.INTERNAL_SERVER_ERROR and not idempotent:
+        elif not idempotent and (outcome_unknown or status >= HTTPStatus.INTERNAL_SERVER_ERROR):
             return OrderOutcomeUnknownError(self.venue, text, client_order_id=client_order_id,
                                             http_status=status, api_code=api_code)
+        elif outcome_unknown:  # a read has no outcome to lose: the venue is merely unavailable
+            error = ExchangeUnavailableError(self.venue, text, http_status=status, api_code=api_code)
         else:
             error = cls(self.venue, text, http_status=status, api_code=api_code)
         if idempotent and status in RETRYABLE_STATUS:

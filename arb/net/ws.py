@@ -95,7 +95,7 @@ class WsStats:
     """
 
     __slots__ = ("bytes", "connects", "data_frames", "disconnects", "frames", "last_frame_ns", "last_reason",
-                 "reasons", "reconnects", "rotations")
+                 "malformed_control", "reasons", "reconnects", "rotations")
 
     def __init__(self) -> None:
         self.connects = 0
@@ -106,6 +106,7 @@ class WsStats:
         self.data_frames = 0
         self.bytes = 0
         self.last_frame_ns = 0
+        self.malformed_control = 0  # control frames the dialect could not read (counted, skipped)
         self.reasons: dict[str, int] = {}  # disconnect reason (before any ':') -> count
         self.last_reason = ""
 
@@ -436,9 +437,13 @@ class WsClient:
             stats.bytes += len(data)
             stats.last_frame_ns = recv_ns
             conn.last_frame = time.monotonic()
-            if is_control(data):
+            try:
+                control = is_control(data)
+            except Exception:  # a frame the dialect cannot even classify is data: the stream counts it
+                control = False
+            if control:
                 if kind is text:
-                    self._on_control(ws, data)
+                    self._on_control(ws, stats, data)
                 continue
             conn.last_data = conn.last_frame
             stats.data_frames += 1
@@ -447,11 +452,17 @@ class WsClient:
         if ws is conn.ws and not conn.close_reason:  # a rotated-out socket says nothing about the slot
             conn.close_reason = f"closed: {ws.close_code}"
 
-    def _on_control(self, ws: Socket, frame: str) -> None:
+    def _on_control(self, ws: Socket, stats: WsStats, frame: str) -> None:
         try:
             request_id = self._dialect.ack(frame)
         except ValueError as exc:
             self._fail_acks(ws, f"subscription refused: {exc}")
+            return
+        except Exception as exc:  # an unreadable control frame: counted and skipped, the socket stays
+            stats.malformed_control += 1
+            if stats.malformed_control == 1:
+                log.warning("%s: unreadable control frame skipped (%s: %s)", self.name, type(exc).__name__,
+                            str(exc)[:120])
             return
         if request_id is not None:
             entry = self._acks.get(request_id)

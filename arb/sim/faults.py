@@ -66,6 +66,8 @@ class FaultPlan(msgspec.Struct, kw_only=True):
     gap: int = 0  # the next N frames (of `gap_topic`, or any) are skipped: a sequence gap
     gap_topic: str | None = None
     stall: bool = False  # sockets stay open and answer pings, no data flows
+    drop_user_pushes: bool = False  # the account's order / fill / balance pushes are lost (stream stays up)
+    user_push_delay_ms: float = 0.0  # ... or arrive this late (venues whose user stream has its own socket)
     disconnect_every_s: float = 0.0  # the server closes every socket this often (0: never)
     # connections and REST
     refuse_upgrades: int = 0  # the next N WebSocket upgrades are refused
@@ -78,6 +80,7 @@ class FaultPlan(msgspec.Struct, kw_only=True):
     replies: list[Reply] = msgspec.field(default_factory=list)  # canned answers, first come first served
     # orders and time
     hide_orders_ms: float = 0.0  # order queries say "not found" for this long after creation
+    hide_trades: bool = False  # ... and the account's trade history leaves a hidden order's fills out
     clock_skew_ms: int = 0  # the venue's clock runs this far ahead (negative: behind)
 
 
@@ -96,6 +99,7 @@ class FaultCounts(msgspec.Struct):
     canned: int = 0
     errors_5xx: int = 0
     dropped_replies: int = 0
+    user_pushes_dropped: int = 0
 
 
 # a 500 in the venue's own words; 502/504 come from the load balancer as HTML
@@ -114,6 +118,27 @@ EXPIRED_KEY: Final[Mapping[str, str]] = MappingProxyType({
 })
 
 
+def _no_topic(topic: str) -> bool:
+    return False
+
+
+class UserPushFaults:
+    """The fault seam of a venue's own user-stream fanout (Binance WS API, MEXC listen keys):
+    only `drop_user_pushes` applies there; depth faults stay on the market fanout."""
+
+    def __init__(self, injector: FaultInjector) -> None:
+        self._injector = injector
+
+    def frames(self, topic: str, frame: Frame) -> tuple[Frame, ...]:
+        if self._injector.plan.drop_user_pushes:
+            self._injector.counts.user_pushes_dropped += 1
+            return ()
+        return (frame,)
+
+    def delay_s(self) -> float:
+        return self._injector.plan.user_push_delay_ms / 1000.0
+
+
 def is_upgrade(request: web.Request) -> bool:
     return request.headers.get("Upgrade", "").lower() == "websocket"
 
@@ -129,6 +154,9 @@ class FaultInjector:
         self._held: dict[str, Frame] = {}
         self._key_hooks: list[ListenKeyHook] = []
         self.expired_keys: set[str] = set()
+        # which fanout topics carry the account's pushes (venues whose private channels share it)
+        self.is_user_topic: Callable[[str], bool] = _no_topic
+        self.user = UserPushFaults(self)
 
     def __repr__(self) -> str:
         return f"FaultInjector({self.venue}, seed={self.plan.seed})"
@@ -138,6 +166,9 @@ class FaultInjector:
     def frames(self, topic: str, frame: Frame) -> tuple[Frame, ...]:
         """The frames to push in place of `frame` on `topic` (none, it, it twice, or it + a late one)."""
         plan, counts = self.plan, self.counts
+        if plan.drop_user_pushes and self.is_user_topic(topic):
+            counts.user_pushes_dropped += 1
+            return ()
         if plan.stall:
             counts.stalled += 1
             return ()
@@ -176,6 +207,9 @@ class FaultInjector:
 
     def hidden_ms(self) -> float:
         return self.plan.hide_orders_ms
+
+    def hide_trades(self) -> bool:
+        return self.plan.hide_trades
 
     def snapshot_lag(self) -> int:
         return self.plan.snapshot_lag

@@ -73,6 +73,11 @@ class GateDialect:
         market.subscribe(NAME, self._on_diff)
         self.market_data = GateMarketData(market, clock_ms, self.subscribers)  # trades, tickers, candles
 
+    @staticmethod
+    def is_user_topic(topic: str) -> bool:
+        """Private channels share the market fanout; their topics are ``channel|account|pair``."""
+        return topic.split("|", 1)[0] in PRIVATE_CHANNELS
+
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get(f"{PREFIX}/spot/time", self._time)

@@ -135,6 +135,7 @@ class MatchingEngine:
         self.listeners: list[Callable[[SimOrder, list[SimFill]], None]] = []
         # a fault: for this many ms after creation an order is unknown to queries (the server sets it)
         self.hidden_ms: Callable[[], float] = _never_hidden
+        self.hide_trades: Callable[[], bool] = _no_hidden_trades
         self.hidden_queries = 0
 
     def _validate(self, symbol: Symbol, quantity: Decimal, price: Decimal | None) -> None:
@@ -263,9 +264,15 @@ class MatchingEngine:
 
     def account_fills(self, account: str, symbol: Symbol | None = None) -> list[SimFill]:
         """The account's fills, oldest first (optionally of one symbol)."""
+        hide = self.hide_trades()
         return [f for f in self.fills
-                if self.orders[f.order_id].account == account and (symbol is None or f.symbol == symbol)]
+                if self.orders[f.order_id].account == account and (symbol is None or f.symbol == symbol)
+                and not (hide and self._hidden(self.orders[f.order_id]))]
 
 
 def _never_hidden() -> float:
     return 0.0
+
+
+def _no_hidden_trades() -> bool:
+    return False

@@ -28,7 +28,7 @@ from arb.sim.fanout import Subscribers
 from arb.sim.market import BookDiff, Level, MarketModel
 from arb.sim.matching import MatchingEngine, Reject, RejectKind, SimOrder
 from arb.sim.mexc_market import DEALS_EVENT, MexcMarketData
-from arb.sim.mexc_user import MexcUserStreams
+from arb.sim.mexc_user import MexcUserStreams, rest_trade_id
 from arb.venues.mexc.proto.push_pb2 import PushDataV3ApiWrapper
 
 NAME = "mexc"
@@ -227,7 +227,8 @@ class MexcDialect:
                                      status=400)
         if not cancel:
             return web.json_response(self._order_json(order))
-        cancel_id = p.get("newClientOrderId") or self._client_id(order.client_id)
+        # the cancel request has an id of its own, made up by the venue when the client sent none
+        cancel_id = p.get("newClientOrderId") or f"sim-cancel-{next(self._anonymous)}"
         return web.json_response(self._order_json(order, cancel=True, cancel_id=cancel_id))
 
     async def _query(self, request: web.Request) -> web.Response:
@@ -268,7 +269,7 @@ class MexcDialect:
             return web.json_response({"code": 33333, "msg": "Parameter error"}, status=400)
         rows = self.matching.account_fills(account, symbol)[-limit:]
         return web.json_response([{
-            "symbol": _name(f.symbol), "id": f"{f.trade_id:032x}", "orderId": f"C02__{f.order_id}",
+            "symbol": _name(f.symbol), "id": rest_trade_id(f.trade_id), "orderId": f"C02__{f.order_id}",
             "orderListId": -1, "price": format(f.price, "f"), "qty": format(f.quantity, "f"),
             "quoteQty": format(f.price * f.quantity, "f"), "commission": format(f.fee, "f"),
             "commissionAsset": f.fee_asset, "time": f.ts_ms, "isBuyer": f.side is Side.BUY,

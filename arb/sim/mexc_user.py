@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 from collections.abc import Awaitable, Callable, Mapping
@@ -45,6 +46,18 @@ INVALID_KEY: Final = "Invalid listen key"
 EXPIRED: Final = MappingProxyType({"code": 730706, "msg": "listenKey expired"})
 EXPIRY_CHECK_S: Final = 0.05
 ZERO: Final = Decimal(0)
+
+
+def rest_trade_id(trade_id: int) -> str:
+    """A fill's id as ``GET /api/v3/myTrades`` prints it: 32 hex digits with no visible relation to
+    the order or to the user stream's id (sample ``dd44f79dda764c2e927a190ac5e7a1e5``)."""
+    return hashlib.sha256(f"mexc-fill-{trade_id}".encode()).hexdigest()[:32]
+
+
+def stream_trade_id(fill: SimFill) -> str:
+    """The same fill's ``tradeId`` on ``spot@private.deals``: the order's number, ``X``, then a fill
+    number (sample ``505979017439002624X1`` of order ``C02__505979017439002624115``)."""
+    return f"{fill.order_id}X{fill.trade_id}"
 # SimOrder (kind, tif) -> privateOrders.orderType (fact sheet §1.8)
 ORDER_TYPES: Final = MappingProxyType({("LIMIT", "GTC"): 1, ("LIMIT", "IOC"): 3, ("LIMIT", "FOK"): 4,
                                        ("MARKET", "IOC"): 5, ("MARKET", "GTC"): 5})
@@ -216,7 +229,7 @@ class MexcUserStreams:
         body.amount = _f(fill.price * fill.quantity)
         body.tradeType = 1 if fill.side is Side.BUY else 2
         body.isMaker, body.isSelfTrade = False, False
-        body.tradeId, body.clientOrderId = f"{fill.trade_id:032x}", fill.client_id  # as myTrades prints it
+        body.tradeId, body.clientOrderId = stream_trade_id(fill), fill.client_id  # not myTrades' id
         body.orderId = f"C02__{fill.order_id}"
         body.feeAmount, body.feeCurrency, body.time = _f(fill.fee), fill.fee_asset, fill.ts_ms
         return wrapper

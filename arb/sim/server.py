@@ -156,9 +156,14 @@ class SimExchange:
             subscribers = getattr(dialect, "subscribers", None)
             if subscribers is not None:
                 subscribers.faults = injector
+            user_subscribers = getattr(getattr(dialect, "user", None), "subscribers", None)
+            if user_subscribers is not None:  # a user stream on its own fanout
+                user_subscribers.faults = injector.user
+            injector.is_user_topic = getattr(dialect, "is_user_topic", injector.is_user_topic)
             matching = getattr(dialect, "matching", None)
             if matching is not None:
                 matching.hidden_ms = injector.hidden_ms
+                matching.hide_trades = injector.hide_trades
             self.market.snapshot_lag[venue] = injector.snapshot_lag
         self._host, self._port = host, port
         self._step_s = step_s

@@ -391,3 +391,68 @@ def test_random_drop_duplicate_reorder_never_exposes_a_wrong_book(
 
     asyncio.run(scenario())
     assert seen  # the scenario did reach SYNCED books (and each one was checked)
+
+
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize(("bids", "asks", "ids"), [
+    ({NAN: 1.0}, {}, (101, 101)),
+    ({10.0: 1.0}, {INF: 1.0}, (101, 101)),
+    ({-10.0: 1.0}, {}, (101, 101)),
+    ({0.0: 1.0}, {}, (101, 101)),
+    ({10.0: -1.0}, {}, (101, 101)),
+    ({10.0: NAN}, {}, (101, 101)),
+    ({10.0: 2.0}, {}, (103, 101)),  # U > u
+], ids=["nan-price", "inf-price", "negative-price", "zero-price", "negative-size", "nan-size", "U>u"])
+async def test_a_malformed_diff_is_a_decode_error_of_that_book_only(
+    bids: dict[float, float], asks: dict[float, float], ids: tuple[int, int],
+) -> None:
+    other = Symbol("ETH", "USDT")
+    h = Harness([snap(100, {10.0: 1.0}, {11.0: 1.0})])
+    store = h.store
+    store.add("binance", SYM)
+    store.add("binance", other)
+    await settle()
+    store.on_depth(diff(*ids, bids, asks))  # never raises
+    sync = store.sync("binance", SYM)
+    assert sync.decode_errors == 1 and store.malformed_updates == 1
+    assert store.state("binance", SYM) is not SyncState.SYNCED and "malformed update" in sync.last_reason
+    assert store.is_synced("binance", other) and store.sync("binance", other).decode_errors == 0
+    h.snapshots.append(snap(101, {10.0: 3.0}, {11.0: 1.0}))
+    await settle()
+    assert store.is_synced("binance", SYM) and store.book("binance", SYM).best_bid() == (10.0, 3.0)
+    await store.close()
+
+
+async def test_a_malformed_stream_snapshot_invalidates_only_that_book() -> None:
+    h = Harness([RuntimeError("REST down")])
+    store = h.store
+    store.add("gateio", SYM, start=False)
+    store.on_depth(diff(500, 500, {NAN: 1.0}, {11.0: 1.0}, venue="gateio", snapshot=True))
+    sync = store.sync("gateio", SYM)
+    assert sync.decode_errors == 1 and not store.is_synced("gateio", SYM)
+    store.on_depth(diff(501, 501, {10.0: 1.0}, {11.0: 1.0}, venue="gateio", snapshot=True))
+    assert store.is_synced("gateio", SYM) and store.book("gateio", SYM).top(True, 5) == [(10.0, 1.0)]
+    await store.close()
+
+
+async def test_a_malformed_rest_snapshot_is_retried_with_backoff() -> None:
+    bad = snap(100, {NAN: 1.0}, {11.0: 1.0})
+    h = Harness([bad, snap(100, {10.0: -2.0}, {11.0: 1.0}), snap(100, {10.0: 1.0}, {11.0: 1.0})])
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        await asyncio.sleep(0)
+
+    store = BookStore(h.fetch, h.on_update, clock_ns=lambda: 0, retry_backoff_s=0.5, max_backoff_s=10.0,
+                      sleep=sleep)
+    store.add("binance", SYM)
+    store.on_depth(diff(101, 101, {10.0: 5.0}))
+    await settle()
+    sync = store.sync("binance", SYM)
+    assert store.is_synced("binance", SYM) and sync.snapshot_failures == 2 and sync.snapshot_fetches == 3
+    assert slept == [0.5, 1.0]  # backed off, then succeeded; the buffered diff was kept
+    assert store.book("binance", SYM).best_bid() == (10.0, 5.0)
+    await store.close()

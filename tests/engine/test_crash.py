@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
 from decimal import Decimal
@@ -21,7 +22,7 @@ import pytest
 
 from arb.engine.journal import Journal
 from arb.engine.risk import read_state, state_path
-from arb.model import OrderStatus, Side
+from arb.model import OrderStatus, Side, Symbol
 from arb.sim.accounts import FUNDING, SIM_KEY, SIM_SECRET
 from arb.sim.server import SimExchange
 
@@ -101,5 +102,80 @@ async def test_sigkill_mid_trade_then_restart_agrees_with_the_venues(tmp_path: P
         for asset, moved in _moves(fills, venue).items():
             assert ledger.total("sim", asset) == FUNDING[asset] + moved, (
                 venue, asset, [f for f in fills if f.venue == venue], matching.fills)
+    # the crashed trade: every leg final; its net position (bought - sold, hedges included) decides
+    # the state: one-legged -> the restart reports it and stays HALTED; flat -> trading resumes
+    net: dict[str, Decimal] = {}
+    for order in orders.values():
+        match = re.fullmatch(r"(1-\d+)[bsr]\d+", order.client_order_id)  # the first run's (run id 1)
+        if match is not None:
+            sign = 1 if order.side is Side.BUY else -1
+            net[match[1]] = net.get(match[1], Decimal(0)) + sign * order.filled_qty
+    assert net, "the crashed run's trade is in the journal"
     state, reason = read_state(state_path(tmp_path / "data"))
-    assert state.name != "HALTED" or reason  # a halt (unhedged leg, risk limit) always says why
+    one_legged = sorted(opp for opp, left in net.items() if left)
+    if one_legged:
+        assert state.name == "HALTED" and "net position" in reason, (net, state, reason, restart)
+        assert all(opp in reason for opp in one_legged), reason
+    else:
+        assert state.name == "ACTIVE" or "reconciliation" not in reason, (state, reason, restart)
+
+
+async def test_a_crash_between_unequal_final_legs_and_the_residual_row_is_reported(tmp_path: Path) -> None:
+    """Both legs final in the journal, the sell only half filled, killed before the residual row:
+    the restart recomputes the opportunity's net position from its fills and HALTs naming it."""
+    sim = SimExchange(VENUES, seed=22, step_s=0.05)
+    urls = await sim.start()
+    for params in list(sim.market.venues.values()):  # calm: only the forced window trades
+        sim.market.venues[params.name] = type(params)(params.name, noise_bps=0.0, jump_rate_per_s=0.0)
+    matching: Any = sim.dialects["mexc"].matching  # type: ignore[attr-defined]
+    place = matching.place
+
+    def competitor_first(account: str, symbol: Any, side: Side, kind: str, qty: Decimal,
+                         price: Decimal | None, tif: str, cid: str) -> Any:
+        if side is Side.SELL and price is not None:  # a faster taker leaves us half the bids
+            book = sim.market.books[("mexc", symbol)]
+            keep = int(qty / book.spec.step) // 2
+            takes = []
+            for ticks, lots in sorted(book.bids.items(), reverse=True):
+                if book.price(ticks) < price:
+                    break
+                kept = min(lots, keep)
+                keep -= kept
+                takes.append((ticks, lots - kept))
+            sim.market.consume("mexc", symbol, True, takes)
+        return place(account, symbol, side, kind, qty, price, tif, cid)
+
+    matching.place = competitor_first
+
+    async def window() -> None:
+        while True:  # a window every 2 s until the engine trades one (and dies at the failpoint)
+            await asyncio.sleep(2.0)
+            sim.market.open_window(Symbol("BTC", "USDT"), "binance", "mexc", net_bps=25.0,
+                                   duration_ns=800_000_000)
+
+    try:
+        config = _config(tmp_path / "arb.toml", urls, tmp_path / "data")
+        opener = asyncio.create_task(window())
+        try:
+            code, out = await _run(config, duration=30, failpoints="executor.filled=1")
+        finally:
+            opener.cancel()
+        assert code == -signal.SIGKILL, out
+        code, restart = await _run(config, duration=1.0)
+        assert code == 0, restart
+    finally:
+        await sim.close()
+    journal = Journal(tmp_path / "data" / "journal.sqlite")
+    await journal.open(mode="live", version="t", now_ns=1)
+    try:
+        orders = await journal.orders()
+        residual_rows = await journal.query("SELECT * FROM residuals")
+    finally:
+        await journal.close()
+    legs = {o.client_order_id[-2:]: o for o in orders if o.client_order_id.startswith("1-")}
+    assert legs["b0"].filled_qty > legs["s0"].filled_qty > 0  # unequal, both final
+    assert not residual_rows  # the crash came before the residual row
+    state, reason = read_state(state_path(tmp_path / "data"))
+    assert state.name == "HALTED" and "net position" in reason, (reason, restart)
+    left = legs["b0"].filled_qty - legs["s0"].filled_qty
+    assert f"+{left}" in reason or f"+{left.normalize()}" in reason, reason

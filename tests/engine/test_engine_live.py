@@ -49,7 +49,7 @@ def live_config(urls: dict[str, tuple[str, str]], data_dir: Path, **sections: An
         symbols=["BTC/USDT", "ETH/USDT"],
         venues={v: {"rest_url": u[0], "ws_url": u[1]} for v, u in urls.items()},
         engine={"data_dir": str(data_dir), "mode": "live", "balance_refresh_s": 60.0},
-        risk={"min_net_bps": 10.0}, **sections,
+        **{"risk": {"min_net_bps": 10.0}, **sections},
     )
 
 
@@ -178,7 +178,7 @@ async def test_restart_after_a_one_legged_crash_starts_halted(tmp_path: Path) ->
             report = engine.reconciliation
             assert report is not None and not report.ok
             assert engine.tracker.get("crash-s0").status is OrderStatus.REJECTED  # type: ignore[union-attr]
-            assert report.open_residuals == ["crash: legs differ by 0.01 (no residual journaled)"]
+            assert report.open_residuals == ["crash: net position +0.01 BTC (one-legged; from its fills)"]
             assert engine.risk.state.name == "HALTED" and "reconciliation" in engine.risk.reason
             ready, detail = engine.readiness()
             assert not ready and any("halted" in r for r in detail["reasons"])

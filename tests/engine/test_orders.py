@@ -91,9 +91,22 @@ def test_unknown_counts_full_size_and_track_rejects_reuse(tracker: tuple[OrderTr
 
 
 class FakePrivate:
-    def __init__(self, answers: list[Any]) -> None:
+    def __init__(self, answers: list[Any], *, open_orders: list[Order] | Exception | None = None,
+                 trades: list[Fill] | None = None) -> None:
         self.answers = answers
         self.calls = 0
+        self.listed = open_orders if open_orders is not None else []
+        self.trades = trades or []
+        self.history_reads = 0
+
+    async def open_orders(self, symbol: Symbol | None = None) -> list[Order]:
+        self.history_reads += 1
+        if isinstance(self.listed, Exception):
+            raise self.listed
+        return self.listed
+
+    async def my_trades(self, symbol: Symbol, limit: int = 100) -> list[Fill]:
+        return self.trades
 
     async def get_order(self, symbol: Symbol, *, order_id: str | None = None,
                         client_order_id: str | None = None) -> Order:
@@ -121,9 +134,10 @@ async def test_resolve_waits_out_not_found_inside_grace_then_finds_it() -> None:
         ExchangeUnavailableError("gateio", "503", http_status=503),
         found,
     ])
-    resolved = await t.resolve("c1", private, grace_ns=10**9, sleep=_no_sleep)  # type: ignore[arg-type]
+    resolved = await t.resolve("c1", private, grace_ns=10**9, deadline_ns=10**12,  # type: ignore[arg-type]
+                               sleep=_no_sleep)
     assert resolved.status is OrderStatus.FILLED and resolved.order_id == "77"
-    assert private.calls == 3
+    assert private.calls == 3 and private.history_reads == 0  # "not found" inside the grace: asked again
 
 
 async def test_resolve_not_found_after_grace_is_rejected() -> None:
@@ -133,10 +147,86 @@ async def test_resolve_not_found_after_grace_is_rejected() -> None:
     t.mark_unknown("c1", "dropped response")
     clock.now += 5 * 10**9
     private = FakePrivate([OrderNotFoundError("gateio", "gone", http_status=400, api_code="ORDER_NOT_FOUND")])
-    resolved = await t.resolve("c1", private, grace_ns=10**9, sleep=_no_sleep)  # type: ignore[arg-type]
+    resolved = await t.resolve("c1", private, grace_ns=10**9, deadline_ns=10**12,  # type: ignore[arg-type]
+                               sleep=_no_sleep)
     assert resolved.status is OrderStatus.REJECTED
+    assert private.history_reads == 1  # open orders and trades were read before "never placed"
     assert exposure(resolved) == Decimal("0")
 
+
+def _not_found() -> OrderNotFoundError:
+    return OrderNotFoundError("gateio", "gone", http_status=400, api_code="ORDER_NOT_FOUND")
+
+
+async def test_not_found_but_traded_is_found_in_the_trade_history() -> None:
+    """The venue hides the order from queries, but its fills are in our trades: not 'never placed'."""
+    clock = Clock()
+    t = OrderTracker(clock)
+    t.track(order())
+    t.mark_unknown("c1", "timeout")
+    clock.now += 6 * 10**9
+    private = FakePrivate([_not_found()], trades=[fill("t1", "1.5"), fill("x9", "1", cid="other")])
+    resolved = await t.resolve("c1", private, grace_ns=10**9, deadline_ns=10**12,  # type: ignore[arg-type]
+                               sleep=_no_sleep)
+    assert resolved.status is OrderStatus.EXPIRED and resolved.filled_qty == Decimal("1.5")
+
+
+async def test_grace_counts_from_when_the_outcome_became_unknown() -> None:
+    """An order created long ago whose write just timed out is not 'never placed' at once."""
+    clock = Clock()
+    t = OrderTracker(clock)
+    t.track(order())  # created at 1_000
+    clock.now += 30 * 10**9
+    t.mark_unknown("c1", "timeout")  # unknown from now
+    private = FakePrivate([_not_found(), _not_found(),
+                           order(status=OrderStatus.FILLED, filled_qty=Decimal("2"), order_id="7")])
+
+    async def tick(_: float) -> None:
+        clock.now += 10**8  # 100 ms a pause: still inside a 1 s grace after two pauses
+
+    resolved = await t.resolve("c1", private, grace_ns=10**9, deadline_ns=10**12,  # type: ignore[arg-type]
+                               sleep=tick)
+    assert resolved.status is OrderStatus.FILLED and private.history_reads == 0
+
+
+async def test_unreadable_history_keeps_the_order_unknown_until_the_deadline() -> None:
+    clock = Clock()
+    t = OrderTracker(clock)
+    t.track(order())
+    t.mark_unknown("c1", "timeout")
+    clock.now += 6 * 10**9
+    private = FakePrivate([_not_found()] * 50,
+                          open_orders=ExchangeUnavailableError("gateio", "503", http_status=503))
+
+    async def tick(_: float) -> None:
+        clock.now += 10**9
+
+    resolved = await t.resolve("c1", private, grace_ns=10**9, deadline_ns=clock.now + 5 * 10**9,  # type: ignore[arg-type]
+                               sleep=tick)
+    assert resolved.status is OrderStatus.UNKNOWN and exposure(resolved) == Decimal("2")
+
+
+def test_a_fill_on_a_rejected_order_reopens_it() -> None:
+    reopened: list[str] = []
+    t = OrderTracker(Clock(), late_fill=lambda tracked: reopened.append(tracked.order.client_order_id))
+    t.track(order())
+    t.mark_rejected("c1", "never placed")
+    assert t.on_fill(fill("t1", "2"))
+    got = t.get("c1")
+    assert got is not None and got.status is OrderStatus.EXPIRED and got.filled_qty == Decimal("2")
+    assert reopened == ["c1"] and t.late_fills == 1
+
+
+def test_terminal_orders_are_pruned_open_ones_kept() -> None:
+    clock = Clock()
+    t = OrderTracker(clock, keep_ns=10, max_orders=4)
+    t.track(order("open"))
+    for i in range(6):
+        t.track(order(f"f{i}"))
+        t.on_fill(fill(f"t{i}", "2", cid=f"f{i}"))
+        clock.now += 100
+    assert len(t) <= 4 and t.get("open") is not None and t.pruned >= 3
+    assert t.counts()["gateio"] == (7, 6)  # cumulative for metrics
 
 def test_fill_matched_by_exchange_order_id(tracker: tuple[OrderTracker, list[Any]]) -> None:
     t, _ = tracker

@@ -42,11 +42,12 @@ async def test_restart_resolves_intents_and_recovers_fills(tmp_path: Path) -> No
     again = Journal(tmp_path / "j.sqlite")
     await again.open(mode="paper", version="t", now_ns=2)
     tracker = OrderTracker(lambda: 10**12, lambda o, d: again.record_order(o, detail=d))
-    report = await reconcile(again, {"binance": venue}, tracker, grace_ns=1, sleep=_no_sleep)
+    report = await reconcile(again, {"binance": venue}, tracker, grace_ns=1, deadline_ns=10**18,
+                             sleep=_no_sleep)
     assert sorted(report.resolved) == ["never-sent-s0", "sent-b0"]
     assert report.unresolved == [] and report.fills_applied == 1
     # an open residual keeps us HALTED, and so does the one-legged o1 the crash left behind
-    assert report.open_residuals == ["o9r", "o1: legs differ by 1 (no residual journaled)"]
+    assert report.open_residuals == ["o9r", "o1: net position +1 BTC (one-legged; from its fills)"]
     assert not report.ok
     orders = {o.client_order_id: o for o in await again.orders()}
     assert orders["sent-b0"].status is OrderStatus.FILLED and orders["sent-b0"].filled_qty == Decimal("1")
@@ -55,7 +56,7 @@ async def test_restart_resolves_intents_and_recovers_fills(tmp_path: Path) -> No
     # a second reconciliation finds nothing open and adds no duplicate fill
     again.close_residual("o9r", 6, "manual")
     second = await reconcile(again, {"binance": venue}, OrderTracker(lambda: 10**12), grace_ns=1,
-                             sleep=_no_sleep)
+                             deadline_ns=10**18, sleep=_no_sleep)
     assert second.ok and second.resolved == [] and len(await again.fills()) == 1
     await again.close()
 
@@ -65,6 +66,7 @@ async def test_unconfigured_venue_is_an_error(tmp_path: Path) -> None:
     await journal.open(mode="paper", version="t", now_ns=1)
     journal.record_order(intent("x-b0", venue="mexc"))
     await journal.flush()
-    report = await reconcile(journal, {}, OrderTracker(lambda: 0), grace_ns=1, sleep=_no_sleep)
+    report = await reconcile(journal, {}, OrderTracker(lambda: 0), grace_ns=1, deadline_ns=10**18,
+                             sleep=_no_sleep)
     assert not report.ok and "mexc" in report.errors[0]
     await journal.close()

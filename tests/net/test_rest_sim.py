@@ -104,7 +104,8 @@ async def test_5xx_after_accept_is_an_unknown_outcome_that_resolve_settles(
     tracker = OrderTracker(time.time_ns)
     tracker.track(order)
     tracker.mark_unknown(order.client_order_id, "5xx")
-    resolved = await tracker.resolve(order.client_order_id, client, grace_ns=10**10)
+    resolved = await tracker.resolve(order.client_order_id, client, grace_ns=10**10,
+                                     deadline_ns=time.time_ns() + 30 * 10**9)
     assert resolved.status is OrderStatus.FILLED and resolved.filled_qty == order.quantity
     await client.close()
 
@@ -133,7 +134,8 @@ async def test_a_hidden_order_is_not_found_then_found(h: Harness) -> None:
         slept.append(seconds)
         sim.faults["mexc"].hide_orders_ms = 0
 
-    resolved = await tracker.resolve("hid-1", client, grace_ns=10**10, sleep=sleep)
+    resolved = await tracker.resolve("hid-1", client, grace_ns=10**10,
+                                     deadline_ns=time.time_ns() + 30 * 10**9, sleep=sleep)
     assert resolved.status is OrderStatus.FILLED and len(slept) == 1
     assert sim.dialects["mexc"].matching.hidden_queries == 1  # type: ignore[attr-defined]
     await client.close()

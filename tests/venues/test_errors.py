@@ -41,7 +41,8 @@ OWN = [
     ("gateio", "http_error_invalid_key.json", 401, errors.AuthenticationError, "INVALID_KEY"),
     ("gateio", "http_error_order_exists.json", 400, errors.InvalidOrderError, "ORDER_EXISTS"),
     ("gateio", "http_error_poc_fill.json", 400, errors.InvalidOrderError, "POC_FILL_IMMEDIATELY"),
-    ("gateio", "http_error_server_error.json", 500, errors.ExchangeUnavailableError, "SERVER_ERROR"),
+    # the table's class: RestClient makes it "outcome unknown" on a write, "unavailable" on a read
+    ("gateio", "http_error_server_error.json", 500, errors.OrderOutcomeUnknownError, "SERVER_ERROR"),
     ("mexc", "http_error_signature.json", 400, errors.AuthenticationError, 700002),
 ]
 

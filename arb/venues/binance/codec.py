@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from functools import partial
@@ -72,7 +73,22 @@ class DepthSnapshotResp(msgspec.Struct):
     asks: list[Level]
 
 
+class ControlMsg(msgspec.Struct):
+    """A reply on the market socket: ``{"result": null, "id": 1}`` or ``{"error": {"code": 2, "msg":
+    "Invalid request"}, "id": 1}`` (``result`` kept raw: absent and null differ)."""
+
+    id: int | str | None = None
+    result: msgspec.Raw = msgspec.Raw(b"")
+    error: msgspec.Raw = msgspec.Raw(b"")
+
+
 _STREAM: Final = msgspec.json.Decoder(StreamMsg)
+_CONTROL: Final = msgspec.json.Decoder(ControlMsg)
+
+
+def decode_control(frame: bytes | str) -> ControlMsg:
+    """A reply to one of our requests; anything else (not JSON, not an object) is a `DecodeError`."""
+    return decode_body(VENUE, _CONTROL, frame, "control frame")  # type: ignore[no-any-return]
 _DEPTH: Final = msgspec.json.Decoder(DepthDiffMsg, strict=False)
 _SNAPSHOT: Final = msgspec.json.Decoder(DepthSnapshotResp, strict=False)
 MS: Final = 1_000_000
@@ -86,12 +102,29 @@ def decode_stream(frame: bytes | str) -> StreamMsg:
         raise DecodeError(VENUE, "stream frame", str(exc), frame) from None
 
 
+_STREAM_NAME: Final = re.compile(r'^\{"stream":"([^"\\]{1,100})"')
+
+
+def stream_name(frame: bytes | str) -> str | None:
+    """The stream a frame names in its first bytes, even when the rest does not decode."""
+    head = frame[:128]
+    text = head.decode("utf-8", "replace") if isinstance(head, (bytes, bytearray)) else str(head)
+    match = _STREAM_NAME.match(text)
+    return match.group(1) if match else None
+
+
 def decode_depth(payload: bytes | str, symbol: Symbol, ts_recv: int) -> DepthUpdate:
-    """A ``depthUpdate`` payload -> `DepthUpdate` (levels as double buffers)."""
+    """A ``depthUpdate`` payload -> `DepthUpdate` (levels as double buffers); ``U > u`` is malformed.
+
+    Level values (NaN, infinities, prices <= 0, negative sizes) are checked where they are applied,
+    in C by `L2Book`, and the book layer turns a refusal into a `DecodeError` of that one book.
+    """
     try:
         msg = _DEPTH.decode(payload)
+        if msg.u < msg.U:
+            raise ValueError(f"first update id {msg.U} > last update id {msg.u}")
         return depth_update(VENUE, symbol, msg.U, msg.u, msg.b, msg.a, msg.E * MS, ts_recv)
-    except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError) as exc:
+    except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError, OverflowError) as exc:
         raise DecodeError(VENUE, "depth update", str(exc), payload) from None
 
 

@@ -9,10 +9,10 @@ from typing import Final
 from arb.errors import (
     AuthenticationError,
     ExchangeError,
-    ExchangeUnavailableError,
     InvalidOrderError,
     InvalidSymbolError,
     OrderNotFoundError,
+    OrderOutcomeUnknownError,
     RateLimitError,
     TimestampError,
 )
@@ -100,10 +100,14 @@ CLIENT_ID_CHARS: Final = r"^[.A-Z:/a-z0-9_-]{1,36}$"
 
 # api code -> error class. -2010 (NEW_ORDER_REJECTED) covers several reasons (balance, LIMIT_MAKER
 # would take, ...) that only its text tells apart: it maps to InvalidOrderError, never by text.
+# codes that leave a write's fate unknown whatever the status line (fact sheet 3.1, 3.7): -1000
+# UNKNOWN (an unknown error while processing), -1006 UNEXPECTED_RESP and -1007 TIMEOUT ("execution
+# status unknown"). A write answered so is resolved by query; a read is merely "unavailable".
+OUTCOME_UNKNOWN_CODES: Final = frozenset({-1000, -1006, -1007})
+
 ERROR_CODES: Final[Mapping[int, type[ExchangeError]]] = MappingProxyType({
-    -1000: ExchangeUnavailableError,
+    **dict.fromkeys(OUTCOME_UNKNOWN_CODES, OrderOutcomeUnknownError),
     -1003: RateLimitError,
-    -1007: ExchangeUnavailableError,  # TIMEOUT: execution status unknown
     -1013: InvalidOrderError,  # filter failure
     -1015: RateLimitError,  # too many orders
     -1021: TimestampError,

@@ -18,7 +18,7 @@ from arb.config import TRADING_PRESET, RequestConfig
 from arb.errors import TimestampError
 from arb.model import AccountInfo, AssetBalance, Fill, Order, OrderType, Side, Symbol, TimeInForce, TradingFee
 from arb.net.ratelimit import Priority
-from arb.net.rest import RestClient
+from arb.net.rest import RestClient, decode_write_reply
 from arb.venues.base import PrivateExchangeInterface
 from arb.venues.binance import codec
 from arb.venues.binance import constants as c
@@ -73,11 +73,17 @@ class BinancePrivate(PrivateExchangeInterface):
         body = await self._request("POST", c.ORDER, kind=self._kind, params=params, signed=True,
                                     draws=ORDER_DRAWS, priority=Priority.ORDER,
                                     client_order_id=client_order_id)
-        msg = codec.decode_order(body)
+        msg, order = decode_write_reply(self.venue, "POST order", client_order_id,
+                                        lambda: self._order_reply(body, symbol))
         if self._on_fill is not None:
             for fill in codec.to_fills(msg, symbol, self._clock()):
                 self._on_fill(fill)
-        return codec.to_order(msg, symbol)
+        return order
+
+    @staticmethod
+    def _order_reply(body: bytes, symbol: Symbol) -> tuple[codec.OrderResp, Order]:
+        msg = codec.decode_order(body)
+        return msg, codec.to_order(msg, symbol)
 
     async def _by_id(self, method: str, symbol: Symbol, order_id: str | None,
                      client_order_id: str | None, weight: int) -> Order:
@@ -89,7 +95,10 @@ class BinancePrivate(PrivateExchangeInterface):
         body = await self._request(method, c.ORDER, kind=self._kind, params=params, signed=True,
                                     draws={"weight": weight}, priority=Priority.ORDER,
                                     idempotent=method == "GET", client_order_id=client_order_id)
-        return codec.to_order(codec.decode_order(body), symbol)
+        if method == "GET":
+            return codec.to_order(codec.decode_order(body), symbol)
+        return decode_write_reply(self.venue, f"{method} order", client_order_id,
+                                  lambda: codec.to_order(codec.decode_order(body), symbol))
 
     async def cancel_order(self, symbol: Symbol, *, order_id: str | None = None,
                            client_order_id: str | None = None) -> Order:

@@ -40,15 +40,26 @@ class BinanceDialect:
         return json.dumps({"method": "UNSUBSCRIBE", "params": list(channels), "id": request_id})
 
     def ack(self, frame: str) -> int | None:
-        msg = json.loads(frame)
-        if msg.get("error"):
-            raise ValueError(str(msg["error"]))
-        request_id = msg.get("id")
-        return int(request_id) if "result" in msg and request_id is not None else None
+        msg = codec.decode_control(frame)
+        if bytes(msg.error) not in (b"", b"null"):
+            raise ValueError(bytes(msg.error).decode("utf-8", "replace"))
+        if not bytes(msg.result) or msg.id is None:
+            return None
+        try:
+            return int(msg.id)
+        except ValueError:
+            return None
 
     def is_control(self, frame: bytes | str) -> bool:
-        # data frames of the combined endpoint always start with their stream name
-        return not (isinstance(frame, str) and frame.startswith('{"stream"'))
+        # data frames of the combined endpoint always start with their stream name; a reply is a
+        # JSON object; anything else is data that does not decode, for the stream to count
+        if isinstance(frame, str) and frame.startswith('{"stream"'):
+            return False
+        try:
+            codec.decode_control(frame)
+        except DecodeError:
+            return False
+        return True
 
     def ping(self) -> None:
         return None
@@ -140,6 +151,9 @@ class BinanceStream(BaseWebSocketInterface):
                 return
             self._handlers.on_depth(codec.decode_depth(envelope.data, symbol, recv_ns))
         except DecodeError as err:
+            if symbol is None:  # an envelope that did not decode may still name its stream
+                name = codec.stream_name(frame)
+                symbol = self._routes.get(name) if name is not None else None
             self.decode_errors += 1
             if not self._logged_error:
                 log.warning("%s: undecodable frame (%s); sample: %s", c.VENUE, err, err.sample)

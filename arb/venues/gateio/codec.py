@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from functools import partial
@@ -141,12 +142,24 @@ class Envelopes:
         return env.event != "update" or env.channel == PONG_CHANNEL
 
 
+_DEPTH_ERRORS: Final = (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError, OverflowError)
+_PAIR: Final = re.compile(r'"s"\s*:\s*"([0-9A-Za-z_]{1,40})"')
+
+
+def _depth(msg: DepthUpdateMsg, symbol: Symbol, ts_recv: int) -> DepthUpdate:
+    if msg.u < msg.U:
+        raise ValueError(f"first update id {msg.U} > last update id {msg.u}")
+    return depth_update(VENUE, symbol, msg.U, msg.u, msg.b, msg.a, msg.t * MS, ts_recv, msg.full)
+
+
 def decode_depth(result: bytes | str, symbol: Symbol, ts_recv: int) -> DepthUpdate:
-    """A ``spot.order_book_update`` result -> `DepthUpdate`; ``full: true`` replaces the book."""
+    """A ``spot.order_book_update`` result -> `DepthUpdate`; ``full: true`` replaces the book.
+
+    ``U > u`` is malformed; level values are checked by `L2Book` where they are applied.
+    """
     try:
-        msg = _DEPTH.decode(result)
-        return depth_update(VENUE, symbol, msg.U, msg.u, msg.b, msg.a, msg.t * MS, ts_recv, msg.full)
-    except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError) as exc:
+        return _depth(_DEPTH.decode(result), symbol, ts_recv)
+    except _DEPTH_ERRORS as exc:
         raise DecodeError(VENUE, "order book update", str(exc), result) from None
 
 
@@ -159,9 +172,17 @@ def decode_depth_routed(
         symbol = symbols.get(msg.s)
         if symbol is None:
             return None
-        return depth_update(VENUE, symbol, msg.U, msg.u, msg.b, msg.a, msg.t * MS, ts_recv, msg.full)
-    except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError) as exc:
+        return _depth(msg, symbol, ts_recv)
+    except _DEPTH_ERRORS as exc:
         raise DecodeError(VENUE, "order book update", str(exc), result) from None
+
+
+def named_pair(frame: bytes | str) -> str | None:
+    """The pair (``"s": "BTC_USDT"``) a depth frame names, even when it does not decode."""
+    head = frame[:4096]
+    text = head.decode("utf-8", "replace") if isinstance(head, (bytes, bytearray)) else str(head)
+    match = _PAIR.search(text)
+    return match.group(1) if match else None
 
 
 # --------------------------------------------------------------------------- public trades (spot.trades)

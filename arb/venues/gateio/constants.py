@@ -9,11 +9,11 @@ from typing import Final
 from arb.errors import (
     AuthenticationError,
     ExchangeError,
-    ExchangeUnavailableError,
     InsufficientBalanceError,
     InvalidOrderError,
     InvalidSymbolError,
     OrderNotFoundError,
+    OrderOutcomeUnknownError,
     RateLimitError,
     TimestampError,
 )
@@ -91,7 +91,11 @@ CLIENT_ID_PREFIX: Final = "t-"
 CLIENT_ID_MAX_BYTES: Final = 28  # after the prefix
 CLIENT_ID_CHARS: Final = r"^t-[0-9A-Za-z_.-]{1,28}$"
 
+# labels that leave a write's fate unknown (fact sheet 2.7: "server side, status unknown for writes")
+OUTCOME_UNKNOWN_CODES: Final = frozenset({"INTERNAL", "SERVER_ERROR", "TOO_BUSY"})
+
 ERROR_CODES: Final[Mapping[str, type[ExchangeError]]] = MappingProxyType({
+    **dict.fromkeys(OUTCOME_UNKNOWN_CODES, OrderOutcomeUnknownError),
     "INVALID_PARAM_VALUE": InvalidOrderError,
     "INVALID_ARGUMENT": InvalidOrderError,
     "MISSING_REQUIRED_PARAM": InvalidOrderError,
@@ -125,7 +129,4 @@ ERROR_CODES: Final[Mapping[str, type[ExchangeError]]] = MappingProxyType({
     "ORDER_CLOSED": OrderNotFoundError,
     "ORDER_CANCELLED": OrderNotFoundError,
     "TOO_MANY_REQUESTS": RateLimitError,
-    "INTERNAL": ExchangeUnavailableError,
-    "SERVER_ERROR": ExchangeUnavailableError,
-    "TOO_BUSY": ExchangeUnavailableError,
 })

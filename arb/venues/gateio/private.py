@@ -39,7 +39,7 @@ from arb.model import (
 )
 from arb.net.contract import Params
 from arb.net.ratelimit import Priority
-from arb.net.rest import RestClient
+from arb.net.rest import RestClient, decode_write_reply
 from arb.venues.base import PrivateExchangeInterface
 from arb.venues.clock import ServerClock
 from arb.venues.gateio import codec
@@ -182,7 +182,9 @@ class GatePrivate(PrivateExchangeInterface):
                                                    time_in_force))
         reply = await self._signed("POST", c.ORDERS, body=body, draws=ORDER_DRAWS, priority=Priority.ORDER,
                                    client_order_id=client_order_id)
-        return codec.to_order(codec.decode_order(reply), symbol, client_order_id, quantity)
+        return decode_write_reply(self.venue, "POST order", client_order_id,
+                                  lambda: codec.to_order(codec.decode_order(reply), symbol, client_order_id,
+                                                         quantity))
 
     def _order_path(self, order_id: str | None, client_order_id: str | None) -> str:
         ref = order_id if order_id is not None else (
@@ -197,6 +199,10 @@ class GatePrivate(PrivateExchangeInterface):
                                    params=[("currency_pair", self._pair(symbol))], draws=CANCEL_DRAWS,
                                    priority=Priority.ORDER, client_order_id=client_order_id,
                                    endpoint=c.ORDER)
+        return decode_write_reply(self.venue, "DELETE order", client_order_id,
+                                  lambda: self._order_reply(reply, symbol, client_order_id))
+
+    def _order_reply(self, reply: bytes, symbol: Symbol, client_order_id: str | None) -> Order:
         msg = codec.decode_order(reply)
         return codec.to_order(msg, symbol, client_order_id or self.caller_id(msg.text))
 
@@ -205,8 +211,7 @@ class GatePrivate(PrivateExchangeInterface):
         reply = await self._signed("GET", self._order_path(order_id, client_order_id),
                                    params=[("currency_pair", self._pair(symbol))], priority=Priority.ORDER,
                                    endpoint=c.ORDER)
-        msg = codec.decode_order(reply)
-        return codec.to_order(msg, symbol, client_order_id or self.caller_id(msg.text))
+        return self._order_reply(reply, symbol, client_order_id)
 
     async def open_orders(self, symbol: Symbol | None = None) -> list[Order]:
         """Every open order (all pages); of one pair, or of all pairs when `symbol` is None."""

@@ -151,6 +151,8 @@ class GateStream(BaseWebSocketInterface):
             if update is not None:
                 self._handlers.on_depth(update)
         except DecodeError as err:
+            pair = codec.named_pair(frame) if symbol is None else None
+            symbol = self._pairs.get(pair) if pair is not None else symbol
             self.decode_errors += 1
             if not self._logged_error:
                 log.warning("%s: undecodable frame (%s); sample: %s", c.VENUE, err, err.sample)

@@ -365,8 +365,9 @@ class OrderResp(msgspec.Struct):
     "status": "FILLED", "type": "IMMEDIATE_OR_CANCEL", "side": "BUY", "time": ..., "updateTime": ...}``"""
 
     symbol: str
-    orderId: str
+    orderId: str | int  # a string on MEXC; the doc's cancel example (copied from Binance) has an int
     clientOrderId: str | None = None
+    origClientOrderId: str | None = None  # DELETE only: the order's own id (clientOrderId is the cancel's)
     price: Decimal = Decimal(0)
     origQty: Decimal = Decimal(0)
     executedQty: Decimal = Decimal(0)
@@ -409,13 +410,13 @@ def to_order(msg: OrderResp, symbol: Symbol, client_order_id: str | None = None)
     return Order(
         venue=VENUE,
         symbol=symbol,
-        client_order_id=msg.clientOrderId or client_order_id or "",
+        client_order_id=msg.origClientOrderId or msg.clientOrderId or client_order_id or "",
         side=Side[msg.side],
         type=order_type,
         quantity=msg.origQty,
         price=msg.price or None,
         time_in_force=tif,
-        order_id=msg.orderId,
+        order_id=str(msg.orderId),
         status=STATUS_MAP.get(msg.status, OrderStatus.UNKNOWN),
         filled_qty=msg.executedQty,
         filled_quote=msg.cummulativeQuoteQty,
@@ -474,9 +475,29 @@ _MY_TRADES: Final = msgspec.json.Decoder(list[MyTradeMsg], strict=False)
 _TRADE_FEE: Final = msgspec.json.Decoder(TradeFeeResp, strict=False)
 
 
+def fill_id(order_id: str, time_ms: int, price: Decimal, quantity: Decimal) -> str:
+    """The one `Fill.trade_id` of a MEXC fill, whichever way it arrived.
+
+    MEXC names a fill twice, unrelatably: ``GET /api/v3/myTrades`` prints 32 hex digits
+    (``dd44f79dda764c2e927a190ac5e7a1e5``), the ``spot@private.deals`` push prints the order's
+    number, ``X`` and a fill number (``505979017439002624X1`` of order ``C02__505979017439002624115``);
+    neither reply carries the other's id. What both carry is the order id, the execution time (ms),
+    the price and the quantity, so the fill is named by those (numbers normalised: ``"1220"`` and
+    ``"1220.00"`` are one quantity). Two fills of one order at the same price and size in the same
+    millisecond would share a name; a taker order meets each price level once per match, so that
+    does not happen for our IOC orders.
+    """
+    return f"{order_id}/{time_ms}/{_plain(price)}/{_plain(quantity)}"
+
+
+def _plain(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
 def decode_my_trades(body: bytes, symbol: Symbol, ts_recv: int) -> list[Fill]:
     return [
-        Fill(VENUE, symbol, t.id, Side.BUY if t.isBuyer else Side.SELL, t.price, t.qty, t.commission,
+        Fill(VENUE, symbol, fill_id(t.orderId, t.time, t.price, t.qty), Side.BUY if t.isBuyer else Side.SELL,
+             t.price, t.qty, t.commission,
              t.commissionAsset, order_id=t.orderId, client_order_id=t.clientOrderId or None,
              is_maker=t.isMaker, ts_event=t.time * MS, ts_recv=ts_recv)
         for t in _decode(_MY_TRADES, body, "my trades")
@@ -549,10 +570,11 @@ def decode_private_deal(wrapper: PushDataV3ApiWrapper, symbol_of: Callable[[str]
     """
     body = wrapper.privateDeals
     try:
-        if not body.tradeId:
-            raise ValueError("deal without a trade id")
-        return Fill(VENUE, symbol_of(wrapper.symbol), body.tradeId, TRADE_SIDES[body.tradeType],
-                    _amount(body.price), _amount(body.quantity), _amount(body.feeAmount), body.feeCurrency,
+        if not body.tradeId or not body.orderId:
+            raise ValueError("deal without a trade id or an order id")
+        price, quantity = _amount(body.price), _amount(body.quantity)
+        return Fill(VENUE, symbol_of(wrapper.symbol), fill_id(body.orderId, body.time, price, quantity),
+                    TRADE_SIDES[body.tradeType], price, quantity, _amount(body.feeAmount), body.feeCurrency,
                     order_id=body.orderId, client_order_id=body.clientOrderId or None, is_maker=body.isMaker,
                     ts_event=body.time * MS, ts_recv=ts_recv)
     except _PRIVATE_ERRORS as exc:

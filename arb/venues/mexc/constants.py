@@ -13,6 +13,7 @@ from arb.errors import (
     InvalidOrderError,
     InvalidSymbolError,
     OrderNotFoundError,
+    OrderOutcomeUnknownError,
     RateLimitError,
     TimestampError,
     TradingDisabledError,
@@ -91,7 +92,13 @@ TRADE_SIDES: Final = MappingProxyType({1: Side.BUY, 2: Side.SELL})
 CLIENT_ID_MAX_LEN: Final = 32  # undocumented; hummingbot's cap
 CLIENT_ID_CHARS: Final = r"^[0-9A-Za-z_-]{1,32}$"
 
+# codes that leave a write's fate unknown (fact sheet 1.1: server-side errors have "unknown execution
+# status"; MEXC's code table names them 500 internal error, 503 service not available, 504 gateway
+# timeout, and sends them in the body whatever the status line)
+OUTCOME_UNKNOWN_CODES: Final = frozenset({500, 503, 504})
+
 ERROR_CODES: Final[Mapping[int, type[ExchangeError]]] = MappingProxyType({
+    **dict.fromkeys(OUTCOME_UNKNOWN_CODES, OrderOutcomeUnknownError),
     -2011: OrderNotFoundError,
     -2013: OrderNotFoundError,
     400: AuthenticationError,

@@ -29,7 +29,7 @@ from arb.model import (
     TradingFee,
 )
 from arb.net.ratelimit import Priority
-from arb.net.rest import RestClient
+from arb.net.rest import RestClient, decode_write_reply
 from arb.venues.base import PrivateExchangeInterface
 from arb.venues.clock import ServerClock
 from arb.venues.mexc import codec
@@ -92,7 +92,7 @@ class MexcPrivate(PrivateExchangeInterface):
         body = await self._request("POST", c.ORDER, kind=self._kind, params=params, signed=True,
                                     draws={"uid": 1}, priority=Priority.ORDER,
                                     client_order_id=client_order_id)
-        ack = codec.decode_ack(body)
+        ack = decode_write_reply(self.venue, "POST order", client_order_id, lambda: codec.decode_ack(body))
         now = self._clock()
         return Order(venue=c.VENUE, symbol=symbol, client_order_id=client_order_id, side=side,
                      type=order_type, quantity=quantity, price=price, time_in_force=time_in_force,
@@ -109,7 +109,10 @@ class MexcPrivate(PrivateExchangeInterface):
         body = await self._request(method, c.ORDER, kind=self._kind, params=params, signed=True,
                                     draws={"uid": c.QUERY_ORDER_WEIGHT}, priority=Priority.ORDER,
                                     idempotent=method == "GET", client_order_id=client_order_id)
-        return codec.to_order(codec.decode_order(body), symbol, client_order_id)
+        if method == "GET":
+            return codec.to_order(codec.decode_order(body), symbol, client_order_id)
+        return decode_write_reply(self.venue, f"{method} order", client_order_id,
+                                  lambda: codec.to_order(codec.decode_order(body), symbol, client_order_id))
 
     async def cancel_order(self, symbol: Symbol, *, order_id: str | None = None,
                            client_order_id: str | None = None) -> Order:

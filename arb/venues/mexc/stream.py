@@ -41,14 +41,16 @@ class MexcDialect:
     def ack(self, frame: str) -> int | None:
         try:
             msg = json.loads(frame)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None  # e.g. "Invalid listen key" arrives as plain text
         if not isinstance(msg, dict) or msg.get("msg") == "PONG":
             return None
         if msg.get("code", 0) != 0:
             raise ValueError(str(msg.get("msg")))
         request_id = msg.get("id")
-        return int(request_id) if request_id is not None else None
+        if isinstance(request_id, str) and request_id.isdigit():
+            return int(request_id)
+        return request_id if isinstance(request_id, int) and not isinstance(request_id, bool) else None
 
     def is_control(self, frame: bytes | str) -> bool:
         return isinstance(frame, str)  # all market data is binary protobuf
@@ -141,13 +143,22 @@ class MexcStream(BaseWebSocketInterface):
             if not self._logged_error:
                 log.warning("%s: undecodable frame (%s); sample: %r", c.VENUE, err, err.sample[:80])
                 self._logged_error = True
-            self._handlers.on_decode_error(err, None)
+            self._handlers.on_decode_error(err, self._named(frame))
             return
         if isinstance(update, list):
             for trade in update:
                 self._handlers.on_trade(trade)
         elif update is not None:
             self._handlers.on_depth(update)
+
+    def _named(self, frame: bytes | str) -> Symbol | None:
+        """The depth book a malformed push names by its channel, if it can be read (else none)."""
+        if isinstance(frame, str):
+            return None
+        try:
+            return self._routes.get(codec.frame_channel(frame))
+        except DecodeError:
+            return None
 
     def _on_state(self, connected: bool, channels: Sequence[str]) -> None:
         symbols = [self._routes[ch] for ch in channels if ch in self._routes]

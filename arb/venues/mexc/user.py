@@ -57,7 +57,7 @@ class MexcUserDialect:
             raise ValueError(c.INVALID_LISTEN_KEY)
         try:
             msg = json.loads(frame)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         if not isinstance(msg, dict) or msg.get("msg") == "PONG":
             return None

@@ -13,8 +13,8 @@ ATLAS = Symbol("ATLAS", "USDT")
 
 def test_my_trades_sample_with_numbers_as_strings(samples_dir: Path) -> None:
     (fill,) = codec.decode_my_trades((samples_dir / "mexc" / "my_trades.json").read_bytes(), ATLAS, 3)
-    assert (fill.trade_id, fill.order_id, fill.client_order_id) == (
-        "dd44f79dda764c2e927a190ac5e7a1e5", "C02__385413065019117569043", None)
+    assert (fill.trade_id, fill.order_id, fill.client_order_id) == (  # named as the stream would name it
+        "C02__385413065019117569043/1707671871000/0.004542/1220", "C02__385413065019117569043", None)
     assert (fill.side, fill.is_maker, fill.price, fill.quantity, fill.fee, fill.fee_asset) == (
         Side.SELL, False, Decimal("0.004542"), Decimal("1220"), Decimal(0), "USDT")
     assert fill.ts_event == 1707671871000_000_000

@@ -31,6 +31,7 @@ from tests.sim.user_recorder import UserRecorder, wait_until
 DATA = Path(__file__).resolve().parents[2] / "data" / "mexc"
 BTC = Symbol("BTC", "USDT")
 CREDS = Credentials("mexc", Secret("sim-key"), Secret("sim-secret"))
+DEAL_ID = "C02__600000000000000000001/1764000000120/64990/0.004"  # the deals_buy frame (tradeId ...001X1)
 
 
 def _symbol(name: str) -> Symbol:
@@ -60,7 +61,8 @@ def test_shared_private_samples(samples_dir: Path) -> None:
     fill = codec.decode_private_deal(codec.decode_push(_sample(samples_dir, "ws_private_deals_decoded.json")),
                                      _symbol, 2)
     assert (fill.trade_id, fill.order_id, fill.side, fill.price, fill.quantity) == (
-        "505979017439002624X1", "C02__505979017439002624115", Side.SELL, Decimal("3.6962"), Decimal(1))
+        "C02__505979017439002624115/1736417034280/3.6962/1", "C02__505979017439002624115", Side.SELL,
+        Decimal("3.6962"), Decimal(1))  # tradeId 505979017439002624X1 is not what myTrades calls it
     assert (fill.fee, fill.fee_asset, fill.client_order_id) == (Decimal("0.0003998377369698171"), "MX", None)
     balance = codec.decode_private_account(
         codec.decode_push(_sample(samples_dir, "ws_private_account_decoded.json")))
@@ -75,7 +77,7 @@ def test_own_private_frames() -> None:
         Decimal("0.01"), Decimal(65000), Decimal("0.006"), Decimal("389.97"))
     fill = codec.decode_private_deal(codec.decode_push(_frame("deals_buy")), _symbol, 7)
     assert (fill.symbol, fill.trade_id, fill.client_order_id, fill.side, fill.fee, fill.fee_asset) == (
-        BTC, "600000000000000000001X1", "arb-9c1e-b0", Side.BUY, Decimal("0.12998"), "USDT")
+        BTC, DEAL_ID, "arb-9c1e-b0", Side.BUY, Decimal("0.12998"), "USDT")
     assert fill.ts_event == 1764000000120 * 1_000_000 and fill.ts_recv == 7
     balance = codec.decode_private_account(codec.decode_push(_frame("account_usdt")))
     assert (balance.asset, balance.free, balance.locked) == ("USDT", Decimal("9610.02"), 0)
@@ -101,7 +103,7 @@ def test_malformed_private_pushes_are_counted_and_reported(frame: bytes) -> None
     stream._on_frame(frame, 1)
     stream._on_frame(_frame("deals_buy"), 2)  # the stream goes on
     assert stream.decode_errors == 1 and len(recorder.errors) == 1 and recorder.errors[0].venue == "mexc"
-    assert [f.trade_id for f in recorder.fills] == ["600000000000000000001X1"]
+    assert [f.trade_id for f in recorder.fills] == [DEAL_ID]
 
 
 def test_dialect_flags_a_refused_listen_key() -> None:
@@ -212,9 +214,11 @@ async def test_user_stream_end_to_end_against_the_simulator() -> None:
         await wait_until(lambda: len(recorder.fills_of("mx-b0")) == 2, "both deals")
         got = recorder.fills_of("mx-b0")
         assert [(f.trade_id, f.quantity, f.price, f.fee, f.fee_asset) for f in got] == [
-            (f"{s.trade_id:032x}", s.quantity, s.price, s.fee, s.fee_asset) for s in sim_fills]
+            (codec.fill_id(f"C02__{s.order_id}", s.ts_ms, s.price, s.quantity), s.quantity, s.price, s.fee,
+             s.fee_asset) for s in sim_fills]
         trades = await private.my_trades(BTC)
-        assert {t.trade_id for t in trades} == {f.trade_id for f in recorder.fills_of("mx-b0")}  # same ids
+        # the venue names each fill twice (myTrades hex id, stream "...X<n>"): the codec names it once
+        assert {t.trade_id for t in trades} == {f.trade_id for f in recorder.fills_of("mx-b0")}
         final = recorder.last_order("mx-b0")
         assert final is not None and final.status is OrderStatus.FILLED and final.filled_qty == qty
         assert final.order_id == recorder.fills_of("mx-b0")[0].order_id
