@@ -80,9 +80,9 @@ async def test_a_failing_venue_opens_its_circuit_and_the_trial_after_the_cooldow
         await wait_for(lambda: engine.risk.circuit("mexc") is CircuitState.HALF_OPEN, timeout=5)
         before = len(engine.outcomes)
         sim.market.open_window(BTC, "binance", "mexc", net_bps=25.0, duration_ns=800_000_000)
-        await wait_for(lambda: any(o.status == "filled" for o in engine.outcomes[before:])
+        await wait_for(lambda: any(o.status == "filled" for o in list(engine.outcomes)[before:])
                        and not engine._tasks, timeout=20)
-        trial = next(o for o in engine.outcomes[before:] if o.status == "filled")
+        trial = next(o for o in list(engine.outcomes)[before:] if o.status == "filled")
         assert trial.sell is not None and trial.sell.status is OrderStatus.FILLED
         assert trial.sell.venue == "mexc"
         assert engine.risk.circuit("mexc") is CircuitState.CLOSED
