@@ -20,6 +20,7 @@ from arb.engine.books import BookFeed, BookStore
 from arb.engine.executor import round_down, round_up
 from arb.errors import ArbError, AuthenticationError, InvalidSymbolError
 from arb.model import Order, OrderStatus, OrderType, Side, Symbol, SymbolInfo, TimeInForce
+from arb.obs import loop
 from arb.sim.server import SimExchange, parse_sim_urls
 from arb.venues.base import PrivateExchangeInterface, depth_update
 from arb.venues.registry import make_private, make_public, make_stream
@@ -27,6 +28,18 @@ from arb.venues.registry import make_private, make_public, make_stream
 SYMBOLS = (Symbol("BTC", "USDT"), Symbol("ETH", "USDT"))
 SYMBOL = SYMBOLS[0]
 SIM_CREDENTIALS = ("sim-key", "sim-secret")
+CHECK_COUNT = 9
+
+
+class CheckFailed(ArbError):
+    """A conformance check saw the venue do something else than it must (explicit, so it also fails
+    under ``python -O``, where `assert` statements are stripped)."""
+
+
+def require(condition: bool, failure: str) -> None:
+    """Fail the running check with `failure` unless `condition` holds."""
+    if not condition:
+        raise CheckFailed(failure)
 
 
 def resting_quantity(info: SymbolInfo, price: Decimal) -> Decimal:
@@ -64,7 +77,7 @@ async def _until(condition: Callable[[], bool], failure: str, timeout_s: float =
         if condition():
             return
         await asyncio.sleep(0.05)
-    raise AssertionError(failure)
+    raise CheckFailed(failure)
 
 
 async def _timed(name: str, check: Callable[[], Awaitable[str]]) -> dict[str, Any]:
@@ -72,14 +85,17 @@ async def _timed(name: str, check: Callable[[], Awaitable[str]]) -> dict[str, An
     try:
         detail = await asyncio.wait_for(check(), timeout=20)
         ok = True
-    except (TimeoutError, ArbError, AssertionError, NotImplementedError) as exc:
+    except (TimeoutError, ArbError, NotImplementedError) as exc:
         detail, ok = f"{type(exc).__name__}: {exc}", False
     return {"check": name, "ok": ok, "ms": round((time.perf_counter() - started) * 1000, 1), "detail": detail}
 
 
-async def run_checks(venue: str, live: bool, sim_url: str | None = None) -> list[dict[str, Any]]:
+async def run_checks(venue: str, live: bool, sim_url: str | None = None,
+                     results: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Every check against the real venue (`live`), a running simulator (`sim_url`, its funded
-    ``sim-key`` account), or a simulator started here."""
+    ``sim-key`` account), or a simulator started here; each result is appended to `results` as it
+    completes (so an interrupted run still knows what was done)."""
+    results = [] if results is None else results
     sim = None
     config = VenueConfig()
     creds: Credentials | None = None
@@ -95,11 +111,10 @@ async def run_checks(venue: str, live: bool, sim_url: str | None = None) -> list
         config = VenueConfig(rest_url=urls[venue][0], ws_url=urls[venue][1])
         creds = Credentials(venue, Secret(SIM_CREDENTIALS[0]), Secret(SIM_CREDENTIALS[1]))
     public = make_public(venue, config)
-    results = []
     try:
         async def symbols() -> str:
             infos = [i for i in await public.symbols() if i.symbol == SYMBOL]
-            assert infos, f"{SYMBOL} not listed"
+            require(bool(infos), f"{SYMBOL} not listed")
             return f"{SYMBOL}: tick {infos[0].tick_size}, step {infos[0].step_size}"
 
         store = BookStore(lambda v, s, n: public.orderbook(s, n), lambda *a: None, clock_ns=time.time_ns)
@@ -110,7 +125,7 @@ async def run_checks(venue: str, live: bool, sim_url: str | None = None) -> list
                 if all(store.is_synced(venue, s) and store.book(venue, s).update_id for s in symbols):
                     return
                 await asyncio.sleep(0.05)
-            raise AssertionError(f"not SYNCED: {[str(s) for s in symbols if not store.is_synced(venue, s)]}")
+            raise CheckFailed(f"not SYNCED: {[str(s) for s in symbols if not store.is_synced(venue, s)]}")
 
         async def book_sync() -> str:
             for symbol in SYMBOLS:
@@ -129,10 +144,10 @@ async def run_checks(venue: str, live: bool, sim_url: str | None = None) -> list
             # a diff that skips ids: the book must go INVALID at once and resync on its own
             now = time.time_ns()
             store.on_depth(depth_update(venue, SYMBOL, last + 5, last + 6, [], [], now, now))
-            assert not store.is_synced(venue, SYMBOL), "a gap left the book SYNCED"
+            require(not store.is_synced(venue, SYMBOL), "a gap left the book SYNCED")
             await synced(SYMBOLS)
-            assert gapped.resyncs == before[0] + 1, f"resyncs {before[0]} -> {gapped.resyncs}"
-            assert (other.resyncs, other.gaps) == before[1:], "the other symbol resynced too"
+            require(gapped.resyncs == before[0] + 1, f"resyncs {before[0]} -> {gapped.resyncs}")
+            require((other.resyncs, other.gaps) == before[1:], "the other symbol resynced too")
             return f"{SYMBOL} resynced ({gapped.gaps} gaps); {SYMBOLS[1]} untouched"
 
         async def disconnect() -> str:
@@ -145,14 +160,16 @@ async def run_checks(venue: str, live: bool, sim_url: str | None = None) -> list
                 if sum(c.reconnects for c in ws.connections) > reconnects:
                     break
                 await asyncio.sleep(0.05)
-            assert sum(c.reconnects for c in ws.connections) > reconnects, "no reconnect"
-            assert all(sync.invalidations > n for sync, n in zip(syncs, drops, strict=True)), \
-                "a book stayed SYNCED across the disconnect"
+            require(sum(c.reconnects for c in ws.connections) > reconnects, "no reconnect")
+            require(all(sync.invalidations > n for sync, n in zip(syncs, drops, strict=True)),
+                    "a book stayed SYNCED across the disconnect")
             await synced(SYMBOLS)
             return "reconnected, resubscribed, every book invalidated and SYNCED again"
 
         async def resting_bid(private: PrivateExchangeInterface, cid: str) -> Order:
-            info = next(i for i in await public.symbols() if i.symbol == SYMBOL)
+            info = next((i for i in await public.symbols() if i.symbol == SYMBOL), None)
+            if info is None:
+                raise CheckFailed(f"{SYMBOL} not listed")
             book = await public.orderbook(SYMBOL, 5)
             # a resting bid 10 % under the market, just over the venue's minimums: it never fills
             price = round_down(Decimal(repr(book.bids[0].price)) * Decimal("0.9"), info.tick_size)
@@ -206,8 +223,8 @@ async def run_checks(venue: str, live: bool, sim_url: str | None = None) -> list
             ledger = sim.dialects[venue].ledger  # type: ignore[attr-defined]
             for asset, (free, locked) in ledger.balances("sim").items():
                 got = seen.get(asset)
-                assert got is not None and (got.free, got.locked) == (free, locked), \
-                    f"{asset}: venue says {got}, ledger says {free}/{locked}"
+                require(got is not None and (got.free, got.locked) == (free, locked),
+                        f"{asset}: venue says {got}, ledger says {free}/{locked}")
             return f"{len(seen)} assets equal the ledger"
 
         async def error_body() -> str:
@@ -215,7 +232,7 @@ async def run_checks(venue: str, live: bool, sim_url: str | None = None) -> list
                 await public.orderbook(Symbol("NOSUCHCOIN", "USDT"), 5)
             except InvalidSymbolError as exc:
                 return f"unknown symbol -> InvalidSymbolError (code {exc.api_code})"
-            raise AssertionError("an unknown symbol was served")
+            raise CheckFailed("an unknown symbol was served")
 
         async def bad_signature() -> str:
             wrong = make_private(venue, config, Credentials(venue, Secret("x"), Secret("y")))
@@ -225,7 +242,7 @@ async def run_checks(venue: str, live: bool, sim_url: str | None = None) -> list
                 return f"mapped to AuthenticationError (code {exc.api_code})"
             finally:
                 await wrong.close()
-            raise AssertionError("a bad key was accepted")
+            raise CheckFailed("a bad key was accepted")
 
         checks = (("symbols load", symbols), ("snapshot + stream -> SYNCED", book_sync),
                   ("forced gap resyncs only that symbol", forced_gap),
@@ -236,6 +253,10 @@ async def run_checks(venue: str, live: bool, sim_url: str | None = None) -> list
                   ("bad key -> AuthenticationError", bad_signature))
         try:
             for name, check in checks:
+                if results and not results[0]["ok"]:  # every other check trades or books SYMBOL
+                    results.append({"check": name, "ok": False, "ms": 0.0,
+                                    "detail": f"not run: {SYMBOL} did not load"})
+                    continue
                 results.append(await _timed(name, check))
         finally:
             await stream.close()
@@ -247,15 +268,28 @@ async def run_checks(venue: str, live: bool, sim_url: str | None = None) -> list
     return results
 
 
-def main(venue: str, live: bool, as_json: bool, sim_url: str | None = None) -> int:
-    results = asyncio.run(run_checks(venue, live, sim_url))
+def _report(venue: str, live: bool, as_json: bool, sim_url: str | None, results: list[dict[str, Any]],
+            interrupted: bool = False) -> None:
     if as_json:
-        print(json.dumps({"venue": venue, "live": live, "checks": results}, indent=2))
-    else:
-        target = "live" if live else f"simulator at {sim_url}" if sim_url else "simulator"
-        print(f"{venue} ({target})")
-        for r in results:
-            print(f"  {'PASS' if r['ok'] else 'FAIL'}  {r['check']:<34} {r['ms']:>8.1f} ms  {r['detail']}")
+        print(json.dumps({"venue": venue, "live": live, "interrupted": interrupted, "checks": results},
+                         indent=2))
+        return
+    target = "live" if live else f"simulator at {sim_url}" if sim_url else "simulator"
+    print(f"{venue} ({target})")
+    for r in results:
+        print(f"  {'PASS' if r['ok'] else 'FAIL'}  {r['check']:<34} {r['ms']:>8.1f} ms  {r['detail']}")
+    if interrupted:
+        print(f"  interrupted after {len(results)} of {CHECK_COUNT} checks")
+
+
+def main(venue: str, live: bool, as_json: bool, sim_url: str | None = None, use_uvloop: bool = True) -> int:
+    results: list[dict[str, Any]] = []
+    try:
+        loop.run(run_checks(venue, live, sim_url, results), use_uvloop)
+    except KeyboardInterrupt:
+        _report(venue, live, as_json, sim_url, results, interrupted=True)
+        raise
+    _report(venue, live, as_json, sim_url, results)
     return 0 if all(r["ok"] for r in results) else 1
 
 

@@ -1,25 +1,99 @@
 """`arb-engine`: parse arguments, call library functions, print. No logic of its own.
 
 Each subcommand is one `_add_<name>` function that adds its parser and sets `handler`; later
-commands (run, demo, sim, status, ...) plug in the same way via `COMMANDS`.
+commands (run, demo, sim, status, ...) plug in the same way via `COMMANDS`. `main` sets up logging
+and the event loop choice for every command (`--log-level`, `--log-format`, the config's
+``engine.*``) and turns the mistakes a user can make into one line and an `ExitCode`, never a
+traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Sequence
+from enum import IntEnum
 from pathlib import Path
 
 import arb
-from arb.config import config_schema, describe, load_config
+from arb.config import (
+    VENUE_NAMES,
+    Config,
+    config_schema,
+    describe,
+    load_config,
+    load_credentials,
+    starter_config,
+)
 from arb.engine.risk import Source, TradingState, read_state, state_path, write_state
-from arb.errors import ConfigError
+from arb.errors import ArbError, ConfigError, ExchangeUnavailableError
+from arb.model import Symbol
+from arb.obs.logging import configure_logging
 
 Handler = Callable[[argparse.Namespace], int]
+
+
+class ExitCode(IntEnum):
+    """What `arb-engine` returns (listed in `--help` and the README)."""
+
+    OK = 0
+    FAILED = 1  # the command ran and its result is a failure (a check failed, nothing recorded/synced)
+    USAGE = 2  # a bad flag, config file or config value: the message names it
+    ENVIRONMENT = 3  # the machine or network said no: port in use, venue unreachable, unreadable file
+    CANNOT_TRADE = 4  # run: nothing can be traded (one venue, no common symbol, no balances); --wait runs
+    INTERRUPTED = 130  # Ctrl-C (SIGINT): what was done so far is printed first
+
+
+EXIT_CODES_HELP = """exit codes:
+  0    success
+  1    the command ran and failed (a check failed, nothing synced or recorded)
+  2    usage or configuration error (the message names the flag, file or field)
+  3    environment error (port in use, venue unreachable, unreadable journal or recording)
+  4    run: nothing can be traded (one venue, no symbol on two venues, no balances); --wait runs anyway
+  130  interrupted with Ctrl-C (what was done so far is printed first)
+
+logging: --log-level and --log-format (before or after the command: arb-engine run --log-format json
+...) override engine.log_level / engine.log_format of the command's --config."""
+
+
+class UsageError(ArbError):
+    """A user's mistake outside the config file (a flag, a path): exit 2 with this message."""
+
+
+# ------------------------------------------------------------------------ argument types
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+    return value
+
+
+def port_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0-65535 (0: any free port), got {value}")
+    return value
+
+
+def symbol_text(text: str) -> str:
+    try:
+        Symbol.parse(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not BASE/QUOTE, e.g. BTC/USDT") from None
+    return text
 
 
 def _config_validate(args: argparse.Namespace) -> int:
@@ -48,8 +122,21 @@ def _config_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config_init(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    if path.exists() and not args.force:
+        raise UsageError(f"{path} exists: pick another path or pass --force to overwrite it")
+    try:
+        path.write_text(starter_config(), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    print(f"wrote {path}: a paper-trading config; check it with `arb-engine config validate {path}`, "
+          f"run it with `arb-engine run --config {path}`")
+    return 0
+
+
 def _add_config(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("config", help="validate, show or describe configuration files")
+    parser = sub.add_parser("config", help="create, validate, show or describe configuration files")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     validate = actions.add_parser("validate", help="check a config file; exit 2 naming the bad field")
     validate.add_argument("file")
@@ -59,6 +146,10 @@ def _add_config(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     show.set_defaults(handler=_config_show)
     schema = actions.add_parser("schema", help="print the JSON Schema of the config file")
     schema.set_defaults(handler=_config_schema)
+    init = actions.add_parser("init", help="write a commented starter config (paper mode)")
+    init.add_argument("path", nargs="?", default="arb.toml", help="where (default ./arb.toml)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(handler=_config_init)
 
 
 def _state_file(args: argparse.Namespace) -> Path:
@@ -144,8 +235,10 @@ def _sim(args: argparse.Namespace) -> int:
         finally:
             await sim.close()
 
+    from arb.obs.loop import run
+
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
+        run(serve(), args.use_uvloop)
     return 0
 
 
@@ -154,7 +247,7 @@ def _add_sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--venues", nargs="+", default=["binance", "gateio", "mexc"],
                         choices=["binance", "gateio", "mexc"], help="simulated venues")
     parser.add_argument("--seed", type=int, default=1, help="market seed (same seed, same market)")
-    parser.add_argument("--port", type=int, default=0, help="first port (0: any free port)")
+    parser.add_argument("--port", type=port_number, default=0, help="first port (0: any free port)")
     parser.add_argument("--fault", action="append", default=[], metavar="VENUE:KIND[=VALUE]",
                         help="inject a fault, repeatable: a FaultPlan field (binance:stall, mexc:drop=0.1, "
                              "gateio:clock_skew_ms=-3000) or halt=BASE/QUOTE")
@@ -169,7 +262,7 @@ def _run(args: argparse.Namespace) -> int:
     from arb.runner import main as run_main
 
     return run_main(args.config, live=args.live, sim=args.sim, duration=args.duration, seed=args.seed,
-                    sim_urls=args.sim_url)
+                    sim_urls=args.sim_url, use_uvloop=args.use_uvloop, quiet=args.quiet, wait=args.wait)
 
 
 def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -181,15 +274,19 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     target.add_argument("--sim-url", action="append", default=[], metavar="VENUE=URL",
                         help="a running simulator (`arb-engine sim`) per venue; repeatable; "
                              "venues not named are left out")
-    parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    parser.add_argument("--duration", type=positive_float, default=None, help="stop after this many seconds")
     parser.add_argument("--seed", type=int, default=1, help="simulator seed (with --sim)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no live view and no progress lines (daemons; logs still go to stderr)")
+    parser.add_argument("--wait", action="store_true",
+                        help="keep running when nothing can be traded (else say why and exit 4)")
     parser.set_defaults(handler=_run)
 
 
 def _check(args: argparse.Namespace) -> int:
     from arb.check import main as check_main
 
-    return check_main(args.venue, args.live, args.json, sim_url=args.sim_url)
+    return check_main(args.venue, args.live, args.json, sim_url=args.sim_url, use_uvloop=args.use_uvloop)
 
 
 def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -207,20 +304,16 @@ def _report(args: argparse.Namespace) -> int:
     from arb.config import default_config
     from arb.reports import main as report_main
 
-    try:
-        config = load_config(args.config) if args.config else default_config(
-            engine={"data_dir": args.data_dir})
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    config = load_config(args.config) if args.config else default_config(engine={"data_dir": args.data_dir})
     fmt = "json" if args.json else "csv" if getattr(args, "csv", False) else "table"
-    return report_main(args.command, config, fmt, getattr(args, "limit", 50))
+    return report_main(args.command, config, fmt, getattr(args, "limit", 50), getattr(args, "by", "symbol"),
+                       use_uvloop=args.use_uvloop)
 
 
 def _add_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     for name, text in (("status", "the running engine's state, else what its journal holds"),
-                       ("history", "recent opportunities and what was decided"),
-                       ("pnl", "realised PnL per symbol from the journaled fills")):
+                       ("history", "recent trades and opportunities: ISO times, exact decimals, PnL each"),
+                       ("pnl", "realised PnL by day, symbol and venue from the journaled fills")):
         parser = sub.add_parser(name, help=text)
         where = parser.add_mutually_exclusive_group()
         where.add_argument("--config", help="config file (its journal and metrics port)")
@@ -229,53 +322,77 @@ def _add_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         if name != "status":
             parser.add_argument("--csv", action="store_true", help="CSV output")
         if name == "history":
-            parser.add_argument("--limit", type=int, default=50)
+            parser.add_argument("--limit", type=int, default=50, help="newest N rows (default 50)")
+        if name == "pnl":
+            parser.add_argument("--by", choices=["symbol", "day", "venue"], default="symbol",
+                                help="group by symbol (default), UTC day and symbol, or venue and symbol")
         parser.set_defaults(handler=_report)
 
 
 def _demo(args: argparse.Namespace) -> int:
     from arb.demo import main as demo_main
 
-    return demo_main(args.duration, args.venues, args.symbols, args.seed, args.data_dir)
+    venues = list(dict.fromkeys(args.venues))
+    if len(venues) < 2:
+        raise UsageError(f"--venues: cross-venue arbitrage needs at least two venues, got {venues}")
+    if args.data_dir is not None and Path(args.data_dir).exists() and not Path(args.data_dir).is_dir():
+        raise UsageError(f"--data-dir {args.data_dir} is a file, not a directory")
+    return demo_main(args.duration, venues, args.symbols, args.seed, args.data_dir,
+                     use_uvloop=args.use_uvloop)
 
 
 def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("demo", help="run the simulator on loopback and the engine against it (paper)")
-    parser.add_argument("--duration", type=float, default=15.0, help="seconds to run (default 15)")
+    parser = sub.add_parser(
+        "demo", help="trade on simulated money, offline: loopback venues + the engine's live order path",
+        description="Starts simulated Binance, Gate.io and MEXC venues on 127.0.0.1 and runs the engine "
+                    "against them in live mode: real signed IOC orders to the simulator's funded test "
+                    "accounts (simulated money, nothing leaves this machine). Ends with a summary: "
+                    "trades with their PnL, one-legged trades and how they were closed.")
+    parser.add_argument("--duration", type=positive_float, default=15.0, help="seconds to run (default 15)")
     parser.add_argument("--venues", nargs="+", default=["binance", "gateio", "mexc"],
-                        choices=["binance", "gateio", "mexc"])
-    parser.add_argument("--symbols", nargs="+", default=["BTC/USDT", "ETH/USDT", "SOL/USDT"])
-    parser.add_argument("--seed", type=int, default=1)
+                        choices=["binance", "gateio", "mexc"], help="at least two (default: all three)")
+    parser.add_argument("--symbols", nargs="+", type=symbol_text,
+                        default=["BTC/USDT", "ETH/USDT", "SOL/USDT"],
+                        help="BASE/QUOTE symbols (default BTC/USDT ETH/USDT SOL/USDT)")
+    parser.add_argument("--seed", type=int, default=1, help="market seed (same seed, same market)")
     parser.add_argument("--data-dir", default=None, help="journal and state (default: a temp dir)")
     parser.set_defaults(handler=_demo)
 
 
 def _record(args: argparse.Namespace) -> int:
-    import asyncio
 
+    from arb.obs.loop import run
     from arb.ops.record import record_main
     from arb.sim.server import parse_sim_urls
 
     try:
         sim_urls = parse_sim_urls(args.sim_url)
-        config = load_config(args.config) if args.config else None
-    except (ValueError, ConfigError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except ValueError as exc:
+        raise UsageError(f"--sim-url: {exc}") from None
+    config = load_config(args.config) if args.config else None
     venues = list(sim_urls) if sim_urls else list(config.enabled_venues) if config else args.venues
     symbols = config.symbols if config and not args.symbols else args.symbols or ["BTC/USDT", "ETH/USDT"]
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out} is a file, not a directory")
     try:
-        manifest = asyncio.run(record_main(
+        manifest = run(record_main(
             args.out, venues, symbols, duration=args.duration, sim=args.sim, sim_urls=sim_urls,
             seed=args.seed, snapshot_every_s=args.snapshot_every, quiet=args.quiet,
-            venue_configs=config.enabled_venues if config and not (args.sim or sim_urls) else None))
+            venue_configs=config.enabled_venues if config and not (args.sim or sim_urls) else None),
+            args.use_uvloop)
     except FileExistsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(str(exc)) from None
+    except ExchangeUnavailableError as exc:
+        return _fail(ExitCode.ENVIRONMENT, f"cannot reach {exc.venue} ({exc.message}): no network? "
+                                           "`arb-engine record --sim` records the loopback simulator")
     frames = sum(c["TEXT"] + c["BINARY"] for c in manifest.counts.values())
     print(f"recorded {frames:,} frames of {', '.join(manifest.symbols)} on {', '.join(manifest.venues)} "
           f"into {args.out}")
-    return 0 if frames else 1
+    if not frames:
+        print("error: no frames arrived: the venues sent no depth updates (unreachable, or the run was "
+              "too short?)", file=sys.stderr)
+        return ExitCode.FAILED
+    return 0
 
 
 def _add_record(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -283,9 +400,10 @@ def _add_record(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     parser.add_argument("--out", required=True, help="new directory for the recording")
     parser.add_argument("--venues", nargs="+", default=["binance", "gateio", "mexc"],
                         choices=["binance", "gateio", "mexc"])
-    parser.add_argument("--symbols", nargs="+", default=None,
-                        help="default BTC/USDT ETH/USDT (or the config's)")
-    parser.add_argument("--duration", type=float, default=None, help="seconds (default: until interrupted)")
+    parser.add_argument("--symbols", nargs="+", type=symbol_text, default=None,
+                        help="BASE/QUOTE symbols; default BTC/USDT ETH/USDT (or the config's)")
+    parser.add_argument("--duration", type=positive_float, default=None,
+                        help="seconds (default: until interrupted)")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--sim", action="store_true", help="record the in-process loopback simulator")
     source.add_argument("--sim-url", action="append", default=[], metavar="VENUE=URL",
@@ -303,10 +421,9 @@ def _replay(args: argparse.Namespace) -> int:
 
     try:
         speed = parse_speed(args.speed)
-        config = load_config(args.config) if args.config else None
-    except (ValueError, ConfigError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except ValueError as exc:
+        raise UsageError(f"--speed: {exc}") from None
+    config = load_config(args.config) if args.config else None
     return replay_main(args.dir, speed=speed, data_dir=args.data_dir, config=config,
                        drop_every=args.drop_every, quiet=args.quiet)
 
@@ -323,6 +440,62 @@ def _add_replay(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     parser.set_defaults(handler=_replay)
 
 
+def _top(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from arb.ops.top import top
+
+    url = args.url
+    if args.config:
+        try:
+            obs = load_config(args.config).observability
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if not obs.metrics_port:
+            print(f"error: {args.config}: observability.metrics_port is 0 (the engine serves no HTTP)",
+                  file=sys.stderr)
+            return 2
+        url = f"http://{obs.metrics_host}:{obs.metrics_port}"
+    if not url.startswith(("http://", "https://")):
+        print(f"error: --url {url!r}: expected http://HOST:PORT", file=sys.stderr)
+        return 2
+    if not 0 < args.interval <= 0.5:
+        print(f"error: --interval {args.interval}: expected 0 < seconds <= 0.5", file=sys.stderr)
+        return 2
+    return asyncio.run(top(url, interval=args.interval, reason=args.reason))
+
+
+def _add_top(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("top", help="live dashboard of a running engine (keys: h halt, r resume, q quit)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--url", default="http://127.0.0.1:9108",
+                       help="the engine's HTTP server (default http://127.0.0.1:9108)")
+    where.add_argument("--config", help="the engine's config file (its observability host and port)")
+    parser.add_argument("--interval", type=float, default=0.25, help="refresh every N seconds (default 0.25)")
+    parser.add_argument("--reason", default="halted from arb-engine top",
+                        help="halt reason used when none is typed after h")
+    parser.set_defaults(handler=_top)
+
+
+def _chaos(args: argparse.Namespace) -> int:
+    from arb.ops.chaos import main as chaos_main
+
+    return chaos_main(quick=args.quick, seed=args.seed, only=args.only, as_json=args.json, out=args.out)
+
+
+def _add_chaos(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("chaos", help="fault campaign against the simulator: figures and verdicts")
+    parser.add_argument("--quick", action="store_true", help="the CI profile (few trials per row)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the faults and the market")
+    parser.add_argument("--only", metavar="ROW[,ROW]", default=None,
+                        help="rows: kill, reply, leg, stream, storm, malformed, skew, journal, halt, canary")
+    parser.add_argument("--json", action="store_true", help="machine-readable result")
+    parser.add_argument("--out", metavar="DIR", default=None,
+                        help="keep each row's journals and logs here (default: a temp dir)")
+    parser.set_defaults(handler=_chaos)
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     _add_config,
     _add_state_commands,
@@ -333,18 +506,65 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], 
     _add_reports,
     _add_record,
     _add_replay,
+    _add_top,
+    _add_chaos,
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="arb-engine", description="Cross-exchange spot arbitrage engine (paper by default)."
+        prog="arb-engine", description="Cross-exchange spot arbitrage engine (paper by default).",
+        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"arb-engine {arb.__version__}")
+    _add_common(parser, None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in COMMANDS:
         add(sub)
+    for command in _leaf_parsers(sub):  # `arb-engine run --log-format json` works as well
+        _add_common(command, argparse.SUPPRESS)
     return parser
+
+
+def _add_common(parser: argparse.ArgumentParser, default: str | None) -> None:
+    """The flags every command takes; on a subcommand their default is SUPPRESS, so a value given
+    before the command is kept unless the command's own flag overrides it."""
+    if "--log-level" not in parser._option_string_actions:
+        parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], default=default,
+                            help="log level (default: the config's engine.log_level, else INFO)")
+    if "--log-format" not in parser._option_string_actions:
+        parser.add_argument("--log-format", choices=["console", "json"], default=default,
+                            help="log lines for people or one JSON object per line for log shippers "
+                                 "(default: the config's engine.log_format, else console)")
+
+
+def _leaf_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> list[argparse.ArgumentParser]:
+    out = []
+    for parser in dict.fromkeys(sub.choices.values()):
+        nested = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        out += [leaf for action in nested for leaf in _leaf_parsers(action)] if nested else [parser]
+    return out
+
+
+def _setup(args: argparse.Namespace) -> None:
+    """Logging (to stderr, every credential in the environment redacted) and the event loop choice,
+    from the flags over the command's config file (when it names one that loads)."""
+    config: Config | None = None
+    path = getattr(args, "config", None)
+    if path:
+        with contextlib.suppress(ConfigError):  # the handler reports a bad config itself
+            config = load_config(path)
+    engine = config.engine if config is not None else None
+    secrets = [s.reveal() for v in VENUE_NAMES if (c := load_credentials(v)) is not None
+               for s in (c.api_key, c.api_secret)]
+    configure_logging(args.log_level or (engine.log_level if engine else "INFO"),
+                      args.log_format or (engine.log_format if engine else "console"), secrets=secrets)
+    args.use_uvloop = engine.use_uvloop if engine else True
+
+
+def _fail(code: ExitCode, message: str) -> int:
+    print(f"arb-engine: error: {message}", file=sys.stderr)
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -353,8 +573,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
-        return 2
-    return handler(args)
+        return ExitCode.USAGE
+    _setup(args)
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("\ninterrupted (Ctrl-C)", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    except (ConfigError, UsageError) as exc:
+        return _fail(ExitCode.USAGE, str(exc))
+    except sqlite3.DatabaseError as exc:
+        return _fail(ExitCode.ENVIRONMENT, f"the journal is not a readable SQLite database ({exc}); "
+                                           "move it aside to start a new one")
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return _fail(ExitCode.ENVIRONMENT, f"a port is already in use ({exc.strerror or exc}): another "
+                                               "arb-engine running? pick another port in the config or flag")
+        return _fail(ExitCode.ENVIRONMENT, str(exc))
+    except ArbError as exc:
+        return _fail(ExitCode.ENVIRONMENT, f"{type(exc).__name__}: {exc}")
 
 
 if __name__ == "__main__":

@@ -14,10 +14,13 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import typing
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated, Any, Final, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -34,24 +37,37 @@ NonNegInt = Annotated[int, msgspec.Meta(ge=0)]
 FeeRate = Annotated[float, msgspec.Meta(ge=0, lt=0.01)]
 
 
+def doc(text: str) -> msgspec.Meta:
+    """A field's description in the JSON schema (`arb-engine config schema`)."""
+    return msgspec.Meta(description=text)
+
+
+# Paper mode's starting balance per asset on every venue when `engine.paper_balances` is not set
+# (documented in the README and the starter config). Assets not listed start at 0.
+DEFAULT_PAPER_BALANCES: Final = MappingProxyType({
+    "USDT": Decimal("10000"), "USDC": Decimal("10000"), "BTC": Decimal("0.1"), "ETH": Decimal("3"),
+    "SOL": Decimal("50"),
+})
+
+
 class ConnectionConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """HTTP connection pool of one venue's REST client."""
 
-    pool_size: PositiveInt = 100
-    pool_size_per_host: PositiveInt = 30
-    dns_cache_ttl_s: NonNegInt = 300
-    keepalive_timeout_s: PositiveFloat = 30.0
-    connect_timeout_s: PositiveFloat = 5.0
+    pool_size: Annotated[PositiveInt, doc("most open connections in the pool")] = 100
+    pool_size_per_host: Annotated[PositiveInt, doc("most open connections to one host")] = 30
+    dns_cache_ttl_s: Annotated[NonNegInt, doc("seconds a DNS answer is reused (0: never cached)")] = 300
+    keepalive_timeout_s: Annotated[PositiveFloat, doc("seconds an idle connection is kept open")] = 30.0
+    connect_timeout_s: Annotated[PositiveFloat, doc("seconds to establish a connection")] = 5.0
 
 
 class RequestConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Timeouts and retries of one kind of request (reads are retried; writes never are)."""
 
-    timeout_s: PositiveFloat = 10.0
-    retries: NonNegInt = 3
-    backoff_base_s: PositiveFloat = 0.2
-    backoff_max_s: PositiveFloat = 5.0
-    concurrency: PositiveInt = 16
+    timeout_s: Annotated[PositiveFloat, doc("seconds before a request times out")] = 10.0
+    retries: Annotated[NonNegInt, doc("retries after a failed read (writes are never retried)")] = 3
+    backoff_base_s: Annotated[PositiveFloat, doc("first retry delay; doubles per retry, jittered")] = 0.2
+    backoff_max_s: Annotated[PositiveFloat, doc("longest retry delay")] = 5.0
+    concurrency: Annotated[PositiveInt, doc("most requests of this kind in flight at once")] = 16
 
 
 MARKET_DATA_PRESET: Final = RequestConfig(
@@ -63,92 +79,128 @@ TRADING_PRESET: Final = RequestConfig(
 
 
 class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    mode: Literal["paper", "live"] = "paper"
-    name: str = "arb"
-    data_dir: str = "./arb-data"
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["console", "json"] = "console"
-    use_uvloop: bool = True
-    # paper mode: starting balance per asset on every venue (base assets are needed to sell)
-    paper_balances: dict[str, Decimal] = {}
-    # live mode: balances are re-read from every venue this often while no trade is in flight
-    balance_refresh_s: PositiveFloat = 5.0
+    mode: Annotated[Literal["paper", "live"], doc(
+        "paper: simulated fills against live books; live: real orders (needs --live and keys)")] = "paper"
+    name: Annotated[str, doc("this engine's name, in /status and the start-up log line")] = "arb"
+    data_dir: Annotated[str, doc("directory of the journal and the persisted trading state")] = "./arb-data"
+    log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], doc(
+        "log level (`arb-engine --log-level` overrides)")] = "INFO"
+    log_format: Annotated[Literal["console", "json"], doc(
+        "console lines for people, one JSON object per line for log shippers "
+        "(`arb-engine --log-format` overrides)")] = "console"
+    use_uvloop: Annotated[bool, doc("run the event loop on uvloop (asyncio's loop when false)")] = True
+    paper_balances: Annotated[dict[str, Decimal], doc(
+        "paper mode: starting balance per asset on every venue, exact decimals as strings; "
+        "empty: USDT 10000, USDC 10000, BTC 0.1, ETH 3, SOL 50 (other assets 0)")] = {}
+    balance_refresh_s: Annotated[PositiveFloat, doc(
+        "live mode: seconds between re-reads of every venue's balances while no trade is in flight")] = 5.0
+    fee_refresh_s: Annotated[PositiveFloat, doc(
+        "live mode: taker fee rates are re-read from every venue this often (s)")] = 3600.0
+    stale_book_s: Annotated[PositiveFloat, doc(
+        "a synced book that has not changed for this long is resynced from a snapshot (a stalled "
+        "stream); halted symbols' rules are re-read as often (s)")] = 30.0
 
 
 class VenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One venue. URLs default to the venue's real endpoints (owned by the venue package)."""
 
-    enabled: bool = True
-    rest_url: str | None = None
-    ws_url: str | None = None
-    ws_private_url: str | None = None
-    taker_fee: FeeRate | None = None
-    maker_fee: FeeRate | None = None
-    max_streams_per_connection: PositiveInt | None = None
-    connection: ConnectionConfig = ConnectionConfig()
-    market_data: RequestConfig = MARKET_DATA_PRESET
-    trading: RequestConfig = TRADING_PRESET
+    enabled: Annotated[bool, doc("trade on this venue")] = True
+    rest_url: Annotated[str | None, doc("REST base URL, http(s)://host[:port] (default: the venue's)")] = None
+    ws_url: Annotated[str | None, doc("market-data WebSocket URL, ws(s)://... (default: the venue's)")] = None
+    ws_private_url: Annotated[str | None, doc(
+        "user-stream WebSocket URL, ws(s)://... (default: the venue's)")] = None
+    taker_fee: Annotated[FeeRate | None, doc(
+        "taker fee as a fraction, e.g. 0.001 (default: the venue's fee endpoint; paper: its schedule)"
+    )] = None
+    connection: Annotated[ConnectionConfig, doc("the REST connection pool")] = ConnectionConfig()
+    market_data: Annotated[RequestConfig, doc("market-data reads (retried)")] = MARKET_DATA_PRESET
+    trading: Annotated[RequestConfig, doc("order writes (never retried blindly)")] = TRADING_PRESET
 
 
 class VenuesConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    binance: VenueConfig | None = None
-    gateio: VenueConfig | None = None
-    mexc: VenueConfig | None = None
+    binance: Annotated[VenueConfig | None, doc("Binance spot (omit to leave it out)")] = None
+    gateio: Annotated[VenueConfig | None, doc("Gate.io spot (omit to leave it out)")] = None
+    mexc: Annotated[VenueConfig | None, doc("MEXC spot (omit to leave it out)")] = None
 
 
 class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    min_net_bps: PositiveFloat = 5.0
-    max_net_bps: PositiveFloat = 200.0  # "too good to be true": above this a quote is suspect
-    max_notional_per_order: PositiveFloat = 1000.0
-    max_open_opportunities: PositiveInt = 4
-    max_orders_per_s: PositiveFloat = 10.0
-    max_daily_loss: PositiveFloat = 100.0
-    # >= max_open_opportunities x max_notional_per_order: ordinary one-legged trades at once never HALT
-    max_unhedged_notional: PositiveFloat = 5000.0
-    max_consecutive_failures: PositiveInt = 3
-    circuit_cooldown_s: PositiveFloat = 30.0
-    max_book_age_ms: PositiveInt = 2000
-    max_event_lag_ms: PositiveInt = 1000
-    symbol_cooldown_ms: NonNegInt = 250
-    inventory_min: dict[str, Decimal] = {}
-    inventory_max: dict[str, Decimal] = {}
+    min_net_bps: Annotated[PositiveFloat, doc(
+        "smallest net spread after taker fees worth trading (bps)")] = 5.0
+    max_net_bps: Annotated[PositiveFloat, doc(
+        "larger net spreads are suspect quotes and are skipped (bps)")] = 200.0
+    max_notional_per_order: Annotated[PositiveFloat, doc("largest order, in quote currency")] = 1000.0
+    max_open_opportunities: Annotated[PositiveInt, doc("most trades in flight at once")] = 4
+    max_orders_per_s: Annotated[PositiveFloat, doc("order rate limit across venues")] = 10.0
+    max_daily_loss: Annotated[PositiveFloat, doc(
+        "HALT when the day's realised loss reaches this (quote)")] = 100.0
+    max_unhedged_notional: Annotated[PositiveFloat, doc(
+        "HALT when one-legged exposure reaches this (quote); at least max_open_opportunities x "
+        "max_notional_per_order, so ordinary one-legged trades at once never HALT")] = 5000.0
+    max_consecutive_failures: Annotated[PositiveInt, doc(
+        "failed orders in a row on a venue before its circuit opens")] = 3
+    circuit_cooldown_s: Annotated[PositiveFloat, doc("seconds an open circuit keeps a venue out")] = 30.0
+    max_book_age_ms: Annotated[PositiveInt, doc("books older than this are not traded on (ms)")] = 2000
+    max_event_lag_ms: Annotated[PositiveInt, doc(
+        "updates whose venue timestamp lags more than this are not traded on (ms)")] = 1000
+    symbol_cooldown_ms: Annotated[NonNegInt, doc(
+        "pause after a trade on a symbol before the next (ms)")] = 250
+    inventory_min: Annotated[dict[str, Decimal], doc(
+        "per asset: never let a venue's balance fall below this")] = {}
+    inventory_max: Annotated[dict[str, Decimal], doc(
+        "per asset: never let a venue's balance rise above this")] = {}
 
 
 class ExecutorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    slippage_bps: NonNegFloat = 2.0
-    order_timeout_ms: PositiveInt = 3000
-    residual_deadline_ms: PositiveInt = 5000
-    residual_max_bps: PositiveFloat = 50.0
-    residual_max_attempts: PositiveInt = 3
-    # "not found" means "never placed" only this long after the outcome became unknown (> write timeout)
-    unknown_grace_ms: PositiveInt = 5000
-    # an order still unresolved this long after it became unknown HALTs trading (position range given)
-    unknown_deadline_ms: PositiveInt = 30000
-    query_backoff_ms: PositiveInt = 200
+    slippage_bps: Annotated[NonNegFloat, doc("IOC limit prices this far past the quote (bps)")] = 2.0
+    order_timeout_ms: Annotated[PositiveInt, doc(
+        "an order without a final state after this is queried (ms)")] = 3000
+    residual_deadline_ms: Annotated[PositiveInt, doc(
+        "a one-legged trade is closed at market within this (ms)")] = 5000
+    residual_max_bps: Annotated[PositiveFloat, doc(
+        "worst price, versus the filled leg, accepted to close a one-legged trade (bps)")] = 50.0
+    residual_max_attempts: Annotated[PositiveInt, doc("tries to close a one-legged trade before HALT")] = 3
+    unknown_grace_ms: Annotated[PositiveInt, doc(
+        "'not found' means 'never placed' only this long after the outcome became unknown, and only if "
+        "open orders and recent trades agree (ms; must exceed every venue's trading.timeout_s)")] = 5000
+    unknown_deadline_ms: Annotated[PositiveInt, doc(
+        "an order still unresolved this long after its outcome became unknown HALTs trading, with the "
+        "possible position range in the reason (ms)")] = 30000
+    query_backoff_ms: Annotated[PositiveInt, doc("delay between queries of an unknown order (ms)")] = 200
 
 
 class ObservabilityConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    metrics_host: str = "127.0.0.1"
-    metrics_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 9108  # 0 = disabled
-    loop_lag_warn_ms: PositiveFloat = 50.0
+    metrics_host: Annotated[str, doc("address of /livez /readyz /metrics /status")] = "127.0.0.1"
+    metrics_port: Annotated[int, msgspec.Meta(ge=0, le=65535), doc(
+        "port of /livez /readyz /metrics /status (0: no HTTP server)")] = 9108
+    loop_lag_warn_ms: Annotated[PositiveFloat, doc(
+        "warn, and fail /readyz, when the event loop wakes this late (ms)")] = 50.0
 
 
 class JournalConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    path: str | None = None  # None: <engine.data_dir>/journal.sqlite
-    sync: Literal["normal", "full"] = "normal"
-    batch_ms: NonNegFloat = 5.0
+    path: Annotated[str | None, doc("the SQLite journal (default: <engine.data_dir>/journal.sqlite)")] = None
+    sync: Annotated[Literal["normal", "full"], doc(
+        "SQLite synchronous mode: full survives power loss, normal a crash of the process")] = "normal"
 
 
 class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The whole configuration. Build with `load_config` or `default_config`."""
 
-    symbols: list[str] = []
-    engine: EngineConfig = EngineConfig()
-    venues: VenuesConfig = VenuesConfig()
-    risk: RiskConfig = RiskConfig()
-    executor: ExecutorConfig = ExecutorConfig()
-    observability: ObservabilityConfig = ObservabilityConfig()
-    journal: JournalConfig = JournalConfig()
+    symbols: Annotated[list[str], doc("symbols to trade, BASE/QUOTE (e.g. \"BTC/USDT\"); required")] = []
+    engine: Annotated[EngineConfig, doc("mode, data directory, logging, event loop, paper balances")] = (
+        EngineConfig())
+    venues: Annotated[VenuesConfig, doc("venues to trade on (omit the section: all three)")] = VenuesConfig()
+    risk: Annotated[RiskConfig, doc("limits checked before every trade")] = RiskConfig()
+    executor: Annotated[ExecutorConfig, doc("how orders are priced, timed out and recovered")] = (
+        ExecutorConfig())
+    observability: Annotated[ObservabilityConfig, doc("the HTTP health/metrics server and loop lag")] = (
+        ObservabilityConfig())
+    journal: Annotated[JournalConfig, doc("the SQLite journal of every decision, order and fill")] = (
+        JournalConfig())
+
+    @property
+    def paper_start_balances(self) -> Mapping[str, Decimal]:
+        """Paper mode's starting balance per asset: the configured ones, else `DEFAULT_PAPER_BALANCES`."""
+        return self.engine.paper_balances or DEFAULT_PAPER_BALANCES
 
     @property
     def symbol_list(self) -> tuple[Symbol, ...]:
@@ -287,6 +339,10 @@ def parse_config(raw: Mapping[str, Any], environ: Mapping[str, str] | None = Non
                 else "unknown field (sections and fields are listed by `arb-engine config schema`)"
             )
         field = _dotted(path)
+        if message.startswith("Invalid enum value"):
+            choices = _choices(field)
+            if choices:
+                message = f"expected one of {', '.join(map(repr, choices))}"
         source = overrides.get(field)
         if source:
             message += f" (from environment variable {source})"
@@ -295,7 +351,46 @@ def parse_config(raw: Mapping[str, Any], environ: Mapping[str, str] | None = Non
     return config
 
 
+def _choices(field: str) -> tuple[Any, ...]:
+    """The allowed values of a `Literal` field, by dotted name (empty when it is not one)."""
+    node: Any = Config
+    for name in field.split("."):
+        hints = typing.get_type_hints(node) if isinstance(node, type) else {}
+        if name not in hints:
+            return ()
+        node = hints[name]
+        for arg in typing.get_args(node):  # `X | None`: the struct inside
+            if isinstance(arg, type) and issubclass(arg, msgspec.Struct):
+                node = arg
+    return typing.get_args(node) if typing.get_origin(node) is Literal else ()
+
+
+_URL_SCHEMES: Final = {"rest_url": ("http", "https"), "ws_url": ("ws", "wss"),
+                       "ws_private_url": ("ws", "wss")}
+
+
+def _check_url(field: str, text: str, schemes: tuple[str, ...]) -> None:
+    url = urlsplit(text)
+    if url.scheme not in schemes or not url.hostname:
+        raise ConfigError(field, f"expected a URL {' or '.join(s + '://host[:port]' for s in schemes)}", text)
+    try:
+        url.port  # noqa: B018 (raises on a port that is not a number or out of range)
+    except ValueError:
+        raise ConfigError(field, "the URL's port is not a number in 1-65535", text) from None
+
+
 def _check(config: Config) -> None:
+    for name, venue in config.enabled_venues.items():
+        for key, schemes in _URL_SCHEMES.items():
+            value = getattr(venue, key)
+            if value is not None:
+                _check_url(f"venues.{name}.{key}", value, schemes)
+    for section, table in (("engine.paper_balances", config.engine.paper_balances),
+                           ("risk.inventory_min", config.risk.inventory_min),
+                           ("risk.inventory_max", config.risk.inventory_max)):
+        for asset, amount in table.items():
+            if not amount.is_finite() or amount < 0:
+                raise ConfigError(f"{section}.{asset}", "must be a number >= 0", str(amount))
     if not config.symbols:
         raise ConfigError("symbols", "at least one symbol is required, e.g. symbols = [\"BTC/USDT\"]")
     seen: set[Symbol] = set()
@@ -367,6 +462,53 @@ def default_config(
     }
     raw.update(sections)
     return parse_config(raw)
+
+
+STARTER_CONFIG: Final = """\
+# arb configuration (written by `arb-engine config init`). Only `symbols` is required: every other
+# line shows its default; uncomment and change what you need. `arb-engine config schema` describes
+# every field; `arb-engine config validate FILE` checks a file.
+#
+# Paper mode by default: simulated fills against the venues' live books, no keys needed.
+# API keys never go in this file: live mode reads ARB_<VENUE>_API_KEY / ARB_<VENUE>_API_SECRET
+# from the environment. Any field can be overridden from the environment: ARB__RISK__MIN_NET_BPS=7.
+
+symbols = ["BTC/USDT", "ETH/USDT"]   # BASE/QUOTE, traded on every enabled venue that lists them
+
+[engine]
+mode = "paper"                 # "paper" or "live" (live also needs `arb-engine run --live`)
+data_dir = "./arb-data"        # the journal (journal.sqlite) and the persisted HALT state
+# log_level = "INFO"           # DEBUG, INFO, WARNING, ERROR
+# log_format = "console"       # or "json": one object per line
+# use_uvloop = true            # uvloop event loop (false: asyncio's own)
+
+# Paper balances on every venue. Without this table: USDT 10000, USDC 10000, BTC 0.1, ETH 3,
+# SOL 50 (other assets 0). A symbol trades only where the seller holds the base asset.
+# [engine.paper_balances]
+# USDT = "10000"
+# BTC = "0.1"
+
+# Venues: all three when the section is left out. Give each a table to pick some.
+# [venues.binance]
+# [venues.gateio]
+# [venues.mexc]
+# taker_fee = 0.001            # per venue, a fraction (default: the venue's fee schedule)
+
+[risk]
+min_net_bps = 5.0              # smallest net spread after taker fees worth trading
+max_notional_per_order = 1000.0   # quote currency per order
+max_daily_loss = 100.0         # HALT at this realised loss in a day (quote)
+# max_unhedged_notional = 2000.0   # HALT at this one-legged exposure (quote)
+
+[observability]
+metrics_port = 9108            # /livez /readyz /metrics /status on 127.0.0.1 (0: off)
+# loop_lag_warn_ms = 50.0
+"""
+
+
+def starter_config() -> str:
+    """The commented starter file `arb-engine config init` writes (it validates as is)."""
+    return STARTER_CONFIG
 
 
 def config_schema() -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 The engine trades through its live execution path: market data (snapshots and depth streams) comes
 from the simulated venues over real sockets, and orders are real signed requests to the simulator's
-funded test account (simulated money). Shows live progress and ends with a summary table.
+funded test account (simulated money). Shows live progress and ends with a summary table and one
+line per trade; Ctrl-C ends it early with the same summary of what was done so far.
 """
 
 from __future__ import annotations
@@ -12,15 +13,24 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
 from arb.config import Credentials, Secret, default_config
 from arb.engine.engine import Engine
+from arb.engine.executor import Outcome
+from arb.model import Order
+from arb.obs import loop
 from arb.sim.accounts import SIM_KEY, SIM_SECRET
 from arb.sim.server import SimExchange
 
 PIPED_EVERY_S = 5
+TRADE_LINES = 20  # per-trade lines in the summary (the journal has them all)
+OUTCOME_WORDS = {  # Outcome.status in a trader's words
+    "filled": "both legs filled", "partial": "legs partly filled", "none": "neither leg filled",
+    "residual-closed": "one leg filled, closed at market", "halted": "halted mid-trade",
+}
 
 
 def sim_credentials(venues: list[str]) -> dict[str, Credentials]:
@@ -46,25 +56,52 @@ def _progress(engine: Engine, elapsed: float, duration: float, out: TextIO, fina
 
 
 def summary_table(summary: dict[str, Any]) -> str:
+    """The end-of-run table, in a trader's words (a one-legged trade: one leg filled, the other not,
+    so the engine held an unhedged position until it closed it at market)."""
+    one_legged = summary["residuals"]
     rows = [
         ("books synced", f"{summary['books_synced']}/{summary['books']}"),
-        ("evaluations", summary["funnel"]["evaluated"]),
+        ("spreads evaluated", summary["funnel"]["evaluated"]),
         ("opportunities (clear fees)", summary["funnel"]["clears_fees"]),
         ("sized / approved / sent", "{sized} / {approved} / {sent}".format(**summary["funnel"])),
-        ("both legs filled", summary["funnel"]["both_filled"]),
-        ("trades", summary["trades"]),
+        ("trades, both legs filled", summary["funnel"]["both_filled"]),
+        ("trades sent", summary["trades"]),
         ("fills", summary["fills"]),
         (f"realised PnL (USDT, {summary.get('mode', 'paper')})", f"{summary['pnl']:.6f}"),
         ("update -> decision p50 / p99",
          "{p50:.1f} / {p99:.1f} µs".format(**summary["update_to_decision_us"])),
-        ("residuals (left open)", "{count} ({open})".format(**summary["residuals"])),
-        ("residual lifetime p50 / max", "{p50_ms:.1f} / {max_ms:.1f} ms".format(**summary["residuals"])),
-        ("decode errors", summary["decode_errors"]),
+        ("one-legged trades", f"{one_legged['count']} ({one_legged['open']} still open)"),
+        ("time one-legged p50 / max", "{p50_ms:.1f} / {max_ms:.1f} ms".format(**one_legged)),
+        ("bad messages skipped", summary["decode_errors"]),
         ("trading state", summary["state"]),
         ("journal", summary["journal"]),
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k.ljust(width)}  {v}" for k, v in rows)
+
+
+def _leg(verb: str, order: Order | None) -> str:
+    if order is None or not order.filled_qty:
+        return f"{verb} nothing" + (f" on {order.venue}" if order is not None else "")
+    price = (order.filled_quote / order.filled_qty).quantize(Decimal("1e-8")).normalize()
+    return f"{verb} {order.filled_qty.normalize():f} on {order.venue} @ {price:f}"
+
+
+def trade_lines(outcomes: Sequence[Outcome], limit: int = TRADE_LINES) -> str:
+    """One line per trade sent (newest `limit`): both legs, the realised PnL, one-legged time."""
+    trades = [o for o in outcomes if o.status != "rejected"]
+    if not trades:
+        return "  no trades"
+    lines = []
+    if len(trades) > limit:
+        lines.append(f"  ({len(trades) - limit} earlier trades in the journal: `arb-engine history`)")
+    for o in trades[-limit:]:
+        symbol = next((leg.symbol for leg in (o.buy, o.sell) if leg is not None), "?")
+        exposure = "" if o.residual_ms is None else (
+            f"; one-legged {o.residual_ms:.0f} ms" + (", still open" if o.residual else ", closed"))
+        lines.append(f"  {o.opportunity_id}  {symbol}  {_leg('bought', o.buy)}, {_leg('sold', o.sell)}"
+                     f"  PnL {o.pnl:+.6f} ({OUTCOME_WORDS.get(o.status, o.status)}{exposure})")
+    return "\n".join(lines)
 
 
 async def run_demo(duration: float, venues: Sequence[str], symbols: Sequence[str], seed: int,
@@ -80,6 +117,8 @@ async def run_demo(duration: float, venues: Sequence[str], symbols: Sequence[str
         engine={"data_dir": str(data_dir), "mode": "live"},
     )
     engine = Engine(config, credentials=sim_credentials(list(venues)))
+    started = time.monotonic()
+    heading = "Summary (live execution path, simulated money on the loopback simulator)"
     try:
         await engine.start()
         started = time.monotonic()
@@ -89,17 +128,21 @@ async def run_demo(duration: float, venues: Sequence[str], symbols: Sequence[str
         _progress(engine, duration, duration, out, final=True)
         if out.isatty():
             out.write("\n")
+    except asyncio.CancelledError:  # Ctrl-C: stop cleanly, then say what was done so far
+        heading = (f"Interrupted after {time.monotonic() - started:.1f} s of {duration:g}: "
+                   "what was done so far")
+        raise
     finally:
         await engine.stop()
         await sim.close()
-    summary = engine.summary()
-    out.write("\nSummary (live execution path, simulated money on the loopback simulator)\n"
-              + summary_table(summary) + "\n")
-    return summary
+        out.write(f"\n{heading}\n{summary_table(engine.summary())}\n\n"
+                  f"Trades\n{trade_lines(engine.outcomes)}\n")
+        out.flush()
+    return engine.summary()
 
 
 def main(duration: float, venues: Sequence[str], symbols: Sequence[str], seed: int,
-         data_dir: str | None) -> int:
+         data_dir: str | None, use_uvloop: bool = True) -> int:
     base = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="arb-demo-"))
-    summary = asyncio.run(run_demo(duration, venues, symbols, seed, base))
+    summary = loop.run(run_demo(duration, venues, symbols, seed, base), use_uvloop)
     return 0 if summary["books_synced"] else 1

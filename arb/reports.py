@@ -8,14 +8,15 @@ per symbol (quote received minus quote paid minus quote fees). Both export CSV o
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
+import sqlite3
 import sys
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import aiohttp
 import msgspec
@@ -23,9 +24,12 @@ import msgspec
 from arb.config import Config
 from arb.engine.journal import Journal
 from arb.engine.risk import read_state, state_path
-from arb.model import Side
+from arb.model import Fill, Side
+from arb.obs import loop
 
 STATUS_TIMEOUT_S = 2.0
+NS = 1_000_000_000
+ZERO = Decimal(0)
 
 
 async def _journal_rows(path: Path, sql: str) -> list[dict[str, Any]]:
@@ -33,29 +37,107 @@ async def _journal_rows(path: Path, sql: str) -> list[dict[str, Any]]:
     return [dict(row) for row in await Journal(path).query(sql)]
 
 
+def iso_time(ts_ns: int | None) -> str:
+    """UTC ISO 8601 with milliseconds (``2026-12-02T05:56:13.607Z``); empty for no time."""
+    if not ts_ns:
+        return ""
+    moment = datetime.fromtimestamp(ts_ns / NS, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def exact(value: float | Decimal | None) -> str:
+    """A number as its shortest exact decimal text (a journaled float as it was written)."""
+    if value is None:
+        return ""
+    number = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+    return f"{number.normalize():f}" if number else "0"
+
+
+def _fee_in_quote(fill: Fill) -> Decimal:
+    """The fill's fee in its symbol's quote (a base-asset fee valued at the fill's price; other
+    assets, such as a venue token, are not counted)."""
+    if fill.fee_asset == fill.symbol.quote:
+        return fill.fee
+    if fill.fee_asset == fill.symbol.base:
+        return fill.fee * fill.price
+    return ZERO
+
+
+class Flow:
+    """Running totals of fills: base bought and sold, quote received minus paid, fees in quote."""
+
+    __slots__ = ("bought", "fees", "fills", "quote_flow", "sold")
+
+    def __init__(self) -> None:
+        self.fills = 0
+        self.bought = self.sold = self.quote_flow = self.fees = ZERO
+
+    def add(self, fill: Fill) -> None:
+        self.fills += 1
+        if fill.side is Side.SELL:
+            self.sold += fill.quantity
+            self.quote_flow += fill.quantity * fill.price
+        else:
+            self.bought += fill.quantity
+            self.quote_flow -= fill.quantity * fill.price
+        self.fees += _fee_in_quote(fill)
+
+    @property
+    def pnl(self) -> Decimal:
+        return self.quote_flow - self.fees
+
+    def row(self) -> dict[str, Any]:
+        return {"fills": self.fills, "bought": exact(self.bought), "sold": exact(self.sold),
+                "quote_flow": exact(self.quote_flow), "fees": exact(self.fees), "pnl": exact(self.pnl)}
+
+
 async def history(path: Path, limit: int) -> list[dict[str, Any]]:
-    return await _journal_rows(path, (
+    """The newest `limit` opportunities, oldest first: ISO time, exact numbers, what was decided and,
+    for trades, what their fills realised (quote received minus paid minus fees, all legs including
+    the close of a one-legged trade; `open_base` is base still held from it)."""
+    journal = Journal(path)
+    rows = await journal.query(
         "SELECT id, ts_ns, symbol, buy_venue, sell_venue, quantity, net_bps, net_profit, decision, reason "
-        f"FROM opportunities ORDER BY ts_ns DESC LIMIT {int(limit)}"
-    ))
+        "FROM opportunities ORDER BY ts_ns DESC LIMIT ?", (int(limit),))
+    owners = {r["client_order_id"]: r["opportunity_id"]
+              for r in await journal.query("SELECT client_order_id, opportunity_id FROM orders")}
+    flows: dict[str, Flow] = {}
+    for fill in await journal.fills():
+        owner = owners.get(fill.client_order_id or "")
+        if owner is not None:
+            flows.setdefault(owner, Flow()).add(fill)
+    out = []
+    for r in reversed(rows):
+        flow = flows.get(r["id"])
+        out.append({
+            "time": iso_time(r["ts_ns"]), "id": r["id"], "symbol": r["symbol"], "buy_venue": r["buy_venue"],
+            "sell_venue": r["sell_venue"], "quantity": exact(r["quantity"]),
+            "net_bps": exact(round(r["net_bps"], 4)),
+            "expected_profit": exact(r["net_profit"]), "decision": r["decision"], "reason": r["reason"] or "",
+            "fills": flow.fills if flow else 0,
+            "realised_pnl": exact(flow.pnl) if flow else "",
+            "open_base": exact(flow.bought - flow.sold) if flow and flow.bought != flow.sold else "",
+        })
+    return out
 
 
-async def pnl(path: Path) -> list[dict[str, Any]]:
-    """Per symbol: fills, bought and sold base, quote flow and fees (quote-denominated fees only)."""
-    zero = Decimal(0)
-    rows: dict[str, dict[str, Any]] = {}
+PNL_GROUPS: Final = ("symbol", "day", "venue")
+
+
+async def pnl(path: Path, by: str = "symbol") -> list[dict[str, Any]]:
+    """Realised PnL from the journaled fills grouped `by` symbol, UTC day (``day``: per day and
+    symbol) or venue (one side of each trade: a venue's own quote flow; the venues sum to the
+    total). Fees in the quote asset, or in the base asset valued at the fill price."""
+    if by not in PNL_GROUPS:
+        raise ValueError(f"pnl by {by!r}: expected one of {', '.join(PNL_GROUPS)}")
+    groups: dict[tuple[str, ...], Flow] = {}
     for f in await Journal(path).fills():
-        row = rows.setdefault(str(f.symbol), {"symbol": str(f.symbol), "fills": 0, "bought": zero,
-                                              "sold": zero, "quote_flow": zero, "fees": zero})
-        row["fills"] += 1
-        sign = 1 if f.side is Side.SELL else -1
-        row["sold" if sign > 0 else "bought"] += f.quantity
-        row["quote_flow"] += sign * f.quantity * f.price
-        if f.fee_asset == f.symbol.quote:
-            row["fees"] += f.fee
-    for row in rows.values():
-        row["pnl"] = row["quote_flow"] - row["fees"]
-    return sorted(rows.values(), key=lambda r: str(r["symbol"]))
+        day = iso_time(f.ts_event or f.ts_recv)[:10]
+        key = ((str(f.symbol),) if by == "symbol" else (day, str(f.symbol)) if by == "day"
+               else (f.venue, str(f.symbol)))
+        groups.setdefault(key, Flow()).add(f)
+    names = {"symbol": ("symbol",), "day": ("day", "symbol"), "venue": ("venue", "symbol")}[by]
+    return [{**dict(zip(names, key, strict=True)), **flow.row()} for key, flow in sorted(groups.items())]
 
 
 async def status(config: Config) -> dict[str, Any]:
@@ -106,7 +188,7 @@ async def _journal_balances(path: Path, config: Config) -> dict[str, Any]:
         for row in rows:
             out.setdefault(row["venue"], {})[row["asset"]] = row["free"]
         return out
-    start = config.engine.paper_balances
+    start = config.paper_start_balances if config.engine.mode == "paper" else {}
     moved: dict[tuple[str, str], Decimal] = {}
     for f in await Journal(path).fills():
         sign = 1 if f.side is Side.BUY else -1
@@ -158,15 +240,21 @@ def render(rows: list[dict[str, Any]], fmt: str) -> str:
     return "\n".join(lines)
 
 
-def main(kind: str, config: Config, fmt: str, limit: int = 50) -> int:
-    if kind == "status":
-        result = asyncio.run(status(config))
-        print(render([result], fmt) if fmt == "json" else render_status(result))
-        return 0
+def main(kind: str, config: Config, fmt: str, limit: int = 50, by: str = "symbol",
+         use_uvloop: bool = True) -> int:
     path = config.journal_path
-    if not path.exists():
-        print(f"error: no journal at {path}", file=sys.stderr)
-        return 2
-    rows = asyncio.run(history(path, limit) if kind == "history" else pnl(path))
+    try:
+        if kind == "status":
+            result = loop.run(status(config), use_uvloop)
+            print(render([result], fmt) if fmt == "json" else render_status(result))
+            return 0
+        if not path.exists():
+            print(f"error: no journal at {path}", file=sys.stderr)
+            return 2
+        rows = loop.run(history(path, limit) if kind == "history" else pnl(path, by), use_uvloop)
+    except sqlite3.DatabaseError as exc:
+        print(f"error: {path} is not a readable arb journal ({exc}); move it aside (the engine starts "
+              "a new one) or point --data-dir / journal.path at the right file", file=sys.stderr)
+        return 3
     print(render(rows, fmt))
     return 0

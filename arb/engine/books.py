@@ -323,6 +323,7 @@ class BookStore:
                     log.warning("%s %s: snapshot fetch failed: %s", sync.venue, sync.symbol, exc)
                     snapshot = None
             if snapshot is not None and self._bridged(sync, snapshot):
+                log.info("%s %s: book synced (after %s)", sync.venue, sync.symbol, sync.last_reason)
                 break
             await self._sleep(delay)
             delay = min(delay * 2, self._max_backoff)

@@ -94,9 +94,11 @@ class Executor:
         client_id: Callable[[str, str], str] = default_client_id,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         failpoints: Failpoints | None = None,
+        on_refused: Callable[[str, Symbol, ExchangeError], None] | None = None,
     ) -> None:
         self.config = config
         self._failpoints = failpoints or Failpoints()
+        self._on_refused = on_refused  # a venue refused an order (the engine gates halted symbols)
         self._privates = privates
         self._symbols = symbols
         self._fee = taker_fee
@@ -166,15 +168,16 @@ class Executor:
             self._recent.pop(next(iter(self._recent)))
         if self._journal is not None:
             self._journal.record_opportunity(opp, "approved")
-            self._journal.record_order(buy, opportunity_id=opp.id, leg="buy", detail="intent")
-            self._journal.record_order(sell, opportunity_id=opp.id, leg="sell", detail="intent")
+            # inserted, never merged: a client id the journal already holds fails the flush below
+            self._journal.record_intent(buy, opportunity_id=opp.id, leg="buy")
+            self._journal.record_intent(sell, opportunity_id=opp.id, leg="sell")
             try:
                 await self._journal.flush()  # nothing is sent before the intents are durable
             except Exception as exc:  # a dead journal: send nothing (the engine HALTs on it)
                 log.error("%s: intents not durable, nothing sent: %s", opp.id, exc)
                 for order in (buy, sell):
                     self.tracker.mark_rejected(order.client_order_id, "journal unavailable")
-                self.risk.halt(f"journal failed before {opp.id} was sent: {type(exc).__name__}")
+                self.risk.halt(f"journal refused the intents of {opp.id}, nothing sent: {exc}")
                 return Outcome(opp.id, "rejected", "journal unavailable")
         self._failpoints.hit("executor.intent")
         self.funnel.hit("sent")
@@ -208,6 +211,12 @@ class Executor:
                 break
             if opened is None:
                 opened = self._clock()
+                legs = {t.leg: t.order for t in self.tracker.for_opportunity(opp.id)}
+                bought = legs["buy"].filled_qty if "buy" in legs else ZERO
+                sold = legs["sell"].filled_qty if "sell" in legs else ZERO
+                log.warning("%s %s: one-legged position opened by %s: %s %s (bought %s on %s, sold %s on %s)",
+                            opp.buy_venue if net > 0 else opp.sell_venue, opp.symbol, opp.id, _num(net),
+                            opp.symbol.base, bought, opp.buy_venue, sold, opp.sell_venue)
             left, unresolved = await self._close_residual(opp, net)
             if unresolved:
                 continue  # the next round resolves the hedge before anything else is sent
@@ -228,6 +237,9 @@ class Executor:
                 self.funnel.hit("both_filled")
         if opened is not None:
             outcome.residual_ms = (self._clock() - opened) / MS
+            if outcome.status != "halted":
+                log.info("%s %s: one-legged position of %s closed in %.1f ms", opp.buy_venue
+                         if bought >= sold else opp.sell_venue, opp.symbol, opp.id, outcome.residual_ms)
         outcome.residual = self.net_position(opp.id) if outcome.status == "halted" else ZERO
         outcome.pnl = self._realised(opp)
         self.risk.add_realised_pnl(outcome.pnl)
@@ -323,6 +335,8 @@ class Executor:
             log.warning("%s %s: order %s rejected: %s", order.venue, order.symbol, cid, exc)
             self.tracker.mark_rejected(cid, f"{type(exc).__name__} {exc.api_code}")
             self.risk.record_result(order.venue, False)
+            if self._on_refused is not None:
+                self._on_refused(order.venue, order.symbol, exc)
             return self.tracker.get(cid) or order
         else:
             self._failpoints.hit("executor.sent")
@@ -430,7 +444,7 @@ class Executor:
             order = self._new_order(opp, venue, side, qty, price, f"r{attempt}")
             self.tracker.track(order, opportunity_id=opp.id, leg="residual")
             if self._journal is not None:
-                self._journal.record_order(order, opportunity_id=opp.id, leg="residual", detail="intent")
+                self._journal.record_intent(order, opportunity_id=opp.id, leg="residual")
                 try:  # bounded: a dead journal must not keep the hedge from going out
                     await asyncio.wait_for(self._journal.flush(), JOURNAL_WAIT_S)
                 except Exception as exc:

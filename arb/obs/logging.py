@@ -68,15 +68,32 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
+class StderrHandler(logging.StreamHandler[TextIO]):
+    """Writes to whatever `sys.stderr` is at each record (a redirected or replaced stderr is honoured)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
 def configure_logging(
     level: str = "INFO", fmt: str = "console", secrets: Iterable[str] = (), stream: TextIO | None = None
 ) -> RedactingFilter:
-    """Install the arb log handler (idempotent: replaces a previous one); returns the redactor."""
+    """Install the arb log handler (idempotent: replaces a previous one); returns the redactor.
+
+    Records still propagate (already redacted: the filter rewrites them) so a root handler an
+    embedding application or a test harness installs sees them too; the root logger has none in
+    `arb-engine`, so nothing is printed twice.
+    """
     logger = logging.getLogger("arb")
-    for handler in list(logger.handlers):
-        if getattr(handler, "_arb", False):
-            logger.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    for old in list(logger.handlers):
+        if getattr(old, "_arb", False):
+            logger.removeHandler(old)
+    handler: logging.Handler = logging.StreamHandler(stream) if stream is not None else StderrHandler()
     handler._arb = True  # type: ignore[attr-defined]
     redactor = RedactingFilter(secrets)
     handler.addFilter(redactor)
@@ -86,5 +103,5 @@ def configure_logging(
     )
     logger.addHandler(handler)
     logger.setLevel(level)
-    logger.propagate = False
+    logger.propagate = True
     return redactor

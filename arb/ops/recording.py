@@ -176,6 +176,9 @@ class RecordingWriter:
         return self.manifest
 
 
+KINDS: Final = frozenset(int(k) for k in Kind)
+
+
 class RecordReader:
     """The records of one venue file in order; stops quietly at a torn last record."""
 
@@ -200,6 +203,8 @@ class RecordReader:
                 end = offset + header + length
                 if end > size:
                     break
+                if kind not in KINDS:
+                    raise ValueError(f"{self.path}: corrupt record at byte {offset} (unknown kind {kind})")
                 payload = data[offset + header:end]
                 offset = self.offset = end
                 yield Record(ts_ns, venue, Kind(kind), payload)

@@ -148,6 +148,7 @@ class Replayer:
         self._handlers: dict[str, StreamHandlers] = {}
         self.frames = self.dropped = self.snapshots_used = 0
         self.feed_ns: list[int] = []
+        self.partial: dict[str, Any] | None = None  # the summary once the engine stopped
 
     # ------------------------------------------------------------------ connectors for the engine
 
@@ -230,6 +231,7 @@ class Replayer:
             books = _books(engine)
         finally:
             await engine.stop()
+            self.partial = engine.summary()  # what was done so far, should the run be interrupted
         self._draw(engine, done=True)
         engine.decision_ns.clear()  # live latencies make no sense against recorded times: use feed time
         engine.decision_ns.extend(self.feed_ns)
@@ -284,10 +286,21 @@ def run_replay(directory: str | Path, data_dir: str | Path, *, config: Config | 
                speed: float | None = None, drop: Drop | None = None,
                progress: Progress | None = None) -> ReplayResult:
     """Replay `directory` on a `ReplayLoop` (recorded time) and return what the engine did."""
+    return play(replayer(directory, data_dir, config=config, speed=speed, drop=drop, progress=progress))
+
+
+def replayer(directory: str | Path, data_dir: str | Path, *, config: Config | None = None,
+             speed: float | None = None, drop: Drop | None = None,
+             progress: Progress | None = None) -> Replayer:
+    """A `Replayer` of `directory` with the engine's journal in `data_dir` (not started)."""
     recording = Recording(directory)
     cfg = replay_config(recording, data_dir, config)
     balances = cfg.engine.paper_balances or REPLAY_BALANCES
-    player = Replayer(recording, cfg, speed=speed, drop=drop, paper_balances=balances, progress=progress)
+    return Replayer(recording, cfg, speed=speed, drop=drop, paper_balances=balances, progress=progress)
+
+
+def play(player: Replayer) -> ReplayResult:
+    """Run `player` on a `ReplayLoop` (recorded time; never uvloop: the recording is the clock)."""
     with asyncio.Runner(loop_factory=ReplayLoop) as runner:
         return runner.run(player.run())
 
@@ -316,17 +329,27 @@ def main(directory: str, *, speed: float | None, data_dir: str | None, config: C
     from arb.demo import summary_table
 
     base = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="arb-replay-"))
+    player: Replayer | None = None
     try:
-        result = run_replay(directory, base, config=config, speed=speed,
-                            drop=every_nth(drop_every) if drop_every > 0 else None,
-                            progress=Progress(enabled=not quiet))
+        player = replayer(directory, base, config=config, speed=speed,
+                          drop=every_nth(drop_every) if drop_every > 0 else None,
+                          progress=Progress(enabled=not quiet))
+        result = play(player)
+    except KeyboardInterrupt:
+        frames = player.frames if player is not None else 0
+        print(f"\nInterrupted after {frames:,} frames of {directory}: what was done so far")
+        if player is not None and player.partial is not None:
+            print(summary_table(player.partial))
+        raise
     except (OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {directory}: {exc}", file=sys.stderr)
         return 2
+    torn = ", ".join(str(r.path) for r in player.recording.readers if r.truncated) or "the recording"
     print(f"replayed {result.frames:,} frames ({result.dropped:,} dropped) of {directory}: "
           f"{result.recorded_s:.1f} s recorded in {result.elapsed_s:.2f} s "
           f"({result.recorded_s / result.elapsed_s if result.elapsed_s else 0:.1f}x real time)"
-          + ("; the recording ends in a torn record (recorder killed?)" if result.truncated else ""))
+          + (f"; {torn} ends in a torn record (recorder killed? the rest of that file is not replayed)"
+             if result.truncated else ""))
     print("\nSummary (paper replay; update -> decision is the replay's feed time per frame)\n"
           + summary_table(result.summary))
     return 0 if result.frames else 1

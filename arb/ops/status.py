@@ -15,6 +15,7 @@ import msgspec
 
 from arb.engine.engine import Engine
 from arb.net.ws import WsClient
+from arb.obs.loop import loop_name
 
 NS = 1_000_000_000
 
@@ -44,7 +45,7 @@ def connections(engine: Engine, now_ns: int) -> dict[str, dict[str, Any]]:
 
 def balances(engine: Engine) -> dict[str, dict[str, str]]:
     """Per venue and asset: the free balance net of reservations, as the risk manager sees it."""
-    assets = set(engine.config.engine.paper_balances)
+    assets = set(engine.config.paper_start_balances) if not engine.live else set()
     for _, symbol in engine.symbols:
         assets.update((symbol.base, symbol.quote))
     return {venue: {asset: str(engine.risk.available(venue, asset)) for asset in sorted(assets)}
@@ -57,6 +58,7 @@ def engine_status(engine: Engine, clock_ns: Callable[[], int] = time.time_ns) ->
     residuals = [{"opportunity": o.opportunity_id, "status": o.status, "residual": str(o.residual)}
                  for o in engine.outcomes if o.residual]
     return {
+        "name": engine.config.engine.name,
         **engine.summary(),
         "trading": {"state": risk.state.name, "reason": risk.reason,
                     "open_opportunities": risk.open_opportunities,
@@ -65,4 +67,5 @@ def engine_status(engine: Engine, clock_ns: Callable[[], int] = time.time_ns) ->
         "balances": balances(engine),
         "open_residuals": {"unhedged_notional": str(risk.unhedged_notional), "items": residuals},
         "limits": msgspec.to_builtins(engine.config.risk),
+        "event_loop": {"implementation": loop_name()},  # the HTTP server adds its lag monitor's view
     }

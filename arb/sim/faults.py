@@ -16,7 +16,8 @@ stay fault-free:
   so they see the same faults (as on the real venue, where one socket carries them all);
 - HTTP: `middleware`, appended to each dialect's application: refused WebSocket upgrades, canned
   replies, 5xx after the request ran (an order is really placed), a dropped reply (the request
-  ran, then the connection closes without an answer), expired listen keys;
+  ran, then the connection closes without an answer), a slow reply (the request ran, the answer
+  comes after the client gave up), expired listen keys;
 - time: `clock_ms` is the clock the server gives the dialect (skew);
 - order visibility: `hidden_ms`, read by the matching engine (an order stays "not found" for a
   while after it was created);
@@ -28,6 +29,7 @@ Disconnects and halts are actions on the simulator (`SimExchange.disconnect`, `h
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import time
@@ -76,6 +78,8 @@ class FaultPlan(msgspec.Struct, kw_only=True):
     error_5xx: int = 0  # the next N requests (of `http_methods`) run, then are answered `error_status`
     error_status: int = 500
     drop_replies: int = 0  # the next N requests (of `http_methods`) run, then the connection closes
+    slow_replies: int = 0  # the next N requests (of `http_methods`) run, their reply waits `slow_reply_ms`
+    slow_reply_ms: float = 0.0  # (past the client's timeout: the venue accepted, the client gave up)
     http_methods: frozenset[str] = frozenset()  # empty: every method
     replies: list[Reply] = msgspec.field(default_factory=list)  # canned answers, first come first served
     # orders and time
@@ -99,6 +103,7 @@ class FaultCounts(msgspec.Struct):
     canned: int = 0
     errors_5xx: int = 0
     dropped_replies: int = 0
+    slow_replies: int = 0
     user_pushes_dropped: int = 0
 
 
@@ -153,6 +158,8 @@ class FaultInjector:
         self._rng = random.Random(plan.seed)
         self._held: dict[str, Frame] = {}
         self._key_hooks: list[ListenKeyHook] = []
+        # told(ip, seconds) when a canned 429 carries Retry-After (the server wires the venue's limiter)
+        self.told: Callable[[str, float], None] | None = None
         self.expired_keys: set[str] = set()
         # which fanout topics carry the account's pushes (venues whose private channels share it)
         self.is_user_topic: Callable[[str], bool] = _no_topic
@@ -244,6 +251,9 @@ class FaultInjector:
         if plan.replies and plan.replies[0].method in (None, request.method):
             reply = plan.replies.pop(0)
             counts.canned += 1
+            retry_after = reply.headers.get("Retry-After")
+            if reply.status == 429 and retry_after and self.told is not None:
+                self.told(request.remote or "?", float(retry_after))
             return web.Response(status=reply.status, text=reply.body, headers=dict(reply.headers),
                                 content_type=reply.content_type)
         selected = not plan.http_methods or request.method in plan.http_methods
@@ -259,6 +269,12 @@ class FaultInjector:
             if request.transport is not None:
                 request.transport.close()
             return web.Response()
+        if selected and plan.slow_replies > 0:
+            plan.slow_replies -= 1
+            counts.slow_replies += 1
+            response = await handler(request)
+            await asyncio.sleep(plan.slow_reply_ms / 1000.0)
+            return response
         return await handler(request)
 
     def _server_error(self, status: int) -> web.Response:

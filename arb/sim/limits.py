@@ -189,6 +189,11 @@ class SimLimiter:
         self.banned_replies = 0  # answered 418
         self.log: list[tuple[float, str, int]] = []  # (time, "METHOD route", status) per request
 
+    def tell_wait(self, ip: str, seconds: float) -> None:
+        """A 429 with ``Retry-After: seconds`` went to `ip` from elsewhere (a canned fault reply): the
+        requests `ip` sends before it runs out count toward the ban as if this limiter had sent it."""
+        self._told_until[ip] = max(self._told_until.get(ip, 0.0), self._clock() + seconds)
+
     def used(self, rule: str, ip: str = "127.0.0.1", endpoint: str = "") -> int:
         """Weight used in the current window of one budget."""
         window, used = self._used.get((rule, ip, endpoint), (0.0, 0))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Final, Protocol
@@ -52,6 +53,7 @@ DEPTH_TOPICS: Final[Mapping[str, Callable[[Symbol], str]]] = MappingProxyType({
     "mexc": lambda s: f"{MEXC_DEPTH_EVENT}@{s.base}{s.quote}",
 })
 STEP_S = 0.1  # the venues' aggregated depth streams push every 100 ms
+RECENT_REQUESTS = 10_000  # per venue, in `Traffic.recent`
 
 
 class Traffic:
@@ -61,6 +63,8 @@ class Traffic:
         self.requests = 0
         self.upgrades = 0
         self.by_route: dict[str, int] = {}  # "METHOD /canonical/path" -> count
+        # the latest requests as (monotonic s, "METHOD /route"), for checks of *when* clients sent
+        self.recent: deque[tuple[float, str]] = deque(maxlen=RECENT_REQUESTS)
         self._peers: set[object] = set()
 
     @property
@@ -78,6 +82,7 @@ class Traffic:
             self.requests += 1
             key = f"{request.method} {route_of(request)}"
             self.by_route[key] = self.by_route.get(key, 0) + 1
+            self.recent.append((time.monotonic(), key))
         return await handler(request)
 
 
@@ -165,6 +170,7 @@ class SimExchange:
                 matching.hidden_ms = injector.hidden_ms
                 matching.hide_trades = injector.hide_trades
             self.market.snapshot_lag[venue] = injector.snapshot_lag
+            injector.told = self.limiters[venue].tell_wait  # a canned 429 counts toward the 418 ban
         self._host, self._port = host, port
         self._step_s = step_s
         self._runners: list[web.AppRunner] = []
@@ -233,6 +239,11 @@ class SimExchange:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._driver
             self._driver = None
+
+    def start_driver(self) -> None:
+        """Move the market again after `close_driver()` (no-op while it moves)."""
+        if self._driver is None:
+            self._driver = asyncio.get_running_loop().create_task(self._drive(), name="sim market")
 
     async def close(self) -> None:
         await self.close_driver()

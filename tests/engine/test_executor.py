@@ -81,7 +81,9 @@ class World:
         }
         self.journal = Journal(tmp_path / "j.sqlite")
         self.risk = RiskManager(RiskConfig(**(risk or {})), tmp_path / "state.json", self.clock)
-        self.tracker = OrderTracker(self.clock, lambda o, d: self.journal.record_order(o, detail=d))
+        # as the engine wires it: a new order's row is the executor's intent, not the "track" event
+        self.tracker = OrderTracker(
+            self.clock, lambda o, d: None if d == "track" else self.journal.record_order(o, detail=d))
         self.fills: list[Any] = []
         balances = {"BTC": Decimal("10"), "USDT": Decimal("10000")}
         self.venues = {

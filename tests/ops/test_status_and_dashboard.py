@@ -135,7 +135,7 @@ def test_status_without_an_engine_reads_journal_state_file_and_config(
     assert s["trading"] == {"state": "HALTED", "reason": "residual not closed"}
     (residual,) = s["open_residuals"]["items"]
     assert residual["opportunity"] == "o1" and residual["side"] == "SELL"
-    assert s["balances"]["binance"] == {"BTC": "0.5", "USDT": "-50.05"}  # no paper start configured: changes
+    assert s["balances"]["binance"] == {"BTC": "0.6", "USDT": "9949.95"}  # the default paper start + fills
     assert s["limits"]["min_net_bps"] > 0 and "unknown" in s["connections"]
     assert main(["status", "--data-dir", str(tmp_path)]) == 0
     text = capsys.readouterr().out
