@@ -29,7 +29,8 @@ from tests.engine.test_engine_live import VENUES, calm_sim, live_config, sim_cre
 from tests.engine.test_live_faults import assert_consistent
 
 BTC = Symbol("BTC", "USDT")
-REFUSED = '{"code":30016,"msg":"trading is suspended"}'
+# a plain refusal (a "trading disabled" one would also halt the symbol on that venue)
+REFUSED = '{"code":30004,"msg":"Insufficient position"}'
 
 
 async def _readyz(port: int) -> tuple[int, dict[str, Any]]:
