@@ -18,8 +18,9 @@ import contextlib
 import fcntl
 import logging
 import os
+import weakref
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import NamedTuple
 
 from arb.engine.journal import Journal
 from arb.engine.risk import RiskEvent, RiskManager, Source, TradingState, read_state, write_state
@@ -32,43 +33,42 @@ POLL_S = 0.2
 
 
 class DataDirLock:
-    """An exclusive, non-blocking ``flock`` on the data dir's lock file (released by `release()` or
-    by the process's death)."""
+    """An exclusive, non-blocking ``flock`` on the data dir's lock file (released by `release()`,
+    when the lock is garbage collected, or by the process's death)."""
 
     def __init__(self, data_dir: str | Path) -> None:
         self.path = Path(data_dir) / LOCK_FILE
-        self._file: IO[str] | None = None
+        self._fd: int | None = None
+        self._closer: weakref.finalize[[int], DataDirLock] | None = None
 
     def acquire(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle = open(self.path, "a+")  # noqa: SIM115 - held open for the engine's life
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise ConfigError("engine.data_dir", f"cannot use it: {exc.strerror or exc}",
                               str(self.path.parent)) from None
         try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip()
-            handle.close()
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            os.close(fd)
             raise DataDirLockedError(str(self.path.parent), f"pid {holder}" if holder else "") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        self._file = handle
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+        # an engine dropped without stop() (tests, a failed start) gives the lock back when collected
+        self._closer = weakref.finalize(self, os.close, fd)
 
     def release(self) -> None:
-        if self._file is not None:
-            with contextlib.suppress(OSError):
-                fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
-            self._file.close()
-            self._file = None
+        if self._closer is not None:
+            self._closer()  # closing the descriptor releases the lock
+            self._closer = None
+        self._fd = None
 
     @property
     def held(self) -> bool:
-        return self._file is not None
+        return self._fd is not None
 
 
 class _Seen(NamedTuple):

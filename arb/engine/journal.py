@@ -301,6 +301,7 @@ class Journal:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._error: JournalError | None = None
         self._failed: JournalError | None = None
+        self._notified = False
         self._failing = threading.Lock()  # orders "failed + drained" against "checked + queued"
 
     @property
@@ -422,13 +423,22 @@ class Journal:
         lost = sum(1 for item in pending if not isinstance(item, asyncio.Future) and item is not _STOP)
         self.dropped += lost
         log.error("%s (%d queued writes lost)", error, lost)
-        loop, callback = self._loop, self.on_failure
-        if loop is not None and callback is not None and not loop.is_closed():
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(callback, error)  # before any waiter wakes up
+                loop.call_soon_threadsafe(self._notify, error)  # before any waiter wakes up
         for item in pending:
             if isinstance(item, asyncio.Future):
                 self._resolve(item, error)
+
+    def _notify(self, error: JournalError) -> None:
+        """Tell `on_failure`, once, on the event loop (from the writer, or from the first flush
+        that sees the failure before the writer's call arrived)."""
+        if self._notified:
+            return
+        self._notified = True
+        if self.on_failure is not None:
+            self.on_failure(error)
 
     @staticmethod
     def _resolve(fut: asyncio.Future[None], error: BaseException | None) -> None:
@@ -466,6 +476,7 @@ class Journal:
             if failed is None:
                 self._queue.put(fut)
         if failed is not None:
+            self._notify(failed)  # the engine hears of it before this caller does
             raise failed
         await fut
 
