@@ -1,4 +1,4 @@
-"""Spread kernel: µs per evaluation for 2, 5, 10 and 20 venues with depth-20 books.
+"""Spread kernel: µs per evaluation for 2, 5, 10 and 20 venues with depth-20 and depth-500 books.
 
 Contenders, all on the same seeded books where an opportunity exists:
 - `SpreadKernel.evaluate()` with the books bound once (the engine's hot path),
