@@ -14,10 +14,10 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
-from _common import best_ns
+from _common import best_ns_interleaved
 from _e2e_socket import StaticPublic
 
 from arb.config import VenueConfig, default_config
@@ -72,7 +72,8 @@ class _HandlersOnly(BaseWebSocketInterface):
 
 
 async def _engine_us(symbol: Symbol, books: dict[str, tuple[Levels, Levels]], frames: list[bytes],
-                     fee: float) -> tuple[float, float]:
+                     fee: float, others: Sequence[Callable[[], int]],
+                     repeats: int) -> tuple[list[float], float]:
     venues = list(books)
     streams: dict[str, _HandlersOnly] = {}
 
@@ -116,18 +117,20 @@ async def _engine_us(symbol: Symbol, books: dict[str, tuple[Levels, Levels]], fr
 
             gates = engine.detector.funnel.gates
             before, closed = funnel["evaluated"], sum(gates.values())
-            us = best_ns(run) / 1e3
-            evaluated = (funnel["evaluated"] - before) / (5 * len(frames))
+            times = [ns / 1e3 for ns in best_ns_interleaved([run, *others], repeats)]
+            evaluated = (funnel["evaluated"] - before) / (repeats * len(frames))
             if sum(gates.values()) != closed:  # every venue must reach the kernel on every frame
                 raise RuntimeError(f"a gate closed during the benchmark: {gates}")
         finally:
             await engine.stop()
-    return us, evaluated
+    return times, evaluated
 
 
 def engine_pipeline(symbol: Symbol, books: dict[str, tuple[Levels, Levels]], frames: list[bytes],
-                    fee: float) -> tuple[float, float]:
-    """(µs per frame, best of 5; kernel evaluations per frame: 1.0 when every frame reached it).
+                    fee: float, others: Sequence[Callable[[], int]] = (),
+                    repeats: int = 9) -> tuple[list[float], float]:
+    """µs per frame of the engine and of each of `others` (the baselines), timed in interleaved rounds
+    (best of `repeats`), and the kernel evaluations per engine frame (1.0 when every frame reached it).
 
     Raises if any gate closed during the timed runs: then the kernel would have seen fewer venues."""
-    return asyncio.run(_engine_us(symbol, books, frames, fee))
+    return asyncio.run(_engine_us(symbol, books, frames, fee, others, repeats))

@@ -4,7 +4,7 @@ Ours: the venue codec (msgspec typed decode, prices converted in C; MEXC: the Cy
 in `arb._core.pbwire`) -> `DepthUpdate` with `array('d')` prices and sizes. Baselines on the same
 frames: `json.loads` + dict walk + `float()` per level, `orjson` + `float()`, and for MEXC the
 generated protobuf classes (upb) + `float()`; each baseline also ends in `array('d')` buffers, the
-same output as ours.
+same output as ours. All pipelines of a venue are timed in interleaved rounds (best of 21 each).
 
 1. decode only: bytes -> double buffers of both sides. The codec alone.
 2. decode + apply: table 1's pipelines, each then `L2Book.apply_levels` on both sides. Differs from
@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import best_ns, table, verdict
+from _common import best_ns_interleaved, table, verdict
 
 from arb._core.book import L2Book
 from arb._core.reference import ReferenceBook
@@ -146,9 +146,6 @@ def main() -> None:
                 book.apply(False, float(level.price), float(level.quantity))
         return N_FRAMES
 
-    def us(run: Callable[[], int]) -> float:
-        return best_ns(run) / 1e3
-
     decode_rows: list[tuple[object, ...]] = []
     apply_rows: list[tuple[object, ...]] = []
     old_rows: list[tuple[object, ...]] = []
@@ -164,17 +161,17 @@ def main() -> None:
                 ("orjson + float()", lambda b, v=venue: json_baseline(v, orjson.loads, b),
                  lambda v=venue: old_json(v, orjson.loads)),
             ]
-        mine_dec = us(lambda v=venue: ours(v, None))
-        mine_app = us(lambda v=venue: ours(v, L2Book()))
+        runs: list[Callable[[], int]] = [lambda v=venue: ours(v, None), lambda v=venue: ours(v, L2Book())]
+        for _, run, old in baselines:
+            runs += [lambda run=run: run(None), lambda run=run: run(L2Book()), old]
+        mine_dec, mine_app, *theirs = (ns / 1e3 for ns in best_ns_interleaved(runs, repeats=21))
         codec = "arb codec (pbwire)" if venue == "mexc" else "arb codec (msgspec)"
         decode_rows.append((venue, codec, mine_dec, 1.0))
         apply_rows.append((venue, f"{codec} -> L2Book", mine_app, 1.0))
         old_rows.append((venue, f"{codec} -> L2Book", mine_app, 1.0))
         decs, apps = [], []
-        for name, run, old in baselines:
-            dec = us(lambda run=run: run(None))
-            app = us(lambda run=run: run(L2Book()))
-            stale = us(old)
+        for k, (name, _, _) in enumerate(baselines):
+            dec, app, stale = theirs[3 * k: 3 * k + 3]
             decs.append(dec)
             apps.append(app)
             decode_rows.append((venue, name, dec, dec / mine_dec))

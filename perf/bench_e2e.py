@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # this checkout's arb, not an installed one
 
 import msgspec
-from _common import best_ns, table, verdict
+from _common import table, verdict
 from _e2e_engine import engine_pipeline
 from sortedcontainers import SortedDict
 
@@ -258,13 +258,11 @@ def in_process() -> float:
             py_detect(tops)
         return len(frames)
 
-    engine_us, evaluated = engine_pipeline(SYM, books, frames, FEE)
+    # every pipeline timed in interleaved rounds (best of 9 each), inside the started engine's loop
+    times, evaluated = engine_pipeline(SYM, books, frames, FEE, [
+        run_arb, run_pieces_incremental, run_pieces, run_naive_incremental, run_naive])
     assert evaluated == 1.0, f"the kernel ran on {evaluated:.0%} of the frames, not every one"
-    bare_us = best_ns(run_arb) / 1e3
-    pieces_us = best_ns(run_pieces_incremental) / 1e3
-    pieces_old = best_ns(run_pieces) / 1e3
-    naive_us = best_ns(run_naive_incremental) / 1e3
-    naive_old = best_ns(run_naive) / 1e3
+    engine_us, bare_us, pieces_us, pieces_old, naive_us, naive_old = times
     title = f"Depth frame -> decision, in process ({N_FRAMES:,} frames, 15+15 levels, {len(VENUES)} venues)"
     print(table(title,
                 ["pipeline", "differs from the row above in", "µs/frame", "x slower than arb (run)"],

@@ -11,6 +11,7 @@ Contenders, all on the same seeded books where an opportunity exists:
   (Lazy per-level views were tried and were slower than a 20-level copy in Python: each indexed
   level costs a Python call; so were islice reads of the keys.)
 - the pure-Python exhaustive reference (every ordered pair; the test oracle), on top-N reads.
+The contenders of a row are timed in interleaved rounds (best of 7 each).
 Each table is run at two book depths (20 and 500 levels a side); only the depth differs.
 """
 
@@ -22,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import best_ns, table, verdict
+from _common import best_ns_interleaved, table, verdict
 
 from arb._core.book import L2Book
 from arb._core.reference import ReferenceBook, reference_find_opportunity
@@ -92,7 +93,7 @@ def bench_depth(depth: int) -> list[tuple[object, ...]]:
             assert abs(same.net_profit - opp.net_profit) <= 1e-6 * abs(opp.net_profit)
         evaluate = kernel.evaluate
 
-        def run_bound(evaluate=evaluate, loops=200_000) -> int:  # type: ignore[no-untyped-def]
+        def run_bound(evaluate=evaluate, loops=100_000) -> int:  # type: ignore[no-untyped-def]
             for _ in range(loops):
                 evaluate()
             return loops
@@ -113,11 +114,9 @@ def bench_depth(depth: int) -> list[tuple[object, ...]]:
                 reference_find_opportunity(books, *args)
             return loops
 
-        k = best_ns(run_bound) / 1e3
-        one = best_ns(run_oneoff) / 1e3
-        copy = best_ns(lambda ref=ref: run_ref_tob(ref)) / 1e3
-        tob = best_ns(lambda topn=topn: run_ref_tob(topn)) / 1e3
-        exh = best_ns(run_ref_exh) / 1e3
+        k, one, copy, tob, exh = (ns / 1e3 for ns in best_ns_interleaved(
+            [run_bound, run_oneoff, lambda ref=ref: run_ref_tob(ref), lambda topn=topn: run_ref_tob(topn),
+             run_ref_exh], repeats=7))
         rows.append((n, k, one, copy, tob, exh, copy / k, tob / k, exh / k))
     return rows
 
