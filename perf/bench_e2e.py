@@ -17,6 +17,7 @@ from the one it is compared with in one thing (the table says which):
 - naive, incremental: json.loads -> float() per level -> SortedDict -> the same Python detector; the
   touched venue's top 10 read by a slice of the items view, the others reused.
 - naive, full rebuild (the old row): `list(reversed(items()))[:10]` for every venue per frame.
+All six are timed in interleaved rounds (best of 9 each) inside the started engine's loop.
 Targets (issue #6): arb (as run wires it) >= 2x the best pieces and >= 8x the naive pipeline, both
 incremental.
 
