@@ -17,6 +17,19 @@ def best_ns(run: Callable[[], int], repeats: int = 5) -> float:
     return best
 
 
+def best_ns_interleaved(runs: Sequence[Callable[[], int]], repeats: int = 9) -> list[float]:
+    """Best-of-`repeats` nanoseconds per operation for each of `runs`, measured in rounds (one timing of
+    every run per round), so a burst of load from other processes hits all contenders alike instead of
+    one of them; the ratios between contenders are then far steadier on a shared machine."""
+    best = [float("inf")] * len(runs)
+    for _ in range(repeats):
+        for i, run in enumerate(runs):
+            start = time.perf_counter_ns()
+            ops = run()
+            best[i] = min(best[i], (time.perf_counter_ns() - start) / ops)
+    return best
+
+
 def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A plain fixed-width table."""
     cells = [[str(c) for c in header]] + [[_fmt(c) for c in row] for row in rows]
