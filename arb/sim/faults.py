@@ -11,7 +11,8 @@ The `FaultInjector` applies a plan where the simulator already has a seam, so th
 stay fault-free:
 
 - pushed frames: `frames` / `delay_s`, called by `Subscribers` (fanout) for every push: drop,
-  duplicate, reorder, delay, sequence gaps and stalls (sockets and pings stay up, data stops).
+  duplicate, reorder, delay, sequence gaps, stalls (sockets and pings stay up, data stops) and
+  corrupted frames (`corrupt`: NaN price, negative size, deep JSON, truncated, wrong type).
   Depth is what they are meant for; public trades and Gate's private channels share the fanout,
   so they see the same faults (as on the real venue, where one socket carries them all);
 - HTTP: `middleware`, appended to each dialect's application: refused WebSocket upgrades, canned
@@ -30,8 +31,10 @@ Disconnects and halts are actions on the simulator (`SimExchange.disconnect`, `h
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
@@ -41,6 +44,7 @@ import msgspec
 from aiohttp import web
 
 from arb.sim.fanout import Frame
+from arb.venues.mexc.proto.push_pb2 import PushDataV3ApiWrapper
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ListenKeyHook = Callable[[str], None]
@@ -54,6 +58,16 @@ class Reply(msgspec.Struct, frozen=True):
     headers: Mapping[str, str] = msgspec.field(default_factory=dict)
     method: str | None = None
     content_type: str = "application/json"
+
+
+class Corruption(enum.IntEnum):
+    """How `FaultPlan.corrupt` spoils a pushed frame (depth frames: JSON text or MEXC protobuf)."""
+
+    NAN_PRICE = 1  # a bid level priced NaN is added
+    NEGATIVE_SIZE = 2  # a bid level with a negative size is added
+    DEEP_JSON = 3  # the bids hold an array nested 1,500 deep (MEXC, binary: truncated instead)
+    TRUNCATED = 4  # the frame is cut in half
+    WRONG_TYPE = 5  # a bid level is an object instead of [price, size]
 
 
 class FaultPlan(msgspec.Struct, kw_only=True):
@@ -70,6 +84,9 @@ class FaultPlan(msgspec.Struct, kw_only=True):
     stall: bool = False  # sockets stay open and answer pings, no data flows
     drop_user_pushes: bool = False  # the account's order / fill / balance pushes are lost (stream stays up)
     user_push_delay_ms: float = 0.0  # ... or arrive this late (venues whose user stream has its own socket)
+    corrupt: int = 0  # the next N frames (of `corrupt_topic`, or any) are spoilt as `corruption` says
+    corrupt_topic: str | None = None
+    corruption: Corruption = Corruption.NAN_PRICE
     disconnect_every_s: float = 0.0  # the server closes every socket this often (0: never)
     # connections and REST
     refuse_upgrades: int = 0  # the next N WebSocket upgrades are refused
@@ -96,6 +113,7 @@ class FaultCounts(msgspec.Struct):
     reordered: int = 0
     delayed: int = 0
     gapped: int = 0
+    corrupted: int = 0
     stalled: int = 0
     disconnects: int = 0
     refused_upgrades: int = 0
@@ -144,6 +162,41 @@ class UserPushFaults:
         return self._injector.plan.user_push_delay_ms / 1000.0
 
 
+BIDS_KEY: Final = re.compile(r'"b(?:ids)?"\s*:\s*\[(\s*\])?')
+DEEP_LEVELS: Final = 1500
+BAD_LEVELS: Final = MappingProxyType({
+    Corruption.NAN_PRICE: ('["NaN","1"]', ("NaN", "1")),
+    Corruption.NEGATIVE_SIZE: ('["1","-5"]', ("1", "-5")),
+    Corruption.DEEP_JSON: ("[" * DEEP_LEVELS + "]" * DEEP_LEVELS, None),
+    Corruption.WRONG_TYPE: ('{"price":"1","size":"1"}', None),
+})
+
+
+def corrupt_frame(frame: Frame, how: Corruption) -> Frame:
+    """`frame` spoilt as `how` says; the channel (and the pair) it names stay readable."""
+    if how is Corruption.TRUNCATED:
+        return frame[: len(frame) // 2]
+    json_level, proto_level = BAD_LEVELS[how]
+    if isinstance(frame, str):
+        def insert(match: re.Match[str]) -> str:
+            head = match.group(0)
+            if match.group(1) is not None:  # an empty list
+                return head[: head.index("[") + 1] + json_level + "]"
+            return head + json_level + ","
+
+        return BIDS_KEY.sub(insert, frame, count=1)
+    if proto_level is None:  # protobuf has no nesting or wrong types to give: cut it instead
+        return frame[: len(frame) // 2]
+    wrapper = PushDataV3ApiWrapper()
+    wrapper.ParseFromString(bytes(frame))
+    kind = wrapper.WhichOneof("body")
+    if kind not in ("publicAggreDepths", "publicLimitDepths"):
+        return frame[: len(frame) // 2]
+    level = getattr(wrapper, kind).bids.add()
+    level.price, level.quantity = proto_level
+    return bytes(wrapper.SerializeToString())
+
+
 def is_upgrade(request: web.Request) -> bool:
     return request.headers.get("Upgrade", "").lower() == "websocket"
 
@@ -183,6 +236,10 @@ class FaultInjector:
             plan.gap -= 1
             counts.gapped += 1
             return ()
+        if plan.corrupt > 0 and (plan.corrupt_topic is None or plan.corrupt_topic == topic):
+            plan.corrupt -= 1
+            counts.corrupted += 1
+            frame = corrupt_frame(frame, plan.corruption)
         rng = self._rng
         if plan.drop and rng.random() < plan.drop:
             counts.dropped += 1

@@ -17,10 +17,11 @@ engine passes in.
 from __future__ import annotations
 
 import abc
+import functools
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Final, ParamSpec, Protocol, TypeVar
 
 import msgspec
 
@@ -92,12 +93,40 @@ class DepthUpdate:
         )
 
 
+# what malformed input makes decoding code raise: msgspec's errors, RecursionError (deeply nested
+# JSON), conversions (ValueError, decimal and overflow errors) and lookups on unexpected values
+MALFORMED: Final = (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError, TypeError,
+                    KeyError, IndexError, AttributeError, ArithmeticError)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
 def decode_body(venue: str, decoder: msgspec.json.Decoder[Any], body: bytes | str, what: str) -> Any:
     """Decode a REST body or WS payload with a reused decoder; any failure is a `DecodeError`."""
     try:
         return decoder.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
         raise DecodeError(venue, what, str(exc), body) from None
+
+
+def guarded(venue: str, what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorate a decoder so that any failure on malformed input is a `DecodeError` naming `what`
+    (its first argument is kept as the sample): callers handle one exception type."""
+
+    def wrap(fn: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(fn)
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return fn(*args, **kwargs)
+            except DecodeError:
+                raise
+            except MALFORMED as exc:
+                raise DecodeError(venue, what, f"{type(exc).__name__}: {exc}",
+                                  args[0] if args else b"") from None
+
+        return run
+
+    return wrap
 
 
 def depth_update(

@@ -77,6 +77,6 @@ def decode_code_msg(status: int, body: bytes) -> tuple[int | str | None, str]:
     """(code, msg) of a code/msg error body; a non-JSON body (a WAF page) gives (None, its start)."""
     try:
         err = _CODE_MSG.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return None, body[:200].decode("utf-8", "replace")
     return err.code, err.msg

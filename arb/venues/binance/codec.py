@@ -30,7 +30,7 @@ from arb.model import (
     Trade,
     TradingFee,
 )
-from arb.venues.base import DepthUpdate, decode_body, depth_update, order_book
+from arb.venues.base import MALFORMED, DepthUpdate, decode_body, depth_update, guarded, order_book
 from arb.venues.binance.constants import ERROR_CODES, STATUS_MAP, VENUE
 from arb.venues.errors import classify, decode_code_msg
 
@@ -98,11 +98,11 @@ def decode_stream(frame: bytes | str) -> StreamMsg:
     """Split a combined-stream frame into its stream name and raw payload."""
     try:
         return _STREAM.decode(frame)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except MALFORMED as exc:
         raise DecodeError(VENUE, "stream frame", str(exc), frame) from None
 
 
-_STREAM_NAME: Final = re.compile(r'^\{"stream":"([^"\\]{1,100})"')
+_STREAM_NAME: Final = re.compile(r'^\{\s*"stream"\s*:\s*"([^"\\]{1,100})"')
 
 
 def stream_name(frame: bytes | str) -> str | None:
@@ -124,15 +124,16 @@ def decode_depth(payload: bytes | str, symbol: Symbol, ts_recv: int) -> DepthUpd
         if msg.u < msg.U:
             raise ValueError(f"first update id {msg.U} > last update id {msg.u}")
         return depth_update(VENUE, symbol, msg.U, msg.u, msg.b, msg.a, msg.E * MS, ts_recv)
-    except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError, OverflowError) as exc:
+    except MALFORMED as exc:
         raise DecodeError(VENUE, "depth update", str(exc), payload) from None
 
 
+@guarded(VENUE, "snapshot")
 def decode_snapshot(body: bytes, symbol: Symbol, ts_recv: int) -> OrderBook:
     """GET /api/v3/depth -> `OrderBook` with `update_id` = lastUpdateId."""
     try:
         msg = _SNAPSHOT.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except MALFORMED as exc:
         raise DecodeError(VENUE, "depth snapshot", str(exc), body) from None
     return order_book(VENUE, symbol, msg.lastUpdateId, msg.bids, msg.asks, 0, ts_recv)
 
@@ -211,10 +212,12 @@ STATUS: Final = MappingProxyType(
 _decode: Final = partial(decode_body, VENUE)
 
 
+@guarded(VENUE, "time")
 def decode_time(body: bytes) -> int:
     return int(_decode(_TIME, body, "server time").serverTime)
 
 
+@guarded(VENUE, "symbols")
 def decode_symbols(body: bytes) -> list[SymbolInfo]:
     """exchangeInfo -> SymbolInfo (tick from PRICE_FILTER, step/min qty from LOT_SIZE, min notional)."""
     out = []
@@ -239,6 +242,7 @@ def decode_symbols(body: bytes) -> list[SymbolInfo]:
     return out
 
 
+@guarded(VENUE, "trades")
 def decode_trades(body: bytes, symbol: Symbol, ts_recv: int) -> list[Trade]:
     return [
         Trade(
@@ -255,6 +259,7 @@ def decode_trades(body: bytes, symbol: Symbol, ts_recv: int) -> list[Trade]:
     ]
 
 
+@guarded(VENUE, "ticker")
 def decode_ticker(body: bytes, symbol: Symbol) -> Ticker:
     t = _decode(_TICKER, body, "ticker")
     return Ticker(
@@ -262,6 +267,7 @@ def decode_ticker(body: bytes, symbol: Symbol) -> Ticker:
     )
 
 
+@guarded(VENUE, "klines")
 def decode_klines(body: bytes, symbol: Symbol, interval: KlineInterval) -> list[Kline]:
     rows = _decode(_KLINES_ANY, body, "klines")
     return [
@@ -294,6 +300,7 @@ class TradeEventMsg(msgspec.Struct):
 _TRADE_EVENT: Final = msgspec.json.Decoder(TradeEventMsg, strict=False)
 
 
+@guarded(VENUE, "trade event")
 def decode_trade_event(payload: bytes | str, symbol: Symbol, ts_recv: int) -> Trade:
     """A ``trade`` stream payload -> `Trade`, with the taker's side (a maker buyer means a taker sell)."""
     msg = _decode(_TRADE_EVENT, payload, "trade event")
@@ -358,6 +365,7 @@ TYPES: Final = MappingProxyType(
 )
 
 
+@guarded(VENUE, "to order")
 def to_order(msg: OrderResp, symbol: Symbol) -> Order:
     return Order(
         venue=VENUE,
@@ -379,6 +387,7 @@ def to_order(msg: OrderResp, symbol: Symbol) -> Order:
     )
 
 
+@guarded(VENUE, "to fills")
 def to_fills(msg: OrderResp, symbol: Symbol, ts_recv: int) -> list[Fill]:
     return [
         Fill(
@@ -399,14 +408,17 @@ def to_fills(msg: OrderResp, symbol: Symbol, ts_recv: int) -> list[Fill]:
     ]
 
 
+@guarded(VENUE, "order")
 def decode_order(body: bytes) -> OrderResp:
     return _decode(_ORDER, body, "order")  # type: ignore[no-any-return]
 
 
+@guarded(VENUE, "orders")
 def decode_orders(body: bytes) -> list[OrderResp]:
     return _decode(_ORDERS, body, "orders")  # type: ignore[no-any-return]
 
 
+@guarded(VENUE, "account")
 def decode_account(body: bytes) -> AccountResp:
     return _decode(_ACCOUNT, body, "account")  # type: ignore[no-any-return]
 
@@ -448,6 +460,7 @@ _MY_TRADES: Final = msgspec.json.Decoder(list[MyTradeMsg], strict=False)
 _COMMISSION: Final = msgspec.json.Decoder(CommissionResp, strict=False)
 
 
+@guarded(VENUE, "my trades")
 def decode_my_trades(body: bytes, symbol: Symbol, ts_recv: int) -> list[Fill]:
     return [
         Fill(VENUE, symbol, str(t.id), Side.BUY if t.isBuyer else Side.SELL, t.price, t.qty, t.commission,
@@ -457,6 +470,7 @@ def decode_my_trades(body: bytes, symbol: Symbol, ts_recv: int) -> list[Fill]:
     ]
 
 
+@guarded(VENUE, "commission")
 def decode_commission(body: bytes, symbol: Symbol) -> TradingFee:
     c = _decode(_COMMISSION, body, "commission")
     parts = (c.standardCommission, c.taxCommission, c.specialCommission)
@@ -554,9 +568,10 @@ _SUBSCRIBED: Final = msgspec.json.Decoder(SubscribedMsg)
 EXECUTION_REPORT: Final = "executionReport"
 ACCOUNT_POSITION: Final = "outboundAccountPosition"
 TRADE_EXEC: Final = "TRADE"
-_USER_ERRORS: Final = (msgspec.DecodeError, msgspec.ValidationError, KeyError, ValueError, ArithmeticError)
+_USER_ERRORS: Final = MALFORMED
 
 
+@guarded(VENUE, "user event")
 def decode_user_event(frame: bytes | str) -> tuple[str, msgspec.Raw]:
     """A user-stream push -> (event type, raw event) for the exact-name dispatch in the stream.
 
@@ -569,6 +584,7 @@ def decode_user_event(frame: bytes | str) -> tuple[str, msgspec.Raw]:
         raise DecodeError(VENUE, "user event", str(exc), frame) from None
 
 
+@guarded(VENUE, "execution")
 def decode_execution(
     event: bytes | msgspec.Raw, symbol_of: Callable[[str], Symbol], ts_recv: int,
 ) -> tuple[Order, Fill | None]:
@@ -604,6 +620,7 @@ def decode_execution(
     return order, fill
 
 
+@guarded(VENUE, "account position")
 def decode_account_position(event: bytes | msgspec.Raw) -> list[AssetBalance]:
     """``outboundAccountPosition`` -> absolute balances of the assets that changed.
 
@@ -616,17 +633,19 @@ def decode_account_position(event: bytes | msgspec.Raw) -> list[AssetBalance]:
         raise DecodeError(VENUE, "account position", str(exc), bytes(event)) from None
 
 
+@guarded(VENUE, "ws api response")
 def decode_ws_api_response(frame: bytes | str) -> WsApiResponseMsg:
     """A WS-API reply ``{"id", "status", "result" | "error"}``."""
     try:
         return _WS_API_RESPONSE.decode(frame)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except MALFORMED as exc:
         raise DecodeError(VENUE, "ws-api response", str(exc), frame) from None
 
 
+@guarded(VENUE, "subscribed")
 def decode_subscribed(result: msgspec.Raw) -> int:
     """``{"subscriptionId": 0}`` -> 0."""
     try:
         return _SUBSCRIBED.decode(result).subscriptionId
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except MALFORMED as exc:
         raise DecodeError(VENUE, "subscribe result", str(exc), bytes(result)) from None

@@ -40,7 +40,10 @@ class BinanceDialect:
         return json.dumps({"method": "UNSUBSCRIBE", "params": list(channels), "id": request_id})
 
     def ack(self, frame: str) -> int | None:
-        msg = codec.decode_control(frame)
+        try:
+            msg = codec.decode_control(frame)
+        except DecodeError:
+            return None  # not a reply to anything we sent
         if bytes(msg.error) not in (b"", b"null"):
             raise ValueError(bytes(msg.error).decode("utf-8", "replace"))
         if not bytes(msg.result) or msg.id is None:

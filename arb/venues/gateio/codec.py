@@ -30,7 +30,7 @@ from arb.model import (
     Trade,
     TradingFee,
 )
-from arb.venues.base import DepthUpdate, decode_body, depth_update, order_book
+from arb.venues.base import MALFORMED, DepthUpdate, decode_body, depth_update, guarded, order_book
 from arb.venues.errors import classify
 from arb.venues.gateio.constants import (
     DEPTH_CHANNEL,
@@ -59,7 +59,7 @@ _ERROR: Final = msgspec.json.Decoder(ErrorResp)
 def decode_error(status: int, body: bytes) -> tuple[int | str | None, str]:
     try:
         err = _ERROR.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except MALFORMED:
         return None, body[:200].decode("utf-8", "replace")
     return err.label, err.message or err.detail or ""
 
@@ -116,7 +116,7 @@ MS: Final = 1_000_000
 def decode_ws(frame: bytes | str) -> WsMsg:
     try:
         return _WS.decode(frame)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except MALFORMED as exc:
         raise DecodeError(VENUE, "ws frame", str(exc), frame) from None
 
 
@@ -142,7 +142,7 @@ class Envelopes:
         return env.event != "update" or env.channel == PONG_CHANNEL
 
 
-_DEPTH_ERRORS: Final = (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError, OverflowError)
+_DEPTH_ERRORS: Final = MALFORMED
 _PAIR: Final = re.compile(r'"s"\s*:\s*"([0-9A-Za-z_]{1,40})"')
 
 
@@ -219,6 +219,7 @@ def ws_request(key: str) -> tuple[str, list[str]]:
     return DEPTH_CHANNEL, [key, DEPTH_INTERVAL]
 
 
+@guarded(VENUE, "trade routed")
 def decode_trade_routed(result: bytes | str, symbols: Mapping[str, Symbol], ts_recv: int) -> Trade | None:
     """A ``spot.trades`` result -> `Trade`, routed by its pair; None for a pair not subscribed."""
     msg = decode_body(VENUE, _TRADE_UPDATE, result, "trade update")
@@ -232,10 +233,11 @@ def decode_trade_routed(result: bytes | str, symbols: Mapping[str, Symbol], ts_r
     return Trade(VENUE, symbol, str(msg.id), msg.price, msg.amount, side, ts, ts_recv)
 
 
+@guarded(VENUE, "snapshot")
 def decode_snapshot(body: bytes, symbol: Symbol, ts_recv: int) -> OrderBook:
     try:
         msg = _SNAPSHOT.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except MALFORMED as exc:
         raise DecodeError(VENUE, "order book", str(exc), body) from None
     return order_book(VENUE, symbol, msg.id, msg.bids, msg.asks, msg.update * MS, ts_recv)
 
@@ -301,10 +303,12 @@ SECOND_NS: Final = 1_000_000_000
 _decode: Final = partial(decode_body, VENUE)
 
 
+@guarded(VENUE, "time")
 def decode_time(body: bytes) -> int:
     return int(_decode(_TIME, body, "server time").server_time)
 
 
+@guarded(VENUE, "symbols")
 def decode_symbols(body: bytes) -> list[SymbolInfo]:
     """currency_pairs -> SymbolInfo: tick = 10^-precision, step = 10^-amount_precision."""
     return [
@@ -319,11 +323,13 @@ def decode_symbols(body: bytes) -> list[SymbolInfo]:
     ]
 
 
+@guarded(VENUE, "trades")
 def decode_trades(body: bytes, symbol: Symbol, ts_recv: int) -> list[Trade]:
     return [Trade(VENUE, symbol, t.id, t.price, t.amount, Side.BUY if t.side == "buy" else Side.SELL,
                   int(t.create_time_ms * MS), ts_recv) for t in _decode(_TRADES, body, "trades")]
 
 
+@guarded(VENUE, "ticker")
 def decode_ticker(body: bytes, symbol: Symbol) -> Ticker:
     rows = _decode(_TICKERS, body, "tickers")
     if not rows:
@@ -332,6 +338,7 @@ def decode_ticker(body: bytes, symbol: Symbol) -> Ticker:
     return Ticker(VENUE, symbol, t.last, t.highest_bid, t.lowest_ask, t.base_volume, t.quote_volume)
 
 
+@guarded(VENUE, "klines")
 def decode_klines(body: bytes, symbol: Symbol, interval: KlineInterval) -> list[Kline]:
     """Rows ``[t (s), quote volume, close, high, low, open, base volume, window closed]``.
 
@@ -437,27 +444,33 @@ TIF: Final = MappingProxyType({"gtc": TimeInForce.GTC, "ioc": TimeInForce.IOC, "
                                "poc": TimeInForce.GTC})
 
 
+@guarded(VENUE, "order")
 def decode_order(body: bytes) -> OrderMsg:
     return _decode(_ORDER, body, "order")  # type: ignore[no-any-return]
 
 
+@guarded(VENUE, "orders")
 def decode_orders(body: bytes) -> list[OrderMsg]:
     return _decode(_ORDERS, body, "orders")  # type: ignore[no-any-return]
 
 
+@guarded(VENUE, "open orders")
 def decode_open_orders(body: bytes) -> list[OpenOrdersMsg]:
     return _decode(_OPEN_ORDERS, body, "open orders")  # type: ignore[no-any-return]
 
 
+@guarded(VENUE, "accounts")
 def decode_accounts(body: bytes) -> dict[str, AssetBalance]:
     return {a.currency: AssetBalance(a.currency, a.available, a.locked)
             for a in _decode(_ACCOUNTS, body, "spot accounts")}
 
 
+@guarded(VENUE, "my trades")
 def decode_my_trades(body: bytes) -> list[MyTradeMsg]:
     return _decode(_MY_TRADES, body, "my trades")  # type: ignore[no-any-return]
 
 
+@guarded(VENUE, "fee")
 def decode_fee(body: bytes, symbol: Symbol) -> TradingFee:
     fee = _decode(_FEE, body, "fee")
     return TradingFee(VENUE, symbol, fee.maker_fee, fee.taker_fee)
@@ -474,6 +487,7 @@ def order_status(msg: OrderMsg, filled: Decimal) -> OrderStatus:
     return FINISH_MAP.get(msg.finish_as) or STATUS_MAP.get(msg.status, OrderStatus.UNKNOWN)
 
 
+@guarded(VENUE, "to order")
 def to_order(msg: OrderMsg, symbol: Symbol, client_order_id: str | None = None,
              quantity: Decimal | None = None) -> Order:
     """An Order object as the model's `Order`.
@@ -501,6 +515,7 @@ def to_order(msg: OrderMsg, symbol: Symbol, client_order_id: str | None = None,
     )
 
 
+@guarded(VENUE, "to fill")
 def to_fill(msg: MyTradeMsg, symbol: Symbol, ts_recv: int, client_order_id: str | None = None) -> Fill:
     return Fill(VENUE, symbol, str(msg.id), Side.BUY if msg.side == "buy" else Side.SELL, msg.price,
                 msg.amount, msg.fee, msg.fee_currency, order_id=str(msg.order_id) or None,
@@ -546,7 +561,7 @@ _WS_ERROR: Final = msgspec.json.Decoder(WsErrorMsg)
 _WS_ORDERS: Final = msgspec.json.Decoder(list[WsOrderMsg], strict=False)
 _USER_TRADES: Final = msgspec.json.Decoder(list[MyTradeMsg], strict=False)
 _WS_BALANCES: Final = msgspec.json.Decoder(list[WsBalanceMsg], strict=False)
-_PUSH_ERRORS: Final = (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError, ArithmeticError)
+_PUSH_ERRORS: Final = MALFORMED
 FINISH_EVENT: Final = "finish"
 
 
@@ -554,7 +569,7 @@ def decode_ws_error(error: bytes | msgspec.Raw) -> tuple[int, str]:
     """A reply's non-null ``error`` -> (code, message); an unreadable one -> (0, its text)."""
     try:
         err = _WS_ERROR.decode(error)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except MALFORMED:
         return 0, bytes(error)[:200].decode("utf-8", "replace")
     return err.code, err.message
 
@@ -574,6 +589,7 @@ def _ws_order(msg: WsOrderMsg, symbol: Symbol) -> Order:
     return to_order(msgspec.structs.replace(msg, filled_amount=filled, status=status), symbol)
 
 
+@guarded(VENUE, "ws orders")
 def decode_ws_orders(result: bytes | msgspec.Raw, symbol_of: Callable[[str], Symbol]) -> list[Order]:
     """A ``spot.orders`` result (a list; several pairs may share one push) -> `Order` per row, with the
     cumulative fill, quote and fee of the order."""
@@ -583,6 +599,7 @@ def decode_ws_orders(result: bytes | msgspec.Raw, symbol_of: Callable[[str], Sym
         raise DecodeError(VENUE, "spot.orders", str(exc), result) from None
 
 
+@guarded(VENUE, "user trades")
 def decode_user_trades(
     result: bytes | msgspec.Raw, symbol_of: Callable[[str], Symbol], ts_recv: int,
 ) -> list[Fill]:
@@ -595,6 +612,7 @@ def decode_user_trades(
         raise DecodeError(VENUE, "spot.usertrades", str(exc), result) from None
 
 
+@guarded(VENUE, "ws balances")
 def decode_ws_balances(result: bytes | msgspec.Raw) -> list[AssetBalance]:
     """A ``spot.balances`` result -> absolute `AssetBalance` (free = available, locked = freeze) per row."""
     try:

@@ -31,7 +31,7 @@ from arb.model import (
     Trade,
     TradingFee,
 )
-from arb.venues.base import DepthUpdate, decode_body, depth_update, order_book
+from arb.venues.base import MALFORMED, DepthUpdate, decode_body, depth_update, guarded, order_book
 from arb.venues.errors import classify, decode_code_msg
 from arb.venues.mexc.constants import (
     ERROR_CODES,
@@ -101,7 +101,7 @@ def decode_depth(wrapper: PushDataV3ApiWrapper, symbol: Symbol, ts_recv: int) ->
             raise ValueError(f"toVersion {last} < fromVersion {first}")
         bids = [(float(level.price), float(level.quantity)) for level in body.bids]
         asks = [(float(level.price), float(level.quantity)) for level in body.asks]
-    except ValueError as exc:
+    except MALFORMED as exc:
         raise DecodeError(VENUE, "depth push", str(exc), wrapper.channel) from None
     return depth_update(VENUE, symbol, first, last, bids, asks, wrapper.sendTime * MS, ts_recv, full)
 
@@ -120,7 +120,7 @@ def decode_depth_frame(frame: bytes, symbol: Symbol, ts_recv: int, *, limit: boo
     layout = LIMIT_DEPTH if limit else AGGRE_DEPTH
     try:
         _, _, send_ms, first, last, bp, bs, ap, az = read_depth_push(frame, *layout)
-    except ValueError as exc:
+    except MALFORMED as exc:
         raise DecodeError(VENUE, "depth push", str(exc), frame) from None
     if last < first:
         raise DecodeError(VENUE, "depth push", f"toVersion {last} < fromVersion {first}", frame)
@@ -131,7 +131,7 @@ def decode_depth_frame_routed(frame: bytes, routes: Mapping[str, Symbol], ts_rec
     """`decode_depth_frame` for a frame whose channel names its symbol; None for an unrouted channel."""
     try:
         channel, _, send_ms, first, last, bp, bs, ap, az = read_depth_push(frame, *AGGRE_DEPTH)
-    except ValueError as exc:
+    except MALFORMED as exc:
         raise DecodeError(VENUE, "depth push", str(exc), frame) from None
     symbol = routes.get(channel)
     if symbol is None:
@@ -152,6 +152,7 @@ def frame_channel(frame: bytes) -> str:
     return str(decode_push(frame).channel)
 
 
+@guarded(VENUE, "deals")
 def decode_deals(wrapper: PushDataV3ApiWrapper, symbol: Symbol, ts_recv: int) -> list[Trade]:
     """``publicAggreDeals`` -> one `Trade` per deal, read field by field (``tradeType`` 1 buy / 2 sell is
     the taker's side); a deal without ``tradeId`` (older pushes) gets ``<time>-<position>``, as in REST.
@@ -167,10 +168,11 @@ def decode_deals(wrapper: PushDataV3ApiWrapper, symbol: Symbol, ts_recv: int) ->
         return [Trade(VENUE, symbol, deal.tradeId or f"{deal.time}-{i}", float(deal.price),
                       float(deal.quantity), TRADE_SIDES[deal.tradeType], deal.time * MS, ts_recv)
                 for i, deal in enumerate(wrapper.publicAggreDeals.deals)]
-    except (ValueError, KeyError) as exc:
+    except MALFORMED as exc:
         raise _push_error("deals push", exc, wrapper) from None
 
 
+@guarded(VENUE, "deals frame")
 def decode_deals_frame(frame: bytes, routes: Mapping[str, Symbol], ts_recv: int) -> list[Trade] | None:
     """A binary deals push -> its trades, routed by exact channel; None for a channel not routed."""
     wrapper = decode_push(frame)
@@ -191,10 +193,11 @@ def decode_market_frame(frame: bytes, depth: Mapping[str, Symbol], deals: Mappin
     return decode_depth_frame_routed(frame, depth, ts_recv)
 
 
+@guarded(VENUE, "snapshot")
 def decode_snapshot(body: bytes, symbol: Symbol, ts_recv: int) -> OrderBook:
     try:
         msg = _SNAPSHOT.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except MALFORMED as exc:
         raise DecodeError(VENUE, "depth snapshot", str(exc), body) from None
     return order_book(VENUE, symbol, msg.lastUpdateId, msg.bids, msg.asks, msg.timestamp * MS, ts_recv)
 
@@ -265,10 +268,12 @@ ONLINE: Final = frozenset({"1", "ENABLED"})
 _decode: Final = partial(decode_body, VENUE)
 
 
+@guarded(VENUE, "time")
 def decode_time(body: bytes) -> int:
     return int(_decode(_TIME, body, "server time").serverTime)
 
 
+@guarded(VENUE, "symbols")
 def decode_symbols(body: bytes) -> list[SymbolInfo]:
     """exchangeInfo -> SymbolInfo; tradable only if status is online and spot trading is allowed."""
     out = []
@@ -294,6 +299,7 @@ def decode_symbols(body: bytes) -> list[SymbolInfo]:
     return out
 
 
+@guarded(VENUE, "trades")
 def decode_trades(body: bytes, symbol: Symbol, ts_recv: int) -> list[Trade]:
     """MEXC sends ``id: null``; the trade id is then made from the time and the position."""
     return [
@@ -311,6 +317,7 @@ def decode_trades(body: bytes, symbol: Symbol, ts_recv: int) -> list[Trade]:
     ]
 
 
+@guarded(VENUE, "ticker")
 def decode_ticker(body: bytes, symbol: Symbol) -> Ticker:
     t = _decode(_TICKER, body, "ticker")
     return Ticker(
@@ -325,6 +332,7 @@ def decode_ticker(body: bytes, symbol: Symbol) -> Ticker:
     )
 
 
+@guarded(VENUE, "klines")
 def decode_klines(body: bytes, symbol: Symbol, interval: KlineInterval) -> list[Kline]:
     """8-column rows ``[openTime, open, high, low, close, volume, closeTime, quoteVolume]``."""
     try:
@@ -405,6 +413,7 @@ TYPES: Final = MappingProxyType(
 )
 
 
+@guarded(VENUE, "to order")
 def to_order(msg: OrderResp, symbol: Symbol, client_order_id: str | None = None) -> Order:
     order_type, tif = TYPES.get(msg.type, (OrderType.LIMIT, TimeInForce.GTC))
     return Order(
@@ -425,18 +434,22 @@ def to_order(msg: OrderResp, symbol: Symbol, client_order_id: str | None = None)
     )
 
 
+@guarded(VENUE, "ack")
 def decode_ack(body: bytes) -> OrderAckResp:
     return _decode(_ACK, body, "order ack")  # type: ignore[no-any-return]
 
 
+@guarded(VENUE, "order")
 def decode_order(body: bytes) -> OrderResp:
     return _decode(_ORDER, body, "order")  # type: ignore[no-any-return]
 
 
+@guarded(VENUE, "orders")
 def decode_orders(body: bytes) -> list[OrderResp]:
     return _decode(_ORDERS, body, "orders")  # type: ignore[no-any-return]
 
 
+@guarded(VENUE, "account")
 def decode_account(body: bytes) -> AccountResp:
     return _decode(_ACCOUNT, body, "account")  # type: ignore[no-any-return]
 
@@ -494,6 +507,7 @@ def _plain(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
+@guarded(VENUE, "my trades")
 def decode_my_trades(body: bytes, symbol: Symbol, ts_recv: int) -> list[Fill]:
     return [
         Fill(VENUE, symbol, fill_id(t.orderId, t.time, t.price, t.qty), Side.BUY if t.isBuyer else Side.SELL,
@@ -504,6 +518,7 @@ def decode_my_trades(body: bytes, symbol: Symbol, ts_recv: int) -> list[Fill]:
     ]
 
 
+@guarded(VENUE, "trade fee")
 def decode_trade_fee(body: bytes, symbol: Symbol) -> TradingFee:
     rates = _decode(_TRADE_FEE, body, "trade fee").data
     return TradingFee(VENUE, symbol, rates.makerCommission, rates.takerCommission)
@@ -519,9 +534,10 @@ class ListenKeyResp(msgspec.Struct):
 
 
 _LISTEN_KEY: Final = msgspec.json.Decoder(ListenKeyResp)
-_PRIVATE_ERRORS: Final = (ValueError, KeyError, ArithmeticError)
+_PRIVATE_ERRORS: Final = MALFORMED
 
 
+@guarded(VENUE, "listen key")
 def decode_listen_key(body: bytes) -> str:
     return str(_decode(_LISTEN_KEY, body, "listen key").listenKey)
 
@@ -535,6 +551,7 @@ def _amount(text: str) -> Decimal:
     return Decimal(text) if text else Decimal(0)
 
 
+@guarded(VENUE, "private order")
 def decode_private_order(wrapper: PushDataV3ApiWrapper, symbol_of: Callable[[str], Symbol],
                          ts_recv: int) -> Order:
     """``privateOrders`` -> `Order` (cumulative fields; the fee comes with `privateDeals`).
@@ -559,6 +576,7 @@ def decode_private_order(wrapper: PushDataV3ApiWrapper, symbol_of: Callable[[str
         raise _push_error("private order push", exc, wrapper) from None
 
 
+@guarded(VENUE, "private deal")
 def decode_private_deal(wrapper: PushDataV3ApiWrapper, symbol_of: Callable[[str], Symbol],
                         ts_recv: int) -> Fill:
     """``privateDeals`` -> `Fill` (one execution, with its fee and trade id).
@@ -581,6 +599,7 @@ def decode_private_deal(wrapper: PushDataV3ApiWrapper, symbol_of: Callable[[str]
         raise _push_error("private deal push", exc, wrapper) from None
 
 
+@guarded(VENUE, "private account")
 def decode_private_account(wrapper: PushDataV3ApiWrapper) -> AssetBalance:
     """``privateAccount`` -> the asset's absolute balance (available + frozen).
 
