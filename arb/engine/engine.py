@@ -65,6 +65,17 @@ SETTLE_NS = 500 * 1_000_000  # a venue's balance reports are trusted this long a
 MS = 1_000_000
 
 
+def run_tag(run_id: int, now_ns: int) -> str:
+    """The prefix of this run's opportunity and client ids: the journal's run counter (unique per
+    data dir, same second included) and the start second in base 36 (unique across data dirs that
+    trade one account), e.g. ``7-tk2m9x-``: 9 characters, inside every venue's client id limit."""
+    seconds, digits = now_ns // 1_000_000_000, ""
+    while seconds:
+        seconds, digit = divmod(seconds, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
+    return f"{run_id}-{digits or '0'}-"
+
+
 class Totals(msgspec.Struct):
     """What every outcome since start added up to (the outcomes themselves are kept bounded)."""
 
@@ -193,7 +204,7 @@ class Engine:
     async def start(self) -> None:
         await self.journal.open(mode=self.config.engine.mode, version=arb.__version__, now_ns=self._clock())
         self.control.start()
-        self.detector.set_run_tag(f"{self.journal.run_id}-")
+        self.detector.set_run_tag(run_tag(self.journal.run_id or 0, self._clock()))
         venues = self.config.enabled_venues
         wanted = set(self.config.symbol_list)
         for name, venue_cfg in venues.items():
@@ -252,7 +263,7 @@ class Engine:
             self.papers[name] = PaperExchange(
                 name, functools.partial(self._book_or_none, name), self._paper_balances,
                 taker_fee=fee, clock_ns=self._clock, on_fill=self._on_paper_fill,
-                run_tag=f"{self.journal.run_id}-",
+                run_tag=run_tag(self.journal.run_id or 0, self._clock()),
             )
             self.privates[name] = self.papers[name]
             for asset, amount in self._paper_balances.items():
@@ -310,7 +321,7 @@ class Engine:
             before = self._activity.get(name, 0)
             try:
                 balances = await private.balances()
-            except ExchangeError as exc:
+            except (ExchangeError, DecodeError) as exc:  # a malformed answer too
                 log.warning("%s: balance refresh failed: %s", name, exc)
                 continue
             if self._activity.get(name, 0) != before or not self._venue_quiet(name):
@@ -478,7 +489,7 @@ class Engine:
         clock = ServerClock()  # wall clock: frames are stamped with it on receipt
         try:
             await clock.sync(self.publics[venue].server_time)
-        except (ExchangeError, NotImplementedError) as exc:
+        except (ExchangeError, DecodeError, NotImplementedError) as exc:
             log.warning("%s: venue clock not measured (%s): event times taken as ours", venue, exc)
             return
         self._venue_clocks[venue] = clock
@@ -539,7 +550,7 @@ class Engine:
             try:
                 self.tracker.on_order(
                     await private.get_order(order.symbol, client_order_id=order.client_order_id), "caught up")
-            except ExchangeError as exc:
+            except (ExchangeError, DecodeError) as exc:  # a malformed answer too
                 log.warning("%s: catching up %s failed: %s", venue, order.client_order_id, exc)
         await self.refresh_balances()
 

@@ -36,7 +36,7 @@ from arb.engine.failpoints import Failpoints
 from arb.engine.journal import Journal
 from arb.engine.orders import OrderTracker, exposure
 from arb.engine.risk import RiskManager
-from arb.errors import ExchangeError, OrderOutcomeUnknownError
+from arb.errors import DecodeError, ExchangeError, OrderOutcomeUnknownError
 from arb.model import ZERO, Opportunity, Order, OrderStatus, OrderType, Side, Symbol, SymbolInfo, TimeInForce
 from arb.venues.base import PrivateExchangeInterface
 
@@ -243,6 +243,8 @@ class Executor:
                 log.info("%s %s: one-legged position of %s closed in %.1f ms", opp.buy_venue
                          if bought >= sold else opp.sell_venue, opp.symbol, opp.id, outcome.residual_ms)
         outcome.residual = self.net_position(opp.id) if outcome.status == "halted" else ZERO
+        if outcome.status != "halted":
+            self._set_exposure(opp.id, ZERO)  # resolved and flat (or dust): nothing of it is unhedged
         outcome.pnl = self._realised(opp)
         self.risk.add_realised_pnl(outcome.pnl)
         return outcome
@@ -328,7 +330,7 @@ class Executor:
             answer = await private.place_order(
                 order.symbol, order.side, order.type, order.quantity, cid, order.price, order.time_in_force
             )
-        except OrderOutcomeUnknownError as exc:
+        except (OrderOutcomeUnknownError, DecodeError) as exc:  # an unreadable reply: it may have traded
             log.warning("%s %s: order %s outcome unknown: %s", order.venue, order.symbol, cid, exc)
             self.tracker.mark_unknown(cid, str(exc))
             self.risk.record_result(order.venue, False)
@@ -371,14 +373,14 @@ class Executor:
                 current = self.tracker.on_order(
                     await private.get_order(order.symbol, client_order_id=cid), "queried"
                 ) or current
-            except ExchangeError as exc:
+            except (ExchangeError, DecodeError) as exc:  # a malformed answer too
                 log.warning("%s %s: query of %s failed: %s", order.venue, order.symbol, cid, exc)
         if not current.status.is_terminal:
             try:
                 current = self.tracker.on_order(
                     await private.cancel_order(order.symbol, client_order_id=cid), "canceled"
                 ) or current
-            except ExchangeError as exc:
+            except (ExchangeError, DecodeError) as exc:  # a malformed answer too
                 log.warning("%s %s: cancel of %s failed: %s", order.venue, order.symbol, cid, exc)
         if not current.status.is_terminal and self._clock() < deadline_ns:
             # the cancel's answer was lost or refused: ask until the deadline (an open order may
@@ -397,7 +399,7 @@ class Executor:
             return
         try:
             fills = await self._privates[order.venue].my_trades(order.symbol)
-        except (ExchangeError, NotImplementedError) as exc:
+        except (ExchangeError, DecodeError, NotImplementedError) as exc:
             log.warning("%s %s: fills of %s unavailable: %s", order.venue, order.symbol,
                         order.client_order_id, exc)
             return

@@ -25,7 +25,7 @@ from decimal import Decimal
 
 import msgspec
 
-from arb.errors import ExchangeError, OrderNotFoundError
+from arb.errors import DecodeError, ExchangeError, OrderNotFoundError
 from arb.model import ZERO, Fill, Order, OrderStatus, Symbol
 from arb.venues.base import PrivateExchangeInterface
 
@@ -344,7 +344,7 @@ class OrderTracker:
                     found = await self._search_history(tracked, private)
                     if found is not None:
                         return found
-            except ExchangeError as exc:
+            except (ExchangeError, DecodeError) as exc:  # a malformed answer too
                 log.warning("%s %s: resolving %s failed: %s", order.venue, order.symbol, client_order_id, exc)
             else:
                 merged = self.on_order(seen, "resolved by query")
@@ -366,7 +366,7 @@ class OrderTracker:
         try:
             listed = await private.open_orders(order.symbol)
             trades = await private.my_trades(order.symbol)
-        except (ExchangeError, NotImplementedError) as exc:
+        except (ExchangeError, DecodeError, NotImplementedError) as exc:
             log.warning("%s %s: history of %s unavailable: %s", order.venue, order.symbol, cid, exc)
             return None
         for seen in listed:

@@ -28,7 +28,7 @@ import msgspec
 
 from arb.engine.journal import Journal
 from arb.engine.orders import OrderTracker
-from arb.errors import ExchangeError
+from arb.errors import DecodeError, ExchangeError
 from arb.model import Order, OrderStatus, Side, Symbol
 from arb.venues.base import PrivateExchangeInterface
 
@@ -111,7 +111,7 @@ async def reconcile(
     for venue, symbol in sorted(touched, key=lambda t: (t[0], str(t[1]))):
         try:
             fills = await privates[venue].my_trades(symbol)
-        except ExchangeError as exc:
+        except (ExchangeError, DecodeError) as exc:  # a malformed answer too
             report.errors.append(f"{venue} {symbol}: fills query failed: {exc}")
             continue
         for fill in fills:

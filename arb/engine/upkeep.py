@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from arb.errors import ExchangeError
+from arb.errors import DecodeError, ExchangeError
 from arb.model import Symbol
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ class Upkeep:
         for venue in sorted({v for v, _ in self.halted}):
             try:
                 infos = {i.symbol: i for i in await engine.publics[venue].symbols()}
-            except ExchangeError as exc:
+            except (ExchangeError, DecodeError) as exc:  # a malformed answer too
                 log.warning("%s: symbol rules unavailable: %s", venue, exc)
                 continue
             for key in [k for k in self.halted if k[0] == venue]:
@@ -108,7 +108,7 @@ class Upkeep:
                 continue  # a configured rate is the user's word
             try:
                 taker = (await engine.privates[venue].trading_fees(symbol)).taker
-            except ExchangeError as exc:
+            except (ExchangeError, DecodeError) as exc:  # a malformed answer too
                 log.warning("%s %s: fee refresh failed: %s", venue, symbol, exc)
                 continue
             if taker != fee:

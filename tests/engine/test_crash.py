@@ -106,7 +106,7 @@ async def test_sigkill_mid_trade_then_restart_agrees_with_the_venues(tmp_path: P
     # the state: one-legged -> the restart reports it and stays HALTED; flat -> trading resumes
     net: dict[str, Decimal] = {}
     for order in orders.values():
-        match = re.fullmatch(r"(1-\d+)[bsr]\d+", order.client_order_id)  # the first run's (run id 1)
+        match = re.fullmatch(r"(1-[0-9a-z]+-\d+)[bsr]\d+", order.client_order_id)  # the first run (id 1)
         if match is not None:
             sign = 1 if order.side is Side.BUY else -1
             net[match[1]] = net.get(match[1], Decimal(0)) + sign * order.filled_qty

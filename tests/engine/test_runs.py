@@ -126,3 +126,12 @@ async def test_client_ids_never_repeat_for_two_starts_in_the_same_second(tmp_pat
     finally:
         await sim.close()
     assert tags[0] != tags[1]
+
+
+def test_run_tags_differ_across_data_dirs_that_trade_one_account() -> None:
+    """A fresh data dir starts its run counter at 1 again: the start second keeps its ids new."""
+    from arb.engine.engine import run_tag
+
+    first, later = run_tag(1, 1_800_000_000 * 10**9), run_tag(1, 1_800_000_001 * 10**9)
+    assert first != later and first.startswith("1-") and len(first) <= 10
+    assert run_tag(2, 1_800_000_000 * 10**9) != first  # same second, next run on the same data dir

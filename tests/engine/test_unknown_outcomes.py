@@ -139,6 +139,7 @@ async def test_an_unknown_leg_resolved_after_failed_queries_is_not_hedged(tmp_pa
         assert out.status == "filled", (out, engine.risk.reason)
         assert [t.leg for t in engine.tracker.for_opportunity(out.opportunity_id)] == ["buy", "sell"]
         assert engine.risk.state.name == "ACTIVE"
+        assert engine.risk.unhedged_notional == 0  # the unknown leg's exposure ends with it
         assert venue_btc(sim) == 2 * FUNDING["BTC"]
         await assert_journal_is_ledger(sim, tmp_path)
     finally:
@@ -164,6 +165,7 @@ async def test_a_hidden_order_after_a_dropped_reply_is_found_in_the_trade_histor
         assert out.sell is not None and out.sell.filled_qty == sold[0].filled
         assert [t.leg for t in engine.tracker.for_opportunity(out.opportunity_id)] == ["buy", "sell"]
         assert out.status == "filled" and engine.risk.state.name == "ACTIVE"
+        assert engine.risk.unhedged_notional == 0
         assert venue_btc(sim) == 2 * FUNDING["BTC"]
         await assert_journal_is_ledger(sim, tmp_path)
     finally:
