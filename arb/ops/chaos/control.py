@@ -49,6 +49,7 @@ TOO_MANY: Final[Mapping[str, str]] = MappingProxyType({
                'per minute. Please use the websocket for live updates to avoid polling the API."}',
     "mexc": '{"code":429,"msg":"Too Many Requests"}',
 })
+RESYNC_WAIT_S = 12.0  # a refused snapshot is fetched again with backoff (at most 10 s apart)
 HALT_TARGET_S = 1.0
 CLI_TIMEOUT_S = 30.0
 
@@ -103,11 +104,13 @@ async def storm(trials: int, seed: int, out: Path, canary: Canary) -> RowResult:
             if during:
                 details.append(f"storm {i} ({method} 429 on {venue}): {len(during)} sent inside "
                                f"Retry-After: {', '.join(sorted(set(during)))}")
-            if not await wait_until(lambda: all(b.state.name == "SYNCED" for b in engine.books.all()), 5.0):
+            if not await wait_until(lambda: all(b.state.name == "SYNCED" for b in engine.books.all()),
+                                    RESYNC_WAIT_S):
                 stuck += 1
-                details.append(f"storm {i}: books not SYNCED 5 s after the Retry-After: " + ", ".join(
-                    f"{b.venue} {b.symbol} {b.state.name}" for b in engine.books.all()
-                    if b.state.name != "SYNCED"))
+                unsynced = [f"{b.venue} {b.symbol} {b.state.name}" for b in engine.books.all()
+                            if b.state.name != "SYNCED"]
+                details.append(f"storm {i}: books not SYNCED {RESYNC_WAIT_S:.0f} s after the Retry-After: "
+                               + ", ".join(unsynced))
             if engine.risk.state is not TradingState.ACTIVE:
                 engine.risk.resume()
         banned = sum(v for (_, name), v in counters(engine).items() if name == "rest_banned")
