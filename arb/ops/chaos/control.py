@@ -107,8 +107,8 @@ async def storm(trials: int, seed: int, out: Path, canary: Canary) -> RowResult:
             if not await wait_until(lambda: all(b.state.name == "SYNCED" for b in engine.books.all()),
                                     RESYNC_WAIT_S):
                 stuck += 1
-                unsynced = [f"{b.venue} {b.symbol} {b.state.name}" for b in engine.books.all()
-                            if b.state.name != "SYNCED"]
+                unsynced = [f"{b.venue} {b.symbol} {b.state.name} ({b.snapshot_failures} failed snapshots, "
+                            f"last: {b.last_reason})" for b in engine.books.all() if b.state.name != "SYNCED"]
                 details.append(f"storm {i}: books not SYNCED {RESYNC_WAIT_S:.0f} s after the Retry-After: "
                                + ", ".join(unsynced))
             if engine.risk.state is not TradingState.ACTIVE:
