@@ -45,6 +45,7 @@ class ExitCode(IntEnum):
     FAILED = 1  # the command ran and its result is a failure (a check failed, nothing recorded/synced)
     USAGE = 2  # a bad flag, config file or config value: the message names it
     ENVIRONMENT = 3  # the machine or network said no: port in use, venue unreachable, unreadable file
+    CANNOT_TRADE = 4  # run: nothing can be traded (one venue, no common symbol, no balances); --wait runs
     INTERRUPTED = 130  # Ctrl-C (SIGINT): what was done so far is printed first
 
 
@@ -53,6 +54,7 @@ EXIT_CODES_HELP = """exit codes:
   1    the command ran and failed (a check failed, nothing synced or recorded)
   2    usage or configuration error (the message names the flag, file or field)
   3    environment error (port in use, venue unreachable, unreadable journal or recording)
+  4    run: nothing can be traded (one venue, no symbol on two venues, no balances); --wait runs anyway
   130  interrupted with Ctrl-C (what was done so far is printed first)
 
 logging: --log-level and --log-format (before or after the command: arb-engine run --log-format json
@@ -260,7 +262,7 @@ def _run(args: argparse.Namespace) -> int:
     from arb.runner import main as run_main
 
     return run_main(args.config, live=args.live, sim=args.sim, duration=args.duration, seed=args.seed,
-                    sim_urls=args.sim_url, use_uvloop=args.use_uvloop)
+                    sim_urls=args.sim_url, use_uvloop=args.use_uvloop, quiet=args.quiet, wait=args.wait)
 
 
 def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -274,6 +276,10 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                              "venues not named are left out")
     parser.add_argument("--duration", type=positive_float, default=None, help="stop after this many seconds")
     parser.add_argument("--seed", type=int, default=1, help="simulator seed (with --sim)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no live view and no progress lines (daemons; logs still go to stderr)")
+    parser.add_argument("--wait", action="store_true",
+                        help="keep running when nothing can be traded (else say why and exit 4)")
     parser.set_defaults(handler=_run)
 
 
@@ -434,6 +440,44 @@ def _add_replay(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     parser.set_defaults(handler=_replay)
 
 
+def _top(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from arb.ops.top import top
+
+    url = args.url
+    if args.config:
+        try:
+            obs = load_config(args.config).observability
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if not obs.metrics_port:
+            print(f"error: {args.config}: observability.metrics_port is 0 (the engine serves no HTTP)",
+                  file=sys.stderr)
+            return 2
+        url = f"http://{obs.metrics_host}:{obs.metrics_port}"
+    if not url.startswith(("http://", "https://")):
+        print(f"error: --url {url!r}: expected http://HOST:PORT", file=sys.stderr)
+        return 2
+    if not 0 < args.interval <= 0.5:
+        print(f"error: --interval {args.interval}: expected 0 < seconds <= 0.5", file=sys.stderr)
+        return 2
+    return asyncio.run(top(url, interval=args.interval, reason=args.reason))
+
+
+def _add_top(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("top", help="live dashboard of a running engine (keys: h halt, r resume, q quit)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--url", default="http://127.0.0.1:9108",
+                       help="the engine's HTTP server (default http://127.0.0.1:9108)")
+    where.add_argument("--config", help="the engine's config file (its observability host and port)")
+    parser.add_argument("--interval", type=float, default=0.25, help="refresh every N seconds (default 0.25)")
+    parser.add_argument("--reason", default="halted from arb-engine top",
+                        help="halt reason used when none is typed after h")
+    parser.set_defaults(handler=_top)
+
+
 def _chaos(args: argparse.Namespace) -> int:
     from arb.ops.chaos import main as chaos_main
 
@@ -462,6 +506,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], 
     _add_reports,
     _add_record,
     _add_replay,
+    _add_top,
     _add_chaos,
 )
 

@@ -94,6 +94,11 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         "empty: USDT 10000, USDC 10000, BTC 0.1, ETH 3, SOL 50 (other assets 0)")] = {}
     balance_refresh_s: Annotated[PositiveFloat, doc(
         "live mode: seconds between re-reads of every venue's balances while no trade is in flight")] = 5.0
+    fee_refresh_s: Annotated[PositiveFloat, doc(
+        "live mode: taker fee rates are re-read from every venue this often (s)")] = 3600.0
+    stale_book_s: Annotated[PositiveFloat, doc(
+        "a synced book that has not changed for this long is resynced from a snapshot (a stalled "
+        "stream); halted symbols' rules are re-read as often (s)")] = 30.0
 
 
 class VenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

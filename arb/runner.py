@@ -5,6 +5,11 @@ venue's keys in the environment (``ARB_<VENUE>_API_KEY`` / ``_API_SECRET``); wit
 simulator's funded test account (``sim-key`` / ``sim-secret``) stands in for keys not set. When the
 venues cannot be reached (no internet here) the engine keeps retrying with backoff and says so on
 every attempt.
+
+While it runs, a terminal shows the live view (`arb.ops.view`: books, spreads, trades, balances,
+state, connections; 4 Hz from a timer, never from the hot path), piped output a progress line every
+few seconds, `--quiet` neither. A run that cannot trade anything (fewer than two venues, no symbol
+listed on two of them, empty balances) says why and exits `EXIT_CANNOT_TRADE` (4) unless `--wait`.
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ from arb.errors import ArbError, AuthenticationError, ConfigError, JournalError
 from arb.obs import loop as event_loop
 from arb.obs.health import HealthServer
 from arb.obs.loop import loop_name
+from arb.ops.preflight import EXIT_CANNOT_TRADE, config_reasons, engine_reasons
 from arb.ops.status import engine_status
+from arb.ops.view import ViewMode, choose_mode, engine_controls, show
 from arb.sim.server import SimExchange, parse_sim_urls
 
 log = logging.getLogger(__name__)
@@ -54,9 +61,23 @@ def _with_sim_urls(config: Config, urls: Mapping[str, tuple[str, str]], *, only:
     return msgspec.structs.replace(config, venues=venues)
 
 
+def _cannot_trade(out: TextIO, reasons: list[str], wait: bool) -> bool:
+    """Say why nothing can trade; True when the run should stop (no `--wait`)."""
+    for reason in reasons:
+        out.write(f"cannot trade: {reason}\n")
+    out.write("waiting anyway (--wait)\n" if wait else
+              f"exiting ({EXIT_CANNOT_TRADE}); pass --wait to run anyway\n")
+    out.flush()
+    return not wait
+
+
 async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 1,
-              out: TextIO | None = None, credentials: dict[str, Credentials] | None = None) -> int:
+              out: TextIO | None = None, credentials: dict[str, Credentials] | None = None,
+              quiet: bool = True, wait: bool = False) -> int:
     out = out or sys.stdout  # resolved per call, so a redirected stdout is honoured
+    reasons = config_reasons(config)
+    if reasons and _cannot_trade(out, reasons, wait):
+        return EXIT_CANNOT_TRADE
     simulator = None
     if sim:
         simulator = SimExchange(list(config.enabled_venues), seed=seed)
@@ -73,6 +94,8 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
     began = time.monotonic()
     engine: Engine | None = None
     health: HealthServer | None = None
+    view: asyncio.Task[None] | None = None
+    view_stop = asyncio.Event()
     try:
         while not stop.is_set():
             engine = Engine(config, credentials=credentials)
@@ -103,6 +126,13 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
                     await asyncio.wait_for(stop.wait(), delay)
                 delay = min(delay * 2, RETRY_MAX_S)
         if engine is not None:
+            reasons, warnings = engine_reasons(engine)
+            if reasons and _cannot_trade(out, reasons, wait):
+                await engine.stop()
+                engine = None  # nothing ran: no summary table of zeros
+                return EXIT_CANNOT_TRADE
+            for warning in [] if reasons else warnings:
+                out.write(f"warning: {warning}\n")
             out.write(f"running in {config.engine.mode} mode on {', '.join(config.enabled_venues)}; "
                       f"event loop {loop_name()}; journal {config.journal_path}\n")
             log.info("engine %s started: %s mode, venues %s, symbols %s, event loop %s", config.engine.name,
@@ -116,12 +146,23 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
                                       loop_lag_warn_ms=obs.loop_lag_warn_ms)
                 port = await health.start()
                 out.write(f"health: http://{obs.metrics_host}:{port}/readyz  metrics: /metrics\n")
+                halt, resume = engine_controls(engine)
+                health.serve_view(engine.view_snapshot, halt=halt, resume=resume)
             out.flush()
+            mode = choose_mode(out, quiet)
+            if mode is not ViewMode.OFF:
+                view = asyncio.get_running_loop().create_task(
+                    show(engine.view_snapshot, out, mode, title=f"arb {config.engine.mode}", stop=view_stop),
+                    name="live view")
             started = time.monotonic()
             while not stop.is_set() and (duration is None or time.monotonic() - started < duration):
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1.0)
     finally:
+        if view is not None:
+            view_stop.set()
+            with contextlib.suppress(Exception):
+                await view
         if health is not None:
             await health.stop()
         if engine is not None:
@@ -133,7 +174,8 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
 
 
 def main(config_path: str, *, live: bool, sim: bool, duration: float | None, seed: int,
-         sim_urls: Sequence[str] = (), use_uvloop: bool | None = None) -> int:
+         sim_urls: Sequence[str] = (), use_uvloop: bool | None = None, quiet: bool = False,
+         wait: bool = False) -> int:
     """`arb-engine run`; `sim_urls` (``VENUE=URL``) point venues at a running `arb-engine sim`."""
     try:
         config = load_config(config_path)
@@ -162,8 +204,8 @@ def main(config_path: str, *, live: bool, sim: bool, duration: float | None, see
             config, engine=msgspec.structs.replace(config.engine, mode="live"))
     uvloop = config.engine.use_uvloop if use_uvloop is None else use_uvloop
     try:
-        return event_loop.run(run(config, sim=sim, duration=duration, seed=seed, credentials=credentials),
-                              uvloop)
+        return event_loop.run(run(config, sim=sim, duration=duration, seed=seed, credentials=credentials,
+                                  quiet=quiet, wait=wait), uvloop)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

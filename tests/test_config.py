@@ -60,6 +60,14 @@ def test_minimal_file_is_valid(tmp_path: Path) -> None:
         ({"symbols": []}, "symbols", None),
         ({}, "symbols", None),
         ({"symbols": "BTC/USDT"}, "symbols", "BTC/USDT"),
+        # limits that contradict each other: ordinary one-legged trades at once would HALT
+        ({"symbols": ["BTC/USDT"], "risk": {"max_unhedged_notional": 2000}}, "risk.max_unhedged_notional",
+         "2000"),
+        # "not found" must not be final while the order's own write may still be in flight
+        ({"symbols": ["BTC/USDT"], "executor": {"unknown_grace_ms": 2000}}, "executor.unknown_grace_ms",
+         "2000"),
+        ({"symbols": ["BTC/USDT"], "executor": {"unknown_grace_ms": 5000, "unknown_deadline_ms": 5000}},
+         "executor.unknown_deadline_ms", "5000"),
     ],
 )
 def test_bad_input_names_the_field(raw: dict[str, object], field: str, shown: str | None) -> None:

@@ -44,6 +44,8 @@ CONSUMERS: dict[str, str] = {
     "engine.use_uvloop": "config.engine.use_uvloop",
     "engine.paper_balances": "config.paper_start_balances",
     "engine.balance_refresh_s": "config.engine.balance_refresh_s",
+    "engine.fee_refresh_s": "engine.fee_refresh_s",
+    "engine.stale_book_s": "engine.stale_book_s",
     "venues.*.enabled": "config.enabled_venues",
     "venues.*.rest_url": "config.rest_url",
     "venues.*.ws_url": "config.ws_url",

@@ -230,4 +230,4 @@ def test_exit_codes_are_documented_in_help_and_readme(capsys: pytest.CaptureFixt
     for code in ExitCode:
         assert f"  {int(code)} " in text, code
         assert f"| {int(code)} |" in readme, code
-    assert json.dumps(sorted(int(c) for c in ExitCode)) == "[0, 1, 2, 3, 130]"
+    assert json.dumps(sorted(int(c) for c in ExitCode)) == "[0, 1, 2, 3, 4, 130]"

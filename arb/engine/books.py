@@ -38,7 +38,7 @@ from typing import Final
 import msgspec
 
 from arb._core.book import L2Book
-from arb.errors import DecodeError
+from arb.errors import DecodeError, RateLimitError
 from arb.model import AssetBalance, Fill, Order, OrderBook, Symbol, Trade
 from arb.venues.base import DepthUpdate
 
@@ -312,18 +312,28 @@ class BookStore:
         while sync.state is not SyncState.SYNCED:
             if sync.state is SyncState.INVALID:
                 sync.state = SyncState.RESYNCING
+            wait: float | None = None
             async with self._slots:
                 sync.snapshot_fetches += 1
                 try:
                     snapshot = await self._fetch(sync.venue, sync.symbol, sync.rule.snapshot_limit)
                 except asyncio.CancelledError:
                     raise
+                except RateLimitError as exc:  # the venue says when: ask again then, not later
+                    sync.snapshot_failures += 1
+                    log.warning("%s %s: snapshot fetch rate limited: %s", sync.venue, sync.symbol, exc)
+                    snapshot, wait = None, max(exc.retry_after or delay, self._backoff)
                 except Exception as exc:  # any failure: count it, back off, try again
                     sync.snapshot_failures += 1
                     log.warning("%s %s: snapshot fetch failed: %s", sync.venue, sync.symbol, exc)
                     snapshot = None
             if snapshot is not None and self._bridged(sync, snapshot):
+                log.info("%s %s: book synced (after %s)", sync.venue, sync.symbol, sync.last_reason)
                 break
+            if wait is not None:
+                await self._sleep(wait)
+                delay = self._backoff
+                continue
             await self._sleep(delay)
             delay = min(delay * 2, self._max_backoff)
         if sync.task is asyncio.current_task():

@@ -10,6 +10,7 @@ reason, and so is every stage of the funnel.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 from arb._core.book import L2Book
 from arb._core.spread import SpreadKernel
@@ -20,6 +21,15 @@ MS = 1_000_000
 
 # funnel stages, in order
 FUNNEL = ("evaluated", "clears_fees", "sized", "approved", "sent", "both_filled")
+
+
+class Spread(NamedTuple):
+    """The top-of-book net spread of one venue pair (buy on `buy_venue`, sell on `sell_venue`)."""
+
+    symbol: Symbol
+    buy_venue: str
+    sell_venue: str
+    net_bps: float
 
 
 class Funnel:
@@ -39,7 +49,7 @@ class Funnel:
 class _Market:
     """One symbol across the venues that list it, with its kernel bound to their books."""
 
-    __slots__ = ("books", "index", "kernel", "last_attempt_ns", "symbol", "ts_event", "venues")
+    __slots__ = ("books", "fees", "index", "kernel", "last_attempt_ns", "symbol", "ts_event", "venues")
 
     def __init__(self, symbol: Symbol, books: Mapping[str, L2Book], fees: Mapping[str, float],
                  qty_step: float, risk: RiskConfig) -> None:
@@ -48,6 +58,7 @@ class _Market:
         self.index = {v: i for i, v in enumerate(self.venues)}
         self.books = [books[v] for v in self.venues]
         self.kernel = SpreadKernel(self.books, risk.min_net_bps, risk.max_notional_per_order, qty_step)
+        self.fees = [fees[v] for v in self.venues]  # a copy for `Detector.spreads` (off the hot path)
         for i, venue in enumerate(self.venues):
             self.kernel.set_fee(i, fees[venue])
         self.ts_event = [0] * len(self.venues)
@@ -118,9 +129,46 @@ class Detector:
         """The prefix of opportunity ids (unique per run: the journal's run counter)."""
         self._run_tag = tag
 
+    def has(self, symbol: Symbol) -> bool:
+        return symbol in self._markets
+
     def set_fee(self, venue: str, symbol: Symbol, taker: float) -> None:
         market = self._markets[symbol]
         market.kernel.set_fee(market.index[venue], taker)
+        market.fees[market.index[venue]] = taker
+
+    def spreads(self) -> list[Spread]:
+        """Top-of-book net spread of every symbol's venue pairs, in the better direction.
+
+        A cheap read for the live view and `/view` (called a few times a second, never per update):
+        each pair's buy-at-ask on one venue and sell-at-bid on the other, both taker fees paid, in
+        bps of the buy price. Pairs where either book is not synced or one side is empty are left
+        out. Sorted best first.
+        """
+        out: list[Spread] = []
+        for symbol, market in self._markets.items():
+            tops = []
+            for i, venue in enumerate(market.venues):
+                book = market.books[i]
+                ok = self._is_synced(venue, symbol)
+                tops.append((book.best_bid(), book.best_ask()) if ok else (None, None))
+            n = len(market.venues)
+            for i in range(n):
+                for j in range(i + 1, n):
+                    best: Spread | None = None
+                    for buy, sell in ((i, j), (j, i)):
+                        ask, bid = tops[buy][1], tops[sell][0]
+                        if ask is None or bid is None or ask[0] <= 0:
+                            continue
+                        cost = ask[0] * (1 + market.fees[buy])
+                        gain = bid[0] * (1 - market.fees[sell])
+                        bps = (gain - cost) / ask[0] * 10_000
+                        if best is None or bps > best.net_bps:
+                            best = Spread(symbol, market.venues[buy], market.venues[sell], bps)
+                    if best is not None:
+                        out.append(best)
+        out.sort(key=lambda s: -s.net_bps)
+        return out
 
     def set_halted(self, venue: str, symbol: Symbol, halted: bool) -> None:
         if halted:

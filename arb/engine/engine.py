@@ -29,6 +29,7 @@ import msgspec
 import arb
 from arb._core.book import L2Book
 from arb.config import Config, Credentials, VenueConfig
+from arb.engine import report
 from arb.engine.books import BookStore
 from arb.engine.control import EngineControl
 from arb.engine.detector import Detector
@@ -39,7 +40,8 @@ from arb.engine.orders import OrderTracker, TrackedOrder
 from arb.engine.paper import PaperExchange
 from arb.engine.reconcile import ReconcileReport, reconcile
 from arb.engine.risk import RiskManager, state_path
-from arb.errors import ConfigError, DecodeError, ExchangeError
+from arb.engine.upkeep import Upkeep
+from arb.errors import ConfigError, DecodeError, ExchangeError, TradingDisabledError
 from arb.model import ZERO, AssetBalance, Fill, Opportunity, Order, Symbol, SymbolInfo, Trade
 from arb.obs.metrics import EngineSnapshot, Metrics
 from arb.venues.base import (
@@ -49,6 +51,7 @@ from arb.venues.base import (
     PublicExchangeInterface,
     StreamHandlers,
 )
+from arb.venues.clock import ServerClock
 from arb.venues.registry import make_private, make_public, make_stream, shared_limiter
 
 log = logging.getLogger(__name__)
@@ -94,7 +97,7 @@ class _Handlers:
         self._engine.on_venue_balance(venue, balance)
 
     def on_decode_error(self, error: DecodeError, symbol: Symbol | None) -> None:
-        self._engine.decode_errors += 1
+        self._engine.stream_decode_errors += 1
         if symbol is not None:
             self._engine.books.on_decode_error(error.venue, symbol)
 
@@ -169,18 +172,21 @@ class Engine:
         self._activity: dict[str, int] = {}  # venue -> changes to its orders (balance snapshots race them)
         self._journaled_balances: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
         self._last_final: dict[str, int] = {}  # venue -> when an order of it last changed
-        self.decode_errors = 0
+        self.stream_decode_errors = 0  # frames a venue codec could not decode
         self.decision_ns: deque[int] = deque(maxlen=DECISION_SAMPLES)  # recent, for percentiles
         self.metrics = Metrics(EngineSnapshot(
             funnel=lambda: self.detector.funnel.stages, gates=lambda: self.detector.funnel.gates,
             trading_state=lambda: int(self.risk.state), realised_pnl=lambda: float(self.risk.realised_pnl),
-            unhedged_notional=lambda: float(self.risk.unhedged_notional), books=self._book_metrics,
-            venue_counters=self._venue_counters, venue_gauges=self._venue_gauges,
+            unhedged_notional=lambda: float(self.risk.unhedged_notional),
+            books=lambda: report.book_metrics(self), venue_counters=lambda: report.venue_counters(self),
+            venue_gauges=lambda: report.venue_gauges(self),
         ))
         self.journal.on_commit = self.metrics.journal_write.observe  # thread-safe
         self._tasks: set[asyncio.Task[None]] = set()
         self._executor: Executor | None = None
         self._handlers = _Handlers(self)
+        self.upkeep = Upkeep(self)
+        self._venue_clocks: dict[str, ServerClock] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -192,6 +198,7 @@ class Engine:
         wanted = set(self.config.symbol_list)
         for name, venue_cfg in venues.items():
             self.publics[name] = self._make_public(name, venue_cfg)
+            await self._measure_clock(name)
             for info in await self.publics[name].symbols():
                 if info.symbol in wanted and info.tradable:
                     self.symbols[(name, info.symbol)] = info
@@ -204,7 +211,7 @@ class Engine:
             self.config.executor, privates=self.privates, symbols=self.symbols,
             taker_fee=lambda v, s: fees[(v, s)], book=lambda v, s: self._book_or_none(v, s),
             tracker=self.tracker, risk=self.risk, funnel=self.detector.funnel, clock_ns=self._clock,
-            journal=self.journal, failpoints=Failpoints.from_env(),
+            journal=self.journal, failpoints=Failpoints.from_env(), on_refused=self._on_refused,
         )
         for symbol in self.config.symbol_list:
             listed = [v for v in venues if (v, symbol) in self.symbols]
@@ -229,6 +236,7 @@ class Engine:
         if self.live:
             self._refresher = asyncio.get_running_loop().create_task(self._refresh_balances(),
                                                                      name="balance refresh")
+        self.upkeep.start()
 
     def _venue_stream(self, name: str, handlers: StreamHandlers, cfg: VenueConfig) -> BaseWebSocketInterface:
         if not self.live:
@@ -324,6 +332,7 @@ class Engine:
             await asyncio.wait(list(self._tasks))
 
     async def stop(self) -> None:
+        await self.upkeep.stop()
         for check in list(self._checks):
             check.cancel()
         if self._refresher is not None:
@@ -366,61 +375,6 @@ class Engine:
             elapsed = time.time_ns() - book.ts_ns  # frame receive -> decision
             self.decision_ns.append(elapsed)
             self.metrics.frame_to_decision.observe(elapsed / 1e9)
-
-    def _book_metrics(self) -> list[tuple[str, str, int, float]]:
-        now = time.time_ns()
-        return [(s.venue, str(s.symbol), int(s.state), (now - s.book.ts_ns) / 1e9 if s.book.ts_ns else 0.0)
-                for s in self.books.all()]
-
-    def _venue_counters(self) -> list[tuple[str, str, float]]:
-        out = []
-        for sync in self.books.all():
-            out.append((sync.venue, "book_gaps", float(sync.gaps)))
-            out.append((sync.venue, "book_resyncs", float(sync.resyncs)))
-            out.append((sync.venue, "book_decode_errors", float(sync.decode_errors)))
-        counts = self.tracker.counts()
-        for venue in self.config.enabled_venues:
-            orders, fills = counts.get(venue, (0, 0))
-            out.append((venue, "orders", float(orders)))
-            out.append((venue, "fills", float(fills)))
-        for venue, rest in self._rest_clients():
-            out.append((venue, "rest_rate_limited", float(rest.metrics.rate_limited)))  # 429s
-            out.append((venue, "rest_banned", float(rest.metrics.banned)))  # 418s
-            out.append((venue, "rest_retries", float(rest.metrics.retries)))
-        for venue, stream in self.streams.items():
-            ws = getattr(stream, "ws", None)
-            if ws is not None and hasattr(ws, "connections"):
-                out.append((venue, "ws_reconnects", float(sum(c.reconnects for c in ws.connections))))
-        totals: dict[tuple[str, str], float] = {}
-        for venue, name, value in out:
-            totals[(venue, name)] = totals.get((venue, name), 0.0) + value
-        return [(venue, name, value) for (venue, name), value in totals.items()]
-
-    def _rest_clients(self) -> list[tuple[str, Any]]:
-        """Every venue's REST clients (market data and, live, the signed one)."""
-        out = []
-        for venue, connector in [*self.publics.items(), *self.privates.items()]:
-            rest = getattr(connector, "rest", None)
-            if rest is not None and hasattr(rest, "metrics"):
-                out.append((venue, rest))
-        return out
-
-    def _venue_gauges(self) -> list[tuple[str, str, dict[str, str], float]]:
-        out: list[tuple[str, str, dict[str, str], float]] = []
-        shown: set[int] = set()  # a venue's clients share one limiter: report it once
-        for venue, rest in self._rest_clients():
-            if rest.limiter is None or id(rest.limiter) in shown:
-                continue
-            shown.add(id(rest.limiter))
-            for pool, free in rest.limiter.headroom().items():
-                out.append(("ratelimit_headroom_ratio", "Fraction of a rate-limit pool available now",
-                            {"venue": venue, "pool": pool}, free))
-        for venue, private in self.privates.items():
-            clock = getattr(private, "server_clock", None)
-            if clock is not None:
-                out.append(("clock_offset_seconds", "Venue clock minus local clock",
-                            {"venue": venue}, clock.offset_ms / 1000))
-        return out
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
         """Ready when every book is SYNCED and trading is not HALTED (for /readyz)."""
@@ -492,6 +446,20 @@ class Engine:
             log.warning("%s: late fill settled: %s", opportunity_id, outcome.status)
             self.totals.pnl += outcome.pnl
 
+    @property
+    def decode_errors(self) -> int:
+        """Malformed input, counted: frames no codec could decode plus decoded updates a book refused
+        (NaN, inf, non-positive prices, negative sizes, reversed ids)."""
+        return self.stream_decode_errors + self.books.malformed_updates
+
+    @property
+    def clock_ns(self) -> Callable[[], int]:
+        return self._clock
+
+    def _on_refused(self, venue: str, symbol: Symbol, error: ExchangeError) -> None:
+        if isinstance(error, TradingDisabledError):
+            self.upkeep.symbol_halted(venue, symbol)
+
     def _trading_gate(self) -> str:
         state = self.risk.state
         return "" if state.name == "ACTIVE" else f"trading {state.name}"
@@ -503,9 +471,19 @@ class Engine:
             return "user stream down"
         return ""
 
+    async def _measure_clock(self, venue: str) -> None:
+        """The venue's clock offset from its public time endpoint (the signed connector keeps its own,
+        live): event times are compared on one clock by the detector's time-lag gate."""
+        clock = ServerClock()  # wall clock: frames are stamped with it on receipt
+        try:
+            await clock.sync(self.publics[venue].server_time)
+        except (ExchangeError, NotImplementedError) as exc:
+            log.warning("%s: venue clock not measured (%s): event times taken as ours", venue, exc)
+            return
+        self._venue_clocks[venue] = clock
+
     def _clock_offset_ns(self, venue: str) -> int:
-        private = self.privates.get(venue)
-        clock = getattr(private, "server_clock", None)
+        clock = getattr(self.privates.get(venue), "server_clock", None) or self._venue_clocks.get(venue)
         return int(clock.offset_ms * MS) if clock is not None else 0
 
     def _is_dust(self, symbol: Symbol, quantity: Decimal, price: Decimal) -> bool:
@@ -578,33 +556,12 @@ class Engine:
 
     # ------------------------------------------------------------------ reporting
 
+    # ------------------------------------------------------------------ reporting (arb.engine.report)
+
     def summary(self) -> dict[str, Any]:
         """What happened, for the demo's table and `status`."""
-        decisions = sorted(self.decision_ns)
+        return report.summary(self)
 
-        def pct(p: float) -> float:
-            return decisions[min(len(decisions) - 1, int(p * len(decisions)))] / 1000 if decisions else 0.0
-
-        totals = self.totals
-        lifetimes = sorted(self._lifetimes)
-        return {
-            "books_synced": sum(s.state == 1 for s in self.books.all()),
-            "books": len(list(self.books.all())),
-            "funnel": dict(self.detector.funnel.stages),
-            "gates": dict(self.detector.funnel.gates),
-            "rejections": dict(self.risk.rejections),
-            "trades": totals.trades,
-            "fills": totals.fills,
-            "pnl": totals.pnl,
-            "decode_errors": self.decode_errors,
-            "state": self.risk.state.name,
-            "mode": self.config.engine.mode,
-            "update_to_decision_us": {"p50": pct(0.5), "p99": pct(0.99)},
-            "residuals": {"count": totals.residuals, "open": totals.residuals_open,
-                          "p50_ms": lifetimes[len(lifetimes) // 2] if lifetimes else 0.0,
-                          "max_ms": lifetimes[-1] if lifetimes else 0.0},
-            "journal": str(self.config.journal_path),
-        }
-
-
-
+    def view_snapshot(self, recent: int = 12) -> dict[str, Any]:
+        """What the live view and `/view` show (JSON-ready)."""
+        return report.view_snapshot(self, recent)

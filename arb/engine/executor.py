@@ -94,9 +94,11 @@ class Executor:
         client_id: Callable[[str, str], str] = default_client_id,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         failpoints: Failpoints | None = None,
+        on_refused: Callable[[str, Symbol, ExchangeError], None] | None = None,
     ) -> None:
         self.config = config
         self._failpoints = failpoints or Failpoints()
+        self._on_refused = on_refused  # a venue refused an order (the engine gates halted symbols)
         self._privates = privates
         self._symbols = symbols
         self._fee = taker_fee
@@ -209,6 +211,12 @@ class Executor:
                 break
             if opened is None:
                 opened = self._clock()
+                legs = {t.leg: t.order for t in self.tracker.for_opportunity(opp.id)}
+                bought = legs["buy"].filled_qty if "buy" in legs else ZERO
+                sold = legs["sell"].filled_qty if "sell" in legs else ZERO
+                log.warning("%s %s: one-legged position opened by %s: %s %s (bought %s on %s, sold %s on %s)",
+                            opp.buy_venue if net > 0 else opp.sell_venue, opp.symbol, opp.id, _num(net),
+                            opp.symbol.base, bought, opp.buy_venue, sold, opp.sell_venue)
             left, unresolved = await self._close_residual(opp, net)
             if unresolved:
                 continue  # the next round resolves the hedge before anything else is sent
@@ -229,6 +237,9 @@ class Executor:
                 self.funnel.hit("both_filled")
         if opened is not None:
             outcome.residual_ms = (self._clock() - opened) / MS
+            if outcome.status != "halted":
+                log.info("%s %s: one-legged position of %s closed in %.1f ms", opp.buy_venue
+                         if bought >= sold else opp.sell_venue, opp.symbol, opp.id, outcome.residual_ms)
         outcome.residual = self.net_position(opp.id) if outcome.status == "halted" else ZERO
         outcome.pnl = self._realised(opp)
         self.risk.add_realised_pnl(outcome.pnl)
@@ -324,6 +335,8 @@ class Executor:
             log.warning("%s %s: order %s rejected: %s", order.venue, order.symbol, cid, exc)
             self.tracker.mark_rejected(cid, f"{type(exc).__name__} {exc.api_code}")
             self.risk.record_result(order.venue, False)
+            if self._on_refused is not None:
+                self._on_refused(order.venue, order.symbol, exc)
             return self.tracker.get(cid) or order
         else:
             self._failpoints.hit("executor.sent")

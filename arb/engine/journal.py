@@ -133,6 +133,30 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         detail TEXT NOT NULL DEFAULT ''
     );
     """,
+    # 2: a fill is keyed by (venue, symbol, trade id): Binance trade ids are per symbol
+    """
+    CREATE TABLE fills_v2 (
+        venue TEXT NOT NULL,
+        trade_id TEXT NOT NULL,
+        client_order_id TEXT,
+        order_id TEXT,
+        symbol TEXT NOT NULL,
+        side INTEGER NOT NULL,
+        price TEXT NOT NULL,
+        quantity TEXT NOT NULL,
+        fee TEXT NOT NULL,
+        fee_asset TEXT NOT NULL,
+        is_maker INTEGER NOT NULL,
+        ts_event INTEGER NOT NULL,
+        ts_recv INTEGER NOT NULL,
+        paper INTEGER NOT NULL,
+        PRIMARY KEY (venue, symbol, trade_id)
+    );
+    INSERT INTO fills_v2 SELECT venue, trade_id, client_order_id, order_id, symbol, side, price, quantity,
+        fee, fee_asset, is_maker, ts_event, ts_recv, paper FROM fills;
+    DROP TABLE fills;
+    ALTER TABLE fills_v2 RENAME TO fills;
+    """,
 )
 
 _ORDER_COLUMNS: Final = (

@@ -384,6 +384,7 @@ class WsClient:
         ws, reader = await self._open(conn)
         if conn.ever_up:
             conn.stats.reconnects += 1
+            log.info("%s[%d]: reconnected", self.name, conn.index)
         conn.ever_up = True
         conn.ws, conn.reader = ws, reader
 

@@ -1,8 +1,11 @@
-"""Local HTTP endpoint: `/livez`, `/readyz`, `/metrics`, `/status`; and the event-loop lag monitor.
+"""Local HTTP endpoint (`/livez`, `/readyz`, `/metrics`, `/status`, `/view`, `/control/*`); loop-lag monitor.
 
 `/livez` answers whenever the process and its event loop run (it never looks at venues);
 `/readyz` asks the engine's readiness callback (books SYNCED, user streams up, reconciliation
-done, not HALTED, loop lag acceptable) and answers 200 or 503 with the reasons.
+done, not HALTED, loop lag acceptable) and answers 200 or 503 with the reasons. `/view` is the
+live view's snapshot (what `arb-engine top` draws); ``POST /control/halt`` (JSON ``{"reason": ...}``)
+and ``POST /control/resume`` change the trading state, and answer only requests from the loopback
+interface (403 otherwise, whatever address the server is bound to).
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from aiohttp import web
 from arb.obs.loop import loop_name
 
 Readiness = Callable[[], tuple[bool, dict[str, Any]]]
+Control = Callable[[str], dict[str, Any]]  # halt(reason) / resume(""): returns the new state
+LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
+MAX_REASON = 200
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +113,9 @@ class HealthServer:
     ) -> None:
         self.host = host
         self.port = port
+        self._view: Callable[[], dict[str, Any]] | None = None  # set by `serve_view`
+        self._halt: Control | None = None
+        self._resume: Control | None = None
         self._readiness = readiness
         self._metrics = metrics
         self._status = status
@@ -119,6 +128,9 @@ class HealthServer:
         app.router.add_get("/readyz", self._readyz)
         app.router.add_get("/metrics", self._metrics_handler)
         app.router.add_get("/status", self._status_handler)
+        app.router.add_get("/view", self._view_handler)
+        app.router.add_post("/control/halt", self._halt_handler)
+        app.router.add_post("/control/resume", self._resume_handler)
         return app
 
     async def start(self) -> int:
@@ -170,3 +182,39 @@ class HealthServer:
             raise web.HTTPNotFound()
         return web.json_response({**self._status(), "event_loop": self.loop_lag.report()},
                                  dumps=lambda o: json.dumps(o, default=str))
+
+    def serve_view(self, view: Callable[[], dict[str, Any]], *, halt: Control, resume: Control) -> None:
+        """Serve `/view` (the live view's snapshot) and the loopback-only control routes (404 until set)."""
+        self._view, self._halt, self._resume = view, halt, resume
+
+    async def _view_handler(self, request: web.Request) -> web.Response:
+        if self._view is None:
+            raise web.HTTPNotFound()
+        return web.json_response(self._view(), dumps=lambda o: json.dumps(o, default=str))
+
+    async def _halt_handler(self, request: web.Request) -> web.Response:
+        if self._halt is None:
+            raise web.HTTPNotFound()
+        self._local_only(request)
+        reason = "operator halt (HTTP)"
+        if request.can_read_body:
+            try:
+                body = await request.json()
+            except ValueError:
+                raise web.HTTPBadRequest(text="body: expected JSON like {\"reason\": \"...\"}") from None
+            given = body.get("reason") if isinstance(body, dict) else None
+            if given is not None and not isinstance(given, str):
+                raise web.HTTPBadRequest(text="reason: expected a string")
+            reason = (given or reason)[:MAX_REASON]
+        return web.json_response(self._halt(reason))
+
+    async def _resume_handler(self, request: web.Request) -> web.Response:
+        if self._resume is None:
+            raise web.HTTPNotFound()
+        self._local_only(request)
+        return web.json_response(self._resume(""))
+
+    @staticmethod
+    def _local_only(request: web.Request) -> None:
+        if request.remote not in LOOPBACK:
+            raise web.HTTPForbidden(text="control endpoints answer 127.0.0.1 only")

@@ -334,7 +334,8 @@ class BinanceDialect:
         if not self.subscribers.wants(stream):
             return  # encode only what someone listens to
         frame = json.dumps({"stream": stream, "data": {
-            "e": "depthUpdate", "E": diff.ts_ns // 1_000_000, "s": f"{diff.symbol.base}{diff.symbol.quote}",
+            # event time on the venue's own clock (skew included), as a real venue stamps it
+            "e": "depthUpdate", "E": self._clock_ms(), "s": f"{diff.symbol.base}{diff.symbol.quote}",
             "U": diff.first_id, "u": diff.last_id, "b": _fmt(diff.bids), "a": _fmt(diff.asks)}})
         self.subscribers.publish(stream, frame)
 

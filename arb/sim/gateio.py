@@ -185,7 +185,7 @@ class GateDialect:
             return
         now = self._clock_ms()
         frame = json.dumps({"time": now // 1000, "time_ms": now, "channel": DEPTH_CHANNEL, "event": "update",
-                            "result": {"t": diff.ts_ns // 1_000_000, "e": "depthUpdate", "E": now // 1000,
+                            "result": {"t": now, "e": "depthUpdate", "E": now // 1000,
                                        "s": pair, "U": diff.first_id, "u": diff.last_id,
                                        "b": _fmt(diff.bids), "a": _fmt(diff.asks)}})
         self.subscribers.publish(pair, frame)

@@ -285,7 +285,7 @@ class MexcDialect:
         if p.get("symbol", "") not in self._symbols:
             return web.json_response({"code": 10007, "msg": "bad symbol"}, status=400)
         return web.json_response({"data": {"makerCommission": float(MAKER_FEE),
-                                           "takerCommission": float(TAKER_FEE)},
+                                           "takerCommission": float(self.matching.taker_fee)},
                                   "code": 0, "msg": "success", "timestamp": self._clock_ms()})
 
     async def _ws(self, request: web.Request) -> web.WebSocketResponse:

@@ -11,7 +11,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from arb.engine.journal import Journal, migrate
+from arb.engine.journal import MIGRATIONS, Journal, migrate
 from arb.errors import DuplicateIntentError, JournalError
 from arb.model import Fill, Opportunity, Order, OrderStatus, OrderType, Side, Symbol, TimeInForce
 
@@ -188,8 +188,8 @@ async def test_a_dead_writer_fails_every_flush_at_once_and_close_returns(tmp_pat
 
 def test_migrations_are_idempotent(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "m.sqlite", isolation_level=None)
-    assert migrate(conn) == 1
-    assert migrate(conn) == 1
+    assert migrate(conn) == 2
+    assert migrate(conn) == 2
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"runs", "opportunities", "orders", "order_events", "fills", "residuals", "balances",
             "risk_events"} <= tables
@@ -212,3 +212,29 @@ async def test_a_journal_that_cannot_be_opened_says_why(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "file" / "j.sqlite")
     with pytest.raises(JournalError, match="cannot open"):
         await journal.open(mode="live", version="t", now_ns=1)
+
+
+async def test_the_same_trade_id_on_two_symbols_is_two_fills(tmp_path: Path) -> None:
+    """Binance numbers trades per symbol: (venue, trade id) alone would drop the second fill."""
+    journal = Journal(tmp_path / "j.sqlite")
+    await journal.open(mode="live", version="t", now_ns=1)
+    journal.record_fill(_fill("7"))
+    journal.record_fill(msgspec.structs.replace(_fill("7"), symbol=Symbol("ETH", "USDT")))
+    journal.record_fill(_fill("7"))  # the same fill again: ignored
+    await journal.flush()
+    fills = await journal.fills()
+    await journal.close()
+    assert sorted(str(f.symbol) for f in fills) == ["BTC/USDT", "ETH/USDT"]
+
+
+def test_a_version_1_journal_migrates_its_fills(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "old.sqlite", isolation_level=None)
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    conn.executescript(MIGRATIONS[0])
+    conn.execute("INSERT INTO schema_version (version) VALUES (1)")
+    row = "INSERT INTO fills VALUES ('binance', '7', '{}', NULL, '{}', 1, '1', '1', '0', 'USDT', 0, 1, 1, 0)"
+    conn.execute(row.format("c1", "BTC/USDT"))
+    assert migrate(conn) == 2
+    assert conn.execute("SELECT COUNT(*) FROM fills").fetchone()[0] == 1
+    conn.execute(row.format("c2", "ETH/USDT"))
+    assert conn.execute("SELECT COUNT(*) FROM fills").fetchone()[0] == 2

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from arb.config import Config, Credentials, Secret, default_config
+from arb.engine import report
 from arb.engine.engine import Engine
 from arb.engine.executor import Outcome
 from arb.engine.journal import Journal
@@ -312,7 +313,7 @@ async def stop_engine(engine: Engine, timeout: float = 15.0) -> bool:
 
 
 def counters(engine: Engine) -> dict[tuple[str, str], float]:
-    return {(venue, name): value for venue, name, value in engine._venue_counters()}
+    return {(venue, name): value for venue, name, value in report.venue_counters(engine)}
 
 
 def matching(sim: SimExchange, venue: str) -> Any:

@@ -1,0 +1,119 @@
+"""The engine's periodic chores, off the hot path.
+
+- Stale-book watchdog: a SYNCED book that has not changed for `engine.stale_book_s` is invalidated
+  and resynced from a snapshot (a stream can stall with its socket and pings up and no data).
+- Halted symbols: a venue that refuses an order because trading is disabled on the symbol gets the
+  symbol gated in the detector (`Detector.set_halted`); its rules are re-read every
+  `engine.stale_book_s` and the gate lifts when the venue lists the symbol as trading again.
+- Fees (live): taker fee rates are re-read from every venue every `engine.fee_refresh_s` and a
+  changed rate goes to the detector's kernel (`Detector.set_fee`) and the executor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from arb.errors import ExchangeError
+from arb.model import Symbol
+
+if TYPE_CHECKING:
+    from arb.engine.engine import Engine
+
+log = logging.getLogger(__name__)
+NS = 1_000_000_000
+
+
+class Upkeep:
+    """Runs the chores as tasks of the engine's loop; `stop()` cancels them."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._tasks: list[asyncio.Task[None]] = []
+        self.halted: set[tuple[str, Symbol]] = set()
+        self.stale_resyncs = 0
+        self.fee_changes = 0
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        cfg = self._engine.config.engine
+        self._tasks.append(loop.create_task(self._every(cfg.stale_book_s / 4, self.check_books),
+                                            name="stale-book watchdog"))
+        self._tasks.append(loop.create_task(self._every(cfg.stale_book_s, self.check_halts),
+                                            name="halted symbols"))
+        if self._engine.live:
+            self._tasks.append(loop.create_task(self._every(cfg.fee_refresh_s, self.refresh_fees),
+                                                name="fee refresh"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    @staticmethod
+    async def _every(seconds: float, chore: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await chore()
+            except Exception:  # a chore's bug must not end the chores
+                log.exception("%s failed", getattr(chore, "__name__", "chore"))
+
+    # ------------------------------------------------------------------ chores
+
+    async def check_books(self) -> None:
+        engine = self._engine
+        max_age = int(engine.config.engine.stale_book_s * NS)
+        for sync in engine.books.check_stale(engine.clock_ns(), max_age):
+            self.stale_resyncs += 1
+            log.warning("%s %s: no update for %.0f s: resyncing", sync.venue, sync.symbol,
+                        engine.config.engine.stale_book_s)
+
+    def symbol_halted(self, venue: str, symbol: Symbol) -> None:
+        """A venue refused an order because trading on `symbol` is disabled: gate it until it lists
+        the symbol as trading again."""
+        if (venue, symbol) not in self.halted:
+            log.warning("%s %s: trading disabled by the venue: not traded until its rules say otherwise",
+                        venue, symbol)
+        self.halted.add((venue, symbol))
+        self._engine.detector.set_halted(venue, symbol, True)
+
+    async def check_halts(self) -> None:
+        engine = self._engine
+        for venue in sorted({v for v, _ in self.halted}):
+            try:
+                infos = {i.symbol: i for i in await engine.publics[venue].symbols()}
+            except ExchangeError as exc:
+                log.warning("%s: symbol rules unavailable: %s", venue, exc)
+                continue
+            for key in [k for k in self.halted if k[0] == venue]:
+                info = infos.get(key[1])
+                if info is not None and info.tradable:
+                    engine.symbols[key] = info
+                    engine.detector.set_halted(venue, key[1], False)
+                    self.halted.discard(key)
+                    log.info("%s %s: trading again", venue, key[1])
+
+    async def refresh_fees(self) -> None:
+        engine = self._engine
+        for (venue, symbol), fee in list(engine.fees.items()):
+            cfg = engine.config.enabled_venues.get(venue)
+            if cfg is None or cfg.taker_fee is not None or venue not in engine.privates:
+                continue  # a configured rate is the user's word
+            try:
+                taker = (await engine.privates[venue].trading_fees(symbol)).taker
+            except ExchangeError as exc:
+                log.warning("%s %s: fee refresh failed: %s", venue, symbol, exc)
+                continue
+            if taker != fee:
+                engine.fees[(venue, symbol)] = taker
+                if engine.detector.has(symbol):
+                    engine.detector.set_fee(venue, symbol, taker)
+                self.fee_changes += 1
+                log.info("%s %s: taker fee %s -> %s", venue, symbol, fee, taker)
