@@ -46,7 +46,7 @@ CIRCUIT_COOLDOWN_S = 2.0
 QUIET_RESTART = 2  # untraded windows in a row before the engine is restarted (an operator's move)
 REJECTS: Final[Mapping[str, str]] = MappingProxyType({
     "binance": '{"code":-2010,"msg":"Order would trigger immediately."}',
-    "mexc": '{"code":30016,"msg":"trading is suspended"}',
+    "mexc": '{"code":30029,"msg":"Cannot exceed the maximum order limit"}',  # not a venue halt
     "gateio": '{"label":"INVALID_PARAM_VALUE","message":"order rejected"}',
 })
 
