@@ -212,6 +212,7 @@ class Engine:
             taker_fee=lambda v, s: fees[(v, s)], book=lambda v, s: self._book_or_none(v, s),
             tracker=self.tracker, risk=self.risk, funnel=self.detector.funnel, clock_ns=self._clock,
             journal=self.journal, failpoints=Failpoints.from_env(), on_refused=self._on_refused,
+            halted=lambda venue, symbol: (venue, symbol) in self.upkeep.halted,
         )
         for symbol in self.config.symbol_list:
             listed = [v for v in venues if (v, symbol) in self.symbols]

@@ -95,10 +95,12 @@ class Executor:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         failpoints: Failpoints | None = None,
         on_refused: Callable[[str, Symbol, ExchangeError], None] | None = None,
+        halted: Callable[[str, Symbol], bool] | None = None,
     ) -> None:
         self.config = config
         self._failpoints = failpoints or Failpoints()
         self._on_refused = on_refused  # a venue refused an order (the engine gates halted symbols)
+        self._halted = halted  # (venue, symbol) the venue stopped trading: no hedge goes there
         self._privates = privates
         self._symbols = symbols
         self._fee = taker_fee
@@ -432,7 +434,10 @@ class Executor:
             # a venue that refused twice in this opportunity (halted symbol, rules) is skipped
             refusals = [t.order.venue for t in self.tracker.for_opportunity(opp.id)
                         if t.order.status is OrderStatus.REJECTED]
-            venue = self._cheapest(opp, side, {v for v in refusals if refusals.count(v) >= 2})
+            refused = {v for v in refusals if refusals.count(v) >= 2}
+            if self._halted is not None:
+                refused |= {v for v in (opp.buy_venue, opp.sell_venue) if self._halted(v, opp.symbol)}
+            venue = self._cheapest(opp, side, refused)
             info = self._symbols[(venue, opp.symbol)]
             qty = round_down(left, info.step_size)
             if side is Side.SELL:

@@ -198,8 +198,8 @@ async def test_user_streams_carry_balances_and_a_return_catches_up(tmp_path: Pat
     engine = Engine(config, credentials=creds)
     try:
         await engine.start()
-        await wait_for(lambda: engine.user_streams == {"binance": True, "mexc": True})
-        await wait_for(lambda: engine.readiness()[0])
+        await wait_for(lambda: engine.user_streams == {"binance": True, "mexc": True}, timeout=30)
+        await wait_for(lambda: engine.readiness()[0], timeout=30)
         private = make_private("mexc", config.venues.mexc, creds["mexc"])
         _, _, asks = sim.market.snapshot("mexc", BTC, 1)
         await private.place_order(BTC, Side.BUY, OrderType.LIMIT, Decimal("0.01"), "manual-1", asks[0][0],
@@ -208,7 +208,7 @@ async def test_user_streams_carry_balances_and_a_return_catches_up(tmp_path: Pat
         ledger = sim.dialects["mexc"].ledger  # type: ignore[attr-defined]
         assert ledger.free("sim", "BTC") != FUNDING["BTC"]
         await wait_for(lambda: all(engine.risk.available("mexc", a) == ledger.free("sim", a)
-                                   for a in ("BTC", "USDT")))
+                                   for a in ("BTC", "USDT")), timeout=30)
 
         engine.on_user_stream("binance", False)  # as the stream reports a drop
         ready, detail = engine.readiness()
