@@ -267,20 +267,25 @@ async def malformed(trials: int, seed: int, out: Path, canary: Canary) -> RowRes
                      failed == 0, details[:20])
 
 
+def decode_errors(engine: Engine) -> int:
+    """Decode errors the engine counted (frames no codec decoded + decoded updates a book refused)."""
+    return engine.decode_errors
+
+
 async def one_malformed(engine: Engine, sim: SimExchange, spoiler: Spoiler, venue: str,
                         kind: Malformed) -> dict[str, str]:
     """What went wrong with one malformed frame on `venue`'s BTC topic (empty: nothing)."""
     if not await wait_until(lambda: all(s.state is SyncState.SYNCED for s in engine.books.all()), 15.0):
         return {"uncounted": "books not SYNCED before the frame"}
     before = counters(engine)
-    errors = engine.decode_errors
+    errors = decode_errors(engine)
     resyncs = {(s.venue, s.symbol): s.invalidations for s in engine.books.all()}
     sent = spoiler.sent
     spoiler.armed = (sim.depth_topic(venue, BTC), kind)
     if not await wait_until(lambda: spoiler.sent > sent, 5.0):
         spoiler.armed = None
         return {"uncounted": "the frame could not be sent"}
-    counted = await wait_until(lambda: engine.decode_errors > errors, 1.0)
+    counted = await wait_until(lambda: decode_errors(engine) > errors, 1.0)
     await wait_until(lambda: False, 0.3)
     after = counters(engine)
     problems = {}

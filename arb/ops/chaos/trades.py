@@ -41,10 +41,12 @@ from arb.sim.server import SimExchange
 
 START_TIMEOUT_S = 3.0  # a window is traded within a few hundred ms, or not at all
 TRIAL_TIMEOUT_S = 25.0
+# the injected failures open venue circuits (as they should): a short cooldown keeps trials coming
+CIRCUIT_COOLDOWN_S = 2.0
 QUIET_RESTART = 2  # untraded windows in a row before the engine is restarted (an operator's move)
 REJECTS: Final[Mapping[str, str]] = MappingProxyType({
     "binance": '{"code":-2010,"msg":"Order would trigger immediately."}',
-    "mexc": '{"code":30016,"msg":"trading is suspended"}',
+    "mexc": '{"code":30029,"msg":"Cannot exceed the maximum order limit"}',  # not a venue halt
     "gateio": '{"label":"INVALID_PARAM_VALUE","message":"order rejected"}',
 })
 
@@ -86,6 +88,11 @@ async def trade(sim: SimExchange, engine: Engine, buy: str, sell: str) -> tuple[
     final = await wait_until(lambda: not engine.tracker.open_orders(), 2.0)
     took = time.monotonic() - began if final else None
     return done.since(seen), took
+
+
+async def circuits_closed(engine: Engine) -> None:
+    """Wait (bounded) until every venue may be traded again (closed or half-open circuits)."""
+    await wait_until(lambda: not any(engine.risk.circuit_open(v) for v in TRADED), CIRCUIT_COOLDOWN_S + 3)
 
 
 def mute_first_push(sim: SimExchange, venue: str) -> Callable[[], None]:
@@ -223,13 +230,15 @@ async def reply_faults(trials: int, seed: int, out: Path, canary: Canary) -> Row
     rng = random.Random(seed)
     tally = ReplyTally()
     async with simulator(TRADED, seed, canary) as sim:
-        rig = LiveRig(sim, out, canary)
+        rig = LiveRig(sim, out, canary, risk={"circuit_cooldown_s": CIRCUIT_COOLDOWN_S})
         try:
             engine = await rig.start()
-            quiet = 0
-            for i in range(trials):
+            quiet = i = 0
+            while tally.injected < trials and i < trials * 2:  # until enough faults really fired
+                i += 1
                 if quiet >= QUIET_RESTART:
                     engine, quiet = await rig.restart(), 0
+                await circuits_closed(engine)
                 kind, muted = ReplyFault(i % 4), (i // 4) % 2 == 1
                 buy, sell = TRADED if i % 2 == 0 else TRADED[::-1]
                 venue = rng.choice(TRADED)
@@ -246,8 +255,11 @@ async def reply_faults(trials: int, seed: int, out: Path, canary: Canary) -> Row
                     tally.untraded, quiet = tally.untraded + 1, quiet + 1
                     tally.details.append(f"{label}: the window was not traded ({why_idle(engine)})")
                     continue
-                quiet = 0
                 tally.injected += fired
+                quiet = 0 if fired else quiet + 1  # refused by risk (limits): restart as for no trade
+                if not fired:
+                    statuses = [f"{o.status} {o.reason}".strip() for o in outcomes]
+                    tally.details.append(f"{label}: the fault did not fire (outcomes {statuses})")
                 check_reply_trial(sim, engine, trial, outcomes, took, label, tally)
                 if engine.risk.state is not TradingState.ACTIVE:
                     engine.risk.resume()  # the operator's resume: the next trial starts clean
@@ -264,7 +276,7 @@ async def reply_faults(trials: int, seed: int, out: Path, canary: Canary) -> Row
     t = tally
     figure = (f"{t.injected} injected: {t.dup} dup / {t.orphan} orphan / {t.abandoned} abandoned / "
               f"{t.wrong} wrong-dir / {t.unresolved} unresolved; p99 {percentile(t.times, 99):.1f} s; "
-              f"ledger {'ok' if ledger.ok else 'DIFFERS'}")
+              f"ledger {'ok' if ledger.ok else 'DIFFERS'}; {rig.restarts} restarts")
     passed = (t.injected >= trials and not (t.dup or t.orphan or t.abandoned or t.wrong or t.unresolved)
               and ledger.ok)
     return RowResult("accept-then-timeout / 5xx / dropped reply / hidden <= 6 s, +- push", t.injected, figure,
@@ -284,7 +296,7 @@ async def one_leg(trials: int, seed: int, out: Path, canary: Canary) -> RowResul
     closed = halted = failed = untraded = legged = 0
     details: list[str] = []
     async with simulator(TRADED, seed, canary) as sim:
-        rig = LiveRig(sim, out, canary)
+        rig = LiveRig(sim, out, canary, risk={"circuit_cooldown_s": CIRCUIT_COOLDOWN_S})
         try:
             engine = await rig.start()
             deadline_ms = engine.config.executor.residual_deadline_ms
@@ -292,6 +304,7 @@ async def one_leg(trials: int, seed: int, out: Path, canary: Canary) -> RowResul
             for i in range(trials):
                 if quiet >= QUIET_RESTART:
                     engine, quiet = await rig.restart(), 0
+                await circuits_closed(engine)
                 kind = LegFault(i % 3)
                 buy, sell = TRADED if i % 2 == 0 else TRADED[::-1]
                 venue = rng.choice(TRADED)
