@@ -462,7 +462,10 @@ class Engine:
     def decode_errors(self) -> int:
         """Malformed input, counted: frames no codec could decode plus decoded updates a book refused
         (NaN, inf, non-positive prices, negative sizes, reversed ids)."""
-        return self.stream_decode_errors + self.books.malformed_updates
+        sockets = [conn for stream in self.streams.values()
+                   for conn in getattr(getattr(stream, "ws", None), "connections", ())]
+        unreadable = sum(getattr(conn, "malformed_control", 0) for conn in sockets)  # skipped control frames
+        return self.stream_decode_errors + self.books.malformed_updates + unreadable
 
     @property
     def clock_ns(self) -> Callable[[], int]:

@@ -22,7 +22,6 @@ from arb.ops.chaos.common import RowResult
 ROWS = list(Row)
 DEFECTS = {
     Row.STORM: "after a 429 (Retry-After 2 s) on a book's snapshot GET the fetch is never retried (> 40 s)",
-    Row.MALFORMED: "issue 10 #15: a deeply nested JSON text frame on MEXC's stream is not counted",
 }
 
 

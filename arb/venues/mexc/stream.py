@@ -41,7 +41,9 @@ class MexcDialect:
     def ack(self, frame: str) -> int | None:
         try:
             msg = json.loads(frame)
-        except (ValueError, RecursionError):
+        except RecursionError:  # nested past any real message: malformed, counted by the socket
+            raise DecodeError(c.VENUE, "control frame", "JSON nested too deep", frame[:80]) from None
+        except ValueError:
             return None  # e.g. "Invalid listen key" arrives as plain text
         if not isinstance(msg, dict) or msg.get("msg") == "PONG":
             return None
