@@ -25,6 +25,7 @@ from arb.engine.risk import read_state, state_path
 from arb.model import OrderStatus, Side, Symbol
 from arb.sim.accounts import FUNDING, SIM_KEY, SIM_SECRET
 from arb.sim.server import SimExchange
+from tests.helpers import competitor_takes_half_the_bids
 
 VENUES = ("binance", "mexc")
 
@@ -127,25 +128,7 @@ async def test_a_crash_between_unequal_final_legs_and_the_residual_row_is_report
     urls = await sim.start()
     for params in list(sim.market.venues.values()):  # calm: only the forced window trades
         sim.market.venues[params.name] = type(params)(params.name, noise_bps=0.0, jump_rate_per_s=0.0)
-    matching: Any = sim.dialects["mexc"].matching  # type: ignore[attr-defined]
-    place = matching.place
-
-    def competitor_first(account: str, symbol: Any, side: Side, kind: str, qty: Decimal,
-                         price: Decimal | None, tif: str, cid: str) -> Any:
-        if side is Side.SELL and price is not None:  # a faster taker leaves us half the bids
-            book = sim.market.books[("mexc", symbol)]
-            keep = int(qty / book.spec.step) // 2
-            takes = []
-            for ticks, lots in sorted(book.bids.items(), reverse=True):
-                if book.price(ticks) < price:
-                    break
-                kept = min(lots, keep)
-                keep -= kept
-                takes.append((ticks, lots - kept))
-            sim.market.consume("mexc", symbol, True, takes)
-        return place(account, symbol, side, kind, qty, price, tif, cid)
-
-    matching.place = competitor_first
+    competitor_takes_half_the_bids(sim, "mexc")  # the sell leg fills only half
 
     async def window() -> None:
         while True:  # a window every 2 s until the engine trades one (and dies at the failpoint)

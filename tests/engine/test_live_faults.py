@@ -29,6 +29,7 @@ from tests.engine.test_engine_live import (
     sim_credentials,
     wait_for,
 )
+from tests.helpers import competitor_takes_half_the_bids
 
 BTC = Symbol("BTC", "USDT")
 
@@ -100,24 +101,7 @@ async def test_a_rejected_leg_is_unwound_or_halts(tmp_path: Path) -> None:
 
 async def test_a_partially_filled_leg_leaves_a_closed_residual(tmp_path: Path) -> None:
     def arm(sim: SimExchange, engine: Engine) -> None:
-        matching: Any = sim.dialects["mexc"].matching  # type: ignore[attr-defined]
-        place = matching.place
-
-        def competitor_first(account: str, symbol: Symbol, side: Side, kind: str, qty: Decimal,
-                             price: Decimal | None, tif: str, cid: str) -> Any:
-            if side is Side.SELL and price is not None:  # a faster taker leaves us half the bids
-                book = sim.market.books[("mexc", symbol)]
-                keep = int(qty / book.spec.step) // 2
-                takes = []
-                for ticks, lots in sorted(book.bids.items(), reverse=True):
-                    if book.price(ticks) < price:
-                        break
-                    kept = min(lots, keep)
-                    keep -= kept
-                    takes.append((ticks, lots - kept))
-                sim.market.consume("mexc", symbol, True, takes)
-            return place(account, symbol, side, kind, qty, price, tif, cid)
-        matching.place = competitor_first
+        competitor_takes_half_the_bids(sim, "mexc")
     sim, engine, out = await trade_one_window(tmp_path, 32, arm)
     assert out.buy is not None and out.sell is not None
     assert Decimal(0) < out.sell.filled_qty < out.buy.filled_qty  # the sell leg only half filled
