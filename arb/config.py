@@ -161,7 +161,8 @@ class ExecutorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     residual_max_attempts: Annotated[PositiveInt, doc("tries to close a one-legged trade before HALT")] = 3
     unknown_grace_ms: Annotated[PositiveInt, doc(
         "'not found' means 'never placed' only this long after the outcome became unknown, and only if "
-        "open orders and recent trades agree (ms; must exceed every venue's trading.timeout_s)")] = 5000
+        "open orders and recent trades agree (ms; must exceed every venue's trading.timeout_s, and how long "
+        "a venue may hide a new order: seen up to 6 s)")] = 8000
     unknown_deadline_ms: Annotated[PositiveInt, doc(
         "an order still unresolved this long after its outcome became unknown HALTs trading, with the "
         "possible position range in the reason (ms)")] = 30000

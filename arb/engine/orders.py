@@ -87,6 +87,9 @@ class OrderTracker:
         self.late_fills = 0
         self.pruned = 0
         self._counts: dict[str, list[int]] = {}  # venue -> [orders tracked, fills seen] since start
+        # client id -> (when it was declared never placed, re-checks done): asked about again later,
+        # since a venue may hide an order (and its trades) longer than any grace window
+        self.never_placed: dict[str, tuple[int, int]] = {}
         self._final: dict[str, asyncio.Event] = {}  # client id -> set when the order turns final
 
     # ------------------------------------------------------------------ queries
@@ -382,7 +385,25 @@ class OrderTracker:
                 status = OrderStatus.FILLED if current.filled_qty >= current.quantity else OrderStatus.EXPIRED
                 return self.on_order(msgspec.structs.replace(current, status=status), "found in trades")
             return current
+        self.never_placed[cid] = (self._clock(), 0)
         return self.mark_rejected(cid, "never placed: not found by id, in open orders or in trades")
+
+    async def recheck(self, client_order_id: str, private: PrivateExchangeInterface) -> bool:
+        """Ask again about an order declared never placed; True when the venue knows it after all
+        (its fills then arrive as a late fill: the `late_fill` listener reopens the trade)."""
+        tracked = self._orders.get(client_order_id)
+        if tracked is None:
+            return False
+        order = tracked.order
+        try:
+            seen = await private.get_order(order.symbol, client_order_id=client_order_id)
+        except OrderNotFoundError:
+            return False
+        self.never_placed.pop(client_order_id, None)
+        log.warning("%s %s: %s, taken as never placed, is known to the venue (%s, filled %s)", order.venue,
+                    order.symbol, client_order_id, seen.status.name, seen.filled_qty)
+        self.on_order(seen, "found after 'never placed'")
+        return True
 
     def symbols_of(self, venue: str) -> set[Symbol]:
         return {t.order.symbol for t in self._orders.values() if t.order.venue == venue}

@@ -5,6 +5,9 @@
 - Halted symbols: a venue that refuses an order because trading is disabled on the symbol gets the
   symbol gated in the detector (`Detector.set_halted`); its rules are re-read every
   `engine.stale_book_s` and the gate lifts when the venue lists the symbol as trading again.
+- "Never placed" re-checks (live): an order declared never placed (not found by id, in open orders or
+  in trades after the grace window) is asked about again after one and three more grace windows; a
+  venue that shows it after all turns it into a late fill, which reopens its trade.
 - Fees (live): taker fee rates are re-read from every venue every `engine.fee_refresh_s` and a
   changed rate goes to the detector's kernel (`Detector.set_fee`) and the executor.
 """
@@ -25,6 +28,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 NS = 1_000_000_000
+RECHECK_S = 1.0  # how often orders declared "never placed" are looked at
+RECHECKS = 2  # each is asked about again after 1x and 3x the grace window, then forgotten
 
 
 class Upkeep:
@@ -47,6 +52,8 @@ class Upkeep:
         if self._engine.live:
             self._tasks.append(loop.create_task(self._every(cfg.fee_refresh_s, self.refresh_fees),
                                                 name="fee refresh"))
+            self._tasks.append(loop.create_task(self._every(RECHECK_S, self.recheck_never_placed),
+                                                name="never-placed re-check"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -117,3 +124,27 @@ class Upkeep:
                     engine.detector.set_fee(venue, symbol, taker)
                 self.fee_changes += 1
                 log.info("%s %s: taker fee %s -> %s", venue, symbol, fee, taker)
+
+    async def recheck_never_placed(self) -> None:
+        engine = self._engine
+        tracker = engine.tracker
+        grace = engine.config.executor.unknown_grace_ms * 1_000_000
+        now = engine.clock_ns()
+        for cid, (since, checks) in list(tracker.never_placed.items()):
+            if now - since < grace * (1 + 2 * checks):
+                continue
+            order = tracker.get(cid)
+            private = engine.privates.get(order.venue) if order is not None else None
+            if order is None or private is None:
+                tracker.never_placed.pop(cid, None)
+                continue
+            try:
+                if await tracker.recheck(cid, private):
+                    continue
+            except (ExchangeError, DecodeError) as exc:  # ask again next time
+                log.warning("%s %s: re-check of %s failed: %s", order.venue, order.symbol, cid, exc)
+                continue
+            if checks + 1 >= RECHECKS:
+                tracker.never_placed.pop(cid, None)
+            else:
+                tracker.never_placed[cid] = (since, checks + 1)

@@ -200,3 +200,31 @@ async def test_a_late_fill_on_an_order_taken_as_never_placed_reopens_the_trade(t
         await assert_journal_is_ledger(sim, tmp_path)
     finally:
         await sim.close()
+
+
+async def test_an_order_taken_as_never_placed_is_asked_about_again(tmp_path: Path) -> None:
+    """No push ever comes and the venue hides the sell and its trades past the grace window: it is
+    taken as never placed, so the bought BTC is sold elsewhere. One grace window later the engine asks
+    again, the venue shows the sell filled, and the trade is reopened: the venues end flat."""
+    def arm(sim: SimExchange) -> None:
+        plan = sim.faults["mexc"]
+        plan.drop_user_pushes = True
+        plan.http_methods = frozenset({"POST"})
+        plan.drop_replies = 1
+        plan.hide_orders_ms = 6000
+        plan.hide_trades = True
+
+    def reopened(engine: Engine) -> bool:
+        return engine.tracker.late_fills > 0 and not engine._executor._active  # type: ignore[union-attr]
+
+    sim, engine, out = await one_window(tmp_path, 45, arm, executor={"unknown_deadline_ms": 30_000},
+                                        settle=reopened)
+    try:
+        assert not engine.tracker.never_placed  # asked again, found
+        orders = [t.order for t in engine.tracker.for_opportunity(out.opportunity_id)]
+        assert sum((o.filled_qty if o.side is Side.BUY else -o.filled_qty) for o in orders) == 0
+        assert venue_btc(sim) == 2 * FUNDING["BTC"]
+        assert engine.risk.state.name == "ACTIVE", engine.risk.reason
+        await assert_journal_is_ledger(sim, tmp_path)
+    finally:
+        await sim.close()
