@@ -326,7 +326,7 @@ def main(directory: str, *, speed: float | None, data_dir: str | None, config: C
     import sys
     import tempfile
 
-    from arb.demo import summary_table
+    from arb.demo import summary_table, trade_lines
 
     base = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="arb-replay-"))
     player: Replayer | None = None
@@ -352,4 +352,5 @@ def main(directory: str, *, speed: float | None, data_dir: str | None, config: C
              if result.truncated else ""))
     print("\nSummary (paper replay; update -> decision is the replay's feed time per frame)\n"
           + summary_table(result.summary))
+    print(f"\nTrades\n{trade_lines(result.outcomes)}")
     return 0 if result.frames else 1
