@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
-
 from aiohttp import web
 
 from arb.engine.books import BookFeed
-from arb.model import Side, Symbol
+from arb.ops.chaos.trades import compete
 from arb.sim.server import SimExchange
 
 
@@ -27,24 +24,6 @@ BookHandlers = BookFeed
 
 
 def competitor_takes_half_the_bids(sim: SimExchange, venue: str) -> None:
-    """Before each of our sells on `venue` a faster taker consumes the bids it would hit, leaving us
-    half: the sell leg fills partially (a one-legged remainder)."""
-    matching: Any = sim.dialects[venue].matching  # type: ignore[attr-defined]
-    place = matching.place
-
-    def competitor_first(account: str, symbol: Symbol, side: Side, kind: str, qty: Decimal,
-                         price: Decimal | None, tif: str, cid: str) -> Any:
-        if side is Side.SELL and price is not None:
-            book = sim.market.books[(venue, symbol)]
-            keep = int(qty / book.spec.step) // 2
-            takes = []
-            for ticks, lots in sorted(book.bids.items(), reverse=True):
-                if book.price(ticks) < price:
-                    break
-                kept = min(lots, keep)
-                keep -= kept
-                takes.append((ticks, lots - kept))
-            sim.market.consume(venue, symbol, True, takes)
-        return place(account, symbol, side, kind, qty, price, tif, cid)
-
-    matching.place = competitor_first
+    """Before our next order on `venue` a faster taker takes half the liquidity it could reach: the
+    leg fills partially (a one-legged remainder). The chaos campaign's own competitor."""
+    compete(sim, venue, 0.5)

@@ -39,7 +39,7 @@ from arb.engine.journal import Journal
 from arb.engine.orders import OrderTracker, TrackedOrder
 from arb.engine.paper import PaperExchange
 from arb.engine.reconcile import ReconcileReport, reconcile
-from arb.engine.risk import RiskManager, state_path
+from arb.engine.risk import RiskManager, TradingState, state_path
 from arb.engine.upkeep import Upkeep
 from arb.errors import ConfigError, DecodeError, ExchangeError, TradingDisabledError
 from arb.model import ZERO, AssetBalance, Fill, Opportunity, Order, Symbol, SymbolInfo, Trade
@@ -476,8 +476,8 @@ class Engine:
             self.upkeep.symbol_halted(venue, symbol)
 
     def _trading_gate(self) -> str:
-        state = self.risk.state
-        return "" if state.name == "ACTIVE" else f"trading {state.name}"
+        state = self.risk.state  # read on every book update: an identity check, no string work
+        return "" if state is TradingState.ACTIVE else f"trading {state.name}"
 
     def _venue_gate(self, venue: str) -> str:
         if self.risk.circuit_open(venue):

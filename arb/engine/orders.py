@@ -26,7 +26,7 @@ from decimal import Decimal
 import msgspec
 
 from arb.errors import DecodeError, ExchangeError, OrderNotFoundError
-from arb.model import ZERO, Fill, Order, OrderStatus, Symbol
+from arb.model import ZERO, Fill, Order, OrderStatus
 from arb.venues.base import PrivateExchangeInterface
 
 log = logging.getLogger(__name__)
@@ -404,9 +404,6 @@ class OrderTracker:
                     order.symbol, client_order_id, seen.status.name, seen.filled_qty)
         self.on_order(seen, "found after 'never placed'")
         return True
-
-    def symbols_of(self, venue: str) -> set[Symbol]:
-        return {t.order.symbol for t in self._orders.values() if t.order.venue == venue}
 
 
 def exposure(order: Order) -> Decimal:

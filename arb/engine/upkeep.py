@@ -40,7 +40,6 @@ class Upkeep:
         self._tasks: list[asyncio.Task[None]] = []
         self.halted: set[tuple[str, Symbol]] = set()
         self.stale_resyncs = 0
-        self.fee_changes = 0
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -122,7 +121,6 @@ class Upkeep:
                 engine.fees[(venue, symbol)] = taker
                 if engine.detector.has(symbol):
                     engine.detector.set_fee(venue, symbol, taker)
-                self.fee_changes += 1
                 log.info("%s %s: taker fee %s -> %s", venue, symbol, fee, taker)
 
     async def recheck_never_placed(self) -> None:

@@ -1,7 +1,7 @@
 """Gate.io dialect, signed part: spot v4 orders and account over the shared matching engine and ledger.
 
 Written from the fact sheet (§2.3-2.7), independently of `arb.venues.gateio`. Every route checks
-the APIv4 signature (`check_signature`) and answers failures with Gate's ``{"label",
+the APIv4 signature (`accounts.check_gate_headers`) and answers failures with Gate's ``{"label",
 "message"}`` bodies and statuses. Served: ``POST /spot/orders`` (limit gtc/ioc/poc/fok, market
 ioc/fok; a market buy's ``amount`` is quote; ``text`` must be ``t-`` + up to 28 of ``[0-9A-Za-z_.-]``;
 HTTP 201 with the full Order, or the ACK shape with ``action_mode=ACK``), ``GET`` / ``DELETE
@@ -17,21 +17,18 @@ a halted pair answers ``INVALID_CURRENCY_PAIR``.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import itertools
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Final
-from urllib.parse import unquote
 
 import msgspec
 from aiohttp import web
 
 from arb.model import Side, Symbol
-from arb.sim.accounts import GATE_WINDOW_S, AuthFailure
+from arb.sim.accounts import AuthFailure, check_gate_headers
 from arb.sim.market import MarketModel
 from arb.sim.matching import Ledger, MatchingEngine, Reject, RejectKind, SimFill, SimOrder
 
@@ -65,40 +62,6 @@ REJECT_LABELS: Final[Mapping[RejectKind, str]] = MappingProxyType({
 
 
 Handler = Callable[[web.Request, str], Awaitable[web.Response]]
-
-
-def signed_query(raw_query: str) -> str:
-    """The query string Gate signs (fact sheet 2.4): the one sent, in its order, percent-decoded.
-
-    Each ``key=value`` pair of the wire query is decoded on its own; ``&`` joins them as sent.
-    """
-    return "&".join(unquote(part) for part in raw_query.split("&")) if raw_query else ""
-
-
-async def check_signature(request: web.Request, accounts: Mapping[str, tuple[str, str]],
-                          clock_ms: Callable[[], int]) -> str | AuthFailure:
-    """The account of a correctly signed APIv4 request, else why it is refused.
-
-    SIGN = hex(HMAC_SHA512(secret, METHOD \n PATH \n QUERY \n hex(SHA512(BODY)) \n TIMESTAMP)),
-    QUERY not URL-encoded, TIMESTAMP the header (unix seconds, within 60 s of server time).
-    """
-    key, stamp, sign = (request.headers.get(h, "") for h in ("KEY", "Timestamp", "SIGN"))
-    if not (key and stamp and sign):
-        return AuthFailure.PARAMS
-    if key not in accounts:
-        return AuthFailure.KEY
-    secret, account = accounts[key]
-    try:
-        seconds = float(stamp)
-    except ValueError:
-        return AuthFailure.TIMESTAMP
-    if abs(clock_ms() / 1000 - seconds) > GATE_WINDOW_S:
-        return AuthFailure.TIMESTAMP
-    body = await request.read()
-    text = "\n".join((request.method.upper(), request.path, signed_query(request.raw_path.partition("?")[2]),
-                      hashlib.sha512(body).hexdigest(), stamp))
-    expected = hmac.new(secret.encode(), text.encode(), hashlib.sha512).hexdigest()
-    return account if hmac.compare_digest(sign.lower(), expected) else AuthFailure.SIGNATURE
 
 
 class GateError(Exception):
@@ -167,7 +130,7 @@ class GatePrivateApi:
         """Authenticate, run, and turn a raised `GateError` into its response."""
 
         async def run(request: web.Request) -> web.Response:
-            auth = await check_signature(request, self.accounts, self._clock_ms)
+            auth = await check_gate_headers(request, self.accounts, self._clock_ms)
             if isinstance(auth, AuthFailure):
                 status, label, message = AUTH_ERRORS[auth]
                 return web.json_response({"label": label, "message": message}, status=status)

@@ -16,6 +16,7 @@ from arb.config import Credentials, Secret, default_config
 from arb.engine.engine import Engine
 from arb.engine.journal import Journal
 from arb.model import Fill, OrderStatus, OrderType, Side, Symbol, TimeInForce
+from arb.ops.chaos.common import moves  # asset deltas the fills imply on one venue
 from arb.sim.accounts import FUNDING
 from arb.sim.server import SimExchange
 from arb.venues.registry import make_private
@@ -60,19 +61,6 @@ async def journal_fills(path: Path) -> list[Fill]:
         return await journal.fills()
     finally:
         await journal.close()
-
-
-def moves(fills: list[Fill], venue: str) -> dict[str, Decimal]:
-    """Asset deltas the fills imply on one venue (the simulated venues charge fees in quote)."""
-    out: dict[str, Decimal] = {}
-    for f in fills:
-        if f.venue != venue:
-            continue
-        sign = 1 if f.side is Side.BUY else -1
-        out[f.symbol.base] = out.get(f.symbol.base, Decimal(0)) + sign * f.quantity
-        out[f.symbol.quote] = out.get(f.symbol.quote, Decimal(0)) - sign * f.price * f.quantity
-        out[f.fee_asset] = out.get(f.fee_asset, Decimal(0)) - f.fee
-    return out
 
 
 async def test_live_trades_agree_with_the_simulated_ledger(tmp_path: Path) -> None:

@@ -228,3 +228,24 @@ async def test_an_order_taken_as_never_placed_is_asked_about_again(tmp_path: Pat
         await assert_journal_is_ledger(sim, tmp_path)
     finally:
         await sim.close()
+
+
+async def test_a_malformed_query_answer_is_asked_again_not_a_crash(tmp_path: Path) -> None:
+    """The sell's reply is a 5xx and the first answers to its queries are unreadable 200s: a decode
+    error is a failed query (asked again), never an executor crash that halts the engine."""
+    def arm(sim: SimExchange) -> None:
+        plan = sim.faults["mexc"]
+        plan.drop_user_pushes = True
+        plan.http_methods = frozenset({"POST"})
+        plan.error_5xx = 1
+        plan.replies.extend(Reply(200, '{"symbol": [[[', method="GET") for _ in range(3))
+
+    sim, engine, out = await one_window(tmp_path, 46, arm, executor={"unknown_deadline_ms": 30_000})
+    try:
+        assert not sim.faults["mexc"].replies  # the unreadable answers were served
+        assert out.status == "filled", (out, engine.risk.reason)
+        assert engine.risk.state.name == "ACTIVE", engine.risk.reason
+        assert venue_btc(sim) == 2 * FUNDING["BTC"]
+        await assert_journal_is_ledger(sim, tmp_path)
+    finally:
+        await sim.close()
