@@ -3,6 +3,11 @@
 Against the loopback simulator by default (a twin of the venue is started in-process), or against
 the real venue with `--live` (keys from the environment for the signed checks). Each check reports
 pass/fail, its latency and what went wrong.
+
+``ccxt:ID`` runs the same checks through the ccxt bridge (`arb.venues.ccxt`): ccxt's own class for
+exchange ID, its URLs pointed at the simulator dialect that speaks that exchange's protocol (the one
+named after it or after a ccxt alias of it: ``ccxt:gate`` -> the ``gateio`` dialect); `--live` reads
+its keys from ``ARB_<ID>_API_KEY`` and the further fields ccxt requires.
 """
 
 from __future__ import annotations
@@ -14,21 +19,50 @@ import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
+
+import msgspec
 
 from arb.config import Credentials, Secret, VenueConfig, load_credentials
 from arb.engine.books import BookFeed, BookStore
 from arb.engine.executor import round_down, round_up
-from arb.errors import ArbError, AuthenticationError, InvalidSymbolError
+from arb.errors import ArbError, AuthenticationError, ConfigError, InvalidSymbolError
 from arb.model import Order, OrderStatus, OrderType, Side, Symbol, SymbolInfo, TimeInForce
 from arb.obs import loop
-from arb.sim.server import SimExchange, parse_sim_urls
+from arb.sim.server import DIALECTS, SimExchange, parse_sim_urls
 from arb.venues.base import PrivateExchangeInterface, depth_update
-from arb.venues.registry import make_private, make_public, make_stream
+from arb.venues.registry import VENUES, make_private, make_public, make_stream, venue_spec
 
 SYMBOLS = (Symbol("BTC", "USDT"), Symbol("ETH", "USDT"))
 SYMBOL = SYMBOLS[0]
 SIM_CREDENTIALS = ("sim-key", "sim-secret")
 CHECK_COUNT = 9
+CCXT_PREFIX = "ccxt:"
+
+
+def sim_dialect(exchange: str) -> str:
+    """The simulator dialect that speaks ccxt exchange `exchange`'s protocol: the one whose native
+    venue's REST host is among the hosts of ccxt's URLs for it (``gate`` -> ``gateio``)."""
+    from arb.venues.ccxt.exchange import api_hosts
+
+    hosts = api_hosts(exchange)
+    for dialect in DIALECTS:
+        spec = VENUES.get(dialect)
+        if spec is not None and urlsplit(spec.rest_url).hostname in hosts:
+            return dialect
+    raise ConfigError("venue", f"the simulator speaks no dialect of ccxt exchange {exchange!r} "
+                      f"(it has {', '.join(DIALECTS)}); check it with --live", exchange)
+
+
+def venue_target(venue: str) -> tuple[VenueConfig, str]:
+    """(base config, credential name) of a `check` argument: a registry venue, or ``ccxt:ID`` for
+    ccxt exchange ID through the bridge (`ConfigError` when it cannot be driven)."""
+    if not venue.startswith(CCXT_PREFIX):
+        return VenueConfig(), venue
+    exchange = venue.removeprefix(CCXT_PREFIX)
+    config = VenueConfig(driver="ccxt", exchange=exchange)
+    venue_spec(venue, config)  # exists and can be driven
+    return config, exchange
 
 
 class CheckFailed(ArbError):
@@ -97,18 +131,19 @@ async def run_checks(venue: str, live: bool, sim_url: str | None = None,
     completes (so an interrupted run still knows what was done)."""
     results = [] if results is None else results
     sim = None
-    config = VenueConfig()
+    config, owner = venue_target(venue)
+    dialect = "" if live else sim_dialect(owner) if config.driver == "ccxt" else venue
     creds: Credentials | None = None
     if live:
-        creds = load_credentials(venue)
+        creds = load_credentials(owner, fields=venue_spec(venue, config).credentials)
     elif sim_url is not None:
-        rest, ws = parse_sim_urls([f"{venue}={sim_url}"])[venue]
-        config = VenueConfig(rest_url=rest, ws_url=ws)
+        rest, ws = parse_sim_urls([f"{dialect}={sim_url}"])[dialect]
+        config = msgspec.structs.replace(config, rest_url=rest, ws_url=ws)
         creds = Credentials(venue, Secret(SIM_CREDENTIALS[0]), Secret(SIM_CREDENTIALS[1]))
     else:
-        sim = SimExchange([venue], seed=3, step_s=0.05)
+        sim = SimExchange([dialect], seed=3, step_s=0.05)
         urls = await sim.start()
-        config = VenueConfig(rest_url=urls[venue][0], ws_url=urls[venue][1])
+        config = msgspec.structs.replace(config, rest_url=urls[dialect][0], ws_url=urls[dialect][1])
         creds = Credentials(venue, Secret(SIM_CREDENTIALS[0]), Secret(SIM_CREDENTIALS[1]))
     public = make_public(venue, config)
     try:
@@ -117,7 +152,8 @@ async def run_checks(venue: str, live: bool, sim_url: str | None = None,
             require(bool(infos), f"{SYMBOL} not listed")
             return f"{SYMBOL}: tick {infos[0].tick_size}, step {infos[0].step_size}"
 
-        store = BookStore(lambda v, s, n: public.orderbook(s, n), lambda *a: None, clock_ns=time.time_ns)
+        store = BookStore(lambda v, s, n: public.orderbook(s, n), lambda *a: None, clock_ns=time.time_ns,
+                          rules={venue: venue_spec(venue, config).book})
         stream = make_stream(venue, BookFeed(store), config)
 
         async def synced(symbols: tuple[Symbol, ...]) -> None:
@@ -220,7 +256,7 @@ async def run_checks(venue: str, live: bool, sim_url: str | None = None,
             if sim is None:
                 return f"{len(seen)} assets, none negative" if all(
                     b.free >= 0 and b.locked >= 0 for b in seen.values()) else "negative balance!"
-            ledger = sim.dialects[venue].ledger  # type: ignore[attr-defined]
+            ledger = sim.dialects[dialect].ledger  # type: ignore[attr-defined]
             for asset, (free, locked) in ledger.balances("sim").items():
                 got = seen.get(asset)
                 require(got is not None and (got.free, got.locked) == (free, locked),

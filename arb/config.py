@@ -107,6 +107,11 @@ class VenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     """One venue. URLs default to the venue's real endpoints (owned by the venue package)."""
 
     enabled: Annotated[bool, doc("trade on this venue")] = True
+    driver: Annotated[Literal["native", "ccxt"], doc(
+        "native: arb's own connector (the registry's venues); ccxt: any exchange ccxt supports, by its id "
+        "(`exchange`, default the section's name; `arb-engine venues` lists them)")] = "native"
+    exchange: Annotated[str | None, doc(
+        "driver = \"ccxt\": the ccxt exchange id when the section's name differs (e.g. \"gate\")")] = None
     rest_url: Annotated[str | None, doc("REST base URL, http(s)://host[:port] (default: the venue's)")] = None
     ws_url: Annotated[str | None, doc("market-data WebSocket URL, ws(s)://... (default: the venue's)")] = None
     ws_private_url: Annotated[str | None, doc(
@@ -309,6 +314,13 @@ def _registry() -> Mapping[str, Any]:
     return VENUES
 
 
+def _registry_spec(name: str, venue: VenueConfig) -> Any:
+    """The venue's spec as the registry builds it (a ccxt venue's is built from ccxt's description)."""
+    from arb.venues.registry import venue_spec
+
+    return venue_spec(name, venue)
+
+
 def registry_names() -> tuple[str, ...]:
     """Every venue the registry knows, in its order."""
     return tuple(_registry())
@@ -396,9 +408,16 @@ def _venues(tables: Any, overrides: Mapping[str, str]) -> dict[str, VenueConfig]
     known = registry_names()
     out = {}
     for name, table in tables.items():
-        if name not in known:
-            raise ConfigError(f"venues.{name}", f"unknown venue (expected one of {', '.join(known)})")
-        out[name] = _convert(table, VenueConfig, f"venues.{name}.", overrides)
+        driver = table.get("driver", "native") if isinstance(table, Mapping) else "native"
+        if name not in known and driver != "ccxt":
+            raise ConfigError(f"venues.{name}", f"unknown venue (expected one of {', '.join(known)}, or "
+                              "driver = \"ccxt\" with a ccxt exchange id: `arb-engine venues` lists them)")
+        venue = _convert(table, VenueConfig, f"venues.{name}.", overrides)
+        if venue.exchange is not None and venue.driver != "ccxt":
+            raise ConfigError(f"venues.{name}.exchange", "only read with driver = \"ccxt\"", venue.exchange)
+        if venue.driver == "ccxt":
+            _registry_spec(name, venue)  # the ccxt id exists and can be driven (ConfigError otherwise)
+        out[name] = venue
     return out
 
 

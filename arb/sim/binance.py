@@ -100,6 +100,7 @@ class BinanceDialect:
         self.market_data.add_routes(app)  # /api/v3/trades, /api/v3/ticker/24hr, /api/v3/klines
         app.router.add_get("/stream", self._stream)
         app.router.add_get("/ws", self._stream)
+        app.router.add_get("/ws/{stream}", self._stream)  # raw stream endpoint (fact sheet §3.8)
         app.on_shutdown.append(self.subscribers.close_all)
         # user data stream (WebSocket API)
         app.router.add_get("/ws-api/v3", self.user.handle)
@@ -304,6 +305,9 @@ class BinanceDialect:
         ws = web.WebSocketResponse(heartbeat=20.0)
         await ws.prepare(request)
         streams = self.subscribers.add(ws)
+        named = request.match_info.get("stream", "")  # /ws/<stream>: that stream from the start
+        if named.endswith((DEPTH_SUFFIX, TRADE_SUFFIX)):
+            streams.add(named)
         try:
             async for msg in ws:
                 if msg.type is not WSMsgType.TEXT:

@@ -73,6 +73,7 @@ class BinanceMarketData:
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/api/v3/trades", self._trades)
+        app.router.add_get("/api/v3/aggTrades", self._agg_trades)
         app.router.add_get("/api/v3/ticker/24hr", self._ticker)
         app.router.add_get("/api/v3/klines", self._klines)
 
@@ -98,6 +99,20 @@ class BinanceMarketData:
         return web.json_response([{
             "id": t.trade_id, "price": _f(t.price), "qty": _f(t.qty), "quoteQty": _f(t.price * t.qty),
             "time": t.ts_ms, "isBuyerMaker": t.side is Side.SELL, "isBestMatch": True}
+            for t in self.market.trades.recent(NAME, symbol, limit)])
+
+    async def _agg_trades(self, request: web.Request) -> web.Response:
+        """Compressed trades; every simulated trade is its own aggregate (``a`` = ``f`` = ``l``)."""
+        symbol = self._symbol(request)
+        if isinstance(symbol, web.Response):
+            return symbol
+        try:
+            limit = min(self._int(request, "limit", DEFAULT_LIMIT) or DEFAULT_LIMIT, MAX_LIMIT)
+        except ValueError:
+            return _error(-1100, "Illegal characters found in parameter 'limit'.")
+        return web.json_response([{
+            "a": t.trade_id, "p": _f(t.price), "q": _f(t.qty), "f": t.trade_id, "l": t.trade_id,
+            "T": t.ts_ms, "m": t.side is Side.SELL, "M": True}
             for t in self.market.trades.recent(NAME, symbol, limit)])
 
     def _ticker_json(self, symbol: Symbol, mini: bool) -> dict[str, object]:

@@ -71,6 +71,13 @@ class Subscribers:
                     self.frames_sent += 1
                     self._outbox[ws].put_nowait((due, out))
 
+    def send(self, ws: web.WebSocketResponse, frame: Frame) -> None:
+        """Queue `frame` for one socket, in order with the pushes already queued for it."""
+        queue = self._outbox.get(ws)
+        if queue is not None and not ws.closed:
+            self.frames_sent += 1
+            queue.put_nowait((0.0, frame))
+
     @staticmethod
     async def _send(ws: web.WebSocketResponse, queue: asyncio.Queue[tuple[float, Frame]]) -> None:
         loop = asyncio.get_running_loop()

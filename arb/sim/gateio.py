@@ -1,14 +1,15 @@
 """Gate.io dialect of the simulator: spot v4 REST and the ``/ws/v4/`` WebSocket, public and private.
 
 Written from the fact sheet, independently of `arb.venues.gateio`. Served so far: ``GET
-/api/v4/spot/time``, ``/spot/currency_pairs``, ``/spot/order_book`` (``with_id``, at most 100
-levels); WebSocket ``/ws/v4/`` with subscribe / unsubscribe acks, ``spot.ping`` -> ``spot.pong`` and
-``spot.order_book_update`` diffs; the signed order and account routes of `arb.sim.gateio_private`
-over the shared matching engine and ledger (funded ``sim-key`` account); on the same socket the
-signed private channels ``spot.orders`` / ``spot.usertrades`` / ``spot.balances`` of
-`arb.sim.gateio_user`; public trades (``/spot/trades``, the ``spot.trades`` channel), tickers and
-candlesticks in `arb.sim.gateio_market`. Rate limits and faults are added around the dialect by
-`arb.sim.server`.
+/api/v4/spot/time``, ``/spot/currency_pairs``, ``/spot/order_book`` (``with_id``, at most 100 levels);
+WebSocket ``/ws/v4/`` with subscribe / unsubscribe acks, ``spot.ping`` -> ``spot.pong`` and
+``spot.order_book_update`` diffs, and the order book V2 channel ``spot.obu`` (``ob.PAIR.LEVEL``: a
+``full`` snapshot of the top LEVEL levels first, then the same diffs with ``U``/``u``); the signed order
+and account routes of `arb.sim.gateio_private` over the shared matching engine and ledger (funded ``sim-
+key`` account); on the same socket the signed private channels ``spot.orders`` / ``spot.usertrades`` /
+``spot.balances`` of `arb.sim.gateio_user`; public trades (``/spot/trades``, the ``spot.trades``
+channel), tickers and candlesticks in `arb.sim.gateio_market`. Rate limits and faults are added around
+the dialect by `arb.sim.server`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from arb.sim.matching import MatchingEngine
 NAME = "gateio"
 PREFIX = "/api/v4"
 DEPTH_CHANNEL = "spot.order_book_update"
+OBU_CHANNEL = "spot.obu"  # order book V2: one stream name "ob.<PAIR>.<LEVEL>" per subscription
+OBU_LEVELS = ("50", "400")
 MAX_LIMIT = 100
 TAKER_FEE = Decimal("0.002")  # Gate's standard spot rate (0.2 %), a fraction as /spot/fee prints it
 MAKER_FEE = Decimal("0.002")
@@ -163,6 +166,9 @@ class GateDialect:
                 if channel == TRADES_CHANNEL:  # arb.sim.gateio_market
                     await ws.send_str(self.market_data.subscription(req, topics, self._reply))
                     continue
+                if channel == OBU_CHANNEL:
+                    await self._obu(ws, req, topics)
+                    continue
                 payload = req.get("payload") or []
                 pair = payload[0] if payload else ""
                 valid = channel == DEPTH_CHANNEL and pair in self._pairs
@@ -179,11 +185,52 @@ class GateDialect:
             self.subscribers.remove(ws)
         return ws
 
+    def _obu_stream(self, payload: object) -> tuple[str, Symbol, int] | None:
+        """(stream name, symbol, levels) of an ``ob.<PAIR>.<LEVEL>`` payload, None when invalid."""
+        names = payload if isinstance(payload, list) else []
+        name = names[0] if len(names) == 1 and isinstance(names[0], str) else ""
+        prefix, _, rest = name.partition(".")
+        pair, _, level = rest.rpartition(".")
+        symbol = self._pairs.get(pair)
+        if prefix != "ob" or symbol is None or level not in OBU_LEVELS:
+            return None
+        return name, symbol, int(level)
+
+    async def _obu(self, ws: web.WebSocketResponse, req: dict[str, object], topics: set[str]) -> None:
+        """Subscribe / unsubscribe one ``spot.obu`` stream; a subscription starts with a full snapshot
+        queued before any diff after it (a second subscribe of the same stream is refused)."""
+        event = req.get("event", "")
+        stream = self._obu_stream(req.get("payload"))
+        topic = f"{OBU_CHANNEL}|{stream[0]}" if stream else ""
+        if stream is None or event not in ("subscribe", "unsubscribe") or (
+                event == "subscribe" and topic in topics):
+            message = f"Alert sub {stream[0]}" if stream and event == "subscribe" else "invalid argument"
+            await ws.send_str(self._reply(req, str(event), {"code": 2, "message": message}, None))
+            return
+        await ws.send_str(self._reply(req, str(event), None, {"status": "success"}))
+        if event == "unsubscribe":
+            topics.discard(topic)
+            return
+        name, symbol, levels = stream
+        update_id, bids, asks = self.market.snapshot(NAME, symbol, levels)
+        topics.add(topic)  # diffs from here on follow the snapshot in this socket's outbox
+        now = self._clock_ms()
+        self.subscribers.send(ws, json.dumps({
+            "time": now // 1000, "time_ms": now, "channel": OBU_CHANNEL, "event": "update",
+            "result": {"t": now, "full": True, "s": name, "u": update_id, "b": _fmt(bids), "a": _fmt(asks)}}))
+
     def _on_diff(self, diff: BookDiff) -> None:
         pair = _pair(diff.symbol)
+        now = self._clock_ms()
+        for level in OBU_LEVELS:
+            name = f"ob.{pair}.{level}"
+            if self.subscribers.wants(f"{OBU_CHANNEL}|{name}"):
+                self.subscribers.publish(f"{OBU_CHANNEL}|{name}", json.dumps({
+                    "time": now // 1000, "time_ms": now, "channel": OBU_CHANNEL, "event": "update",
+                    "result": {"t": now, "s": name, "U": diff.first_id, "u": diff.last_id,
+                               "b": _fmt(diff.bids), "a": _fmt(diff.asks)}}))
         if not self.subscribers.wants(pair):
             return
-        now = self._clock_ms()
         frame = json.dumps({"time": now // 1000, "time_ms": now, "channel": DEPTH_CHANNEL, "event": "update",
                             "result": {"t": now, "e": "depthUpdate", "E": now // 1000,
                                        "s": pair, "U": diff.first_id, "u": diff.last_id,

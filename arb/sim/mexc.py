@@ -105,6 +105,7 @@ class MexcDialect:
         app.router.add_get("/api/v3/account", self._account)
         app.router.add_get("/api/v3/myTrades", self._my_trades)
         app.router.add_get("/api/v3/tradeFee", self._trade_fee)
+        app.router.add_get("/api/v1/contract/detail", self._contracts)
         self.market_data.add_routes(app)  # /api/v3/trades, /api/v3/ticker/24hr, /api/v3/klines
         app.router.add_get("/ws", self._ws_entry)
         app.on_shutdown.append(self.subscribers.close_all)
@@ -119,6 +120,11 @@ class MexcDialect:
 
     async def _time(self, request: web.Request) -> web.Response:
         return web.json_response({"serverTime": self._clock_ms()})
+
+    async def _contracts(self, request: web.Request) -> web.Response:
+        """The futures contract list (MEXC's futures API envelope): no futures are simulated, so it is
+        empty; clients that list every market type (ccxt) read it beside the spot ones."""
+        return web.json_response({"success": True, "code": 0, "data": []})
 
     async def _exchange_info(self, request: web.Request) -> web.Response:
         rows = []
@@ -302,7 +308,7 @@ class MexcDialect:
                 except (ValueError, KeyError, TypeError):
                     await ws.send_str(json.dumps({"id": 0, "code": 1, "msg": "Invalid JSON"}))
                     continue
-                if method == "PING":
+                if str(method).upper() == "PING":  # ccxt sends "ping": answered too
                     await ws.send_str(json.dumps({"id": request_id, "code": 0, "msg": "PONG"}))
                 elif method in ("SUBSCRIPTION", "UNSUBSCRIPTION"):
                     wanted = [p for p in params if p.rsplit("@", 1)[0] in (DEPTH_EVENT, DEALS_EVENT)

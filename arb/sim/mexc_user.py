@@ -174,7 +174,7 @@ class MexcUserStreams:
                 except (ValueError, KeyError, TypeError):
                     self._reply(reply, {"id": 0, "code": 1, "msg": "Invalid JSON"})
                     continue
-                if method == "PING":
+                if str(method).upper() == "PING":  # ccxt sends "ping": answered too
                     self._reply(reply, {"id": request_id, "code": 0, "msg": "PONG"})
                 elif method in ("SUBSCRIPTION", "UNSUBSCRIPTION") and params and set(params) <= CHANNELS:
                     wanted = {f"{p}|{account}" for p in params}

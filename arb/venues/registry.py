@@ -20,7 +20,7 @@ from arb.config import Credentials, VenueConfig
 from arb.model import Fill
 from arb.net.ratelimit import RateLimiter
 from arb.net.rest import RestClient
-from arb.venues import binance, gateio, mexc
+from arb.venues import binance, ccxt, gateio, mexc
 from arb.venues.base import (
     BaseWebSocketInterface,
     PrivateExchangeInterface,
@@ -36,7 +36,20 @@ VENUES: Final[Mapping[str, VenueSpec]] = MappingProxyType({
 VENUE_NAMES: Final = tuple(VENUES)
 
 __all__ = ["VENUES", "VENUE_NAMES", "VenueSpec", "make_limiter", "make_private", "make_public", "make_rest",
-           "make_stream", "shared_limiter"]
+           "make_stream", "shared_limiter", "venue_spec", "venue_specs"]
+
+
+def venue_spec(name: str, config: VenueConfig) -> VenueSpec:
+    """A configured venue's spec: the table's, or for ``driver = "ccxt"`` one built from ccxt's
+    description of the exchange (`arb.venues.ccxt.venue_spec`; `ConfigError` if it cannot be driven)."""
+    if config.driver == ccxt.DRIVER:
+        return ccxt.venue_spec(name, config)
+    return VENUES[name]
+
+
+def venue_specs(venues: Mapping[str, VenueConfig]) -> dict[str, VenueSpec]:
+    """The spec of every configured venue (`Config.venues` / `enabled_venues`), by name."""
+    return {name: venue_spec(name, config) for name, config in venues.items()}
 
 
 def make_limiter(name: str) -> RateLimiter:
@@ -67,6 +80,8 @@ def make_stream(name: str, handlers: StreamHandlers, config: VenueConfig, *,
                 **options: Any) -> BaseWebSocketInterface:
     """The venue's streams; with `credentials` and its signed `private` connector the user stream
     can be subscribed too (how it authenticates is the venue's: `VenueSpec.user_stream`)."""
+    if config.driver == ccxt.DRIVER:
+        return ccxt.make_stream(name, handlers, config, private=private)
     spec = VENUES[name]
     kwargs: dict[str, Any] = {"ws_url": config.ws_url} if config.ws_url else {}
     if credentials is not None:
@@ -79,6 +94,8 @@ def make_stream(name: str, handlers: StreamHandlers, config: VenueConfig, *,
 def make_public(name: str, config: VenueConfig, *, limiter: RateLimiter | None = None
                 ) -> PublicExchangeInterface:
     """The venue's market-data connector (`limiter`: the venue's shared budgets, else its own)."""
+    if config.driver == ccxt.DRIVER:  # ccxt paces its own requests
+        return ccxt.make_public(name, config)
     spec = VENUES[name]
     return spec.public(make_rest(name, config, limiter=limiter), kind=config.market_data)  # type: ignore[call-arg]
 
@@ -99,6 +116,8 @@ def make_private(name: str, config: VenueConfig, credentials: Credentials, *,
     replies carry none leave the fills to `my_trades`. `limiter`: the venue's shared budgets (the
     market-data client's), so a 429 on either pauses both.
     """
+    if config.driver == ccxt.DRIVER:
+        return ccxt.make_private(name, config, credentials, on_fill=on_fill, clock_ns=clock_ns)
     spec = VENUES[name]
     clock = ServerClock(clock_ns=clock_ns)
     rest = make_rest(name, config, credentials, clock_ms=clock.now_ms, limiter=limiter)
