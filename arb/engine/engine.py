@@ -52,7 +52,7 @@ from arb.venues.base import (
     StreamHandlers,
 )
 from arb.venues.clock import ServerClock
-from arb.venues.registry import make_private, make_public, make_stream, shared_limiter
+from arb.venues.registry import make_private, make_public, make_stream, shared_limiter, venue_specs
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,8 @@ class Engine:
         self.control = EngineControl(config.engine.data_dir, self.risk, self.journal,
                                      state_path(config.engine.data_dir))
         self.tracker = OrderTracker(clock_ns, self._on_order_change, late_fill=self._on_late_fill)
-        self.books = BookStore(self._fetch_snapshot, self._on_book_update, clock_ns=clock_ns)
+        self.books = BookStore(self._fetch_snapshot, self._on_book_update, clock_ns=clock_ns, rules={
+            name: spec.book for name, spec in venue_specs(config.enabled_venues).items()})
         self.detector = Detector(
             config.risk, clock_ns, is_synced=self.books.is_synced, available=self.risk.available_float,
             blocked=self._venue_gate, on_opportunity=self._on_opportunity,

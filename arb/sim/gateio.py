@@ -5,8 +5,8 @@ Written from the fact sheet, independently of `arb.venues.gateio`. Served so far
 WebSocket ``/ws/v4/`` with subscribe / unsubscribe acks, ``spot.ping`` -> ``spot.pong`` and
 ``spot.order_book_update`` diffs, and the order book V2 channel ``spot.obu`` (``ob.PAIR.LEVEL``: a
 ``full`` snapshot of the top LEVEL levels first, then the same diffs with ``U``/``u``); the signed order
-and account routes of `arb.sim.gateio_private` over the shared matching engine and ledger (funded ``sim-
-key`` account); on the same socket the signed private channels ``spot.orders`` / ``spot.usertrades`` /
+and account routes of `arb.sim.gateio_private` over the shared matching engine and ledger (funded
+``sim-key`` account); on the same socket the signed private channels ``spot.orders`` / ``spot.usertrades`` /
 ``spot.balances`` of `arb.sim.gateio_user`; public trades (``/spot/trades``, the ``spot.trades``
 channel), tickers and candlesticks in `arb.sim.gateio_market`. Rate limits and faults are added around
 the dialect by `arb.sim.server`.

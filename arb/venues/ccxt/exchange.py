@@ -6,11 +6,13 @@ skips the currency list (arb reads markets, never deposit networks: one heavy si
 start-up), never reads proxies from the environment, and has the config's URL overrides applied to
 every entry of its ``urls['api']`` tree: http(s) entries move to ``rest_url``'s host, ws(s) entries
 to ``ws_url``'s, each keeping its own path (so one override points a whole client at a simulator).
+ccxt's logger is kept at INFO or above: its DEBUG lines print request headers, API keys included.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import re
 from collections.abc import Mapping
 from types import MappingProxyType, ModuleType
@@ -191,6 +193,7 @@ def new_exchange(exchange: str, config: VenueConfig, kind: RequestConfig,
         params["secret"] = credentials.api_secret.reveal()
         if credentials.passphrase is not None:
             params["password"] = credentials.passphrase.reveal()
+    logging.getLogger("ccxt").setLevel(max(logging.INFO, logging.getLogger("ccxt").getEffectiveLevel()))
     client = cls(params)
     _spot_only(client.options)
     client.aiohttp_trust_env = False

@@ -69,7 +69,7 @@ class CcxtSockets:
         """Close every socket of the market-data client: each book loop reports its symbol down,
         and recovers on a new connection."""
         log.info("%s: reconnecting ccxt sockets (%s)", self._stream.venue, reason)
-        for symbol in list(self._stream.up):  # every book on them is down until its next snapshot
+        for symbol in list(self._stream.subscribed):  # every book on them is down until its next snapshot
             self._stream.down(symbol, reason)
         await close_sockets(self._stream.client, f"arb: {reason}")
 
@@ -117,6 +117,7 @@ class CcxtStream(BaseWebSocketInterface):
         self.ws = CcxtSockets(self)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self.up: set[Symbol] = set()  # symbols whose books are streaming (reported up)
+        self.subscribed: set[Symbol] = set()
         self.user_up = False
         self.user_errors = 0
 
@@ -141,6 +142,7 @@ class CcxtStream(BaseWebSocketInterface):
     async def subscribe_depth(self, symbols: Sequence[Symbol]) -> None:
         for symbol in symbols:
             market = await self.market_data.market(symbol)
+            self.subscribed.add(symbol)
             self._spawn(f"book {symbol}", lambda s=symbol, p=market["symbol"]: self._book_loop(s, p))
 
     async def subscribe_trades(self, symbols: Sequence[Symbol]) -> None:
@@ -170,9 +172,8 @@ class CcxtStream(BaseWebSocketInterface):
     def down(self, symbol: Symbol, reason: str) -> None:
         """Report `symbol`'s book down (the book store invalidates it until the next snapshot)."""
         log.info("%s %s: ccxt book dropped (%s)", self.venue, symbol, reason)
-        if symbol in self.up:
-            self.up.discard(symbol)
-            self.handlers.on_stream_state(self.venue, False, [symbol])
+        self.up.discard(symbol)  # reported even when it never came up: a REST-synced book goes too
+        self.handlers.on_stream_state(self.venue, False, [symbol])
 
     async def _book_loop(self, symbol: Symbol, pair: str) -> None:
         ever_up, last_id, retry = False, 0, RETRY_S
