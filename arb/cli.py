@@ -300,9 +300,32 @@ def _check(args: argparse.Namespace) -> int:
     return check_main(args.venue, args.live, args.json, sim_url=args.sim_url, use_uvloop=args.use_uvloop)
 
 
+def _check_venue(text: str) -> str:
+    """A registry venue, or ``ccxt:ID`` (checked when the command runs: a bad id exits 2 naming it)."""
+    if text in venue_names() or (text.startswith("ccxt:") and len(text) > len("ccxt:")):
+        return text
+    raise argparse.ArgumentTypeError(f"expected one of {', '.join(venue_names())} or ccxt:ID "
+                                     "(`arb-engine venues` lists the ccxt ids)")
+
+
+def _venues(args: argparse.Namespace) -> int:
+    from arb.venues.ccxt.catalogue import rows, table
+
+    listed = rows(VENUES)
+    print(json.dumps(listed, indent=2) if args.json else table(listed))
+    return ExitCode.OK
+
+
+def _add_venues(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("venues", help="every venue arb can drive: native and through ccxt")
+    parser.add_argument("--json", action="store_true", help="machine-readable list")
+    parser.set_defaults(handler=_venues)
+
+
 def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("check", help="run the conformance checks for a venue (simulator or --live)")
-    parser.add_argument("venue", choices=venue_names())
+    parser.add_argument("venue", type=_check_venue, metavar="VENUE",
+                        help=f"{', '.join(venue_names())}, or ccxt:ID for a ccxt exchange through the bridge")
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--live", action="store_true", help="the real venue (keys from the environment)")
     target.add_argument("--sim-url", metavar="URL", default=None,
@@ -514,6 +537,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], 
     _add_demo,
     _add_run,
     _add_check,
+    _add_venues,
     _add_reports,
     _add_record,
     _add_replay,

@@ -437,10 +437,15 @@ def _choices(field: str) -> tuple[Any, ...]:
     """The allowed values of a `Literal` field, by dotted name (empty when it is not one)."""
     node: Any = Config
     for name in field.split("."):
+        if typing.get_origin(node) is dict:  # a table of tables (venues.NAME): `name` is the key
+            node = typing.get_args(node)[1]
+            continue
         hints = typing.get_type_hints(node) if isinstance(node, type) else {}
         if name not in hints:
             return ()
         node = hints[name]
+        if typing.get_origin(node) is dict:
+            continue
         for arg in typing.get_args(node):  # `X | None`: the struct inside
             if isinstance(arg, type) and issubclass(arg, msgspec.Struct):
                 node = arg
