@@ -43,8 +43,8 @@ async def rest_cases(bybit: Bybit) -> list[tuple[Case, object]]:
     assert ioc["retCode"] == resting["retCode"] == cancel["retCode"] == 0
     assert realtime["result"]["list"] and history["result"]["list"] and executions["result"]["list"]
     spot = {"category": "spot", "symbol": "BTCUSDT"}
-    newer = dict.fromkeys((f"result.list[].{k}" for k in ("slippageToleranceType", "slippageTolerance",
-                                                          "extraFees", "rpiTakerAccess", "rpiMatchedQty")), NEWER)
+    fields = ("slippageToleranceType", "slippageTolerance", "extraFees", "rpiTakerAccess", "rpiMatchedQty")
+    newer = dict.fromkeys((f"result.list[].{k}" for k in fields), NEWER)
     return [
         (Case("GET /v5/market/time", "bybit/rest_server_time_docs.json"), await bybit.get("/v5/market/time")),
         (Case("GET /v5/market/instruments-info", "bybit/rest_instruments_spot_docs.json"),
@@ -117,7 +117,8 @@ async def until(ws: aiohttp.ClientWebSocketResponse, bybit: Bybit, wanted: Any) 
             except TimeoutError:
                 break
             if wanted(frame):
-                return frame
+                found: dict[str, Any] = frame
+                return found
     raise AssertionError(f"no wanted frame in {MAX_STEPS} steps")
 
 
@@ -136,7 +137,8 @@ async def public_cases(bybit: Bybit) -> list[tuple[Case, object]]:
         snapshot = await text_frame(ws)
         await ws.send_json({"op": "subscribe", "args": ["publicTrade.BTCUSDT", "tickers.BTCUSDT"]})
         ack = await text_frame(ws)
-        delta = await until(ws, bybit, lambda f: f.get("type") == "delta" and f["data"]["b"] and f["data"]["a"])
+        delta = await until(ws, bybit,
+                            lambda f: f.get("type") == "delta" and f["data"]["b"] and f["data"]["a"])
         ticker = await until(ws, bybit, lambda f: f.get("topic", "").startswith("tickers."))
         await bybit.order(price=format(bybit.touch(Side.BUY), "f"), timeInForce="IOC")
         trade = await until(ws, bybit, lambda f: f.get("topic", "").startswith("publicTrade."))
@@ -168,13 +170,14 @@ async def private_cases(bybit: Bybit) -> list[tuple[Case, object]]:
         await ws.send_json({"op": "subscribe", "args": ["order.spot", "execution.spot", "wallet"]})
         ack = await text_frame(ws)
         await bybit.order(price=format(bybit.touch(Side.BUY), "f"), timeInForce="IOC")
-        pushes = {}
+        pushes: dict[str, Any] = {}
         while len(pushes) < 3:
             frame = await text_frame(ws)
             pushes[frame["topic"]] = frame
     recorded_wallet = dict.fromkeys(("data[].accountIMRateByMp", "data[].accountMMRateByMp",
                                      "data[].totalInitialMarginByMp", "data[].totalMaintenanceMarginByMp",
-                                     "data[].coin[].spotHedgingQty", "data[].coin[].spotBorrow"), WALLET_NEWER)
+                                     "data[].coin[].spotHedgingQty", "data[].coin[].spotBorrow"),
+                                    WALLET_NEWER)
     return [
         (Case("auth ack", "bybit/ws_auth_success_docs.json"), auth),
         (Case("auth ack", "bybit/ws_auth_success_recorded.json"), auth),
