@@ -16,7 +16,7 @@ import json
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from enum import IntEnum
 from pathlib import Path
 
@@ -242,27 +242,10 @@ def _sim(args: argparse.Namespace) -> int:
     return 0
 
 
-class _SimVenues:
-    """The simulator's dialects (`arb.sim.server.DIALECTS`) as argparse choices, read only when argparse
-    checks or prints them: importing the simulator costs ~0.4 s that other commands need not pay."""
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._names()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._names())
-
-    @staticmethod
-    def _names() -> list[str]:
-        from arb.sim.server import DIALECTS
-
-        return sorted(DIALECTS)
-
-
 def _add_sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("sim", help="run the loopback exchange simulator until interrupted")
     parser.add_argument("--venues", nargs="+", default=["binance", "gateio", "mexc"],
-                        choices=_SimVenues(), help="simulated venues")
+                        choices=["binance", "gateio", "mexc"], help="simulated venues")
     parser.add_argument("--seed", type=int, default=1, help="market seed (same seed, same market)")
     parser.add_argument("--port", type=port_number, default=0, help="first port (0: any free port)")
     parser.add_argument("--fault", action="append", default=[], metavar="VENUE:KIND[=VALUE]",
