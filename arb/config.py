@@ -410,7 +410,8 @@ def _check(config: Config) -> None:
                 _check_url(f"venues.{name}.{key}", value, schemes)
         if venue.ws_private_url is not None and name in _USER_CHANNELS_ON_WS_URL:
             raise ConfigError(f"venues.{name}.ws_private_url",
-                              "this venue's private channels share the market-data socket: set ws_url instead",
+                              "this venue's private channels share the market-data socket: "
+                              "set ws_url instead",
                               venue.ws_private_url)
     for section, table in (("engine.paper_balances", config.engine.paper_balances),
                            ("risk.inventory_min", config.risk.inventory_min),

@@ -254,7 +254,8 @@ class RestClient:
             async with self._http().request(
                 method, url, data=body or None, headers=headers,
                 # a request's timeout replaces the session's: the connect limit is restated here
-                timeout=aiohttp.ClientTimeout(total=kind.timeout_s, connect=self._connection.connect_timeout_s),
+                timeout=aiohttp.ClientTimeout(total=kind.timeout_s,
+                                              connect=self._connection.connect_timeout_s),
             ) as resp:
                 payload = await resp.read()
                 status = resp.status

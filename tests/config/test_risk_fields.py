@@ -6,6 +6,7 @@ clock); the detector's limits on the engine trading a forced window against the 
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,8 @@ def gate(tmp: Path, risk: dict[str, Any]) -> tuple[Engine, Clock]:
 def opp(n: int, qty: str = "0.01") -> Opportunity:
     return Opportunity(id=f"probe-{n}", symbol=BTC, buy_venue="binance", sell_venue="gateio",
                        quantity=float(qty), buy_vwap=PRICE, sell_vwap=PRICE * 1.002, buy_worst=PRICE,
-                       sell_worst=PRICE * 1.002, gross_profit=1.2, net_profit=0.6, gross_bps=20.0, net_bps=10.0)
+                       sell_worst=PRICE * 1.002, gross_profit=1.2, net_profit=0.6, gross_bps=20.0,
+                       net_bps=10.0)
 
 
 def approve(engine: Engine, n: int, qty: str = "0.01") -> str:
@@ -156,14 +158,14 @@ async def _window_trades(tmp: Path, risk: dict[str, Any], *, net_bps: float = 20
 
 
 async def min_net_bps(tmp: Path, _: str | None) -> None:
-    default, _gates = await _window_trades(tmp, {})
-    changed, _gates = await _window_trades(tmp, {"min_net_bps": 40.0})
+    (default, _), (changed, _) = await asyncio.gather(
+        _window_trades(tmp / "default", {}), _window_trades(tmp / "changed", {"min_net_bps": 40.0}))
     assert default >= 1 and changed == 0, (default, changed)
 
 
 async def max_net_bps(tmp: Path, _: str | None) -> None:
-    default, default_gates = await _window_trades(tmp, {})
-    changed, gates = await _window_trades(tmp, {"max_net_bps": 12.0})
+    (default, default_gates), (changed, gates) = await asyncio.gather(
+        _window_trades(tmp / "default", {}), _window_trades(tmp / "changed", {"max_net_bps": 12.0}))
     assert (default >= 1, "too good to be true" in default_gates) == (True, False)
     assert (changed, gates.get("too good to be true", 0) > 0) == (0, True), gates
 
@@ -173,8 +175,9 @@ async def max_book_age_ms(tmp: Path, _: str | None) -> None:
     is at least 25 ms old, young enough for the default 2000 ms, too old for 10."""
     def staggered() -> dict[str, FaultPlan]:
         return {"gateio": FaultPlan(delay_ms=25.0)}
-    default, default_gates = await _window_trades(tmp, {}, faults=staggered())
-    changed, gates = await _window_trades(tmp, {"max_book_age_ms": 10}, faults=staggered())
+    (default, default_gates), (changed, gates) = await asyncio.gather(
+        _window_trades(tmp / "default", {}, faults=staggered()),
+        _window_trades(tmp / "changed", {"max_book_age_ms": 10}, faults=staggered()))
     assert (default >= 1, "book too old" in default_gates) == (True, False)
     assert (changed, gates.get("book too old", 0) > 0) == (0, True), gates
 
@@ -183,21 +186,24 @@ async def max_event_lag_ms(tmp: Path, _: str | None) -> None:
     """Binance's frames arrive 300 ms after their venue time: within the default 1000 ms, not 100."""
     def late() -> dict[str, FaultPlan]:
         return {"binance": FaultPlan(delay_ms=300.0)}
-    default, default_gates = await _window_trades(tmp, {}, faults=late())
-    changed, gates = await _window_trades(tmp, {"max_event_lag_ms": 100}, faults=late())
+    (default, default_gates), (changed, gates) = await asyncio.gather(
+        _window_trades(tmp / "default", {}, faults=late()),
+        _window_trades(tmp / "changed", {"max_event_lag_ms": 100}, faults=late()))
     assert (default >= 1, "venue time lag" in default_gates) == (True, False)
     assert (changed, gates.get("venue time lag", 0) > 0) == (0, True), gates
 
 
 async def symbol_cooldown_ms(tmp: Path, _: str | None) -> None:
     """Two windows 1 s apart on one symbol: both trade after the default 250 ms pause, one within 60 s."""
-    counts = []
-    for risk in ({}, {"symbol_cooldown_ms": 60_000}):
-        async with scene(tmp, {"risk": risk}) as sc:
+    async def run(path: Path, risk: dict[str, Any]) -> tuple[int, bool]:
+        async with scene(path, {"risk": risk}) as sc:
             await window(sc, "binance", "gateio", duration_s=0.3)
             await window(sc, "binance", "gateio", duration_s=0.3, settle_s=1.0)
-            counts.append((len({o.opportunity_id for o in sc.engine.outcomes if o.status != "rejected"}),
-                           sc.engine.detector.funnel.gates.get("symbol cooldown", 0) > 0))
+            return (len({o.opportunity_id for o in sc.engine.outcomes if o.status != "rejected"}),
+                    sc.engine.detector.funnel.gates.get("symbol cooldown", 0) > 0)
+
+    counts = await asyncio.gather(run(tmp / "default", {}),
+                                  run(tmp / "changed", {"symbol_cooldown_ms": 60_000}))
     assert counts[0][0] >= 2 and counts[1] == (1, True), counts
 
 

@@ -262,15 +262,16 @@ async def _request_probe(tmp: Path, venue: str | None, section: str, scene_kind:
     the signed connector's balances, live) with `arm` applied to the venue's fault plan first."""
     v, _ = pair(venue)
     live = section == "trading"
-    out = []
-    for extra in ({}, changed):
-        async with scene(tmp, on(v, **{section: {**scene_kind, **extra}}), venues=pair(v), live=live) as sc:
+
+    async def run(path: Path, extra: dict[str, Any]) -> tuple[Any, float]:
+        async with scene(path, on(v, **{section: {**scene_kind, **extra}}), venues=pair(v), live=live) as sc:
             if live:  # the start-up's catch-up reads are over: the fault is the probe's
                 await quiet(sc.sim, v)
             arm(sc.sim.faults[v])
             connector: Any = sc.engine.privates[v] if live else sc.engine.publics[v]
-            out.append(await _timed(connector.balances if live else connector.server_time))
-    return out
+            return await _timed(connector.balances if live else connector.server_time)
+
+    return list(await asyncio.gather(run(tmp / "default", {}), run(tmp / "changed", changed)))
 
 
 async def quiet(sim: SimExchange, venue: str, for_s: float = 0.3) -> None:
@@ -295,7 +296,8 @@ def one_5xx(plan: Any) -> None:
 
 def timeout_probe(section: str, changed_s: float, slow_ms: float) -> Probe:
     async def probe(tmp: Path, venue: str | None) -> None:
-        runs = await _request_probe(tmp, venue, section, {"retries": 0}, {"timeout_s": changed_s}, slow(slow_ms))
+        runs = await _request_probe(tmp, venue, section, {"retries": 0}, {"timeout_s": changed_s},
+                                    slow(slow_ms))
         assert [isinstance(r, ExchangeError) for r, _ in runs] == [False, True], runs
     return probe
 
@@ -310,23 +312,23 @@ def retries_probe(section: str, changed: int) -> Probe:
 
 
 def backoff_base_probe(section: str) -> Probe:
-    """One 503, one retry: the wait before it is base x [0.5, 1.5): under 0.75 s by default, at
-    least 0.75 s from a 1.5 s base."""
+    """One 503, one retry: the wait before it is base x [0.5, 1.5): at most 0.3 s by default (0.2 s
+    market data, 0.05 s trading), at least 0.6 s from a 1.2 s base."""
     async def probe(tmp: Path, venue: str | None) -> None:
-        runs = await _request_probe(tmp, venue, section, {"retries": 1}, {"backoff_base_s": 1.5}, one_5xx)
+        runs = await _request_probe(tmp, venue, section, {"retries": 1}, {"backoff_base_s": 1.2}, one_5xx)
         assert not any(isinstance(r, ExchangeError) for r, _ in runs), runs
-        assert (runs[0][1] < 0.75, runs[1][1] >= 0.75) == (True, True), runs
+        assert (runs[0][1] < 0.6, runs[1][1] >= 0.6) == (True, True), runs
     return probe
 
 
 def backoff_max_probe(section: str) -> Probe:
-    """One 503, one retry from a 2 s base: the default cap (5 s market data, 1 s trading) lets it
-    wait at least 1 s; a 0.05 s cap retries at once."""
+    """One 503, one retry from a 1 s base: the default cap (5 s market data, 1 s trading) lets it
+    wait at least 0.5 s; a 0.05 s cap retries at once."""
     async def probe(tmp: Path, venue: str | None) -> None:
-        runs = await _request_probe(tmp, venue, section, {"retries": 1, "backoff_base_s": 2.0},
+        runs = await _request_probe(tmp, venue, section, {"retries": 1, "backoff_base_s": 1.0},
                                     {"backoff_max_s": 0.05}, one_5xx)
         assert not any(isinstance(r, ExchangeError) for r, _ in runs), runs
-        assert (runs[0][1] >= 1.0, runs[1][1] < 1.0) == (True, True), runs
+        assert (runs[0][1] >= 0.5, runs[1][1] < 0.5) == (True, True), runs
     return probe
 
 
@@ -345,7 +347,7 @@ PROBES: dict[str, Probe] = {
     "venues.*.market_data.retries": retries_probe("market_data", 0),
     "venues.*.market_data.backoff_base_s": backoff_base_probe("market_data"),
     "venues.*.market_data.backoff_max_s": backoff_max_probe("market_data"),
-    "venues.*.trading.timeout_s": timeout_probe("trading", 0.3, 1000.0),
+    "venues.*.trading.timeout_s": timeout_probe("trading", 0.2, 600.0),
     "venues.*.trading.retries": retries_probe("trading", 2),
     "venues.*.trading.backoff_base_s": backoff_base_probe("trading"),
     "venues.*.trading.backoff_max_s": backoff_max_probe("trading"),
