@@ -109,8 +109,8 @@ class VenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     rest_url: Annotated[str | None, doc("REST base URL, http(s)://host[:port] (default: the venue's)")] = None
     ws_url: Annotated[str | None, doc("market-data WebSocket URL, ws(s)://... (default: the venue's)")] = None
     ws_private_url: Annotated[str | None, doc(
-        "user-stream WebSocket URL, ws(s)://... (default: the venue's; Binance: its WebSocket API, "
-        "MEXC: its user stream; not accepted for Gate.io, whose private channels share ws_url)")] = None
+        "user-stream WebSocket URL, ws(s)://... (default: the venue's; refused for a venue whose "
+        "private channels share ws_url)")] = None
     taker_fee: Annotated[FeeRate | None, doc(
         "taker fee as a fraction, e.g. 0.001 (default: the venue's fee endpoint; paper: its schedule)"
     )] = None
@@ -455,8 +455,8 @@ def _choices(field: str) -> tuple[Any, ...]:
 
 _URL_SCHEMES: Final = {"rest_url": ("http", "https"), "ws_url": ("ws", "wss"),
                        "ws_private_url": ("ws", "wss")}
-# venues whose account channels ride the market-data socket: a user-stream URL of their own means nothing
-# (Gate.io v4: spot.orders / spot.usertrades / spot.balances are signed channels on the one ws_url)
+
+
 def _check_url(field: str, text: str, schemes: tuple[str, ...]) -> None:
     url = urlsplit(text)
     if url.scheme not in schemes or not url.hostname:
