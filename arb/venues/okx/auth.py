@@ -15,6 +15,7 @@ import time
 from typing import Final
 from urllib.parse import quote, urlencode
 
+from arb.config import Credentials
 from arb.net.contract import Params, SignedRequest
 from arb.venues.okx.constants import LOGIN_PATH
 
@@ -76,3 +77,14 @@ class OkxSigner:
         """The one ``args`` item of a WebSocket ``login`` op, signed at `timestamp_s`."""
         return {"apiKey": self._key, "passphrase": self._passphrase, "timestamp": str(timestamp_s),
                 "sign": sign_login(self._secret, timestamp_s)}
+
+
+def passphrase_of(credentials: Credentials) -> str:
+    """The key's passphrase ("" when none was given: OKX then refuses with 50105 / 60024)."""
+    return credentials.passphrase.reveal() if credentials.passphrase is not None else ""
+
+
+def signer(credentials: Credentials) -> OkxSigner:
+    """The registry's signer factory: the venue's `RequestSigner` for `credentials`."""
+    return OkxSigner(credentials.api_key.reveal(), credentials.api_secret.reveal(),
+                     passphrase_of(credentials))

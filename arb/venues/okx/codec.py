@@ -514,7 +514,7 @@ class WsMsg(msgspec.Struct):
     code: str | int = ""
     msg: str = ""
     connId: str = ""
-    eventType: str = ""
+    channel: str = ""  # channel-conn-count(-error) events name their channel at the top
 
 
 _WS: Final = msgspec.json.Decoder(WsMsg)
