@@ -442,7 +442,8 @@ class OkxStream(BaseWebSocketInterface):
             channel, _, inst = key.partition(":")
             if channel == c.BOOKS_CHANNEL and inst in self._routes:
                 symbols.append(self._routes[inst])
-                self._books.pop(inst, None)  # a new socket starts with a snapshot
+                if not connected:  # the next socket starts with a snapshot (it may already be here)
+                    self._books.pop(inst, None)
         self._handlers.on_stream_state(c.VENUE, connected, symbols)
 
 
