@@ -16,7 +16,7 @@ import json
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from enum import IntEnum
 from pathlib import Path
 
@@ -198,13 +198,29 @@ def _add_state_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         parser.set_defaults(handler=handler)
 
 
+class SimDialects:
+    """The simulator's venues (`arb.sim.server.DIALECTS`), imported only when argparse asks."""
+
+    def __contains__(self, name: object) -> bool:
+        from arb.sim.server import DIALECTS
+
+        return name in DIALECTS
+
+    def __iter__(self) -> Iterator[str]:
+        from arb.sim.server import DIALECTS
+
+        return iter(DIALECTS)
+
+
 def _sim(args: argparse.Namespace) -> int:
     import asyncio
 
     from arb.model import Symbol
     from arb.sim.faults import FaultPlan, parse_fault
     from arb.sim.limits import UNLIMITED
-    from arb.sim.server import SimExchange
+    from arb.sim.server import DIALECTS, SimExchange
+
+    args.venues = args.venues or list(DIALECTS)
 
     plans = {venue: FaultPlan(seed=args.seed) for venue in args.venues}
     halts: list[tuple[str, Symbol]] = []
@@ -244,8 +260,8 @@ def _sim(args: argparse.Namespace) -> int:
 
 def _add_sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("sim", help="run the loopback exchange simulator until interrupted")
-    parser.add_argument("--venues", nargs="+", default=["binance", "gateio", "mexc"],
-                        choices=["binance", "gateio", "mexc"], help="simulated venues")
+    parser.add_argument("--venues", nargs="+", default=None, choices=SimDialects(),
+                        help="simulated venues (default: every dialect)")
     parser.add_argument("--seed", type=int, default=1, help="market seed (same seed, same market)")
     parser.add_argument("--port", type=port_number, default=0, help="first port (0: any free port)")
     parser.add_argument("--fault", action="append", default=[], metavar="VENUE:KIND[=VALUE]",
