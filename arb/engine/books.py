@@ -64,6 +64,7 @@ RULES: Final[Mapping[str, SyncRule]] = MappingProxyType({
     "binance": SyncRule(snapshot_limit=1000),
     "gateio": SyncRule(snapshot_limit=100, stream_snapshots=True),
     "mexc": SyncRule(snapshot_limit=1000, stream_snapshots=True),
+    "okx": SyncRule(snapshot_limit=400, stream_snapshots=True),  # until the store reads each spec's BookRule
 })
 
 SnapshotFetcher = Callable[[str, Symbol, int], Awaitable[OrderBook]]
