@@ -43,7 +43,7 @@ from arb.model import (
 from arb.net.contract import Params
 from arb.net.ratelimit import Priority
 from arb.net.rest import RestClient, decode_write_reply
-from arb.venues.base import PrivateExchangeInterface
+from arb.venues.base import PrivateExchangeInterface, RestBacked
 from arb.venues.clock import ServerClock
 from arb.venues.okx import codec
 from arb.venues.okx import constants as c
@@ -73,7 +73,7 @@ def plain(value: Decimal) -> str:
     return format(value, "f")
 
 
-class OkxPrivate(PrivateExchangeInterface):
+class OkxPrivate(RestBacked, PrivateExchangeInterface):
     """Signed order and account calls (the RestClient must carry an `OkxSigner`).
 
     Parameters

@@ -18,7 +18,7 @@ from arb.model import Kline, KlineInterval, OrderBook, Symbol, SymbolInfo, Ticke
 from arb.net.contract import Params
 from arb.net.ratelimit import Priority
 from arb.net.rest import RestClient
-from arb.venues.base import PublicExchangeInterface
+from arb.venues.base import PublicExchangeInterface, RestBacked
 from arb.venues.okx import codec
 from arb.venues.okx import constants as c
 
@@ -43,7 +43,7 @@ def decoded(rest: RestClient, body: bytes, decode: Callable[[bytes], T]) -> T:
         raise
 
 
-class OkxPublic(PublicExchangeInterface):
+class OkxPublic(RestBacked, PublicExchangeInterface):
     """OKX spot market data; book snapshots carry ``seqId``, the `books` channel's sequence."""
 
     venue = c.VENUE

@@ -34,7 +34,7 @@ from arb.errors import ConfigError, DecodeError
 from arb.model import Symbol
 from arb.net.ratelimit import TokenBucket
 from arb.net.ws import WsClient
-from arb.venues.base import BaseWebSocketInterface, StreamHandlers, depth_update, guarded
+from arb.venues.base import BaseWebSocketInterface, StreamBacked, StreamHandlers, depth_update, guarded
 from arb.venues.okx import codec
 from arb.venues.okx import constants as c
 
@@ -261,7 +261,7 @@ def private_url(ws_url: str) -> str:
     return ws_url
 
 
-class OkxStream(BaseWebSocketInterface):
+class OkxStream(StreamBacked, BaseWebSocketInterface):
     """``books`` (400 levels, 100 ms) and ``trades`` for many instruments, and the private channels.
 
     `credentials` (with `ws_private_url`, `clock_ms` for the login timestamp and `caller_id` for the

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from aiohttp import WSMsgType, web
 
-from arb.engine.books import BookFeed, BookStore, SyncRule
+from arb.engine.books import BookFeed, BookStore
 from arb.model import OrderBook, Symbol, Trade
 from arb.venues import okx
 from arb.venues.okx import constants as c
@@ -21,8 +21,6 @@ from arb.venues.okx.stream import OkxDialect, OkxStream, private_url
 from tests.helpers import serve
 
 BTC = Symbol("BTC", "USDT")
-RULE = SyncRule(snapshot_limit=okx.VENUE.book.snapshot_limit,
-                stream_snapshots=okx.VENUE.book.stream_snapshots)
 Frames = list[dict[str, Any]]
 
 
@@ -80,7 +78,7 @@ async def started() -> AsyncIterator[Callable[[Callable[[int], Frames]], Any]]:
         app = web.Application()
         app.router.add_get(c.PUBLIC_PATH, exchange.handle)
         address, runner = await serve(app)
-        store = BookStore(refuse_rest, lambda *a: None, clock_ns=lambda: 0, rules={c.VENUE: RULE},
+        store = BookStore(refuse_rest, lambda *a: None, clock_ns=lambda: 0, rules={c.VENUE: okx.VENUE.book},
                           retry_backoff_s=0.05)
         feed = BookFeed(store)
         stream = OkxStream(feed, ws_url=f"ws://{address}{c.PUBLIC_PATH}", heartbeat_s=None)
