@@ -22,7 +22,7 @@ from arb.engine.engine import Engine
 from arb.engine.executor import Outcome, OutcomeStatus
 from arb.model import Order
 from arb.obs import loop
-from arb.sim.accounts import SIM_KEY, SIM_SECRET
+from arb.sim.accounts import SIM_KEY, SIM_PASSPHRASE, SIM_SECRET
 from arb.sim.server import SimExchange
 
 PIPED_EVERY_S = 5
@@ -37,7 +37,7 @@ OUTCOME_WORDS = {  # Outcome.status in a trader's words
 
 def sim_credentials(venues: list[str]) -> dict[str, Credentials]:
     """The simulator's funded test account on every venue (fake money, not a secret)."""
-    return {v: Credentials(v, Secret(SIM_KEY), Secret(SIM_SECRET)) for v in venues}
+    return {v: Credentials(v, Secret(SIM_KEY), Secret(SIM_SECRET), Secret(SIM_PASSPHRASE)) for v in venues}
 
 
 def _progress(engine: Engine, elapsed: float, duration: float, out: TextIO, final: bool = False) -> None:
