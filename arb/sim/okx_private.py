@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple
+from urllib.parse import parse_qsl, unquote, urlencode
 
 import msgspec
 from aiohttp import web
@@ -146,8 +147,18 @@ async def authenticate(request: web.Request, accounts: Mapping[str, tuple[str, s
         return AuthError.BAD_PASSPHRASE
     secret, account = accounts[key]
     body = (await request.read()).decode(errors="replace")
-    expected = rest_signature(secret, stamp, request.method, request.raw_path, body)
-    return account if sign == expected else AuthError.BAD_SIGN
+    signed = {rest_signature(secret, stamp, request.method, path, body) for path in signed_paths(request)}
+    return account if sign in signed else AuthError.BAD_SIGN
+
+
+def signed_paths(request: web.Request) -> set[str]:
+    """The request path with its query as sent; HTTP clients may percent-encode a query character the
+    signer left as is (``,`` -> ``%2C``) or the reverse, so both spellings of the same query count."""
+    path, _, query = request.raw_path.partition("?")
+    if not query:
+        return {path}
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return {f"{path}?{query}", f"{path}?{unquote(query)}", f"{path}?{urlencode(pairs)}"}
 
 
 class Wire(msgspec.Struct):
