@@ -22,20 +22,31 @@ from pathlib import Path
 
 import arb
 from arb.config import (
-    VENUE_NAMES,
     Config,
     config_schema,
+    credential_secrets,
     describe,
     load_config,
-    load_credentials,
     starter_config,
 )
 from arb.engine.risk import Source, TradingState, read_state, state_path, write_state
 from arb.errors import ArbError, ConfigError, ExchangeUnavailableError
 from arb.model import Symbol
 from arb.obs.logging import configure_logging
+from arb.sim.server import DIALECTS
+from arb.venues.registry import VENUES
 
 Handler = Callable[[argparse.Namespace], int]
+
+
+def venue_names() -> list[str]:
+    """Every venue of the registry (`check`, `record`)."""
+    return list(VENUES)
+
+
+def simulated_venues() -> list[str]:
+    """The registry's venues the loopback simulator serves (`sim`, `demo`)."""
+    return [name for name in VENUES if name in DIALECTS]
 
 
 class ExitCode(IntEnum):
@@ -244,13 +255,13 @@ def _sim(args: argparse.Namespace) -> int:
 
 def _add_sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("sim", help="run the loopback exchange simulator until interrupted")
-    parser.add_argument("--venues", nargs="+", default=["binance", "gateio", "mexc"],
-                        choices=["binance", "gateio", "mexc"], help="simulated venues")
+    parser.add_argument("--venues", nargs="+", default=simulated_venues(), choices=simulated_venues(),
+                        help="simulated venues (default: all)")
     parser.add_argument("--seed", type=int, default=1, help="market seed (same seed, same market)")
     parser.add_argument("--port", type=port_number, default=0, help="first port (0: any free port)")
     parser.add_argument("--fault", action="append", default=[], metavar="VENUE:KIND[=VALUE]",
-                        help="inject a fault, repeatable: a FaultPlan field (binance:stall, mexc:drop=0.1, "
-                             "gateio:clock_skew_ms=-3000) or halt=BASE/QUOTE")
+                        help="inject a fault, repeatable: a FaultPlan field (VENUE:stall, VENUE:drop=0.1, "
+                             "VENUE:clock_skew_ms=-3000) or halt=BASE/QUOTE")
     parser.add_argument("--no-limits", action="store_true", help="do not enforce the venues' rate limits")
     parser.add_argument("--api-key", default="sim-key", help="the funded account's API key (default sim-key)")
     parser.add_argument("--api-secret", default="sim-secret",
@@ -291,7 +302,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("check", help="run the conformance checks for a venue (simulator or --live)")
-    parser.add_argument("venue", choices=["binance", "gateio", "mexc"])
+    parser.add_argument("venue", choices=venue_names())
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--live", action="store_true", help="the real venue (keys from the environment)")
     target.add_argument("--sim-url", metavar="URL", default=None,
@@ -344,13 +355,14 @@ def _demo(args: argparse.Namespace) -> int:
 def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "demo", help="trade on simulated money, offline: loopback venues + the engine's live order path",
-        description="Starts simulated Binance, Gate.io and MEXC venues on 127.0.0.1 and runs the engine "
-                    "against them in live mode: real signed IOC orders to the simulator's funded test "
-                    "accounts (simulated money, nothing leaves this machine). Ends with a summary: "
-                    "trades with their PnL, one-legged trades and how they were closed.")
+        description=f"Starts simulated venues ({', '.join(VENUES[v].display for v in simulated_venues())}) "
+                    "on 127.0.0.1 and runs the engine against them in live mode: real signed IOC orders "
+                    "to the simulator's funded test accounts (simulated money, nothing leaves this "
+                    "machine). Ends with a summary: trades with their PnL, one-legged trades and how they "
+                    "were closed.")
     parser.add_argument("--duration", type=positive_float, default=15.0, help="seconds to run (default 15)")
-    parser.add_argument("--venues", nargs="+", default=["binance", "gateio", "mexc"],
-                        choices=["binance", "gateio", "mexc"], help="at least two (default: all three)")
+    parser.add_argument("--venues", nargs="+", default=simulated_venues(), choices=simulated_venues(),
+                        help="at least two (default: all)")
     parser.add_argument("--symbols", nargs="+", type=symbol_text,
                         default=["BTC/USDT", "ETH/USDT", "SOL/USDT"],
                         help="BASE/QUOTE symbols (default BTC/USDT ETH/USDT SOL/USDT)")
@@ -398,8 +410,7 @@ def _record(args: argparse.Namespace) -> int:
 def _add_record(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("record", help="record raw depth frames and snapshots for replay")
     parser.add_argument("--out", required=True, help="new directory for the recording")
-    parser.add_argument("--venues", nargs="+", default=["binance", "gateio", "mexc"],
-                        choices=["binance", "gateio", "mexc"])
+    parser.add_argument("--venues", nargs="+", default=venue_names(), choices=venue_names())
     parser.add_argument("--symbols", nargs="+", type=symbol_text, default=None,
                         help="BASE/QUOTE symbols; default BTC/USDT ETH/USDT (or the config's)")
     parser.add_argument("--duration", type=positive_float, default=None,
@@ -555,8 +566,7 @@ def _setup(args: argparse.Namespace) -> None:
         with contextlib.suppress(ConfigError):  # the handler reports a bad config itself
             config = load_config(path)
     engine = config.engine if config is not None else None
-    secrets = [s.reveal() for v in VENUE_NAMES if (c := load_credentials(v)) is not None
-               for s in (c.api_key, c.api_secret)]
+    secrets = credential_secrets()
     configure_logging(args.log_level or (engine.log_level if engine else "INFO"),
                       args.log_format or (engine.log_format if engine else "console"), secrets=secrets)
     args.use_uvloop = engine.use_uvloop if engine else True

@@ -4,8 +4,11 @@
   ``symbols``, ``risk``, ``executor``, ``observability``, ``journal``.
 - Environment overrides ``ARB__SECTION__KEY=value`` (``ARB__VENUES__BINANCE__TAKER_FEE=0.0008``),
   values read as TOML scalars, applied before validation.
-- API keys only from the environment (``ARB_<VENUE>_API_KEY`` / ``ARB_<VENUE>_API_SECRET``), wrapped
-  in `Secret`, whose repr is masked. The file cannot hold keys (unknown fields are rejected).
+- API keys only from the environment (``ARB_<VENUE>_API_KEY`` / ``ARB_<VENUE>_API_SECRET``, plus
+  ``ARB_<VENUE>_API_PASSPHRASE`` for venues whose spec asks for one), wrapped in `Secret`, whose repr
+  is masked. The file cannot hold keys (unknown fields are rejected).
+- Venue names are the registry's (`arb.venues.registry.VENUES`): config names none itself. It reads
+  the registry's table lazily, at parse time (`registry_names`), the one place it looks up a layer.
 - Anything wrong raises `ConfigError` naming the field, the value and what was expected.
 """
 
@@ -27,7 +30,6 @@ import msgspec
 from arb.errors import ConfigError
 from arb.model import Symbol
 
-VENUE_NAMES: Final = ("binance", "gateio", "mexc")
 ENV_PREFIX: Final = "ARB__"
 
 PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
@@ -117,12 +119,6 @@ class VenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     trading: Annotated[RequestConfig, doc("order writes (never retried blindly)")] = TRADING_PRESET
 
 
-class VenuesConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    binance: Annotated[VenueConfig | None, doc("Binance spot (omit to leave it out)")] = None
-    gateio: Annotated[VenueConfig | None, doc("Gate.io spot (omit to leave it out)")] = None
-    mexc: Annotated[VenueConfig | None, doc("MEXC spot (omit to leave it out)")] = None
-
-
 class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     min_net_bps: Annotated[PositiveFloat, doc(
         "smallest net spread after taker fees worth trading (bps)")] = 5.0
@@ -189,7 +185,9 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     symbols: Annotated[list[str], doc("symbols to trade, BASE/QUOTE (e.g. \"BTC/USDT\"); required")] = []
     engine: Annotated[EngineConfig, doc("mode, data directory, logging, event loop, paper balances")] = (
         EngineConfig())
-    venues: Annotated[VenuesConfig, doc("venues to trade on (omit the section: all three)")] = VenuesConfig()
+    venues: Annotated[dict[str, VenueConfig], doc(
+        "venues to trade on, one table per venue by its registry name (`arb-engine venues` lists "
+        "them); omit the section: every venue of the registry")] = {}
     risk: Annotated[RiskConfig, doc("limits checked before every trade")] = RiskConfig()
     executor: Annotated[ExecutorConfig, doc("how orders are priced, timed out and recovered")] = (
         ExecutorConfig())
@@ -209,13 +207,10 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
 
     @property
     def enabled_venues(self) -> dict[str, VenueConfig]:
-        """Configured and enabled venues by name, in a fixed order."""
-        out = {}
-        for name in VENUE_NAMES:
-            venue = getattr(self.venues, name)
-            if venue is not None and venue.enabled:
-                out[name] = venue
-        return out
+        """Configured and enabled venues by name, in a fixed order (the registry's)."""
+        order = {name: i for i, name in enumerate(registry_names())}
+        names = sorted(self.venues, key=lambda n: (order.get(n, len(order)), n))
+        return {name: self.venues[name] for name in names if self.venues[name].enabled}
 
     @property
     def journal_path(self) -> Path:
@@ -252,26 +247,77 @@ class Secret:
 
 
 class Credentials(msgspec.Struct, frozen=True):
-    """API credentials of one venue (from the environment only)."""
+    """API credentials of one venue (from the environment only); `passphrase` for venues whose
+    spec lists it (OKX)."""
 
     venue: str
     api_key: Secret
     api_secret: Secret
+    passphrase: Secret | None = None
 
 
-def credential_env_names(venue: str) -> tuple[str, str]:
-    upper = venue.upper()
-    return f"ARB_{upper}_API_KEY", f"ARB_{upper}_API_SECRET"
+def credential_env_name(venue: str, field: str) -> str:
+    """``ARB_<VENUE>_<FIELD>`` (``api_key`` -> ``ARB_BINANCE_API_KEY``, ``passphrase`` ->
+    ``ARB_OKX_API_PASSPHRASE``)."""
+    suffix = field.upper() if field.startswith("api_") else f"API_{field.upper()}"
+    return f"ARB_{venue.upper()}_{suffix}"
 
 
-def load_credentials(venue: str, environ: Mapping[str, str] | None = None) -> Credentials | None:
-    """The venue's keys from the environment, or None when either is absent or empty."""
+def credential_env_names(venue: str, fields: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """The environment variables of `fields` (default: what the venue's spec asks for)."""
+    return tuple(credential_env_name(venue, f) for f in (fields or registry_credentials(venue)))
+
+
+def load_credentials(venue: str, environ: Mapping[str, str] | None = None, *,
+                     fields: tuple[str, ...] | None = None) -> Credentials | None:
+    """The venue's keys from the environment (`fields`, default: what its spec asks for).
+
+    None when the key or the secret is absent or empty; with both present, a missing further field
+    the venue requires (a passphrase) is a `ConfigError` naming its variable."""
     env = os.environ if environ is None else environ
-    key_name, secret_name = credential_env_names(venue)
-    key, secret = env.get(key_name, ""), env.get(secret_name, "")
-    if not key or not secret:
+    wanted = fields or registry_credentials(venue)
+    values = {f: env.get(credential_env_name(venue, f), "") for f in wanted}
+    if not values.get("api_key") or not values.get("api_secret"):
         return None
-    return Credentials(venue, Secret(key), Secret(secret))
+    for field, value in values.items():
+        if not value:
+            name = credential_env_name(venue, field)
+            raise ConfigError(name, f"{venue} needs its API {field.removeprefix('api_')} too: set {name}")
+    phrase = values.get("passphrase")
+    return Credentials(venue, Secret(values["api_key"]), Secret(values["api_secret"]),
+                       Secret(phrase) if phrase else None)
+
+
+def credential_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Every credential value set in the environment for a registry venue (for log redaction)."""
+    env = os.environ if environ is None else environ
+    return [value for venue in registry_names() for name in credential_env_names(venue)
+            if (value := env.get(name, ""))]
+
+
+# --------------------------------------------------------------------------- the registry's names
+
+
+def _registry() -> Mapping[str, Any]:
+    """The venue registry (`arb.venues.registry.VENUES`), looked up when a config is parsed.
+
+    Config sits below the venues layer: it cannot import them at module level (they import config)
+    and names no venue itself; the registry is the one table of names. This is the only upward reach.
+    """
+    from arb.venues.registry import VENUES
+
+    return VENUES
+
+
+def registry_names() -> tuple[str, ...]:
+    """Every venue the registry knows, in its order."""
+    return tuple(_registry())
+
+
+def registry_credentials(venue: str) -> tuple[str, ...]:
+    """The credential fields a venue's spec asks for (``api_key``, ``api_secret``[, ``passphrase``])."""
+    spec = _registry().get(venue)
+    return tuple(spec.credentials) if spec is not None else ("api_key", "api_secret")
 
 
 # --------------------------------------------------------------------------- loading
@@ -320,26 +366,19 @@ def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str
     return applied
 
 
-def parse_config(raw: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Config:
-    """Validate a decoded TOML document (plus environment overrides) into a `Config`."""
-    data = msgspec.convert(raw, dict[str, Any])  # a deep copy we may modify
-    if "venues" not in data:
-        data["venues"] = {name: {} for name in VENUE_NAMES}
-    overrides = _apply_env(data, {} if environ is None else environ)
+def _convert(data: Any, target: type[Any], prefix: str, overrides: Mapping[str, str]) -> Any:
+    """msgspec.convert, its error as a `ConfigError` naming the dotted field (under `prefix`)."""
     try:
-        config = msgspec.convert(data, Config, strict=False)
+        return msgspec.convert(data, target, strict=False)
     except msgspec.ValidationError as exc:
         match = _AT_PATH.match(str(exc))
         message, path = (match["msg"], match["path"] or "") if match else (str(exc), "")
         value = _lookup(data, path)
         unknown = _UNKNOWN.search(message)
         if unknown:  # name the unknown field itself, not the table holding it
-            parent, path, value = path, f"{path}.{unknown[1]}", None
-            message = (
-                f"unknown venue (expected one of {', '.join(VENUE_NAMES)})" if parent == ".venues"
-                else "unknown field (sections and fields are listed by `arb-engine config schema`)"
-            )
-        field = _dotted(path)
+            path, value = f"{path}.{unknown[1]}", None
+            message = "unknown field (sections and fields are listed by `arb-engine config schema`)"
+        field = prefix + _dotted(path) if path else prefix.rstrip(".") or "<root>"
         if message.startswith("Invalid enum value"):
             choices = _choices(field)
             if choices:
@@ -348,6 +387,29 @@ def parse_config(raw: Mapping[str, Any], environ: Mapping[str, str] | None = Non
         if source:
             message += f" (from environment variable {source})"
         raise ConfigError(field, message, value) from None
+
+
+def _venues(tables: Any, overrides: Mapping[str, str]) -> dict[str, VenueConfig]:
+    """The ``venues`` section: one table per registry venue (an unknown name lists the known)."""
+    if not isinstance(tables, Mapping):
+        raise ConfigError("venues", "expected a table of venue tables, e.g. [venues.NAME]", tables)
+    known = registry_names()
+    out = {}
+    for name, table in tables.items():
+        if name not in known:
+            raise ConfigError(f"venues.{name}", f"unknown venue (expected one of {', '.join(known)})")
+        out[name] = _convert(table, VenueConfig, f"venues.{name}.", overrides)
+    return out
+
+
+def parse_config(raw: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Config:
+    """Validate a decoded TOML document (plus environment overrides) into a `Config`."""
+    data = msgspec.convert(raw, dict[str, Any])  # a deep copy we may modify
+    if "venues" not in data:
+        data["venues"] = {name: {} for name in registry_names()}
+    overrides = _apply_env(data, {} if environ is None else environ)
+    venues = _venues(data.pop("venues"), overrides)  # venue by venue: errors name the venue
+    config: Config = msgspec.structs.replace(_convert(data, Config, "", overrides), venues=venues)
     _check(config)
     return config
 
@@ -405,7 +467,7 @@ def _check(config: Config) -> None:
         seen.add(symbol)
     if len(config.enabled_venues) < 2:
         raise ConfigError(
-            "venues", f"cross-venue arbitrage needs at least two enabled venues of {VENUE_NAMES}",
+            "venues", f"cross-venue arbitrage needs at least two enabled venues of {registry_names()}",
             sorted(config.enabled_venues),
         )
     risk, executor = config.risk, config.executor
@@ -454,9 +516,9 @@ def default_config(
     venues: list[str] | Mapping[str, Mapping[str, Any]] | None = None,
     **sections: Any,
 ) -> Config:
-    """A valid config without a file (the demo's): all three venues unless `venues` names some
+    """A valid config without a file (the demo's): every registry venue unless `venues` names some
     (a list of names, or name -> venue table such as URL overrides)."""
-    tables = venues if isinstance(venues, Mapping) else {name: {} for name in (venues or VENUE_NAMES)}
+    tables = venues if isinstance(venues, Mapping) else {name: {} for name in (venues or registry_names())}
     raw: dict[str, Any] = {
         "symbols": symbols or ["BTC/USDT", "ETH/USDT"],
         "venues": {name: dict(table) for name, table in tables.items()},
@@ -489,10 +551,8 @@ data_dir = "./arb-data"        # the journal (journal.sqlite) and the persisted 
 # USDT = "10000"
 # BTC = "0.1"
 
-# Venues: all three when the section is left out. Give each a table to pick some.
-# [venues.binance]
-# [venues.gateio]
-# [venues.mexc]
+# Venues: every venue arb knows when the section is left out. Give each a table to pick some.
+{venue_tables}
 # taker_fee = 0.001            # per venue, a fraction (default: the venue's fee schedule)
 
 [risk]
@@ -509,7 +569,7 @@ metrics_port = 9108            # /livez /readyz /metrics /status on 127.0.0.1 (0
 
 def starter_config() -> str:
     """The commented starter file `arb-engine config init` writes (it validates as is)."""
-    return STARTER_CONFIG
+    return STARTER_CONFIG.replace("{venue_tables}", "\n".join(f"# [venues.{n}]" for n in registry_names()))
 
 
 def config_schema() -> dict[str, Any]:
@@ -521,7 +581,12 @@ def describe(config: Config, environ: Mapping[str, str] | None = None) -> dict[s
     """The effective config as plain data, plus which venues have credentials (masked)."""
     env = os.environ if environ is None else environ
     out: dict[str, Any] = msgspec.to_builtins(config)
-    out["credentials"] = {
-        name: ("present (****)" if load_credentials(name, env) else "absent") for name in VENUE_NAMES
-    }
+    out["credentials"] = {name: _credential_state(name, env) for name in registry_names()}
     return out
+
+
+def _credential_state(venue: str, environ: Mapping[str, str]) -> str:
+    try:
+        return "present (****)" if load_credentials(venue, environ) else "absent"
+    except ConfigError as exc:
+        return f"incomplete: {exc.detail}"

@@ -57,7 +57,7 @@ class ExchangeError(ArbError):
     Parameters
     ----------
     venue:
-        Venue name (``"binance"``, ``"gateio"``, ``"mexc"``).
+        Venue name, as the registry spells it (`arb.venues.registry.VENUES`).
     message:
         Human-readable text (the venue's own message when it sent one).
     http_status:

@@ -48,16 +48,13 @@ RETRY_MAX_S = 30.0
 def _with_sim_urls(config: Config, urls: Mapping[str, tuple[str, str]], *, only: bool = False) -> Config:
     """Point venues at a simulator; with `only`, venues without a URL are disabled (never the real
     venue by accident)."""
-    venues = config.venues
-    for name in config.enabled_venues:
-        current = getattr(venues, name)
+    venues = dict(config.venues)
+    for name, current in config.enabled_venues.items():
         if name in urls:
             rest, ws = urls[name]
-            venues = msgspec.structs.replace(
-                venues, **{name: msgspec.structs.replace(current, rest_url=rest, ws_url=ws)})
+            venues[name] = msgspec.structs.replace(current, rest_url=rest, ws_url=ws)
         elif only:
-            off = msgspec.structs.replace(current, enabled=False)
-            venues = msgspec.structs.replace(venues, **{name: off})
+            venues[name] = msgspec.structs.replace(current, enabled=False)
     return msgspec.structs.replace(config, venues=venues)
 
 

@@ -21,7 +21,9 @@ ALLOWED: dict[str, set[str]] = {
     "obs": {"model", "errors", "config"},
     "venues": {"net", "_core", "model", "errors", "config"},
     "net": {"model", "errors", "config"},
-    "config": {"model", "errors"},
+    # config names no venue: it reads the registry's names (lazily, when a config is parsed) to default
+    # and check the `venues` section and to know which credentials a venue needs
+    "config": {"model", "errors", "venues.registry"},
     "_core": set(),
     "model": {"errors"},
     "errors": {"model"},

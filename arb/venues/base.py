@@ -45,6 +45,7 @@ from arb.model import (
     Trade,
     TradingFee,
 )
+from arb.venues.clock import ServerClock
 
 
 class DepthUpdate:
@@ -212,6 +213,7 @@ class PrivateExchangeInterface(abc.ABC):
     """REST orders and account of one venue. Every order carries a client order id."""
 
     venue: str
+    server_clock: ServerClock | None = None  # venue time the signed requests are stamped with
 
     @abc.abstractmethod
     async def place_order(

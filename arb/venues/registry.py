@@ -1,5 +1,8 @@
 """The venues arb knows, as one explicit table: name -> `VenueSpec` (no import-time discovery).
 
+Adding a venue is one package that exports its spec as ``VENUE`` plus one entry in `VENUES`; the
+factories below read everything from the spec and never branch on a venue's name.
+
 A venue's request budgets are one `RateLimiter` (`make_limiter`): Binance counts request weight
 per IP across public and signed requests, MEXC and Gate per IP/endpoint and per account, and a 429
 or 418 on any client must pause them all. Build it once per venue and pass it to `make_public`
@@ -11,66 +14,29 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 from arb.config import Credentials, VenueConfig
 from arb.model import Fill
-from arb.net.contract import ErrorClassifier, ErrorDecoder, RequestSigner
-from arb.net.ratelimit import PoolSpec, RateLimiter
+from arb.net.ratelimit import RateLimiter
 from arb.net.rest import RestClient
+from arb.venues import binance, gateio, mexc
 from arb.venues.base import (
     BaseWebSocketInterface,
     PrivateExchangeInterface,
     PublicExchangeInterface,
     StreamHandlers,
 )
-from arb.venues.binance import auth as binance_auth
-from arb.venues.binance import codec as binance_codec
-from arb.venues.binance import constants as binance_c
-from arb.venues.binance.private import BinancePrivate
-from arb.venues.binance.public import BinancePublic
-from arb.venues.binance.stream import BinanceStream
 from arb.venues.clock import ServerClock
-from arb.venues.gateio import auth as gate_auth
-from arb.venues.gateio import codec as gate_codec
-from arb.venues.gateio import constants as gate_c
-from arb.venues.gateio.private import GatePrivate
-from arb.venues.gateio.public import GatePublic
-from arb.venues.gateio.stream import GateStream
-from arb.venues.mexc import auth as mexc_auth
-from arb.venues.mexc import codec as mexc_codec
-from arb.venues.mexc import constants as mexc_c
-from arb.venues.mexc.private import MexcPrivate
-from arb.venues.mexc.public import MexcPublic
-from arb.venues.mexc.stream import MexcStream
-
-
-class VenueSpec(NamedTuple):
-    name: str
-    rest_url: str
-    ws_url: str
-    pools: tuple[PoolSpec, ...]
-    public: type[PublicExchangeInterface]
-    private: type[PrivateExchangeInterface]
-    stream: Callable[..., BaseWebSocketInterface]
-    signer: Callable[[str, str], RequestSigner]
-    decode_error: ErrorDecoder
-    error_class: ErrorClassifier
-    snapshot_limit: int
-    stream_snapshots: bool  # the depth stream itself sends full books (Gate `full`, MEXC limit depth)
-
+from arb.venues.spec import VenueSpec
 
 VENUES: Final[Mapping[str, VenueSpec]] = MappingProxyType({
-    "binance": VenueSpec("binance", binance_c.REST_URL, binance_c.WS_URL, binance_c.POOLS, BinancePublic,
-                         BinancePrivate, BinanceStream, binance_auth.BinanceSigner,
-                         binance_codec.decode_error, binance_codec.error_class, 1000, False),
-    "gateio": VenueSpec("gateio", gate_c.REST_URL, gate_c.WS_URL, gate_c.POOLS, GatePublic, GatePrivate,
-                        GateStream, gate_auth.GateSigner, gate_codec.decode_error, gate_codec.error_class,
-                        gate_c.SNAPSHOT_LIMIT, True),
-    "mexc": VenueSpec("mexc", mexc_c.REST_URL, mexc_c.WS_URL, mexc_c.POOLS, MexcPublic, MexcPrivate,
-                      MexcStream, mexc_auth.MexcSigner,
-                      mexc_codec.decode_error, mexc_codec.error_class, mexc_c.SNAPSHOT_LIMIT, True),
+    spec.name: spec for spec in (binance.VENUE, gateio.VENUE, mexc.VENUE)
 })
+VENUE_NAMES: Final = tuple(VENUES)
+
+__all__ = ["VENUES", "VENUE_NAMES", "VenueSpec", "make_limiter", "make_private", "make_public", "make_rest",
+           "make_stream", "shared_limiter"]
 
 
 def make_limiter(name: str) -> RateLimiter:
@@ -85,8 +51,7 @@ def make_rest(name: str, config: VenueConfig, credentials: Credentials | None = 
 
     `limiter` is the venue's shared one; without it the client gets budgets of its own."""
     spec = VENUES[name]
-    signer = (spec.signer(credentials.api_key.reveal(), credentials.api_secret.reveal())
-              if credentials is not None else None)
+    signer = spec.signer(credentials) if credentials is not None else None
     return RestClient(name, config.rest_url or spec.rest_url, connection=config.connection,
                       decode_error=spec.decode_error, error_class=spec.error_class,
                       limiter=make_limiter(name) if limiter is None else limiter, signer=signer,
@@ -100,25 +65,15 @@ STREAMS: Final[Mapping[str, Callable[..., BaseWebSocketInterface]]] = MappingPro
 def make_stream(name: str, handlers: StreamHandlers, config: VenueConfig, *,
                 credentials: Credentials | None = None, private: PrivateExchangeInterface | None = None,
                 **options: Any) -> BaseWebSocketInterface:
-    """The venue's streams; with `credentials` (and its signed `private` connector) the user stream
-    can be subscribed too. Each venue authenticates its user stream its own way: Binance signs a
-    WebSocket-API subscription, MEXC needs a listen key from signed REST, Gate signs each channel."""
+    """The venue's streams; with `credentials` and its signed `private` connector the user stream
+    can be subscribed too (how it authenticates is the venue's: `VenueSpec.user_stream`)."""
+    spec = VENUES[name]
     kwargs: dict[str, Any] = {"ws_url": config.ws_url} if config.ws_url else {}
     if credentials is not None:
-        if name == "mexc":
-            kwargs.update(rest=getattr(private, "rest", None), user_ws_url=config.ws_private_url,
-                          kind=config.trading)
-        else:
-            kwargs["credentials"] = credentials
-            clock = getattr(private, "server_clock", None)  # sign with venue time, as REST does
-            if clock is not None:
-                kwargs["clock_ms"] = clock.now_ms
-            caller_id = getattr(private, "caller_id", None)  # Gate: wire text -> the caller's id
-            if caller_id is not None:
-                kwargs["caller_id"] = caller_id
-            if name == "binance" and config.ws_private_url:
-                kwargs["ws_api_url"] = config.ws_private_url
-    return VENUES[name].stream(handlers, **kwargs, **options)
+        if private is None:
+            raise TypeError(f"{name}: a user stream needs the venue's signed connector (`private`) too")
+        kwargs.update(spec.user_stream(config, credentials, private))
+    return spec.stream(handlers, **kwargs, **options)
 
 
 def make_public(name: str, config: VenueConfig, *, limiter: RateLimiter | None = None

@@ -122,7 +122,7 @@ async def _crash_with_intents(config: Any, creds: dict[str, Credentials], sim: S
     await journal.flush()
     await journal.close(now_ns=2)
     for venue, side, cid, price, _ in legs if send_sell else legs[:1]:
-        private = make_private(venue, getattr(config.venues, venue), creds[venue])
+        private = make_private(venue, config.venues[venue], creds[venue])
         await private.place_order(BTC, side, OrderType.LIMIT, Decimal("0.01"), cid, price, TimeInForce.IOC)
         await private.close()
 
@@ -188,7 +188,7 @@ async def test_user_streams_carry_balances_and_a_return_catches_up(tmp_path: Pat
         await engine.start()
         await wait_for(lambda: engine.user_streams == {"binance": True, "mexc": True}, timeout=30)
         await wait_for(lambda: engine.readiness()[0], timeout=30)
-        private = make_private("mexc", config.venues.mexc, creds["mexc"])
+        private = make_private("mexc", config.venues["mexc"], creds["mexc"])
         _, _, asks = sim.market.snapshot("mexc", BTC, 1)
         await private.place_order(BTC, Side.BUY, OrderType.LIMIT, Decimal("0.01"), "manual-1", asks[0][0],
                                   TimeInForce.IOC)

@@ -1,14 +1,19 @@
 from __future__ import annotations
 
-from arb.config import VENUE_NAMES, Credentials, Secret, VenueConfig
+import importlib
+
+from arb.config import Credentials, Secret, VenueConfig, registry_names
 from arb.venues.base import PublicExchangeInterface
 from arb.venues.registry import VENUES, make_public, make_rest
 
 
 def test_every_configurable_venue_is_registered() -> None:
-    assert tuple(VENUES) == VENUE_NAMES
+    assert registry_names() == tuple(VENUES)
     for name, spec in VENUES.items():
         assert spec.name == name and spec.pools and issubclass(spec.public, PublicExchangeInterface)
+        assert importlib.import_module(f"arb.venues.{name}").VENUE is spec  # the package exports it
+        assert spec.display and spec.book.snapshot_limit > 0
+        assert spec.credentials[:2] == ("api_key", "api_secret")
 
 
 async def test_factories_honour_url_overrides_and_credentials() -> None:

@@ -7,6 +7,7 @@ import hmac
 from collections.abc import Mapping
 from urllib.parse import urlencode
 
+from arb.config import Credentials
 from arb.net.contract import Params, SignedRequest
 from arb.venues.binance.constants import RECV_WINDOW_MS
 
@@ -40,3 +41,8 @@ class BinanceSigner:
         query = urlencode([*params, ("recvWindow", str(RECV_WINDOW_MS)), ("timestamp", str(timestamp_ms))])
         signature = sign(self._secret, query + body.decode())
         return SignedRequest(f"{query}&signature={signature}", body, {API_KEY_HEADER: self._key})
+
+
+def signer(credentials: Credentials) -> BinanceSigner:
+    """The registry's signer factory: the venue's `RequestSigner` for `credentials`."""
+    return BinanceSigner(credentials.api_key.reveal(), credentials.api_secret.reveal())

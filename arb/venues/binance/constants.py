@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
@@ -97,6 +98,8 @@ STATUS_MAP: Final = MappingProxyType({
 
 CLIENT_ID_MAX_LEN: Final = 36
 CLIENT_ID_CHARS: Final = r"^[.A-Z:/a-z0-9_-]{1,36}$"
+CLIENT_ID_ALPHABET: Final = string.ascii_letters + string.digits + ".:/_-"
+SNAPSHOT_LIMIT: Final = 1000  # levels per side of the REST snapshot the book is bridged onto
 
 # api code -> error class. -2010 (NEW_ORDER_REJECTED) covers several reasons (balance, LIMIT_MAKER
 # would take, ...) that only its text tells apart: it maps to InvalidOrderError, never by text.

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 from urllib.parse import quote, urlencode
 
+from arb.config import Credentials
 from arb.net.contract import Params, SignedRequest
 
 
@@ -52,3 +53,8 @@ class GateSigner:
     def ws_auth(self, channel: str, event: str, time_s: int) -> dict[str, str]:
         """The `auth` block of a private-channel subscribe request."""
         return {"method": "api_key", "KEY": self._key, "SIGN": sign_ws(self._secret, channel, event, time_s)}
+
+
+def signer(credentials: Credentials) -> GateSigner:
+    """The registry's signer factory: the venue's `RequestSigner` for `credentials`."""
+    return GateSigner(credentials.api_key.reveal(), credentials.api_secret.reveal())

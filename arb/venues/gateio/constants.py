@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
@@ -90,6 +91,7 @@ POST_ONLY: Final = "poc"
 CLIENT_ID_PREFIX: Final = "t-"
 CLIENT_ID_MAX_BYTES: Final = 28  # after the prefix
 CLIENT_ID_CHARS: Final = r"^t-[0-9A-Za-z_.-]{1,28}$"
+CLIENT_ID_ALPHABET: Final = string.ascii_letters + string.digits + "_.-"
 
 # labels that leave a write's fate unknown (fact sheet 2.7: "server side, status unknown for writes")
 OUTCOME_UNKNOWN_CODES: Final = frozenset({"INTERNAL", "SERVER_ERROR", "TOO_BUSY"})

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 from urllib.parse import quote, urlencode
 
+from arb.config import Credentials
 from arb.net.contract import Params, SignedRequest
 from arb.venues.mexc.constants import RECV_WINDOW_MS
 
@@ -40,3 +41,8 @@ class MexcSigner:
         signature = sign(self._secret, query, body.decode())
         return SignedRequest(f"{query}&signature={signature}", body,
                              {API_KEY_HEADER: self._key, "Content-Type": "application/json"})
+
+
+def signer(credentials: Credentials) -> MexcSigner:
+    """The registry's signer factory: the venue's `RequestSigner` for `credentials`."""
+    return MexcSigner(credentials.api_key.reveal(), credentials.api_secret.reveal())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
@@ -91,6 +92,7 @@ TRADE_SIDES: Final = MappingProxyType({1: Side.BUY, 2: Side.SELL})
 
 CLIENT_ID_MAX_LEN: Final = 32  # undocumented; hummingbot's cap
 CLIENT_ID_CHARS: Final = r"^[0-9A-Za-z_-]{1,32}$"
+CLIENT_ID_ALPHABET: Final = string.ascii_letters + string.digits + "_-"
 
 # codes that leave a write's fate unknown (fact sheet 1.1: server-side errors have "unknown execution
 # status"; MEXC's code table names them 500 internal error, 503 service not available, 504 gateway
