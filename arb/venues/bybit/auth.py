@@ -10,6 +10,7 @@ import hashlib
 import hmac
 from urllib.parse import quote, urlencode
 
+from arb.config import Credentials
 from arb.net.contract import Params, SignedRequest
 from arb.venues.bybit.constants import RECV_WINDOW_MS, WS_AUTH_PATH
 
@@ -69,3 +70,8 @@ class BybitSigner:
     def ws_auth(self, expires_ms: int) -> list[str | int]:
         """The ``args`` of the auth op: ``[apiKey, expires (a number), signature]``."""
         return [self._key, expires_ms, sign_ws(self._secret, expires_ms)]
+
+
+def signer(credentials: Credentials) -> BybitSigner:
+    """The registry's signer factory: the venue's `RequestSigner` for `credentials`."""
+    return BybitSigner(credentials.api_key.reveal(), credentials.api_secret.reveal())

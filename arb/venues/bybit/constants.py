@@ -5,6 +5,7 @@ Source: the OKX/Bybit fact sheet, §2 (shared/docs/exchange-protocols-okx-bybit.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
@@ -151,6 +152,7 @@ SYMBOL_STATUS: Final = MappingProxyType({
 # --------------------------------------------------------------------------- client order ids (§2.5)
 
 CLIENT_ID_MAX_LEN: Final = 36
+CLIENT_ID_ALPHABET: Final = string.ascii_letters + string.digits + "_-"
 CLIENT_ID_CHARS: Final = r"^[0-9A-Za-z_-]{1,36}$"
 
 # --------------------------------------------------------------------------- errors (§2.7)
