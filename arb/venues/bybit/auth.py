@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from arb.config import Credentials
 from arb.net.contract import Params, SignedRequest
@@ -37,8 +37,11 @@ def sign_ws(secret: str, expires_ms: int) -> str:
 
 
 def encode_query(params: Params) -> str:
-    """The query string exactly as it is sent and signed (percent-encoded, order kept)."""
-    return urlencode(list(params), quote_via=quote)
+    """The query string exactly as it is sent and signed (percent-encoded, order kept).
+
+    ``%`` is kept as is: the page cursors Bybit hands out (``page_args%3Dfd43...%26``) are already
+    encoded and go back verbatim, as the official SDK sends them."""
+    return "&".join(f"{quote(k, safe='')}={quote(v, safe='%')}" for k, v in params)
 
 
 class BybitSigner:

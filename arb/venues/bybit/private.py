@@ -190,9 +190,9 @@ class BybitPrivate(PrivateExchangeInterface):
             page = codec.decode_orders((await self._signed("GET", c.OPEN_ORDERS, params=page_params)).result)
             out.extend(codec.to_order(m, symbol or Symbol.from_venue(m.symbol, c.SYMBOL_STYLE))
                        for m in page.items)
-            cursor = page.nextPageCursor
-            if not cursor or not page.items:
+            if not page.nextPageCursor or page.nextPageCursor == cursor or not page.items:
                 break
+            cursor = page.nextPageCursor
         return out
 
     # ------------------------------------------------------------------ account
