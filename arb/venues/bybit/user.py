@@ -92,7 +92,8 @@ class BybitUserDialect(codec.Envelopes):
         request_id = answered(pending, env.req_id)
         if env.success is False or (env.retCode is not None and env.retCode != c.OK_CODE):
             reason = env.ret_msg or env.retMsg or "no reason given"
-            self.last_error = f"{env.op}: {reason}"
+            if env.op == "auth" or not (self.last_error or "").startswith("auth"):
+                self.last_error = f"{env.op}: {reason}"  # the topics refused after a refused auth say less
             what = "authentication failed" if env.op == "auth" else "subscribe refused"
             raise ValueError(f"{what}: {reason}")
         self.last_error = None
