@@ -158,6 +158,7 @@ CLIENT_ID_CHARS: Final = r"^[0-9A-Za-z_-]{1,36}$"
 # --------------------------------------------------------------------------- errors (§2.7)
 
 OK_CODE: Final = 0
+PARAMS_ERROR: Final = 10001  # also what market data answers for an unknown symbol ("symbol invalid")
 # codes that leave a write's fate unknown: server timeout, server error / restarting, internal
 # error, backend timeout, order creation / cancel timeout. A write answered so is reconciled by
 # orderLinkId; a read is merely "unavailable".

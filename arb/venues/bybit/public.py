@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from arb.config import MARKET_DATA_PRESET, RequestConfig
-from arb.errors import IPBannedError, RateLimitError
+from arb.errors import InvalidOrderError, InvalidSymbolError, IPBannedError, RateLimitError
 from arb.model import Kline, KlineInterval, OrderBook, Symbol, SymbolInfo, Ticker, Trade
 from arb.net.contract import Params
 from arb.net.ratelimit import Priority
@@ -69,8 +69,17 @@ class BybitPublic(PublicExchangeInterface):
 
     async def _get(self, path: str, params: Params,
                    priority: Priority = Priority.NORMAL) -> codec.EnvelopeResp:
-        return await call(self.rest, "GET", path, kind=self._kind, params=[("category", c.CATEGORY), *params],
-                          draws=c.PUBLIC_DRAWS, priority=priority)
+        """A market-data read. Its only parameter from the caller is the symbol (category, limit and
+        interval are ours and valid), so a ``10001`` params error here names an unknown symbol:
+        Bybit answers ``{"retCode": 10001, "retMsg": "params error: symbol invalid"}`` for one."""
+        try:
+            return await call(self.rest, "GET", path, kind=self._kind, params=[("category", c.CATEGORY), *params],
+                              draws=c.PUBLIC_DRAWS, priority=priority)
+        except InvalidOrderError as exc:
+            if exc.api_code != c.PARAMS_ERROR or not any(k == "symbol" for k, _ in params):
+                raise
+            raise InvalidSymbolError(c.VENUE, exc.message, http_status=exc.http_status,
+                                     api_code=exc.api_code) from None
 
     @staticmethod
     def _sym(symbol: Symbol) -> tuple[str, str]:

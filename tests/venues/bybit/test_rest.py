@@ -140,11 +140,20 @@ async def test_an_unknown_symbol_answered_with_http_200_is_an_invalid_symbol(
         fake: tuple[FakeBybit, str], samples_dir: Path) -> None:
     server, base = fake
     server.reply(c.ORDERBOOK, 200, (samples_dir / "bybit/error_170121_invalid_symbol_SYNTH.json").read_text())
+    # what the market-data endpoints really answer for an unknown symbol: the generic params error
+    server.reply(c.TICKERS, 200, {"retCode": 10001, "retMsg": "params error: symbol invalid", "time": 1,
+                                  "result": {"category": "", "list": []}, "retExtInfo": {}})
+    server.reply(c.INSTRUMENTS, 200, {"retCode": 10001, "retMsg": "params error", "result": {}, "time": 1})
     public = make_public(c.VENUE, VenueConfig(rest_url=base))
     try:
         with pytest.raises(InvalidSymbolError) as info:
             await public.orderbook(Symbol("NOSUCHCOIN", "USDT"), 5)
         assert info.value.api_code == 170121 and info.value.http_status == 200
+        with pytest.raises(InvalidSymbolError) as info:
+            await public.ticker(Symbol("NOSUCHCOIN", "USDT"))
+        assert info.value.api_code == 10001
+        with pytest.raises(InvalidOrderError):  # no symbol was given: a params error stays one
+            await public.symbols()
     finally:
         await public.close()
 
