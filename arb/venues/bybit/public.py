@@ -73,7 +73,8 @@ class BybitPublic(PublicExchangeInterface):
         interval are ours and valid), so a ``10001`` params error here names an unknown symbol:
         Bybit answers ``{"retCode": 10001, "retMsg": "params error: symbol invalid"}`` for one."""
         try:
-            return await call(self.rest, "GET", path, kind=self._kind, params=[("category", c.CATEGORY), *params],
+            return await call(self.rest, "GET", path, kind=self._kind,
+                              params=[("category", c.CATEGORY), *params],
                               draws=c.PUBLIC_DRAWS, priority=priority)
         except InvalidOrderError as exc:
             if exc.api_code != c.PARAMS_ERROR or not any(k == "symbol" for k, _ in params):
