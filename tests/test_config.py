@@ -15,6 +15,7 @@ from arb.config import (
     load_config,
     load_credentials,
     parse_config,
+    registry_names,
 )
 from arb.errors import ConfigError
 from arb.model import Symbol
@@ -38,7 +39,7 @@ def test_minimal_file_is_valid(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text('symbols = ["BTC/USDT"]\n')
     config = load_config(path, environ={})
-    assert len(config.enabled_venues) == 3 and config.risk.min_net_bps == 5.0
+    assert tuple(config.enabled_venues) == registry_names() and config.risk.min_net_bps == 5.0
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ BTC = Symbol("BTC", "USDT")
 # the simulated venues answer a buy beyond the balance with their own codes
 TOO_BIG: dict[str, tuple[type[Exception], int | str]] = {
     "binance": (InvalidOrderError, -2010), "mexc": (InsufficientBalanceError, 10101),
-    "gateio": (InsufficientBalanceError, "BALANCE_NOT_ENOUGH"),
+    "gateio": (InsufficientBalanceError, "BALANCE_NOT_ENOUGH"), "bybit": (InsufficientBalanceError, 170131),
 }
 
 
@@ -75,7 +75,7 @@ async def test_signed_order_lifecycle_against_the_simulated_ledger(venue: str) -
         await sim.close()
 
 
-TAKER_FEES = {"binance": 0.001, "gateio": 0.002, "mexc": 0.0005}
+TAKER_FEES = {"binance": 0.001, "gateio": 0.002, "mexc": 0.0005, "bybit": 0.001}
 
 
 @pytest.mark.parametrize("venue", sorted(VENUES))

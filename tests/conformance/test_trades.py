@@ -30,7 +30,11 @@ from tests.sim.user_recorder import UserRecorder, wait_until
 
 BTC, ETH = Symbol("BTC", "USDT"), Symbol("ETH", "USDT")
 DATA = Path(__file__).resolve().parents[1] / "data"
-BAD_SYMBOL_CODES: dict[str, int | str] = {"binance": -1121, "mexc": 10007, "gateio": "INVALID_CURRENCY_PAIR"}
+BAD_SYMBOL_CODES: dict[str, int | str] = {"binance": -1121, "mexc": 10007, "gateio": "INVALID_CURRENCY_PAIR",
+                                           "bybit": 10001}
+BYBIT_TRADE: dict[str, object] = {"topic": "publicTrade.BTCUSDT", "type": "snapshot", "ts": 1672304486868,
+                                  "data": [{"T": 1672304486865, "s": "BTCUSDT", "S": "Buy", "v": "0.001",
+                                            "p": "16578.50", "i": "20f43950", "BT": False, "seq": 1}]}
 
 
 class TradeRecorder(UserRecorder):
@@ -153,6 +157,9 @@ def _bad_frames(venue: str) -> list[bytes | str]:
     elif venue == "gateio":
         bad = ('{"time": 1, "channel": "spot.trades", "event": "update", "result": '
                '{"id": 1, "currency_pair": "BTC_USDT", "side": "sideways", "amount": "1", "price": "2"}}')
+    elif venue == "bybit":
+        bad = ('{"topic": "publicTrade.BTCUSDT", "type": "snapshot", "ts": 1, "data": '
+               '[{"T": 1, "s": "BTCUSDT", "S": "sideways", "v": "1", "p": "2", "i": "x"}]}')
     else:
         bad = bytes.fromhex(json.loads((DATA / "mexc/ws_deals_frames.json").read_text())["deals_bad_side"])
     return [bad, bad]
@@ -167,6 +174,9 @@ def _unrouted_frames(venue: str) -> list[bytes | str]:
         frame = json.loads((DATA / "gateio/ws_trades_btc_usdt.json").read_text())
         frame["result"]["currency_pair"] = "BTC_USDTX"
         return [json.dumps(frame)]
+    if venue == "bybit":
+        names = ("publicTrade.BTCUSDTX", "publicTrade.")
+        return [json.dumps({**BYBIT_TRADE, "topic": name}) for name in names]
     raw = bytes.fromhex(json.loads((DATA / "mexc/ws_deals_frames.json").read_text())["deals_two"])
     channel = b"spot@public.aggre.deals.v3.api.pb@100ms@BTCUSDT"
     return [raw.replace(channel, channel[:-4] + b"USDC")]

@@ -231,7 +231,7 @@ class BybitStream(BaseWebSocketInterface):
     def _report(self, err: DecodeError, symbol: Symbol | None) -> None:
         self.decode_errors += 1
         if not self._logged_error:
-            log.warning("%s: unusable frame (%s); sample: %s", c.VENUE, err, err.sample)
+            log.warning("%s: undecodable frame (%s); sample: %s", c.VENUE, err, err.sample)
             self._logged_error = True
         self._handlers.on_decode_error(err, symbol)
 
