@@ -26,14 +26,15 @@ from __future__ import annotations
 import json
 import re
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal
+from collections.abc import Callable, Iterable
 from typing import Final
+
+from sortedcontainers import SortedDict
 
 from arb.model import Symbol
 from arb.sim.bybit_wire import NAME, num, symbol_id
 from arb.sim.fanout import Subscribers
-from arb.sim.market import BookDiff, Level, MarketModel
+from arb.sim.market import BookDiff, MarketModel, SimBook
 
 DEPTHS: Final = (1, 50, 200, 1000)
 REST_DEPTH: Final = 200  # the REST book's u is this topic's
@@ -46,39 +47,47 @@ def depth_topic(depth: int, symbol: Symbol) -> str:
     return f"orderbook.{depth}.{symbol_id(symbol)}"
 
 
-def _levels(side: Mapping[Decimal, Decimal], is_bid: bool) -> list[list[str]]:
-    return [[num(p), num(q)] for p, q in sorted(side.items(), key=lambda pq: pq[0], reverse=is_bid)]
+Side = dict[int, int]  # price in ticks -> size in lots (the book's own grid: cheap to compare)
 
 
-def _changes(old: Mapping[Decimal, Decimal], new: Mapping[Decimal, Decimal]) -> dict[Decimal, Decimal]:
-    out = {price: Decimal(0) for price in old if price not in new}
-    out.update((price, qty) for price, qty in new.items() if old.get(price) != qty)
+def _top(side: SortedDict, depth: int, is_bid: bool) -> Side:
+    keys = side.keys()
+    chosen = keys[-depth:] if is_bid else keys[:depth]
+    return {ticks: side[ticks] for ticks in chosen}
+
+
+def _changes(old: Side, new: Side) -> Side:
+    out = {ticks: 0 for ticks in old if ticks not in new}
+    out.update((ticks, lots) for ticks, lots in new.items() if old.get(ticks) != lots)
     return out
 
 
 class DepthView:
     """The top `depth` levels of one symbol as last pushed on its topic, with the topic's ``u``."""
 
-    def __init__(self, symbol: Symbol, depth: int, u: int, seq: int, cts: int,
-                 bids: list[Level], asks: list[Level]) -> None:
+    def __init__(self, book: SimBook, symbol: Symbol, depth: int, u: int, cts: int) -> None:
+        self.book = book
         self.symbol = symbol
         self.depth = depth
         self.topic = depth_topic(depth, symbol)
         self.u = u
-        self.seq = seq
+        self.seq = book.update_id
         self.cts = cts
-        self.bids = dict(bids[:depth])
-        self.asks = dict(asks[:depth])
-        self.history: deque[tuple[int, int]] = deque([(seq, u)], maxlen=HISTORY)
+        self.bids = _top(book.bids, depth, True)
+        self.asks = _top(book.asks, depth, False)
+        self.history: deque[tuple[int, int]] = deque([(self.seq, u)], maxlen=HISTORY)
 
-    def frame(self, kind: str, ts: int, bids: Mapping[Decimal, Decimal] | None = None,
-              asks: Mapping[Decimal, Decimal] | None = None) -> str:
+    def _levels(self, side: Side, is_bid: bool) -> list[list[str]]:
+        book = self.book
+        return [[num(book.price(t)), num(book.qty(lots))] for t, lots in sorted(side.items(), reverse=is_bid)]
+
+    def frame(self, kind: str, ts: int, bids: Side | None = None, asks: Side | None = None) -> str:
         """A push of this view: the whole view, or (a delta) the given levels."""
         return json.dumps({
             "topic": self.topic, "ts": ts, "type": kind,
             "data": {"s": symbol_id(self.symbol),
-                     "b": _levels(self.bids if bids is None else bids, True),
-                     "a": _levels(self.asks if asks is None else asks, False),
+                     "b": self._levels(self.bids if bids is None else bids, True),
+                     "a": self._levels(self.asks if asks is None else asks, False),
                      "u": self.u, "seq": self.seq},
             "cts": self.cts})
 
@@ -104,11 +113,9 @@ class BybitBooks:
         now = clock_ms()
         for symbol in market.specs:
             book = market.books[(NAME, symbol)]
-            bids, asks = book.levels(True), book.levels(False)
             first_u = book.update_id % FIRST_U_SPAN + 1
             for depth in DEPTHS:
-                view = DepthView(symbol, depth, first_u, book.update_id, now, bids, asks)
-                self.views[(symbol, depth)] = view
+                self.views[(symbol, depth)] = DepthView(book, symbol, depth, first_u, now)
         market.subscribe(NAME, self._on_diff)
 
     def parse(self, topic: str) -> DepthView | None:
@@ -130,11 +137,10 @@ class BybitBooks:
 
     def _on_diff(self, diff: BookDiff) -> None:
         book = self.market.books[(NAME, diff.symbol)]
-        bids, asks = book.levels(True), book.levels(False)
         cts = diff.ts_ns // 1_000_000
         for depth in DEPTHS:
             view = self.views[(diff.symbol, depth)]
-            new_bids, new_asks = dict(bids[:depth]), dict(asks[:depth])
+            new_bids, new_asks = _top(book.bids, depth, True), _top(book.asks, depth, False)
             bid_changes, ask_changes = _changes(view.bids, new_bids), _changes(view.asks, new_asks)
             if not bid_changes and not ask_changes:
                 continue

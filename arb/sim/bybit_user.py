@@ -164,12 +164,13 @@ class BybitUserApi:
     def _on_order(self, order: SimOrder, fills: list[SimFill]) -> None:
         account, now = order.account, self._clock_ms()
         push_id = f"{self._uids.get(account, FIRST_UID)}-{next(self._push_ids)}"
-        row = self.order_row(order)
-        self._push(ORDER, account, push_id, now, [row])
+        if any(self.subscribers.wants(self.topic(n, account)) for n in (ORDER, f"{ORDER}.spot")):
+            self._push(ORDER, account, push_id, now, [self.order_row(order)])
         if fills:
             rows = [self.execution_row(fill) for fill in fills]
             self._push(EXECUTION, account, push_id, now, rows)
-        self._push(WALLET, account, push_id, now, [self._private.wallet_json(account)])
+        if self.subscribers.wants(self.topic(WALLET, account)):
+            self._push(WALLET, account, push_id, now, [self._private.wallet_json(account)])
 
     def _push(self, name: str, account: str, push_id: str, now: int, data: list[dict[str, object]]) -> None:
         names = (name, f"{name}.spot") if name != WALLET else (name,)
