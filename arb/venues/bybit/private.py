@@ -37,8 +37,8 @@ from arb.model import (
     TradingFee,
 )
 from arb.net.contract import Params
-from arb.net.ratelimit import Priority
-from arb.net.rest import RestClient, decode_write_reply
+from arb.net.ratelimit import Priority, RateLimiter
+from arb.net.rest import RestClient, RestMetrics, decode_write_reply
 from arb.venues.base import PrivateExchangeInterface
 from arb.venues.bybit import codec
 from arb.venues.bybit import constants as c
@@ -101,6 +101,15 @@ class BybitPrivate(PrivateExchangeInterface):
         self._kind = kind
         self._clock = clock_ns
         self.server_clock = server_clock
+
+    # the typed members the engine reads (what the venue spec's `RestBacked` mixin provides)
+    @property
+    def limiter(self) -> RateLimiter | None:
+        return self.rest.limiter
+
+    @property
+    def rest_metrics(self) -> RestMetrics | None:
+        return self.rest.metrics
 
     # ------------------------------------------------------------------ plumbing
 

@@ -26,7 +26,7 @@ from arb.config import Credentials
 from arb.errors import ConfigError, DecodeError
 from arb.model import Symbol
 from arb.net.ratelimit import TokenBucket
-from arb.net.ws import WsClient
+from arb.net.ws import WsClient, WsStats
 from arb.venues.base import BaseWebSocketInterface, DepthUpdate, StreamHandlers
 from arb.venues.bybit import codec
 from arb.venues.bybit import constants as c
@@ -112,6 +112,11 @@ class BybitStream(BaseWebSocketInterface):
                            on_state=self._on_state, max_subscriptions=c.MAX_TOPICS_PER_CONNECTION,
                            per_request=c.PUBLIC_ARGS_PER_REQUEST, ping_interval_s=c.PING_INTERVAL_S,
                            connect_budget=self.connect_budget, **ws_options)
+
+    @property
+    def connections(self) -> list[WsStats]:
+        """One entry per market-data connection slot (what the spec's `StreamBacked` mixin provides)."""
+        return self.ws.connections
 
     def book_topic(self, symbol: Symbol) -> str:
         return c.DEPTH_TOPIC.format(depth=self._depth, symbol=symbol.to_venue(c.SYMBOL_STYLE))

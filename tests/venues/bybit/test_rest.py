@@ -132,6 +132,9 @@ async def test_public_market_data_with_the_sample_bodies(fake: tuple[FakeBybit, 
         (kline,) = await public.klines(BTC, KlineInterval.H1, limit=1)
         assert kline.close == 17055.5 and not kline.closed and server.seen[-1][2]["interval"] == "60"
         assert all(q.get("category") == "spot" for m, p, q, _ in server.seen if p != c.TIME)
+        assert public.limiter is public.rest.limiter is not None
+        assert public.rest_metrics is public.rest.metrics
+        assert public.rest_metrics is not None and public.rest_metrics.status[200] == len(server.seen)
     finally:
         await public.close()
 
@@ -220,6 +223,7 @@ async def test_account_calls(fake: tuple[FakeBybit, str]) -> None:
         assert order.symbol == Symbol("ETH", "USDT") and "symbol" not in server.seen[-1][2]
         # the cursor goes back as handed out (already encoded): the server decodes it once
         assert server.seen[-1][2]["cursor"] == "page_args=fd4300ae-7847-404e-b947-b46980a4d140&symbol=6&"
+        assert client.limiter is client.rest.limiter and client.rest_metrics is client.rest.metrics
         info = await client.account_info()
         assert set(info.balances) == {"BTC"}
         assert server.bad_signatures == 0

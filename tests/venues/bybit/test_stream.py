@@ -196,6 +196,7 @@ async def test_replies_without_req_id_are_matched_in_order() -> None:
         symbols = [Symbol(f"C{i}", "USDT") for i in range(12)]
         await stream.subscribe_depth(symbols)  # 12 topics: two requests of at most 10 args
         assert [len(r["args"]) for r in fake.requests if r["op"] == "subscribe"] == [10, 2]
+        assert stream.connections == stream.ws.connections and len(stream.connections) == 1
         assert sum(c.reconnects for c in stream.ws.connections) == 0
         assert stream.ws.connections[0].disconnects == 0  # both acks matched: the socket stayed
     finally:
