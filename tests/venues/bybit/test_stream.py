@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiohttp import WSMsgType, web
 
-from arb.engine.books import BookFeed, BookStore, SyncRule
+from arb.engine.books import BookFeed, BookStore
 from arb.errors import ConfigError, ExchangeUnavailableError
 from arb.model import OrderBook, Side, Symbol, Trade
 from arb.venues.bybit import VENUE as SPEC
@@ -22,7 +22,7 @@ from tests.helpers import serve
 from tests.sim.user_recorder import wait_until
 
 BTC, ETH = Symbol("BTC", "USDT"), Symbol("ETH", "USDT")
-RULES = {c.VENUE: SyncRule(SPEC.book.snapshot_limit, SPEC.book.stream_snapshots)}
+RULES = {c.VENUE: SPEC.book}  # the venue spec's own book rule
 
 
 class FakePublic:
