@@ -2,7 +2,7 @@
 
 - One TOML file decoded by msgspec into frozen Structs: sections ``engine``, ``venues.<name>``,
   ``symbols``, ``risk``, ``executor``, ``observability``, ``journal``.
-- Environment overrides ``ARB__SECTION__KEY=value`` (``ARB__VENUES__BINANCE__TAKER_FEE=0.0008``),
+- Environment overrides ``ARB__SECTION__KEY=value`` (``ARB__VENUES__<NAME>__TAKER_FEE=0.0008``),
   values read as TOML scalars, applied before validation.
 - API keys only from the environment (``ARB_<VENUE>_API_KEY`` / ``ARB_<VENUE>_API_SECRET``, plus
   ``ARB_<VENUE>_API_PASSPHRASE`` for venues whose spec asks for one), wrapped in `Secret`, whose repr
@@ -186,8 +186,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     engine: Annotated[EngineConfig, doc("mode, data directory, logging, event loop, paper balances")] = (
         EngineConfig())
     venues: Annotated[dict[str, VenueConfig], doc(
-        "venues to trade on, one table per venue by its registry name (`arb-engine venues` lists "
-        "them); omit the section: every venue of the registry")] = {}
+        "venues to trade on, one table per venue by its registry name (an unknown name is refused "
+        "with the list of known ones); omit the section: every venue of the registry")] = {}
     risk: Annotated[RiskConfig, doc("limits checked before every trade")] = RiskConfig()
     executor: Annotated[ExecutorConfig, doc("how orders are priced, timed out and recovered")] = (
         ExecutorConfig())
@@ -257,8 +257,8 @@ class Credentials(msgspec.Struct, frozen=True):
 
 
 def credential_env_name(venue: str, field: str) -> str:
-    """``ARB_<VENUE>_<FIELD>`` (``api_key`` -> ``ARB_BINANCE_API_KEY``, ``passphrase`` ->
-    ``ARB_OKX_API_PASSPHRASE``)."""
+    """``ARB_<VENUE>_<FIELD>``: ``api_key`` -> ``ARB_<VENUE>_API_KEY``, ``passphrase`` ->
+    ``ARB_<VENUE>_API_PASSPHRASE`` (the venue's registry name in capitals)."""
     suffix = field.upper() if field.startswith("api_") else f"API_{field.upper()}"
     return f"ARB_{venue.upper()}_{suffix}"
 
@@ -327,7 +327,7 @@ _AT_PATH = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 
 
 def _dotted(path: str) -> str:
-    """`$.venues.binance.taker_fee` / `.symbols[1]` -> `venues.binance.taker_fee` / `symbols[1]`."""
+    """`$.engine.mode` / `.symbols[1]` -> `engine.mode` / `symbols[1]`."""
     return path.lstrip(".") or "<root>"
 
 

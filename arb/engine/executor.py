@@ -8,7 +8,7 @@ For one approved opportunity:
    journal the opportunity and both intents, waiting for the commit, *before* anything is sent;
 3. send both legs concurrently; a timeout, a 5xx or an "execution status unknown" code makes a leg
    UNKNOWN and it is resolved by client id, then by the venue's open orders and recent trades; a leg
-   the venue answered without a final state (MEXC returns no fills) is queried until final, and the
+   the venue answered without a final state (a bare acknowledgement) is queried until final, and the
    fills of a leg whose replies carried none are fetched from the venue's trade history;
 4. while a leg is unresolved it counts as exposure at its full size and nothing is hedged: the
    position is not known. A leg still unresolved at `unknown_deadline_ms` HALTs trading with the
@@ -39,6 +39,7 @@ from arb.engine.risk import RiskManager
 from arb.errors import DecodeError, ExchangeError, OrderOutcomeUnknownError
 from arb.model import ZERO, Opportunity, Order, OrderStatus, OrderType, Side, Symbol, SymbolInfo, TimeInForce
 from arb.venues.base import PrivateExchangeInterface
+from arb.venues.spec import ClientIdRule
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +58,7 @@ def round_up(value: Decimal, step: Decimal) -> Decimal:
     return ((value / step).to_integral_value(ROUND_CEILING) * step).quantize(step)
 
 
-def default_client_id(venue: str, base_id: str) -> str:
-    """A venue-valid client order id: Gate wants a ``t-`` prefix, the others take it as is."""
-    return f"t-{base_id}" if venue == "gateio" else base_id
+PLAIN_IDS = ClientIdRule()  # venues without a rule of their own (test doubles) take ids as they are
 
 
 class Outcome(msgspec.Struct):
@@ -91,7 +90,7 @@ class Executor:
         funnel: Funnel,
         clock_ns: Callable[[], int],
         journal: Journal | None = None,
-        client_id: Callable[[str, str], str] = default_client_id,
+        client_ids: Mapping[str, ClientIdRule] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         failpoints: Failpoints | None = None,
         on_refused: Callable[[str, Symbol, ExchangeError], None] | None = None,
@@ -110,7 +109,7 @@ class Executor:
         self.funnel = funnel
         self._clock = clock_ns
         self._journal = journal
-        self._client_id = client_id
+        self._client_ids = dict(client_ids or {})  # venue -> its spec's rule (prefix, alphabet, length)
         self._sleep = sleep
         self._active: dict[str, bool] = {}  # opportunity id -> a late fill arrived while settling
         self._recent: dict[str, Opportunity] = {}  # the last RECENT opportunities (late fills)
@@ -151,11 +150,15 @@ class Executor:
 
     # ------------------------------------------------------------------ the two legs
 
+    def client_id(self, venue: str, base_id: str) -> str:
+        """The venue's spelling of an engine id (its `ClientIdRule`: prefix, alphabet, length)."""
+        return self._client_ids.get(venue, PLAIN_IDS).make(base_id)
+
     def _new_order(self, opp: Opportunity, venue: str, side: Side, qty: Decimal, price: Decimal,
                    tag: str) -> Order:
         now = self._clock()
         return Order(
-            venue=venue, symbol=opp.symbol, client_order_id=self._client_id(venue, f"{opp.id}{tag}"),
+            venue=venue, symbol=opp.symbol, client_order_id=self.client_id(venue, f"{opp.id}{tag}"),
             side=side, type=OrderType.LIMIT, quantity=qty, price=price,
             time_in_force=TimeInForce.IOC, ts_created=now, ts_updated=now,
         )
@@ -393,7 +396,7 @@ class Executor:
         return self.tracker.get(cid) or current
 
     async def _backfill(self, order: Order) -> None:
-        """Fetch the fills of an order whose replies carried none (MEXC, Gate) from the venue's history."""
+        """Fetch the fills of an order whose replies carried none from the venue's history."""
         tracked = self.tracker.tracked(order.client_order_id)
         if tracked is None or not order.status.is_terminal or order.filled_qty <= tracked.fill_qty:
             return

@@ -36,7 +36,7 @@ VENUES: Final[Mapping[str, VenueSpec]] = MappingProxyType({
 VENUE_NAMES: Final = tuple(VENUES)
 
 __all__ = ["VENUES", "VENUE_NAMES", "VenueSpec", "make_limiter", "make_private", "make_public", "make_rest",
-           "make_stream", "shared_limiter"]
+           "make_stream"]
 
 
 def make_limiter(name: str) -> RateLimiter:
@@ -81,12 +81,6 @@ def make_public(name: str, config: VenueConfig, *, limiter: RateLimiter | None =
     """The venue's market-data connector (`limiter`: the venue's shared budgets, else its own)."""
     spec = VENUES[name]
     return spec.public(make_rest(name, config, limiter=limiter), kind=config.market_data)  # type: ignore[call-arg]
-
-
-def shared_limiter(connector: object) -> RateLimiter | None:
-    """The limiter a connector's RestClient draws from (None for connectors without REST)."""
-    limiter = getattr(getattr(connector, "rest", None), "limiter", None)
-    return limiter if isinstance(limiter, RateLimiter) else None
 
 
 def make_private(name: str, config: VenueConfig, credentials: Credentials, *,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -11,13 +12,15 @@ import pytest
 from arb._core.book import L2Book
 from arb.config import ExecutorConfig, RiskConfig
 from arb.engine.detector import Funnel
-from arb.engine.executor import Executor, default_client_id, round_down, round_up
+from arb.engine.executor import Executor, round_down, round_up
 from arb.engine.journal import Journal
 from arb.engine.orders import OrderTracker
 from arb.engine.paper import PaperExchange
 from arb.engine.risk import RiskManager, TradingState
 from arb.errors import InsufficientBalanceError, OrderOutcomeUnknownError
 from arb.model import Opportunity, Order, OrderStatus, Side, Symbol, SymbolInfo, SymbolStatus
+from arb.venues.registry import VENUES
+from arb.venues.spec import ClientIdRule
 
 SYM = Symbol("BTC", "USDT")
 FEE = 0.001
@@ -100,7 +103,7 @@ class World:
             privates=self.venues, symbols={(v, SYM): info(v) for v in self.venues},
             taker_fee=lambda v, s: FEE, book=lambda v, s: self.books[v], tracker=self.tracker,
             risk=self.risk, funnel=self.funnel, clock_ns=self.clock, journal=self.journal,
-            sleep=self._sleep,
+            sleep=self._sleep, client_ids={v: s.client_id for v, s in VENUES.items()},
         )
 
     async def _sleep(self, seconds: float) -> None:
@@ -138,8 +141,15 @@ def test_decimal_rounding_and_client_ids() -> None:
     assert round_down(Decimal("1.23456"), Decimal("0.001")) == Decimal("1.234")
     assert round_up(Decimal("100.001"), Decimal("0.01")) == Decimal("100.01")
     assert round_up(Decimal("100.00"), Decimal("0.01")) == Decimal("100.00")
-    assert default_client_id("gateio", "ab-1b0") == "t-ab-1b0"
-    assert default_client_id("binance", "ab-1b0") == "ab-1b0"
+    rules = {v: s.client_id for v, s in VENUES.items()}
+    rules["okx-like"] = ClientIdRule(max_length=32, alphabet=string.ascii_letters + string.digits)
+    executor = Executor(ExecutorConfig(), privates={}, symbols={}, taker_fee=lambda v, s: FEE,
+                        book=lambda v, s: None, tracker=None, risk=None, funnel=Funnel(),  # type: ignore[arg-type]
+                        clock_ns=lambda: 0, client_ids=rules)
+    assert executor.client_id("gateio", "ab-1b0") == "t-ab-1b0"  # the venue's spec, not the engine, says so
+    assert executor.client_id("binance", "ab-1b0") == "ab-1b0"
+    assert executor.client_id("okx-like", "7-tk2m9x-000001b0") == "7tk2m9x000001b0"
+    assert executor.client_id("a test double", "ab-1b0") == "ab-1b0"
 
 
 async def test_both_legs_fill_journaled_before_sent(world: Any) -> None:

@@ -37,9 +37,9 @@ from arb.model import (
     TradingFee,
 )
 from arb.net.contract import Params
-from arb.net.ratelimit import Priority, RateLimiter
-from arb.net.rest import RestClient, RestMetrics, decode_write_reply
-from arb.venues.base import PrivateExchangeInterface
+from arb.net.ratelimit import Priority
+from arb.net.rest import RestClient, decode_write_reply
+from arb.venues.base import PrivateExchangeInterface, RestBacked
 from arb.venues.bybit import codec
 from arb.venues.bybit import constants as c
 from arb.venues.bybit.public import call
@@ -81,7 +81,7 @@ def order_body(symbol: Symbol, side: Side, order_type: OrderType, quantity: Deci
     return body
 
 
-class BybitPrivate(PrivateExchangeInterface):
+class BybitPrivate(RestBacked, PrivateExchangeInterface):
     """Signed order and account calls (the RestClient must carry a `BybitSigner`).
 
     Parameters
@@ -101,15 +101,6 @@ class BybitPrivate(PrivateExchangeInterface):
         self._kind = kind
         self._clock = clock_ns
         self.server_clock = server_clock
-
-    # the typed members the engine reads (what the venue spec's `RestBacked` mixin provides)
-    @property
-    def limiter(self) -> RateLimiter | None:
-        return self.rest.limiter
-
-    @property
-    def rest_metrics(self) -> RestMetrics | None:
-        return self.rest.metrics
 
     # ------------------------------------------------------------------ plumbing
 

@@ -17,9 +17,9 @@ from arb.config import MARKET_DATA_PRESET, RequestConfig
 from arb.errors import InvalidOrderError, InvalidSymbolError, IPBannedError, RateLimitError
 from arb.model import Kline, KlineInterval, OrderBook, Symbol, SymbolInfo, Ticker, Trade
 from arb.net.contract import Params
-from arb.net.ratelimit import Priority, RateLimiter
-from arb.net.rest import RestClient, RestMetrics, decode_write_reply
-from arb.venues.base import PublicExchangeInterface
+from arb.net.ratelimit import Priority
+from arb.net.rest import RestClient, decode_write_reply
+from arb.venues.base import PublicExchangeInterface, RestBacked
 from arb.venues.bybit import codec
 from arb.venues.bybit import constants as c
 
@@ -56,7 +56,7 @@ async def call(rest: RestClient, method: str, path: str, *, kind: RequestConfig,
     return env
 
 
-class BybitPublic(PublicExchangeInterface):
+class BybitPublic(RestBacked, PublicExchangeInterface):
     """Bybit spot market data. Snapshots go at low priority so orders never wait behind them."""
 
     venue = c.VENUE
@@ -66,15 +66,6 @@ class BybitPublic(PublicExchangeInterface):
         self.rest = rest
         self._kind = kind
         self._clock = clock_ns
-
-    # the typed members the engine reads (what the venue spec's `RestBacked` mixin provides)
-    @property
-    def limiter(self) -> RateLimiter | None:
-        return self.rest.limiter
-
-    @property
-    def rest_metrics(self) -> RestMetrics | None:
-        return self.rest.metrics
 
     async def _get(self, path: str, params: Params,
                    priority: Priority = Priority.NORMAL) -> codec.EnvelopeResp:

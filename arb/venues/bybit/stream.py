@@ -26,8 +26,8 @@ from arb.config import Credentials
 from arb.errors import ConfigError, DecodeError
 from arb.model import Symbol
 from arb.net.ratelimit import TokenBucket
-from arb.net.ws import WsClient, WsStats
-from arb.venues.base import BaseWebSocketInterface, DepthUpdate, StreamHandlers
+from arb.net.ws import WsClient
+from arb.venues.base import BaseWebSocketInterface, DepthUpdate, StreamBacked, StreamHandlers
 from arb.venues.bybit import codec
 from arb.venues.bybit import constants as c
 from arb.venues.bybit.user import BybitUserStream, answered
@@ -73,7 +73,7 @@ class BybitDialect(codec.Envelopes):
         return json.dumps({"req_id": PING_ID, "op": "ping"})
 
 
-class BybitStream(BaseWebSocketInterface):
+class BybitStream(StreamBacked, BaseWebSocketInterface):
     """Book (``orderbook.{50|200}.{symbol}``) and trade (``publicTrade.{symbol}``) topics for many
     symbols over pooled connections (500 topics each), and the private stream.
 
@@ -112,11 +112,6 @@ class BybitStream(BaseWebSocketInterface):
                            on_state=self._on_state, max_subscriptions=c.MAX_TOPICS_PER_CONNECTION,
                            per_request=c.PUBLIC_ARGS_PER_REQUEST, ping_interval_s=c.PING_INTERVAL_S,
                            connect_budget=self.connect_budget, **ws_options)
-
-    @property
-    def connections(self) -> list[WsStats]:
-        """One entry per market-data connection slot (what the spec's `StreamBacked` mixin provides)."""
-        return self.ws.connections
 
     def book_topic(self, symbol: Symbol) -> str:
         return c.DEPTH_TOPIC.format(depth=self._depth, symbol=symbol.to_venue(c.SYMBOL_STYLE))
