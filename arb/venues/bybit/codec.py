@@ -2,9 +2,10 @@
 
 Every REST answer is an envelope ``{"retCode": 0, "retMsg": "OK", "result": {...}, "retExtInfo": {},
 "time": 1672211918471}``; business errors come back with HTTP 200 and a non-zero ``retCode``
-(`decode_envelope`, then `api_error`). ``retCode``/``time`` may be numbers or strings (ccxt's
-recordings stringify them): both parse. Prices and sizes travel as decimal strings, some of them
-empty (``"avgPrice": ""``); numeric fields that may be empty are read as text and converted here.
+(`decode_envelope`; `public.call` raises what the code means). ``retCode``/``time`` may be
+numbers or strings (ccxt's recordings stringify them): both parse. Prices and sizes travel as
+decimal strings, some of them empty (``"avgPrice": ""``): such fields are read as text and converted
+here.
 """
 
 from __future__ import annotations
@@ -17,13 +18,7 @@ from typing import Final
 
 import msgspec
 
-from arb.errors import (
-    DecodeError,
-    ExchangeError,
-    ExchangeUnavailableError,
-    OrderOutcomeUnknownError,
-    RateLimitError,
-)
+from arb.errors import DecodeError, ExchangeError
 from arb.model import (
     AssetBalance,
     Fill,
@@ -101,24 +96,6 @@ def decode_error(status: int, body: bytes) -> tuple[int | str | None, str]:
 
 def error_class(status: int, api_code: int | str | None) -> type[ExchangeError]:
     return classify(status, api_code, c.ERROR_CODES, c.STATUS_ERRORS)
-
-
-def api_error(env: EnvelopeResp, what: str, *, idempotent: bool, client_order_id: str | None = None,
-              http_status: int = 200) -> ExchangeError:
-    """The error an envelope with a non-zero ``retCode`` stands for, by the same rules as a non-2xx
-    answer (`arb.net.rest`): a write answered with an outcome-unknown code is
-    `OrderOutcomeUnknownError` (reconcile by orderLinkId), a read so answered is only unavailable."""
-    code = env.retCode
-    cls = error_class(http_status, code)
-    text = f"{what}: {env.retMsg}"
-    if issubclass(cls, RateLimitError):
-        return cls(VENUE, text, http_status=http_status, api_code=code)
-    if issubclass(cls, OrderOutcomeUnknownError):
-        if idempotent:
-            return ExchangeUnavailableError(VENUE, text, http_status=http_status, api_code=code)
-        return OrderOutcomeUnknownError(VENUE, text, client_order_id=client_order_id, http_status=http_status,
-                                        api_code=code)
-    return cls(VENUE, text, http_status=http_status, api_code=code)
 
 
 # --------------------------------------------------------------------------- market data (REST)
@@ -312,29 +289,6 @@ def decode_ws(frame: bytes | str) -> WsMsg:
         return _WS.decode(frame)
     except MALFORMED as exc:
         raise DecodeError(VENUE, "ws frame", str(exc), frame) from None
-
-
-class Envelopes:
-    """Each frame's envelope decoded once, shared by a stream's dialect and its frame handler."""
-
-    def __init__(self) -> None:
-        self.last_frame: bytes | str | None = None
-        self.last: WsMsg | None = None
-
-    def envelope(self, frame: bytes | str) -> WsMsg:
-        if frame is not self.last_frame or self.last is None:
-            self.last = decode_ws(frame)
-            self.last_frame = frame
-        return self.last
-
-    def is_control(self, frame: bytes | str) -> bool:
-        """Replies and pongs (an ``op`` and no topic); an undecodable frame is data, for the stream
-        to count and report."""
-        try:
-            env = self.envelope(frame)
-        except DecodeError:
-            return False
-        return not env.topic and bool(env.op)
 
 
 _TOPIC: Final = re.compile(r'"topic"\s*:\s*"([^"\\]{1,100})"')

@@ -14,7 +14,15 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from arb.config import MARKET_DATA_PRESET, RequestConfig
-from arb.errors import InvalidOrderError, InvalidSymbolError, IPBannedError, RateLimitError
+from arb.errors import (
+    ExchangeError,
+    ExchangeUnavailableError,
+    InvalidOrderError,
+    InvalidSymbolError,
+    IPBannedError,
+    OrderOutcomeUnknownError,
+    RateLimitError,
+)
 from arb.model import Kline, KlineInterval, OrderBook, Symbol, SymbolInfo, Ticker, Trade
 from arb.net.contract import Params
 from arb.net.ratelimit import Priority
@@ -28,6 +36,24 @@ INTERVALS: Mapping[KlineInterval, str] = MappingProxyType({
     KlineInterval.M1: "1", KlineInterval.M5: "5", KlineInterval.M15: "15", KlineInterval.M30: "30",
     KlineInterval.H1: "60", KlineInterval.H4: "240", KlineInterval.D1: "D", KlineInterval.W1: "W",
 })
+
+
+def api_error(env: codec.EnvelopeResp, what: str, *, idempotent: bool, client_order_id: str | None = None,
+              http_status: int = 200) -> ExchangeError:
+    """The error an envelope with a non-zero ``retCode`` stands for, by the same rules as a non-2xx
+    answer (`arb.net.rest`): a write answered with an outcome-unknown code is
+    `OrderOutcomeUnknownError` (reconcile by orderLinkId), a read so answered is only unavailable."""
+    code = env.retCode
+    cls = codec.error_class(http_status, code)
+    text = f"{what}: {env.retMsg}"
+    if issubclass(cls, RateLimitError):
+        return cls(c.VENUE, text, http_status=http_status, api_code=code)
+    if issubclass(cls, OrderOutcomeUnknownError):
+        if idempotent:
+            return ExchangeUnavailableError(c.VENUE, text, http_status=http_status, api_code=code)
+        return OrderOutcomeUnknownError(c.VENUE, text, client_order_id=client_order_id,
+                                        http_status=http_status, api_code=code)
+    return cls(c.VENUE, text, http_status=http_status, api_code=code)
 
 
 async def call(rest: RestClient, method: str, path: str, *, kind: RequestConfig, draws: Mapping[str, int],
@@ -49,7 +75,7 @@ async def call(rest: RestClient, method: str, path: str, *, kind: RequestConfig,
     else:  # the venue took the write: an answer we cannot read leaves its fate unknown
         env = decode_write_reply(c.VENUE, what, client_order_id, lambda: codec.decode_envelope(raw, what))
     if env.retCode != c.OK_CODE:
-        error = codec.api_error(env, what, idempotent=idempotent, client_order_id=client_order_id)
+        error = api_error(env, what, idempotent=idempotent, client_order_id=client_order_id)
         if isinstance(error, RateLimitError) and rest.limiter is not None:
             rest.limiter.on_rate_limited(None)
         raise error

@@ -30,7 +30,7 @@ from arb.net.ws import WsClient
 from arb.venues.base import BaseWebSocketInterface, DepthUpdate, StreamBacked, StreamHandlers
 from arb.venues.bybit import codec
 from arb.venues.bybit import constants as c
-from arb.venues.bybit.user import BybitUserStream, answered
+from arb.venues.bybit.user import BybitUserStream, Envelopes, answered
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ REQUEST_OPS: Final = frozenset({"subscribe", "unsubscribe"})
 PING_ID: Final = "ping"
 
 
-class BybitDialect(codec.Envelopes):
+class BybitDialect(Envelopes):
     """``{"req_id", "op": "subscribe" | "unsubscribe", "args": [topics]}``, replies by ``req_id``."""
 
     def __init__(self) -> None:

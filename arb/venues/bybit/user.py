@@ -47,7 +47,30 @@ def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class BybitUserDialect(codec.Envelopes):
+class Envelopes:
+    """Each frame's envelope decoded once, shared by a stream's dialect and its frame handler."""
+
+    def __init__(self) -> None:
+        self.last_frame: bytes | str | None = None
+        self.last: codec.WsMsg | None = None
+
+    def envelope(self, frame: bytes | str) -> codec.WsMsg:
+        if frame is not self.last_frame or self.last is None:
+            self.last = codec.decode_ws(frame)
+            self.last_frame = frame
+        return self.last
+
+    def is_control(self, frame: bytes | str) -> bool:
+        """Replies and pongs (an ``op`` and no topic); an undecodable frame is data, for the stream
+        to count and report."""
+        try:
+            env = self.envelope(frame)
+        except DecodeError:
+            return False
+        return not env.topic and bool(env.op)
+
+
+class BybitUserDialect(Envelopes):
     """The auth op (signed anew on every socket), one subscribe per topic, replies by ``req_id``."""
 
     def __init__(self, api_key: str, api_secret: str, clock_ms: Callable[[], int]) -> None:

@@ -14,6 +14,8 @@ from arb.errors import DecodeError
 from arb.model import KlineInterval, OrderStatus, OrderType, Side, Symbol, SymbolStatus, TimeInForce
 from arb.venues.bybit import codec
 from arb.venues.bybit import constants as c
+from arb.venues.bybit.public import api_error
+from arb.venues.bybit.user import Envelopes
 
 BTC = Symbol("BTC", "USDT")
 ETH = Symbol("ETH", "USDT")
@@ -58,7 +60,7 @@ def test_error_samples_map_by_code(samples_dir: Path, name: str, cls: type[error
     assert api_code == code and message
     assert codec.error_class(200, api_code) is cls
     # business errors come with HTTP 200: the envelope is what carries them
-    error = codec.api_error(codec.decode_envelope(body), "GET /x", idempotent=True)
+    error = api_error(codec.decode_envelope(body), "GET /x", idempotent=True)
     assert type(error) is cls and error.api_code == code and error.http_status == 200
 
 
@@ -66,9 +68,9 @@ def test_outcome_unknown_codes_make_writes_unknown_and_reads_unavailable() -> No
     for code in c.OUTCOME_UNKNOWN_CODES:
         assert c.ERROR_CODES[code] is errors.OrderOutcomeUnknownError
         env = codec.EnvelopeResp(retCode=code, retMsg="order creation timeout")
-        write = codec.api_error(env, "POST /v5/order/create", idempotent=False, client_order_id="a-1")
+        write = api_error(env, "POST /v5/order/create", idempotent=False, client_order_id="a-1")
         assert isinstance(write, errors.OrderOutcomeUnknownError) and write.client_order_id == "a-1"
-        read = codec.api_error(env, "GET /v5/order/realtime", idempotent=True)
+        read = api_error(env, "GET /v5/order/realtime", idempotent=True)
         assert type(read) is errors.ExchangeUnavailableError and read.api_code == code
     assert {170146, 170147, 10000, 10016} <= c.OUTCOME_UNKNOWN_CODES
 
@@ -189,7 +191,7 @@ def test_public_trade_push(samples_dir: Path) -> None:
 
 
 def test_control_frames_are_told_from_pushes(samples_dir: Path) -> None:
-    envelopes = codec.Envelopes()
+    envelopes = Envelopes()
     for name in ("ws_ping_pong_docs.json", "ws_pong_private_recorded.json",
                  "ws_pong_public_spot_recorded.json", "ws_subscribe_ack_private_docs.json",
                  "ws_subscribe_ack_public_recorded.json",
