@@ -248,7 +248,7 @@ class Secret:
 
 class Credentials(msgspec.Struct, frozen=True):
     """API credentials of one venue (from the environment only); `passphrase` for venues whose
-    spec lists it (OKX)."""
+    spec lists it (`VenueSpec.credentials`)."""
 
     venue: str
     api_key: Secret

@@ -105,7 +105,7 @@ def test_demo_runs_offline_and_prints_a_summary(tmp_path: Path, capsys: pytest.C
                  str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "simulated binance: rest=http://127.0.0.1:" in out and "simulated mexc" in out
-    books = 2 * len(simulated_venues())  # two symbols on every simulated venue
+    books = 2 * len(simulated_venues())  # every simulated venue, two symbols each
     assert f"books synced                  {books}/{books}" in out and "journal" in out
     assert (tmp_path / "journal.sqlite").exists()
 

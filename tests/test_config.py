@@ -15,10 +15,10 @@ from arb.config import (
     load_config,
     load_credentials,
     parse_config,
-    registry_names,
 )
 from arb.errors import ConfigError
 from arb.model import Symbol
+from arb.venues.registry import VENUES
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "arb.toml"
 CANARY_KEY = "canary-key-7f3a"
@@ -39,7 +39,7 @@ def test_minimal_file_is_valid(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text('symbols = ["BTC/USDT"]\n')
     config = load_config(path, environ={})
-    assert tuple(config.enabled_venues) == registry_names() and config.risk.min_net_bps == 5.0
+    assert list(config.enabled_venues) == list(VENUES) and config.risk.min_net_bps == 5.0
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ import msgspec
 from arb.config import Config, default_config, registry_names
 from arb.demo import sim_credentials
 from arb.engine.engine import Engine
-from arb.engine.executor import Outcome
+from arb.engine.executor import Outcome, OutcomeStatus
 from arb.model import Symbol
 from arb.sim.faults import FaultPlan
 from arb.sim.server import DIALECTS, SimExchange
@@ -162,7 +162,7 @@ async def scene(tmp: Path, tables: Mapping[str, Any] | None = None, *,
 
 
 def traded(engine: Engine) -> list[Outcome]:
-    return [o for o in engine.outcomes if o.status != "rejected"]
+    return [o for o in engine.outcomes if o.status is not OutcomeStatus.REJECTED]
 
 
 async def window(sc: Scene, buy: str, sell: str, *, net_bps: float = 20.0, duration_s: float = 0.6,

@@ -188,8 +188,8 @@ async def metrics_port(tmp: Path, _: str | None) -> None:
     async def announced(session: aiohttp.ClientSession, out: io.StringIO) -> bool:
         return "health:" in out.getvalue()
 
-    served, off = await asyncio.gather(serving(tmp / "on", {"metrics_port": port}, look, 1.0),
-                                       serving(tmp / "off", {"metrics_port": 0}, announced, 1.0))
+    served, off = await asyncio.gather(serving(tmp / "on", {"metrics_port": port}, look, 4.0),
+                                       serving(tmp / "off", {"metrics_port": 0}, announced, 4.0))
     assert (served, off) == ((200, True), False)
 
 
@@ -204,8 +204,8 @@ async def metrics_host(tmp: Path, _: str | None) -> None:
         return look
 
     default, changed = await asyncio.gather(
-        serving(tmp / "a", {"metrics_port": ports[0]}, look_at(ports[0]), 1.0),
-        serving(tmp / "b", {"metrics_port": ports[1], "metrics_host": "127.0.0.2"}, look_at(ports[1]), 1.0))
+        serving(tmp / "a", {"metrics_port": ports[0]}, look_at(ports[0]), 4.0),
+        serving(tmp / "b", {"metrics_port": ports[1], "metrics_host": "127.0.0.2"}, look_at(ports[1]), 4.0))
     assert (default, changed) == ((200, 0), (0, 200))
 
 

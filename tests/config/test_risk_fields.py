@@ -15,6 +15,7 @@ import pytest
 
 from arb.config import default_config
 from arb.engine.engine import Engine
+from arb.engine.executor import OutcomeStatus
 from arb.engine.risk import CircuitState, TradingState
 from arb.model import Opportunity
 from arb.sim.faults import FaultPlan
@@ -199,7 +200,8 @@ async def symbol_cooldown_ms(tmp: Path, _: str | None) -> None:
         async with scene(path, {"risk": risk}) as sc:
             await window(sc, "binance", "gateio", duration_s=0.3)
             await window(sc, "binance", "gateio", duration_s=0.3, settle_s=1.0)
-            return (len({o.opportunity_id for o in sc.engine.outcomes if o.status != "rejected"}),
+            sent = {o.opportunity_id for o in sc.engine.outcomes if o.status is not OutcomeStatus.REJECTED}
+            return (len(sent),
                     sc.engine.detector.funnel.gates.get("symbol cooldown", 0) > 0)
 
     counts = await asyncio.gather(run(tmp / "default", {}),
