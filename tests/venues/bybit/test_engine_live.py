@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from arb.engine.engine import Engine
+from arb.engine.executor import OutcomeStatus
 from arb.model import OrderStatus, OrderType, Side, TimeInForce
 from arb.ops.chaos.common import moves
 from arb.sim.accounts import FUNDING
@@ -41,7 +42,7 @@ async def test_bybit_trades_against_binance_and_agrees_with_the_ledgers(tmp_path
     pairs = [(o.buy.venue, o.sell.venue) for o in engine.outcomes if o.buy is not None and o.sell is not None]
     assert ("binance", "bybit") in pairs and ("bybit", "binance") in pairs
     for outcome in engine.outcomes:
-        assert outcome.status == "filled", outcome
+        assert outcome.status is OutcomeStatus.FILLED, outcome
         assert outcome.buy is not None and outcome.buy.status is OrderStatus.FILLED
     fills = await journal_fills(tmp_path)
     assert {f.venue for f in fills} == set(VENUES) and not any(f.paper for f in fills)
