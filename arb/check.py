@@ -29,13 +29,14 @@ from arb.engine.executor import round_down, round_up
 from arb.errors import ArbError, AuthenticationError, ConfigError, InvalidSymbolError
 from arb.model import Order, OrderStatus, OrderType, Side, Symbol, SymbolInfo, TimeInForce
 from arb.obs import loop
+from arb.sim.accounts import SIM_KEY, SIM_PASSPHRASE, SIM_SECRET
 from arb.sim.server import DIALECTS, SimExchange, parse_sim_urls
 from arb.venues.base import PrivateExchangeInterface, depth_update
 from arb.venues.registry import VENUES, make_private, make_public, make_stream, venue_spec
 
 SYMBOLS = (Symbol("BTC", "USDT"), Symbol("ETH", "USDT"))
 SYMBOL = SYMBOLS[0]
-SIM_CREDENTIALS = ("sim-key", "sim-secret")
+SIM_CREDENTIALS = (SIM_KEY, SIM_SECRET, SIM_PASSPHRASE)  # the simulator's funded account
 CHECK_COUNT = 9
 CCXT_PREFIX = "ccxt:"
 
@@ -68,6 +69,12 @@ def venue_target(venue: str) -> tuple[VenueConfig, str]:
 class CheckFailed(ArbError):
     """A conformance check saw the venue do something else than it must (explicit, so it also fails
     under ``python -O``, where `assert` statements are stripped)."""
+
+
+def sim_credentials(venue: str) -> Credentials:
+    """The simulator account's keys (a passphrase too: venues that take none ignore it)."""
+    key, secret, phrase = SIM_CREDENTIALS
+    return Credentials(venue, Secret(key), Secret(secret), Secret(phrase))
 
 
 def require(condition: bool, failure: str) -> None:
@@ -139,12 +146,12 @@ async def run_checks(venue: str, live: bool, sim_url: str | None = None,
     elif sim_url is not None:
         rest, ws = parse_sim_urls([f"{dialect}={sim_url}"])[dialect]
         config = msgspec.structs.replace(config, rest_url=rest, ws_url=ws)
-        creds = Credentials(venue, Secret(SIM_CREDENTIALS[0]), Secret(SIM_CREDENTIALS[1]))
+        creds = sim_credentials(venue)
     else:
         sim = SimExchange([dialect], seed=3, step_s=0.05)
         urls = await sim.start()
         config = msgspec.structs.replace(config, rest_url=urls[dialect][0], ws_url=urls[dialect][1])
-        creds = Credentials(venue, Secret(SIM_CREDENTIALS[0]), Secret(SIM_CREDENTIALS[1]))
+        creds = sim_credentials(venue)
     public = make_public(venue, config)
     try:
         async def symbols() -> str:

@@ -39,13 +39,9 @@ from arb.venues.registry import VENUES
 Handler = Callable[[argparse.Namespace], int]
 
 
-def venue_names() -> list[str]:
-    """Every venue of the registry (`check`, `record`)."""
-    return list(VENUES)
-
-
 def simulated_venues() -> list[str]:
-    """The registry's venues the loopback simulator serves (`sim`, `demo`)."""
+    """The registry's venues the loopback simulator serves (`sim`, `demo`; `check` and `record` take
+    every registry venue)."""
     return [name for name in VENUES if name in DIALECTS]
 
 
@@ -302,9 +298,9 @@ def _check(args: argparse.Namespace) -> int:
 
 def _check_venue(text: str) -> str:
     """A registry venue, or ``ccxt:ID`` (checked when the command runs: a bad id exits 2 naming it)."""
-    if text in venue_names() or (text.startswith("ccxt:") and len(text) > len("ccxt:")):
+    if text in VENUES or (text.startswith("ccxt:") and len(text) > len("ccxt:")):
         return text
-    raise argparse.ArgumentTypeError(f"expected one of {', '.join(venue_names())} or ccxt:ID "
+    raise argparse.ArgumentTypeError(f"expected one of {', '.join(VENUES)} or ccxt:ID "
                                      "(`arb-engine venues` lists the ccxt ids)")
 
 
@@ -325,7 +321,7 @@ def _add_venues(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("check", help="run the conformance checks for a venue (simulator or --live)")
     parser.add_argument("venue", type=_check_venue, metavar="VENUE",
-                        help=f"{', '.join(venue_names())}, or ccxt:ID for a ccxt exchange through the bridge")
+                        help=f"{', '.join(VENUES)}, or ccxt:ID for a ccxt exchange through the bridge")
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--live", action="store_true", help="the real venue (keys from the environment)")
     target.add_argument("--sim-url", metavar="URL", default=None,
@@ -433,7 +429,7 @@ def _record(args: argparse.Namespace) -> int:
 def _add_record(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("record", help="record raw depth frames and snapshots for replay")
     parser.add_argument("--out", required=True, help="new directory for the recording")
-    parser.add_argument("--venues", nargs="+", default=venue_names(), choices=venue_names())
+    parser.add_argument("--venues", nargs="+", default=list(VENUES), choices=list(VENUES))
     parser.add_argument("--symbols", nargs="+", type=symbol_text, default=None,
                         help="BASE/QUOTE symbols; default BTC/USDT ETH/USDT (or the config's)")
     parser.add_argument("--duration", type=positive_float, default=None,

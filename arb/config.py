@@ -2,7 +2,7 @@
 
 - One TOML file decoded by msgspec into frozen Structs: sections ``engine``, ``venues.<name>``,
   ``symbols``, ``risk``, ``executor``, ``observability``, ``journal``.
-- Environment overrides ``ARB__SECTION__KEY=value`` (``ARB__VENUES__BINANCE__TAKER_FEE=0.0008``),
+- Environment overrides ``ARB__SECTION__KEY=value`` (``ARB__VENUES__<NAME>__TAKER_FEE=0.0008``),
   values read as TOML scalars, applied before validation.
 - API keys only from the environment (``ARB_<VENUE>_API_KEY`` / ``ARB_<VENUE>_API_SECRET``, plus
   ``ARB_<VENUE>_API_PASSPHRASE`` for venues whose spec asks for one), wrapped in `Secret`, whose repr
@@ -69,14 +69,13 @@ class RequestConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     retries: Annotated[NonNegInt, doc("retries after a failed read (writes are never retried)")] = 3
     backoff_base_s: Annotated[PositiveFloat, doc("first retry delay; doubles per retry, jittered")] = 0.2
     backoff_max_s: Annotated[PositiveFloat, doc("longest retry delay")] = 5.0
-    concurrency: Annotated[PositiveInt, doc("most requests of this kind in flight at once")] = 16
 
 
 MARKET_DATA_PRESET: Final = RequestConfig(
-    timeout_s=10.0, retries=3, backoff_base_s=0.2, backoff_max_s=5.0, concurrency=16
+    timeout_s=10.0, retries=3, backoff_base_s=0.2, backoff_max_s=5.0
 )
 TRADING_PRESET: Final = RequestConfig(
-    timeout_s=3.0, retries=0, backoff_base_s=0.05, backoff_max_s=1.0, concurrency=8
+    timeout_s=3.0, retries=0, backoff_base_s=0.05, backoff_max_s=1.0
 )
 
 
@@ -115,7 +114,8 @@ class VenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     rest_url: Annotated[str | None, doc("REST base URL, http(s)://host[:port] (default: the venue's)")] = None
     ws_url: Annotated[str | None, doc("market-data WebSocket URL, ws(s)://... (default: the venue's)")] = None
     ws_private_url: Annotated[str | None, doc(
-        "user-stream WebSocket URL, ws(s)://... (default: the venue's)")] = None
+        "user-stream WebSocket URL, ws(s)://... (default: the venue's; refused for a venue whose "
+        "private channels share ws_url)")] = None
     taker_fee: Annotated[FeeRate | None, doc(
         "taker fee as a fraction, e.g. 0.001 (default: the venue's fee endpoint; paper: its schedule)"
     )] = None
@@ -191,8 +191,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     engine: Annotated[EngineConfig, doc("mode, data directory, logging, event loop, paper balances")] = (
         EngineConfig())
     venues: Annotated[dict[str, VenueConfig], doc(
-        "venues to trade on, one table per venue by its registry name (`arb-engine venues` lists "
-        "them); omit the section: every venue of the registry")] = {}
+        "venues to trade on, one table per venue by its registry name (an unknown name is refused "
+        "with the list of known ones); omit the section: every venue of the registry")] = {}
     risk: Annotated[RiskConfig, doc("limits checked before every trade")] = RiskConfig()
     executor: Annotated[ExecutorConfig, doc("how orders are priced, timed out and recovered")] = (
         ExecutorConfig())
@@ -253,7 +253,7 @@ class Secret:
 
 class Credentials(msgspec.Struct, frozen=True):
     """API credentials of one venue (from the environment only); `passphrase` for venues whose
-    spec lists it (OKX)."""
+    spec lists it (`VenueSpec.credentials`)."""
 
     venue: str
     api_key: Secret
@@ -262,8 +262,8 @@ class Credentials(msgspec.Struct, frozen=True):
 
 
 def credential_env_name(venue: str, field: str) -> str:
-    """``ARB_<VENUE>_<FIELD>`` (``api_key`` -> ``ARB_BINANCE_API_KEY``, ``passphrase`` ->
-    ``ARB_OKX_API_PASSPHRASE``)."""
+    """``ARB_<VENUE>_<FIELD>``: ``api_key`` -> ``ARB_<VENUE>_API_KEY``, ``passphrase`` ->
+    ``ARB_<VENUE>_API_PASSPHRASE`` (the venue's registry name in capitals)."""
     suffix = field.upper() if field.startswith("api_") else f"API_{field.upper()}"
     return f"ARB_{venue.upper()}_{suffix}"
 
@@ -326,6 +326,12 @@ def registry_names() -> tuple[str, ...]:
     return tuple(_registry())
 
 
+def registry_private_socket(venue: str) -> bool:
+    """Whether the venue's user stream has a socket of its own (`ws_private_url` configures it)."""
+    spec = _registry().get(venue)
+    return spec is None or spec.private_socket
+
+
 def registry_credentials(venue: str) -> tuple[str, ...]:
     """The credential fields a venue's spec asks for (``api_key``, ``api_secret``[, ``passphrase``])."""
     spec = _registry().get(venue)
@@ -339,7 +345,7 @@ _AT_PATH = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 
 
 def _dotted(path: str) -> str:
-    """`$.venues.binance.taker_fee` / `.symbols[1]` -> `venues.binance.taker_fee` / `symbols[1]`."""
+    """`$.engine.mode` / `.symbols[1]` -> `engine.mode` / `symbols[1]`."""
     return path.lstrip(".") or "<root>"
 
 
@@ -427,10 +433,29 @@ def parse_config(raw: Mapping[str, Any], environ: Mapping[str, str] | None = Non
     if "venues" not in data:
         data["venues"] = {name: {} for name in registry_names()}
     overrides = _apply_env(data, {} if environ is None else environ)
+    _fill_presets(data)
     venues = _venues(data.pop("venues"), overrides)  # venue by venue: errors name the venue
     config: Config = msgspec.structs.replace(_convert(data, Config, "", overrides), venues=venues)
     _check(config)
     return config
+
+
+_PRESETS: Final = {"market_data": MARKET_DATA_PRESET, "trading": TRADING_PRESET}
+
+
+def _fill_presets(data: dict[str, Any]) -> None:
+    """A venue's `trading` / `market_data` table sets only what it names: the other keys keep the
+    preset (``trading.retries = 1`` must not turn the 3 s order timeout into the 10 s read one)."""
+    venues = data.get("venues")
+    if not isinstance(venues, dict):
+        return
+    for table in venues.values():
+        if not isinstance(table, dict):
+            continue
+        for key, preset in _PRESETS.items():
+            given = table.get(key)
+            if isinstance(given, dict):
+                table[key] = {**msgspec.structs.asdict(preset), **given}
 
 
 def _choices(field: str) -> tuple[Any, ...]:
@@ -472,6 +497,11 @@ def _check(config: Config) -> None:
             value = getattr(venue, key)
             if value is not None:
                 _check_url(f"venues.{name}.{key}", value, schemes)
+        if venue.ws_private_url is not None and not registry_private_socket(name):
+            raise ConfigError(f"venues.{name}.ws_private_url",
+                              "this venue's private channels share the market-data socket: "
+                              "set ws_url instead",
+                              venue.ws_private_url)
     for section, table in (("engine.paper_balances", config.engine.paper_balances),
                            ("risk.inventory_min", config.risk.inventory_min),
                            ("risk.inventory_max", config.risk.inventory_max)):

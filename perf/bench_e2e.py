@@ -48,10 +48,11 @@ from _e2e_engine import engine_pipeline
 from sortedcontainers import SortedDict
 
 from arb.config import RiskConfig
-from arb.engine.books import BookStore, SyncRule
+from arb.engine.books import BookStore
 from arb.engine.detector import Detector
 from arb.model import OrderBook, OrderBookLevel, Symbol
 from arb.venues.binance import codec
+from arb.venues.spec import BookRule
 
 VENUES = ["binance", "gateio", "mexc"]
 SYM = Symbol("BTC", "USDT")
@@ -130,7 +131,7 @@ def in_process() -> float:
             raise RuntimeError("no snapshot fetches in this benchmark")
 
         store = BookStore(no_fetch, on_update, clock_ns=lambda: 0,  # type: ignore[arg-type]
-                          rules={v: SyncRule(1000) for v in VENUES})
+                          rules={v: BookRule(1000) for v in VENUES})
         detector = Detector(RiskConfig(max_book_age_ms=10**9, max_event_lag_ms=10**9, symbol_cooldown_ms=0),
                             lambda: 0, is_synced=store.is_synced, available=lambda v, a: 1e9,
                             blocked=lambda v: "", on_opportunity=lambda o: None, run_tag="b-")

@@ -1,6 +1,6 @@
 """[3] BookStore + BookSync: REST snapshot + sequenced diffs -> SYNCED L2 books, gaps -> resync.
 
-One state machine per (venue, symbol), venue rules as data (`SyncRule`)::
+One state machine per (venue, symbol), venue rules as data (each venue spec's `BookRule`)::
 
     BUFFERING --snapshot bridged--> SYNCED --gap/crossed/decode error/stale/disconnect--> INVALID
     INVALID --resync starts--> RESYNCING --snapshot bridged--> SYNCED
@@ -10,13 +10,14 @@ last id: `L2Book` checks the levels in C) is a decode error of that one book: co
 the book resyncs; the other books on the connection are untouched. A snapshot it refuses is a
 failed fetch: the resync backs off and fetches again.
 
-Diffs are buffered while the REST snapshot is fetched. The bridge is the same on all three venues
-(Binance ``U``/``u`` vs ``lastUpdateId``, Gate ``U``/``u`` vs ``id`` with ``with_id=true``, MEXC
-``fromVersion``/``toVersion`` vs the snapshot version): drop diffs with ``last_id <= V``; the
+Diffs are buffered while the REST snapshot is fetched. The bridge is the same on every venue (its
+codec maps the venue's sequence fields to `DepthUpdate.first_id`/`last_id` and the snapshot's to its
+update id ``V``): drop diffs with ``last_id <= V``; the
 first one applied must satisfy ``first_id <= V+1 <= last_id``; if it starts after ``V+1`` the
 snapshot is too old and is fetched again (the buffer is kept). Afterwards every diff must start at
 ``previous last_id + 1``; one that ends at or before the book's id is a duplicate and is ignored.
-A message flagged as a full snapshot (Gate ``full: true``, MEXC limit depth) replaces the book.
+A message flagged as a full snapshot replaces the book on venues whose rule says their streams send
+them (`BookRule.stream_snapshots`).
 
 The book flips to INVALID *before* any recovery starts, and only SYNCED books reach the detector
 (`on_update` is called after each applied message). Resyncs run as tasks under a concurrency cap
@@ -32,15 +33,13 @@ import enum
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from types import MappingProxyType
-from typing import Final
-
-import msgspec
 
 from arb._core.book import L2Book
 from arb.errors import DecodeError, RateLimitError
 from arb.model import AssetBalance, Fill, Order, OrderBook, Symbol, Trade
 from arb.venues.base import DepthUpdate
+from arb.venues.registry import VENUES
+from arb.venues.spec import BookRule, VenueSpec
 
 log = logging.getLogger(__name__)
 
@@ -52,19 +51,9 @@ class SyncState(enum.IntEnum):
     RESYNCING = 3
 
 
-class SyncRule(msgspec.Struct, frozen=True):
-    """How one venue's depth stream is bridged onto its REST snapshot."""
-
-    snapshot_limit: int  # levels requested per side (Gate serves at most 100)
-    stream_snapshots: bool = False  # messages flagged is_snapshot replace the whole book
-    max_buffer: int = 5000  # diffs kept while a snapshot is fetched (oldest dropped beyond)
-
-
-RULES: Final[Mapping[str, SyncRule]] = MappingProxyType({
-    "binance": SyncRule(snapshot_limit=1000),
-    "gateio": SyncRule(snapshot_limit=100, stream_snapshots=True),
-    "mexc": SyncRule(snapshot_limit=1000, stream_snapshots=True),
-})
+def venue_rules(specs: Mapping[str, VenueSpec] = VENUES) -> dict[str, BookRule]:
+    """Each venue's book rule, from its spec (the registry's by default)."""
+    return {name: spec.book for name, spec in specs.items()}
 
 SnapshotFetcher = Callable[[str, Symbol, int], Awaitable[OrderBook]]
 UpdateListener = Callable[[str, Symbol, L2Book, int], None]
@@ -79,7 +68,7 @@ class BookSync:
         "state", "symbol", "task", "ts_event", "venue",
     )
 
-    def __init__(self, venue: str, symbol: Symbol, rule: SyncRule) -> None:
+    def __init__(self, venue: str, symbol: Symbol, rule: BookRule) -> None:
         self.venue = venue
         self.symbol = symbol
         self.rule = rule
@@ -116,7 +105,7 @@ class BookStore:
         on_update: UpdateListener,
         *,
         clock_ns: Callable[[], int],
-        rules: Mapping[str, SyncRule] = RULES,
+        rules: Mapping[str, BookRule] | None = None,
         max_resyncs: int = 4,
         retry_backoff_s: float = 0.5,
         max_backoff_s: float = 10.0,
@@ -125,7 +114,7 @@ class BookStore:
         self._fetch = fetch_snapshot
         self._on_update = on_update
         self._clock = clock_ns
-        self._rules = rules
+        self._rules = venue_rules() if rules is None else dict(rules)  # venue -> its spec's BookRule
         self._slots = asyncio.Semaphore(max_resyncs)
         self._backoff = retry_backoff_s
         self._max_backoff = max_backoff_s

@@ -7,7 +7,7 @@ Paper mode fills orders against the local books (`PaperExchange`). Live mode sen
 venues through their signed connectors (`arb.venues.registry.make_private`): on start it reads fee
 rates and balances from every venue and reconciles the journal's open orders (trading only if that
 succeeds, otherwise it starts HALTED); fills come with order replies where the venue sends them
-(Binance FULL) and are fetched from the venue's trade history otherwise; balances are re-read
+(full order replies) and are fetched from the venue's trade history otherwise; balances are re-read
 from the venues whenever no trade is in flight. In both modes local balances move by the tracked
 orders' fill deltas, so one path accounts for paper and live fills alike.
 """
@@ -30,10 +30,10 @@ import arb
 from arb._core.book import L2Book
 from arb.config import Config, Credentials, VenueConfig
 from arb.engine import report
-from arb.engine.books import BookStore
+from arb.engine.books import BookStore, venue_rules
 from arb.engine.control import EngineControl
 from arb.engine.detector import Detector
-from arb.engine.executor import Executor, Outcome
+from arb.engine.executor import Executor, Outcome, OutcomeStatus
 from arb.engine.failpoints import Failpoints
 from arb.engine.journal import Journal
 from arb.engine.orders import OrderTracker, TrackedOrder
@@ -52,7 +52,8 @@ from arb.venues.base import (
     StreamHandlers,
 )
 from arb.venues.clock import ServerClock
-from arb.venues.registry import make_private, make_public, make_stream, shared_limiter, venue_specs
+from arb.venues.registry import make_private, make_public, make_stream, venue_specs
+from arb.venues.spec import VenueSpec
 
 log = logging.getLogger(__name__)
 
@@ -133,13 +134,18 @@ class Engine:
     public_factory, stream_factory:
         Build each venue's REST market data and stream (the registry's connectors by default;
         `arb-engine replay` passes recorded ones).
+    specs:
+        The venues' specs, whose book and client-id rules the engine follows (default: the registry's
+        spec of each configured venue, a ccxt-driven one's built from ccxt's description).
     """
 
     def __init__(self, config: Config, *, paper_balances: Mapping[str, Decimal] | None = None,
                  credentials: Mapping[str, Credentials] | None = None,
                  clock_ns: Callable[[], int] = time.time_ns, public_factory: PublicFactory = make_public,
-                 stream_factory: StreamFactory | None = None) -> None:
+                 stream_factory: StreamFactory | None = None,
+                 specs: Mapping[str, VenueSpec] | None = None) -> None:
         self.config = config
+        self.specs = dict(specs) if specs is not None else venue_specs(config.venues)
         self.live = config.engine.mode == "live"
         self._make_public = public_factory
         self._make_stream = stream_factory or self._venue_stream
@@ -158,8 +164,8 @@ class Engine:
         self.control = EngineControl(config.engine.data_dir, self.risk, self.journal,
                                      state_path(config.engine.data_dir))
         self.tracker = OrderTracker(clock_ns, self._on_order_change, late_fill=self._on_late_fill)
-        self.books = BookStore(self._fetch_snapshot, self._on_book_update, clock_ns=clock_ns, rules={
-            name: spec.book for name, spec in venue_specs(config.enabled_venues).items()})
+        self.books = BookStore(self._fetch_snapshot, self._on_book_update, clock_ns=clock_ns,
+                               rules=venue_rules(self.specs))
         self.detector = Detector(
             config.risk, clock_ns, is_synced=self.books.is_synced, available=self.risk.available_float,
             blocked=self._venue_gate, on_opportunity=self._on_opportunity,
@@ -225,6 +231,7 @@ class Engine:
             tracker=self.tracker, risk=self.risk, funnel=self.detector.funnel, clock_ns=self._clock,
             journal=self.journal, failpoints=Failpoints.from_env(), on_refused=self._on_refused,
             halted=lambda venue, symbol: (venue, symbol) in self.upkeep.halted,
+            client_ids={name: spec.client_id for name, spec in self.specs.items()},
         )
         for symbol in self.config.symbol_list:
             listed = [v for v in venues if (v, symbol) in self.symbols]
@@ -274,7 +281,7 @@ class Engine:
         """Signed connectors, fee rates and balances from the venues, then reconciliation."""
         for name, cfg in self.config.enabled_venues.items():
             private = make_private(name, cfg, self._credentials[name], on_fill=self.on_venue_fill,
-                                   limiter=shared_limiter(self.publics[name]))  # one budget per venue
+                                   limiter=self.publics[name].limiter)  # one budget per venue
             self.privates[name] = private
             for (venue, symbol) in [k for k in self.symbols if k[0] == name]:
                 if cfg.taker_fee is not None:
@@ -422,7 +429,7 @@ class Engine:
 
     def _record(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
-        if outcome.status != "rejected":
+        if outcome.status is not OutcomeStatus.REJECTED:
             totals = self.totals
             totals.trades += 1
             legs = (outcome.buy, outcome.sell)
@@ -456,16 +463,14 @@ class Engine:
             self.risk.halt(f"executor error settling a late fill on {opportunity_id}")
             return
         if outcome is not None:
-            log.warning("%s: late fill settled: %s", opportunity_id, outcome.status)
+            log.warning("%s: late fill settled: %s", opportunity_id, outcome.status.word)
             self.totals.pnl += outcome.pnl
 
     @property
     def decode_errors(self) -> int:
         """Malformed input, counted: frames no codec could decode plus decoded updates a book refused
         (NaN, inf, non-positive prices, negative sizes, reversed ids)."""
-        sockets = [conn for stream in self.streams.values()
-                   for conn in getattr(getattr(stream, "ws", None), "connections", ())]
-        unreadable = sum(getattr(conn, "malformed_control", 0) for conn in sockets)  # skipped control frames
+        unreadable = sum(stream.malformed_control for stream in self.streams.values())  # control frames
         return self.stream_decode_errors + self.books.malformed_updates + unreadable
 
     @property
@@ -499,7 +504,8 @@ class Engine:
         self._venue_clocks[venue] = clock
 
     def _clock_offset_ns(self, venue: str) -> int:
-        clock = getattr(self.privates.get(venue), "server_clock", None) or self._venue_clocks.get(venue)
+        private = self.privates.get(venue)
+        clock = (private.server_clock if private is not None else None) or self._venue_clocks.get(venue)
         return int(clock.offset_ms * MS) if clock is not None else 0
 
     def _is_dust(self, symbol: Symbol, quantity: Decimal, price: Decimal) -> bool:

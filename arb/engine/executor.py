@@ -8,7 +8,7 @@ For one approved opportunity:
    journal the opportunity and both intents, waiting for the commit, *before* anything is sent;
 3. send both legs concurrently; a timeout, a 5xx or an "execution status unknown" code makes a leg
    UNKNOWN and it is resolved by client id, then by the venue's open orders and recent trades; a leg
-   the venue answered without a final state (MEXC returns no fills) is queried until final, and the
+   the venue answered without a final state (a bare acknowledgement) is queried until final, and the
    fills of a leg whose replies carried none are fetched from the venue's trade history;
 4. while a leg is unresolved it counts as exposure at its full size and nothing is hedged: the
    position is not known. A leg still unresolved at `unknown_deadline_ms` HALTs trading with the
@@ -23,6 +23,7 @@ For one approved opportunity:
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -39,6 +40,7 @@ from arb.engine.risk import RiskManager
 from arb.errors import DecodeError, ExchangeError, OrderOutcomeUnknownError
 from arb.model import ZERO, Opportunity, Order, OrderStatus, OrderType, Side, Symbol, SymbolInfo, TimeInForce
 from arb.venues.base import PrivateExchangeInterface
+from arb.venues.spec import ClientIdRule
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +59,29 @@ def round_up(value: Decimal, step: Decimal) -> Decimal:
     return ((value / step).to_integral_value(ROUND_CEILING) * step).quantize(step)
 
 
-def default_client_id(venue: str, base_id: str) -> str:
-    """A venue-valid client order id: Gate wants a ``t-`` prefix, the others take it as is."""
-    return f"t-{base_id}" if venue == "gateio" else base_id
+PLAIN_IDS = ClientIdRule()  # venues without a rule of their own (test doubles) take ids as they are
+
+
+class OutcomeStatus(enum.IntEnum):
+    """How one opportunity ended (`word` is its spelling in the status API and the journal's views)."""
+
+    REJECTED = 0  # never sent (a gate, a risk limit, a dead journal)
+    NONE = 1  # sent, neither leg filled
+    FILLED = 2  # both legs filled equally
+    PARTIAL = 3  # legs filled unequally, nothing left to hedge (dust)
+    RESIDUAL_CLOSED = 4  # one-legged, then flattened
+    HALTED = 5  # one-legged or unresolved: trading HALTED with the position in the reason
+
+    @property
+    def word(self) -> str:
+        return self.name.lower().replace("_", "-")
 
 
 class Outcome(msgspec.Struct):
     """What happened to one opportunity."""
 
     opportunity_id: str
-    status: str  # "rejected", "filled", "partial", "none", "residual-closed", "halted"
+    status: OutcomeStatus
     reason: str = ""
     buy: Order | None = None
     sell: Order | None = None
@@ -91,7 +106,7 @@ class Executor:
         funnel: Funnel,
         clock_ns: Callable[[], int],
         journal: Journal | None = None,
-        client_id: Callable[[str, str], str] = default_client_id,
+        client_ids: Mapping[str, ClientIdRule] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         failpoints: Failpoints | None = None,
         on_refused: Callable[[str, Symbol, ExchangeError], None] | None = None,
@@ -110,7 +125,7 @@ class Executor:
         self.funnel = funnel
         self._clock = clock_ns
         self._journal = journal
-        self._client_id = client_id
+        self._client_ids = dict(client_ids or {})  # venue -> its spec's rule (prefix, alphabet, length)
         self._sleep = sleep
         self._active: dict[str, bool] = {}  # opportunity id -> a late fill arrived while settling
         self._recent: dict[str, Opportunity] = {}  # the last RECENT opportunities (late fills)
@@ -147,15 +162,19 @@ class Executor:
         """Counted (funnel gates, risk rejections), never journaled one by one: a HALTed or
         limit-blocked engine would write a row per symbol cooldown forever."""
         self.funnel.gate(reason)
-        return Outcome(opp.id, "rejected", reason)
+        return Outcome(opp.id, OutcomeStatus.REJECTED, reason)
 
     # ------------------------------------------------------------------ the two legs
+
+    def client_id(self, venue: str, base_id: str) -> str:
+        """The venue's spelling of an engine id (its `ClientIdRule`: prefix, alphabet, length)."""
+        return self._client_ids.get(venue, PLAIN_IDS).make(base_id)
 
     def _new_order(self, opp: Opportunity, venue: str, side: Side, qty: Decimal, price: Decimal,
                    tag: str) -> Order:
         now = self._clock()
         return Order(
-            venue=venue, symbol=opp.symbol, client_order_id=self._client_id(venue, f"{opp.id}{tag}"),
+            venue=venue, symbol=opp.symbol, client_order_id=self.client_id(venue, f"{opp.id}{tag}"),
             side=side, type=OrderType.LIMIT, quantity=qty, price=price,
             time_in_force=TimeInForce.IOC, ts_created=now, ts_updated=now,
         )
@@ -180,7 +199,7 @@ class Executor:
                 for order in (buy, sell):
                     self.tracker.mark_rejected(order.client_order_id, "journal unavailable")
                 self.risk.halt(f"journal refused the intents of {opp.id}, nothing sent: {exc}")
-                return Outcome(opp.id, "rejected", "journal unavailable")
+                return Outcome(opp.id, OutcomeStatus.REJECTED, "journal unavailable")
         self._failpoints.hit("executor.intent")
         self.funnel.hit("sent")
         self._active[opp.id] = False
@@ -193,14 +212,14 @@ class Executor:
 
     async def _settle(self, opp: Opportunity, buy_done: Order, sell_done: Order) -> Outcome:
         """Resolve unknown legs, then flatten the opportunity's net position (or HALT)."""
-        outcome = Outcome(opp.id, "partial", buy=buy_done, sell=sell_done)
+        outcome = Outcome(opp.id, OutcomeStatus.PARTIAL, buy=buy_done, sell=sell_done)
         opened: int | None = None
         rounds = 0
         while True:
             rounds += 1
             self._active[opp.id] = False  # a late fill from here on sets it again
             if not await self._resolve_all(opp):
-                outcome.status = "halted"
+                outcome.status = OutcomeStatus.HALTED
                 break
             net = self.net_position(opp.id)
             if not net:
@@ -209,7 +228,7 @@ class Executor:
                 low, high = self.position_range(opp.id)
                 self.risk.halt(f"{opp.id}: position still changing after {ROUNDS} rounds "
                                f"({_num(low)}..{_num(high)} {opp.symbol.base})")
-                outcome.status = "halted"
+                outcome.status = OutcomeStatus.HALTED
                 break
             if opened is None:
                 opened = self._clock()
@@ -223,27 +242,28 @@ class Executor:
             if unresolved:
                 continue  # the next round resolves the hedge before anything else is sent
             if left:
-                outcome.status = "halted"
+                outcome.status = OutcomeStatus.HALTED
                 break
             if not self._active.get(opp.id):
                 break  # closed (or dust) and no late fill meanwhile
         outcome.buy = self.tracker.get(buy_done.client_order_id) or buy_done
         outcome.sell = self.tracker.get(sell_done.client_order_id) or sell_done
         bought, sold = outcome.buy.filled_qty, outcome.sell.filled_qty
-        if outcome.status != "halted":
+        if outcome.status is not OutcomeStatus.HALTED:
             if opened is not None:
-                outcome.status = "residual-closed"
+                outcome.status = OutcomeStatus.RESIDUAL_CLOSED
             else:
-                outcome.status = ("filled" if bought else "none") if bought == sold else "partial"
+                outcome.status = ((OutcomeStatus.FILLED if bought else OutcomeStatus.NONE) if bought == sold
+                                  else OutcomeStatus.PARTIAL)
             if bought == sold and bought > ZERO:
                 self.funnel.hit("both_filled")
         if opened is not None:
             outcome.residual_ms = (self._clock() - opened) / MS
-            if outcome.status != "halted":
+            if outcome.status is not OutcomeStatus.HALTED:
                 log.info("%s %s: one-legged position of %s closed in %.1f ms", opp.buy_venue
                          if bought >= sold else opp.sell_venue, opp.symbol, opp.id, outcome.residual_ms)
-        outcome.residual = self.net_position(opp.id) if outcome.status == "halted" else ZERO
-        if outcome.status != "halted":
+        outcome.residual = self.net_position(opp.id) if outcome.status is OutcomeStatus.HALTED else ZERO
+        if outcome.status is not OutcomeStatus.HALTED:
             self._set_exposure(opp.id, ZERO)  # resolved and flat (or dust): nothing of it is unhedged
         outcome.pnl = self._realised(opp)
         self.risk.add_realised_pnl(outcome.pnl)
@@ -393,7 +413,7 @@ class Executor:
         return self.tracker.get(cid) or current
 
     async def _backfill(self, order: Order) -> None:
-        """Fetch the fills of an order whose replies carried none (MEXC, Gate) from the venue's history."""
+        """Fetch the fills of an order whose replies carried none from the venue's history."""
         tracked = self.tracker.tracked(order.client_order_id)
         if tracked is None or not order.status.is_terminal or order.filled_qty <= tracked.fill_qty:
             return

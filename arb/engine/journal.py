@@ -133,7 +133,7 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         detail TEXT NOT NULL DEFAULT ''
     );
     """,
-    # 2: a fill is keyed by (venue, symbol, trade id): Binance trade ids are per symbol
+    # 2: a fill is keyed by (venue, symbol, trade id): some venues number trades per symbol
     """
     CREATE TABLE fills_v2 (
         venue TEXT NOT NULL,

@@ -2,7 +2,7 @@
 
 Rules:
 - an order's status only moves forward (`OrderStatus` values are ordered; terminal states are final);
-- fills are keyed by (venue, symbol, trade id) (Binance trade ids are per symbol), so the same fill
+- fills are keyed by (venue, symbol, trade id) (some venues number trades per symbol), so the same fill
   seen on the user stream and in a REST query counts once; an order's filled quantity is the larger
   of what its fills add up to and the cumulative quantity the venue last reported;
 - a timeout or 5xx on a write makes the order UNKNOWN (never FAILED); `resolve` queries it by

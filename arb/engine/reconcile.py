@@ -115,7 +115,7 @@ async def reconcile(
             report.errors.append(f"{venue} {symbol}: fills query failed: {exc}")
             continue
         for fill in fills:
-            owner = tracker.owner(fill)  # by client id, or by exchange id (Binance trades carry none)
+            owner = tracker.owner(fill)  # by client id, or by exchange id (some venues' trades carry none)
             if owner is not None and tracker.on_fill(fill):
                 journal.record_fill(msgspec.structs.replace(fill, client_order_id=owner))
                 report.fills_applied += 1

@@ -9,7 +9,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from arb.engine.executor import OutcomeStatus
 from arb.model import ZERO
+from arb.net.rest import RestMetrics
+from arb.venues.base import PrivateExchangeInterface, PublicExchangeInterface
 
 if TYPE_CHECKING:
     from arb.engine.engine import Engine
@@ -31,40 +34,41 @@ def venue_counters(engine: Engine) -> list[tuple[str, str, float]]:
         orders, fills = counts.get(venue, (0, 0))
         out.append((venue, "orders", float(orders)))
         out.append((venue, "fills", float(fills)))
-    for venue, rest in rest_clients(engine):
-        out.append((venue, "rest_rate_limited", float(rest.metrics.rate_limited)))  # 429s
-        out.append((venue, "rest_banned", float(rest.metrics.banned)))  # 418s
-        out.append((venue, "rest_retries", float(rest.metrics.retries)))
+    for venue, metrics in rest_metrics(engine):
+        out.append((venue, "rest_rate_limited", float(metrics.rate_limited)))  # 429s
+        out.append((venue, "rest_banned", float(metrics.banned)))  # 418s
+        out.append((venue, "rest_retries", float(metrics.retries)))
     for venue, stream in engine.streams.items():
-        ws = getattr(stream, "ws", None)
-        if ws is not None and hasattr(ws, "connections"):
-            out.append((venue, "ws_reconnects", float(sum(c.reconnects for c in ws.connections))))
+        if stream.connections:
+            out.append((venue, "ws_reconnects", float(sum(c.reconnects for c in stream.connections))))
     totals: dict[tuple[str, str], float] = {}
     for venue, name, value in out:
         totals[(venue, name)] = totals.get((venue, name), 0.0) + value
     return [(venue, name, value) for (venue, name), value in totals.items()]
 
-def rest_clients(engine: Engine) -> list[tuple[str, Any]]:
-    """Every venue's REST clients (market data and, live, the signed one)."""
-    out = []
-    for venue, connector in [*engine.publics.items(), *engine.privates.items()]:
-        rest = getattr(connector, "rest", None)
-        if rest is not None and hasattr(rest, "metrics"):
-            out.append((venue, rest))
-    return out
+def _connectors(engine: Engine) -> list[tuple[str, PublicExchangeInterface | PrivateExchangeInterface]]:
+    """Every venue's connectors (market data and, live, the signed one)."""
+    return [*engine.publics.items(), *engine.privates.items()]
+
+
+def rest_metrics(engine: Engine) -> list[tuple[str, RestMetrics]]:
+    """Every venue's REST clients' counters (connectors without REST have none)."""
+    return [(venue, metrics) for venue, connector in _connectors(engine)
+            if (metrics := connector.rest_metrics) is not None]
 
 def venue_gauges(engine: Engine) -> list[tuple[str, str, dict[str, str], float]]:
     out: list[tuple[str, str, dict[str, str], float]] = []
     shown: set[int] = set()  # a venue's clients share one limiter: report it once
-    for venue, rest in rest_clients(engine):
-        if rest.limiter is None or id(rest.limiter) in shown:
+    for venue, connector in _connectors(engine):
+        limiter = connector.limiter
+        if limiter is None or id(limiter) in shown:
             continue
-        shown.add(id(rest.limiter))
-        for pool, free in rest.limiter.headroom().items():
+        shown.add(id(limiter))
+        for pool, free in limiter.headroom().items():
             out.append(("ratelimit_headroom_ratio", "Fraction of a rate-limit pool available now",
                         {"venue": venue, "pool": pool}, free))
     for venue, private in engine.privates.items():
-        clock = getattr(private, "server_clock", None)
+        clock = private.server_clock
         if clock is not None:
             out.append(("clock_offset_seconds", "Venue clock minus local clock",
                         {"venue": venue}, clock.offset_ms / 1000))
@@ -115,7 +119,8 @@ def view_snapshot(engine: Engine, recent: int = 12) -> dict[str, Any]:
     connections: dict[str, dict[str, Any]] = {}
     risk_now = engine._clock()
     for venue in engine.config.enabled_venues:
-        stats = getattr(getattr(engine.streams.get(venue), "ws", None), "connections", None) or []
+        stream = engine.streams.get(venue)
+        stats = stream.connections if stream is not None else []
         last = max((c.last_frame_ns for c in stats), default=0)
         # read, not `risk.circuit_open()`: asking that after the cooldown hands out the half-open trial
         circuit = engine.risk._circuits.get(venue)
@@ -127,10 +132,10 @@ def view_snapshot(engine: Engine, recent: int = 12) -> dict[str, Any]:
         }
     assets = sorted({a for _, sym in engine.symbols for a in (sym.base, sym.quote)})
     trades = []
-    for o in [o for o in engine.outcomes if o.status != "rejected"][-recent:]:
+    for o in [o for o in engine.outcomes if o.status is not OutcomeStatus.REJECTED][-recent:]:
         leg = o.buy or o.sell
         trades.append({
-            "id": o.opportunity_id, "status": o.status, "symbol": str(leg.symbol) if leg else "",
+            "id": o.opportunity_id, "status": o.status.word, "symbol": str(leg.symbol) if leg else "",
             "buy": o.buy.venue if o.buy else "", "sell": o.sell.venue if o.sell else "",
             "qty": str(max([leg.filled_qty for leg in (o.buy, o.sell) if leg is not None], default=ZERO)),
             "pnl": str(o.pnl), "residual": str(o.residual),

@@ -12,6 +12,14 @@ Written from the fact sheet (sections 1.6, 2.6, 3.6), independently of the clien
   ``-Reset-Timestamp``. Over: 429 with label ``TOO_MANY_REQUESTS``. No ban is documented.
 - MEXC: every endpoint has its own weight budget per IP; no usage header. Over: 429 with
   ``{"code": 429}`` and ``Retry-After``.
+- OKX: every endpoint has its own budget per 2 s (public per IP, private per user; trade endpoints per
+  user and instrument, counted here per endpoint), as a weight against one 600-unit budget (a 10
+  requests / 2 s endpoint weighs 60); no usage header. Over: 429 ``{"msg": "Too Many Requests",
+  "code": "50011"}``. No ban is documented.
+- Bybit: 600 requests per 5 s per IP (over: HTTP 403 "access too frequent" and the IP is banned for
+  ``ban_s``, 10 minutes); per UID a per-endpoint budget per second (orders 20, queries 50, fee rate
+  5: a weighted budget of 100 with weight 100 / limit), reported on private replies as
+  ``X-Bapi-Limit`` / ``-Status`` / ``-Reset-Timestamp`` (ms); over: HTTP 200 ``retCode 10006``.
 
 Windows are fixed (they reset at multiples of their length on the limiter's clock, as Binance's
 per-minute counters do). A client that sends again while a ``Retry-After`` it was given has not
@@ -80,6 +88,11 @@ DEFAULT_LIMITS: Final[Mapping[str, SimLimits]] = MappingProxyType({
         LimitRule("cancels", 200, 1.0, Applies.CANCELS, weighted=False),
     ), ban_after=None),
     "mexc": SimLimits(rules=(LimitRule("endpoint", 500, 10.0, per_endpoint=True),)),
+    "okx": SimLimits(rules=(LimitRule("endpoint", 600, 2.0, per_endpoint=True),), ban_after=None),
+    "bybit": SimLimits(rules=(
+        LimitRule("ip", 600, 5.0, weighted=False),
+        LimitRule("uid", 100, 1.0, Applies.PRIVATE, per_endpoint=True),
+    ), ban_after=None, ban_s=600.0),
 })
 
 # ---------------------------------------------------------------------------- venue facts
@@ -113,6 +126,20 @@ def _gate_weight(method: str, path: str, query: Mapping[str, str]) -> int:
     return 1
 
 
+def _okx_weight(method: str, path: str, query: Mapping[str, str]) -> int:
+    return 600 // OKX_REQUESTS_PER_2S.get(path, 20)
+
+
+def _bybit_weight(method: str, path: str, query: Mapping[str, str]) -> int:
+    return BYBIT_UID_BUDGET // BYBIT_PER_SECOND.get(path, 50)
+
+
+BYBIT_UID_BUDGET: Final = 100  # the "uid" rule's capacity: an endpoint's weight is this / its limit per s
+BYBIT_PER_SECOND: Final = MappingProxyType({
+    "/v5/order/create": 20, "/v5/order/cancel": 20, "/v5/order/amend": 10, "/v5/order/cancel-all": 20,
+    "/v5/order/realtime": 50, "/v5/order/history": 50, "/v5/execution/list": 50,
+    "/v5/account/wallet-balance": 50, "/v5/account/fee-rate": 5,
+})
 BINANCE_WEIGHTS: Final = MappingProxyType({
     "/api/v3/ping": 1, "/api/v3/time": 1, "/api/v3/exchangeInfo": 20, "/api/v3/trades": 25,
     "/api/v3/klines": 2, "/api/v3/ticker/24hr": 2, "/api/v3/account": 20, "/api/v3/myTrades": 20,
@@ -124,6 +151,15 @@ MEXC_WEIGHTS: Final = MappingProxyType({
     "/api/v3/account": 10, "/api/v3/myTrades": 10, "/api/v3/tradeFee": 20,
 })
 
+OKX_REQUESTS_PER_2S: Final = MappingProxyType({  # fact sheet §1.2, §1.3
+    "/api/v5/public/time": 10, "/api/v5/public/instruments": 20, "/api/v5/market/books": 40,
+    "/api/v5/market/books-full": 10, "/api/v5/market/ticker": 20, "/api/v5/market/tickers": 20,
+    "/api/v5/market/trades": 100, "/api/v5/trade/order": 60, "/api/v5/trade/cancel-order": 60,
+    "/api/v5/trade/orders-pending": 60, "/api/v5/trade/orders-history": 40,
+    "/api/v5/trade/orders-history-archive": 20, "/api/v5/trade/fills": 60, "/api/v5/trade/fills-history": 10,
+    "/api/v5/account/balance": 10, "/api/v5/account/trade-fee": 5,
+})
+
 
 class VenueFacts(msgspec.Struct, frozen=True):
     """What the limiter needs to know about a venue's requests and replies."""
@@ -131,7 +167,7 @@ class VenueFacts(msgspec.Struct, frozen=True):
     key_header: str  # an API key marks a private request
     order_paths: frozenset[str]  # POST here is a new order, DELETE a cancel
     weight: Callable[[str, str, Mapping[str, str]], int]
-    style: str  # "binance" | "gate" | "mexc": which headers and bodies
+    style: str  # "binance" | "gate" | "mexc" | "okx" | "bybit": which headers and bodies
 
 
 FACTS: Final[Mapping[str, VenueFacts]] = MappingProxyType({
@@ -139,6 +175,8 @@ FACTS: Final[Mapping[str, VenueFacts]] = MappingProxyType({
     "gateio": VenueFacts("KEY", frozenset({"/api/v4/spot/orders", "/api/v4/spot/batch_orders"}),
                          _gate_weight, "gate"),
     "mexc": VenueFacts("X-MEXC-APIKEY", frozenset({"/api/v3/order"}), _mexc_weight, "mexc"),
+    "okx": VenueFacts("OK-ACCESS-KEY", frozenset({"/api/v5/trade/order"}), _okx_weight, "okx"),
+    "bybit": VenueFacts("X-BAPI-API-KEY", frozenset({"/v5/order/create"}), _bybit_weight, "bybit"),
 })
 
 
@@ -254,6 +292,11 @@ class SimLimiter:
                     order_headers[f"X-MBX-ORDER-COUNT-{tag}"] = str(used)
                 else:
                     headers[f"X-MBX-USED-WEIGHT-{tag}"] = str(used)
+            elif self.facts.style == "bybit" and rule.per_endpoint:
+                reset_ms = int((reset if remain < weight else now) * 1000)
+                headers.update({"X-Bapi-Limit": str(rule.capacity // weight),
+                                "X-Bapi-Limit-Status": str(remain // weight),
+                                "X-Bapi-Limit-Reset-Timestamp": str(reset_ms)})
         if self.facts.style == "gate" and gate_remain is not None:
             remain, limit, reset_at = gate_remain
             headers.update({"X-Gate-RateLimit-Requests-Remain": str(remain),
@@ -271,6 +314,9 @@ class SimLimiter:
             self.log.append((now, f"{method} {route}", 0))
             return Verdict(None, headers, order_headers)
         wait = max(math.ceil(retry_after), 1)
+        if self.facts.style == "bybit" and not over.per_endpoint:  # the IP limit: banned at once
+            self.bans += 1
+            self.banned_until[ip] = now + self.limits.ban_s
         told_key = f"{ip} {method} {route}" if over.per_endpoint else ip
         self._told_until[told_key] = max(self._told_until.get(told_key, 0.0), now + wait)
         self.throttled += 1
@@ -299,6 +345,10 @@ class SimLimiter:
                     "avoid polling the API.")}
         elif style == "gate":
             body = {"label": "TOO_MANY_REQUESTS", "message": "Request Rate Limit Exceeded (003)"}
+        elif style == "okx":
+            body = {"msg": "Too Many Requests", "code": "50011"}
+        elif style == "bybit":
+            return _bybit_refusal(rule.per_endpoint, self._clock())
         else:
             body = {"code": 429, "msg": "Too Many Requests"}
         return web.Response(status=429, text=json.dumps(body), content_type="application/json",
@@ -312,6 +362,8 @@ class SimLimiter:
                 "websocket for live updates to avoid bans.")}
         elif self.facts.style == "gate":
             body = {"label": "TOO_MANY_REQUESTS", "message": "Request Rate Limit Exceeded (003)"}
+        elif self.facts.style == "bybit":
+            return _bybit_refusal(False, self._clock())
         else:
             body = {"code": 429, "msg": f"IP banned until {int(until * 1000)}"}
         return web.Response(status=418, text=json.dumps(body), content_type="application/json",
@@ -322,3 +374,12 @@ def _interval_words(window_s: float) -> str:
     tag = interval_tag(window_s)
     words = {"S": "SECOND", "M": "MINUTE", "H": "HOUR", "D": "DAY"}
     return f"{tag[:-1]} {words[tag[-1]]}"
+
+
+def _bybit_refusal(uid: bool, now: float) -> web.Response:
+    """Bybit's UID limit (HTTP 200, ``retCode 10006``) or IP limit (HTTP 403) answer."""
+    if uid:
+        body = {"retCode": 10006, "retMsg": "Too many visits!", "result": {}, "retExtInfo": {},
+                "time": int(now * 1000)}
+        return web.Response(status=200, text=json.dumps(body), content_type="application/json")
+    return web.Response(status=403, text="access too frequent", content_type="text/plain")

@@ -24,12 +24,15 @@ from arb.model import Symbol
 from arb.sim.accounts import DEFAULT_ACCOUNTS
 from arb.sim.binance import BinanceDialect
 from arb.sim.binance import symbol_stream as binance_stream
+from arb.sim.bybit import BybitDialect, depth50_topic
 from arb.sim.faults import FaultInjector, FaultPlan, is_upgrade
 from arb.sim.gateio import GateDialect
 from arb.sim.limits import DEFAULT_LIMITS, SimLimiter, SimLimits
 from arb.sim.market import MarketModel, SimSymbolSpec, VenueParams
 from arb.sim.mexc import DEPTH_EVENT as MEXC_DEPTH_EVENT
 from arb.sim.mexc import MexcDialect
+from arb.sim.okx import OkxDialect
+from arb.sim.okx import book_topic as okx_book_topic
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -42,15 +45,19 @@ class Dialect(Protocol):
 
 DialectFactory = Callable[..., Dialect]  # (market, clock_ms, *, accounts) -> dialect
 DIALECTS: Final[Mapping[str, DialectFactory]] = MappingProxyType(
-    {"binance": BinanceDialect, "gateio": GateDialect, "mexc": MexcDialect}
+    {"binance": BinanceDialect, "gateio": GateDialect, "mexc": MexcDialect, "okx": OkxDialect,
+     "bybit": BybitDialect}
 )
 # WebSocket base per venue (the Binance client appends /stream itself)
-WS_PATHS: Final = MappingProxyType({"binance": "", "gateio": "/ws/v4/", "mexc": "/ws"})
+WS_PATHS: Final = MappingProxyType({"binance": "", "gateio": "/ws/v4/", "mexc": "/ws",
+                                    "okx": "/ws/v5/public", "bybit": "/v5/public/spot"})
 # each venue's depth topic for a symbol, as its `Subscribers` name it (for `FaultPlan.gap_topic`)
 DEPTH_TOPICS: Final[Mapping[str, Callable[[Symbol], str]]] = MappingProxyType({
     "binance": binance_stream,
     "gateio": lambda s: f"{s.base}_{s.quote}",
     "mexc": lambda s: f"{MEXC_DEPTH_EVENT}@{s.base}{s.quote}",
+    "okx": okx_book_topic,
+    "bybit": depth50_topic,
 })
 STEP_S = 0.1  # the venues' aggregated depth streams push every 100 ms
 RECENT_REQUESTS = 10_000  # per venue, in `Traffic.recent`

@@ -2,7 +2,7 @@
 
 Every venue is one package with the same seven modules::
 
-    __init__.py   exports Public, Private, Stream and the venue's VENUE spec
+    __init__.py   exports Public, Private, Stream and the venue's `VenueSpec` as VENUE (`venues.spec`)
     constants.py  facts as data: URLs, channels, weights, pools, status and error tables
     auth.py       signing as pure functions + a RequestSigner
     codec.py      [2] wire Structs and decode_* functions: bytes -> model objects / level buffers
@@ -11,7 +11,10 @@ Every venue is one package with the same seven modules::
     stream.py     WebSocket streams (BaseWebSocketInterface): routes frames to the handlers below
 
 Venue streams never import the engine: they hand decoded events to a `StreamHandlers` object the
-engine passes in.
+engine passes in. What the engine and its reports read of a connector is a typed member of these
+interfaces (`limiter`, `rest_metrics`, `server_clock`, `connections`, `malformed_control`), never an
+attribute found by name; `RestBacked` and `StreamBacked` implement them once for connectors built on a
+`RestClient` / `WsClient`.
 """
 
 from __future__ import annotations
@@ -45,6 +48,9 @@ from arb.model import (
     Trade,
     TradingFee,
 )
+from arb.net.ratelimit import RateLimiter
+from arb.net.rest import RestClient, RestMetrics
+from arb.net.ws import WsClient, WsStats
 from arb.venues.clock import ServerClock
 
 
@@ -184,6 +190,16 @@ class PublicExchangeInterface(abc.ABC):
 
     venue: str
 
+    @property
+    def limiter(self) -> RateLimiter | None:
+        """The venue's request budgets this connector draws from (None: it sends no requests)."""
+        return None
+
+    @property
+    def rest_metrics(self) -> RestMetrics | None:
+        """Its REST client's counters (429s, 418s, retries); None without one."""
+        return None
+
     @abc.abstractmethod
     async def server_time(self) -> int:
         """Venue time in ms."""
@@ -214,6 +230,16 @@ class PrivateExchangeInterface(abc.ABC):
 
     venue: str
     server_clock: ServerClock | None = None  # venue time the signed requests are stamped with
+
+    @property
+    def limiter(self) -> RateLimiter | None:
+        """The venue's request budgets this connector draws from (None: it sends no requests)."""
+        return None
+
+    @property
+    def rest_metrics(self) -> RestMetrics | None:
+        """Its REST client's counters (429s, 418s, retries); None without one."""
+        return None
 
     @abc.abstractmethod
     async def place_order(
@@ -271,6 +297,16 @@ class BaseWebSocketInterface(abc.ABC):
 
     venue: str
 
+    @property
+    def connections(self) -> list[WsStats]:
+        """One entry per market-data connection slot (reconnects, frames, last frame time)."""
+        return []
+
+    @property
+    def malformed_control(self) -> int:
+        """Control frames (acks, pongs) that could not be read: counted and skipped."""
+        return sum(conn.malformed_control for conn in self.connections)
+
     @abc.abstractmethod
     async def start(self) -> None:
         """Open the connections (pooled under the venue's subscription cap)."""
@@ -291,3 +327,27 @@ class BaseWebSocketInterface(abc.ABC):
 
     @abc.abstractmethod
     async def close(self) -> None: ...
+
+
+class RestBacked:
+    """The REST members of a connector built on one `RestClient` (mix in before the interface)."""
+
+    rest: RestClient
+
+    @property
+    def limiter(self) -> RateLimiter | None:
+        return self.rest.limiter
+
+    @property
+    def rest_metrics(self) -> RestMetrics | None:
+        return self.rest.metrics
+
+
+class StreamBacked:
+    """The connection members of a stream whose market data rides one `WsClient` (mix in first)."""
+
+    ws: WsClient
+
+    @property
+    def connections(self) -> list[WsStats]:
+        return self.ws.connections

@@ -20,7 +20,7 @@ from arb.config import Credentials, VenueConfig
 from arb.model import Fill
 from arb.net.ratelimit import RateLimiter
 from arb.net.rest import RestClient
-from arb.venues import binance, ccxt, gateio, mexc
+from arb.venues import binance, bybit, ccxt, gateio, mexc, okx
 from arb.venues.base import (
     BaseWebSocketInterface,
     PrivateExchangeInterface,
@@ -31,12 +31,12 @@ from arb.venues.clock import ServerClock
 from arb.venues.spec import VenueSpec
 
 VENUES: Final[Mapping[str, VenueSpec]] = MappingProxyType({
-    spec.name: spec for spec in (binance.VENUE, gateio.VENUE, mexc.VENUE)
+    spec.name: spec for spec in (binance.VENUE, gateio.VENUE, mexc.VENUE, okx.VENUE, bybit.VENUE)
 })
 VENUE_NAMES: Final = tuple(VENUES)
 
 __all__ = ["VENUES", "VENUE_NAMES", "VenueSpec", "make_limiter", "make_private", "make_public", "make_rest",
-           "make_stream", "shared_limiter", "venue_spec", "venue_specs"]
+           "make_stream", "venue_spec", "venue_specs"]
 
 
 def venue_spec(name: str, config: VenueConfig) -> VenueSpec:
@@ -98,12 +98,6 @@ def make_public(name: str, config: VenueConfig, *, limiter: RateLimiter | None =
         return ccxt.make_public(name, config)
     spec = VENUES[name]
     return spec.public(make_rest(name, config, limiter=limiter), kind=config.market_data)  # type: ignore[call-arg]
-
-
-def shared_limiter(connector: object) -> RateLimiter | None:
-    """The limiter a connector's RestClient draws from (None for connectors without REST)."""
-    limiter = getattr(getattr(connector, "rest", None), "limiter", None)
-    return limiter if isinstance(limiter, RateLimiter) else None
 
 
 def make_private(name: str, config: VenueConfig, credentials: Credentials, *,

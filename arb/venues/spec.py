@@ -86,3 +86,4 @@ class VenueSpec(NamedTuple):
     user_stream: UserStreamKwargs
     credentials: tuple[str, ...] = ("api_key", "api_secret")
     display: str = ""
+    private_socket: bool = True  # the user stream has a socket of its own (False: it shares ws_url)

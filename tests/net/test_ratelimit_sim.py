@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from arb.config import ConnectionConfig, RequestConfig
+from arb.config import ConnectionConfig, Credentials, RequestConfig, Secret
 from arb.errors import IPBannedError, RateLimitError
 from arb.model import OrderType, Side, TimeInForce
 from arb.net.ratelimit import RateLimiter
@@ -39,9 +39,10 @@ async def h() -> AsyncIterator[Harness]:
 def rest(sim: SimExchange, vt: VirtualTime, *, limited: bool = True, signed: bool = False) -> RestClient:
     spec = VENUES["binance"]
     limiter = RateLimiter("binance", spec.pools, clock=vt.now, sleep=vt.sleep) if limited else None
+    creds = Credentials("binance", Secret("sim-key"), Secret("sim-secret"))
     return RestClient("binance", sim.urls["binance"][0], connection=ConnectionConfig(),
                       decode_error=spec.decode_error, error_class=spec.error_class, limiter=limiter,
-                      signer=spec.signer("sim-key", "sim-secret") if signed else None, sleep=vt.sleep)
+                      signer=spec.signer(creds) if signed else None, sleep=vt.sleep)
 
 
 def quiet_between(sim: SimExchange, start: float, end: float) -> list[Any]:

@@ -1,22 +1,21 @@
-"""Binance signing: HMAC-SHA256 hex over query string + body; WS-API signs sorted params."""
+"""Binance signing: HMAC-SHA256 hex over query string + body (the shared ``/api/v3`` `QuerySigner`);
+the WebSocket API signs sorted params."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping
-from urllib.parse import urlencode
 
 from arb.config import Credentials
-from arb.net.contract import Params, SignedRequest
+from arb.venues.apiv3 import QuerySigner, SignerFacts, hmac_sha256_hex
 from arb.venues.binance.constants import RECV_WINDOW_MS
 
 API_KEY_HEADER = "X-MBX-APIKEY"
+SIGNING = SignerFacts(name="BinanceSigner", key_header=API_KEY_HEADER, recv_window_ms=RECV_WINDOW_MS)
 
 
 def sign(secret: str, payload: str) -> str:
     """hex(HMAC_SHA256(secret, payload)); payload = query string immediately followed by body."""
-    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+    return hmac_sha256_hex(secret, payload)
 
 
 def sign_ws(secret: str, params: Mapping[str, str]) -> str:
@@ -25,22 +24,13 @@ def sign_ws(secret: str, params: Mapping[str, str]) -> str:
     return sign(secret, payload)
 
 
-class BinanceSigner:
+class BinanceSigner(QuerySigner):
     """`RequestSigner`: timestamp, recvWindow and signature go in the query string."""
 
-    __slots__ = ("_key", "_secret")
+    __slots__ = ()
 
     def __init__(self, api_key: str, api_secret: str) -> None:
-        self._key = api_key
-        self._secret = api_secret
-
-    def __repr__(self) -> str:
-        return "BinanceSigner(****)"
-
-    def sign(self, method: str, path: str, params: Params, body: bytes, timestamp_ms: int) -> SignedRequest:
-        query = urlencode([*params, ("recvWindow", str(RECV_WINDOW_MS)), ("timestamp", str(timestamp_ms))])
-        signature = sign(self._secret, query + body.decode())
-        return SignedRequest(f"{query}&signature={signature}", body, {API_KEY_HEADER: self._key})
+        super().__init__(SIGNING, api_key, api_secret)
 
 
 def signer(credentials: Credentials) -> BinanceSigner:

@@ -19,7 +19,7 @@ from arb.errors import TimestampError
 from arb.model import AccountInfo, AssetBalance, Fill, Order, OrderType, Side, Symbol, TimeInForce, TradingFee
 from arb.net.ratelimit import Priority
 from arb.net.rest import RestClient, decode_write_reply
-from arb.venues.base import PrivateExchangeInterface
+from arb.venues.base import PrivateExchangeInterface, RestBacked
 from arb.venues.binance import codec
 from arb.venues.binance import constants as c
 from arb.venues.clock import ServerClock
@@ -29,7 +29,7 @@ MY_TRADES_MAX = 1000
 TIME_DRAWS = MappingProxyType({"weight": c.WEIGHTS[c.TIME]})
 
 
-class BinancePrivate(PrivateExchangeInterface):
+class BinancePrivate(RestBacked, PrivateExchangeInterface):
     """Signed order and account calls (the RestClient must carry a signer)."""
 
     venue = c.VENUE

@@ -22,7 +22,7 @@ from arb.errors import ConfigError, DecodeError
 from arb.model import Symbol
 from arb.net.ratelimit import TokenBucket
 from arb.net.ws import WsClient
-from arb.venues.base import BaseWebSocketInterface, StreamHandlers
+from arb.venues.base import BaseWebSocketInterface, StreamBacked, StreamHandlers
 from arb.venues.binance import codec
 from arb.venues.binance import constants as c
 from arb.venues.binance.user import BinanceUserStream
@@ -68,7 +68,7 @@ class BinanceDialect:
         return None
 
 
-class BinanceStream(BaseWebSocketInterface):
+class BinanceStream(StreamBacked, BaseWebSocketInterface):
     """Depth and trade streams for many symbols over combined-stream connections (1024 streams
     each), and the user data stream.
 

@@ -40,7 +40,7 @@ from arb.model import (
 from arb.net.contract import Params
 from arb.net.ratelimit import Priority
 from arb.net.rest import RestClient, decode_write_reply
-from arb.venues.base import PrivateExchangeInterface
+from arb.venues.base import PrivateExchangeInterface, RestBacked
 from arb.venues.clock import ServerClock
 from arb.venues.gateio import codec
 from arb.venues.gateio import constants as c
@@ -71,7 +71,7 @@ def wire_text(client_order_id: str) -> str:
     return f"{c.CLIENT_ID_PREFIX}{head}.{digest}"
 
 
-class GatePrivate(PrivateExchangeInterface):
+class GatePrivate(RestBacked, PrivateExchangeInterface):
     """Signed order and account calls (the RestClient must carry a `GateSigner`).
 
     Parameters

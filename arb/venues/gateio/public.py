@@ -10,7 +10,7 @@ from arb.config import MARKET_DATA_PRESET, RequestConfig
 from arb.model import Kline, KlineInterval, OrderBook, Symbol, SymbolInfo, Ticker, Trade
 from arb.net.ratelimit import Priority
 from arb.net.rest import RestClient
-from arb.venues.base import PublicExchangeInterface
+from arb.venues.base import PublicExchangeInterface, RestBacked
 from arb.venues.gateio import codec
 from arb.venues.gateio import constants as c
 
@@ -19,7 +19,7 @@ INTERVALS = MappingProxyType({KlineInterval.M1: "1m", KlineInterval.M5: "5m", Kl
              KlineInterval.D1: "1d", KlineInterval.W1: "7d"})
 
 
-class GatePublic(PublicExchangeInterface):
+class GatePublic(RestBacked, PublicExchangeInterface):
     """Gate spot market data; snapshots use ``with_id=true`` and at most 100 levels."""
 
     venue = c.VENUE

@@ -22,7 +22,7 @@ from arb.config import Credentials
 from arb.errors import ConfigError, DecodeError
 from arb.model import Symbol
 from arb.net.ws import WsClient
-from arb.venues.base import BaseWebSocketInterface, StreamHandlers
+from arb.venues.base import BaseWebSocketInterface, StreamBacked, StreamHandlers
 from arb.venues.gateio import codec
 from arb.venues.gateio import constants as c
 from arb.venues.gateio.user import GateUserStream
@@ -65,7 +65,7 @@ class GateDialect(codec.Envelopes):
         return json.dumps({"time": int(self._clock()), "channel": c.PING_CHANNEL})
 
 
-class GateStream(BaseWebSocketInterface):
+class GateStream(StreamBacked, BaseWebSocketInterface):
     """Depth (``spot.order_book_update``, 100 levels / 100 ms) and public trades (``spot.trades``)
     for many pairs, and the private channels.
 

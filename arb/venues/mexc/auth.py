@@ -1,46 +1,32 @@
-"""MEXC signing: HMAC-SHA256 hex over the exact query string immediately followed by the body."""
+"""MEXC signing: HMAC-SHA256 hex over the exact query string immediately followed by the body (the
+shared ``/api/v3`` `QuerySigner`, with uppercase percent escapes and a JSON content type)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from urllib.parse import quote, urlencode
+from types import MappingProxyType
+from urllib.parse import quote
 
 from arb.config import Credentials
-from arb.net.contract import Params, SignedRequest
+from arb.venues.apiv3 import QuerySigner, SignerFacts, hmac_sha256_hex
 from arb.venues.mexc.constants import RECV_WINDOW_MS
 
 API_KEY_HEADER = "X-MEXC-APIKEY"
+SIGNING = SignerFacts(name="MexcSigner", key_header=API_KEY_HEADER, recv_window_ms=RECV_WINDOW_MS,
+                      quote_via=quote, headers=MappingProxyType({"Content-Type": "application/json"}))
 
 
 def sign(secret: str, query: str, body: str = "") -> str:
     """lowercase hex(HMAC_SHA256(secret, query + body)) (no separator between the two)."""
-    return hmac.new(secret.encode(), (query + body).encode(), hashlib.sha256).hexdigest()
+    return hmac_sha256_hex(secret, query + body)
 
 
-def encode_params(params: Params) -> str:
-    """URL-encode with uppercase percent escapes, as MEXC verifies batch parameters."""
-    return urlencode(list(params), quote_via=quote)
-
-
-class MexcSigner:
+class MexcSigner(QuerySigner):
     """`RequestSigner`: every parameter (and timestamp, recvWindow, signature) in the query string."""
 
-    __slots__ = ("_key", "_secret")
+    __slots__ = ()
 
     def __init__(self, api_key: str, api_secret: str) -> None:
-        self._key = api_key
-        self._secret = api_secret
-
-    def __repr__(self) -> str:
-        return "MexcSigner(****)"
-
-    def sign(self, method: str, path: str, params: Params, body: bytes, timestamp_ms: int) -> SignedRequest:
-        timing = [("recvWindow", str(RECV_WINDOW_MS)), ("timestamp", str(timestamp_ms))]
-        query = encode_params([*params, *timing])
-        signature = sign(self._secret, query, body.decode())
-        return SignedRequest(f"{query}&signature={signature}", body,
-                             {API_KEY_HEADER: self._key, "Content-Type": "application/json"})
+        super().__init__(SIGNING, api_key, api_secret)
 
 
 def signer(credentials: Credentials) -> MexcSigner:

@@ -30,7 +30,7 @@ from arb.model import (
 )
 from arb.net.ratelimit import Priority
 from arb.net.rest import RestClient, decode_write_reply
-from arb.venues.base import PrivateExchangeInterface
+from arb.venues.base import PrivateExchangeInterface, RestBacked
 from arb.venues.clock import ServerClock
 from arb.venues.mexc import codec
 from arb.venues.mexc import constants as c
@@ -48,7 +48,7 @@ def _wire_type(order_type: OrderType, tif: TimeInForce) -> str:
     return order_type.name
 
 
-class MexcPrivate(PrivateExchangeInterface):
+class MexcPrivate(RestBacked, PrivateExchangeInterface):
     """Signed order and account calls (the RestClient must carry a signer)."""
 
     venue = c.VENUE

@@ -21,7 +21,7 @@ from arb.errors import ConfigError, DecodeError
 from arb.model import Symbol
 from arb.net.rest import RestClient
 from arb.net.ws import WsClient
-from arb.venues.base import BaseWebSocketInterface, StreamHandlers
+from arb.venues.base import BaseWebSocketInterface, StreamBacked, StreamHandlers
 from arb.venues.mexc import codec
 from arb.venues.mexc import constants as c
 from arb.venues.mexc.user import MexcUserStream
@@ -61,7 +61,7 @@ class MexcDialect:
         return '{"method": "PING"}'
 
 
-class MexcStream(BaseWebSocketInterface):
+class MexcStream(StreamBacked, BaseWebSocketInterface):
     """Aggregated depth (``spot@public.aggre.depth.v3.api.pb@100ms@SYM``) and deals
     (``spot@public.aggre.deals.v3.api.pb@100ms@SYM``) for many symbols, and the user data stream.
 

@@ -11,8 +11,8 @@ from arb.venues.registry import venue_spec, venue_specs
 
 
 def test_a_ccxt_venue_gets_a_spec_built_from_ccxts_description() -> None:
-    config = default_config(venues={"kucoin": {"driver": "ccxt"}, "mygate": {"driver": "ccxt", "exchange": "gate"},
-                                    "binance": {}})
+    config = default_config(venues={"kucoin": {"driver": "ccxt"},
+                                    "mygate": {"driver": "ccxt", "exchange": "gate"}, "binance": {}})
     specs = venue_specs(config.enabled_venues)
     assert specs["binance"].display == "Binance spot"  # native, from the table
     kucoin, gate = specs["kucoin"], specs["mygate"]
@@ -29,7 +29,8 @@ def test_ccxt_credentials_come_from_the_environment_with_the_passphrase_ccxt_req
     with pytest.raises(ConfigError, match="ARB_KUCOIN_API_PASSPHRASE"):
         load_credentials("kucoin", env, fields=fields)
     creds = load_credentials("kucoin", {**env, "ARB_KUCOIN_API_PASSPHRASE": "p"}, fields=fields)
-    assert isinstance(creds, Credentials) and creds.passphrase is not None and creds.passphrase.reveal() == "p"
+    assert isinstance(creds, Credentials) and creds.passphrase is not None
+    assert creds.passphrase.reveal() == "p"
 
 
 @pytest.mark.parametrize(("venues", "field", "message"), [

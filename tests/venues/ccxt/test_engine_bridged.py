@@ -14,6 +14,7 @@ from pathlib import Path
 
 from arb.config import Credentials, Secret, default_config
 from arb.engine.engine import Engine
+from arb.engine.executor import OutcomeStatus
 from arb.engine.journal import Journal
 from arb.model import Fill, OrderStatus, Symbol
 from arb.ops.chaos.common import moves
@@ -63,7 +64,7 @@ async def test_native_gate_and_bridged_binance_trade_and_agree_with_the_ledgers(
         await engine.stop()
         await sim.close()
     first = engine.outcomes[0]
-    assert first.status == "filled" and first.buy is not None and first.sell is not None
+    assert first.status is OutcomeStatus.FILLED and first.buy is not None and first.sell is not None
     assert (first.buy.venue, first.sell.venue) == ("binance", "gateio")
     assert first.buy.status is OrderStatus.FILLED and first.sell.status is OrderStatus.FILLED
     assert books.updates > 0 and books.crossed == 0

@@ -1,0 +1,158 @@
+"""Bybit public trades and tickers of the simulator: REST and the ``publicTrade`` / ``tickers`` topics.
+
+Written from the fact sheet (§2.2, §2.8), over the market's trade tape (`arb.sim.tape`):
+
+- ``GET /v5/market/recent-trade``: ``category=spot``, ``symbol``, ``limit`` 1-60 (default 60);
+  newest first: ``{"execId", "symbol", "price", "size", "side" (the taker's), "time" (ms string),
+  "isBlockTrade", "isRPITrade", "seq" (string)}``.
+- ``GET /v5/market/tickers``: ``category=spot``, ``symbol`` optional: ``{"symbol", "bid1Price",
+  "bid1Size", "ask1Price", "ask1Size", "lastPrice", "prevPrice24h", "price24hPcnt"`` (a fraction,
+  4 decimals) ``, "highPrice24h", "lowPrice24h", "turnover24h"`` (quote) ``, "volume24h"`` (base)
+  ``, "usdIndexPrice"}`` over the rolling 24 h.
+- Topic ``publicTrade.{SYMBOL}``: ``{"topic", "type": "snapshot", "ts", "data": [{"T", "s", "S",
+  "v", "p", "i", "BT", "RPI", "seq"}]}``, one message per batch of prints (spot has no ``L``).
+- Topic ``tickers.{SYMBOL}``: a ``snapshot`` (spot sends no deltas and no bid/ask) after every
+  change of the symbol's book or a print, ``cs`` = the book's sequence.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Final
+
+from aiohttp import web
+
+from arb.model import Symbol
+from arb.sim.bybit_wire import (
+    CATEGORY,
+    NAME,
+    PUBLIC_EXEC_ID_BASE,
+    SIDES,
+    BybitError,
+    Code,
+    guarded,
+    num,
+    ok,
+    symbol_id,
+)
+from arb.sim.fanout import Subscribers
+from arb.sim.market import BookDiff, MarketModel
+from arb.sim.tape import PublicTrade, window_stats
+
+TRADE_PREFIX: Final = "publicTrade."
+TICKER_PREFIX: Final = "tickers."
+MAX_TRADES: Final = 60
+PERCENT_QUANTUM: Final = Decimal("0.0001")
+PUSH_TICKER_FIELDS: Final = ("symbol", "lastPrice", "highPrice24h", "lowPrice24h", "prevPrice24h",
+                             "volume24h", "turnover24h", "price24hPcnt", "usdIndexPrice")  # the push's order
+
+
+def check_category(request: web.Request) -> None:
+    category = request.query.get("category")
+    if category != CATEGORY:
+        raise BybitError(Code.PARAMS, "Illegal category" if category else "params error: category is empty")
+
+
+class BybitMarketData:
+    """Trades and tickers of one simulated Bybit endpoint (REST and topics)."""
+
+    def __init__(self, market: MarketModel, clock_ms: Callable[[], int], subscribers: Subscribers) -> None:
+        self.market = market
+        self._clock_ms = clock_ms
+        self.subscribers = subscribers
+        self.symbols = {symbol_id(s): s for s in market.specs}
+        market.trades.subscribe(NAME, self._on_trades)
+        market.subscribe(NAME, self._on_diff)
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/v5/market/recent-trade", guarded(self._recent, self._clock_ms))
+        app.router.add_get("/v5/market/tickers", guarded(self._tickers, self._clock_ms))
+
+    def topic_symbol(self, topic: str) -> Symbol | None:
+        """The symbol of a served ``publicTrade.`` / ``tickers.`` topic, else None."""
+        for prefix in (TRADE_PREFIX, TICKER_PREFIX):
+            if topic.startswith(prefix):
+                return self.symbols.get(topic[len(prefix):])
+        return None
+
+    def symbol(self, request: web.Request, required: bool = True) -> Symbol | None:
+        name = request.query.get("symbol")
+        if not name:
+            if required:
+                raise BybitError(Code.PARAMS, "params error: symbol is empty")
+            return None
+        symbol = self.symbols.get(name)
+        if symbol is None:
+            raise BybitError(Code.PARAMS, "params error: Symbol Is Invalid")
+        return symbol
+
+    # ------------------------------------------------------------------ REST
+
+    async def _recent(self, request: web.Request) -> web.Response:
+        check_category(request)
+        symbol = self.symbol(request)
+        assert symbol is not None
+        raw = request.query.get("limit", str(MAX_TRADES))
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_TRADES:
+            raise BybitError(Code.PARAMS, f"params error: limit must be 1-{MAX_TRADES}")
+        trades = self.market.trades.recent(NAME, symbol, int(raw))
+        seq = str(self.market.books[(NAME, symbol)].update_id)
+        return ok({"category": CATEGORY, "list": [{
+            "execId": str(PUBLIC_EXEC_ID_BASE + t.venue_seq), "symbol": symbol_id(t.symbol),
+            "price": num(t.price), "size": num(t.qty), "side": SIDES[t.side], "time": str(t.ts_ms),
+            "isBlockTrade": False, "isRPITrade": False, "seq": seq,
+        } for t in reversed(trades)]}, self._clock_ms)
+
+    def ticker(self, symbol: Symbol, now: int, with_book: bool = True) -> dict[str, str]:
+        trades = self.market.trades.recent(NAME, symbol)
+        day = window_stats(trades, now, self.market.mid(NAME, symbol))
+        change = ((day.last - day.open) / day.open).quantize(PERCENT_QUANTUM) if day.open else Decimal(0)
+        row = {"symbol": symbol_id(symbol)}
+        if with_book:
+            _, bids, asks = self.market.snapshot(NAME, symbol, 1)
+            row.update(bid1Price=num(bids[0][0]) if bids else "", bid1Size=num(bids[0][1]) if bids else "",
+                       ask1Price=num(asks[0][0]) if asks else "", ask1Size=num(asks[0][1]) if asks else "")
+        row.update(lastPrice=num(day.last), prevPrice24h=num(day.open), price24hPcnt=format(change, "f"),
+                   highPrice24h=num(day.high), lowPrice24h=num(day.low), turnover24h=num(day.quote_volume),
+                   volume24h=num(day.volume), usdIndexPrice=num(self.market.mid(NAME, symbol)))
+        if not with_book:  # the push lists the 24 h fields in the venue's order
+            row = {key: row[key] for key in PUSH_TICKER_FIELDS}
+        return row
+
+    async def _tickers(self, request: web.Request) -> web.Response:
+        check_category(request)
+        symbol = self.symbol(request, required=False)
+        now = self._clock_ms()
+        chosen = [symbol] if symbol is not None else list(self.symbols.values())
+        return ok({"category": CATEGORY, "list": [self.ticker(s, now) for s in chosen]}, self._clock_ms)
+
+    # ------------------------------------------------------------------ topics
+
+    def _on_trades(self, batch: list[PublicTrade]) -> None:
+        by_symbol: dict[Symbol, list[PublicTrade]] = {}
+        for trade in batch:
+            by_symbol.setdefault(trade.symbol, []).append(trade)
+        now = self._clock_ms()
+        for symbol, trades in by_symbol.items():
+            topic = TRADE_PREFIX + symbol_id(symbol)
+            if self.subscribers.wants(topic):
+                seq = self.market.books[(NAME, symbol)].update_id
+                data = [{"T": t.ts_ms, "s": symbol_id(symbol), "S": SIDES[t.side], "v": num(t.qty),
+                         "p": num(t.price), "i": str(PUBLIC_EXEC_ID_BASE + t.venue_seq), "BT": False,
+                         "RPI": False, "seq": seq} for t in trades]
+                frame = {"topic": topic, "type": "snapshot", "ts": now, "data": data}
+                self.subscribers.publish(topic, json.dumps(frame))
+            self._push_ticker(symbol, now)
+
+    def _on_diff(self, diff: BookDiff) -> None:
+        self._push_ticker(diff.symbol, self._clock_ms())
+
+    def _push_ticker(self, symbol: Symbol, now: int) -> None:
+        topic = TICKER_PREFIX + symbol_id(symbol)
+        if not self.subscribers.wants(topic):
+            return
+        self.subscribers.publish(topic, json.dumps({
+            "topic": topic, "ts": now, "type": "snapshot", "cs": self.market.books[(NAME, symbol)].update_id,
+            "data": self.ticker(symbol, now, with_book=False)}))
