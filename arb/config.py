@@ -31,6 +31,7 @@ from arb.errors import ConfigError
 from arb.model import Symbol
 
 ENV_PREFIX: Final = "ARB__"
+_CREDENTIAL_VAR: Final = re.compile(r"^ARB_[A-Z0-9]+_API_(KEY|SECRET|PASSPHRASE)$")
 
 PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
 NonNegFloat = Annotated[float, msgspec.Meta(ge=0)]
@@ -294,10 +295,12 @@ def load_credentials(venue: str, environ: Mapping[str, str] | None = None, *,
 
 
 def credential_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
-    """Every credential value set in the environment for a registry venue (for log redaction)."""
+    """Every credential value set in the environment for a registry venue, and any other
+    ``ARB_<NAME>_API_KEY/SECRET/PASSPHRASE`` (a ccxt-driven venue's), for log redaction."""
     env = os.environ if environ is None else environ
-    return [value for venue in registry_names() for name in credential_env_names(venue)
-            if (value := env.get(name, ""))]
+    named = {name for venue in registry_names() for name in credential_env_names(venue)}
+    named |= {name for name in env if _CREDENTIAL_VAR.match(name)}
+    return [value for name in sorted(named) if (value := env.get(name, ""))]
 
 
 # --------------------------------------------------------------------------- the registry's names

@@ -38,6 +38,7 @@ from arb.ops.preflight import EXIT_CANNOT_TRADE, config_reasons, engine_reasons
 from arb.ops.status import engine_status
 from arb.ops.view import ViewMode, choose_mode, engine_controls, show
 from arb.sim.server import SimExchange, parse_sim_urls
+from arb.venues.registry import venue_specs
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +192,8 @@ def main(config_path: str, *, live: bool, sim: bool, duration: float | None, see
             print("error: engine.mode is \"live\" in the config: confirm with --live", file=sys.stderr)
             return 2
         venues = list(config.enabled_venues)
-        found = {v: c for v in venues if (c := load_credentials(v)) is not None}
+        specs = venue_specs(config.enabled_venues)  # a ccxt venue's fields are ccxt's (a passphrase...)
+        found = {v: c for v in venues if (c := load_credentials(v, fields=specs[v].credentials)) is not None}
         credentials = {**sim_credentials(venues), **found} if sim_accounts else found
         missing = [v for v in venues if v not in credentials]
         if missing:

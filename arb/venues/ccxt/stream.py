@@ -23,7 +23,8 @@ import contextlib
 import importlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from functools import partial
 from typing import Any, Final
 
 from arb.config import MARKET_DATA_PRESET, RequestConfig
@@ -31,6 +32,7 @@ from arb.model import AssetBalance, Order, Symbol
 from arb.net.ws import WsStats
 from arb.venues.base import BaseWebSocketInterface, StreamHandlers, depth_update
 from arb.venues.ccxt import convert
+from arb.venues.ccxt.exchange import scrub
 from arb.venues.ccxt.private import CcxtPrivate
 from arb.venues.ccxt.public import CcxtConnector
 
@@ -129,7 +131,7 @@ class CcxtStream(BaseWebSocketInterface):
     def watches_books(self) -> bool:
         return bool(self.client.has.get("watchOrderBook"))
 
-    def _spawn(self, name: str, work: Callable[[], Awaitable[None]]) -> None:
+    def _spawn(self, name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
         task = self._tasks.get(name)
         if task is None or task.done():
             self._tasks[name] = asyncio.get_running_loop().create_task(work(), name=f"{self.venue} {name}")
@@ -143,7 +145,7 @@ class CcxtStream(BaseWebSocketInterface):
         for symbol in symbols:
             market = await self.market_data.market(symbol)
             self.subscribed.add(symbol)
-            self._spawn(f"book {symbol}", lambda s=symbol, p=market["symbol"]: self._book_loop(s, p))
+            self._spawn(f"book {symbol}", partial(self._book_loop, symbol, market["symbol"]))
 
     async def subscribe_trades(self, symbols: Sequence[Symbol]) -> None:
         """Public trades are not used by the engine; ccxt venues do not stream them."""
@@ -195,7 +197,7 @@ class CcxtStream(BaseWebSocketInterface):
                 self.books.errors += 1
                 self.stats.disconnects += 1
                 self.stats.last_reason = convert.error(self.venue, exc).__class__.__name__
-                down(f"{type(exc).__name__}: {convert.scrub(str(exc))[:200]}")
+                down(f"{type(exc).__name__}: {scrub(str(exc))[:200]}")
                 await asyncio.sleep(retry)
                 retry = min(retry * 2, RETRY_MAX_S)
                 continue
