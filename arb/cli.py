@@ -34,6 +34,7 @@ from arb.errors import ArbError, ConfigError, ExchangeUnavailableError
 from arb.model import Symbol
 from arb.obs.logging import configure_logging
 from arb.sim.server import DIALECTS
+from arb.sim.universe import SimUniverse, large_universe
 from arb.venues.registry import VENUES
 
 Handler = Callable[[argparse.Namespace], int]
@@ -43,6 +44,17 @@ def simulated_venues() -> list[str]:
     """The registry's venues the loopback simulator serves (`sim`, `demo`; `check` and `record` take
     every registry venue)."""
     return [name for name in VENUES if name in DIALECTS]
+
+
+def universe_flag(parser: argparse.ArgumentParser) -> None:
+    """``--universe``: the simulator's symbols (the default five everywhere, or `large_universe`)."""
+    parser.add_argument("--universe", choices=("default", "large"), default="default",
+                        help="simulated symbols: the default five on every venue, or ~50 pairs with "
+                             "partial overlaps, renamed assets and transfer status (large)")
+
+
+def sim_universe(choice: str, venues: Sequence[str]) -> SimUniverse | None:
+    return large_universe(venues) if choice == "large" else None
 
 
 class ExitCode(IntEnum):
@@ -231,7 +243,8 @@ def _sim(args: argparse.Namespace) -> int:
 
     async def serve() -> None:
         sim = SimExchange(args.venues, seed=args.seed, port=args.port, faults=plans, limits=limits,
-                          accounts={args.api_key: (args.api_secret, "sim")})
+                          accounts={args.api_key: (args.api_secret, "sim")},
+                          universe=sim_universe(args.universe, args.venues))
         for venue, symbol in halts:
             sim.halt(venue, symbol)
         urls = await sim.start()
@@ -259,6 +272,7 @@ def _add_sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="inject a fault, repeatable: a FaultPlan field (VENUE:stall, VENUE:drop=0.1, "
                              "VENUE:clock_skew_ms=-3000) or halt=BASE/QUOTE")
     parser.add_argument("--no-limits", action="store_true", help="do not enforce the venues' rate limits")
+    universe_flag(parser)
     parser.add_argument("--api-key", default="sim-key", help="the funded account's API key (default sim-key)")
     parser.add_argument("--api-secret", default="sim-secret",
                         help="the funded account's API secret (default sim-secret)")

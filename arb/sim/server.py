@@ -31,6 +31,7 @@ from arb.sim.limits import DEFAULT_LIMITS, SimLimiter, SimLimits
 from arb.sim.market import MarketModel, SimSymbolSpec, VenueParams
 from arb.sim.mexc import DEPTH_EVENT as MEXC_DEPTH_EVENT
 from arb.sim.mexc import MexcDialect
+from arb.sim.universe import SimUniverse
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -127,6 +128,10 @@ class SimExchange:
         Seconds clock of the rate-limit windows (tests share a virtual one with their client).
     accounts:
         API key -> (secret, account name) of the funded accounts (default ``sim-key`` / ``sim-secret``).
+    universe:
+        The symbols (every venue lists all of them; `default_universe()` when None), or a
+        `SimUniverse` with per-venue listings, renamed assets and transfer status
+        (`arb.sim.universe.large_universe(venues)`).
     """
 
     def __init__(
@@ -136,7 +141,7 @@ class SimExchange:
         seed: int = 1,
         host: str = "127.0.0.1",
         port: int = 0,
-        universe: Iterable[SimSymbolSpec] | None = None,
+        universe: Iterable[SimSymbolSpec] | SimUniverse | None = None,
         step_s: float = STEP_S,
         limits: Mapping[str, SimLimits] | None = None,
         faults: Mapping[str, FaultPlan] | None = None,
@@ -147,8 +152,13 @@ class SimExchange:
         unknown = [v for v in names if v not in DIALECTS]
         if unknown:
             raise ValueError(f"no simulator dialect for {unknown} (have {sorted(DIALECTS)})")
-        self.market = MarketModel([VenueParams(v) for v in names], universe, seed=seed,
-                                  now_ns=time.time_ns())
+        if isinstance(universe, SimUniverse):  # per-venue listings (`arb.sim.universe.large_universe`)
+            self.market = MarketModel([VenueParams(v) for v in names], universe.specs, seed=seed,
+                                      now_ns=time.time_ns(), listings=universe.listings,
+                                      transfers=universe.transfers)
+        else:
+            self.market = MarketModel([VenueParams(v) for v in names], universe, seed=seed,
+                                      now_ns=time.time_ns())
         plans = dict(faults or {})
         self.injectors = {v: FaultInjector(v, plans.get(v) or FaultPlan(seed=seed)) for v in names}
         self.faults: Mapping[str, FaultPlan] = MappingProxyType(
