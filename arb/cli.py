@@ -108,6 +108,8 @@ def port_number(text: str) -> int:
 
 
 def symbol_text(text: str) -> str:
+    if text == "auto":
+        return text
     try:
         Symbol.parse(text)
     except ValueError:
@@ -283,7 +285,8 @@ def _run(args: argparse.Namespace) -> int:
     from arb.runner import main as run_main
 
     return run_main(args.config, live=args.live, sim=args.sim, duration=args.duration, seed=args.seed,
-                    sim_urls=args.sim_url, use_uvloop=args.use_uvloop, quiet=args.quiet, wait=args.wait)
+                    sim_urls=args.sim_url, use_uvloop=args.use_uvloop, quiet=args.quiet, wait=args.wait,
+                    universe=args.universe)
 
 
 def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -301,6 +304,7 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="no live view and no progress lines (daemons; logs still go to stderr)")
     parser.add_argument("--wait", action="store_true",
                         help="keep running when nothing can be traded (else say why and exit 4)")
+    universe_flag(parser)
     parser.set_defaults(handler=_run)
 
 
@@ -358,8 +362,10 @@ def _demo(args: argparse.Namespace) -> int:
         raise UsageError(f"--venues: cross-venue arbitrage needs at least two venues, got {venues}")
     if args.data_dir is not None and Path(args.data_dir).exists() and not Path(args.data_dir).is_dir():
         raise UsageError(f"--data-dir {args.data_dir} is a file, not a directory")
+    if "auto" in args.symbols and len(args.symbols) > 1:
+        raise UsageError("--symbols: auto (every pair two venues list) or BASE/QUOTE symbols, not both")
     return demo_main(args.duration, venues, args.symbols, args.seed, args.data_dir,
-                     use_uvloop=args.use_uvloop)
+                     use_uvloop=args.use_uvloop, universe=sim_universe(args.universe, venues))
 
 
 def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -375,7 +381,9 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="at least two (default: all)")
     parser.add_argument("--symbols", nargs="+", type=symbol_text,
                         default=["BTC/USDT", "ETH/USDT", "SOL/USDT"],
-                        help="BASE/QUOTE symbols (default BTC/USDT ETH/USDT SOL/USDT)")
+                        help="BASE/QUOTE symbols (default BTC/USDT ETH/USDT SOL/USDT), or auto: every "
+                             "pair two simulated venues list")
+    universe_flag(parser)
     parser.add_argument("--seed", type=int, default=1, help="market seed (same seed, same market)")
     parser.add_argument("--data-dir", default=None, help="journal and state (default: a temp dir)")
     parser.set_defaults(handler=_demo)

@@ -16,7 +16,9 @@ ALLOWED: dict[str, set[str]] = {
     "check": {"engine", "sim", "obs", "venues", "net", "_core", "config", "model", "errors"},
     "ops": {"demo", "engine", "sim", "obs", "venues", "net", "_core", "config", "model", "errors"},
     "runner": {"ops", "demo", "engine", "sim", "obs", "venues", "net", "_core", "config", "model", "errors"},
-    "engine": {"venues", "net", "_core", "model", "errors", "config", "obs"},
+    "engine": {"universe", "venues", "net", "_core", "model", "errors", "config", "obs"},
+    # the symbol universe: the venues' public lists through their interfaces; never the engine
+    "universe": {"venues", "net", "_core", "model", "errors", "config"},
     "sim": {"model", "errors", "config", "_core", "venues.mexc.proto"},
     "obs": {"model", "errors", "config"},
     "venues": {"net", "_core", "model", "errors", "config"},
