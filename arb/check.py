@@ -21,19 +21,26 @@ from arb.engine.executor import round_down, round_up
 from arb.errors import ArbError, AuthenticationError, InvalidSymbolError
 from arb.model import Order, OrderStatus, OrderType, Side, Symbol, SymbolInfo, TimeInForce
 from arb.obs import loop
+from arb.sim.accounts import SIM_KEY, SIM_PASSPHRASE, SIM_SECRET
 from arb.sim.server import SimExchange, parse_sim_urls
 from arb.venues.base import PrivateExchangeInterface, depth_update
 from arb.venues.registry import make_private, make_public, make_stream
 
 SYMBOLS = (Symbol("BTC", "USDT"), Symbol("ETH", "USDT"))
 SYMBOL = SYMBOLS[0]
-SIM_CREDENTIALS = ("sim-key", "sim-secret")
+SIM_CREDENTIALS = (SIM_KEY, SIM_SECRET, SIM_PASSPHRASE)  # the simulator's funded account
 CHECK_COUNT = 9
 
 
 class CheckFailed(ArbError):
     """A conformance check saw the venue do something else than it must (explicit, so it also fails
     under ``python -O``, where `assert` statements are stripped)."""
+
+
+def sim_credentials(venue: str) -> Credentials:
+    """The simulator account's keys (a passphrase too: venues that take none ignore it)."""
+    key, secret, phrase = SIM_CREDENTIALS
+    return Credentials(venue, Secret(key), Secret(secret), Secret(phrase))
 
 
 def require(condition: bool, failure: str) -> None:
@@ -104,12 +111,12 @@ async def run_checks(venue: str, live: bool, sim_url: str | None = None,
     elif sim_url is not None:
         rest, ws = parse_sim_urls([f"{venue}={sim_url}"])[venue]
         config = VenueConfig(rest_url=rest, ws_url=ws)
-        creds = Credentials(venue, Secret(SIM_CREDENTIALS[0]), Secret(SIM_CREDENTIALS[1]))
+        creds = sim_credentials(venue)
     else:
         sim = SimExchange([venue], seed=3, step_s=0.05)
         urls = await sim.start()
         config = VenueConfig(rest_url=urls[venue][0], ws_url=urls[venue][1])
-        creds = Credentials(venue, Secret(SIM_CREDENTIALS[0]), Secret(SIM_CREDENTIALS[1]))
+        creds = sim_credentials(venue)
     public = make_public(venue, config)
     try:
         async def symbols() -> str:

@@ -308,6 +308,30 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(handler=_run)
 
 
+def _symbols(args: argparse.Namespace) -> int:
+    from arb.config import default_config
+    from arb.obs.loop import run
+    from arb.ops.symbols import show
+
+    venues = list(dict.fromkeys(args.venues or (simulated_venues() if args.sim else list(VENUES))))
+    config = load_config(args.config) if args.config else default_config(symbols="auto", venues=venues)
+    universe = sim_universe(args.universe, list(config.enabled_venues))
+    shown = show(config, dropped=args.all, json=args.json, sim=universe, use_sim=args.sim)
+    return run(shown, args.use_uvloop)
+
+
+def _add_symbols(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("symbols", help="the pairs symbols = \"auto\" trades: per venue 24 h volume, "
+                                            "transfer status, and why the others are dropped")
+    parser.add_argument("--config", help="config file (its venues and [universe] filters)")
+    parser.add_argument("--venues", nargs="+", choices=list(VENUES), help="without --config (default: all)")
+    parser.add_argument("--sim", action="store_true", help="against the in-process loopback simulator")
+    universe_flag(parser)
+    parser.add_argument("--all", action="store_true", help="also list the dropped pairs and why")
+    parser.add_argument("--json", action="store_true", help="JSON output")
+    parser.set_defaults(handler=_symbols)
+
+
 def _check(args: argparse.Namespace) -> int:
     from arb.check import main as check_main
 
@@ -532,6 +556,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], 
     _add_demo,
     _add_run,
     _add_check,
+    _add_symbols,
     _add_reports,
     _add_record,
     _add_replay,

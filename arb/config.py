@@ -69,14 +69,13 @@ class RequestConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     retries: Annotated[NonNegInt, doc("retries after a failed read (writes are never retried)")] = 3
     backoff_base_s: Annotated[PositiveFloat, doc("first retry delay; doubles per retry, jittered")] = 0.2
     backoff_max_s: Annotated[PositiveFloat, doc("longest retry delay")] = 5.0
-    concurrency: Annotated[PositiveInt, doc("most requests of this kind in flight at once")] = 16
 
 
 MARKET_DATA_PRESET: Final = RequestConfig(
-    timeout_s=10.0, retries=3, backoff_base_s=0.2, backoff_max_s=5.0, concurrency=16
+    timeout_s=10.0, retries=3, backoff_base_s=0.2, backoff_max_s=5.0
 )
 TRADING_PRESET: Final = RequestConfig(
-    timeout_s=3.0, retries=0, backoff_base_s=0.05, backoff_max_s=1.0, concurrency=8
+    timeout_s=3.0, retries=0, backoff_base_s=0.05, backoff_max_s=1.0
 )
 
 
@@ -110,7 +109,8 @@ class VenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     rest_url: Annotated[str | None, doc("REST base URL, http(s)://host[:port] (default: the venue's)")] = None
     ws_url: Annotated[str | None, doc("market-data WebSocket URL, ws(s)://... (default: the venue's)")] = None
     ws_private_url: Annotated[str | None, doc(
-        "user-stream WebSocket URL, ws(s)://... (default: the venue's)")] = None
+        "user-stream WebSocket URL, ws(s)://... (default: the venue's; refused for a venue whose "
+        "private channels share ws_url)")] = None
     taker_fee: Annotated[FeeRate | None, doc(
         "taker fee as a fraction, e.g. 0.001 (default: the venue's fee endpoint; paper: its schedule)"
     )] = None
@@ -272,7 +272,7 @@ class Secret:
 
 class Credentials(msgspec.Struct, frozen=True):
     """API credentials of one venue (from the environment only); `passphrase` for venues whose
-    spec lists it (OKX)."""
+    spec lists it (`VenueSpec.credentials`)."""
 
     venue: str
     api_key: Secret
@@ -336,6 +336,12 @@ def _registry() -> Mapping[str, Any]:
 def registry_names() -> tuple[str, ...]:
     """Every venue the registry knows, in its order."""
     return tuple(_registry())
+
+
+def registry_private_socket(venue: str) -> bool:
+    """Whether the venue's user stream has a socket of its own (`ws_private_url` configures it)."""
+    spec = _registry().get(venue)
+    return spec is None or spec.private_socket
 
 
 def registry_credentials(venue: str) -> tuple[str, ...]:
@@ -432,10 +438,29 @@ def parse_config(raw: Mapping[str, Any], environ: Mapping[str, str] | None = Non
     if "venues" not in data:
         data["venues"] = {name: {} for name in registry_names()}
     overrides = _apply_env(data, {} if environ is None else environ)
+    _fill_presets(data)
     venues = _venues(data.pop("venues"), overrides)  # venue by venue: errors name the venue
     config: Config = msgspec.structs.replace(_convert(data, Config, "", overrides), venues=venues)
     _check(config)
     return config
+
+
+_PRESETS: Final = {"market_data": MARKET_DATA_PRESET, "trading": TRADING_PRESET}
+
+
+def _fill_presets(data: dict[str, Any]) -> None:
+    """A venue's `trading` / `market_data` table sets only what it names: the other keys keep the
+    preset (``trading.retries = 1`` must not turn the 3 s order timeout into the 10 s read one)."""
+    venues = data.get("venues")
+    if not isinstance(venues, dict):
+        return
+    for table in venues.values():
+        if not isinstance(table, dict):
+            continue
+        for key, preset in _PRESETS.items():
+            given = table.get(key)
+            if isinstance(given, dict):
+                table[key] = {**msgspec.structs.asdict(preset), **given}
 
 
 def _choices(field: str) -> tuple[Any, ...]:
@@ -488,6 +513,11 @@ def _check(config: Config) -> None:
             value = getattr(venue, key)
             if value is not None:
                 _check_url(f"venues.{name}.{key}", value, schemes)
+        if venue.ws_private_url is not None and not registry_private_socket(name):
+            raise ConfigError(f"venues.{name}.ws_private_url",
+                              "this venue's private channels share the market-data socket: "
+                              "set ws_url instead",
+                              venue.ws_private_url)
     for section, table in (("engine.paper_balances", config.engine.paper_balances),
                            ("risk.inventory_min", config.risk.inventory_min),
                            ("risk.inventory_max", config.risk.inventory_max)):

@@ -19,24 +19,26 @@ from typing import Any, TextIO
 
 from arb.config import Credentials, Secret, default_config
 from arb.engine.engine import Engine
-from arb.engine.executor import Outcome
+from arb.engine.executor import Outcome, OutcomeStatus
 from arb.model import Order
 from arb.obs import loop
-from arb.sim.accounts import SIM_KEY, SIM_SECRET
+from arb.sim.accounts import SIM_KEY, SIM_PASSPHRASE, SIM_SECRET
 from arb.sim.server import SimExchange
 from arb.sim.universe import SimUniverse
 
 PIPED_EVERY_S = 5
 TRADE_LINES = 20  # per-trade lines in the summary (the journal has them all)
 OUTCOME_WORDS = {  # Outcome.status in a trader's words
-    "filled": "both legs filled", "partial": "legs partly filled", "none": "neither leg filled",
-    "residual-closed": "one leg filled, closed at market", "halted": "halted mid-trade",
+    OutcomeStatus.FILLED: "both legs filled", OutcomeStatus.PARTIAL: "legs partly filled",
+    OutcomeStatus.NONE: "neither leg filled",
+    OutcomeStatus.RESIDUAL_CLOSED: "one leg filled, closed at market",
+    OutcomeStatus.HALTED: "halted mid-trade",
 }
 
 
 def sim_credentials(venues: list[str]) -> dict[str, Credentials]:
     """The simulator's funded test account on every venue (fake money, not a secret)."""
-    return {v: Credentials(v, Secret(SIM_KEY), Secret(SIM_SECRET)) for v in venues}
+    return {v: Credentials(v, Secret(SIM_KEY), Secret(SIM_SECRET), Secret(SIM_PASSPHRASE)) for v in venues}
 
 
 def _progress(engine: Engine, elapsed: float, duration: float, out: TextIO, final: bool = False) -> None:
@@ -90,7 +92,7 @@ def _leg(verb: str, order: Order | None) -> str:
 
 def trade_lines(outcomes: Sequence[Outcome], limit: int = TRADE_LINES) -> str:
     """One line per trade sent (newest `limit`): both legs, the realised PnL, one-legged time."""
-    trades = [o for o in outcomes if o.status != "rejected"]
+    trades = [o for o in outcomes if o.status is not OutcomeStatus.REJECTED]
     if not trades:
         return "  no trades"
     lines = []
@@ -101,7 +103,7 @@ def trade_lines(outcomes: Sequence[Outcome], limit: int = TRADE_LINES) -> str:
         exposure = "" if o.residual_ms is None else (
             f"; one-legged {o.residual_ms:.0f} ms" + (", still open" if o.residual else ", closed"))
         lines.append(f"  {o.opportunity_id}  {symbol}  {_leg('bought', o.buy)}, {_leg('sold', o.sell)}"
-                     f"  PnL {o.pnl:+.6f} ({OUTCOME_WORDS.get(o.status, o.status)}{exposure})")
+                     f"  PnL {o.pnl:+.6f} ({OUTCOME_WORDS.get(o.status, o.status.word)}{exposure})")
     return "\n".join(lines)
 
 

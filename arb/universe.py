@@ -181,7 +181,7 @@ def choose(lists: Mapping[str, VenueLists], config: UniverseConfig, *,
         else:
             candidates.append(pair)
     candidates.sort(key=lambda p: (not p.included, -p.rank_volume, p.symbol))
-    room = max(config.max_symbols, sum(1 for p in candidates if p.included))
+    room = config.max_symbols + sum(1 for p in candidates if p.included)  # included pairs come on top
     chosen, over = candidates[:room], candidates[room:]
     dropped.extend(msgspec.structs.replace(p, drop=Drop.OVER_MAX) for p in over)
     dropped.sort(key=lambda p: p.symbol)

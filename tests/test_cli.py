@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import arb
-from arb.cli import main
+from arb.cli import main, simulated_venues
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "arb.toml"
 
@@ -105,7 +105,8 @@ def test_demo_runs_offline_and_prints_a_summary(tmp_path: Path, capsys: pytest.C
                  str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "simulated binance: rest=http://127.0.0.1:" in out and "simulated mexc" in out
-    assert "books synced                  6/6" in out and "journal" in out
+    books = 2 * len(simulated_venues())  # every simulated venue, two symbols each
+    assert f"books synced                  {books}/{books}" in out and "journal" in out
     assert (tmp_path / "journal.sqlite").exists()
 
 

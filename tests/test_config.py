@@ -18,6 +18,7 @@ from arb.config import (
 )
 from arb.errors import ConfigError
 from arb.model import Symbol
+from arb.venues.registry import VENUES
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "arb.toml"
 CANARY_KEY = "canary-key-7f3a"
@@ -38,7 +39,7 @@ def test_minimal_file_is_valid(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text('symbols = ["BTC/USDT"]\n')
     config = load_config(path, environ={})
-    assert len(config.enabled_venues) == 3 and config.risk.min_net_bps == 5.0
+    assert list(config.enabled_venues) == list(VENUES) and config.risk.min_net_bps == 5.0
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,12 @@
-"""Every config field is read by the program, described in the schema, and the defaults trade.
+"""Every config field changes what the program does, is described in the schema, and the defaults trade.
 
-`CONSUMERS` maps each field (``venues.*`` for all three venues) to code outside `arb/config.py`
-that reads it: a field without an entry, or whose consumer is gone, fails here, so an inert knob
-cannot come back. Fields nothing read were deleted instead (`journal.batch_ms`,
-`venues.*.max_streams_per_connection`, `venues.*.maker_fee`).
+The walk below discovers every leaf field of `Config` by introspection (each venue's table on its
+own) and insists each has a behavioural probe in `tests/config/`: a probe builds the program's real
+objects from a config once with the default and once with a changed value and asserts the
+difference the field is documented to make. A field added without a probe fails here, by name, so
+an inert knob cannot come back. Fields found to do nothing were deleted (`journal.batch_ms`,
+`venues.*.max_streams_per_connection`, `venues.*.maker_fee`, `venues.*.{market_data,trading}.concurrency`)
+or wired (`venues.*.connection.connect_timeout_s`); `venues.gateio.ws_private_url` is refused.
 """
 
 from __future__ import annotations
@@ -12,129 +15,42 @@ import os
 import subprocess
 import sys
 import tomllib
-import typing
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import msgspec
 import pytest
 
 from arb.cli import main
 from arb.config import (
     DEFAULT_PAPER_BALANCES,
-    Config,
-    RequestConfig,
     config_schema,
     load_config,
     parse_config,
+    registry_names,
     starter_config,
 )
+from tests.config import (
+    test_cli_fields,
+    test_engine_fields,
+    test_executor_fields,
+    test_risk_fields,
+    test_universe_fields,
+    test_venue_fields,
+)
+from tests.config.support import leaf_fields, pattern
 
 ROOT = Path(__file__).resolve().parents[1]
-ARB = ROOT / "arb"
-
-CONSUMERS: dict[str, str] = {
-    "symbols": "config.symbol_list",
-    "engine.mode": "config.engine.mode",
-    "engine.name": "config.engine.name",
-    "engine.data_dir": "config.engine.data_dir",
-    "engine.log_level": "engine.log_level if engine",
-    "engine.log_format": "engine.log_format if engine",
-    "engine.use_uvloop": "config.engine.use_uvloop",
-    "engine.paper_balances": "config.paper_start_balances",
-    "engine.balance_refresh_s": "config.engine.balance_refresh_s",
-    "engine.fee_refresh_s": "engine.fee_refresh_s",
-    "engine.stale_book_s": "engine.stale_book_s",
-    "venues.*.enabled": "config.enabled_venues",
-    "venues.*.rest_url": "config.rest_url",
-    "venues.*.ws_url": "config.ws_url",
-    "venues.*.ws_private_url": "config.ws_private_url",
-    "venues.*.taker_fee": "cfg.taker_fee",
-    "venues.*.connection.pool_size": "limit=cfg.pool_size",
-    "venues.*.connection.pool_size_per_host": "cfg.pool_size_per_host",
-    "venues.*.connection.dns_cache_ttl_s": "cfg.dns_cache_ttl_s",
-    "venues.*.connection.keepalive_timeout_s": "cfg.keepalive_timeout_s",
-    "venues.*.connection.connect_timeout_s": "cfg.connect_timeout_s",
-    "venues.*.market_data": "kind=config.market_data",
-    "venues.*.trading": "kind=config.trading",
-    "risk.min_net_bps": "risk.min_net_bps",
-    "risk.max_net_bps": "self.risk.max_net_bps",
-    "risk.max_notional_per_order": "risk.max_notional_per_order",
-    "risk.max_open_opportunities": "cfg.max_open_opportunities",
-    "risk.max_orders_per_s": "cfg.max_orders_per_s",
-    "risk.max_daily_loss": "self.config.max_daily_loss",
-    "risk.max_unhedged_notional": "self.config.max_unhedged_notional",
-    "risk.max_consecutive_failures": "self.config.max_consecutive_failures",
-    "risk.circuit_cooldown_s": "self.config.circuit_cooldown_s",
-    "risk.max_book_age_ms": "self.risk.max_book_age_ms",
-    "risk.max_event_lag_ms": "self.risk.max_event_lag_ms",
-    "risk.symbol_cooldown_ms": "self.risk.symbol_cooldown_ms",
-    "risk.inventory_min": "cfg.inventory_min",
-    "risk.inventory_max": "cfg.inventory_max",
-    "executor.slippage_bps": "self.config.slippage_bps",
-    "executor.order_timeout_ms": "self.config.order_timeout_ms",
-    "executor.residual_deadline_ms": "cfg.residual_deadline_ms",
-    "executor.residual_max_bps": "cfg.residual_max_bps",
-    "executor.residual_max_attempts": "cfg.residual_max_attempts",
-    "executor.unknown_grace_ms": "executor.unknown_grace_ms",
-    "executor.unknown_deadline_ms": "config.unknown_deadline_ms",
-    "executor.query_backoff_ms": "executor.query_backoff_ms",
-    "observability.metrics_host": "obs.metrics_host",
-    "observability.metrics_port": "obs.metrics_port",
-    "observability.loop_lag_warn_ms": "loop_lag_warn_ms=obs.loop_lag_warn_ms",
-    "journal.path": "config.journal_path",
-    "journal.sync": "sync=config.journal.sync",
-}
-# `market_data` and `trading` are handed whole to the REST client: each of their fields is read there
-REQUEST_FIELDS = {"timeout_s": "kind.timeout_s", "retries": "kind.retries",
-                  "backoff_base_s": "kind.backoff_base_s", "backoff_max_s": "kind.backoff_max_s",
-                  "concurrency": "concurrency.concurrency"}
+PROBES = {**test_engine_fields.PROBES, **test_cli_fields.PROBES, **test_venue_fields.PROBES,
+          **test_risk_fields.PROBES, **test_executor_fields.PROBES, **test_universe_fields.PROBES}
 
 
-def _struct_of(tp: Any) -> type[msgspec.Struct] | None:
-    if typing.get_origin(tp) is typing.Annotated:
-        tp = typing.get_args(tp)[0]
-    for arg in (*typing.get_args(tp), tp):
-        if isinstance(arg, type) and issubclass(arg, msgspec.Struct):
-            return arg
-    return None
-
-
-def _fields(struct: type[msgspec.Struct], prefix: str = "") -> Iterator[str]:
-    """Dotted names of every leaf field; one venue stands for all three; request presets stop."""
-    for field in msgspec.structs.fields(struct):
-        name = f"{prefix}{field.name}"
-        if prefix == "venues.":
-            name = "venues.*"
-        if name in ("venues.*.market_data", "venues.*.trading"):
-            yield name
-            continue
-        inner = _struct_of(field.type)
-        if inner is None:
-            yield name
-        elif not (prefix == "venues." and field.name != "binance"):
-            yield from _fields(inner, f"{name}.")
-
-
-def _sources() -> str:
-    return "\n".join(p.read_text() for p in sorted(ARB.rglob("*.py")) if p != ARB / "config.py")
-
-
-def test_every_config_field_has_a_consumer_in_the_code() -> None:
-    fields = list(_fields(Config))
-    assert len(fields) == len(set(fields)) > 40
-    missing = [f for f in fields if f not in CONSUMERS]
-    assert not missing, f"fields without a consumer in CONSUMERS (wire or delete them): {missing}"
-    stale = [f for f in CONSUMERS if f not in fields]
-    assert not stale, f"CONSUMERS names fields the config no longer has: {stale}"
-    code = _sources()
-    unread = {f: c for f, c in CONSUMERS.items() if c not in code}
-    assert not unread, f"no code outside arb/config.py reads these fields any more: {unread}"
-    unread_requests = {f: c for f, c in REQUEST_FIELDS.items() if c not in code}
-    assert not unread_requests, unread_requests
-    request_fields = {f.name for f in msgspec.structs.fields(RequestConfig)}
-    assert request_fields == set(REQUEST_FIELDS)
+def test_every_config_field_has_a_behavioural_probe() -> None:
+    fields = list(leaf_fields())
+    assert len(fields) == len(set(fields)) > 60
+    assert {f.split(".")[1] for f in fields if f.startswith("venues.")} == set(registry_names())
+    missing = [f for f in fields if pattern(f) not in PROBES]
+    assert not missing, f"config fields without a probe in tests/config/ (probe or delete them): {missing}"
+    stale = sorted(set(PROBES) - {pattern(f) for f in fields})
+    assert not stale, f"probes of fields the config no longer has: {stale}"
 
 
 def test_every_schema_property_has_a_description(capsys: pytest.CaptureFixture[str]) -> None:

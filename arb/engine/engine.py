@@ -33,7 +33,7 @@ from arb.engine import report
 from arb.engine.books import BookStore, venue_rules
 from arb.engine.control import EngineControl
 from arb.engine.detector import Detector
-from arb.engine.executor import Executor, Outcome
+from arb.engine.executor import Executor, Outcome, OutcomeStatus
 from arb.engine.failpoints import Failpoints
 from arb.engine.journal import Journal
 from arb.engine.orders import OrderTracker, TrackedOrder
@@ -434,7 +434,7 @@ class Engine:
 
     def _record(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
-        if outcome.status != "rejected":
+        if outcome.status is not OutcomeStatus.REJECTED:
             totals = self.totals
             totals.trades += 1
             legs = (outcome.buy, outcome.sell)
@@ -468,7 +468,7 @@ class Engine:
             self.risk.halt(f"executor error settling a late fill on {opportunity_id}")
             return
         if outcome is not None:
-            log.warning("%s: late fill settled: %s", opportunity_id, outcome.status)
+            log.warning("%s: late fill settled: %s", opportunity_id, outcome.status.word)
             self.totals.pnl += outcome.pnl
 
     @property

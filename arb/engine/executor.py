@@ -23,6 +23,7 @@ For one approved opportunity:
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -61,11 +62,26 @@ def round_up(value: Decimal, step: Decimal) -> Decimal:
 PLAIN_IDS = ClientIdRule()  # venues without a rule of their own (test doubles) take ids as they are
 
 
+class OutcomeStatus(enum.IntEnum):
+    """How one opportunity ended (`word` is its spelling in the status API and the journal's views)."""
+
+    REJECTED = 0  # never sent (a gate, a risk limit, a dead journal)
+    NONE = 1  # sent, neither leg filled
+    FILLED = 2  # both legs filled equally
+    PARTIAL = 3  # legs filled unequally, nothing left to hedge (dust)
+    RESIDUAL_CLOSED = 4  # one-legged, then flattened
+    HALTED = 5  # one-legged or unresolved: trading HALTED with the position in the reason
+
+    @property
+    def word(self) -> str:
+        return self.name.lower().replace("_", "-")
+
+
 class Outcome(msgspec.Struct):
     """What happened to one opportunity."""
 
     opportunity_id: str
-    status: str  # "rejected", "filled", "partial", "none", "residual-closed", "halted"
+    status: OutcomeStatus
     reason: str = ""
     buy: Order | None = None
     sell: Order | None = None
@@ -146,7 +162,7 @@ class Executor:
         """Counted (funnel gates, risk rejections), never journaled one by one: a HALTed or
         limit-blocked engine would write a row per symbol cooldown forever."""
         self.funnel.gate(reason)
-        return Outcome(opp.id, "rejected", reason)
+        return Outcome(opp.id, OutcomeStatus.REJECTED, reason)
 
     # ------------------------------------------------------------------ the two legs
 
@@ -183,7 +199,7 @@ class Executor:
                 for order in (buy, sell):
                     self.tracker.mark_rejected(order.client_order_id, "journal unavailable")
                 self.risk.halt(f"journal refused the intents of {opp.id}, nothing sent: {exc}")
-                return Outcome(opp.id, "rejected", "journal unavailable")
+                return Outcome(opp.id, OutcomeStatus.REJECTED, "journal unavailable")
         self._failpoints.hit("executor.intent")
         self.funnel.hit("sent")
         self._active[opp.id] = False
@@ -196,14 +212,14 @@ class Executor:
 
     async def _settle(self, opp: Opportunity, buy_done: Order, sell_done: Order) -> Outcome:
         """Resolve unknown legs, then flatten the opportunity's net position (or HALT)."""
-        outcome = Outcome(opp.id, "partial", buy=buy_done, sell=sell_done)
+        outcome = Outcome(opp.id, OutcomeStatus.PARTIAL, buy=buy_done, sell=sell_done)
         opened: int | None = None
         rounds = 0
         while True:
             rounds += 1
             self._active[opp.id] = False  # a late fill from here on sets it again
             if not await self._resolve_all(opp):
-                outcome.status = "halted"
+                outcome.status = OutcomeStatus.HALTED
                 break
             net = self.net_position(opp.id)
             if not net:
@@ -212,7 +228,7 @@ class Executor:
                 low, high = self.position_range(opp.id)
                 self.risk.halt(f"{opp.id}: position still changing after {ROUNDS} rounds "
                                f"({_num(low)}..{_num(high)} {opp.symbol.base})")
-                outcome.status = "halted"
+                outcome.status = OutcomeStatus.HALTED
                 break
             if opened is None:
                 opened = self._clock()
@@ -226,27 +242,28 @@ class Executor:
             if unresolved:
                 continue  # the next round resolves the hedge before anything else is sent
             if left:
-                outcome.status = "halted"
+                outcome.status = OutcomeStatus.HALTED
                 break
             if not self._active.get(opp.id):
                 break  # closed (or dust) and no late fill meanwhile
         outcome.buy = self.tracker.get(buy_done.client_order_id) or buy_done
         outcome.sell = self.tracker.get(sell_done.client_order_id) or sell_done
         bought, sold = outcome.buy.filled_qty, outcome.sell.filled_qty
-        if outcome.status != "halted":
+        if outcome.status is not OutcomeStatus.HALTED:
             if opened is not None:
-                outcome.status = "residual-closed"
+                outcome.status = OutcomeStatus.RESIDUAL_CLOSED
             else:
-                outcome.status = ("filled" if bought else "none") if bought == sold else "partial"
+                outcome.status = ((OutcomeStatus.FILLED if bought else OutcomeStatus.NONE) if bought == sold
+                                  else OutcomeStatus.PARTIAL)
             if bought == sold and bought > ZERO:
                 self.funnel.hit("both_filled")
         if opened is not None:
             outcome.residual_ms = (self._clock() - opened) / MS
-            if outcome.status != "halted":
+            if outcome.status is not OutcomeStatus.HALTED:
                 log.info("%s %s: one-legged position of %s closed in %.1f ms", opp.buy_venue
                          if bought >= sold else opp.sell_venue, opp.symbol, opp.id, outcome.residual_ms)
-        outcome.residual = self.net_position(opp.id) if outcome.status == "halted" else ZERO
-        if outcome.status != "halted":
+        outcome.residual = self.net_position(opp.id) if outcome.status is OutcomeStatus.HALTED else ZERO
+        if outcome.status is not OutcomeStatus.HALTED:
             self._set_exposure(opp.id, ZERO)  # resolved and flat (or dust): nothing of it is unhedged
         outcome.pnl = self._realised(opp)
         self.risk.add_realised_pnl(outcome.pnl)

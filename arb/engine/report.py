@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from arb.engine.executor import OutcomeStatus
 from arb.model import ZERO
 from arb.net.rest import RestMetrics
 from arb.venues.base import PrivateExchangeInterface, PublicExchangeInterface
@@ -131,10 +132,10 @@ def view_snapshot(engine: Engine, recent: int = 12) -> dict[str, Any]:
         }
     assets = sorted({a for _, sym in engine.symbols for a in (sym.base, sym.quote)})
     trades = []
-    for o in [o for o in engine.outcomes if o.status != "rejected"][-recent:]:
+    for o in [o for o in engine.outcomes if o.status is not OutcomeStatus.REJECTED][-recent:]:
         leg = o.buy or o.sell
         trades.append({
-            "id": o.opportunity_id, "status": o.status, "symbol": str(leg.symbol) if leg else "",
+            "id": o.opportunity_id, "status": o.status.word, "symbol": str(leg.symbol) if leg else "",
             "buy": o.buy.venue if o.buy else "", "sell": o.sell.venue if o.sell else "",
             "qty": str(max([leg.filled_qty for leg in (o.buy, o.sell) if leg is not None], default=ZERO)),
             "pnl": str(o.pnl), "residual": str(o.residual),

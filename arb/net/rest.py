@@ -253,7 +253,9 @@ class RestClient:
         try:
             async with self._http().request(
                 method, url, data=body or None, headers=headers,
-                timeout=aiohttp.ClientTimeout(total=kind.timeout_s),
+                # a request's timeout replaces the session's: the connect limit is restated here
+                timeout=aiohttp.ClientTimeout(total=kind.timeout_s,
+                                              connect=self._connection.connect_timeout_s),
             ) as resp:
                 payload = await resp.read()
                 status = resp.status
@@ -309,15 +311,13 @@ class RestClient:
             return _Retry(error, retry_after)
         return error
 
-    async def batch(self, requests: Sequence[Callable[[], Awaitable[T]]], concurrency: int | RequestConfig
+    async def batch(self, requests: Sequence[Callable[[], Awaitable[T]]], concurrency: int
                     ) -> list[T | BaseException]:
         """Run request factories concurrently; results (or the exceptions raised) in order.
 
-        At most `concurrency` (or ``RequestConfig.concurrency``) are in flight; the rate limiter
-        still decides when each one is sent.
+        At most `concurrency` are in flight; the rate limiter still decides when each one is sent.
         """
-        limit = concurrency.concurrency if isinstance(concurrency, RequestConfig) else concurrency
-        gate = asyncio.Semaphore(limit)
+        gate = asyncio.Semaphore(concurrency)
 
         async def run(factory: Callable[[], Awaitable[T]]) -> T:
             async with gate:

@@ -55,7 +55,7 @@ def balances(engine: Engine) -> dict[str, dict[str, str]]:
 def engine_status(engine: Engine, clock_ns: Callable[[], int] = time.time_ns) -> dict[str, Any]:
     """The `/status` document."""
     risk = engine.risk
-    residuals = [{"opportunity": o.opportunity_id, "status": o.status, "residual": str(o.residual)}
+    residuals = [{"opportunity": o.opportunity_id, "status": o.status.word, "residual": str(o.residual)}
                  for o in engine.outcomes if o.residual]
     return {
         "name": engine.config.engine.name,

@@ -22,6 +22,7 @@ from arb.sim.matching import Ledger
 
 SIM_KEY: Final = "sim-key"
 SIM_SECRET: Final = "sim-secret"  # the simulator's funded test account: fake money, not a secret
+SIM_PASSPHRASE: Final = "sim-passphrase"  # OKX keys also carry a passphrase (the same for every key)
 DEFAULT_ACCOUNTS: Final[Mapping[str, tuple[str, str]]] = MappingProxyType({SIM_KEY: (SIM_SECRET, "sim")})
 FUNDING: Final[Mapping[str, Decimal]] = MappingProxyType({
     "USDT": Decimal("1000000"), "BTC": Decimal("10"), "ETH": Decimal("200"), "SOL": Decimal("4000"),

@@ -130,6 +130,7 @@ SERVER_ERRORS: Final[Mapping[str, str]] = MappingProxyType({
     "binance": json.dumps({"code": -1000, "msg": "An unknown error occurred while processing the request."}),
     "gateio": json.dumps({"label": "SERVER_ERROR", "message": "Internal server error"}),
     "mexc": json.dumps({"code": 500, "msg": "Internal error"}),
+    "okx": json.dumps({"code": "50026", "msg": "System error. Try again later.", "data": []}),
     "bybit": json.dumps({"retCode": 10016, "retMsg": "Server error.", "result": {}, "retExtInfo": {}}),
 })
 GATEWAY_PAGE: Final = "<html><head><title>{0}</title></head><body><center><h1>{0}</h1></center></body></html>"
@@ -139,6 +140,7 @@ EXPIRED_KEY: Final[Mapping[str, str]] = MappingProxyType({
     "binance": json.dumps({"code": -1125, "msg": "This listenKey does not exist."}),
     "gateio": json.dumps({"label": "INVALID_KEY", "message": "listen key expired"}),
     "mexc": json.dumps({"code": 730706, "msg": "listenKey expired"}),
+    "okx": json.dumps({"code": "60011", "msg": "Please log in"}),  # OKX has no listen keys: login again
     "bybit": json.dumps({"retCode": 10003, "retMsg": "API key is invalid.", "result": {}, "retExtInfo": {}}),
 })
 

@@ -12,6 +12,10 @@ Written from the fact sheet (sections 1.6, 2.6, 3.6), independently of the clien
   ``-Reset-Timestamp``. Over: 429 with label ``TOO_MANY_REQUESTS``. No ban is documented.
 - MEXC: every endpoint has its own weight budget per IP; no usage header. Over: 429 with
   ``{"code": 429}`` and ``Retry-After``.
+- OKX: every endpoint has its own budget per 2 s (public per IP, private per user; trade endpoints per
+  user and instrument, counted here per endpoint), as a weight against one 600-unit budget (a 10
+  requests / 2 s endpoint weighs 60); no usage header. Over: 429 ``{"msg": "Too Many Requests",
+  "code": "50011"}``. No ban is documented.
 - Bybit: 600 requests per 5 s per IP (over: HTTP 403 "access too frequent" and the IP is banned for
   ``ban_s``, 10 minutes); per UID a per-endpoint budget per second (orders 20, queries 50, fee rate
   5: a weighted budget of 100 with weight 100 / limit), reported on private replies as
@@ -84,6 +88,7 @@ DEFAULT_LIMITS: Final[Mapping[str, SimLimits]] = MappingProxyType({
         LimitRule("cancels", 200, 1.0, Applies.CANCELS, weighted=False),
     ), ban_after=None),
     "mexc": SimLimits(rules=(LimitRule("endpoint", 500, 10.0, per_endpoint=True),)),
+    "okx": SimLimits(rules=(LimitRule("endpoint", 600, 2.0, per_endpoint=True),), ban_after=None),
     "bybit": SimLimits(rules=(
         LimitRule("ip", 600, 5.0, weighted=False),
         LimitRule("uid", 100, 1.0, Applies.PRIVATE, per_endpoint=True),
@@ -121,6 +126,10 @@ def _gate_weight(method: str, path: str, query: Mapping[str, str]) -> int:
     return 1
 
 
+def _okx_weight(method: str, path: str, query: Mapping[str, str]) -> int:
+    return 600 // OKX_REQUESTS_PER_2S.get(path, 20)
+
+
 def _bybit_weight(method: str, path: str, query: Mapping[str, str]) -> int:
     return BYBIT_UID_BUDGET // BYBIT_PER_SECOND.get(path, 50)
 
@@ -142,6 +151,15 @@ MEXC_WEIGHTS: Final = MappingProxyType({
     "/api/v3/account": 10, "/api/v3/myTrades": 10, "/api/v3/tradeFee": 20,
 })
 
+OKX_REQUESTS_PER_2S: Final = MappingProxyType({  # fact sheet §1.2, §1.3
+    "/api/v5/public/time": 10, "/api/v5/public/instruments": 20, "/api/v5/market/books": 40,
+    "/api/v5/market/books-full": 10, "/api/v5/market/ticker": 20, "/api/v5/market/tickers": 20,
+    "/api/v5/market/trades": 100, "/api/v5/trade/order": 60, "/api/v5/trade/cancel-order": 60,
+    "/api/v5/trade/orders-pending": 60, "/api/v5/trade/orders-history": 40,
+    "/api/v5/trade/orders-history-archive": 20, "/api/v5/trade/fills": 60, "/api/v5/trade/fills-history": 10,
+    "/api/v5/account/balance": 10, "/api/v5/account/trade-fee": 5,
+})
+
 
 class VenueFacts(msgspec.Struct, frozen=True):
     """What the limiter needs to know about a venue's requests and replies."""
@@ -149,7 +167,7 @@ class VenueFacts(msgspec.Struct, frozen=True):
     key_header: str  # an API key marks a private request
     order_paths: frozenset[str]  # POST here is a new order, DELETE a cancel
     weight: Callable[[str, str, Mapping[str, str]], int]
-    style: str  # "binance" | "gate" | "mexc" | "bybit": which headers and bodies
+    style: str  # "binance" | "gate" | "mexc" | "okx" | "bybit": which headers and bodies
 
 
 FACTS: Final[Mapping[str, VenueFacts]] = MappingProxyType({
@@ -157,6 +175,7 @@ FACTS: Final[Mapping[str, VenueFacts]] = MappingProxyType({
     "gateio": VenueFacts("KEY", frozenset({"/api/v4/spot/orders", "/api/v4/spot/batch_orders"}),
                          _gate_weight, "gate"),
     "mexc": VenueFacts("X-MEXC-APIKEY", frozenset({"/api/v3/order"}), _mexc_weight, "mexc"),
+    "okx": VenueFacts("OK-ACCESS-KEY", frozenset({"/api/v5/trade/order"}), _okx_weight, "okx"),
     "bybit": VenueFacts("X-BAPI-API-KEY", frozenset({"/v5/order/create"}), _bybit_weight, "bybit"),
 })
 
@@ -326,6 +345,8 @@ class SimLimiter:
                     "avoid polling the API.")}
         elif style == "gate":
             body = {"label": "TOO_MANY_REQUESTS", "message": "Request Rate Limit Exceeded (003)"}
+        elif style == "okx":
+            body = {"msg": "Too Many Requests", "code": "50011"}
         elif style == "bybit":
             return _bybit_refusal(rule.per_endpoint, self._clock())
         else:

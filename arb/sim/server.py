@@ -31,6 +31,8 @@ from arb.sim.limits import DEFAULT_LIMITS, SimLimiter, SimLimits
 from arb.sim.market import MarketModel, SimSymbolSpec, VenueParams
 from arb.sim.mexc import DEPTH_EVENT as MEXC_DEPTH_EVENT
 from arb.sim.mexc import MexcDialect
+from arb.sim.okx import OkxDialect
+from arb.sim.okx import book_topic as okx_book_topic
 from arb.sim.universe import SimUniverse
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -44,16 +46,18 @@ class Dialect(Protocol):
 
 DialectFactory = Callable[..., Dialect]  # (market, clock_ms, *, accounts) -> dialect
 DIALECTS: Final[Mapping[str, DialectFactory]] = MappingProxyType(
-    {"binance": BinanceDialect, "gateio": GateDialect, "mexc": MexcDialect, "bybit": BybitDialect}
+    {"binance": BinanceDialect, "gateio": GateDialect, "mexc": MexcDialect, "okx": OkxDialect,
+     "bybit": BybitDialect}
 )
 # WebSocket base per venue (the Binance client appends /stream itself)
 WS_PATHS: Final = MappingProxyType({"binance": "", "gateio": "/ws/v4/", "mexc": "/ws",
-                                    "bybit": "/v5/public/spot"})
+                                    "okx": "/ws/v5/public", "bybit": "/v5/public/spot"})
 # each venue's depth topic for a symbol, as its `Subscribers` name it (for `FaultPlan.gap_topic`)
 DEPTH_TOPICS: Final[Mapping[str, Callable[[Symbol], str]]] = MappingProxyType({
     "binance": binance_stream,
     "gateio": lambda s: f"{s.base}_{s.quote}",
     "mexc": lambda s: f"{MEXC_DEPTH_EVENT}@{s.base}{s.quote}",
+    "okx": okx_book_topic,
     "bybit": depth50_topic,
 })
 STEP_S = 0.1  # the venues' aggregated depth streams push every 100 ms

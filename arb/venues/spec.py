@@ -89,4 +89,5 @@ class VenueSpec(NamedTuple):
     user_stream: UserStreamKwargs
     credentials: tuple[str, ...] = ("api_key", "api_secret")
     display: str = ""
+    private_socket: bool = True  # the user stream has a socket of its own (False: it shares ws_url)
     aliases: Mapping[str, str] = MappingProxyType({})  # assets it names otherwise: its code -> common code

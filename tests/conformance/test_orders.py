@@ -14,6 +14,7 @@ import pytest
 from arb.config import Credentials, Secret, VenueConfig
 from arb.errors import AuthenticationError, InsufficientBalanceError, InvalidOrderError, OrderNotFoundError
 from arb.model import OrderStatus, OrderType, Side, Symbol, TimeInForce
+from arb.sim.accounts import SIM_PASSPHRASE
 from arb.sim.server import SimExchange
 from arb.venues.base import PrivateExchangeInterface
 from arb.venues.binance.private import BinancePrivate
@@ -23,12 +24,12 @@ BTC = Symbol("BTC", "USDT")
 # the simulated venues answer a buy beyond the balance with their own codes
 TOO_BIG: dict[str, tuple[type[Exception], int | str]] = {
     "binance": (InvalidOrderError, -2010), "mexc": (InsufficientBalanceError, 10101),
-    "gateio": (InsufficientBalanceError, "BALANCE_NOT_ENOUGH"),
+    "gateio": (InsufficientBalanceError, "BALANCE_NOT_ENOUGH"), "okx": (InsufficientBalanceError, 51008),
 }
 
 
 def private(venue: str, url: str, secret: str = "sim-secret") -> PrivateExchangeInterface:
-    creds = Credentials(venue, Secret("sim-key"), Secret(secret))
+    creds = Credentials(venue, Secret("sim-key"), Secret(secret), Secret(SIM_PASSPHRASE))
     return make_private(venue, VenueConfig(rest_url=url), creds)
 
 
@@ -75,7 +76,7 @@ async def test_signed_order_lifecycle_against_the_simulated_ledger(venue: str) -
         await sim.close()
 
 
-TAKER_FEES = {"binance": 0.001, "gateio": 0.002, "mexc": 0.0005}
+TAKER_FEES = {"binance": 0.001, "gateio": 0.002, "mexc": 0.0005, "okx": 0.001}
 
 
 @pytest.mark.parametrize("venue", sorted(VENUES))

@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from arb.engine.engine import Engine
+from arb.engine.executor import OutcomeStatus
 from arb.model import AssetBalance, Symbol
 from arb.sim.server import SimExchange
 from tests.engine.test_engine_live import calm_sim, live_config, sim_credentials, wait_for
@@ -46,7 +47,7 @@ async def test_a_snapshot_older_than_a_trade_does_not_overwrite_its_fills(tmp_pa
         async def taken_before_answered_after() -> dict[str, AssetBalance]:
             snapshot: dict[str, AssetBalance] = await read()  # the venue's state before the trade
             sim.market.open_window(BTC, "binance", "mexc", net_bps=25.0, duration_ns=800_000_000)
-            await wait_for(lambda: any(o.status != "rejected" for o in engine.outcomes)
+            await wait_for(lambda: any(o.status is not OutcomeStatus.REJECTED for o in engine.outcomes)
                            and not engine._tasks, timeout=20)
             return snapshot  # ... arrives after the trade's fills were applied
 
@@ -82,7 +83,7 @@ async def test_the_reservation_covers_the_limit_price_and_the_fee(tmp_path: Path
         engine.risk.approve = watching  # type: ignore[method-assign]
         sim.market.open_window(BTC, "binance", "mexc", net_bps=25.0, duration_ns=800_000_000)
         await wait_for(lambda: bool(reserved) and not engine._tasks, timeout=20)
-        trade = next(o for o in engine.outcomes if o.status != "rejected")
+        trade = next(o for o in engine.outcomes if o.status is not OutcomeStatus.REJECTED)
         assert trade.buy is not None and trade.buy.filled_quote + trade.buy.fee <= reserved[0]
     finally:
         await engine.stop()
@@ -97,7 +98,7 @@ async def test_a_venue_whose_user_stream_is_down_is_not_traded(tmp_path: Path) -
         sim.market.open_window(BTC, "binance", "mexc", net_bps=25.0, duration_ns=800_000_000)
         await wait_for(lambda: gates.get("user stream down", 0) > 5, timeout=10)
         await _settle(engine)
-        assert not [o for o in engine.outcomes if o.status != "rejected"]
+        assert not [o for o in engine.outcomes if o.status is not OutcomeStatus.REJECTED]
         assert not list(sim.dialects["mexc"].matching.orders.values())  # type: ignore[attr-defined]
     finally:
         await engine.stop()
@@ -121,7 +122,8 @@ async def test_a_venue_clock_behind_ours_does_not_trip_the_time_lag_gate(tmp_pat
         await wait_for(lambda: engine.summary()["books_synced"] == 4 and engine.readiness()[0], timeout=30)
         assert engine._clock_offset_ns("binance") < -4 * 10**9
         sim.market.open_window(BTC, "binance", "mexc", net_bps=25.0, duration_ns=800_000_000)
-        await wait_for(lambda: any(o.status != "rejected" for o in engine.outcomes) and not engine._tasks,
+        await wait_for(lambda: any(o.status is not OutcomeStatus.REJECTED for o in engine.outcomes)
+                       and not engine._tasks,
                        timeout=20)
         assert engine.detector.funnel.gates.get("venue time lag", 0) == 0
     finally:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from arb.config import default_config
 from arb.engine.engine import Engine
+from arb.engine.executor import OutcomeStatus
 from arb.model import Side, Symbol
 from arb.sim.server import SimExchange
 
@@ -48,7 +49,7 @@ async def test_a_forced_window_is_traded_and_journaled(tmp_path: Path) -> None:
     summary = engine.summary()
     assert summary["funnel"]["both_filled"] >= 1 and summary["trades"] >= 1
     first = engine.outcomes[0]
-    assert first.status == "filled" and first.buy is not None and first.sell is not None
+    assert first.status is OutcomeStatus.FILLED and first.buy is not None and first.sell is not None
     assert (first.buy.venue, first.sell.venue) == ("binance", "gateio")
     assert first.buy.filled_qty == first.sell.filled_qty > 0
     # the journal holds exactly the fills the orders add up to, and PnL = sells - buys - fees

@@ -14,6 +14,7 @@ from typing import Any
 
 from arb.config import Credentials, Secret, default_config
 from arb.engine.engine import Engine
+from arb.engine.executor import OutcomeStatus
 from arb.engine.journal import Journal
 from arb.model import Fill, OrderStatus, OrderType, Side, Symbol, TimeInForce
 from arb.ops.chaos.common import moves  # asset deltas the fills imply on one venue
@@ -86,7 +87,7 @@ async def test_live_trades_agree_with_the_simulated_ledger(tmp_path: Path) -> No
     commits = engine.metrics.registry.get_sample_value("arb_journal_write_seconds_count")
     assert commits is not None and commits >= 1 and commits == engine.journal.commits
     first = engine.outcomes[0]
-    assert first.status == "filled" and first.buy is not None and first.sell is not None
+    assert first.status is OutcomeStatus.FILLED and first.buy is not None and first.sell is not None
     assert (first.buy.venue, first.sell.venue) == ("binance", "mexc")
     assert first.buy.client_order_id.endswith("b0") and first.buy.status is OrderStatus.FILLED
     fills = await journal_fills(tmp_path)

@@ -12,7 +12,7 @@ import pytest
 from arb._core.book import L2Book
 from arb.config import ExecutorConfig, RiskConfig
 from arb.engine.detector import Funnel
-from arb.engine.executor import Executor, round_down, round_up
+from arb.engine.executor import Executor, OutcomeStatus, round_down, round_up
 from arb.engine.journal import Journal
 from arb.engine.orders import OrderTracker
 from arb.engine.paper import PaperExchange
@@ -155,7 +155,7 @@ def test_decimal_rounding_and_client_ids() -> None:
 async def test_both_legs_fill_journaled_before_sent(world: Any) -> None:
     w = await world()
     out = await w.executor.execute(w.opp())
-    assert out.status == "filled"
+    assert out.status is OutcomeStatus.FILLED
     assert out.buy.filled_qty == Decimal("1.000") and out.sell.filled_qty == Decimal("1.000")
     assert out.buy.client_order_id == "ab12-000001b0" and out.sell.client_order_id == "t-ab12-000001s0"
     assert all(v.seen_in_journal == [True] for v in w.venues.values())
@@ -171,7 +171,7 @@ async def test_rejected_leg_leaves_a_residual_that_is_closed(world: Any) -> None
     w = await world(sell_fault="reject")
     out = await w.executor.execute(w.opp())
     assert out.buy.status is OrderStatus.FILLED and out.sell.status is OrderStatus.REJECTED
-    assert out.status == "residual-closed" and out.residual == 0
+    assert out.status is OutcomeStatus.RESIDUAL_CLOSED and out.residual == 0
     assert out.residual_ms is not None and out.residual_ms >= 0  # how long it was one-legged
     # the extra BTC was sold where the bid was best: gateio's 101 (its retry ids end in r1)
     residual_orders = [t.order for t in w.tracker.for_opportunity(out.opportunity_id) if t.leg == "residual"]
@@ -187,7 +187,7 @@ async def test_partial_fill_on_thin_book_is_hedged(world: Any) -> None:
     w = await world(sell_book=book([(101.0, 0.4)], [(102.0, 5.0)]))
     out = await w.executor.execute(w.opp(sell_worst=101.0))
     assert out.sell.filled_qty == Decimal("0.400") and out.sell.status is OrderStatus.CANCELED
-    assert out.status == "residual-closed"
+    assert out.status is OutcomeStatus.RESIDUAL_CLOSED
     total_sold = sum(t.order.filled_qty for t in w.tracker.for_opportunity(out.opportunity_id)
                      if t.order.side is Side.SELL)
     assert total_sold == Decimal("1.000")
@@ -196,7 +196,7 @@ async def test_partial_fill_on_thin_book_is_hedged(world: Any) -> None:
 async def test_timeout_after_accept_is_resolved_without_resending(world: Any) -> None:
     w = await world(buy_fault="timeout")
     out = await w.executor.execute(w.opp())
-    assert out.status == "filled" and out.buy.status is OrderStatus.FILLED
+    assert out.status is OutcomeStatus.FILLED and out.buy.status is OrderStatus.FILLED
     assert w.venues["binance"].placed == ["ab12-000001b0"]  # never sent twice
 
 
@@ -207,14 +207,14 @@ async def test_unclosable_residual_halts(world: Any) -> None:
     w.books["gateio"].clear()
     w.books["binance"].set_snapshot([50.0], [5.0], [100.0, 100.5], [1.0, 5.0])
     out = await w.executor.execute(w.opp())
-    assert out.status == "halted" and out.residual == Decimal("1.000")
+    assert out.status is OutcomeStatus.HALTED and out.residual == Decimal("1.000")
     assert w.risk.state is TradingState.HALTED and "residual" in w.risk.reason
 
 
 async def test_below_minimum_is_rejected_before_sending(world: Any) -> None:
     w = await world()
     out = await w.executor.execute(w.opp(qty=0.01))  # 0.01 BTC * 100 = 1 USDT < 5 USDT
-    assert out.status == "rejected" and out.reason == "below minimum"
+    assert out.status is OutcomeStatus.REJECTED and out.reason == "below minimum"
     assert all(v.placed == [] for v in w.venues.values())
 
 
@@ -222,5 +222,5 @@ async def test_risk_rejection_sends_nothing(world: Any) -> None:
     w = await world()
     w.risk.halt("test")
     out = await w.executor.execute(w.opp())
-    assert out.status == "rejected" and out.reason == "state HALTED"
+    assert out.status is OutcomeStatus.REJECTED and out.reason == "state HALTED"
     assert all(v.placed == [] for v in w.venues.values())

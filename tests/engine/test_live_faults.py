@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from arb.engine.engine import Engine
-from arb.engine.executor import Outcome
+from arb.engine.executor import Outcome, OutcomeStatus
 from arb.model import OrderStatus, Side, Symbol
 from arb.sim.accounts import FUNDING
 from arb.sim.faults import Reply
@@ -85,10 +85,10 @@ async def test_a_rejected_leg_is_unwound_or_halts(tmp_path: Path) -> None:
     sim, engine, out = await trade_one_window(tmp_path, 31, arm)
     assert out.buy is not None and out.buy.status is OrderStatus.FILLED
     assert out.sell is not None and out.sell.status is OrderStatus.REJECTED
-    assert out.status in ("residual-closed", "halted")
+    assert out.status in (OutcomeStatus.RESIDUAL_CLOSED, OutcomeStatus.HALTED)
     residuals = [t.order for t in engine.tracker.for_opportunity(out.opportunity_id) if t.leg == "residual"]
     assert residuals and all(o.side is Side.SELL for o in residuals)  # the extra BTC is sold back
-    if out.status == "residual-closed":
+    if out.status is OutcomeStatus.RESIDUAL_CLOSED:
         assert sum(o.filled_qty for o in residuals) == out.buy.filled_qty
     summary = engine.summary()["residuals"]
     assert summary["count"] == 1 and summary["max_ms"] == out.residual_ms
@@ -105,7 +105,7 @@ async def test_a_partially_filled_leg_leaves_a_closed_residual(tmp_path: Path) -
     sim, engine, out = await trade_one_window(tmp_path, 32, arm)
     assert out.buy is not None and out.sell is not None
     assert Decimal(0) < out.sell.filled_qty < out.buy.filled_qty  # the sell leg only half filled
-    assert out.status in ("residual-closed", "halted")
+    assert out.status in (OutcomeStatus.RESIDUAL_CLOSED, OutcomeStatus.HALTED)
     await assert_consistent(sim, engine, tmp_path)
 
 
@@ -117,7 +117,7 @@ async def test_a_leg_answered_5xx_after_the_venue_accepted_it_is_resolved_by_que
     sim, engine, out = await trade_one_window(tmp_path, 33, arm)
     assert sim.faults["mexc"].error_5xx == 0  # the fault fired
     assert out.sell is not None and out.sell.status is OrderStatus.FILLED  # UNKNOWN, then found
-    assert out.status == "filled"
+    assert out.status is OutcomeStatus.FILLED
     await assert_consistent(sim, engine, tmp_path)
 
 
@@ -133,14 +133,14 @@ async def test_a_venue_that_disconnects_mid_trade(tmp_path: Path) -> None:
     sim, engine, out = await trade_one_window(tmp_path, 34, arm)
     assert sim.faults["mexc"].drop_replies == 0 and sim.injectors["mexc"].counts.disconnects >= 1
     assert out.sell is not None and out.sell.status.is_terminal
-    assert out.status in ("filled", "residual-closed", "halted")
+    assert out.status in (OutcomeStatus.FILLED, OutcomeStatus.RESIDUAL_CLOSED, OutcomeStatus.HALTED)
     assert all(s.invalidations >= 1 for s in engine.books.all() if s.venue == "mexc")
     await assert_consistent(sim, engine, tmp_path)
 
 
 async def test_a_duplicate_fill_event_moves_nothing(tmp_path: Path) -> None:
     sim, engine, out = await trade_one_window(tmp_path, 35, lambda sim, engine: None)
-    assert out.status == "filled"
+    assert out.status is OutcomeStatus.FILLED
     fills = await journal_fills(tmp_path)
     before = {(v, a): engine.risk.available(v, a) for v in VENUES for a in ("BTC", "USDT")}
     seen = engine.tracker.duplicate_fills  # the user stream already repeated the replies' fills

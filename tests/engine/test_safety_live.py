@@ -19,6 +19,7 @@ import aiohttp
 import msgspec
 
 from arb.engine.engine import Engine
+from arb.engine.executor import OutcomeStatus
 from arb.engine.journal import Journal
 from arb.engine.risk import CircuitState
 from arb.model import OrderStatus, OrderType, Side, Symbol, TimeInForce
@@ -81,9 +82,9 @@ async def test_a_failing_venue_opens_its_circuit_and_the_trial_after_the_cooldow
         await wait_for(lambda: engine.risk.circuit("mexc") is CircuitState.HALF_OPEN, timeout=5)
         before = len(engine.outcomes)
         sim.market.open_window(BTC, "binance", "mexc", net_bps=25.0, duration_ns=800_000_000)
-        await wait_for(lambda: any(o.status == "filled" for o in list(engine.outcomes)[before:])
+        await wait_for(lambda: any(o.status is OutcomeStatus.FILLED for o in list(engine.outcomes)[before:])
                        and not engine._tasks, timeout=20)
-        trial = next(o for o in list(engine.outcomes)[before:] if o.status == "filled")
+        trial = next(o for o in list(engine.outcomes)[before:] if o.status is OutcomeStatus.FILLED)
         assert trial.sell is not None and trial.sell.status is OrderStatus.FILLED
         assert trial.sell.venue == "mexc"
         assert engine.risk.circuit("mexc") is CircuitState.CLOSED

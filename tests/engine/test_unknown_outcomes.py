@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from arb.engine.engine import Engine
-from arb.engine.executor import Outcome
+from arb.engine.executor import Outcome, OutcomeStatus
 from arb.model import Side, Symbol
 from arb.sim.accounts import FUNDING
 from arb.sim.faults import GATEWAY_PAGE, Reply
@@ -58,13 +58,14 @@ async def one_window(tmp_path: Path, seed: int, arm: Callable[[SimExchange], Non
         await wait_for(lambda: engine.summary()["books_synced"] == 4 and engine.readiness()[0], timeout=30)
         arm(sim)
         sim.market.open_window(BTC, "binance", "mexc", net_bps=25.0, duration_ns=800_000_000)
-        await wait_for(lambda: any(o.status != "rejected" for o in engine.outcomes) and not engine._tasks,
+        await wait_for(lambda: any(o.status is not OutcomeStatus.REJECTED for o in engine.outcomes)
+                       and not engine._tasks,
                        timeout=30)
         if settle is not None:
             await wait_for(lambda: settle(engine) and not engine._tasks, timeout=30)
     finally:
         await engine.stop()
-    return sim, engine, next(o for o in engine.outcomes if o.status != "rejected")
+    return sim, engine, next(o for o in engine.outcomes if o.status is not OutcomeStatus.REJECTED)
 
 
 def sim_orders(sim: SimExchange, venue: str) -> list[Any]:
@@ -100,7 +101,7 @@ async def test_an_unknown_leg_is_never_hedged_and_halts_with_the_position_range(
         assert sim.faults["mexc"].error_5xx == 0  # the fault fired
         sold = sim_orders(sim, "mexc")
         assert len(sold) == 1 and sold[0].filled > 0  # the venue did sell
-        assert out.status == "halted" and out.buy is not None and out.sell is not None
+        assert out.status is OutcomeStatus.HALTED and out.buy is not None and out.sell is not None
         legs = engine.tracker.for_opportunity(out.opportunity_id)
         assert [t.leg for t in legs] == ["buy", "sell"]  # no hedge was sent
         assert len(sim_orders(sim, "binance")) == 1
@@ -136,7 +137,7 @@ async def test_an_unknown_leg_resolved_after_failed_queries_is_not_hedged(tmp_pa
 
     sim, engine, out = await one_window(tmp_path, 42, arm, executor={"unknown_deadline_ms": 30_000})
     try:
-        assert out.status == "filled", (out, engine.risk.reason)
+        assert out.status is OutcomeStatus.FILLED, (out, engine.risk.reason)
         assert [t.leg for t in engine.tracker.for_opportunity(out.opportunity_id)] == ["buy", "sell"]
         assert engine.risk.state.name == "ACTIVE"
         assert engine.risk.unhedged_notional == 0  # the unknown leg's exposure ends with it
@@ -164,7 +165,7 @@ async def test_a_hidden_order_after_a_dropped_reply_is_found_in_the_trade_histor
         assert len(sold) == 1 and sold[0].filled > 0
         assert out.sell is not None and out.sell.filled_qty == sold[0].filled
         assert [t.leg for t in engine.tracker.for_opportunity(out.opportunity_id)] == ["buy", "sell"]
-        assert out.status == "filled" and engine.risk.state.name == "ACTIVE"
+        assert out.status is OutcomeStatus.FILLED and engine.risk.state.name == "ACTIVE"
         assert engine.risk.unhedged_notional == 0
         assert venue_btc(sim) == 2 * FUNDING["BTC"]
         await assert_journal_is_ledger(sim, tmp_path)
@@ -243,7 +244,7 @@ async def test_a_malformed_query_answer_is_asked_again_not_a_crash(tmp_path: Pat
     sim, engine, out = await one_window(tmp_path, 46, arm, executor={"unknown_deadline_ms": 30_000})
     try:
         assert not sim.faults["mexc"].replies  # the unreadable answers were served
-        assert out.status == "filled", (out, engine.risk.reason)
+        assert out.status is OutcomeStatus.FILLED, (out, engine.risk.reason)
         assert engine.risk.state.name == "ACTIVE", engine.risk.reason
         assert venue_btc(sim) == 2 * FUNDING["BTC"]
         await assert_journal_is_ledger(sim, tmp_path)

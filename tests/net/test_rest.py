@@ -25,8 +25,8 @@ from arb.net.ratelimit import PoolSpec, RateLimiter
 from arb.net.rest import RestClient, RestMetrics
 from arb.venues.binance import auth, codec
 
-READ = RequestConfig(timeout_s=1.0, retries=3, backoff_base_s=0.01, backoff_max_s=0.05, concurrency=4)
-WRITE = RequestConfig(timeout_s=0.2, retries=0, backoff_base_s=0.01, backoff_max_s=0.05, concurrency=4)
+READ = RequestConfig(timeout_s=1.0, retries=3, backoff_base_s=0.01, backoff_max_s=0.05)
+WRITE = RequestConfig(timeout_s=0.2, retries=0, backoff_base_s=0.01, backoff_max_s=0.05)
 SECRET = "test-secret"
 
 
@@ -125,8 +125,7 @@ async def test_write_timeout_is_an_unknown_outcome_and_read_timeout_retries(
         with pytest.raises(OrderOutcomeUnknownError, match="Timeout"):
             await c.request("POST", "/slow", kind=WRITE, client_order_id="cid-2")
         assert srv.hits["/slow"] == 1
-        quick = RequestConfig(timeout_s=0.05, retries=1, backoff_base_s=0.01, backoff_max_s=0.01,
-                              concurrency=1)
+        quick = RequestConfig(timeout_s=0.05, retries=1, backoff_base_s=0.01, backoff_max_s=0.01)
         with pytest.raises(ExchangeUnavailableError):
             await c.request("GET", "/slow", kind=quick)
         assert srv.hits["/slow"] == 3
@@ -192,7 +191,7 @@ async def test_batch_keeps_order_and_returns_errors(server: tuple[Server, str]) 
     async with client(base) as c:
         calls = [lambda: c.request("GET", "/api/v3/time", kind=READ, decode=TimeResp),
                  lambda: c.request("GET", "/bad", kind=READ)]
-        results = await c.batch(calls * 3, concurrency=READ)
+        results = await c.batch(calls * 3, concurrency=4)
         assert [type(r).__name__ for r in results] == ["TimeResp", "InvalidSymbolError"] * 3
         healthy, rtt = await c.health_check("/api/v3/time", READ)
         assert healthy and rtt > 0

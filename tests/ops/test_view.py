@@ -30,6 +30,7 @@ from rich.console import Console
 from arb._core.book import L2Book
 from arb.config import RiskConfig
 from arb.engine.detector import Detector
+from arb.engine.executor import OutcomeStatus
 from arb.model import Symbol
 from arb.obs.health import HealthServer
 from arb.ops.preflight import EXIT_CANNOT_TRADE
@@ -410,8 +411,8 @@ async def test_a_one_legged_trade_logs_its_opening_and_closing(tmp_path: Path,
     opened = [m for m in msgs if "one-legged position opened" in m]
     prefix = f"WARNING binance BTC/USDT: one-legged position opened by {out.opportunity_id}: "
     assert len(opened) == 1 and opened[0].startswith(prefix)
-    assert out.status in ("residual-closed", "halted")
-    if out.status == "residual-closed":
+    assert out.status in (OutcomeStatus.RESIDUAL_CLOSED, OutcomeStatus.HALTED)
+    if out.status is OutcomeStatus.RESIDUAL_CLOSED:
         closed = f"INFO binance BTC/USDT: one-legged position of {out.opportunity_id} closed in "
         assert any(m.startswith(closed) for m in msgs), msgs
     else:

@@ -116,3 +116,15 @@ def test_a_renamed_listing_follows_the_market_price() -> None:
     assert abs(stepn - gmt) / gmt < Decimal("0.01")
     assert abs(token - Decimal("0.05")) / Decimal("0.05") < Decimal("0.01")
     assert market.name_of("mexc", Symbol("GMT", "USDT")) == Symbol("STEPN", "USDT")
+
+
+def test_the_universe_names_no_venue() -> None:
+    from pathlib import Path
+
+    from tests.test_no_venue_names import mentions
+
+    arb = Path(__file__).resolve().parents[2] / "arb"
+    found = [(path.name, line) for path in (arb / "universe.py", arb / "engine" / "universe.py",
+                                            arb / "ops" / "symbols.py")
+             for _, _, line in mentions(path.read_text(encoding="utf-8"))]
+    assert found == []

@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from arb.engine.engine import Engine
-from arb.engine.executor import Outcome
+from arb.engine.executor import Outcome, OutcomeStatus
 from arb.engine.risk import TradingState
 from arb.model import Side, Symbol
 from arb.ops.chaos.common import (
@@ -258,7 +258,7 @@ async def reply_faults(trials: int, seed: int, out: Path, canary: Canary) -> Row
                 tally.injected += fired
                 quiet = 0 if fired else quiet + 1  # refused by risk (limits): restart as for no trade
                 if not fired:
-                    statuses = [f"{o.status} {o.reason}".strip() for o in outcomes]
+                    statuses = [f"{o.status.word} {o.reason}".strip() for o in outcomes]
                     tally.details.append(f"{label}: the fault did not fire (outcomes {statuses})")
                 check_reply_trial(sim, engine, trial, outcomes, took, label, tally)
                 if engine.risk.state is not TradingState.ACTIVE:
@@ -321,7 +321,7 @@ async def one_leg(trials: int, seed: int, out: Path, canary: Canary) -> RowResul
                     details.append(f"trial {i} ({label}): the window was not traded ({why_idle(engine)})")
                     continue
                 quiet = 0
-                legged += any(o.status in ("residual-closed", "halted", "partial") for o in outcomes)
+                legged += any(o.status in ONE_LEGGED for o in outcomes)
                 verdict = judge_residual(engine, sim, trial, outcomes, deadline_ms)
                 if verdict == "closed":
                     closed += 1
@@ -342,6 +342,9 @@ async def one_leg(trials: int, seed: int, out: Path, canary: Canary) -> RowResul
                      failed == 0 and untraded == 0 and done >= trials, details)
 
 
+ONE_LEGGED = frozenset({OutcomeStatus.RESIDUAL_CLOSED, OutcomeStatus.HALTED, OutcomeStatus.PARTIAL})
+
+
 def judge_residual(engine: Engine, sim: SimExchange, trial: Trial, outcomes: list[Outcome],
                    deadline_ms: int) -> str:
     """"closed", "halted", or what went wrong, from the venue's fills of the trial's orders."""
@@ -358,7 +361,7 @@ def judge_residual(engine: Engine, sim: SimExchange, trial: Trial, outcomes: lis
         return "closed"
     if engine.risk.state is TradingState.HALTED and engine.risk.reason:
         return "halted"
-    statuses = [o.status for o in outcomes]
+    statuses = [o.status.word for o in outcomes]
     legs = [(o.buy.status.name if o.buy else "-", o.sell.status.name if o.sell else "-") for o in outcomes]
     return (f"net {net} BTC left ({abs(net) * price:.2f} USDT), residual {slowest:.0f} ms, state "
             f"{engine.risk.state.name}, outcomes {statuses} legs {legs}")

@@ -254,7 +254,7 @@ async def broken() -> AsyncIterator[str]:
 async def test_5xx_and_timeouts_on_writes_are_outcome_unknown(broken: str) -> None:
     rest = RestClient("gateio", broken, connection=ConnectionConfig(), decode_error=codec.decode_error,
                       error_class=codec.error_class, signer=GateSigner("k", "s"))
-    kind = RequestConfig(timeout_s=0.2, retries=0, backoff_base_s=0.01, backoff_max_s=0.05, concurrency=2)
+    kind = RequestConfig(timeout_s=0.2, retries=0, backoff_base_s=0.01, backoff_max_s=0.05)
     private = GatePrivate(rest, kind=kind)
     try:
         with pytest.raises(OrderOutcomeUnknownError) as placed:
