@@ -3,7 +3,7 @@
 Each venue's lists come through its `PublicExchangeInterface`: `symbols()` (rules and status),
 `tickers()` (24 h volumes) and `transfer_status()` (deposits / withdrawals per asset, where the venue
 publishes it). Names are already common: each venue package converts its renamed assets at its edge
-(its spec's `aliases`, e.g. MEXC's ``STEPN`` is ``GMT``), so one symbol means one asset pair here.
+(its spec's `aliases`: one venue's ``STEPN`` is everyone's ``GMT``), so one symbol is one asset pair.
 
 For each pair, each listing venue is kept or left out with a `Drop` reason (not trading, thin 24 h
 volume, suspended transfers); a pair is traded when two venues are left, ranked by the volume of its
