@@ -32,6 +32,7 @@ from arb._core.book import L2Book
 from arb._core.reference import ReferenceBook
 from arb.model import Symbol
 from arb.venues.binance import codec as binance
+from arb.venues.bybit import codec as bybit
 from arb.venues.gateio import codec as gateio
 from arb.venues.mexc import codec as mexc
 from arb.venues.mexc.proto.push_pb2 import PushDataV3ApiWrapper
@@ -48,7 +49,7 @@ def _levels(rng: random.Random, base: float, sign: int) -> list[list[str]]:
 
 def frames(seed: int = 1) -> dict[str, list[bytes]]:
     rng = random.Random(seed)
-    out: dict[str, list[bytes]] = {"binance": [], "gateio": [], "mexc": []}
+    out: dict[str, list[bytes]] = {"binance": [], "gateio": [], "mexc": [], "bybit": []}
     for i in range(N_FRAMES):
         bids, asks = _levels(rng, 65000.0, -1), _levels(rng, 65000.01, 1)
         out["binance"].append(json.dumps({"stream": "btcusdt@depth@100ms", "data": {
@@ -67,6 +68,10 @@ def frames(seed: int = 1) -> dict[str, list[bytes]]:
         for p, q in asks:
             body.asks.add(price=p, quantity=q)
         out["mexc"].append(w.SerializeToString())
+        out["bybit"].append(json.dumps({"topic": "orderbook.200.BTCUSDT", "ts": 1764000000000 + i,
+                                        "type": "delta", "data": {"s": "BTCUSDT", "b": bids, "a": asks,
+                                                                  "u": i + 1, "seq": 47474967795 + 7 * i},
+                                        "cts": 1764000000000 + i}).encode())
     return out
 
 
@@ -90,6 +95,9 @@ def main() -> None:
                 u = binance.decode_depth(binance.decode_stream(raw).data, SYM, 0)
             elif venue == "gateio":
                 u = gateio.decode_depth(gateio.decode_ws(raw).result, SYM, 0)
+            elif venue == "bybit":
+                env = bybit.decode_ws(raw)
+                u = bybit.decode_depth(env.data, SYM, env.type, env.ts, 0)
             else:
                 u = mexc.decode_depth_frame(raw, SYM, 0)
             if sink is not None:
@@ -98,7 +106,7 @@ def main() -> None:
         return N_FRAMES
 
     def json_baseline(venue: str, loads: Callable[[bytes], object], book: L2Book | None) -> int:
-        key = "data" if venue == "binance" else "result"
+        key = "data" if venue in ("binance", "bybit") else "result"
         sink = book.apply_levels if book is not None else None
         for raw in data[venue]:
             msg = loads(raw)[key]  # type: ignore[index]
@@ -126,7 +134,7 @@ def main() -> None:
 
     def old_json(venue: str, loads: Callable[[bytes], object]) -> int:
         book = ReferenceBook()
-        key = "data" if venue == "binance" else "result"
+        key = "data" if venue in ("binance", "bybit") else "result"
         for raw in data[venue]:
             msg = loads(raw)[key]  # type: ignore[index]
             for price, size in msg["b"]:
@@ -150,7 +158,7 @@ def main() -> None:
     apply_rows: list[tuple[object, ...]] = []
     old_rows: list[tuple[object, ...]] = []
     checks: list[tuple[object, ...]] = []
-    for venue in ("binance", "gateio", "mexc"):
+    for venue in ("binance", "gateio", "mexc", "bybit"):
         if venue == "mexc":
             baselines: list[tuple[str, Callable[[L2Book | None], int], Callable[[], int]]] = [
                 ("protobuf (upb) + float()", upb_baseline, old_upb)]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from decimal import Decimal
 from typing import Any, Final
@@ -98,7 +99,7 @@ class OkxDialect:
                                          self.pushes.wants)
         self.idle_s = IDLE_S
         self.heartbeat_s = HEARTBEAT_S
-        self._last_change: dict[Symbol, float] = {}  # loop time of each book's last push (heartbeats)
+        self._last_change: dict[Symbol, float] = {}  # monotonic time of each book's last change
         self._top5: dict[Symbol, str] = {}
         market.subscribe(NAME, self._on_diff)
 
@@ -236,7 +237,7 @@ class OkxDialect:
 
     def _on_diff(self, diff: BookDiff) -> None:
         symbol = diff.symbol
-        self._last_change[symbol] = asyncio.get_running_loop().time()
+        self._last_change[symbol] = time.monotonic()
         topic = book_topic(symbol)
         if self.pushes.wants(topic):
             self.pushes.publish(topic, self._frame(
@@ -260,10 +261,9 @@ class OkxDialect:
             await task
 
     async def _beat(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(min(1.0, self.heartbeat_s))
-            now = loop.time()
+            now = time.monotonic()
             for symbol in self._insts.values():
                 last = self._last_change.setdefault(symbol, now)
                 topic = book_topic(symbol)

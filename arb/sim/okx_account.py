@@ -19,6 +19,7 @@ from arb.sim.okx_wire import Row, num
 
 ZERO: Final = Decimal(0)
 DOLLARS: Final = frozenset({"USDT", "USDC", "USD"})
+WS_LEAVES_OUT: Final = ("autoLendStatus", "autoLendMtAmt", "maxSpotInUse")
 
 
 def usd_price(market: MarketModel, venue: str, asset: str) -> Decimal:
@@ -29,11 +30,14 @@ def usd_price(market: MarketModel, venue: str, asset: str) -> Decimal:
 
 
 def balance_detail(ledger: Ledger, market: MarketModel, venue: str, account: str, asset: str,
-                   now: int) -> Row:
+                   now: int, pushed: bool = False) -> Row:
+    """One currency's row; `pushed`: as the ``account`` channel prints it (ws_account_push_docs.json:
+    ``coinUsdPrice`` and ``maxSpotInUseAmt``, no auto-lend fields)."""
     free, locked = ledger.free(account, asset), ledger.locked(account, asset)
     total = free + locked
-    usd = num(total * usd_price(market, venue, asset))
-    return {
+    price = usd_price(market, venue, asset)
+    usd = num(total * price)
+    row: Row = {
         "autoLendStatus": "off", "autoLendMtAmt": "0", "availBal": num(free), "availEq": num(free),
         "borrowFroz": "0", "cashBal": num(total), "ccy": asset, "crossLiab": "0", "colRes": "0",
         "collateralEnabled": False, "collateralRestrict": False, "colBorrAutoConversion": "0", "disEq": usd,
@@ -45,12 +49,17 @@ def balance_detail(ledger: Ledger, market: MarketModel, venue: str, account: str
         "uplLiab": "0", "spotBal": "", "openAvgPx": "", "accAvgPx": "", "spotUpl": "", "spotUplRatio": "",
         "totalPnl": "", "totalPnlRatio": "",
     }
+    if pushed:
+        for key in WS_LEAVES_OUT:
+            row.pop(key)
+        row.update(coinUsdPrice=num(price), maxSpotInUseAmt="")
+    return row
 
 
 def balance_json(ledger: Ledger, market: MarketModel, venue: str, account: str, assets: list[str],
-                 now: int) -> Row:
+                 now: int, pushed: bool = False) -> Row:
     """The balance object of `assets` (``data[0]`` of the REST answer, of an ``account`` push)."""
-    details = [balance_detail(ledger, market, venue, account, a, now) for a in assets]
+    details = [balance_detail(ledger, market, venue, account, a, now, pushed) for a in assets]
     total = num(sum((Decimal(str(d["eqUsd"])) for d in details), ZERO))
     return {
         "adjEq": total, "availEq": total, "borrowFroz": "0", "delta": "0", "deltaLever": "0",

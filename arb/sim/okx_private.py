@@ -21,11 +21,9 @@ trade endpoints are counted per endpoint rather than per instrument (`arb.sim.li
 
 from __future__ import annotations
 
-import enum
 import itertools
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple
@@ -38,21 +36,22 @@ from arb.sim.market import MarketModel
 from arb.sim.matching import Ledger, MatchingEngine, Reject, RejectKind, SimFill, SimOrder
 from arb.sim.okx_account import balance_json, held_assets
 from arb.sim.okx_wire import (
+    AUTH_MESSAGES,
     BILL_ID_BASE,
     ORDER_ID_BASE,
     SPOT,
     TRADE_ID_BASE,
+    AuthError,
     Row,
+    authenticate,
     error,
     gateway_times,
     inst_id,
     num,
     ok,
-    rest_signature,
 )
 
 PREFIX: Final = "/api/v5"
-WINDOW_MS: Final = 30_000  # OK-ACCESS-TIMESTAMP must be within 30 s of server time
 CL_ORD_ID: Final = re.compile(r"^[A-Za-z0-9]{1,32}$")
 TAG: Final = re.compile(r"^[A-Za-z0-9]{1,16}$")
 MAX_LIMIT: Final = 100
@@ -78,31 +77,6 @@ NOT_EXIST: Final = "Order does not exist."
 CANCEL_FAILED: Final = "Order cancellation failed as the order has been filled, canceled or does not exist."
 
 
-class AuthError(enum.IntEnum):
-    """Why a signed request is refused, in the order the checks run."""
-
-    NO_KEY = 50103
-    NO_PASSPHRASE = 50104
-    NO_SIGN = 50106
-    NO_TIMESTAMP = 50107
-    BAD_KEY = 50111
-    BAD_TIMESTAMP = 50112
-    EXPIRED = 50102
-    BAD_PASSPHRASE = 50105
-    BAD_SIGN = 50113
-
-
-AUTH_MESSAGES: Final[Mapping[AuthError, str]] = MappingProxyType({
-    AuthError.NO_KEY: 'Request header "OK-ACCESS-KEY" cannot be empty.',
-    AuthError.NO_PASSPHRASE: 'Request header "OK-ACCESS-PASSPHRASE" cannot be empty.',
-    AuthError.NO_SIGN: 'Request header "OK-ACCESS-SIGN" cannot be empty.',
-    AuthError.NO_TIMESTAMP: 'Request header "OK-ACCESS-TIMESTAMP" cannot be empty.',
-    AuthError.BAD_KEY: "Invalid OK-ACCESS-KEY",
-    AuthError.BAD_TIMESTAMP: "Invalid OK-ACCESS-TIMESTAMP",
-    AuthError.EXPIRED: "Timestamp request expired.",
-    AuthError.BAD_PASSPHRASE: "OK-ACCESS-PASSPHRASE incorrect.",
-    AuthError.BAD_SIGN: "Invalid Sign",
-})
 REJECTS: Final[Mapping[RejectKind, tuple[str, str]]] = MappingProxyType({  # -> (sCode, sMsg)
     RejectKind.UNKNOWN_SYMBOL: ("51001", "Instrument ID, Instrument ID code or Spread ID doesn't exist."),
     RejectKind.SYMBOL_HALTED: ("50033", "This instrument is blocked. Please try again later."),
@@ -114,40 +88,6 @@ REJECTS: Final[Mapping[RejectKind, tuple[str, str]]] = MappingProxyType({  # -> 
     RejectKind.DUPLICATE_CLIENT_ID: ("51016", "Client order ID already exists."),
     RejectKind.UNKNOWN_ORDER: ("51603", NOT_EXIST),
 })
-
-
-def parse_timestamp(text: str) -> int | None:
-    """Milliseconds of an ISO-8601 UTC timestamp with milliseconds (``2020-12-08T09:08:57.715Z``)."""
-    try:
-        stamp = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-    return int(stamp.timestamp() * 1000)
-
-
-async def authenticate(request: web.Request, accounts: Mapping[str, tuple[str, str]], passphrase: str,
-                       clock_ms: Callable[[], int]) -> str | AuthError:
-    """The account of a correctly signed request, else why it is refused (fact sheet §1.4)."""
-    headers = request.headers
-    key, sign = headers.get("OK-ACCESS-KEY", ""), headers.get("OK-ACCESS-SIGN", "")
-    stamp, phrase = headers.get("OK-ACCESS-TIMESTAMP", ""), headers.get("OK-ACCESS-PASSPHRASE", "")
-    for value, missing in ((key, AuthError.NO_KEY), (phrase, AuthError.NO_PASSPHRASE),
-                           (sign, AuthError.NO_SIGN), (stamp, AuthError.NO_TIMESTAMP)):
-        if not value:
-            return missing
-    if key not in accounts:
-        return AuthError.BAD_KEY
-    at = parse_timestamp(stamp)
-    if at is None:
-        return AuthError.BAD_TIMESTAMP
-    if abs(clock_ms() - at) > WINDOW_MS:
-        return AuthError.EXPIRED
-    if phrase != passphrase:
-        return AuthError.BAD_PASSPHRASE
-    secret, account = accounts[key]
-    body = (await request.read()).decode(errors="replace")
-    expected = rest_signature(secret, stamp, request.method, request.raw_path, body)
-    return account if sign == expected else AuthError.BAD_SIGN
 
 
 class Wire(msgspec.Struct):

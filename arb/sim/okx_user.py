@@ -34,7 +34,7 @@ from aiohttp import web
 from arb.model import Symbol
 from arb.sim.fanout import Subscribers
 from arb.sim.matching import SimFill, SimOrder
-from arb.sim.okx_account import held_assets
+from arb.sim.okx_account import balance_json, held_assets
 from arb.sim.okx_private import LIVE, OkxPrivateApi
 from arb.sim.okx_wire import (
     IDLE_S,
@@ -268,7 +268,10 @@ class OkxUserChannels:
         else:
             assets = held_assets(self._private.ledger, account)
         assets = [a for a in assets if not ccy or a == ccy]
-        return [self._private.balance_json(account, assets, now)] if assets else []
+        if not assets:
+            return []
+        private = self._private
+        return [balance_json(private.ledger, private.market, private.name, account, assets, now, pushed=True)]
 
     def _account_frame(self, account: str, arg: Mapping[str, Any], event: str, symbol: Symbol | None) -> str:
         uid = self._uids.get(account, str(UID_BASE))

@@ -20,7 +20,7 @@ from arb.config import Credentials, VenueConfig
 from arb.model import Fill
 from arb.net.ratelimit import RateLimiter
 from arb.net.rest import RestClient
-from arb.venues import binance, gateio, mexc, okx
+from arb.venues import binance, bybit, gateio, mexc, okx
 from arb.venues.base import (
     BaseWebSocketInterface,
     PrivateExchangeInterface,
@@ -31,7 +31,7 @@ from arb.venues.clock import ServerClock
 from arb.venues.spec import VenueSpec
 
 VENUES: Final[Mapping[str, VenueSpec]] = MappingProxyType({
-    spec.name: spec for spec in (binance.VENUE, gateio.VENUE, mexc.VENUE, okx.VENUE)
+    spec.name: spec for spec in (binance.VENUE, gateio.VENUE, mexc.VENUE, okx.VENUE, bybit.VENUE)
 })
 VENUE_NAMES: Final = tuple(VENUES)
 

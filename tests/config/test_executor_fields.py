@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from arb.engine.executor import Outcome
+from arb.engine.executor import Outcome, OutcomeStatus
 from arb.engine.risk import TradingState
 from arb.model import OrderStatus
 from arb.sim.faults import GATEWAY_PAGE, FaultPlan, Reply
@@ -113,11 +113,11 @@ async def residual_deadline_ms(tmp: Path, _: str | None) -> None:
 
 async def residual_max_bps(tmp: Path, _: str | None) -> None:
     """The one-legged BTC is sold on binance within 50 bps of the buy price; not within 0.1 bps."""
-    async def run(path: Path, tables: dict[str, Any]) -> str:
+    async def run(path: Path, tables: dict[str, Any]) -> OutcomeStatus:
         return await _trade(path, tables, mexc_refuses, lambda sc, out: out.status)
 
     default, changed = await both(run, tmp, {}, "residual_max_bps", 0.1)
-    assert (default, changed) == ("residual-closed", "halted")
+    assert (default, changed) == (OutcomeStatus.RESIDUAL_CLOSED, OutcomeStatus.HALTED)
 
 
 def unknown_sell(plan: FaultPlan) -> None:
@@ -132,14 +132,14 @@ async def query_backoff_ms(tmp: Path, _: str | None) -> None:
         unknown_sell(plan)
         plan.replies.extend(gateway() for _ in range(3))
 
-    async def run(path: Path, tables: dict[str, Any]) -> tuple[float, str]:
+    async def run(path: Path, tables: dict[str, Any]) -> tuple[float, OutcomeStatus]:
         started = time.monotonic()
         status = await _trade(path, tables, arm, lambda sc, out: out.status)
         return time.monotonic() - started, status
 
     (fast, status), (slow, changed_status) = await both(run, tmp, QUICK_WRITES | {"executor": {
         "unknown_grace_ms": 400}}, "query_backoff_ms", 500)
-    assert (status, changed_status) == ("filled", "filled")
+    assert (status, changed_status) == (OutcomeStatus.FILLED, OutcomeStatus.FILLED)
     assert (fast < 1.5, slow >= 1.5) == (True, True), (fast, slow)
 
 

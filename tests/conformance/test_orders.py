@@ -25,6 +25,7 @@ BTC = Symbol("BTC", "USDT")
 TOO_BIG: dict[str, tuple[type[Exception], int | str]] = {
     "binance": (InvalidOrderError, -2010), "mexc": (InsufficientBalanceError, 10101),
     "gateio": (InsufficientBalanceError, "BALANCE_NOT_ENOUGH"), "okx": (InsufficientBalanceError, 51008),
+    "bybit": (InsufficientBalanceError, 170131),
 }
 
 
@@ -76,7 +77,7 @@ async def test_signed_order_lifecycle_against_the_simulated_ledger(venue: str) -
         await sim.close()
 
 
-TAKER_FEES = {"binance": 0.001, "gateio": 0.002, "mexc": 0.0005, "okx": 0.001}
+TAKER_FEES = {"binance": 0.001, "gateio": 0.002, "mexc": 0.0005, "okx": 0.001, "bybit": 0.001}
 
 
 @pytest.mark.parametrize("venue", sorted(VENUES))

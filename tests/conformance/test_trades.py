@@ -32,9 +32,14 @@ from tests.sim.user_recorder import UserRecorder, wait_until
 
 BTC, ETH = Symbol("BTC", "USDT"), Symbol("ETH", "USDT")
 DATA = Path(__file__).resolve().parents[1] / "data"
-NO_CANDLES = frozenset({"okx"})  # the OKX simulator serves no /api/v5/market/candles (not in its fact sheet)
+# the OKX and Bybit simulators serve no candles (/api/v5/market/candles, /v5/market/kline: not in
+# their fact sheet)
+NO_CANDLES = frozenset({"okx", "bybit"})
 BAD_SYMBOL_CODES: dict[str, int | str] = {"binance": -1121, "mexc": 10007, "gateio": "INVALID_CURRENCY_PAIR",
-                                          "okx": 51001}
+                                          "okx": 51001, "bybit": 10001}
+BYBIT_TRADE: dict[str, object] = {"topic": "publicTrade.BTCUSDT", "type": "snapshot", "ts": 1672304486868,
+                                  "data": [{"T": 1672304486865, "s": "BTCUSDT", "S": "Buy", "v": "0.001",
+                                            "p": "16578.50", "i": "20f43950", "BT": False, "seq": 1}]}
 
 
 class TradeRecorder(UserRecorder):
@@ -163,6 +168,9 @@ def _bad_frames(venue: str) -> list[bytes | str]:
     elif venue == "gateio":
         bad = ('{"time": 1, "channel": "spot.trades", "event": "update", "result": '
                '{"id": 1, "currency_pair": "BTC_USDT", "side": "sideways", "amount": "1", "price": "2"}}')
+    elif venue == "bybit":
+        bad = ('{"topic": "publicTrade.BTCUSDT", "type": "snapshot", "ts": 1, "data": '
+               '[{"T": 1, "s": "BTCUSDT", "S": "sideways", "v": "1", "p": "2", "i": "x"}]}')
     elif venue == "okx":
         bad = ('{"arg": {"channel": "trades", "instId": "BTC-USDT"}, "data": [{"instId": "BTC-USDT", '
                '"tradeId": "1", "px": "2", "sz": "1", "side": "sideways", "ts": "1"}]}')
@@ -180,6 +188,9 @@ def _unrouted_frames(venue: str) -> list[bytes | str]:
         frame = json.loads((DATA / "gateio/ws_trades_btc_usdt.json").read_text())
         frame["result"]["currency_pair"] = "BTC_USDTX"
         return [json.dumps(frame)]
+    if venue == "bybit":
+        names = ("publicTrade.BTCUSDTX", "publicTrade.")
+        return [json.dumps({**BYBIT_TRADE, "topic": name}) for name in names]
     if venue == "okx":
         frame = json.loads((SAMPLES / "okx/ws_trades_push_recorded.json").read_text())
         frame["arg"]["instId"] = "BTC-USDTX"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from arb.config import Credentials, Secret
 from arb.engine.engine import Engine
+from arb.engine.executor import OutcomeStatus
 from arb.model import OrderStatus, Side, Symbol
 from arb.ops.chaos.common import moves
 from arb.sim.accounts import FUNDING, SIM_KEY, SIM_PASSPHRASE, SIM_SECRET
@@ -39,7 +40,7 @@ async def test_okx_trades_against_binance_and_agrees_with_the_ledger(tmp_path: P
         await engine.stop()
         await sim.close()
     first = engine.outcomes[0]
-    assert first.status == "filled" and first.buy is not None and first.sell is not None
+    assert first.status is OutcomeStatus.FILLED and first.buy is not None and first.sell is not None
     assert (first.buy.venue, first.sell.venue) == (c.VENUE, "binance")
     assert first.buy.status is OrderStatus.FILLED and first.buy.client_order_id.endswith("b0")
     assert malformed == 0
