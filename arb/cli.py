@@ -34,6 +34,7 @@ from arb.errors import ArbError, ConfigError, ExchangeUnavailableError
 from arb.model import Symbol
 from arb.obs.logging import configure_logging
 from arb.sim.server import DIALECTS
+from arb.sim.universe import SimUniverse, large_universe
 from arb.venues.registry import VENUES
 
 Handler = Callable[[argparse.Namespace], int]
@@ -43,6 +44,17 @@ def simulated_venues() -> list[str]:
     """The registry's venues the loopback simulator serves (`sim`, `demo`; `check` and `record` take
     every registry venue)."""
     return [name for name in VENUES if name in DIALECTS]
+
+
+def universe_flag(parser: argparse.ArgumentParser) -> None:
+    """``--universe``: the simulator's symbols (the default five everywhere, or `large_universe`)."""
+    parser.add_argument("--universe", choices=("default", "large"), default="default",
+                        help="simulated symbols: the default five on every venue, or ~50 pairs with "
+                             "partial overlaps, renamed assets and transfer status (large)")
+
+
+def sim_universe(choice: str, venues: Sequence[str]) -> SimUniverse | None:
+    return large_universe(venues) if choice == "large" else None
 
 
 class ExitCode(IntEnum):
@@ -96,6 +108,8 @@ def port_number(text: str) -> int:
 
 
 def symbol_text(text: str) -> str:
+    if text == "auto":
+        return text
     try:
         Symbol.parse(text)
     except ValueError:
@@ -231,7 +245,8 @@ def _sim(args: argparse.Namespace) -> int:
 
     async def serve() -> None:
         sim = SimExchange(args.venues, seed=args.seed, port=args.port, faults=plans, limits=limits,
-                          accounts={args.api_key: (args.api_secret, "sim")})
+                          accounts={args.api_key: (args.api_secret, "sim")},
+                          universe=sim_universe(args.universe, args.venues))
         for venue, symbol in halts:
             sim.halt(venue, symbol)
         urls = await sim.start()
@@ -259,6 +274,7 @@ def _add_sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="inject a fault, repeatable: a FaultPlan field (VENUE:stall, VENUE:drop=0.1, "
                              "VENUE:clock_skew_ms=-3000) or halt=BASE/QUOTE")
     parser.add_argument("--no-limits", action="store_true", help="do not enforce the venues' rate limits")
+    universe_flag(parser)
     parser.add_argument("--api-key", default="sim-key", help="the funded account's API key (default sim-key)")
     parser.add_argument("--api-secret", default="sim-secret",
                         help="the funded account's API secret (default sim-secret)")
@@ -269,7 +285,8 @@ def _run(args: argparse.Namespace) -> int:
     from arb.runner import main as run_main
 
     return run_main(args.config, live=args.live, sim=args.sim, duration=args.duration, seed=args.seed,
-                    sim_urls=args.sim_url, use_uvloop=args.use_uvloop, quiet=args.quiet, wait=args.wait)
+                    sim_urls=args.sim_url, use_uvloop=args.use_uvloop, quiet=args.quiet, wait=args.wait,
+                    universe=args.universe)
 
 
 def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -287,7 +304,32 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="no live view and no progress lines (daemons; logs still go to stderr)")
     parser.add_argument("--wait", action="store_true",
                         help="keep running when nothing can be traded (else say why and exit 4)")
+    universe_flag(parser)
     parser.set_defaults(handler=_run)
+
+
+def _symbols(args: argparse.Namespace) -> int:
+    from arb.config import default_config
+    from arb.obs.loop import run
+    from arb.ops.symbols import show
+
+    venues = list(dict.fromkeys(args.venues or (simulated_venues() if args.sim else list(VENUES))))
+    config = load_config(args.config) if args.config else default_config(symbols="auto", venues=venues)
+    universe = sim_universe(args.universe, list(config.enabled_venues))
+    shown = show(config, dropped=args.all, json=args.json, sim=universe, use_sim=args.sim)
+    return run(shown, args.use_uvloop)
+
+
+def _add_symbols(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("symbols", help="the pairs symbols = \"auto\" trades: per venue 24 h volume, "
+                                            "transfer status, and why the others are dropped")
+    parser.add_argument("--config", help="config file (its venues and [universe] filters)")
+    parser.add_argument("--venues", nargs="+", choices=list(VENUES), help="without --config (default: all)")
+    parser.add_argument("--sim", action="store_true", help="against the in-process loopback simulator")
+    universe_flag(parser)
+    parser.add_argument("--all", action="store_true", help="also list the dropped pairs and why")
+    parser.add_argument("--json", action="store_true", help="JSON output")
+    parser.set_defaults(handler=_symbols)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -344,8 +386,10 @@ def _demo(args: argparse.Namespace) -> int:
         raise UsageError(f"--venues: cross-venue arbitrage needs at least two venues, got {venues}")
     if args.data_dir is not None and Path(args.data_dir).exists() and not Path(args.data_dir).is_dir():
         raise UsageError(f"--data-dir {args.data_dir} is a file, not a directory")
+    if "auto" in args.symbols and len(args.symbols) > 1:
+        raise UsageError("--symbols: auto (every pair two venues list) or BASE/QUOTE symbols, not both")
     return demo_main(args.duration, venues, args.symbols, args.seed, args.data_dir,
-                     use_uvloop=args.use_uvloop)
+                     use_uvloop=args.use_uvloop, universe=sim_universe(args.universe, venues))
 
 
 def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -361,7 +405,9 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="at least two (default: all)")
     parser.add_argument("--symbols", nargs="+", type=symbol_text,
                         default=["BTC/USDT", "ETH/USDT", "SOL/USDT"],
-                        help="BASE/QUOTE symbols (default BTC/USDT ETH/USDT SOL/USDT)")
+                        help="BASE/QUOTE symbols (default BTC/USDT ETH/USDT SOL/USDT), or auto: every "
+                             "pair two simulated venues list")
+    universe_flag(parser)
     parser.add_argument("--seed", type=int, default=1, help="market seed (same seed, same market)")
     parser.add_argument("--data-dir", default=None, help="journal and state (default: a temp dir)")
     parser.set_defaults(handler=_demo)
@@ -510,6 +556,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], 
     _add_demo,
     _add_run,
     _add_check,
+    _add_symbols,
     _add_reports,
     _add_record,
     _add_replay,

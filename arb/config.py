@@ -179,10 +179,28 @@ class JournalConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
         "SQLite synchronous mode: full survives power loss, normal a crash of the process")] = "normal"
 
 
+class UniverseConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How ``symbols = "auto"`` picks the pairs: every pair two enabled venues list, filtered (README)."""
+
+    quotes: Annotated[list[str], doc("quote assets considered, e.g. [\"USDT\", \"USDC\"]")] = (
+        msgspec.field(default_factory=lambda: ["USDT"]))
+    min_quote_volume: Annotated[dict[str, NonNegFloat], doc(
+        "per quote asset, a venue's 24 h volume (in it) to trade a pair: {USDT = 1e6, BTC = 15}")] = {}
+    include: Annotated[list[str], doc("BASE/QUOTE pairs kept past the quote, volume and count filters")] = []
+    exclude: Annotated[list[str], doc("pairs (BASE/QUOTE) or assets (BASE) never traded")] = []
+    max_symbols: Annotated[PositiveInt, doc("most pairs, by volume on their second-best venue")] = 50
+    refresh_s: Annotated[NonNegFloat, doc("seconds between re-discoveries (0: never)")] = 3600.0
+    exclude_suspended_transfers: Annotated[bool, doc(
+        "leave a venue out of a pair while either asset's deposits or withdrawals stop there")] = True
+
+
 class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The whole configuration. Build with `load_config` or `default_config`."""
 
-    symbols: Annotated[list[str], doc("symbols to trade, BASE/QUOTE (e.g. \"BTC/USDT\"); required")] = []
+    symbols: Annotated[list[str] | Literal["auto"], doc(
+        "symbols to trade, BASE/QUOTE (e.g. [\"BTC/USDT\"]), or \"auto\": every pair two enabled venues "
+        "list, filtered by [universe]; required")] = []
+    universe: Annotated[UniverseConfig, doc("symbols = \"auto\": how the pairs are found")] = UniverseConfig()
     engine: Annotated[EngineConfig, doc("mode, data directory, logging, event loop, paper balances")] = (
         EngineConfig())
     venues: Annotated[dict[str, VenueConfig], doc(
@@ -202,8 +220,14 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
         return self.engine.paper_balances or DEFAULT_PAPER_BALANCES
 
     @property
+    def auto_symbols(self) -> bool:
+        """``symbols = "auto"``: the pairs come from the venues' lists (`arb.universe`)."""
+        return self.symbols == "auto"
+
+    @property
     def symbol_list(self) -> tuple[Symbol, ...]:
-        return tuple(Symbol.parse(s) for s in self.symbols)
+        """The configured symbols (none with ``symbols = "auto"``: the universe finds them)."""
+        return () if self.auto_symbols else tuple(Symbol.parse(s) for s in self.symbols)
 
     @property
     def enabled_venues(self) -> dict[str, VenueConfig]:
@@ -447,8 +471,9 @@ def _choices(field: str) -> tuple[Any, ...]:
         if name not in hints:
             return ()
         node = hints[name]
-        for arg in typing.get_args(node):  # `X | None`: the struct inside
-            if isinstance(arg, type) and issubclass(arg, msgspec.Struct):
+        for arg in typing.get_args(node):  # `X | None`: the struct inside; `list | Literal`: the literal
+            struct = isinstance(arg, type) and issubclass(arg, msgspec.Struct)
+            if struct or typing.get_origin(arg) is Literal:
                 node = arg
     return typing.get_args(node) if typing.get_origin(node) is Literal else ()
 
@@ -465,6 +490,21 @@ def _check_url(field: str, text: str, schemes: tuple[str, ...]) -> None:
         url.port  # noqa: B018 (raises on a port that is not a number or out of range)
     except ValueError:
         raise ConfigError(field, "the URL's port is not a number in 1-65535", text) from None
+
+
+def _check_symbols(field: str, texts: list[str], *, assets: bool = False) -> None:
+    """Every entry a BASE/QUOTE symbol (or, with `assets`, an asset), none twice (names `field[i]`)."""
+    seen: set[Symbol] = set()
+    for i, text in enumerate(texts):
+        if assets and text.isalnum():
+            continue
+        try:
+            symbol = Symbol.parse(text)
+        except ValueError:
+            raise ConfigError(f"{field}[{i}]", "expected BASE/QUOTE, e.g. \"BTC/USDT\"", text) from None
+        if symbol in seen:
+            raise ConfigError(f"{field}[{i}]", "duplicate symbol", text)
+        seen.add(symbol)
 
 
 def _check(config: Config) -> None:
@@ -485,16 +525,16 @@ def _check(config: Config) -> None:
             if not amount.is_finite() or amount < 0:
                 raise ConfigError(f"{section}.{asset}", "must be a number >= 0", str(amount))
     if not config.symbols:
-        raise ConfigError("symbols", "at least one symbol is required, e.g. symbols = [\"BTC/USDT\"]")
-    seen: set[Symbol] = set()
-    for i, text in enumerate(config.symbols):
-        try:
-            symbol = Symbol.parse(text)
-        except ValueError:
-            raise ConfigError(f"symbols[{i}]", "expected BASE/QUOTE, e.g. \"BTC/USDT\"", text) from None
-        if symbol in seen:
-            raise ConfigError(f"symbols[{i}]", "duplicate symbol", text)
-        seen.add(symbol)
+        raise ConfigError("symbols", "at least one symbol is required: symbols = [\"BTC/USDT\"] or \"auto\"")
+    universe = config.universe
+    for field, texts in (("symbols", config.symbols if isinstance(config.symbols, list) else []),
+                         ("universe.include", universe.include), ("universe.exclude", universe.exclude)):
+        _check_symbols(field, texts, assets=field == "universe.exclude")
+    for i, asset in enumerate(universe.quotes):
+        if not (asset.isalnum() and asset.isupper()):
+            raise ConfigError(f"universe.quotes[{i}]", "expected an asset in capitals, e.g. \"USDT\"", asset)
+    for asset in set(universe.min_quote_volume) - set(universe.quotes):
+        raise ConfigError(f"universe.min_quote_volume.{asset}", f"not in universe.quotes {universe.quotes}")
     if len(config.enabled_venues) < 2:
         raise ConfigError(
             "venues", f"cross-venue arbitrage needs at least two enabled venues of {registry_names()}",
@@ -542,7 +582,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
 
 
 def default_config(
-    symbols: list[str] | None = None,
+    symbols: list[str] | str | None = None,
     venues: list[str] | Mapping[str, Mapping[str, Any]] | None = None,
     **sections: Any,
 ) -> Config:

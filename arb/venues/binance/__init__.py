@@ -31,7 +31,7 @@ VENUE = VenueSpec(
     decode_error=codec.decode_error, error_class=codec.error_class,
     book=BookRule(snapshot_limit=c.SNAPSHOT_LIMIT),
     client_id=ClientIdRule(max_length=c.CLIENT_ID_MAX_LEN, alphabet=c.CLIENT_ID_ALPHABET),
-    user_stream=user_stream, display="Binance spot",
+    user_stream=user_stream, display="Binance spot", aliases=c.ASSET_ALIASES,
 )
 
 __all__ = ["VENUE", "BinancePrivate", "BinancePublic", "BinanceStream"]

@@ -34,7 +34,7 @@ VENUE = VenueSpec(
     book=BookRule(snapshot_limit=c.SNAPSHOT_LIMIT, stream_snapshots=True),
     client_id=ClientIdRule(prefix=c.CLIENT_ID_PREFIX, alphabet=c.CLIENT_ID_ALPHABET,
                            max_length=len(c.CLIENT_ID_PREFIX) + c.CLIENT_ID_MAX_BYTES),
-    user_stream=user_stream, display="Gate.io spot",
+    user_stream=user_stream, display="Gate.io spot", aliases=c.ASSET_ALIASES,
     private_socket=False,  # private channels are signed on the market-data socket
 )
 

@@ -28,7 +28,7 @@ VENUE = VenueSpec(
     decode_error=codec.decode_error, error_class=codec.error_class,
     book=BookRule(snapshot_limit=c.SNAPSHOT_LIMIT, stream_snapshots=True),
     client_id=ClientIdRule(max_length=c.CLIENT_ID_MAX_LEN, alphabet=c.CLIENT_ID_ALPHABET),
-    user_stream=user_stream, display="MEXC spot",
+    user_stream=user_stream, display="MEXC spot", aliases=c.ASSET_ALIASES,
 )
 
 __all__ = ["VENUE", "MexcPrivate", "MexcPublic", "MexcStream"]
