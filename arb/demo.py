@@ -17,7 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
-from arb.config import Credentials, Secret, default_config
+from arb.config import default_config
+from arb.credentials import Credentials, Secret
 from arb.engine.engine import Engine
 from arb.engine.executor import Outcome, OutcomeStatus
 from arb.model import Order

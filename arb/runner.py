@@ -27,7 +27,8 @@ from typing import TextIO
 
 import msgspec
 
-from arb.config import Config, Credentials, load_config, load_credentials
+from arb.config import Config, load_config
+from arb.credentials import Credentials, load_credentials
 from arb.demo import sim_credentials, summary_table, trade_lines
 from arb.engine.engine import Engine
 from arb.errors import ArbError, AuthenticationError, ConfigError, JournalError

@@ -20,14 +20,8 @@ from pathlib import Path
 import pytest
 
 from arb.cli import main
-from arb.config import (
-    DEFAULT_PAPER_BALANCES,
-    config_schema,
-    load_config,
-    parse_config,
-    registry_names,
-    starter_config,
-)
+from arb.config import DEFAULT_PAPER_BALANCES, config_schema, load_config, parse_config, starter_config
+from arb.credentials import registry_names
 from tests.config import (
     test_cli_fields,
     test_engine_fields,

@@ -35,14 +35,8 @@ from arb.cli.common import (
     fail as _fail,
 )
 from arb.cli.tools import _add_chaos, _add_record, _add_replay, _add_sim, _add_symbols, _add_top
-from arb.config import (
-    Config,
-    config_schema,
-    credential_secrets,
-    describe,
-    load_config,
-    starter_config,
-)
+from arb.config import Config, config_schema, describe, load_config, starter_config
+from arb.credentials import credential_secrets
 from arb.engine.risk import Source, TradingState, read_state, state_path, write_state
 from arb.errors import ArbError, ConfigError
 from arb.obs.logging import configure_logging

@@ -28,7 +28,8 @@ import msgspec
 
 import arb
 from arb._core.book import L2Book
-from arb.config import Config, Credentials, VenueConfig
+from arb.config import Config, VenueConfig
+from arb.credentials import Credentials
 from arb.engine import report
 from arb.engine.books import BookStore, venue_rules
 from arb.engine.control import EngineControl

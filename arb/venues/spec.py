@@ -15,7 +15,8 @@ from typing import Any, Final, NamedTuple
 
 import msgspec
 
-from arb.config import Credentials, VenueConfig
+from arb.config import VenueConfig
+from arb.credentials import Credentials
 from arb.net.contract import ErrorClassifier, ErrorDecoder, RequestSigner
 from arb.net.ratelimit import PoolSpec
 from arb.venues.base import BaseWebSocketInterface, PrivateExchangeInterface, PublicExchangeInterface

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from arb.config import Credentials
+from arb.credentials import Credentials
 from arb.errors import ConfigError, DecodeError
 from arb.model import Symbol
 from arb.net.ratelimit import TokenBucket

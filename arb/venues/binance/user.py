@@ -24,7 +24,7 @@ from typing import Any, Final
 
 import msgspec
 
-from arb.config import Credentials
+from arb.credentials import Credentials
 from arb.errors import DecodeError
 from arb.model import Order, Symbol
 from arb.net.ws import WsClient

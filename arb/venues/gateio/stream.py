@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from arb.config import Credentials
+from arb.credentials import Credentials
 from arb.errors import ConfigError, DecodeError
 from arb.model import Symbol
 from arb.net.ws import WsClient
