@@ -23,7 +23,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from arb.config import Credentials, Secret, VenueConfig, load_credentials
+from arb.config import VenueConfig
+from arb.credentials import Credentials, Secret, load_credentials
 from arb.engine.books import BookFeed, BookStore
 from arb.engine.executor import round_down, round_up
 from arb.errors import ArbError, AuthenticationError, ConfigError, InvalidSymbolError

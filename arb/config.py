@@ -27,11 +27,15 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from arb.credentials import (
+    load_credentials,
+    registry_names,
+    registry_private_socket,
+)
 from arb.errors import ConfigError
 from arb.model import Symbol
 
 ENV_PREFIX: Final = "ARB__"
-_CREDENTIAL_VAR: Final = re.compile(r"^ARB_[A-Z0-9]+_API_(KEY|SECRET|PASSPHRASE)$")
 
 PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
 NonNegFloat = Annotated[float, msgspec.Meta(ge=0)]
@@ -185,10 +189,28 @@ class JournalConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
         "SQLite synchronous mode: full survives power loss, normal a crash of the process")] = "normal"
 
 
+class UniverseConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How ``symbols = "auto"`` picks the pairs: every pair two enabled venues list, filtered (README)."""
+
+    quotes: Annotated[list[str], doc("quote assets considered, e.g. [\"USDT\", \"USDC\"]")] = (
+        msgspec.field(default_factory=lambda: ["USDT"]))
+    min_quote_volume: Annotated[dict[str, NonNegFloat], doc(
+        "per quote asset, a venue's 24 h volume (in it) to trade a pair: {USDT = 1e6, BTC = 15}")] = {}
+    include: Annotated[list[str], doc("BASE/QUOTE pairs kept past the quote, volume and count filters")] = []
+    exclude: Annotated[list[str], doc("pairs (BASE/QUOTE) or assets (BASE) never traded")] = []
+    max_symbols: Annotated[PositiveInt, doc("most pairs, by volume on their second-best venue")] = 50
+    refresh_s: Annotated[NonNegFloat, doc("seconds between re-discoveries (0: never)")] = 3600.0
+    exclude_suspended_transfers: Annotated[bool, doc(
+        "leave a venue out of a pair while either asset's deposits or withdrawals stop there")] = True
+
+
 class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The whole configuration. Build with `load_config` or `default_config`."""
 
-    symbols: Annotated[list[str], doc("symbols to trade, BASE/QUOTE (e.g. \"BTC/USDT\"); required")] = []
+    symbols: Annotated[list[str] | Literal["auto"], doc(
+        "symbols to trade, BASE/QUOTE (e.g. [\"BTC/USDT\"]), or \"auto\": every pair two enabled venues "
+        "list, filtered by [universe]; required")] = []
+    universe: Annotated[UniverseConfig, doc("symbols = \"auto\": how the pairs are found")] = UniverseConfig()
     engine: Annotated[EngineConfig, doc("mode, data directory, logging, event loop, paper balances")] = (
         EngineConfig())
     venues: Annotated[dict[str, VenueConfig], doc(
@@ -208,8 +230,14 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
         return self.engine.paper_balances or DEFAULT_PAPER_BALANCES
 
     @property
+    def auto_symbols(self) -> bool:
+        """``symbols = "auto"``: the pairs come from the venues' lists (`arb.universe`)."""
+        return self.symbols == "auto"
+
+    @property
     def symbol_list(self) -> tuple[Symbol, ...]:
-        return tuple(Symbol.parse(s) for s in self.symbols)
+        """The configured symbols (none with ``symbols = "auto"``: the universe finds them)."""
+        return () if self.auto_symbols else tuple(Symbol.parse(s) for s in self.symbols)
 
     @property
     def enabled_venues(self) -> dict[str, VenueConfig]:
@@ -223,122 +251,12 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
         return Path(self.journal.path) if self.journal.path else Path(self.engine.data_dir) / "journal.sqlite"
 
 
-# --------------------------------------------------------------------------- secrets
-
-
-class Secret:
-    """A secret string whose repr and str are masked; `reveal()` returns the value."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('****')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __reduce__(self) -> Any:
-        raise TypeError("Secret cannot be pickled")
-
-
-class Credentials(msgspec.Struct, frozen=True):
-    """API credentials of one venue (from the environment only); `passphrase` for venues whose
-    spec lists it (`VenueSpec.credentials`)."""
-
-    venue: str
-    api_key: Secret
-    api_secret: Secret
-    passphrase: Secret | None = None
-
-
-def credential_env_name(venue: str, field: str) -> str:
-    """``ARB_<VENUE>_<FIELD>``: ``api_key`` -> ``ARB_<VENUE>_API_KEY``, ``passphrase`` ->
-    ``ARB_<VENUE>_API_PASSPHRASE`` (the venue's registry name in capitals)."""
-    suffix = field.upper() if field.startswith("api_") else f"API_{field.upper()}"
-    return f"ARB_{venue.upper()}_{suffix}"
-
-
-def credential_env_names(venue: str, fields: tuple[str, ...] | None = None) -> tuple[str, ...]:
-    """The environment variables of `fields` (default: what the venue's spec asks for)."""
-    return tuple(credential_env_name(venue, f) for f in (fields or registry_credentials(venue)))
-
-
-def load_credentials(venue: str, environ: Mapping[str, str] | None = None, *,
-                     fields: tuple[str, ...] | None = None) -> Credentials | None:
-    """The venue's keys from the environment (`fields`, default: what its spec asks for).
-
-    None when the key or the secret is absent or empty; with both present, a missing further field
-    the venue requires (a passphrase) is a `ConfigError` naming its variable."""
-    env = os.environ if environ is None else environ
-    wanted = fields or registry_credentials(venue)
-    values = {f: env.get(credential_env_name(venue, f), "") for f in wanted}
-    if not values.get("api_key") or not values.get("api_secret"):
-        return None
-    for field, value in values.items():
-        if not value:
-            name = credential_env_name(venue, field)
-            raise ConfigError(name, f"{venue} needs its API {field.removeprefix('api_')} too: set {name}")
-    phrase = values.get("passphrase")
-    return Credentials(venue, Secret(values["api_key"]), Secret(values["api_secret"]),
-                       Secret(phrase) if phrase else None)
-
-
-def credential_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
-    """Every credential value set in the environment for a registry venue, and any other
-    ``ARB_<NAME>_API_KEY/SECRET/PASSPHRASE`` (a ccxt-driven venue's), for log redaction."""
-    env = os.environ if environ is None else environ
-    named = {name for venue in registry_names() for name in credential_env_names(venue)}
-    named |= {name for name in env if _CREDENTIAL_VAR.match(name)}
-    return [value for name in sorted(named) if (value := env.get(name, ""))]
-
-
-# --------------------------------------------------------------------------- the registry's names
-
-
-def _registry() -> Mapping[str, Any]:
-    """The venue registry (`arb.venues.registry.VENUES`), looked up when a config is parsed.
-
-    Config sits below the venues layer: it cannot import them at module level (they import config)
-    and names no venue itself; the registry is the one table of names. This is the only upward reach.
-    """
-    from arb.venues.registry import VENUES
-
-    return VENUES
-
-
 def _registry_spec(name: str, venue: VenueConfig) -> Any:
-    """The venue's spec as the registry builds it (a ccxt venue's is built from ccxt's description)."""
+    """The venue's spec as the registry builds it (a ccxt venue's is built from ccxt's description);
+    looked up when a config is parsed, like the registry's names."""
     from arb.venues.registry import venue_spec
 
     return venue_spec(name, venue)
-
-
-def registry_names() -> tuple[str, ...]:
-    """Every venue the registry knows, in its order."""
-    return tuple(_registry())
-
-
-def registry_private_socket(venue: str) -> bool:
-    """Whether the venue's user stream has a socket of its own (`ws_private_url` configures it)."""
-    spec = _registry().get(venue)
-    return spec is None or spec.private_socket
-
-
-def registry_credentials(venue: str) -> tuple[str, ...]:
-    """The credential fields a venue's spec asks for (``api_key``, ``api_secret``[, ``passphrase``])."""
-    spec = _registry().get(venue)
-    return tuple(spec.credentials) if spec is not None else ("api_key", "api_secret")
 
 
 # --------------------------------------------------------------------------- loading
@@ -472,10 +390,11 @@ def _choices(field: str) -> tuple[Any, ...]:
         if name not in hints:
             return ()
         node = hints[name]
-        if typing.get_origin(node) is dict:
+        if typing.get_origin(node) is dict:  # a table of tables (venues.NAME): the next name is a key
             continue
-        for arg in typing.get_args(node):  # `X | None`: the struct inside
-            if isinstance(arg, type) and issubclass(arg, msgspec.Struct):
+        for arg in typing.get_args(node):  # `X | None`: the struct inside; `list | Literal`: the literal
+            struct = isinstance(arg, type) and issubclass(arg, msgspec.Struct)
+            if struct or typing.get_origin(arg) is Literal:
                 node = arg
     return typing.get_args(node) if typing.get_origin(node) is Literal else ()
 
@@ -492,6 +411,21 @@ def _check_url(field: str, text: str, schemes: tuple[str, ...]) -> None:
         url.port  # noqa: B018 (raises on a port that is not a number or out of range)
     except ValueError:
         raise ConfigError(field, "the URL's port is not a number in 1-65535", text) from None
+
+
+def _check_symbols(field: str, texts: list[str], *, assets: bool = False) -> None:
+    """Every entry a BASE/QUOTE symbol (or, with `assets`, an asset), none twice (names `field[i]`)."""
+    seen: set[Symbol] = set()
+    for i, text in enumerate(texts):
+        if assets and text.isalnum():
+            continue
+        try:
+            symbol = Symbol.parse(text)
+        except ValueError:
+            raise ConfigError(f"{field}[{i}]", "expected BASE/QUOTE, e.g. \"BTC/USDT\"", text) from None
+        if symbol in seen:
+            raise ConfigError(f"{field}[{i}]", "duplicate symbol", text)
+        seen.add(symbol)
 
 
 def _check(config: Config) -> None:
@@ -512,16 +446,16 @@ def _check(config: Config) -> None:
             if not amount.is_finite() or amount < 0:
                 raise ConfigError(f"{section}.{asset}", "must be a number >= 0", str(amount))
     if not config.symbols:
-        raise ConfigError("symbols", "at least one symbol is required, e.g. symbols = [\"BTC/USDT\"]")
-    seen: set[Symbol] = set()
-    for i, text in enumerate(config.symbols):
-        try:
-            symbol = Symbol.parse(text)
-        except ValueError:
-            raise ConfigError(f"symbols[{i}]", "expected BASE/QUOTE, e.g. \"BTC/USDT\"", text) from None
-        if symbol in seen:
-            raise ConfigError(f"symbols[{i}]", "duplicate symbol", text)
-        seen.add(symbol)
+        raise ConfigError("symbols", "at least one symbol is required: symbols = [\"BTC/USDT\"] or \"auto\"")
+    universe = config.universe
+    for field, texts in (("symbols", config.symbols if isinstance(config.symbols, list) else []),
+                         ("universe.include", universe.include), ("universe.exclude", universe.exclude)):
+        _check_symbols(field, texts, assets=field == "universe.exclude")
+    for i, asset in enumerate(universe.quotes):
+        if not (asset.isalnum() and asset.isupper()):
+            raise ConfigError(f"universe.quotes[{i}]", "expected an asset in capitals, e.g. \"USDT\"", asset)
+    for asset in set(universe.min_quote_volume) - set(universe.quotes):
+        raise ConfigError(f"universe.min_quote_volume.{asset}", f"not in universe.quotes {universe.quotes}")
     if len(config.enabled_venues) < 2:
         raise ConfigError(
             "venues", f"cross-venue arbitrage needs at least two enabled venues of {registry_names()}",
@@ -569,7 +503,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
 
 
 def default_config(
-    symbols: list[str] | None = None,
+    symbols: list[str] | str | None = None,
     venues: list[str] | Mapping[str, Mapping[str, Any]] | None = None,
     **sections: Any,
 ) -> Config:

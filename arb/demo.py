@@ -17,13 +17,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
-from arb.config import Credentials, Secret, default_config
+from arb.config import default_config
+from arb.credentials import Credentials, Secret
 from arb.engine.engine import Engine
 from arb.engine.executor import Outcome, OutcomeStatus
 from arb.model import Order
 from arb.obs import loop
 from arb.sim.accounts import SIM_KEY, SIM_PASSPHRASE, SIM_SECRET
 from arb.sim.server import SimExchange
+from arb.sim.universe import SimUniverse
 
 PIPED_EVERY_S = 5
 TRADE_LINES = 20  # per-trade lines in the summary (the journal has them all)
@@ -107,14 +109,15 @@ def trade_lines(outcomes: Sequence[Outcome], limit: int = TRADE_LINES) -> str:
 
 
 async def run_demo(duration: float, venues: Sequence[str], symbols: Sequence[str], seed: int,
-                   data_dir: Path, out: TextIO | None = None) -> dict[str, Any]:
+                   data_dir: Path, out: TextIO | None = None, universe: SimUniverse | None = None
+                   ) -> dict[str, Any]:
     out = out or sys.stdout  # resolved per call, so a redirected stdout is honoured
-    sim = SimExchange(venues, seed=seed)
+    sim = SimExchange(venues, seed=seed, universe=universe)
     urls = await sim.start()
     for venue, (rest, ws) in urls.items():
         out.write(f"simulated {venue}: rest={rest} ws={ws}\n")
     config = default_config(
-        symbols=list(symbols),
+        symbols="auto" if list(symbols) == ["auto"] else list(symbols),
         venues={v: {"rest_url": urls[v][0], "ws_url": urls[v][1]} for v in venues},
         engine={"data_dir": str(data_dir), "mode": "live"},
     )
@@ -144,7 +147,7 @@ async def run_demo(duration: float, venues: Sequence[str], symbols: Sequence[str
 
 
 def main(duration: float, venues: Sequence[str], symbols: Sequence[str], seed: int,
-         data_dir: str | None, use_uvloop: bool = True) -> int:
+         data_dir: str | None, use_uvloop: bool = True, universe: SimUniverse | None = None) -> int:
     base = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="arb-demo-"))
-    summary = loop.run(run_demo(duration, venues, symbols, seed, base), use_uvloop)
+    summary = loop.run(run_demo(duration, venues, symbols, seed, base, universe=universe), use_uvloop)
     return 0 if summary["books_synced"] else 1

@@ -8,6 +8,7 @@ book prices and sizes are floats (doubles); anything sent back to a venue or boo
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import NewType
 
@@ -155,6 +156,43 @@ class Symbol(msgspec.Struct, frozen=True, order=True):
         raise ValueError(f"symbol {text!r} does not end in a known quote asset {quotes}")
 
 
+class Spelling(msgspec.Struct, frozen=True):
+    """How one venue names symbols and assets: its wire style and the assets it lists under another
+    name than everyone else (`aliases`: the venue's code -> the common code, e.g. MEXC's
+    ``{"STEPN": "GMT", "GMT": "GMTTOKEN"}``, the table ccxt keeps as ``commonCurrencies``).
+
+    A venue package converts at its edge with it, so everything past the package speaks common names.
+    """
+
+    style: SymbolStyle
+    aliases: Mapping[str, str] = msgspec.field(default_factory=dict)
+
+    def asset(self, code: str) -> str:
+        """The common name of the venue's asset `code`."""
+        return self.aliases.get(code, code)
+
+    def venue_asset(self, asset: str) -> str:
+        """The venue's code for the common `asset`."""
+        for code, common in self.aliases.items():
+            if common == asset:
+                return code
+        return asset if asset not in self.aliases else f"{asset}?"  # common name taken by another asset
+
+    def pair(self, base: str, quote: str) -> Symbol:
+        """The common symbol of the venue's (base, quote) codes."""
+        return Symbol(self.asset(base), self.asset(quote))
+
+    def venue(self, symbol: Symbol, style: SymbolStyle | None = None) -> str:
+        """The venue's spelling of the common `symbol` (in `style`, default its own)."""
+        renamed = Symbol(self.venue_asset(symbol.base), self.venue_asset(symbol.quote))
+        return renamed.to_venue(self.style if style is None else style)
+
+    def common(self, text: str, quotes: tuple[str, ...] = KNOWN_QUOTES) -> Symbol:
+        """The common symbol of a venue spelling (ValueError when it cannot be split)."""
+        raw = Symbol.from_venue(text, self.style, quotes)
+        return self.pair(raw.base, raw.quote)
+
+
 class SymbolInfo(msgspec.Struct, frozen=True):
     """Trading rules of one symbol on one venue."""
 
@@ -218,6 +256,19 @@ class Ticker(msgspec.Struct, frozen=True):
     volume_base: float = 0.0
     volume_quote: float = 0.0
     ts_event: int = 0
+
+
+class TransferStatus(msgspec.Struct, frozen=True):
+    """Whether an asset can be deposited to and withdrawn from a venue (all networks together)."""
+
+    asset: str
+    deposit: bool
+    withdraw: bool
+
+    @property
+    def suspended(self) -> bool:
+        """Either way closed: inventory on this venue cannot be rebalanced."""
+        return not (self.deposit and self.withdraw)
 
 
 class Kline(msgspec.Struct, frozen=True):

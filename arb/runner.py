@@ -27,7 +27,8 @@ from typing import TextIO
 
 import msgspec
 
-from arb.config import Config, Credentials, load_config, load_credentials
+from arb.config import Config, load_config
+from arb.credentials import Credentials, load_credentials
 from arb.demo import sim_credentials, summary_table, trade_lines
 from arb.engine.engine import Engine
 from arb.errors import ArbError, AuthenticationError, ConfigError, JournalError
@@ -38,6 +39,7 @@ from arb.ops.preflight import EXIT_CANNOT_TRADE, config_reasons, engine_reasons
 from arb.ops.status import engine_status
 from arb.ops.view import ViewMode, choose_mode, engine_controls, show
 from arb.sim.server import SimExchange, parse_sim_urls
+from arb.sim.universe import SimUniverse, large_universe
 from arb.venues.registry import venue_specs
 
 log = logging.getLogger(__name__)
@@ -71,14 +73,14 @@ def _cannot_trade(out: TextIO, reasons: list[str], wait: bool) -> bool:
 
 async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 1,
               out: TextIO | None = None, credentials: dict[str, Credentials] | None = None,
-              quiet: bool = True, wait: bool = False) -> int:
+              quiet: bool = True, wait: bool = False, universe: SimUniverse | None = None) -> int:
     out = out or sys.stdout  # resolved per call, so a redirected stdout is honoured
     reasons = config_reasons(config)
     if reasons and _cannot_trade(out, reasons, wait):
         return EXIT_CANNOT_TRADE
     simulator = None
     if sim:
-        simulator = SimExchange(list(config.enabled_venues), seed=seed)
+        simulator = SimExchange(list(config.enabled_venues), seed=seed, universe=universe)
         urls = await simulator.start()
         config = _with_sim_urls(config, urls)
         for venue, (rest, ws) in urls.items():
@@ -135,7 +137,8 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
                       f"event loop {loop_name()}; journal {config.journal_path}\n")
             log.info("engine %s started: %s mode, venues %s, symbols %s, event loop %s", config.engine.name,
                      config.engine.mode,
-                     ", ".join(config.enabled_venues), ", ".join(config.symbols), loop_name())
+                     ", ".join(config.enabled_venues),
+                     ", ".join(map(str, engine.universe.symbols() or config.symbol_list)), loop_name())
             obs = config.observability
             if obs.metrics_port:
                 health = HealthServer(obs.metrics_host, obs.metrics_port, readiness=engine.readiness,
@@ -173,8 +176,9 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
 
 def main(config_path: str, *, live: bool, sim: bool, duration: float | None, seed: int,
          sim_urls: Sequence[str] = (), use_uvloop: bool | None = None, quiet: bool = False,
-         wait: bool = False) -> int:
-    """`arb-engine run`; `sim_urls` (``VENUE=URL``) point venues at a running `arb-engine sim`."""
+         wait: bool = False, universe: str = "default") -> int:
+    """`arb-engine run`; `sim_urls` (``VENUE=URL``) point venues at a running `arb-engine sim`;
+    `universe` ``"large"``: the in-process simulator (`sim`) lists `large_universe`."""
     try:
         config = load_config(config_path)
         urls = parse_sim_urls(sim_urls)
@@ -203,8 +207,9 @@ def main(config_path: str, *, live: bool, sim: bool, duration: float | None, see
             config, engine=msgspec.structs.replace(config.engine, mode="live"))
     uvloop = config.engine.use_uvloop if use_uvloop is None else use_uvloop
     try:
+        listings = large_universe(list(config.enabled_venues)) if universe == "large" else None
         return event_loop.run(run(config, sim=sim, duration=duration, seed=seed, credentials=credentials,
-                                  quiet=quiet, wait=wait), uvloop)
+                                  quiet=quiet, wait=wait, universe=listings), uvloop)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -8,14 +8,13 @@ import pytest
 from arb.config import (
     MARKET_DATA_PRESET,
     TRADING_PRESET,
-    Secret,
     config_schema,
     default_config,
     describe,
     load_config,
-    load_credentials,
     parse_config,
 )
+from arb.credentials import Secret, load_credentials
 from arb.errors import ConfigError
 from arb.model import Symbol
 from arb.venues.registry import VENUES

@@ -20,27 +20,23 @@ from pathlib import Path
 import pytest
 
 from arb.cli import main
-from arb.config import (
-    DEFAULT_PAPER_BALANCES,
-    config_schema,
-    load_config,
-    parse_config,
-    registry_names,
-    starter_config,
-)
+from arb.config import DEFAULT_PAPER_BALANCES, config_schema, load_config, parse_config, starter_config
+from arb.credentials import registry_names
 from tests.config import (
     test_ccxt_fields,
     test_cli_fields,
     test_engine_fields,
     test_executor_fields,
     test_risk_fields,
+    test_universe_fields,
     test_venue_fields,
 )
 from tests.config.support import leaf_fields, pattern
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBES = {**test_engine_fields.PROBES, **test_cli_fields.PROBES, **test_venue_fields.PROBES,
-          **test_risk_fields.PROBES, **test_executor_fields.PROBES, **test_ccxt_fields.PROBES}
+          **test_risk_fields.PROBES, **test_executor_fields.PROBES, **test_universe_fields.PROBES,
+          **test_ccxt_fields.PROBES}
 
 
 def test_every_config_field_has_a_behavioural_probe() -> None:

@@ -2,7 +2,7 @@
 
 Adding a venue is one package plus one registry line: nothing in `arb/engine/` may name a venue of
 the registry (in strings, identifiers, imports or comments: ``"mexc"``, ``MexcStream``,
-``arb.venues.mexc.constants``, ``MEXC``), and `arb/config.py` and `arb/cli.py` may not either.
+``arb.venues.mexc.constants``, ``MEXC``), and `arb/config.py` and `arb/cli/` may not either.
 """
 
 from __future__ import annotations
@@ -63,5 +63,5 @@ def test_the_engine_names_no_venue() -> None:
 
 
 def test_config_and_cli_take_venue_names_from_the_registry() -> None:
-    found = _scan([ARB / "config.py", ARB / "cli.py"])
+    found = _scan([ARB / "config.py", *sorted((ARB / "cli").glob("*.py"))])
     assert not found, "venue names come from arb.venues.registry.VENUES:\n" + "\n".join(found)

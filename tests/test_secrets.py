@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from arb.config import Credentials, Secret, default_config, load_credentials
+from arb.config import default_config
+from arb.credentials import Credentials, Secret, load_credentials
 from arb.engine.engine import Engine
 from arb.errors import AuthenticationError
 from arb.ops.status import engine_status

@@ -133,6 +133,15 @@ class BookStore:
             self._spawn_resync(sync)
         return sync
 
+    def tracks(self, venue: str, symbol: Symbol) -> bool:
+        return (venue, symbol) in self._syncs
+
+    def remove(self, venue: str, symbol: Symbol) -> None:
+        """Stop tracking a book (the symbol universe dropped it); its resync, if any, is cancelled."""
+        sync = self._syncs.pop((venue, symbol), None)
+        if sync is not None:
+            self._cancel_task(sync)
+
     def sync(self, venue: str, symbol: Symbol) -> BookSync:
         return self._syncs[(venue, symbol)]
 

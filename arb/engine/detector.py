@@ -125,6 +125,10 @@ class Detector:
             raise ValueError(f"{symbol}: needs books on at least two venues, got {list(books)}")
         self._markets[symbol] = _Market(symbol, books, fees, qty_step, self.risk)
 
+    def remove_symbol(self, symbol: Symbol) -> None:
+        """Stop evaluating `symbol` (fewer than two of its books are left)."""
+        self._markets.pop(symbol, None)
+
     def set_run_tag(self, tag: str) -> None:
         """The prefix of opportunity ids (unique per run: the journal's run counter)."""
         self._run_tag = tag

@@ -28,7 +28,8 @@ import msgspec
 
 import arb
 from arb._core.book import L2Book
-from arb.config import Config, Credentials, VenueConfig
+from arb.config import Config, VenueConfig
+from arb.credentials import Credentials
 from arb.engine import report
 from arb.engine.books import BookStore, venue_rules
 from arb.engine.control import EngineControl
@@ -40,6 +41,7 @@ from arb.engine.orders import OrderTracker, TrackedOrder
 from arb.engine.paper import PaperExchange
 from arb.engine.reconcile import ReconcileReport, reconcile
 from arb.engine.risk import RiskManager, TradingState, state_path
+from arb.engine.universe import UniverseKeeper
 from arb.engine.upkeep import Upkeep
 from arb.errors import ConfigError, DecodeError, ExchangeError, TradingDisabledError
 from arb.model import ZERO, AssetBalance, Fill, Opportunity, Order, Symbol, SymbolInfo, Trade
@@ -204,6 +206,7 @@ class Engine:
         self._executor: Executor | None = None
         self._handlers = _Handlers(self)
         self.upkeep = Upkeep(self)
+        self.universe = UniverseKeeper(self, lambda v: self._taker_fee(v, config.enabled_venues[v]))
         self._venue_clocks: dict[str, ServerClock] = {}
 
     # ------------------------------------------------------------------ lifecycle
@@ -217,9 +220,11 @@ class Engine:
         for name, venue_cfg in venues.items():
             self.publics[name] = self._make_public(name, venue_cfg)
             await self._measure_clock(name)
-            for info in await self.publics[name].symbols():
+            for info in [] if self.universe.enabled else await self.publics[name].symbols():
                 if info.symbol in wanted and info.tradable:
                     self.symbols[(name, info.symbol)] = info
+        if self.universe.enabled:  # symbols = "auto": every pair two venues list, filtered
+            self.symbols.update(await self.universe.discover())
         if self.live:
             await self._start_live()
         else:
@@ -233,7 +238,7 @@ class Engine:
             halted=lambda venue, symbol: (venue, symbol) in self.upkeep.halted,
             client_ids={name: spec.client_id for name, spec in self.specs.items()},
         )
-        for symbol in self.config.symbol_list:
+        for symbol in self.universe.symbols() or self.config.symbol_list:
             listed = [v for v in venues if (v, symbol) in self.symbols]
             if len(listed) < 2:
                 log.warning("%s is listed on %s only: not traded", symbol, listed)
@@ -257,6 +262,7 @@ class Engine:
             self._refresher = asyncio.get_running_loop().create_task(self._refresh_balances(),
                                                                      name="balance refresh")
         self.upkeep.start()
+        self.universe.start()
 
     def _venue_stream(self, name: str, handlers: StreamHandlers, cfg: VenueConfig) -> BaseWebSocketInterface:
         if not self.live:
@@ -353,6 +359,7 @@ class Engine:
 
     async def stop(self) -> None:
         await self.upkeep.stop()
+        await self.universe.stop()
         for check in list(self._checks):
             check.cancel()
         if self._refresher is not None:

@@ -28,7 +28,7 @@ def engine_reasons(engine: Engine) -> tuple[list[str], list[str]]:
     venues = list(engine.config.enabled_venues)
     warnings: list[str] = []
     listed_twice = []
-    for symbol in engine.config.symbol_list:
+    for symbol in engine.universe.symbols() or engine.config.symbol_list:  # "auto": the universe's
         listed = [v for v in venues if (v, symbol) in engine.symbols]
         if len(listed) < 2:
             where = f"on {', '.join(listed)} only" if listed else "on no enabled venue"
@@ -38,15 +38,20 @@ def engine_reasons(engine: Engine) -> tuple[list[str], list[str]]:
     if not listed_twice:
         return ["no symbol is listed on two enabled venues", *warnings], warnings
     risk = engine.risk
-    funded = []
+    funded, unfunded = [], []
     for symbol, listed in listed_twice:
         buyers = {v for v in listed if risk.available(v, symbol.quote) > ZERO}
         sellers = {v for v in listed if risk.available(v, symbol.base) > ZERO}
         if any(b != s for b in buyers for s in sellers):
             funded.append(symbol)
+        elif engine.universe.enabled:
+            unfunded.append(str(symbol))
         else:
             warnings.append(f"{symbol}: no venue pair has {symbol.quote} to buy on one venue and "
                             f"{symbol.base} to sell on another")
+    if unfunded:  # a discovered universe: one line, not one per pair
+        warnings.append(f"{len(unfunded)} of {len(listed_twice)} pairs have no base to sell or quote to buy "
+                        f"on two venues: {', '.join(unfunded[:8])}{', ...' if len(unfunded) > 8 else ''}")
     if not funded:
         where = "the venues' balances" if engine.live else "engine.paper_balances"
         return [f"nothing to trade with: no symbol has the quote to buy on one venue and the base to sell "

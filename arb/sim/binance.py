@@ -76,7 +76,7 @@ class BinanceDialect:
         self.accounts = dict(accounts)  # api key -> (secret, account)
         self.ledger = funded_ledger(self.accounts)
         self.matching = MatchingEngine(NAME, market, self.ledger, taker_fee=TAKER_FEE, clock_ms=clock_ms)
-        self._symbols = {f"{s.base}{s.quote}": s for s in market.specs}
+        self._symbols = {_name(s): s for s in market.names(NAME)}  # listed or not yet
         self.subscribers = Subscribers()
         self._anonymous = itertools.count(1)  # ids for orders placed without newClientOrderId
         market.subscribe(NAME, self._on_diff)
@@ -115,7 +115,9 @@ class BinanceDialect:
     async def _exchange_info(self, request: web.Request) -> web.Response:
         symbols = []
         for name, symbol in self._symbols.items():
-            spec = self.market.specs[symbol]
+            if not self.market.listed(NAME, symbol):
+                continue
+            spec = self.market.spec(NAME, symbol)
             halted = (NAME, symbol) in self.market.halted
             symbols.append({
                 "symbol": name, "status": "HALT" if halted else "TRADING", "baseAsset": symbol.base,

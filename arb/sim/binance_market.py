@@ -68,7 +68,7 @@ class BinanceMarketData:
         self.market = market
         self._clock_ms = clock_ms
         self.subscribers = subscribers
-        self._symbols = {_name(s): s for s in market.specs}
+        self._symbols = {_name(s): s for s in market.names(NAME)}
         market.trades.subscribe(NAME, self._on_trades)
 
     def add_routes(self, app: web.Application) -> None:
@@ -155,7 +155,7 @@ class BinanceMarketData:
             except KeyError:
                 return _error(-1121, "Invalid symbol.")
         else:
-            wanted = list(self._symbols.values())
+            wanted = [s for s in self._symbols.values() if self.market.listed(NAME, s)]
         return web.json_response([self._ticker_json(s, mini) for s in wanted])
 
     async def _klines(self, request: web.Request) -> web.Response:

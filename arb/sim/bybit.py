@@ -78,7 +78,7 @@ class BybitDialect:
         self.market_data = BybitMarketData(market, clock_ms, self.subscribers)
         # the private socket, on its own fanout: arb.sim.bybit_user
         self.user = BybitUserApi(self.accounts, self.matching, clock_ms, self.private)
-        self.symbols = {symbol_id(s): s for s in market.specs}
+        self.symbols = {symbol_id(s): s for s in market.names(NAME)}  # listed or not yet
         self._serials = itertools.count(1)
         self.malformed = 0  # unreadable public requests
 
@@ -107,7 +107,7 @@ class BybitDialect:
         return ok({"timeSecond": str(now // 1000), "timeNano": str(now * 1_000_000)}, self._clock_ms)
 
     def _instrument(self, symbol: Symbol, symbol_number: int) -> dict[str, object]:
-        spec = self.market.specs[symbol]
+        spec = self.market.spec(NAME, symbol)
         halted = (NAME, symbol) in self.market.halted
         return {
             "symbolId": symbol_number, "symbol": symbol_id(symbol), "baseCoin": symbol.base,
@@ -130,7 +130,7 @@ class BybitDialect:
             raise BybitError(Code.PARAMS, "params error: Symbol Is Invalid")
         status = request.query.get("status", "Trading" if wanted is None else None)
         rows = [self._instrument(s, i) for i, s in enumerate(self.symbols.values(), start=1)
-                if wanted in (None, symbol_id(s))]
+                if wanted == symbol_id(s) or (wanted is None and self.market.listed(NAME, s))]
         rows = [row for row in rows if status is None or row["status"] == status]
         return ok({"category": CATEGORY, "list": rows}, self._clock_ms)
 

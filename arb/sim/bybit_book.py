@@ -108,10 +108,10 @@ class BybitBooks:
         self.market = market
         self._clock_ms = clock_ms
         self.subscribers = subscribers
-        self.symbols = {symbol_id(s): s for s in market.specs}
+        self.symbols = {symbol_id(s): s for s in market.names(NAME)}
         self.views: dict[tuple[Symbol, int], DepthView] = {}
         now = clock_ms()
-        for symbol in market.specs:
+        for symbol in self.symbols.values():
             book = market.books[(NAME, symbol)]
             first_u = book.update_id % FIRST_U_SPAN + 1
             for depth in DEPTHS:
@@ -159,7 +159,7 @@ class BybitBooks:
     def reset(self, symbols: Iterable[Symbol] | None = None, *, restart: bool = False) -> int:
         """Push a fresh snapshot on every depth topic of `symbols` (all by default): ``u`` + 1, or
         ``u`` = 1 for a service restart. Returns how many topics had subscribers."""
-        wanted = set(symbols) if symbols is not None else set(self.market.specs)
+        wanted = set(symbols) if symbols is not None else set(self.symbols.values())
         pushed = 0
         for (symbol, _), view in self.views.items():
             if symbol not in wanted:

@@ -62,7 +62,7 @@ class BybitMarketData:
         self.market = market
         self._clock_ms = clock_ms
         self.subscribers = subscribers
-        self.symbols = {symbol_id(s): s for s in market.specs}
+        self.symbols = {symbol_id(s): s for s in market.names(NAME)}
         market.trades.subscribe(NAME, self._on_trades)
         market.subscribe(NAME, self._on_diff)
 
@@ -125,7 +125,8 @@ class BybitMarketData:
         check_category(request)
         symbol = self.symbol(request, required=False)
         now = self._clock_ms()
-        chosen = [symbol] if symbol is not None else list(self.symbols.values())
+        chosen = [symbol] if symbol is not None else [
+            s for s in self.symbols.values() if self.market.listed(NAME, s)]
         return ok({"category": CATEGORY, "list": [self.ticker(s, now) for s in chosen]}, self._clock_ms)
 
     # ------------------------------------------------------------------ topics

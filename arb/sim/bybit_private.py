@@ -131,7 +131,7 @@ class BybitPrivateApi:
         self._clock_ms = clock_ms
         self.taker_fee = taker_fee
         self.maker_fee = maker_fee
-        self.symbols = {symbol_id(s): s for s in market.specs}
+        self.symbols = {symbol_id(s): s for s in market.names(NAME)}
         self._wire: dict[int, Wire] = {}
         self._placing: Wire | None = None  # the order being placed (its listeners run before it is kept)
         self._auto = itertools.count(1)
@@ -223,7 +223,7 @@ class BybitPrivateApi:
 
     def _base_for_quote(self, symbol: Symbol, side: Side, funds: Decimal) -> Decimal:
         """How much base `funds` of quote buys (or sells for) against the book, floored to the step."""
-        spec = self.market.specs[symbol]
+        spec = self.market.spec(NAME, symbol)
         fee = 1 + self.taker_fee if side is Side.BUY else Decimal(1)
         base = ZERO
         for price, qty in self.market.books[(NAME, symbol)].levels(side is Side.SELL):
@@ -414,7 +414,7 @@ class BybitPrivateApi:
     def _post_only_price(self, symbol: Symbol, side: Side, price: Decimal) -> tuple[Decimal, bool]:
         """(the price to rest at, refused): a crossing PostOnly becomes an IOC that cannot trade."""
         _, bids, asks = self.market.snapshot(NAME, symbol, 1)
-        tick = self.market.specs[symbol].tick
+        tick = self.market.spec(NAME, symbol).tick
         if side is Side.BUY and asks and price >= asks[0][0]:
             return max(asks[0][0] - tick, tick), True
         if side is Side.SELL and bids and price <= bids[0][0]:

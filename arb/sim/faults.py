@@ -36,6 +36,7 @@ import json
 import random
 import re
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
 from typing import Final
@@ -51,13 +52,17 @@ ListenKeyHook = Callable[[str], None]
 
 
 class Reply(msgspec.Struct, frozen=True):
-    """A canned answer for the next REST request (optionally only for one method)."""
+    """A canned answer for the next REST request (optionally only for one method and/or path)."""
 
     status: int
     body: str
     headers: Mapping[str, str] = msgspec.field(default_factory=dict)
     method: str | None = None
+    path: str | None = None  # e.g. "/api/v3/depth": only a request for exactly this path gets it
     content_type: str = "application/json"
+
+    def wants(self, request: web.Request) -> bool:
+        return self.method in (None, request.method) and self.path in (None, request.path)
 
 
 class Corruption(enum.IntEnum):
@@ -145,6 +150,9 @@ EXPIRED_KEY: Final[Mapping[str, str]] = MappingProxyType({
 })
 
 
+SERVED_KEPT: Final = 1000  # canned replies remembered in `FaultInjector.served`
+
+
 def _no_topic(topic: str) -> bool:
     return False
 
@@ -217,6 +225,8 @@ class FaultInjector:
         self._key_hooks: list[ListenKeyHook] = []
         # told(ip, seconds) when a canned 429 carries Retry-After (the server wires the venue's limiter)
         self.told: Callable[[str, float], None] | None = None
+        # every canned reply served: (monotonic s when it was answered, "METHOD /path", status)
+        self.served: deque[tuple[float, str, int]] = deque(maxlen=SERVED_KEPT)
         self.expired_keys: set[str] = set()
         # which fanout topics carry the account's pushes (venues whose private channels share it)
         self.is_user_topic: Callable[[str], bool] = _no_topic
@@ -309,9 +319,10 @@ class FaultInjector:
                 counts.refused_upgrades += 1
                 return self._server_error(plan.refuse_status)
             return await handler(request)
-        if plan.replies and plan.replies[0].method in (None, request.method):
+        if plan.replies and plan.replies[0].wants(request):
             reply = plan.replies.pop(0)
             counts.canned += 1
+            self.served.append((time.monotonic(), f"{request.method} {request.path}", reply.status))
             retry_after = reply.headers.get("Retry-After")
             if reply.status == 429 and retry_after and self.told is not None:
                 self.told(request.remote or "?", float(retry_after))

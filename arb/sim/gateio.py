@@ -68,7 +68,7 @@ class GateDialect:
         self.matching = MatchingEngine(NAME, market, self.ledger, taker_fee=TAKER_FEE, clock_ms=clock_ms)
         self.private = GatePrivateApi(NAME, market, self.ledger, self.matching, self.accounts, clock_ms,
                                       TAKER_FEE, MAKER_FEE)
-        self._pairs = {_pair(s): s for s in market.specs}
+        self._pairs = {_pair(s): s for s in market.names(NAME)}  # listed or not yet
         self.subscribers = Subscribers()
         # private channels on the same socket: arb.sim.gateio_user
         self.user = GateUserChannels(self._pairs, self.accounts, self.matching, self.ledger, clock_ms,
@@ -86,6 +86,7 @@ class GateDialect:
         app.router.add_get(f"{PREFIX}/spot/time", self._time)
         app.router.add_get(f"{PREFIX}/spot/currency_pairs", self._pairs_handler)
         app.router.add_get(f"{PREFIX}/spot/order_book", self._order_book)
+        app.router.add_get(f"{PREFIX}/spot/currencies", self._currencies)
         app.router.add_get(f"{PREFIX}/margin/currency_pairs", self._margin_pairs)
         app.router.add_get("/ws/v4/", self._ws)
         self.private.add_routes(app)
@@ -99,7 +100,9 @@ class GateDialect:
     async def _pairs_handler(self, request: web.Request) -> web.Response:
         rows = []
         for pair, symbol in self._pairs.items():
-            spec = self.market.specs[symbol]
+            if not self.market.listed(NAME, symbol):
+                continue
+            spec = self.market.spec(NAME, symbol)
             halted = (NAME, symbol) in self.market.halted
             rows.append({
                 "id": pair, "base": symbol.base, "quote": symbol.quote, "fee": FEE_PERCENT,
@@ -109,6 +112,18 @@ class GateDialect:
                 "amount_precision": _decimals(spec.step), "precision": _decimals(spec.tick),
                 "trade_status": "untradable" if halted else "tradable", "sell_start": 0, "buy_start": 0,
             })
+        return web.json_response(rows)
+
+    async def _currencies(self, request: web.Request) -> web.Response:
+        """Every asset with its transfer status (public, as Gate publishes it): ``{"currency": "GAS",
+        "delisted": false, "withdraw_disabled": true, "withdraw_delayed": false, "deposit_disabled":
+        false, "trade_disabled": false, "chain": "GAS"}``."""
+        rows = []
+        for asset in self.market.assets(NAME):
+            deposit, withdraw = self.market.transfer(NAME, asset)
+            rows.append({"currency": asset, "delisted": False, "withdraw_disabled": not withdraw,
+                         "withdraw_delayed": False, "deposit_disabled": not deposit, "trade_disabled": False,
+                         "chain": asset})
         return web.json_response(rows)
 
     async def _margin_pairs(self, request: web.Request) -> web.Response:

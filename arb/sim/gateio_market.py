@@ -78,7 +78,7 @@ class GateMarketData:
         self.market = market
         self._clock_ms = clock_ms
         self.subscribers = subscribers
-        self._pairs = {_pair(s): s for s in market.specs}
+        self._pairs = {_pair(s): s for s in market.names(NAME)}
         market.trades.subscribe(NAME, self._on_trades)
 
     def add_routes(self, app: web.Application) -> None:
@@ -133,7 +133,8 @@ class GateMarketData:
             if isinstance(symbol, web.Response):
                 return symbol
             return web.json_response([self._ticker_json(symbol, now)])
-        return web.json_response([self._ticker_json(s, now) for s in self._pairs.values()])
+        return web.json_response([self._ticker_json(s, now) for s in self._pairs.values()
+                                  if self.market.listed(NAME, s)])
 
     async def _candlesticks(self, request: web.Request) -> web.Response:
         symbol = self._symbol(request)

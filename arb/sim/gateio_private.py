@@ -109,7 +109,7 @@ class GatePrivateApi:
         self._clock_ms = clock_ms
         self.taker_fee = taker_fee
         self.maker_fee = maker_fee
-        self._pairs = {pair_name(s): s for s in market.specs}
+        self._pairs = {pair_name(s): s for s in market.names(self.name)}
         self._wire: dict[int, Wire] = {}
         self._placing: Wire | None = None  # the order being placed (its listeners run before it is kept)
         self._anonymous = itertools.count(1)
@@ -198,7 +198,7 @@ class GatePrivateApi:
 
     def _market_buy_base(self, symbol: Symbol, funds: Decimal) -> Decimal:
         """How much base a market buy of `funds` quote takes from the book, floored to the step."""
-        spec = self.market.specs[symbol]
+        spec = self.market.spec(self.name, symbol)
         base = ZERO
         for price, qty in self.market.books[(self.name, symbol)].levels(False):
             cost = price * qty * (1 + self.taker_fee)

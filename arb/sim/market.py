@@ -11,6 +11,12 @@ every price and size the dialects print is exact. Every change to a book is one 
 range it covers (``first_id..last_id``, like the venues' aggregated diffs). `snapshot` returns the
 levels with the id they are consistent with.
 
+Venues list symbols under their own names (`SimListing`): a venue may rename an asset, as real
+venues do, so a book is keyed by (venue, the venue's own symbol) while its price follows the market's
+symbol. Without listings every venue lists every symbol of the universe under the common name (the
+default five). `arb.sim.universe` builds the larger, partially overlapping universe. A listing may be
+hidden (`set_listed`): its book runs, but the venue's symbol list and tickers leave it out.
+
 Public trades go on `trades` (`arb.sim.tape.TradeTape`): the matching engines print every fill
 there, and with `synthetic_trades` a re-quote that moves a book through its old touch (the new
 best bid at or above the old best ask, or the new best ask at or below the old best bid) prints
@@ -23,7 +29,7 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 
 import msgspec
@@ -35,6 +41,8 @@ from arb.sim.tape import TradeTape
 NS = 1_000_000_000
 MS = 1_000_000
 PAST_STATES = 256  # book states kept per book while snapshots lag (the largest lag served)
+HISTORY_PRINTS = 24  # prints making a listing's 24 h volume before the start (hourly)
+HOUR_MS = 3_600_000
 Level = tuple[Decimal, Decimal]
 
 
@@ -71,6 +79,16 @@ class BookDiff(msgspec.Struct, frozen=True):
     bids: list[Level]
     asks: list[Level]
     ts_ns: int
+
+
+class SimListing(msgspec.Struct, frozen=True):
+    """One venue's listing of one market symbol: under `name` (the venue's own spelling of the
+    assets), with `volume_quote` of 24 h quote volume traded before the simulator started."""
+
+    symbol: Symbol  # the market's symbol (its reference price)
+    name: Symbol  # what the venue calls it
+    volume_quote: Decimal = Decimal(0)
+    listed: bool = True  # False: the book runs but the venue does not list it (yet)
 
 
 def default_universe() -> list[SimSymbolSpec]:
@@ -129,9 +147,15 @@ class MarketModel:
     Parameters
     ----------
     universe:
-        Symbols listed on every venue (`default_universe()` by default).
+        The market's symbols (`default_universe()` by default).
     venues:
         Per-venue behaviour.
+    listings:
+        Per venue, what it lists and under which names; a venue not named lists every symbol of
+        the universe under its common name.
+    transfers:
+        Per venue and asset (the venue's own name): (deposits open, withdrawals open); assets not
+        named are open both ways.
     seed:
         Everything random derives from it: same seed, same market.
     """
@@ -145,6 +169,8 @@ class MarketModel:
         volatility_bps_per_s: float = 3.0,
         now_ns: int = 0,
         synthetic_trades: bool = True,
+        listings: Mapping[str, Iterable[SimListing]] | None = None,
+        transfers: Mapping[str, Mapping[str, tuple[bool, bool]]] | None = None,
     ) -> None:
         self.seed = seed
         self._rng = random.Random(seed)
@@ -158,14 +184,23 @@ class MarketModel:
         self._history: dict[Symbol, deque[tuple[int, float]]] = {
             s: deque([(now_ns, p)], maxlen=4096) for s, p in self.reference.items()
         }
-        self._offset = {(v, s): 0.0 for v in self.venues for s in self.specs}
+        chosen = dict(listings or {})
+        self.listings: dict[tuple[str, Symbol], SimListing] = {}  # (venue, its name) -> listing
+        for v in self.venues:
+            for item in chosen.get(v, [SimListing(s, s) for s in self.specs]):
+                if item.symbol not in self.specs:
+                    raise ValueError(f"{v} lists {item.name}, which is not in the universe")
+                self.listings[(v, item.name)] = item
+        self.transfers = {v: dict(t) for v, t in (transfers or {}).items()}
+        self._offset = {key: 0.0 for key in self.listings}
         self._forced: dict[tuple[str, Symbol], tuple[float, int]] = {}
         self.books = {
-            (v, s): SimBook(spec, self._rng.randrange(10**9, 10**10))
-            for v in self.venues for s, spec in self.specs.items()
+            key: SimBook(self.specs[item.symbol], self._rng.randrange(10**9, 10**10))
+            for key, item in self.listings.items()
         }
         self._listeners: dict[str, list[Callable[[BookDiff], None]]] = {v: [] for v in self.venues}
         self.trades = TradeTape(self.venues)
+        self._print_history(now_ns)
         self.halted: set[tuple[str, Symbol]] = set()
         # venue -> how many updates its REST snapshots trail the stream (a fault; 0 = none)
         self.snapshot_lag: dict[str, Callable[[], int]] = {}
@@ -175,6 +210,54 @@ class MarketModel:
 
     def __repr__(self) -> str:
         return f"MarketModel(seed={self.seed}, venues={list(self.venues)}, symbols={len(self.specs)})"
+
+    # ------------------------------------------------------------------ listings
+
+    def names(self, venue: str) -> list[Symbol]:
+        """Every symbol `venue` has a book for, by its own names (listed or not yet)."""
+        return [name for (v, name) in self.listings if v == venue]
+
+    def listed(self, venue: str, name: Symbol) -> bool:
+        """Whether `venue` shows `name` in its symbol list and tickers."""
+        item = self.listings.get((venue, name))
+        return item is not None and item.listed
+
+    def set_listed(self, venue: str, name: Symbol, listed: bool = True) -> None:
+        """List (or delist) one of `venue`'s symbols while running (its book keeps running)."""
+        self.listings[(venue, name)] = msgspec.structs.replace(self.listings[(venue, name)], listed=listed)
+
+    def spec(self, venue: str, name: Symbol) -> SimSymbolSpec:
+        """The rules of `venue`'s symbol `name` (KeyError when it has no such book)."""
+        return self.books[(venue, name)].spec
+
+    def name_of(self, venue: str, symbol: Symbol) -> Symbol:
+        """What `venue` calls the market's `symbol` (KeyError when it does not list it)."""
+        for (v, name), item in self.listings.items():
+            if v == venue and item.symbol == symbol:
+                return name
+        raise KeyError((venue, symbol))
+
+    def transfer(self, venue: str, asset: str) -> tuple[bool, bool]:
+        """(deposits open, withdrawals open) of `venue`'s asset (its own name)."""
+        return self.transfers.get(venue, {}).get(asset, (True, True))
+
+    def assets(self, venue: str) -> list[str]:
+        """Every asset `venue` has (its own names), sorted."""
+        return sorted({a for (v, n) in self.listings if v == venue for a in (n.base, n.quote)}
+                      | set(self.transfers.get(venue, {})))
+
+    def _print_history(self, now_ns: int) -> None:
+        """Each listing's 24 h volume before the start, as hourly prints at its starting price."""
+        now_ms = now_ns // MS
+        for (venue, name), item in self.listings.items():
+            if item.volume_quote <= 0:
+                continue
+            spec = self.specs[item.symbol]
+            qty = (item.volume_quote / HISTORY_PRINTS / spec.price).quantize(spec.step) or spec.step
+            for hour in range(HISTORY_PRINTS, 0, -1):
+                side = Side.BUY if hour % 2 else Side.SELL
+                ts_ms = now_ms - hour * HOUR_MS + HOUR_MS // 2  # inside the 24 h window for 30 min
+                self.trades.print(venue, name, side, [(spec.price, qty)], ts_ms)
 
     # ------------------------------------------------------------------ API for dialects and tests
 
@@ -195,7 +278,7 @@ class MarketModel:
         """The book's mid on its tick grid (the reference price when a side is empty)."""
         book = self.books[(venue, symbol)]
         if not book.bids or not book.asks:
-            return Decimal(repr(self.reference[symbol])).quantize(book.spec.tick)
+            return Decimal(repr(self.reference[book.spec.symbol])).quantize(book.spec.tick)
         return book.price((book.bids.peekitem(-1)[0] + book.asks.peekitem(0)[0]) // 2)
 
     def _lag(self, venue: str) -> int:
@@ -219,13 +302,14 @@ class MarketModel:
 
     def open_window(self, symbol: Symbol, buy_venue: str, sell_venue: str, net_bps: float,
                     duration_ns: int) -> None:
-        """Make `sell_venue`'s bids beat `buy_venue`'s asks by `net_bps` after both taker fees."""
+        """Make `sell_venue`'s bids beat `buy_venue`'s asks by `net_bps` after both taker fees
+        (`symbol` is the market's: each venue's own name for it is looked up)."""
         buy, sell = self.venues[buy_venue], self.venues[sell_venue]
         edge = (net_bps * 1e-4 + buy.taker_fee + sell.taker_fee
                 + (buy.half_spread_bps + sell.half_spread_bps) * 1e-4) * 1e4 * 1.05
         until = self._now + duration_ns
-        self._forced[(buy_venue, symbol)] = (-edge / 2, until)
-        self._forced[(sell_venue, symbol)] = (edge / 2, until)
+        self._forced[(buy_venue, self.name_of(buy_venue, symbol))] = (-edge / 2, until)
+        self._forced[(sell_venue, self.name_of(sell_venue, symbol))] = (edge / 2, until)
 
     def halt(self, venue: str, symbol: Symbol, halted: bool = True) -> None:
         if halted:
@@ -334,7 +418,7 @@ class MarketModel:
                 offset = forced[0]
             else:
                 del self._forced[key]
-        mid = self._seen_reference(symbol, int(params.latency_ms * MS)) * (1 + offset * 1e-4)
+        mid = self._seen_reference(spec.symbol, int(params.latency_ms * MS)) * (1 + offset * 1e-4)
         tick = float(spec.tick)
         half = max(mid * params.half_spread_bps * 1e-4, tick)
         best_bid = math.floor((mid - half) / tick)

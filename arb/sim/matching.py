@@ -139,7 +139,8 @@ class MatchingEngine:
         self.hidden_queries = 0
 
     def _validate(self, symbol: Symbol, quantity: Decimal, price: Decimal | None) -> None:
-        spec = self.market.specs.get(symbol)
+        book = self.market.books.get((self.venue, symbol))
+        spec = book.spec if book is not None else None
         if spec is None:
             raise Reject(RejectKind.UNKNOWN_SYMBOL, str(symbol))
         if (self.venue, symbol) in self.market.halted:

@@ -84,7 +84,7 @@ class MexcDialect:
         self.accounts = dict(accounts)  # api key -> (secret, account)
         self.ledger = funded_ledger(self.accounts)
         self.matching = MatchingEngine(NAME, market, self.ledger, taker_fee=TAKER_FEE, clock_ms=clock_ms)
-        self._symbols = {_name(s): s for s in market.specs}
+        self._symbols = {_name(s): s for s in market.names(NAME)}  # listed or not yet
         self.subscribers = Subscribers()
         self._anonymous = itertools.count(1)
         self._unnamed: set[str] = set()  # ids the simulator made up for orders placed without one
@@ -129,7 +129,9 @@ class MexcDialect:
     async def _exchange_info(self, request: web.Request) -> web.Response:
         rows = []
         for name, symbol in self._symbols.items():
-            spec = self.market.specs[symbol]
+            if not self.market.listed(NAME, symbol):
+                continue
+            spec = self.market.spec(NAME, symbol)
             online = (NAME, symbol) not in self.market.halted
             rows.append({
                 "symbol": name, "status": "1" if online else "2", "baseAsset": symbol.base,

@@ -68,7 +68,7 @@ class MexcMarketData:
         self.market = market
         self._clock_ms = clock_ms
         self.subscribers = subscribers
-        self._symbols = {_name(s): s for s in market.specs}
+        self._symbols = {_name(s): s for s in market.names(NAME)}
         market.trades.subscribe(NAME, self._on_trades)
 
     def add_routes(self, app: web.Application) -> None:
@@ -115,7 +115,8 @@ class MexcMarketData:
             if isinstance(symbol, web.Response):
                 return symbol
             return web.json_response(self._ticker_json(symbol, now))
-        return web.json_response([self._ticker_json(s, now) for s in self._symbols.values()])
+        return web.json_response([self._ticker_json(s, now) for s in self._symbols.values()
+                                  if self.market.listed(NAME, s)])
 
     async def _klines(self, request: web.Request) -> web.Response:
         symbol = self._symbol(request)

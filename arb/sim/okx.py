@@ -91,7 +91,7 @@ class OkxDialect:
         self.matching = MatchingEngine(NAME, market, self.ledger, taker_fee=TAKER_FEE, clock_ms=clock_ms)
         self.private = OkxPrivateApi(NAME, market, self.ledger, self.matching, self.accounts, passphrase,
                                      clock_ms, TAKER_FEE, MAKER_FEE)
-        self._insts = {inst_id(s): s for s in market.specs}
+        self._insts = {inst_id(s): s for s in market.names(NAME)}  # listed or not yet
         self.pushes = Pushes()
         self.subscribers = self.pushes.subscribers  # the server's fault seam and disconnects
         self.user = OkxUserChannels(self._insts, self.accounts, passphrase, self.private, clock_ms)
@@ -133,9 +133,9 @@ class OkxDialect:
         rows: list[dict[str, object]] = []
         cap = num(MAX_MARKET_QUOTE)
         for inst, symbol in self._insts.items():
-            if wanted and inst != wanted:
+            if (wanted and inst != wanted) or (not wanted and not self.market.listed(NAME, symbol)):
                 continue
-            spec = self.market.specs[symbol]
+            spec = self.market.spec(NAME, symbol)
             halted = (NAME, symbol) in self.market.halted
             rows.append({
                 "alias": "", "auctionEndTime": "", "baseCcy": symbol.base, "category": "1", "ctMult": "",

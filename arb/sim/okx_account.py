@@ -26,7 +26,7 @@ def usd_price(market: MarketModel, venue: str, asset: str) -> Decimal:
     if asset in DOLLARS:
         return Decimal(1)
     symbol = Symbol(asset, "USDT")
-    return market.mid(venue, symbol) if symbol in market.specs else ZERO
+    return market.mid(venue, symbol) if (venue, symbol) in market.books else ZERO
 
 
 def balance_detail(ledger: Ledger, market: MarketModel, venue: str, account: str, asset: str,

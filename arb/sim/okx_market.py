@@ -117,7 +117,7 @@ class OkxMarketData:
         if kind != SPOT:  # the simulator lists spot pairs only
             return ok([])
         now = self._clock_ms()
-        return ok([self.ticker(s, now) for s in self._insts.values()])
+        return ok([self.ticker(s, now) for s in self._insts.values() if self.market.listed(NAME, s)])
 
     # ------------------------------------------------------------------ channels
 

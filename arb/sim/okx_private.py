@@ -141,7 +141,7 @@ class OkxPrivateApi:
         self._clock_ms = clock_ms
         self.taker_fee = taker_fee
         self.maker_fee = maker_fee
-        self._insts = {inst_id(s): s for s in market.specs}
+        self._insts = {inst_id(s): s for s in market.names(self.name)}
         self._wire: dict[int, Wire] = {}
         self._placing: Wire | None = None  # the order being placed (listeners run before it is kept)
         self._by_ord_id: dict[str, int] = {}
@@ -428,7 +428,7 @@ class OkxPrivateApi:
 
     def _base_for_quote(self, symbol: Symbol, side: Side, funds: Decimal) -> Decimal:
         """How much base `funds` quote buys (or sells for) against the book, floored to the step."""
-        spec = self.market.specs[symbol]
+        spec = self.market.spec(self.name, symbol)
         base = ZERO
         for price, qty in self.market.books[(self.name, symbol)].levels(side is Side.SELL):
             if price * qty >= funds:

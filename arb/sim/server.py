@@ -33,6 +33,7 @@ from arb.sim.mexc import DEPTH_EVENT as MEXC_DEPTH_EVENT
 from arb.sim.mexc import MexcDialect
 from arb.sim.okx import OkxDialect
 from arb.sim.okx import book_topic as okx_book_topic
+from arb.sim.universe import SimUniverse
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -131,6 +132,10 @@ class SimExchange:
         Seconds clock of the rate-limit windows (tests share a virtual one with their client).
     accounts:
         API key -> (secret, account name) of the funded accounts (default ``sim-key`` / ``sim-secret``).
+    universe:
+        The symbols (every venue lists all of them; `default_universe()` when None), or a
+        `SimUniverse` with per-venue listings, renamed assets and transfer status
+        (`arb.sim.universe.large_universe(venues)`).
     """
 
     def __init__(
@@ -140,7 +145,7 @@ class SimExchange:
         seed: int = 1,
         host: str = "127.0.0.1",
         port: int = 0,
-        universe: Iterable[SimSymbolSpec] | None = None,
+        universe: Iterable[SimSymbolSpec] | SimUniverse | None = None,
         step_s: float = STEP_S,
         limits: Mapping[str, SimLimits] | None = None,
         faults: Mapping[str, FaultPlan] | None = None,
@@ -151,8 +156,13 @@ class SimExchange:
         unknown = [v for v in names if v not in DIALECTS]
         if unknown:
             raise ValueError(f"no simulator dialect for {unknown} (have {sorted(DIALECTS)})")
-        self.market = MarketModel([VenueParams(v) for v in names], universe, seed=seed,
-                                  now_ns=time.time_ns())
+        if isinstance(universe, SimUniverse):  # per-venue listings (`arb.sim.universe.large_universe`)
+            self.market = MarketModel([VenueParams(v) for v in names], universe.specs, seed=seed,
+                                      now_ns=time.time_ns(), listings=universe.listings,
+                                      transfers=universe.transfers)
+        else:
+            self.market = MarketModel([VenueParams(v) for v in names], universe, seed=seed,
+                                      now_ns=time.time_ns())
         plans = dict(faults or {})
         self.injectors = {v: FaultInjector(v, plans.get(v) or FaultPlan(seed=seed)) for v in names}
         self.faults: Mapping[str, FaultPlan] = MappingProxyType(

@@ -18,7 +18,7 @@ from urllib.parse import quote_plus, urlencode
 import msgspec
 
 from arb.config import MARKET_DATA_PRESET, RequestConfig
-from arb.model import Kline, KlineInterval, OrderBook, Symbol, SymbolInfo, SymbolStyle, Ticker, Trade
+from arb.model import Kline, KlineInterval, OrderBook, Spelling, Symbol, SymbolInfo, Ticker, Trade
 from arb.net.contract import Params, SignedRequest
 from arb.net.ratelimit import Priority
 from arb.net.rest import RestClient
@@ -38,6 +38,8 @@ class MarketCodec(Protocol):
 
     def decode_ticker(self, body: bytes, symbol: Symbol) -> Ticker: ...
 
+    def decode_tickers(self, body: bytes) -> list[Ticker]: ...
+
     def decode_klines(self, body: bytes, symbol: Symbol, interval: KlineInterval) -> list[Kline]: ...
 
 
@@ -45,7 +47,7 @@ class MarketFacts(msgspec.Struct, frozen=True, kw_only=True):
     """One venue's ``/api/v3`` market-data endpoints, as data."""
 
     venue: str
-    symbol_style: SymbolStyle
+    spelling: Spelling  # its symbol style and renamed assets
     time: str
     exchange_info: str
     depth: str
@@ -56,6 +58,7 @@ class MarketFacts(msgspec.Struct, frozen=True, kw_only=True):
     pool: str  # the rate-limit pool the weights are drawn from
     intervals: Mapping[KlineInterval, str]  # the venue's kline interval names
     depth_weight: Callable[[int], int]  # snapshot weight by its `limit`
+    tickers_weight: int  # the 24 h tickers of every symbol at once
 
 
 class V3Public(RestBacked, PublicExchangeInterface):
@@ -79,7 +82,7 @@ class V3Public(RestBacked, PublicExchangeInterface):
         return body
 
     def _symbol(self, symbol: Symbol) -> tuple[str, str]:
-        return ("symbol", symbol.to_venue(self.facts.symbol_style))
+        return ("symbol", self.facts.spelling.venue(symbol))
 
     async def server_time(self) -> int:
         return self.codec.decode_time(await self._get(self.facts.time, []))
@@ -98,6 +101,9 @@ class V3Public(RestBacked, PublicExchangeInterface):
 
     async def ticker(self, symbol: Symbol) -> Ticker:
         return self.codec.decode_ticker(await self._get(self.facts.ticker, [self._symbol(symbol)]), symbol)
+
+    async def tickers(self) -> list[Ticker]:
+        return self.codec.decode_tickers(await self._get(self.facts.ticker, [], self.facts.tickers_weight))
 
     async def klines(self, symbol: Symbol, interval: KlineInterval, limit: int = 100) -> list[Kline]:
         params = [self._symbol(symbol), ("interval", self.facts.intervals[interval]), ("limit", str(limit))]

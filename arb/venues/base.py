@@ -41,12 +41,14 @@ from arb.model import (
     OrderBookLevel,
     OrderType,
     Side,
+    Spelling,
     Symbol,
     SymbolInfo,
     Ticker,
     TimeInForce,
     Trade,
     TradingFee,
+    TransferStatus,
 )
 from arb.net.ratelimit import RateLimiter
 from arb.net.rest import RestClient, RestMetrics
@@ -136,6 +138,14 @@ def guarded(venue: str, what: str) -> Callable[[Callable[P, R]], Callable[P, R]]
     return wrap
 
 
+def common_symbol(spelling: Spelling, text: str) -> Symbol | None:
+    """The common symbol of a venue spelling, None when it cannot be split (an unknown quote asset)."""
+    try:
+        return spelling.common(text)
+    except ValueError:
+        return None
+
+
 def depth_update(
     venue: str,
     symbol: Symbol,
@@ -220,6 +230,16 @@ class PublicExchangeInterface(abc.ABC):
 
     @abc.abstractmethod
     async def klines(self, symbol: Symbol, interval: KlineInterval, limit: int = 100) -> list[Kline]: ...
+
+    async def tickers(self) -> list[Ticker]:
+        """Every listed symbol's 24 h ticker (volumes for the symbol universe). This default asks
+        symbol by symbol; venues with a bulk endpoint override it with one request."""
+        return [await self.ticker(info.symbol) for info in await self.symbols() if info.tradable]
+
+    async def transfer_status(self) -> dict[str, TransferStatus] | None:
+        """Deposit / withdrawal status per asset (common names) where the venue publishes it without
+        keys; None where it does not."""
+        return None
 
     @abc.abstractmethod
     async def close(self) -> None: ...
@@ -324,6 +344,11 @@ class BaseWebSocketInterface(abc.ABC):
     @abc.abstractmethod
     async def resubscribe_depth(self, symbol: Symbol) -> None:
         """Drop and re-subscribe one symbol's depth (venues that resync by re-subscribing)."""
+
+    async def unsubscribe_depth(self, symbols: Sequence[Symbol]) -> None:
+        """Stop the depth of `symbols` (the universe dropped them). Streams that cannot say so
+        raise NotImplementedError: their frames then go on arriving for books no one keeps."""
+        raise NotImplementedError(f"{self.venue}: depth unsubscription")
 
     @abc.abstractmethod
     async def close(self) -> None: ...

@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
-from arb.config import Credentials, VenueConfig
+from arb.config import VenueConfig
+from arb.credentials import Credentials
 from arb.model import Fill
 from arb.net.ratelimit import RateLimiter
 from arb.net.rest import RestClient

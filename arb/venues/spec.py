@@ -9,12 +9,14 @@ stream is authenticated, which credentials it needs) is read from its spec.
 from __future__ import annotations
 
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any, Final, NamedTuple
 
 import msgspec
 
-from arb.config import Credentials, VenueConfig
+from arb.config import VenueConfig
+from arb.credentials import Credentials
 from arb.net.contract import ErrorClassifier, ErrorDecoder, RequestSigner
 from arb.net.ratelimit import PoolSpec
 from arb.venues.base import BaseWebSocketInterface, PrivateExchangeInterface, PublicExchangeInterface
@@ -67,7 +69,9 @@ class VenueSpec(NamedTuple):
     `user_stream(config, credentials, private)` returns the extra keyword arguments the venue's
     `stream` factory needs to open the private user stream (Binance: the WebSocket-API URL; MEXC:
     the signed RestClient for its listen key; Gate: the id decoder...). `credentials` names the
-    secrets read from ``ARB_<VENUE>_API_<FIELD>``; all of them are required in live mode.
+    secrets read from ``ARB_<VENUE>_API_<FIELD>``; all of them are required in live mode. `aliases` are
+    the assets the venue lists under another name (its package converts them at its edge; the symbol
+    universe shows them).
     """
 
     name: str
@@ -87,3 +91,4 @@ class VenueSpec(NamedTuple):
     credentials: tuple[str, ...] = ("api_key", "api_secret")
     display: str = ""
     private_socket: bool = True  # the user stream has a socket of its own (False: it shares ws_url)
+    aliases: Mapping[str, str] = MappingProxyType({})  # assets it names otherwise: its code -> common code

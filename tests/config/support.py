@@ -19,7 +19,8 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from arb.config import Config, default_config, registry_names
+from arb.config import Config, default_config
+from arb.credentials import registry_names
 from arb.demo import sim_credentials
 from arb.engine.engine import Engine
 from arb.engine.executor import Outcome, OutcomeStatus

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from arb.config import Credentials, Secret, VenueConfig
+from arb.config import VenueConfig
+from arb.credentials import Credentials, Secret
 from arb.errors import AuthenticationError, InsufficientBalanceError, InvalidOrderError, OrderNotFoundError
 from arb.model import OrderStatus, OrderType, Side, Symbol, TimeInForce
 from arb.sim.accounts import SIM_PASSPHRASE

@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from arb.config import Credentials, Secret, VenueConfig
+from arb.config import VenueConfig
+from arb.credentials import Credentials, Secret
 from arb.errors import DecodeError, ExchangeError, InvalidSymbolError
 from arb.model import KlineInterval, OrderType, Side, Symbol, TimeInForce, Trade
 from arb.sim.accounts import SIM_PASSPHRASE

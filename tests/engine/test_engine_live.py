@@ -12,13 +12,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from arb.config import Credentials, Secret, default_config
+from arb.config import default_config
+from arb.credentials import Credentials, Secret
 from arb.engine.engine import Engine
 from arb.engine.executor import OutcomeStatus
 from arb.engine.journal import Journal
 from arb.model import Fill, OrderStatus, OrderType, Side, Symbol, TimeInForce
 from arb.ops.chaos.common import moves  # asset deltas the fills imply on one venue
 from arb.sim.accounts import FUNDING
+from arb.sim.faults import Reply
 from arb.sim.server import SimExchange
 from arb.venues.registry import make_private
 
@@ -227,3 +229,32 @@ async def test_user_streams_sign_with_the_venues_clock(tmp_path: Path) -> None:
     finally:
         await engine.stop()
         await sim.close()
+
+
+async def test_a_clock_sample_queued_behind_a_429_does_not_put_signatures_ahead(tmp_path: Path) -> None:
+    """A 429 with Retry-After freezes the venue's shared limiter; the clock refresh that falls due
+    then waits in it for seconds. Taken as one sample, that wait would put the venue clock seconds
+    ahead (mid-point of a long round trip) and the venue would refuse the next order's timestamp."""
+    sim, urls = await calm_sim(VENUES, seed=8)
+    engine = Engine(live_config(urls, tmp_path), credentials=sim_credentials(VENUES))
+    try:
+        await engine.start()
+        await wait_for(lambda: engine.summary()["books_synced"] == 4)
+        canned = sim.injectors["mexc"].counts
+        sim.faults["mexc"].replies.append(Reply(429, '{"code":429,"msg":"Too Many Requests"}',
+                                                {"Retry-After": "3"}, method="GET", path="/api/v3/depth"))
+        engine.books.invalidate("mexc", Symbol("ETH", "USDT"), "test 429")
+        await wait_for(lambda: canned.canned == 1)  # the limiter of mexc is frozen for 3 s
+        clock = engine.privates["mexc"].server_clock  # type: ignore[attr-defined]
+        clock.invalidate()  # a refresh falls due (as every 60 s, or after a refused timestamp)
+        sim.market.open_window(BTC, "binance", "mexc", net_bps=25.0, duration_ns=800_000_000)
+        await wait_for(lambda: bool(engine.outcomes) and not engine._tasks, 20.0)
+        legs = [leg for o in engine.outcomes for leg in (o.buy, o.sell) if leg and leg.venue == "mexc"]
+        offset = clock.offset_ms
+    finally:
+        await engine.stop()
+        await sim.close()
+    assert abs(offset) < 500, offset  # the simulator's clock is ours
+    assert legs and all(leg.status is not OrderStatus.REJECTED for leg in legs), legs
+    sent = {o.client_id for o in sim.dialects["mexc"].matching.orders.values()}  # type: ignore[attr-defined]
+    assert {leg.client_order_id for leg in legs} <= sent  # the venue took every mexc order

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from arb.config import ConnectionConfig, Credentials, RequestConfig, Secret
+from arb.config import ConnectionConfig, RequestConfig
+from arb.credentials import Credentials, Secret
 from arb.errors import IPBannedError, RateLimitError
 from arb.model import OrderType, Side, TimeInForce
 from arb.net.ratelimit import RateLimiter

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from arb.config import Credentials, Secret, VenueConfig
+from arb.config import VenueConfig
+from arb.credentials import Credentials, Secret
 from arb.engine.orders import OrderTracker
 from arb.errors import OrderOutcomeUnknownError, TimestampError
 from arb.model import Order, OrderStatus, OrderType, Side, TimeInForce

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -16,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from arb.ops.chaos import HEADERS, NAMES, Row, parse_rows, table
-from arb.ops.chaos.common import RowResult
+from arb.ops.chaos import HEADERS, NAMES, Row, parse_rows, storm, table
+from arb.ops.chaos.common import TRADED, Canary, RowResult, live_engine, simulator
 
 ROWS = list(Row)
 # rows that measure a defect not fixed yet: xfail(strict=True) naming it (none today)
@@ -74,3 +75,23 @@ def test_the_table_lines_up() -> None:
     assert lines[0].split() == list(HEADERS)
     assert lines[2].split()[-1] == "PASS" and lines[3].split()[-1] == "FAIL"
     assert lines[3].index("10") == lines[2].index("3")  # the trials column starts at the same place
+
+
+async def test_a_storm_is_counted_only_when_its_429_was_served(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The storm row's honesty: a 429 no request took is disarmed and reported as not fired; the
+    same storm on an engine that trades is served, and its time is the simulator's."""
+    monkeypatch.setattr(storm, "FIRE_S", 0.5)
+    canary = Canary()
+    async with simulator(TRADED, 3, canary) as sim, live_engine(sim, tmp_path, canary) as engine:
+        engine.risk.halt("chaos test: nothing may trade")
+        order_429 = storm.Storm(0, "binance", "mexc", storm.Trigger.ORDER)
+        details: list[str] = []
+        assert storm.unsettled(engine, order_429) == "trading HALTED"
+        assert not await storm.fire(sim, engine, order_429, random.Random(1), details)
+        assert not sim.faults["binance"].replies and sim.injectors["binance"].counts.canned == 0
+        assert len(details) == 1 and "not fired, no POST /api/v3/order" in details[0], details
+        engine.risk.resume()
+        assert await storm.fire(sim, engine, order_429, random.Random(1), details)
+        [(at, route, status)] = sim.injectors["binance"].served
+        assert route == "POST /api/v3/order" and status == 429 and order_429.served_at == at

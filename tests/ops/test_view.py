@@ -28,7 +28,8 @@ from aiohttp.test_utils import make_mocked_request
 from rich.console import Console
 
 from arb._core.book import L2Book
-from arb.config import RiskConfig, registry_names
+from arb.config import RiskConfig
+from arb.credentials import registry_names
 from arb.engine.detector import Detector
 from arb.engine.executor import OutcomeStatus
 from arb.model import Symbol

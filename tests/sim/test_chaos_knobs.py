@@ -58,6 +58,24 @@ async def test_requests_inside_a_canned_retry_after_earn_the_418_ban(sim: SimExc
     assert statuses.index(418) == ban_after and limiter.bans == 1
 
 
+async def test_a_canned_reply_for_one_path_waits_for_that_path_and_is_logged_when_served(
+        sim: SimExchange) -> None:
+    sim.faults["binance"].replies.append(Reply(429, TOO_MANY, {"Retry-After": "1"}, method="GET",
+                                               path="/api/v3/depth"))
+    injector = sim.injectors["binance"]
+    base = sim.urls["binance"][0]
+    async with aiohttp.ClientSession() as session:
+        async with session.get(base + "/api/v3/time") as response:  # another GET: not for it
+            assert response.status == 200
+        assert sim.faults["binance"].replies and not injector.served
+        async with session.get(base + DEPTH) as response:
+            assert response.status == 429
+    assert not sim.faults["binance"].replies and injector.counts.canned == 1
+    [(at, route, status)] = injector.served
+    assert route == "GET /api/v3/depth" and status == 429
+    assert at >= sim.traffic["binance"].recent[-1][0]  # answered when the depth request came
+
+
 async def test_the_market_moves_again_after_quiescence(sim: SimExchange) -> None:
     await sim.close_driver()
     before = sim.market.snapshot("binance", BTC, 1)[0]

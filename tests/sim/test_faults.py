@@ -11,7 +11,8 @@ from decimal import Decimal
 
 import pytest
 
-from arb.config import Credentials, Secret, VenueConfig
+from arb.config import VenueConfig
+from arb.credentials import Credentials, Secret
 from arb.errors import InvalidOrderError, TradingDisabledError
 from arb.model import OrderType, Side, TimeInForce
 from arb.sim.faults import FaultInjector, FaultPlan, parse_fault

@@ -126,7 +126,8 @@ async def test_gate_headers_count_down_and_name_the_reset_second(h: Harness) -> 
 async def test_binance_order_count_limit_is_its_own_budget(h: Harness) -> None:
     from decimal import Decimal
 
-    from arb.config import Credentials, Secret, VenueConfig
+    from arb.config import VenueConfig
+    from arb.credentials import Credentials, Secret
     from arb.model import OrderType, Side, Symbol, TimeInForce
     from arb.venues.binance.private import BinancePrivate
     from arb.venues.registry import make_rest

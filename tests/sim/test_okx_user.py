@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -40,18 +41,19 @@ async def pushes(ws: aiohttp.ClientWebSocketResponse, until: int) -> list[Any]:
     return out
 
 
+# each request is built when its test runs: a login signed at collection time would be stale by then
 @pytest.mark.parametrize(("request_", "code"), [
-    (login("wrong"), "60007"),
-    (login(stamp_s=int(time.time()) - 60), "60006"),
-    (login(passphrase="wrong"), "60024"),
-    (login(key="nope"), "60005"),
-    ({"op": "login", "args": [{"apiKey": "sim-key"}]}, "60009"),
-    ({"op": "subscribe", "args": [{"channel": "orders", "instType": "SPOT"}]}, "60011"),
+    (lambda: login("wrong"), "60007"),
+    (lambda: login(stamp_s=int(time.time()) - 60), "60006"),
+    (lambda: login(passphrase="wrong"), "60024"),
+    (lambda: login(key="nope"), "60005"),
+    (lambda: {"op": "login", "args": [{"apiKey": "sim-key"}]}, "60009"),
+    (lambda: {"op": "subscribe", "args": [{"channel": "orders", "instType": "SPOT"}]}, "60011"),
 ])
-async def test_a_refused_login_or_an_anonymous_subscribe_gets_okx_s_code(request_: dict[str, Any],
-                                                                        code: str) -> None:
+async def test_a_refused_login_or_an_anonymous_subscribe_gets_okx_s_code(
+        request_: Callable[[], dict[str, Any]], code: str) -> None:
     async with running() as rig, rig.session.ws_connect(rig.ws_private) as ws:
-        await ws.send_json(request_)
+        await ws.send_json(request_())
         answer = await receive_json(ws)
         assert (answer["event"], answer["code"]) == ("error", code)
         await ws.send_json(login())

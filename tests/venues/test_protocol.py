@@ -10,7 +10,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from arb.config import Credentials, RequestConfig, Secret, VenueConfig
+from arb.config import RequestConfig, VenueConfig
+from arb.credentials import Credentials, Secret
 from arb.errors import AuthenticationError
 from arb.model import OrderStatus, OrderType, Side, Symbol, TimeInForce
 from arb.net.contract import Params, SignedRequest

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import importlib
 
-from arb.config import Credentials, Secret, VenueConfig, registry_names
+from arb.config import VenueConfig
+from arb.credentials import Credentials, Secret, registry_names
 from arb.venues.base import PublicExchangeInterface
 from arb.venues.registry import VENUES, make_public, make_rest
 

@@ -6,7 +6,8 @@ import string
 
 import pytest
 
-from arb.config import Credentials, default_config, load_credentials, parse_config
+from arb.config import default_config, parse_config
+from arb.credentials import Credentials, load_credentials
 from arb.errors import ConfigError
 from arb.venues.registry import VENUES
 from arb.venues.spec import ClientIdRule

@@ -13,7 +13,8 @@ from decimal import Decimal
 
 import pytest
 
-from arb.config import Credentials, Secret, VenueConfig
+from arb.config import VenueConfig
+from arb.credentials import Credentials, Secret
 from arb.errors import (
     ExchangeError,
     ExchangeUnavailableError,

@@ -56,10 +56,10 @@ RowFn = Callable[[int, int, Path, Canary], Awaitable[RowResult]]
 
 
 def row_functions() -> dict[Row, RowFn]:
-    from arb.ops.chaos import control, kills, streams, trades
+    from arb.ops.chaos import control, kills, storm, streams, trades
 
     return {Row.KILL: kills.sigkill, Row.REPLY: trades.reply_faults, Row.LEG: trades.one_leg,
-            Row.STREAM: streams.stream_faults, Row.STORM: control.storm, Row.MALFORMED: streams.malformed,
+            Row.STREAM: streams.stream_faults, Row.STORM: storm.storm, Row.MALFORMED: streams.malformed,
             Row.SKEW: control.clock_skew, Row.JOURNAL: control.journal_failure, Row.HALT: control.halt}
 
 

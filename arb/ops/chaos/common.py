@@ -20,7 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from arb.config import Config, Credentials, Secret, default_config
+from arb.config import Config, default_config
+from arb.credentials import Credentials, Secret
 from arb.engine import report
 from arb.engine.engine import Engine
 from arb.engine.executor import Outcome

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from arb.config import Credentials, VenueConfig
+from arb.config import VenueConfig
+from arb.credentials import Credentials
 from arb.venues.base import PrivateExchangeInterface
 from arb.venues.binance import auth, codec
 from arb.venues.binance import constants as c
@@ -31,7 +32,7 @@ VENUE = VenueSpec(
     decode_error=codec.decode_error, error_class=codec.error_class,
     book=BookRule(snapshot_limit=c.SNAPSHOT_LIMIT),
     client_id=ClientIdRule(max_length=c.CLIENT_ID_MAX_LEN, alphabet=c.CLIENT_ID_ALPHABET),
-    user_stream=user_stream, display="Binance spot",
+    user_stream=user_stream, display="Binance spot", aliases=c.ASSET_ALIASES,
 )
 
 __all__ = ["VENUE", "BinancePrivate", "BinancePublic", "BinanceStream"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from arb.config import Credentials
+from arb.credentials import Credentials
 from arb.venues.apiv3 import QuerySigner, SignerFacts, hmac_sha256_hex
 from arb.venues.binance.constants import RECV_WINDOW_MS
 

@@ -30,8 +30,16 @@ from arb.model import (
     Trade,
     TradingFee,
 )
-from arb.venues.base import MALFORMED, DepthUpdate, decode_body, depth_update, guarded, order_book
-from arb.venues.binance.constants import ERROR_CODES, STATUS_MAP, VENUE
+from arb.venues.base import (
+    MALFORMED,
+    DepthUpdate,
+    common_symbol,
+    decode_body,
+    depth_update,
+    guarded,
+    order_book,
+)
+from arb.venues.binance.constants import ERROR_CODES, SPELLING, STATUS_MAP, VENUE
 from arb.venues.errors import classify, decode_code_msg
 
 decode_error: Final = decode_code_msg  # {"code": -1121, "msg": "Invalid symbol."}
@@ -198,6 +206,7 @@ _TIME: Final = msgspec.json.Decoder(TimeResp)
 _INFO: Final = msgspec.json.Decoder(ExchangeInfoResp)
 _TRADES: Final = msgspec.json.Decoder(list[TradeMsg], strict=False)
 _TICKER: Final = msgspec.json.Decoder(TickerResp, strict=False)
+_TICKERS: Final = msgspec.json.Decoder(list[TickerResp], strict=False)
 _KLINES_ANY: Final = msgspec.json.Decoder(list[list[Any]])
 STATUS: Final = MappingProxyType(
     {
@@ -228,7 +237,7 @@ def decode_symbols(body: bytes) -> list[SymbolInfo]:
         out.append(
             SymbolInfo(
                 venue=VENUE,
-                symbol=Symbol(s.baseAsset, s.quoteAsset),
+                symbol=SPELLING.pair(s.baseAsset, s.quoteAsset),
                 venue_symbol=s.symbol,
                 status=STATUS.get(s.status, SymbolStatus.HALTED),
                 tick_size=Decimal(price.tickSize if price else "0").normalize(),
@@ -265,6 +274,19 @@ def decode_ticker(body: bytes, symbol: Symbol) -> Ticker:
     return Ticker(
         VENUE, symbol, t.lastPrice, t.bidPrice, t.askPrice, t.volume, t.quoteVolume, t.closeTime * MS
     )
+
+
+@guarded(VENUE, "tickers")
+def decode_tickers(body: bytes) -> list[Ticker]:
+    """GET /api/v3/ticker/24hr without a symbol: one row per symbol (a name that ends in no known quote
+    asset is left out)."""
+    out = []
+    for t in _decode(_TICKERS, body, "tickers"):
+        symbol = common_symbol(SPELLING, t.symbol)
+        if symbol is not None:
+            out.append(Ticker(VENUE, symbol, t.lastPrice, t.bidPrice, t.askPrice, t.volume, t.quoteVolume,
+                              t.closeTime * MS))
+    return out
 
 
 @guarded(VENUE, "klines")
@@ -381,7 +403,7 @@ def to_order(msg: OrderResp, symbol: Symbol) -> Order:
         filled_qty=msg.executedQty,
         filled_quote=msg.cummulativeQuoteQty,
         fee=sum((f.commission for f in msg.fills), Decimal(0)),
-        fee_asset=msg.fills[0].commissionAsset if msg.fills else "",
+        fee_asset=SPELLING.asset(msg.fills[0].commissionAsset) if msg.fills else "",
         ts_created=(msg.time or msg.transactTime) * MS,
         ts_updated=(msg.updateTime or msg.transactTime or msg.time) * MS,
     )
@@ -398,7 +420,7 @@ def to_fills(msg: OrderResp, symbol: Symbol, ts_recv: int) -> list[Fill]:
             f.price,
             f.qty,
             f.commission,
-            f.commissionAsset,
+            SPELLING.asset(f.commissionAsset),
             order_id=str(msg.orderId),
             client_order_id=msg.clientOrderId,
             ts_event=msg.transactTime * MS,
@@ -464,8 +486,8 @@ _COMMISSION: Final = msgspec.json.Decoder(CommissionResp, strict=False)
 def decode_my_trades(body: bytes, symbol: Symbol, ts_recv: int) -> list[Fill]:
     return [
         Fill(VENUE, symbol, str(t.id), Side.BUY if t.isBuyer else Side.SELL, t.price, t.qty, t.commission,
-             t.commissionAsset, order_id=str(t.orderId), is_maker=t.isMaker, ts_event=t.time * MS,
-             ts_recv=ts_recv)
+             SPELLING.asset(t.commissionAsset), order_id=str(t.orderId), is_maker=t.isMaker,
+             ts_event=t.time * MS, ts_recv=ts_recv)
         for t in _decode(_MY_TRADES, body, "my trades")
     ]
 
@@ -605,7 +627,7 @@ def decode_execution(
             type=TYPES.get(m.type, OrderType.LIMIT), quantity=m.quantity, price=m.price or None,
             time_in_force=TIF.get(m.tif, TimeInForce.GTC), order_id=str(m.order_id),
             status=STATUS_MAP.get(m.status, OrderStatus.UNKNOWN), filled_qty=m.cum_qty,
-            filled_quote=m.cum_quote, fee=m.fee, fee_asset=m.fee_asset or "",
+            filled_quote=m.cum_quote, fee=m.fee, fee_asset=SPELLING.asset(m.fee_asset or ""),
             ts_created=(m.created_ms or m.trade_ms) * MS, ts_updated=m.trade_ms * MS,
         )
         fill = None
@@ -613,8 +635,9 @@ def decode_execution(
             if m.trade_id < 0 or m.last_qty <= 0:
                 raise ValueError(f"TRADE without a trade id or quantity (t={m.trade_id}, l={m.last_qty})")
             fill = Fill(VENUE, symbol, str(m.trade_id), side, m.last_price, m.last_qty, m.fee,
-                        m.fee_asset or "", order_id=str(m.order_id), client_order_id=m.client_id,
-                        is_maker=m.maker, ts_event=m.trade_ms * MS, ts_recv=ts_recv)
+                        SPELLING.asset(m.fee_asset or ""), order_id=str(m.order_id),
+                        client_order_id=m.client_id, is_maker=m.maker, ts_event=m.trade_ms * MS,
+                        ts_recv=ts_recv)
     except _USER_ERRORS as exc:
         raise DecodeError(VENUE, "execution report", str(exc), bytes(event)) from None
     return order, fill
@@ -628,7 +651,7 @@ def decode_account_position(event: bytes | msgspec.Raw) -> list[AssetBalance]:
     "B": [{"a": "ETH", "f": "10000.000000", "l": "0.000000"}]}``
     """
     try:
-        return [AssetBalance(b.a, b.f, b.l) for b in _POSITION.decode(event).B]
+        return [AssetBalance(SPELLING.asset(b.a), b.f, b.l) for b in _POSITION.decode(event).B]
     except _USER_ERRORS as exc:
         raise DecodeError(VENUE, "account position", str(exc), bytes(event)) from None
 

@@ -17,7 +17,7 @@ from arb.errors import (
     RateLimitError,
     TimestampError,
 )
-from arb.model import OrderStatus, SymbolStyle
+from arb.model import OrderStatus, Spelling, SymbolStyle
 from arb.net.ratelimit import PoolSpec
 
 VENUE: Final = "binance"
@@ -26,6 +26,9 @@ WS_URL: Final = "wss://stream.binance.com:9443"
 WS_API_URL: Final = "wss://ws-api.binance.com:443/ws-api/v3"
 SYMBOL_STYLE: Final = SymbolStyle.CONCAT
 STREAM_SYMBOL_STYLE: Final = SymbolStyle.LOWER_CONCAT
+# assets Binance lists under another name than other venues (its code -> the common code)
+ASSET_ALIASES: Final = MappingProxyType({"YOYO": "YOYOW"})
+SPELLING: Final = Spelling(SYMBOL_STYLE, ASSET_ALIASES)
 
 # REST paths
 TIME: Final = "/api/v3/time"
@@ -77,6 +80,7 @@ WEIGHTS: Final = MappingProxyType({
     ACCOUNT: 20, MY_TRADES: 20, COMMISSION: 20,
 })
 QUERY_ORDER_WEIGHT: Final = 4
+TICKERS_ALL_WEIGHT: Final = 80  # GET /api/v3/ticker/24hr without a symbol
 
 POOLS: Final = (
     PoolSpec("weight", 6000, 60.0, header="X-MBX-USED-WEIGHT-1M"),

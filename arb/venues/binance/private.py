@@ -60,7 +60,7 @@ class BinancePrivate(RestBacked, PrivateExchangeInterface):
         return codec.decode_time(await self.rest.request("GET", c.TIME, kind=self._kind, draws=TIME_DRAWS))
 
     def _sym(self, symbol: Symbol) -> str:
-        return symbol.to_venue(c.SYMBOL_STYLE)
+        return c.SPELLING.venue(symbol)
 
     async def place_order(self, symbol: Symbol, side: Side, order_type: OrderType, quantity: Decimal,
                           client_order_id: str, price: Decimal | None = None,
@@ -118,7 +118,9 @@ class BinancePrivate(RestBacked, PrivateExchangeInterface):
     async def balances(self) -> dict[str, AssetBalance]:
         body = await self._request("GET", c.ACCOUNT, kind=self._kind, signed=True,
                                     draws={"weight": c.WEIGHTS[c.ACCOUNT]})
-        return {b.asset: AssetBalance(b.asset, b.free, b.locked) for b in codec.decode_account(body).balances}
+        balances = codec.decode_account(body).balances
+        named = ((c.SPELLING.asset(b.asset), b) for b in balances)
+        return {asset: AssetBalance(asset, b.free, b.locked) for asset, b in named}
 
     async def account_info(self) -> AccountInfo:
         return AccountInfo(self.venue, await self.balances(), ts_event=self._clock())

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from arb.config import Credentials
+from arb.credentials import Credentials
 from arb.errors import ConfigError, DecodeError
 from arb.model import Symbol
 from arb.net.ratelimit import TokenBucket
@@ -105,9 +105,9 @@ class BinanceStream(StreamBacked, BaseWebSocketInterface):
     async def subscribe_depth(self, symbols: Sequence[Symbol]) -> None:
         names = []
         for symbol in symbols:
-            name = c.DEPTH_STREAM.format(symbol=symbol.to_venue(c.STREAM_SYMBOL_STYLE))
+            name = c.DEPTH_STREAM.format(symbol=c.SPELLING.venue(symbol, c.STREAM_SYMBOL_STYLE))
             self._routes[name] = symbol
-            self._symbols[symbol.to_venue(c.SYMBOL_STYLE)] = symbol
+            self._symbols[c.SPELLING.venue(symbol)] = symbol
             names.append(name)
         await self.ws.subscribe(names)
 
@@ -115,7 +115,7 @@ class BinanceStream(StreamBacked, BaseWebSocketInterface):
         """Public trades (``<s>@trade``) of `symbols`, to `StreamHandlers.on_trade`."""
         names = []
         for symbol in symbols:
-            name = c.TRADE_STREAM.format(symbol=symbol.to_venue(c.STREAM_SYMBOL_STYLE))
+            name = c.TRADE_STREAM.format(symbol=c.SPELLING.venue(symbol, c.STREAM_SYMBOL_STYLE))
             self._trade_routes[name] = symbol
             names.append(name)
         await self.ws.subscribe(names)
@@ -130,8 +130,14 @@ class BinanceStream(StreamBacked, BaseWebSocketInterface):
                                           connect_budget=self.connect_budget, **self._ws_options)
             await self.user.start()
 
+    async def unsubscribe_depth(self, symbols: Sequence[Symbol]) -> None:
+        names = [c.DEPTH_STREAM.format(symbol=c.SPELLING.venue(s, c.STREAM_SYMBOL_STYLE)) for s in symbols]
+        for name in names:
+            self._routes.pop(name, None)
+        await self.ws.unsubscribe(names)
+
     async def resubscribe_depth(self, symbol: Symbol) -> None:
-        name = c.DEPTH_STREAM.format(symbol=symbol.to_venue(c.STREAM_SYMBOL_STYLE))
+        name = c.DEPTH_STREAM.format(symbol=c.SPELLING.venue(symbol, c.STREAM_SYMBOL_STYLE))
         await self.ws.unsubscribe([name])
         await self.ws.subscribe([name])
 

@@ -24,7 +24,7 @@ from typing import Any, Final
 
 import msgspec
 
-from arb.config import Credentials
+from arb.credentials import Credentials
 from arb.errors import DecodeError
 from arb.model import Order, Symbol
 from arb.net.ws import WsClient
@@ -154,7 +154,7 @@ class BinanceUserStream:
     def symbol_of(self, venue_symbol: str) -> Symbol:
         symbol = self._symbols.get(venue_symbol)
         if symbol is None:
-            symbol = self._symbols[venue_symbol] = Symbol.from_venue(venue_symbol, c.SYMBOL_STYLE)
+            symbol = self._symbols[venue_symbol] = c.SPELLING.common(venue_symbol)
         return symbol
 
     # ------------------------------------------------------------------ frames

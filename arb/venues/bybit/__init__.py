@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from arb.config import Credentials, VenueConfig
+from arb.config import VenueConfig
+from arb.credentials import Credentials
 from arb.venues.base import PrivateExchangeInterface
 from arb.venues.bybit import auth, codec
 from arb.venues.bybit import constants as c

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 from urllib.parse import quote
 
-from arb.config import Credentials
+from arb.credentials import Credentials
 from arb.net.contract import Params, SignedRequest
 from arb.venues.bybit.constants import RECV_WINDOW_MS, WS_AUTH_PATH
 

@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
-from arb.config import Credentials
+from arb.credentials import Credentials
 from arb.errors import ConfigError, DecodeError
 from arb.model import Symbol
 from arb.net.ratelimit import TokenBucket

@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any, Final
 
-from arb.config import Credentials
+from arb.credentials import Credentials
 from arb.errors import DecodeError
 from arb.model import Symbol
 from arb.net.ws import WsClient

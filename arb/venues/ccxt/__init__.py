@@ -23,7 +23,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
-from arb.config import Credentials, VenueConfig
+from arb.config import VenueConfig
+from arb.credentials import Credentials
 from arb.errors import ConfigError
 from arb.model import Fill
 from arb.net.contract import RequestSigner

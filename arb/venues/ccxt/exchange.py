@@ -19,7 +19,8 @@ from types import MappingProxyType, ModuleType
 from typing import Any, Final, NamedTuple
 from urllib.parse import urlsplit
 
-from arb.config import Credentials, RequestConfig, VenueConfig
+from arb.config import RequestConfig, VenueConfig
+from arb.credentials import Credentials
 from arb.errors import ArbError
 from arb.venues.spec import ID_ALPHABET, ClientIdRule
 

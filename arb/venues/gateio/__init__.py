@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from arb.config import Credentials, VenueConfig
+from arb.config import VenueConfig
+from arb.credentials import Credentials
 from arb.venues.base import PrivateExchangeInterface
 from arb.venues.gateio import auth, codec
 from arb.venues.gateio import constants as c
@@ -34,7 +35,7 @@ VENUE = VenueSpec(
     book=BookRule(snapshot_limit=c.SNAPSHOT_LIMIT, stream_snapshots=True),
     client_id=ClientIdRule(prefix=c.CLIENT_ID_PREFIX, alphabet=c.CLIENT_ID_ALPHABET,
                            max_length=len(c.CLIENT_ID_PREFIX) + c.CLIENT_ID_MAX_BYTES),
-    user_stream=user_stream, display="Gate.io spot",
+    user_stream=user_stream, display="Gate.io spot", aliases=c.ASSET_ALIASES,
     private_socket=False,  # private channels are signed on the market-data socket
 )
 

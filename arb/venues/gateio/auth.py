@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from urllib.parse import quote, urlencode
 
-from arb.config import Credentials
+from arb.credentials import Credentials
 from arb.net.contract import Params, SignedRequest
 
 

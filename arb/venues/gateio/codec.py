@@ -29,8 +29,17 @@ from arb.model import (
     TimeInForce,
     Trade,
     TradingFee,
+    TransferStatus,
 )
-from arb.venues.base import MALFORMED, DepthUpdate, decode_body, depth_update, guarded, order_book
+from arb.venues.base import (
+    MALFORMED,
+    DepthUpdate,
+    common_symbol,
+    decode_body,
+    depth_update,
+    guarded,
+    order_book,
+)
 from arb.venues.errors import classify
 from arb.venues.gateio.constants import (
     DEPTH_CHANNEL,
@@ -39,6 +48,7 @@ from arb.venues.gateio.constants import (
     FINISH_MAP,
     PONG_CHANNEL,
     POST_ONLY,
+    SPELLING,
     STATUS_MAP,
     TRADES_CHANNEL,
     VENUE,
@@ -313,7 +323,7 @@ def decode_symbols(body: bytes) -> list[SymbolInfo]:
     """currency_pairs -> SymbolInfo: tick = 10^-precision, step = 10^-amount_precision."""
     return [
         SymbolInfo(
-            venue=VENUE, symbol=Symbol(p.base, p.quote), venue_symbol=p.id,
+            venue=VENUE, symbol=SPELLING.pair(p.base, p.quote), venue_symbol=p.id,
             status=STATUS.get(p.trade_status, SymbolStatus.HALTED),
             tick_size=Decimal(1).scaleb(-p.precision), step_size=Decimal(1).scaleb(-p.amount_precision),
             min_qty=Decimal(p.min_base_amount or 0), max_qty=Decimal(p.max_base_amount or 0),
@@ -336,6 +346,43 @@ def decode_ticker(body: bytes, symbol: Symbol) -> Ticker:
         raise DecodeError(VENUE, "tickers", "empty ticker list", body)
     t = rows[0]
     return Ticker(VENUE, symbol, t.last, t.highest_bid, t.lowest_ask, t.base_volume, t.quote_volume)
+
+
+@guarded(VENUE, "tickers")
+def decode_tickers(body: bytes) -> list[Ticker]:
+    """GET /spot/tickers without a pair: one row per pair (see `TickerMsg`)."""
+    out = []
+    for t in _decode(_TICKERS, body, "tickers"):
+        symbol = common_symbol(SPELLING, t.currency_pair)
+        if symbol is not None:
+            out.append(Ticker(VENUE, symbol, t.last, t.highest_bid, t.lowest_ask, t.base_volume,
+                              t.quote_volume))
+    return out
+
+
+class CurrencyMsg(msgspec.Struct):
+    """GET /spot/currencies row: ``{"currency": "GT", "delisted": false, "withdraw_disabled": false,
+    "withdraw_delayed": false, "deposit_disabled": false, "trade_disabled": false, "chain": "GT"}``"""
+
+    currency: str
+    delisted: bool = False
+    withdraw_disabled: bool = False
+    deposit_disabled: bool = False
+    trade_disabled: bool = False
+
+
+_CURRENCIES: Final = msgspec.json.Decoder(list[CurrencyMsg], strict=False)
+
+
+@guarded(VENUE, "currencies")
+def decode_currencies(body: bytes) -> dict[str, TransferStatus]:
+    """Every asset's deposit / withdrawal status by its common name (a delisted asset: closed both ways)."""
+    out = {}
+    for row in _decode(_CURRENCIES, body, "currencies"):
+        asset = SPELLING.asset(row.currency)
+        out[asset] = TransferStatus(asset, not (row.deposit_disabled or row.delisted),
+                                    not (row.withdraw_disabled or row.delisted))
+    return out
 
 
 @guarded(VENUE, "klines")
@@ -461,7 +508,7 @@ def decode_open_orders(body: bytes) -> list[OpenOrdersMsg]:
 
 @guarded(VENUE, "accounts")
 def decode_accounts(body: bytes) -> dict[str, AssetBalance]:
-    return {a.currency: AssetBalance(a.currency, a.available, a.locked)
+    return {SPELLING.asset(a.currency): AssetBalance(SPELLING.asset(a.currency), a.available, a.locked)
             for a in _decode(_ACCOUNTS, body, "spot accounts")}
 
 
@@ -509,7 +556,7 @@ def to_order(msg: OrderMsg, symbol: Symbol, client_order_id: str | None = None,
         side=Side.BUY if msg.side == "buy" else Side.SELL, type=order_type, quantity=quantity,
         price=msg.price or None, time_in_force=TIF.get(msg.time_in_force, TimeInForce.GTC),
         order_id=msg.id, status=order_status(msg, filled), filled_qty=filled, filled_quote=quote,
-        fee=msg.fee, fee_asset=msg.fee_currency,
+        fee=msg.fee, fee_asset=SPELLING.asset(msg.fee_currency),
         ts_created=_time_ns(msg.create_time_ms, msg.create_time),
         ts_updated=_time_ns(msg.update_time_ms, msg.update_time),
     )
@@ -518,7 +565,7 @@ def to_order(msg: OrderMsg, symbol: Symbol, client_order_id: str | None = None,
 @guarded(VENUE, "to fill")
 def to_fill(msg: MyTradeMsg, symbol: Symbol, ts_recv: int, client_order_id: str | None = None) -> Fill:
     return Fill(VENUE, symbol, str(msg.id), Side.BUY if msg.side == "buy" else Side.SELL, msg.price,
-                msg.amount, msg.fee, msg.fee_currency, order_id=str(msg.order_id) or None,
+                msg.amount, msg.fee, SPELLING.asset(msg.fee_currency), order_id=str(msg.order_id) or None,
                 client_order_id=client_order_id or msg.text or None, is_maker=msg.role == "maker",
                 ts_event=_time_ns(msg.create_time_ms, msg.create_time), ts_recv=ts_recv)
 
@@ -616,6 +663,7 @@ def decode_user_trades(
 def decode_ws_balances(result: bytes | msgspec.Raw) -> list[AssetBalance]:
     """A ``spot.balances`` result -> absolute `AssetBalance` (free = available, locked = freeze) per row."""
     try:
-        return [AssetBalance(m.currency, m.available, m.freeze) for m in _WS_BALANCES.decode(result)]
+        rows = _WS_BALANCES.decode(result)
+        return [AssetBalance(SPELLING.asset(m.currency), m.available, m.freeze) for m in rows]
     except _PUSH_ERRORS as exc:
         raise DecodeError(VENUE, "spot.balances", str(exc), result) from None

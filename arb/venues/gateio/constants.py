@@ -18,7 +18,7 @@ from arb.errors import (
     RateLimitError,
     TimestampError,
 )
-from arb.model import OrderStatus, SymbolStyle, TimeInForce
+from arb.model import OrderStatus, Spelling, SymbolStyle, TimeInForce
 from arb.net.ratelimit import PoolSpec
 
 VENUE: Final = "gateio"
@@ -26,12 +26,17 @@ REST_URL: Final = "https://api.gateio.ws"
 API_PREFIX: Final = "/api/v4"
 WS_URL: Final = "wss://api.gateio.ws/ws/v4/"
 SYMBOL_STYLE: Final = SymbolStyle.UNDERSCORE
+# assets Gate lists under another name than other venues (its code -> the common code): its GTC is
+# Game.com, not Gitcoin
+ASSET_ALIASES: Final = MappingProxyType({"GTC": "GAMECOM", "BOX": "DEFIBOX", "POINT": "GATEPOINT"})
+SPELLING: Final = Spelling(SYMBOL_STYLE, ASSET_ALIASES)
 
 TIME: Final = "/api/v4/spot/time"
 CURRENCY_PAIRS: Final = "/api/v4/spot/currency_pairs"
 ORDER_BOOK: Final = "/api/v4/spot/order_book"
 TRADES: Final = "/api/v4/spot/trades"
 TICKERS: Final = "/api/v4/spot/tickers"
+CURRENCIES: Final = "/api/v4/spot/currencies"  # public: per asset deposit / withdrawal status
 CANDLES: Final = "/api/v4/spot/candlesticks"
 ORDERS: Final = "/api/v4/spot/orders"
 ORDER: Final = "/api/v4/spot/orders/{order_id}"

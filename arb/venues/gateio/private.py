@@ -101,7 +101,7 @@ class GatePrivate(RestBacked, PrivateExchangeInterface):
     # ------------------------------------------------------------------ plumbing
 
     def _pair(self, symbol: Symbol) -> str:
-        return symbol.to_venue(c.SYMBOL_STYLE)
+        return c.SPELLING.venue(symbol)
 
     def _text(self, client_order_id: str) -> str:
         text = wire_text(client_order_id)
@@ -227,7 +227,7 @@ class GatePrivate(RestBacked, PrivateExchangeInterface):
             else:
                 groups = codec.decode_open_orders(await self._signed("GET", c.OPEN_ORDERS, params=paging))
                 for group in groups:
-                    pair = Symbol.from_venue(group.currency_pair, c.SYMBOL_STYLE)
+                    pair = c.SPELLING.common(group.currency_pair)
                     out += [codec.to_order(m, pair, self.caller_id(m.text)) for m in group.orders]
                 more = any(len(g.orders) == limit for g in groups)
             if not more:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from types import MappingProxyType
 
 from arb.config import MARKET_DATA_PRESET, RequestConfig
-from arb.model import Kline, KlineInterval, OrderBook, Symbol, SymbolInfo, Ticker, Trade
+from arb.model import Kline, KlineInterval, OrderBook, Symbol, SymbolInfo, Ticker, Trade, TransferStatus
 from arb.net.ratelimit import Priority
 from arb.net.rest import RestClient
 from arb.venues.base import PublicExchangeInterface, RestBacked
@@ -37,7 +37,7 @@ class GatePublic(RestBacked, PublicExchangeInterface):
         return body
 
     def _pair(self, symbol: Symbol) -> tuple[str, str]:
-        return ("currency_pair", symbol.to_venue(c.SYMBOL_STYLE))
+        return ("currency_pair", c.SPELLING.venue(symbol))
 
     async def server_time(self) -> int:
         return codec.decode_time(await self._get(c.TIME, []))
@@ -56,6 +56,12 @@ class GatePublic(RestBacked, PublicExchangeInterface):
 
     async def ticker(self, symbol: Symbol) -> Ticker:
         return codec.decode_ticker(await self._get(c.TICKERS, [self._pair(symbol)]), symbol)
+
+    async def tickers(self) -> list[Ticker]:
+        return codec.decode_tickers(await self._get(c.TICKERS, []))
+
+    async def transfer_status(self) -> dict[str, TransferStatus] | None:
+        return codec.decode_currencies(await self._get(c.CURRENCIES, []))
 
     async def klines(self, symbol: Symbol, interval: KlineInterval, limit: int = 100) -> list[Kline]:
         params = [self._pair(symbol), ("interval", INTERVALS[interval]), ("limit", str(limit))]

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from arb.config import Credentials
+from arb.credentials import Credentials
 from arb.errors import ConfigError, DecodeError
 from arb.model import Symbol
 from arb.net.ws import WsClient
@@ -97,15 +97,15 @@ class GateStream(StreamBacked, BaseWebSocketInterface):
 
     @staticmethod
     def _key(symbol: Symbol) -> str:
-        return symbol.to_venue(c.SYMBOL_STYLE)
+        return c.SPELLING.venue(symbol)
 
     async def start(self) -> None:
         """Connections open on the first subscription."""
 
     async def subscribe_depth(self, symbols: Sequence[Symbol]) -> None:
         for symbol in symbols:
-            self._pairs[symbol.to_venue(c.SYMBOL_STYLE)] = symbol
-            self._symbols[symbol.to_venue(c.SYMBOL_STYLE)] = symbol
+            self._pairs[c.SPELLING.venue(symbol)] = symbol
+            self._symbols[c.SPELLING.venue(symbol)] = symbol
         # one subscribe request per pair: Gate's depth payload is [pair, interval]
         for symbol in symbols:
             await self.ws.subscribe([self._key(symbol)])
@@ -126,6 +126,11 @@ class GateStream(StreamBacked, BaseWebSocketInterface):
                                        clock_ms=self._clock_ms, symbols=self._symbols,
                                        caller_id=self._caller_id, **self._ws_options)
             await self.user.start()
+
+    async def unsubscribe_depth(self, symbols: Sequence[Symbol]) -> None:
+        for symbol in symbols:
+            self._pairs.pop(self._key(symbol), None)
+            await self.ws.unsubscribe([self._key(symbol)])
 
     async def resubscribe_depth(self, symbol: Symbol) -> None:
         await self.ws.unsubscribe([self._key(symbol)])

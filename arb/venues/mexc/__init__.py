@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from arb.config import Credentials, VenueConfig
+from arb.config import VenueConfig
+from arb.credentials import Credentials
 from arb.venues.base import PrivateExchangeInterface
 from arb.venues.mexc import auth, codec
 from arb.venues.mexc import constants as c
@@ -28,7 +29,7 @@ VENUE = VenueSpec(
     decode_error=codec.decode_error, error_class=codec.error_class,
     book=BookRule(snapshot_limit=c.SNAPSHOT_LIMIT, stream_snapshots=True),
     client_id=ClientIdRule(max_length=c.CLIENT_ID_MAX_LEN, alphabet=c.CLIENT_ID_ALPHABET),
-    user_stream=user_stream, display="MEXC spot",
+    user_stream=user_stream, display="MEXC spot", aliases=c.ASSET_ALIASES,
 )
 
 __all__ = ["VENUE", "MexcPrivate", "MexcPublic", "MexcStream"]

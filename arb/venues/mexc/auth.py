@@ -6,7 +6,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from urllib.parse import quote
 
-from arb.config import Credentials
+from arb.credentials import Credentials
 from arb.venues.apiv3 import QuerySigner, SignerFacts, hmac_sha256_hex
 from arb.venues.mexc.constants import RECV_WINDOW_MS
 

@@ -31,10 +31,19 @@ from arb.model import (
     Trade,
     TradingFee,
 )
-from arb.venues.base import MALFORMED, DepthUpdate, decode_body, depth_update, guarded, order_book
+from arb.venues.base import (
+    MALFORMED,
+    DepthUpdate,
+    common_symbol,
+    decode_body,
+    depth_update,
+    guarded,
+    order_book,
+)
 from arb.venues.errors import classify, decode_code_msg
 from arb.venues.mexc.constants import (
     ERROR_CODES,
+    SPELLING,
     STATUS_MAP,
     STREAM_ORDER_TYPES,
     STREAM_STATUS_MAP,
@@ -261,6 +270,7 @@ _TIME: Final = msgspec.json.Decoder(TimeResp, strict=False)
 _INFO: Final = msgspec.json.Decoder(ExchangeInfoResp, strict=False)
 _TRADES: Final = msgspec.json.Decoder(list[TradeMsg], strict=False)
 _TICKER: Final = msgspec.json.Decoder(TickerResp, strict=False)
+_TICKERS: Final = msgspec.json.Decoder(list[TickerResp], strict=False)
 _ROWS: Final = msgspec.json.Decoder(list[list[Any]])
 ONLINE: Final = frozenset({"1", "ENABLED"})
 
@@ -284,7 +294,7 @@ def decode_symbols(body: bytes) -> list[SymbolInfo]:
         out.append(
             SymbolInfo(
                 venue=VENUE,
-                symbol=Symbol(s.baseAsset, s.quoteAsset),
+                symbol=SPELLING.pair(s.baseAsset, s.quoteAsset),
                 venue_symbol=s.symbol,
                 status=status,
                 tick_size=Decimal(1).scaleb(-price_decimals),
@@ -330,6 +340,19 @@ def decode_ticker(body: bytes, symbol: Symbol) -> Ticker:
         t.quoteVolume or 0.0,
         (t.closeTime or 0) * MS,
     )
+
+
+@guarded(VENUE, "tickers")
+def decode_tickers(body: bytes) -> list[Ticker]:
+    """GET /api/v3/ticker/24hr without a symbol: one row per symbol (a name that ends in no known quote
+    asset is left out)."""
+    out = []
+    for t in _decode(_TICKERS, body, "tickers"):
+        symbol = common_symbol(SPELLING, t.symbol)
+        if symbol is not None:
+            out.append(Ticker(VENUE, symbol, t.lastPrice, t.bidPrice, t.askPrice, t.volume or 0.0,
+                              t.quoteVolume or 0.0, (t.closeTime or 0) * MS))
+    return out
 
 
 @guarded(VENUE, "klines")
@@ -512,7 +535,7 @@ def decode_my_trades(body: bytes, symbol: Symbol, ts_recv: int) -> list[Fill]:
     return [
         Fill(VENUE, symbol, fill_id(t.orderId, t.time, t.price, t.qty), Side.BUY if t.isBuyer else Side.SELL,
              t.price, t.qty, t.commission,
-             t.commissionAsset, order_id=t.orderId, client_order_id=t.clientOrderId or None,
+             SPELLING.asset(t.commissionAsset), order_id=t.orderId, client_order_id=t.clientOrderId or None,
              is_maker=t.isMaker, ts_event=t.time * MS, ts_recv=ts_recv)
         for t in _decode(_MY_TRADES, body, "my trades")
     ]
@@ -592,7 +615,8 @@ def decode_private_deal(wrapper: PushDataV3ApiWrapper, symbol_of: Callable[[str]
             raise ValueError("deal without a trade id or an order id")
         price, quantity = _amount(body.price), _amount(body.quantity)
         return Fill(VENUE, symbol_of(wrapper.symbol), fill_id(body.orderId, body.time, price, quantity),
-                    TRADE_SIDES[body.tradeType], price, quantity, _amount(body.feeAmount), body.feeCurrency,
+                    TRADE_SIDES[body.tradeType], price, quantity, _amount(body.feeAmount),
+                    SPELLING.asset(body.feeCurrency),
                     order_id=body.orderId, client_order_id=body.clientOrderId or None, is_maker=body.isMaker,
                     ts_event=body.time * MS, ts_recv=ts_recv)
     except _PRIVATE_ERRORS as exc:
@@ -611,6 +635,7 @@ def decode_private_account(wrapper: PushDataV3ApiWrapper) -> AssetBalance:
     try:
         if not body.vcoinName:
             raise ValueError("account push without an asset")
-        return AssetBalance(body.vcoinName, _amount(body.balanceAmount), _amount(body.frozenAmount))
+        asset = SPELLING.asset(body.vcoinName)
+        return AssetBalance(asset, _amount(body.balanceAmount), _amount(body.frozenAmount))
     except _PRIVATE_ERRORS as exc:
         raise _push_error("private account push", exc, wrapper) from None

@@ -19,13 +19,17 @@ from arb.errors import (
     TimestampError,
     TradingDisabledError,
 )
-from arb.model import OrderStatus, OrderType, Side, SymbolStyle, TimeInForce
+from arb.model import OrderStatus, OrderType, Side, Spelling, SymbolStyle, TimeInForce
 from arb.net.ratelimit import PoolSpec
 
 VENUE: Final = "mexc"
 REST_URL: Final = "https://api.mexc.com"
 WS_URL: Final = "wss://wbs-api.mexc.com/ws"
 SYMBOL_STYLE: Final = SymbolStyle.CONCAT
+# assets MEXC lists under another name than other venues (its code -> the common code): StepN's GMT is
+# STEPN there and its own GMT another token; Neo's GAS is GASNEO and its GAS another token
+ASSET_ALIASES: Final = MappingProxyType({"STEPN": "GMT", "GMT": "GMTTOKEN", "GASNEO": "GAS", "GAS": "GASDAO"})
+SPELLING: Final = Spelling(SYMBOL_STYLE, ASSET_ALIASES)
 
 TIME: Final = "/api/v3/time"
 EXCHANGE_INFO: Final = "/api/v3/exchangeInfo"
@@ -60,6 +64,7 @@ WEIGHTS: Final = MappingProxyType({
     OPEN_ORDERS: 3, ACCOUNT: 10, MY_TRADES: 10, TRADE_FEE: 20,
 })
 QUERY_ORDER_WEIGHT: Final = 2
+TICKERS_ALL_WEIGHT: Final = 40  # GET /api/v3/ticker/24hr without a symbol
 
 POOLS: Final = (
     PoolSpec("ip", 500, 10.0),

@@ -15,9 +15,9 @@ INTERVALS = MappingProxyType({KlineInterval.M1: "1m", KlineInterval.M5: "5m", Kl
              KlineInterval.D1: "1d", KlineInterval.W1: "1W"})
 
 MARKET = MarketFacts(
-    venue=c.VENUE, symbol_style=c.SYMBOL_STYLE, time=c.TIME, exchange_info=c.EXCHANGE_INFO, depth=c.DEPTH,
+    venue=c.VENUE, spelling=c.SPELLING, time=c.TIME, exchange_info=c.EXCHANGE_INFO, depth=c.DEPTH,
     trades=c.TRADES, ticker=c.TICKER_24H, klines=c.KLINES, weights=c.WEIGHTS, pool="ip",
-    intervals=INTERVALS, depth_weight=lambda limit: c.WEIGHTS[c.DEPTH],
+    intervals=INTERVALS, tickers_weight=c.TICKERS_ALL_WEIGHT, depth_weight=lambda limit: c.WEIGHTS[c.DEPTH],
 )
 
 

@@ -93,7 +93,7 @@ class MexcStream(StreamBacked, BaseWebSocketInterface):
 
     @staticmethod
     def _channel(symbol: Symbol) -> str:
-        return c.DEPTH_CHANNEL.format(symbol=symbol.to_venue(c.SYMBOL_STYLE))
+        return c.DEPTH_CHANNEL.format(symbol=c.SPELLING.venue(symbol))
 
     async def start(self) -> None:
         """Connections open on the first subscription."""
@@ -103,7 +103,7 @@ class MexcStream(StreamBacked, BaseWebSocketInterface):
         for symbol in symbols:
             channel = self._channel(symbol)
             self._routes[channel] = symbol
-            self._symbols[symbol.to_venue(c.SYMBOL_STYLE)] = symbol
+            self._symbols[c.SPELLING.venue(symbol)] = symbol
             channels.append(channel)
         await self.ws.subscribe(channels)
 
@@ -112,7 +112,7 @@ class MexcStream(StreamBacked, BaseWebSocketInterface):
         `StreamHandlers.on_trade`; they share the connections (and the 30 per connection) with depth."""
         channels = []
         for symbol in symbols:
-            channel = c.DEALS_CHANNEL.format(symbol=symbol.to_venue(c.SYMBOL_STYLE))
+            channel = c.DEALS_CHANNEL.format(symbol=c.SPELLING.venue(symbol))
             self._trade_routes[channel] = symbol
             channels.append(channel)
         await self.ws.subscribe(channels)
@@ -126,6 +126,12 @@ class MexcStream(StreamBacked, BaseWebSocketInterface):
                                        keepalive_s=self._keepalive_s, symbols=self._symbols,
                                        **self._ws_options)
             await self.user.start()
+
+    async def unsubscribe_depth(self, symbols: Sequence[Symbol]) -> None:
+        channels = [self._channel(s) for s in symbols]
+        for channel in channels:
+            self._routes.pop(channel, None)
+        await self.ws.unsubscribe(channels)
 
     async def resubscribe_depth(self, symbol: Symbol) -> None:
         await self.ws.unsubscribe([self._channel(symbol)])

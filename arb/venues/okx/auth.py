@@ -15,7 +15,7 @@ import time
 from typing import Final
 from urllib.parse import quote, urlencode
 
-from arb.config import Credentials
+from arb.credentials import Credentials
 from arb.net.contract import Params, SignedRequest
 from arb.venues.okx.constants import LOGIN_PATH
 

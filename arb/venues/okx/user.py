@@ -23,7 +23,7 @@ from typing import Any, Final
 
 import msgspec
 
-from arb.config import Credentials
+from arb.credentials import Credentials
 from arb.errors import DecodeError
 from arb.model import Fill, Order, Symbol
 from arb.net.ws import Socket, WsClient

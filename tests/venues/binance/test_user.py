@@ -12,7 +12,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from arb.config import Credentials, Secret, VenueConfig
+from arb.config import VenueConfig
+from arb.credentials import Credentials, Secret
 from arb.errors import ConfigError
 from arb.model import OrderStatus, OrderType, Side, Symbol, TimeInForce
 from arb.sim.binance_user import check_ws_signature

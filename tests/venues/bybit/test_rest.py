@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from arb.config import ConnectionConfig, Credentials, RequestConfig, Secret, VenueConfig
+from arb.config import ConnectionConfig, RequestConfig, VenueConfig
+from arb.credentials import Credentials, Secret
 from arb.errors import (
     AuthenticationError,
     ExchangeUnavailableError,

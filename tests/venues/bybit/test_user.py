@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from aiohttp import WSMsgType, web
 
-from arb.config import Credentials, Secret, VenueConfig
+from arb.config import VenueConfig
+from arb.credentials import Credentials, Secret
 from arb.model import OrderStatus, Side, Symbol
 from arb.venues.bybit import VENUE as SPEC
 from arb.venues.bybit import constants as c

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from arb.config import Credentials, default_config, load_credentials, parse_config
+from arb.config import default_config, parse_config
+from arb.credentials import Credentials, load_credentials
 from arb.errors import ConfigError
 from arb.venues.registry import venue_spec, venue_specs
 

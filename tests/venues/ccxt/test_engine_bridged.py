@@ -12,7 +12,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
-from arb.config import Credentials, Secret, default_config
+from arb.config import default_config
+from arb.credentials import Credentials, Secret
 from arb.engine.engine import Engine
 from arb.engine.executor import OutcomeStatus
 from arb.engine.journal import Journal

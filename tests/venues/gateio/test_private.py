@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from arb.config import ConnectionConfig, Credentials, RequestConfig, Secret, VenueConfig
+from arb.config import ConnectionConfig, RequestConfig, VenueConfig
+from arb.credentials import Credentials, Secret
 from arb.errors import (
     ExchangeUnavailableError,
     InvalidOrderError,

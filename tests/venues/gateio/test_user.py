@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from arb.config import Credentials, Secret, VenueConfig
+from arb.config import VenueConfig
+from arb.credentials import Credentials, Secret
 from arb.errors import ConfigError
 from arb.model import OrderStatus, OrderType, Side, Symbol, TimeInForce
 from arb.sim.gateio_user import GateUserChannels, check_ws_auth

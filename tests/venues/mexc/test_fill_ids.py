@@ -12,7 +12,8 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-from arb.config import Credentials, Secret, VenueConfig
+from arb.config import VenueConfig
+from arb.credentials import Credentials, Secret
 from arb.engine.engine import Engine
 from arb.model import Fill, OrderType, Side, TimeInForce
 from arb.sim.faults import FaultInjector, FaultPlan

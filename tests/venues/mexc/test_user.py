@@ -13,7 +13,8 @@ import aiohttp
 import pytest
 from google.protobuf.json_format import ParseDict
 
-from arb.config import Credentials, Secret, VenueConfig
+from arb.config import VenueConfig
+from arb.credentials import Credentials, Secret
 from arb.errors import ConfigError
 from arb.model import OrderStatus, OrderType, Side, Symbol, TimeInForce
 from arb.net.rest import RestClient

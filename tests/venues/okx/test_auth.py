@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from arb.config import Credentials, Secret
+from arb.credentials import Credentials, Secret
 from arb.venues.okx import auth
 
 SECRET = "22582BD0CFF14C41EDBF1AB98506286D"

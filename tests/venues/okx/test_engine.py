@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from arb.config import Credentials, Secret
+from arb.credentials import Credentials, Secret
 from arb.engine.engine import Engine
 from arb.engine.executor import OutcomeStatus
 from arb.model import OrderStatus, Side, Symbol

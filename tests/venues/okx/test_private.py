@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from arb.config import Credentials, Secret, VenueConfig
+from arb.config import VenueConfig
+from arb.credentials import Credentials, Secret
 from arb.errors import (
     AuthenticationError,
     ExchangeError,

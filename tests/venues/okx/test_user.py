@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from aiohttp import WSMsgType, web
 
-from arb.config import Credentials, Secret, VenueConfig
+from arb.config import VenueConfig
+from arb.credentials import Credentials, Secret
 from arb.errors import DecodeError
 from arb.model import AssetBalance, Fill, Order, OrderStatus, Symbol
 from arb.venues.okx import auth

@@ -17,90 +17,32 @@ import sqlite3
 import sys
 import time
 from collections.abc import Callable, Sequence
-from enum import IntEnum
 from pathlib import Path
 
 import arb
-from arb.config import (
-    Config,
-    config_schema,
-    credential_secrets,
-    describe,
-    load_config,
-    starter_config,
+from arb.cli.common import (
+    EXIT_CODES_HELP,
+    ExitCode,
+    Handler,
+    UsageError,
+    positive_float,
+    sim_universe,
+    simulated_venues,
+    symbol_text,
+    universe_flag,
 )
+from arb.cli.common import (
+    fail as _fail,
+)
+from arb.cli.tools import _add_chaos, _add_record, _add_replay, _add_sim, _add_symbols, _add_top
+from arb.config import Config, config_schema, describe, load_config, starter_config
+from arb.credentials import credential_secrets
 from arb.engine.risk import Source, TradingState, read_state, state_path, write_state
-from arb.errors import ArbError, ConfigError, ExchangeUnavailableError
-from arb.model import Symbol
+from arb.errors import ArbError, ConfigError
 from arb.obs.logging import configure_logging
-from arb.sim.server import DIALECTS
 from arb.venues.registry import VENUES
 
-Handler = Callable[[argparse.Namespace], int]
-
-
-def simulated_venues() -> list[str]:
-    """The registry's venues the loopback simulator serves (`sim`, `demo`; `check` and `record` take
-    every registry venue)."""
-    return [name for name in VENUES if name in DIALECTS]
-
-
-class ExitCode(IntEnum):
-    """What `arb-engine` returns (listed in `--help` and the README)."""
-
-    OK = 0
-    FAILED = 1  # the command ran and its result is a failure (a check failed, nothing recorded/synced)
-    USAGE = 2  # a bad flag, config file or config value: the message names it
-    ENVIRONMENT = 3  # the machine or network said no: port in use, venue unreachable, unreadable file
-    CANNOT_TRADE = 4  # run: nothing can be traded (one venue, no common symbol, no balances); --wait runs
-    INTERRUPTED = 130  # Ctrl-C (SIGINT): what was done so far is printed first
-
-
-EXIT_CODES_HELP = """exit codes:
-  0    success
-  1    the command ran and failed (a check failed, nothing synced or recorded)
-  2    usage or configuration error (the message names the flag, file or field)
-  3    environment error (port in use, venue unreachable, unreadable journal or recording)
-  4    run: nothing can be traded (one venue, no symbol on two venues, no balances); --wait runs anyway
-  130  interrupted with Ctrl-C (what was done so far is printed first)
-
-logging: --log-level and --log-format (before or after the command: arb-engine run --log-format json
-...) override engine.log_level / engine.log_format of the command's --config."""
-
-
-class UsageError(ArbError):
-    """A user's mistake outside the config file (a flag, a path): exit 2 with this message."""
-
-
 # ------------------------------------------------------------------------ argument types
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
-    return value
-
-
-def port_number(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is 0-65535 (0: any free port), got {value}")
-    return value
-
-
-def symbol_text(text: str) -> str:
-    try:
-        Symbol.parse(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not BASE/QUOTE, e.g. BTC/USDT") from None
-    return text
 
 
 def _config_validate(args: argparse.Namespace) -> int:
@@ -205,71 +147,12 @@ def _add_state_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         parser.set_defaults(handler=handler)
 
 
-def _sim(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from arb.model import Symbol
-    from arb.sim.faults import FaultPlan, parse_fault
-    from arb.sim.limits import UNLIMITED
-    from arb.sim.server import SimExchange
-
-    plans = {venue: FaultPlan(seed=args.seed) for venue in args.venues}
-    halts: list[tuple[str, Symbol]] = []
-    for spec in args.fault:
-        try:
-            venue, kind, value = parse_fault(spec)
-            if venue not in plans:
-                raise ValueError(f"fault {spec!r}: {venue} is not simulated (have {', '.join(args.venues)})")
-            if kind == "halt":
-                halts.append((venue, Symbol.parse(str(value))))
-            else:
-                setattr(plans[venue], kind, value)
-        except ValueError as exc:
-            print(f"arb-engine sim: {exc}", file=sys.stderr)
-            return 2
-    limits = {venue: UNLIMITED for venue in args.venues} if args.no_limits else None
-
-    async def serve() -> None:
-        sim = SimExchange(args.venues, seed=args.seed, port=args.port, faults=plans, limits=limits,
-                          accounts={args.api_key: (args.api_secret, "sim")})
-        for venue, symbol in halts:
-            sim.halt(venue, symbol)
-        urls = await sim.start()
-        for venue, (rest, ws) in urls.items():
-            print(f"{venue} rest={rest} ws={ws}", flush=True)
-        try:
-            await asyncio.Event().wait()  # until interrupted
-        finally:
-            await sim.close()
-
-    from arb.obs.loop import run
-
-    with contextlib.suppress(KeyboardInterrupt):
-        run(serve(), args.use_uvloop)
-    return 0
-
-
-def _add_sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("sim", help="run the loopback exchange simulator until interrupted")
-    parser.add_argument("--venues", nargs="+", default=simulated_venues(), choices=simulated_venues(),
-                        help="simulated venues (default: all)")
-    parser.add_argument("--seed", type=int, default=1, help="market seed (same seed, same market)")
-    parser.add_argument("--port", type=port_number, default=0, help="first port (0: any free port)")
-    parser.add_argument("--fault", action="append", default=[], metavar="VENUE:KIND[=VALUE]",
-                        help="inject a fault, repeatable: a FaultPlan field (VENUE:stall, VENUE:drop=0.1, "
-                             "VENUE:clock_skew_ms=-3000) or halt=BASE/QUOTE")
-    parser.add_argument("--no-limits", action="store_true", help="do not enforce the venues' rate limits")
-    parser.add_argument("--api-key", default="sim-key", help="the funded account's API key (default sim-key)")
-    parser.add_argument("--api-secret", default="sim-secret",
-                        help="the funded account's API secret (default sim-secret)")
-    parser.set_defaults(handler=_sim)
-
-
 def _run(args: argparse.Namespace) -> int:
     from arb.runner import main as run_main
 
     return run_main(args.config, live=args.live, sim=args.sim, duration=args.duration, seed=args.seed,
-                    sim_urls=args.sim_url, use_uvloop=args.use_uvloop, quiet=args.quiet, wait=args.wait)
+                    sim_urls=args.sim_url, use_uvloop=args.use_uvloop, quiet=args.quiet, wait=args.wait,
+                    universe=args.universe)
 
 
 def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -287,6 +170,7 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="no live view and no progress lines (daemons; logs still go to stderr)")
     parser.add_argument("--wait", action="store_true",
                         help="keep running when nothing can be traded (else say why and exit 4)")
+    universe_flag(parser)
     parser.set_defaults(handler=_run)
 
 
@@ -367,8 +251,10 @@ def _demo(args: argparse.Namespace) -> int:
         raise UsageError(f"--venues: cross-venue arbitrage needs at least two venues, got {venues}")
     if args.data_dir is not None and Path(args.data_dir).exists() and not Path(args.data_dir).is_dir():
         raise UsageError(f"--data-dir {args.data_dir} is a file, not a directory")
+    if "auto" in args.symbols and len(args.symbols) > 1:
+        raise UsageError("--symbols: auto (every pair two venues list) or BASE/QUOTE symbols, not both")
     return demo_main(args.duration, venues, args.symbols, args.seed, args.data_dir,
-                     use_uvloop=args.use_uvloop)
+                     use_uvloop=args.use_uvloop, universe=sim_universe(args.universe, venues))
 
 
 def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -384,146 +270,12 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="at least two (default: all)")
     parser.add_argument("--symbols", nargs="+", type=symbol_text,
                         default=["BTC/USDT", "ETH/USDT", "SOL/USDT"],
-                        help="BASE/QUOTE symbols (default BTC/USDT ETH/USDT SOL/USDT)")
+                        help="BASE/QUOTE symbols (default BTC/USDT ETH/USDT SOL/USDT), or auto: every "
+                             "pair two simulated venues list")
+    universe_flag(parser)
     parser.add_argument("--seed", type=int, default=1, help="market seed (same seed, same market)")
     parser.add_argument("--data-dir", default=None, help="journal and state (default: a temp dir)")
     parser.set_defaults(handler=_demo)
-
-
-def _record(args: argparse.Namespace) -> int:
-
-    from arb.obs.loop import run
-    from arb.ops.record import record_main
-    from arb.sim.server import parse_sim_urls
-
-    try:
-        sim_urls = parse_sim_urls(args.sim_url)
-    except ValueError as exc:
-        raise UsageError(f"--sim-url: {exc}") from None
-    config = load_config(args.config) if args.config else None
-    venues = list(sim_urls) if sim_urls else list(config.enabled_venues) if config else args.venues
-    symbols = config.symbols if config and not args.symbols else args.symbols or ["BTC/USDT", "ETH/USDT"]
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        raise UsageError(f"--out {args.out} is a file, not a directory")
-    try:
-        manifest = run(record_main(
-            args.out, venues, symbols, duration=args.duration, sim=args.sim, sim_urls=sim_urls,
-            seed=args.seed, snapshot_every_s=args.snapshot_every, quiet=args.quiet,
-            venue_configs=config.enabled_venues if config and not (args.sim or sim_urls) else None),
-            args.use_uvloop)
-    except FileExistsError as exc:
-        raise UsageError(str(exc)) from None
-    except ExchangeUnavailableError as exc:
-        return _fail(ExitCode.ENVIRONMENT, f"cannot reach {exc.venue} ({exc.message}): no network? "
-                                           "`arb-engine record --sim` records the loopback simulator")
-    frames = sum(c["TEXT"] + c["BINARY"] for c in manifest.counts.values())
-    print(f"recorded {frames:,} frames of {', '.join(manifest.symbols)} on {', '.join(manifest.venues)} "
-          f"into {args.out}")
-    if not frames:
-        print("error: no frames arrived: the venues sent no depth updates (unreachable, or the run was "
-              "too short?)", file=sys.stderr)
-        return ExitCode.FAILED
-    return 0
-
-
-def _add_record(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("record", help="record raw depth frames and snapshots for replay")
-    parser.add_argument("--out", required=True, help="new directory for the recording")
-    parser.add_argument("--venues", nargs="+", default=list(VENUES), choices=list(VENUES))
-    parser.add_argument("--symbols", nargs="+", type=symbol_text, default=None,
-                        help="BASE/QUOTE symbols; default BTC/USDT ETH/USDT (or the config's)")
-    parser.add_argument("--duration", type=positive_float, default=None,
-                        help="seconds (default: until interrupted)")
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--sim", action="store_true", help="record the in-process loopback simulator")
-    source.add_argument("--sim-url", action="append", default=[], metavar="VENUE=URL",
-                        help="a running simulator (`arb-engine sim`) per venue; repeatable")
-    source.add_argument("--config", help="venues (URLs) and symbols from a config file")
-    parser.add_argument("--seed", type=int, default=1, help="simulator seed (with --sim)")
-    parser.add_argument("--snapshot-every", type=float, default=5.0, help="checkpoint snapshots (s, 0: off)")
-    parser.add_argument("--quiet", action="store_true", help="no progress line")
-    parser.set_defaults(handler=_record)
-
-
-def _replay(args: argparse.Namespace) -> int:
-    from arb.ops.replay import main as replay_main
-    from arb.ops.replay import parse_speed
-
-    try:
-        speed = parse_speed(args.speed)
-    except ValueError as exc:
-        raise UsageError(f"--speed: {exc}") from None
-    config = load_config(args.config) if args.config else None
-    return replay_main(args.dir, speed=speed, data_dir=args.data_dir, config=config,
-                       drop_every=args.drop_every, quiet=args.quiet)
-
-
-def _add_replay(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("replay", help="feed a recording through the engine (paper, deterministic)")
-    parser.add_argument("dir", help="a directory written by `arb-engine record`")
-    parser.add_argument("--speed", default="max", help="N times real time, or max (default)")
-    parser.add_argument("--config", help="risk/executor settings (symbols, venues: the recording's)")
-    parser.add_argument("--data-dir", default=None, help="journal and state (default: a temp dir)")
-    parser.add_argument("--drop-every", type=int, default=0, metavar="N",
-                        help="drop every N-th frame per venue (rehearse gaps and resyncs)")
-    parser.add_argument("--quiet", action="store_true", help="no progress line")
-    parser.set_defaults(handler=_replay)
-
-
-def _top(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from arb.ops.top import top
-
-    url = args.url
-    if args.config:
-        try:
-            obs = load_config(args.config).observability
-        except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        if not obs.metrics_port:
-            print(f"error: {args.config}: observability.metrics_port is 0 (the engine serves no HTTP)",
-                  file=sys.stderr)
-            return 2
-        url = f"http://{obs.metrics_host}:{obs.metrics_port}"
-    if not url.startswith(("http://", "https://")):
-        print(f"error: --url {url!r}: expected http://HOST:PORT", file=sys.stderr)
-        return 2
-    if not 0 < args.interval <= 0.5:
-        print(f"error: --interval {args.interval}: expected 0 < seconds <= 0.5", file=sys.stderr)
-        return 2
-    return asyncio.run(top(url, interval=args.interval, reason=args.reason))
-
-
-def _add_top(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("top", help="live dashboard of a running engine (keys: h halt, r resume, q quit)")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--url", default="http://127.0.0.1:9108",
-                       help="the engine's HTTP server (default http://127.0.0.1:9108)")
-    where.add_argument("--config", help="the engine's config file (its observability host and port)")
-    parser.add_argument("--interval", type=float, default=0.25, help="refresh every N seconds (default 0.25)")
-    parser.add_argument("--reason", default="halted from arb-engine top",
-                        help="halt reason used when none is typed after h")
-    parser.set_defaults(handler=_top)
-
-
-def _chaos(args: argparse.Namespace) -> int:
-    from arb.ops.chaos import main as chaos_main
-
-    return chaos_main(quick=args.quick, seed=args.seed, only=args.only, as_json=args.json, out=args.out)
-
-
-def _add_chaos(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("chaos", help="fault campaign against the simulator: figures and verdicts")
-    parser.add_argument("--quick", action="store_true", help="the CI profile (few trials per row)")
-    parser.add_argument("--seed", type=int, default=1, help="seed of the faults and the market")
-    parser.add_argument("--only", metavar="ROW[,ROW]", default=None,
-                        help="rows: kill, reply, leg, stream, storm, malformed, skew, journal, halt, canary")
-    parser.add_argument("--json", action="store_true", help="machine-readable result")
-    parser.add_argument("--out", metavar="DIR", default=None,
-                        help="keep each row's journals and logs here (default: a temp dir)")
-    parser.set_defaults(handler=_chaos)
 
 
 COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
@@ -534,6 +286,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], 
     _add_run,
     _add_check,
     _add_venues,
+    _add_symbols,
     _add_reports,
     _add_record,
     _add_replay,
@@ -592,11 +345,6 @@ def _setup(args: argparse.Namespace) -> None:
     args.use_uvloop = engine.use_uvloop if engine else True
 
 
-def _fail(code: ExitCode, message: str) -> int:
-    print(f"arb-engine: error: {message}", file=sys.stderr)
-    return code
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -624,5 +372,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(ExitCode.ENVIRONMENT, f"{type(exc).__name__}: {exc}")
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+__all__ = ["EXIT_CODES_HELP", "ExitCode", "UsageError", "build_parser", "main", "simulated_venues"]
