@@ -121,8 +121,10 @@ class MatchingEngine:
     """One venue's order matching over the shared market."""
 
     def __init__(self, venue: str, market: MarketModel, ledger: Ledger, *, taker_fee: Decimal,
-                 clock_ms: Callable[[], int]) -> None:
+                 clock_ms: Callable[[], int], published_min_notional: bool = True) -> None:
         self.venue = venue
+        # False for a venue that publishes no minimum notional (OKX): the spec's floor is not checked
+        self.published_min_notional = published_min_notional
         self.market = market
         self.ledger = ledger
         self.taker_fee = taker_fee
@@ -136,6 +138,8 @@ class MatchingEngine:
         # a fault: for this many ms after creation an order is unknown to queries (the server sets it)
         self.hidden_ms: Callable[[], float] = _never_hidden
         self.hide_trades: Callable[[], bool] = _no_hidden_trades
+        # a fault: an unpublished notional floor (quote) on top of what the venue publishes
+        self.hidden_min_notional: Callable[[], Decimal] = _no_hidden_floor
         self.hidden_queries = 0
 
     def _validate(self, symbol: Symbol, quantity: Decimal, price: Decimal | None) -> None:
@@ -152,7 +156,8 @@ class MatchingEngine:
         if quantity < max(spec.min_qty, spec.step):
             raise Reject(RejectKind.BELOW_MIN_QTY, f"{quantity}")
         reference = price if price is not None else Decimal(repr(self.market.reference[symbol]))
-        if quantity * reference < spec.min_notional:
+        floor = max(spec.min_notional if self.published_min_notional else ZERO, self.hidden_min_notional())
+        if quantity * reference < floor:
             raise Reject(RejectKind.BELOW_MIN_NOTIONAL, f"{quantity * reference}")
 
     def place(self, account: str, symbol: Symbol, side: Side, kind: str, quantity: Decimal,
@@ -277,3 +282,7 @@ def _never_hidden() -> float:
 
 def _no_hidden_trades() -> bool:
     return False
+
+
+def _no_hidden_floor() -> Decimal:
+    return ZERO
