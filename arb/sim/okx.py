@@ -99,7 +99,7 @@ class OkxDialect:
         self.accounts = dict(accounts)  # api key -> (secret, account)
         self.ledger = funded_ledger(self.accounts)
         self.matching = MatchingEngine(NAME, market, self.ledger, taker_fee=TAKER_FEE, clock_ms=clock_ms,
-                                       published_min_notional=False)
+                                       published_min_notional=False, buy_fee_in_base=True)
         self.private = OkxPrivateApi(NAME, market, self.ledger, self.matching, self.accounts, passphrase,
                                      clock_ms, TAKER_FEE, MAKER_FEE)
         self._insts = {inst_id(s): s for s in market.names(NAME)}  # listed or not yet
