@@ -511,10 +511,12 @@ class Executor:
         return best_venue
 
     def _realised(self, opp: Opportunity) -> Decimal:
-        """Quote received minus paid minus quote fees over the opportunity's orders.
+        """Quote received minus paid minus fees over the opportunity's orders, in quote.
 
-        Base still held (an open residual) is valued at the buy price, so inventory that was not
-        sold is not booked as a loss.
+        A fee charged in the quote asset is subtracted as is; one charged in the base asset (OKX and
+        Bybit take a spot buy's fee from the coin bought) is valued at the order's own average fill
+        price. Base still held (an open residual) is valued at the buy price, so inventory that was
+        not sold is not booked as a loss.
         """
         pnl = position = ZERO
         for tracked in self.tracker.for_opportunity(opp.id):
@@ -524,6 +526,8 @@ class Executor:
             position -= sign * order.filled_qty
             if order.fee_asset == order.symbol.quote:
                 pnl -= order.fee
+            elif order.fee_asset == order.symbol.base and order.filled_qty:
+                pnl -= order.fee * order.filled_quote / order.filled_qty
         return pnl + position * Decimal(repr(opp.buy_vwap))
 
 
