@@ -45,7 +45,7 @@ from arb.net.ratelimit import Priority
 from arb.net.rest import RestClient, decode_write_reply
 from arb.venues.base import PrivateExchangeInterface, RestBacked
 from arb.venues.clock import ServerClock
-from arb.venues.okx import codec
+from arb.venues.okx import codec, orders
 from arb.venues.okx import constants as c
 from arb.venues.okx.public import decoded
 
@@ -161,7 +161,7 @@ class OkxPrivate(RestBacked, PrivateExchangeInterface):
 
         def ack(reply: bytes) -> codec.ItemMsg:
             return decode_write_reply(self.venue, "POST order", client_order_id,
-                                      lambda: codec.decode_ack(reply, client_order_id))
+                                      lambda: orders.decode_ack(reply, client_order_id))
 
         item = await self._signed("POST", c.ORDER, ack, body=body, draws=c.PLACE_DRAWS,
                                   priority=Priority.ORDER, client_order_id=client_order_id)
@@ -180,7 +180,7 @@ class OkxPrivate(RestBacked, PrivateExchangeInterface):
 
         def ack(reply: bytes) -> codec.ItemMsg:
             return decode_write_reply(self.venue, "cancel order", client_order_id,
-                                      lambda: codec.decode_ack(reply, client_order_id))
+                                      lambda: orders.decode_ack(reply, client_order_id))
 
         item = await self._signed("POST", c.CANCEL, ack, body=body, priority=Priority.ORDER,
                                   client_order_id=client_order_id)
@@ -189,11 +189,11 @@ class OkxPrivate(RestBacked, PrivateExchangeInterface):
     async def get_order(self, symbol: Symbol, *, order_id: str | None = None,
                         client_order_id: str | None = None) -> Order:
         params = [("instId", codec.inst_id(symbol)), self._ref(order_id, client_order_id)]
-        rows = await self._signed("GET", c.ORDER, codec.decode_orders, params=params, draws=c.QUERY_DRAWS,
+        rows = await self._signed("GET", c.ORDER, orders.decode_orders, params=params, draws=c.QUERY_DRAWS,
                                   priority=Priority.ORDER)
         if not rows:
             raise OrderNotFoundError(self.venue, f"no order {params[1][1]} on {symbol}")
-        return codec.to_order(rows[0], symbol, client_order_id or self.caller_id(rows[0].clOrdId))
+        return orders.to_order(rows[0], symbol, client_order_id or self.caller_id(rows[0].clOrdId))
 
     async def open_orders(self, symbol: Symbol | None = None) -> list[Order]:
         """Every pending spot order (all pages), of one symbol or of all."""
@@ -204,8 +204,9 @@ class OkxPrivate(RestBacked, PrivateExchangeInterface):
         after: str | None = None
         for _ in range(c.PAGES_MAX):
             params = [*base, ("limit", str(c.PAGE_MAX))] + ([("after", after)] if after else [])
-            rows = await self._signed("GET", c.ORDERS_PENDING, codec.decode_orders, params=params)
-            out += [codec.to_order(m, symbol, self.caller_id(m.clOrdId) if m.clOrdId else None) for m in rows]
+            rows = await self._signed("GET", c.ORDERS_PENDING, orders.decode_orders, params=params)
+            out += [orders.to_order(m, symbol, self.caller_id(m.clOrdId) if m.clOrdId else None)
+                    for m in rows]
             if len(rows) < c.PAGE_MAX:
                 break
             after = rows[-1].ordId
@@ -214,7 +215,7 @@ class OkxPrivate(RestBacked, PrivateExchangeInterface):
     # ------------------------------------------------------------------ account
 
     async def balances(self) -> dict[str, AssetBalance]:
-        return await self._signed("GET", c.BALANCE, codec.decode_balances)
+        return await self._signed("GET", c.BALANCE, orders.decode_balances)
 
     async def account_info(self) -> AccountInfo:
         return AccountInfo(self.venue, await self.balances(), ts_event=self._clock())
@@ -223,13 +224,14 @@ class OkxPrivate(RestBacked, PrivateExchangeInterface):
         """Our fills on `symbol` of the last 3 days (``/trade/fills``), newest first, at most 100."""
         params = [("instType", c.INST_TYPE), ("instId", codec.inst_id(symbol)),
                   ("limit", str(max(1, min(limit, c.PAGE_MAX))))]
-        rows = await self._signed("GET", c.FILLS, codec.decode_fills, params=params)
+        rows = await self._signed("GET", c.FILLS, orders.decode_fills, params=params)
         now = self._clock()
-        return [codec.to_fill(m, symbol, now, self.caller_id(m.clOrdId) if m.clOrdId else None) for m in rows]
+        return [orders.to_fill(m, symbol, now, self.caller_id(m.clOrdId) if m.clOrdId else None)
+                for m in rows]
 
     async def trading_fees(self, symbol: Symbol) -> TradingFee:
         params = [("instType", c.INST_TYPE), ("instId", codec.inst_id(symbol))]
-        return await self._signed("GET", c.TRADE_FEE, lambda b: codec.decode_fee(b, symbol), params=params)
+        return await self._signed("GET", c.TRADE_FEE, lambda b: orders.decode_fee(b, symbol), params=params)
 
     async def close(self) -> None:
         await self.rest.close()
