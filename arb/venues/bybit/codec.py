@@ -28,7 +28,15 @@ from arb.model import (
     Ticker,
     Trade,
 )
-from arb.venues.base import MALFORMED, DepthUpdate, decode_body, depth_update, guarded, order_book
+from arb.venues.base import (
+    MALFORMED,
+    DepthUpdate,
+    common_symbol,
+    decode_body,
+    depth_update,
+    guarded,
+    order_book,
+)
 from arb.venues.bybit import constants as c
 from arb.venues.errors import classify
 
@@ -209,7 +217,8 @@ def decode_symbols(result: bytes) -> list[SymbolInfo]:
     for i in _decode(_INSTRUMENTS, result, "instruments").items:
         lot = i.lotSizeFilter
         out.append(SymbolInfo(
-            venue=VENUE, symbol=Symbol(i.baseCoin.upper(), i.quoteCoin.upper()), venue_symbol=i.symbol,
+            venue=VENUE, symbol=c.SPELLING.pair(i.baseCoin.upper(), i.quoteCoin.upper()),
+            venue_symbol=i.symbol,
             status=c.SYMBOL_STATUS.get(i.status, SymbolStatus.HALTED),
             tick_size=dec(i.priceFilter.tickSize).normalize(), step_size=dec(lot.basePrecision).normalize(),
             max_qty=dec(lot.maxLimitOrderQty or lot.maxOrderQty), min_notional=dec(lot.minOrderAmt),
@@ -235,9 +244,25 @@ def decode_ticker(result: bytes, symbol: Symbol, ts_ms: int = 0) -> Ticker:
     rows = _decode(_TICKERS, result, "tickers").items
     if not rows:
         raise ValueError("empty ticker list")
-    t = rows[0]
+    return to_ticker(rows[0], symbol, ts_ms)
+
+
+def to_ticker(t: TickerMsg, symbol: Symbol, ts_ms: int) -> Ticker:
+    """``volume24h`` is base volume, ``turnover24h`` quote volume; the envelope's ``time`` stamps it."""
     return Ticker(VENUE, symbol, num(t.lastPrice), num(t.bid1Price), num(t.ask1Price), num(t.volume24h),
                   num(t.turnover24h), ts_ms * MS)
+
+
+@guarded(VENUE, "tickers")
+def decode_tickers(result: bytes, ts_ms: int = 0) -> list[Ticker]:
+    """``/v5/market/tickers?category=spot`` without a symbol: every spot symbol's ticker (a symbol whose
+    quote asset cannot be told apart is skipped)."""
+    out = []
+    for t in _decode(_TICKERS, result, "tickers").items:
+        symbol = common_symbol(c.SPELLING, t.symbol)
+        if symbol is not None:
+            out.append(to_ticker(t, symbol, ts_ms))
+    return out
 
 
 @guarded(VENUE, "klines")

@@ -151,7 +151,7 @@ def fee_asset(symbol: Symbol, side: Side, fee: Decimal, given: str) -> str:
     """The fee's currency: `given` when the venue names it, else Bybit's spot rule (a charge on a
     buy is in base, on a sell in quote; a rebate the other way round)."""
     if given:
-        return given
+        return c.SPELLING.asset(given)
     takes_base = (side is Side.BUY) == (fee >= 0)
     return symbol.base if takes_base else symbol.quote
 
@@ -233,7 +233,7 @@ def _balances(wallets: list[WalletMsg]) -> list[AssetBalance]:
             continue
         for coin in wallet.coin:
             total, locked = dec(coin.walletBalance), dec(coin.locked)
-            out.append(AssetBalance(coin.coin, max(total - locked, ZERO), locked))
+            out.append(AssetBalance(c.SPELLING.asset(coin.coin), max(total - locked, ZERO), locked))
     return out
 
 
@@ -248,7 +248,7 @@ def decode_fee_rate(result: bytes, symbol: Symbol) -> TradingFee:
     rows = _decode(_FEE_RATES, result, "fee rates").items
     if not rows:
         raise ValueError("empty fee rate list")
-    row = next((r for r in rows if r.symbol == symbol.to_venue(c.SYMBOL_STYLE)), rows[0])
+    row = next((r for r in rows if r.symbol == c.SPELLING.venue(symbol)), rows[0])
     return TradingFee(VENUE, symbol, float(dec(row.makerFeeRate)), float(dec(row.takerFeeRate)))
 
 

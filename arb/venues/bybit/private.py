@@ -65,7 +65,7 @@ def order_body(symbol: Symbol, side: Side, order_type: OrderType, quantity: Deci
     a LIMIT_MAKER is a ``PostOnly`` limit. Numbers are printed exactly, never in exponent form."""
     if quantity <= 0:
         raise InvalidOrderError(c.VENUE, f"quantity must be positive, got {quantity}")
-    body = {"category": c.CATEGORY, "symbol": symbol.to_venue(c.SYMBOL_STYLE), "side": c.SIDE_NAMES[side],
+    body = {"category": c.CATEGORY, "symbol": c.SPELLING.venue(symbol), "side": c.SIDE_NAMES[side],
             "orderType": "Market" if order_type is OrderType.MARKET else "Limit",
             "qty": format(quantity, "f")}
     if order_type is OrderType.MARKET:
@@ -158,7 +158,7 @@ class BybitPrivate(RestBacked, PrivateExchangeInterface):
                            client_order_id: str | None = None) -> Order:
         """Cancel, then report the order as the venue shows it (the cancel is only acknowledged)."""
         ids = self._by_id(symbol, order_id, client_order_id)
-        body = {"category": c.CATEGORY, "symbol": symbol.to_venue(c.SYMBOL_STYLE), **dict(ids)}
+        body = {"category": c.CATEGORY, "symbol": c.SPELLING.venue(symbol), **dict(ids)}
         env = await self._signed("POST", c.CANCEL_ORDER, body=body, client_order_id=client_order_id,
                                  priority=Priority.ORDER)
         ack = self._ack(env, "POST cancel", client_order_id)
@@ -168,7 +168,7 @@ class BybitPrivate(RestBacked, PrivateExchangeInterface):
     async def get_order(self, symbol: Symbol, *, order_id: str | None = None,
                         client_order_id: str | None = None) -> Order:
         """One order by id: the open and recent orders first, then the history."""
-        params = [("category", c.CATEGORY), ("symbol", symbol.to_venue(c.SYMBOL_STYLE)),
+        params = [("category", c.CATEGORY), ("symbol", c.SPELLING.venue(symbol)),
                   *self._by_id(symbol, order_id, client_order_id)]
         for path in (c.OPEN_ORDERS, c.ORDER_HISTORY):
             env = await self._signed("GET", path, params=params, priority=Priority.ORDER)
@@ -182,13 +182,13 @@ class BybitPrivate(RestBacked, PrivateExchangeInterface):
         params: list[tuple[str, str]] = [("category", c.CATEGORY), ("openOnly", "0"),
                                          ("limit", str(c.ORDERS_PAGE_MAX))]
         if symbol is not None:
-            params.insert(1, ("symbol", symbol.to_venue(c.SYMBOL_STYLE)))
+            params.insert(1, ("symbol", c.SPELLING.venue(symbol)))
         out: list[Order] = []
         cursor = ""
         for _ in range(MAX_PAGES):
             page_params = [*params, ("cursor", cursor)] if cursor else params
             page = orders.decode_orders((await self._signed("GET", c.OPEN_ORDERS, params=page_params)).result)
-            out.extend(orders.to_order(m, symbol or Symbol.from_venue(m.symbol, c.SYMBOL_STYLE))
+            out.extend(orders.to_order(m, symbol or c.SPELLING.common(m.symbol))
                        for m in page.items)
             if not page.nextPageCursor or page.nextPageCursor == cursor or not page.items:
                 break
@@ -206,14 +206,14 @@ class BybitPrivate(RestBacked, PrivateExchangeInterface):
 
     async def my_trades(self, symbol: Symbol, limit: int = 100) -> list[Fill]:
         """Our latest fills on `symbol` (the last 7 days; at most 100 rows), with their orderLinkId."""
-        params = [("category", c.CATEGORY), ("symbol", symbol.to_venue(c.SYMBOL_STYLE)),
+        params = [("category", c.CATEGORY), ("symbol", c.SPELLING.venue(symbol)),
                   ("limit", str(max(1, min(limit, c.EXECUTIONS_MAX))))]
         env = await self._signed("GET", c.EXECUTIONS, params=params)
         return orders.decode_executions(env.result, symbol, self._clock())
 
     async def trading_fees(self, symbol: Symbol) -> TradingFee:
         env = await self._signed("GET", c.FEE_RATE, params=[("category", c.CATEGORY),
-                                                            ("symbol", symbol.to_venue(c.SYMBOL_STYLE))])
+                                                            ("symbol", c.SPELLING.venue(symbol))])
         return orders.decode_fee_rate(env.result, symbol)
 
     async def close(self) -> None:

@@ -185,7 +185,7 @@ class BybitUserStream:
     def symbol_of(self, venue_symbol: str) -> Symbol:
         symbol = self._symbols.get(venue_symbol)
         if symbol is None:
-            symbol = self._symbols[venue_symbol] = Symbol.from_venue(venue_symbol, c.SYMBOL_STYLE)
+            symbol = self._symbols[venue_symbol] = c.SPELLING.common(venue_symbol)
         return symbol
 
     # ------------------------------------------------------------------ frames

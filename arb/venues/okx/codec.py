@@ -43,17 +43,31 @@ EXPIRING_TYPES: Final = frozenset({"ioc", "fok", "market", "optimal_limit_ioc"})
 _decode: Final = partial(decode_body, c.VENUE)
 
 
+def asset(code: str) -> str:
+    """The common name of OKX's asset `code` (`constants.ASSET_ALIASES`)."""
+    return c.ASSET_ALIASES.get(code, code)
+
+
+def venue_asset(common: str) -> str:
+    """OKX's code for the common asset `common`; a common name OKX uses for another asset gets a
+    ``?`` so it never reaches the wrong instrument."""
+    for code, name in c.ASSET_ALIASES.items():
+        if name == common:
+            return code
+    return common if common not in c.ASSET_ALIASES else f"{common}?"
+
+
 def inst_id(symbol: Symbol) -> str:
-    """``BTC-USDT``: OKX's spelling of a spot pair."""
-    return f"{symbol.base}-{symbol.quote}"
+    """``BTC-USDT``: OKX's spelling of a spot pair (its own asset codes)."""
+    return f"{venue_asset(symbol.base)}-{venue_asset(symbol.quote)}"
 
 
 def parse_inst(text: str) -> Symbol:
-    """``BTC-USDT`` -> ``Symbol("BTC", "USDT")``; anything else is a `ValueError`."""
+    """``BTC-USDT`` -> ``Symbol("BTC", "USDT")`` in common asset names; anything else is a `ValueError`."""
     base, sep, quote = text.partition("-")
     if not sep or not base or not quote or "-" in quote:
         raise ValueError(f"instrument {text!r} is not a spot pair BASE-QUOTE")
-    return Symbol(base.upper(), quote.upper())
+    return Symbol(asset(base.upper()), asset(quote.upper()))
 
 
 def dec(text: str) -> Decimal:
@@ -206,6 +220,7 @@ class TickerMsg(msgspec.Struct):
     "vol24h": "17602.13" (base), "volCcy24h": "525802090.62" (quote on spot), "ts": "1652459224956"}``"""
 
     instId: str = ""
+    instType: str = ""
     last: str = ""
     askPx: str = ""
     bidPx: str = ""
@@ -261,7 +276,8 @@ def decode_symbols(body: bytes) -> list[SymbolInfo]:
     for row in _decode(_INSTRUMENTS, check(body, "instruments"), "instruments"):
         if row.instType != c.INST_TYPE:
             continue
-        symbol = Symbol(row.baseCcy, row.quoteCcy) if row.baseCcy and row.quoteCcy else parse_inst(row.instId)
+        symbol = (Symbol(asset(row.baseCcy), asset(row.quoteCcy)) if row.baseCcy and row.quoteCcy
+                  else parse_inst(row.instId))
         out.append(SymbolInfo(
             venue=c.VENUE, symbol=symbol, venue_symbol=row.instId,
             status=c.INSTRUMENT_STATUS.get(row.state, SymbolStatus.HALTED),
@@ -282,8 +298,29 @@ def decode_snapshot(body: bytes, symbol: Symbol, ts_recv: int) -> OrderBook:
 @guarded(c.VENUE, "ticker")
 def decode_ticker(body: bytes, symbol: Symbol) -> Ticker:
     t = first_row(_decode(_TICKERS, check(body, "ticker"), "ticker"), "ticker", body)
+    return to_ticker(t, symbol)
+
+
+def to_ticker(t: TickerMsg, symbol: Symbol) -> Ticker:
+    """Spot ``vol24h`` is base volume, ``volCcy24h`` quote volume (fact sheet §1)."""
     return Ticker(c.VENUE, symbol, num(t.last), num(t.bidPx), num(t.askPx), num(t.vol24h), num(t.volCcy24h),
                   ms_ns(t.ts))
+
+
+@guarded(c.VENUE, "tickers")
+def decode_tickers(body: bytes) -> list[Ticker]:
+    """``/market/tickers?instType=SPOT``: one `Ticker` per spot row (a row of another instrument type,
+    or one whose ``instId`` is not BASE-QUOTE, is skipped)."""
+    out = []
+    for t in _decode(_TICKERS, check(body, "tickers"), "tickers"):
+        if t.instType and t.instType != c.INST_TYPE:
+            continue
+        try:
+            symbol = parse_inst(t.instId)
+        except ValueError:
+            continue
+        out.append(to_ticker(t, symbol))
+    return out
 
 
 def to_trade(t: TradeMsg, symbol: Symbol, ts_recv: int) -> Trade:

@@ -37,12 +37,17 @@ PRIVATE_PATH: Final = "/ws/v5/private"
 INST_TYPE: Final = "SPOT"
 TD_MODE: Final = "cash"  # plain spot, no margin
 SUCCESS: Final = 0  # `code` / `sCode` of a success ("0" on the wire)
+# assets OKX lists under another code than everyone else: its code -> the common code (the table ccxt
+# keeps as okx `commonCurrencies`: OKX's ``AE`` is Aeternity, ``AET`` elsewhere); `codec.inst_id` and
+# `codec.parse_inst` convert at the package edge, as do balances and fee assets
+ASSET_ALIASES: Final = MappingProxyType({"AE": "AET"})
 
 # REST paths (GET parameters in the query, POST parameters as a JSON body)
 TIME: Final = "/api/v5/public/time"
 INSTRUMENTS: Final = "/api/v5/public/instruments"
 BOOKS: Final = "/api/v5/market/books"
 TICKER: Final = "/api/v5/market/ticker"
+TICKERS: Final = "/api/v5/market/tickers"  # every instrument of an instType in one reply
 TRADES: Final = "/api/v5/market/trades"
 CANDLES: Final = "/api/v5/market/candles"
 ORDER: Final = "/api/v5/trade/order"  # POST places, GET queries
@@ -66,6 +71,7 @@ POOLS: Final = (
     PoolSpec("instruments", 20, 2.0),
     PoolSpec("books", 40, 2.0),
     PoolSpec("ticker", 20, 2.0),
+    PoolSpec("tickers", 20, 2.0),
     PoolSpec("trades", 100, 2.0),
     PoolSpec("candles", 40, 2.0),
     PoolSpec("order", 60, 2.0),
@@ -79,6 +85,7 @@ POOLS: Final = (
 # the pool each path draws one request from
 DRAWS: Final[Mapping[str, Mapping[str, int]]] = MappingProxyType({
     TIME: {"time": 1}, INSTRUMENTS: {"instruments": 1}, BOOKS: {"books": 1}, TICKER: {"ticker": 1},
+    TICKERS: {"tickers": 1},
     TRADES: {"trades": 1}, CANDLES: {"candles": 1}, CANCEL: {"cancel": 1},
     ORDERS_PENDING: {"pending": 1}, FILLS: {"fills": 1}, BALANCE: {"balance": 1}, TRADE_FEE: {"fee": 1},
 })

@@ -27,6 +27,7 @@ from arb.venues.okx.codec import (
     ITEMS,
     SIDES,
     ItemMsg,
+    asset,
     check,
     dec,
     first_row,
@@ -149,7 +150,7 @@ def decode_fills(body: bytes) -> list[FillMsg]:
 
 def to_balances(msg: BalanceMsg) -> list[AssetBalance]:
     """free = availBal, locked = frozenBal (cashBal when the split is not given)."""
-    return [AssetBalance(d.ccy, dec(d.availBal or d.cashBal), dec(d.frozenBal)) for d in msg.details]
+    return [AssetBalance(asset(d.ccy), dec(d.availBal or d.cashBal), dec(d.frozenBal)) for d in msg.details]
 
 
 @guarded(c.VENUE, "balance")
@@ -197,7 +198,7 @@ def to_order(msg: OrderMsg, symbol: Symbol | None = None, client_order_id: str |
         side=side, type=order_type, quantity=filled if quote_sized else dec(msg.sz),
         price=dec(msg.px) or None, time_in_force=tif, order_id=msg.ordId, status=order_status(msg),
         filled_qty=filled,
-        filled_quote=filled * dec(msg.avgPx), fee=-dec(msg.fee), fee_asset=msg.feeCcy,
+        filled_quote=filled * dec(msg.avgPx), fee=-dec(msg.fee), fee_asset=asset(msg.feeCcy),
         ts_created=ms_ns(msg.cTime), ts_updated=ms_ns(msg.uTime),
     )
 
@@ -208,7 +209,7 @@ def to_fill(msg: FillMsg, symbol: Symbol | None, ts_recv: int, client_order_id: 
     if side is None:
         raise ValueError(f"unknown side {msg.side!r}")
     return Fill(c.VENUE, symbol or parse_inst(msg.instId), msg.tradeId, side, dec(msg.fillPx),
-                dec(msg.fillSz), -dec(msg.fee), msg.feeCcy, order_id=msg.ordId or None,
+                dec(msg.fillSz), -dec(msg.fee), asset(msg.feeCcy), order_id=msg.ordId or None,
                 client_order_id=client_order_id or msg.clOrdId or None,
                 is_maker=msg.execType == c.MAKER_EXEC,
                 ts_event=ms_ns(msg.fillTime or msg.ts), ts_recv=ts_recv)

@@ -197,7 +197,7 @@ def push_fill(msg: orders.OrderMsg, symbol: Symbol, ts_recv: int,
     else:
         fee, fee_ccy = (codec.dec(msg.fee) if size == codec.dec(msg.accFillSz) else codec.ZERO), msg.feeCcy
     side = codec.SIDES[msg.side]
-    return Fill(c.VENUE, symbol, msg.tradeId, side, codec.dec(msg.fillPx), size, -fee, fee_ccy,
+    return Fill(c.VENUE, symbol, msg.tradeId, side, codec.dec(msg.fillPx), size, -fee, codec.asset(fee_ccy),
                 order_id=msg.ordId, client_order_id=client_order_id or msg.clOrdId or None,
                 is_maker=msg.execType == c.MAKER_EXEC,
                 ts_event=codec.ms_ns(msg.fillTime or msg.uTime), ts_recv=ts_recv)
