@@ -27,7 +27,8 @@ from arb.sim.accounts import SIM_PASSPHRASE
 from arb.sim.market import SimSymbolSpec
 from arb.sim.server import SimExchange
 from arb.venues.base import BaseWebSocketInterface, PrivateExchangeInterface
-from arb.venues.registry import STREAMS, VENUES, make_private, make_public
+from arb.venues.registry import STREAMS, make_private, make_public
+from tests.conformance.venues import SIM_VENUES
 from tests.conftest import SAMPLES
 from tests.sim.user_recorder import UserRecorder, wait_until
 
@@ -101,7 +102,7 @@ class Rig:
         await self.sim.close()
 
 
-@pytest.fixture(params=sorted(VENUES))
+@pytest.fixture(params=SIM_VENUES)
 async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
     rig = Rig(request.param)
     try:
