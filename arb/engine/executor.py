@@ -147,6 +147,9 @@ class Executor:
         sell_px = round_down(Decimal(repr(opp.sell_worst)) * (1 - slip), sell_info.tick_size)
         if not (_meets_minimums(buy_info, qty, buy_px) and _meets_minimums(sell_info, qty, sell_px)):
             return self._rejected(opp, "below minimum")
+        moved = self._moved(opp, qty, buy_px, sell_px)
+        if moved:
+            return self._rejected(opp, moved)
         self.funnel.hit("sized")
         decision = self.risk.approve(opp, buy_fee=self._fee(opp.buy_venue, opp.symbol), quantity=qty,
                                      buy_price=buy_px)
@@ -495,6 +498,22 @@ class Executor:
         infos = [self._symbols[(v, opp.symbol)] for v in (opp.buy_venue, opp.sell_venue)]
         return all(not _meets_minimums(info, round_down(left, info.step_size), ref) for info in infos)
 
+    def _moved(self, opp: Opportunity, qty: Decimal, buy_px: Decimal, sell_px: Decimal) -> str:
+        """Why the books as they are now cannot fill both IOC legs in full ("" if they can).
+
+        The detector saw the books when one venue's update landed; venues re-quote at the same
+        instants, and by the time this task runs the other venue's update of that instant may have
+        taken the liquidity away. Sending then leaves one leg unfilled and the trade one-legged.
+        """
+        need = float(qty)
+        for venue, is_bid, limit in ((opp.buy_venue, False, buy_px), (opp.sell_venue, True, sell_px)):
+            book = self._book(venue, opp.symbol)
+            if book is None:
+                return "book not synced at send"
+            if book.depth_for(is_bid, float(limit)) < need:
+                return "book moved before send"
+        return ""
+
     def _cheapest(self, opp: Opportunity, side: Side, refused: set[str] | None = None) -> str:
         """The venue (of the two legs, minus those that refused) whose book is better for this side now."""
         venues = [v for v in (opp.buy_venue, opp.sell_venue) if v not in (refused or ())]
@@ -511,10 +530,12 @@ class Executor:
         return best_venue
 
     def _realised(self, opp: Opportunity) -> Decimal:
-        """Quote received minus paid minus quote fees over the opportunity's orders.
+        """Quote received minus paid minus fees over the opportunity's orders, in quote.
 
-        Base still held (an open residual) is valued at the buy price, so inventory that was not
-        sold is not booked as a loss.
+        A fee charged in the quote asset is subtracted as is; one charged in the base asset (OKX and
+        Bybit take a spot buy's fee from the coin bought) is valued at the order's own average fill
+        price. Base still held (an open residual) is valued at the buy price, so inventory that was
+        not sold is not booked as a loss.
         """
         pnl = position = ZERO
         for tracked in self.tracker.for_opportunity(opp.id):
@@ -524,6 +545,8 @@ class Executor:
             position -= sign * order.filled_qty
             if order.fee_asset == order.symbol.quote:
                 pnl -= order.fee
+            elif order.fee_asset == order.symbol.base and order.filled_qty:
+                pnl -= order.fee * order.filled_quote / order.filled_qty
         return pnl + position * Decimal(repr(opp.buy_vwap))
 
 

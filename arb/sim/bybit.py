@@ -70,7 +70,8 @@ class BybitDialect:
         self._clock_ms = clock_ms
         self.accounts = dict(accounts)  # api key -> (secret, account)
         self.ledger = funded_ledger(self.accounts)
-        self.matching = MatchingEngine(NAME, market, self.ledger, taker_fee=TAKER_FEE, clock_ms=clock_ms)
+        self.matching = MatchingEngine(NAME, market, self.ledger, taker_fee=TAKER_FEE, clock_ms=clock_ms,
+                                       buy_fee_in_base=True)  # fact sheet §2.3: a spot buy pays in base
         self.private = BybitPrivateApi(market, self.ledger, self.matching, self.accounts, clock_ms,
                                        TAKER_FEE, MAKER_FEE)
         self.subscribers = Subscribers()  # the public socket's fanout

@@ -1,4 +1,5 @@
-"""Bybit public trades and tickers of the simulator: REST and the ``publicTrade`` / ``tickers`` topics.
+"""Bybit public trades, tickers and klines of the simulator: REST and the ``publicTrade`` / ``tickers``
+topics.
 
 Written from the fact sheet (§2.2, §2.8), over the market's trade tape (`arb.sim.tape`):
 
@@ -9,6 +10,11 @@ Written from the fact sheet (§2.2, §2.8), over the market's trade tape (`arb.s
   "bid1Size", "ask1Price", "ask1Size", "lastPrice", "prevPrice24h", "price24hPcnt"`` (a fraction,
   4 decimals) ``, "highPrice24h", "lowPrice24h", "turnover24h"`` (quote) ``, "volume24h"`` (base)
   ``, "usdIndexPrice"}`` over the rolling 24 h.
+- ``GET /v5/market/kline``: ``category=spot``, ``symbol``, ``interval`` (``1 3 5 15 30 60 120 240
+  360 720`` minutes, ``D``, ``W`` (from Monday), ``M`` (calendar month), all on UTC), ``start`` /
+  ``end`` (ms, the candles that open within them), ``limit`` 1-1000 (default 200); the latest
+  candles up to ``end`` (default now), newest first: ``result`` ``{"category", "symbol", "list":
+  [[startTime, open, high, low, close, volume (base), turnover (quote)], ...]}``, all strings.
 - Topic ``publicTrade.{SYMBOL}``: ``{"topic", "type": "snapshot", "ts", "data": [{"T", "s", "S",
   "v", "p", "i", "BT", "RPI", "seq"}]}``, one message per batch of prints (spot has no ``L``).
 - Topic ``tickers.{SYMBOL}``: a ``snapshot`` (spot sends no deltas and no bid/ask) after every
@@ -20,6 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Final
 
 from aiohttp import web
@@ -39,11 +46,18 @@ from arb.sim.bybit_wire import (
 )
 from arb.sim.fanout import Subscribers
 from arb.sim.market import BookDiff, MarketModel
-from arb.sim.tape import PublicTrade, window_stats
+from arb.sim.tape import DAY_MS, PublicTrade, candles, month_candles, window_stats
 
 TRADE_PREFIX: Final = "publicTrade."
 TICKER_PREFIX: Final = "tickers."
 MAX_TRADES: Final = 60
+MAX_KLINES: Final = 1000
+DEFAULT_KLINES: Final = 200
+MONTH: Final = -1  # the ``M`` interval: calendar months, not a fixed length
+INTERVALS: Final = MappingProxyType({
+    **{str(n): n * 60_000 for n in (1, 3, 5, 15, 30, 60, 120, 240, 360, 720)},
+    "D": DAY_MS, "W": 7 * DAY_MS, "M": MONTH,
+})
 PERCENT_QUANTUM: Final = Decimal("0.0001")
 PUSH_TICKER_FIELDS: Final = ("symbol", "lastPrice", "highPrice24h", "lowPrice24h", "prevPrice24h",
                              "volume24h", "turnover24h", "price24hPcnt", "usdIndexPrice")  # the push's order
@@ -69,6 +83,7 @@ class BybitMarketData:
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/v5/market/recent-trade", guarded(self._recent, self._clock_ms))
         app.router.add_get("/v5/market/tickers", guarded(self._tickers, self._clock_ms))
+        app.router.add_get("/v5/market/kline", guarded(self._kline, self._clock_ms))
 
     def topic_symbol(self, topic: str) -> Symbol | None:
         """The symbol of a served ``publicTrade.`` / ``tickers.`` topic, else None."""
@@ -128,6 +143,32 @@ class BybitMarketData:
         chosen = [symbol] if symbol is not None else [
             s for s in self.symbols.values() if self.market.listed(NAME, s)]
         return ok({"category": CATEGORY, "list": [self.ticker(s, now) for s in chosen]}, self._clock_ms)
+
+    async def _kline(self, request: web.Request) -> web.Response:
+        check_category(request)
+        symbol = self.symbol(request)
+        assert symbol is not None
+        q = request.query
+        interval = INTERVALS.get(q.get("interval", ""))
+        if interval is None:
+            raise BybitError(Code.PARAMS, "Invalid period!" if q.get("interval") else
+                             "params error: interval is empty")
+        raw = {key: q.get(key, "") for key in ("limit", "start", "end")}
+        bad = next((key for key, value in raw.items() if value and not value.isdigit()), None)
+        if bad is not None:
+            raise BybitError(Code.PARAMS, f"params error: {bad} is invalid")
+        limit = int(raw["limit"] or DEFAULT_KLINES)
+        if not 1 <= limit <= MAX_KLINES:
+            raise BybitError(Code.PARAMS, f"params error: limit must be 1-{MAX_KLINES}")
+        start = int(raw["start"]) if raw["start"] else 0
+        end = int(raw["end"]) if raw["end"] else None
+        now, tape = self._clock_ms(), self.market.trades.recent(NAME, symbol)
+        mid = self.market.mid(NAME, symbol)
+        rows = (month_candles(tape, 1, now, limit, mid, end_ms=end) if interval == MONTH
+                else candles(tape, interval, now, limit, mid, end_ms=end))
+        return ok({"symbol": symbol_id(symbol), "category": CATEGORY, "list": [
+            [str(c.open_ms), num(c.open), num(c.high), num(c.low), num(c.close), num(c.volume),
+             num(c.quote_volume)] for c in reversed(rows) if c.open_ms >= start]}, self._clock_ms)
 
     # ------------------------------------------------------------------ topics
 

@@ -18,10 +18,11 @@ that order whatever its state; ``openOnly=1``: finished ones), ``GET /v5/order/h
 /v5/account/wallet-balance?accountType=UNIFIED`` and ``GET /v5/account/fee-rate``. Lists are newest
 first and page with ``cursor`` / ``nextPageCursor``.
 
-Simplifications, as in the other dialects: fees are charged in the quote asset on both sides (the
-shared ledger's rule; real Bybit charges a spot buy in the base asset); a PostOnly order that would
-take liquidity is accepted and ends ``Cancelled`` with ``EC_PostOnlyWillTakeLiquidity`` without
-touching the book; USD values use the USDT mid of each coin.
+Fees follow the fact sheet's spot rule (§2.3, positive rates): a Buy pays in the base coin
+received, a Sell in quote (``feeCurrency``, ``cumFeeDetail``), through the shared ledger's
+`buy_fee_in_base`; there are no maker fills, so the rebate flip does not arise. Simplifications: a
+PostOnly order that would take liquidity is accepted and ends ``Cancelled`` with
+``EC_PostOnlyWillTakeLiquidity`` without touching the book; USD values use the USDT mid of each coin.
 """
 
 from __future__ import annotations
@@ -224,7 +225,7 @@ class BybitPrivateApi:
     def _base_for_quote(self, symbol: Symbol, side: Side, funds: Decimal) -> Decimal:
         """How much base `funds` of quote buys (or sells for) against the book, floored to the step."""
         spec = self.market.spec(NAME, symbol)
-        fee = 1 + self.taker_fee if side is Side.BUY else Decimal(1)
+        fee = 1 + self.matching.quote_fee_rate(side)  # a buy's fee comes out of the base received
         base = ZERO
         for price, qty in self.market.books[(NAME, symbol)].levels(side is Side.SELL):
             cost = price * qty * fee
@@ -276,7 +277,7 @@ class BybitPrivateApi:
             "tpslMode": "", "tpLimitPrice": "", "slLimitPrice": "", "placeType": "",
             "slippageToleranceType": "UNKNOWN", "slippageTolerance": "", "createdTime": str(order.created_ms),
             "updatedTime": str(order.updated_ms), "extraFees": "",
-            "cumFeeDetail": {order.symbol.quote: num(order.fee)} if order.fee else {},
+            "cumFeeDetail": {order.fee_asset: num(order.fee)} if order.fee else {},
             "rpiTakerAccess": False, "rpiMatchedQty": "0",
         }
 

@@ -184,7 +184,7 @@ class BybitUserApi:
         row: dict[str, object] = {"category": CATEGORY, **self._private.order_json(order)}
         for key in REST_ONLY:
             row.pop(key, None)
-        row["feeCurrency"] = order.symbol.quote if order.fee else ""
+        row["feeCurrency"] = order.fee_asset if order.fee else ""
         return row
 
     def execution_row(self, fill: SimFill) -> dict[str, object]:

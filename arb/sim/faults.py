@@ -22,6 +22,8 @@ stay fault-free:
 - time: `clock_ms` is the clock the server gives the dialect (skew);
 - order visibility: `hidden_ms`, read by the matching engine (an order stays "not found" for a
   while after it was created);
+- an unpublished notional floor: `hidden_min_notional`, read by the matching engine (orders worth
+  less are refused as below the minimum amount, e.g. OKX 51020, though no instrument field says so);
 - snapshots: `snapshot_lag`, read by the market model (REST snapshots trail the stream).
 
 Disconnects and halts are actions on the simulator (`SimExchange.disconnect`, `halt`), with
@@ -38,6 +40,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Final
 
@@ -107,6 +110,9 @@ class FaultPlan(msgspec.Struct, kw_only=True):
     # orders and time
     hide_orders_ms: float = 0.0  # order queries say "not found" for this long after creation
     hide_trades: bool = False  # ... and the account's trade history leaves a hidden order's fills out
+    # orders worth less than this (quote) are refused as below the minimum order amount although the
+    # venue publishes no such floor (OKX 51020, unverified on the real venue; 0: off)
+    hidden_min_notional: Decimal = Decimal(0)
     clock_skew_ms: int = 0  # the venue's clock runs this far ahead (negative: behind)
 
 
@@ -288,6 +294,9 @@ class FaultInjector:
 
     def hide_trades(self) -> bool:
         return self.plan.hide_trades
+
+    def hidden_min_notional(self) -> Decimal:
+        return self.plan.hidden_min_notional
 
     def snapshot_lag(self) -> int:
         return self.plan.snapshot_lag

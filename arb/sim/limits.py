@@ -154,7 +154,8 @@ MEXC_WEIGHTS: Final = MappingProxyType({
 OKX_REQUESTS_PER_2S: Final = MappingProxyType({  # fact sheet §1.2, §1.3
     "/api/v5/public/time": 10, "/api/v5/public/instruments": 20, "/api/v5/market/books": 40,
     "/api/v5/market/books-full": 10, "/api/v5/market/ticker": 20, "/api/v5/market/tickers": 20,
-    "/api/v5/market/trades": 100, "/api/v5/trade/order": 60, "/api/v5/trade/cancel-order": 60,
+    "/api/v5/market/trades": 100, "/api/v5/market/candles": 40, "/api/v5/trade/order": 60,
+    "/api/v5/trade/cancel-order": 60,
     "/api/v5/trade/orders-pending": 60, "/api/v5/trade/orders-history": 40,
     "/api/v5/trade/orders-history-archive": 20, "/api/v5/trade/fills": 60, "/api/v5/trade/fills-history": 10,
     "/api/v5/account/balance": 10, "/api/v5/account/trade-fee": 5,

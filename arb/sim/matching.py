@@ -4,7 +4,10 @@ Venue-neutral: dialects translate their wire requests into `place` / `cancel` / 
 `Reject` kinds to each venue's real error codes. Orders match against the venue's `SimBook` as a
 taker (liquidity taken is removed from the book and streamed as a diff); a GTC limit remainder
 rests as an open order but is not matched against later market moves (the engine only sends IOC).
-Fees are charged in the quote asset on both sides. Every fill is also printed on the market's public
+Fees are charged in the quote asset on both sides, unless the venue charges a buy in the asset it
+receives (`buy_fee_in_base`: Bybit and OKX spot, whose fills report the base coin as the fee
+currency of a buy): then a buy's fee is taken from the base credited and only the notional is
+reserved in quote. Every fill is also printed on the market's public
 trade tape (`arb.sim.tape`). The `Ledger` is the ground truth that reconciliation tests compare
 the engine's journal with.
 """
@@ -56,6 +59,7 @@ class SimOrder(msgspec.Struct):
     filled: Decimal = ZERO
     quote_filled: Decimal = ZERO
     fee: Decimal = ZERO
+    fee_asset: str = ""  # the asset `fee` is charged in (one per order: it depends on the side)
     created_ms: int = 0
     updated_ms: int = 0
 
@@ -121,8 +125,12 @@ class MatchingEngine:
     """One venue's order matching over the shared market."""
 
     def __init__(self, venue: str, market: MarketModel, ledger: Ledger, *, taker_fee: Decimal,
-                 clock_ms: Callable[[], int]) -> None:
+                 clock_ms: Callable[[], int], published_min_notional: bool = True,
+                 buy_fee_in_base: bool = False) -> None:
         self.venue = venue
+        self.buy_fee_in_base = buy_fee_in_base
+        # False for a venue that publishes no minimum notional (OKX): the spec's floor is not checked
+        self.published_min_notional = published_min_notional
         self.market = market
         self.ledger = ledger
         self.taker_fee = taker_fee
@@ -136,6 +144,8 @@ class MatchingEngine:
         # a fault: for this many ms after creation an order is unknown to queries (the server sets it)
         self.hidden_ms: Callable[[], float] = _never_hidden
         self.hide_trades: Callable[[], bool] = _no_hidden_trades
+        # a fault: an unpublished notional floor (quote) on top of what the venue publishes
+        self.hidden_min_notional: Callable[[], Decimal] = _no_hidden_floor
         self.hidden_queries = 0
 
     def _validate(self, symbol: Symbol, quantity: Decimal, price: Decimal | None) -> None:
@@ -152,8 +162,17 @@ class MatchingEngine:
         if quantity < max(spec.min_qty, spec.step):
             raise Reject(RejectKind.BELOW_MIN_QTY, f"{quantity}")
         reference = price if price is not None else Decimal(repr(self.market.reference[symbol]))
-        if quantity * reference < spec.min_notional:
+        floor = max(spec.min_notional if self.published_min_notional else ZERO, self.hidden_min_notional())
+        if quantity * reference < floor:
             raise Reject(RejectKind.BELOW_MIN_NOTIONAL, f"{quantity * reference}")
+
+    def fee_asset(self, symbol: Symbol, side: Side) -> str:
+        """The asset an order's fee is charged in: the base received by a buy where the venue says so."""
+        return symbol.base if side is Side.BUY and self.buy_fee_in_base else symbol.quote
+
+    def quote_fee_rate(self, side: Side) -> Decimal:
+        """The fee rate a `side` order pays on top of its quote notional (0 when paid in base)."""
+        return ZERO if side is Side.SELL or self.buy_fee_in_base else self.taker_fee
 
     def place(self, account: str, symbol: Symbol, side: Side, kind: str, quantity: Decimal,
               price: Decimal | None, tif: str, client_id: str) -> tuple[SimOrder, list[SimFill]]:
@@ -167,13 +186,14 @@ class MatchingEngine:
         limit = price if kind == "LIMIT" else None
         if side is Side.BUY:
             worst = limit if limit is not None else (levels[-1][0] if levels else ZERO)
-            reserve_asset, reserve = quote, quantity * worst * (1 + self.taker_fee)
+            reserve_asset, reserve = quote, quantity * worst * (1 + self.quote_fee_rate(side))
         else:
             reserve_asset, reserve = base, quantity
         self.ledger.lock(account, reserve_asset, reserve)
         now = self._clock_ms()
+        fee_asset = self.fee_asset(symbol, side)
         order = SimOrder(next(self._ids), client_id, account, symbol, side, kind, tif, quantity, price,
-                         created_ms=now, updated_ms=now)
+                         fee_asset=fee_asset, created_ms=now, updated_ms=now)
         takes: list[tuple[Decimal, Decimal]] = []
         for level_price, level_qty in levels:
             if limit is not None and (level_price > limit if side is Side.BUY else level_price < limit):
@@ -190,8 +210,13 @@ class MatchingEngine:
             if qty <= 0:
                 continue
             notional = level_price * qty
-            fee = (notional * self.taker_fee).quantize(Decimal("1e-12"), rounding=ROUND_DOWN)
-            if side is Side.BUY:
+            charged = qty if fee_asset == base else notional
+            fee = (charged * self.taker_fee).quantize(Decimal("1e-12"), rounding=ROUND_DOWN)
+            if side is Side.BUY and fee_asset == base:
+                self.ledger.spend_locked(account, quote, notional)
+                spent += notional
+                self.ledger.credit(account, base, qty - fee)
+            elif side is Side.BUY:
                 self.ledger.spend_locked(account, quote, notional + fee)
                 spent += notional + fee
                 self.ledger.credit(account, base, qty)
@@ -199,7 +224,7 @@ class MatchingEngine:
                 self.ledger.spend_locked(account, base, qty)
                 self.ledger.credit(account, quote, notional - fee)
             fill = SimFill(next(self._trade_ids), order.order_id, client_id, symbol, side, level_price, qty,
-                           fee, quote, now)
+                           fee, fee_asset, now)
             fills.append(fill)
             order.filled += qty
             order.quote_filled += notional
@@ -247,7 +272,7 @@ class MatchingEngine:
             raise Reject(RejectKind.UNKNOWN_ORDER, f"order {order.order_id} is {order.status}")
         if order.side is Side.BUY:
             assert order.price is not None
-            left = (order.quantity - order.filled) * order.price * (1 + self.taker_fee)
+            left = (order.quantity - order.filled) * order.price * (1 + self.quote_fee_rate(order.side))
             self.ledger.unlock(account, order.symbol.quote, left)
         else:
             self.ledger.unlock(account, order.symbol.base, order.quantity - order.filled)
@@ -277,3 +302,7 @@ def _never_hidden() -> float:
 
 def _no_hidden_trades() -> bool:
     return False
+
+
+def _no_hidden_floor() -> Decimal:
+    return ZERO

@@ -7,6 +7,13 @@ Written from the fact sheet (§1.2, §1.8), over the market's trade tape (`arb.s
 - ``GET /api/v5/market/ticker`` (``instId``) and ``/market/tickers`` (``instType=SPOT``):
   ``{"instType", "instId", "last", "lastSz", "askPx", "askSz", "bidPx", "bidSz", "open24h",
   "high24h", "low24h", "volCcy24h" (quote), "vol24h" (base), "sodUtc0", "sodUtc8", "ts"}``.
+- ``GET /api/v5/market/candles``: ``instId``, ``bar`` (default ``1m``; ``1m 3m 5m 15m 30m 1H 2H
+  4H``, days and longer on Hong Kong time (UTC+8) ``6H 12H 1D 2D 3D 1W 1M 3M`` or on UTC with the
+  ``utc`` suffix ``6Hutc`` .. ``3Mutc``), ``after`` (candles that open before this ms), ``before``
+  (candles that open after it), ``limit`` (default 100, max 300); newest first, rows ``[ts, o, h,
+  l, c, vol, volCcy, volCcyQuote, confirm]``: for spot ``vol`` is base, ``volCcy`` and
+  ``volCcyQuote`` quote, ``confirm`` "1" once the candle is closed. A bad ``bar`` or ``limit``
+  answers ``51000``.
 - Channel ``trades``: one push per print ``{"instId", "tradeId", "px", "sz", "side", "ts",
   "count": "1", "source": "0", "seqId"}`` (the simulator prints one fill per taker order and price
   level, so no aggregation happens).
@@ -29,7 +36,7 @@ from aiohttp import web
 from arb.model import Side, Symbol
 from arb.sim.market import MarketModel
 from arb.sim.okx_wire import SPOT, error, inst_id, num, ok
-from arb.sim.tape import DAY_MS, PublicTrade, window_stats
+from arb.sim.tape import DAY_MS, Candle, PublicTrade, candles, month_candles, window_stats
 
 NAME: Final = "okx"
 TRADES: Final = "trades"
@@ -38,6 +45,19 @@ MAX_TRADES: Final = 500
 UTC8_MS: Final = 8 * 3_600_000
 SIDES: Final = MappingProxyType({Side.BUY: "buy", Side.SELL: "sell"})
 NO_INST: Final = "Instrument ID, Instrument ID code or Spread ID doesn't exist."
+MAX_CANDLES: Final = 300
+DEFAULT_CANDLES: Final = 100
+_M: Final = 60_000
+_H: Final = 60 * _M
+HK: Final = -UTC8_MS  # days (and longer) start at midnight Hong Kong time unless the bar ends in "utc"
+BARS: Final = MappingProxyType({  # bar -> (length ms, or -months; boundary offset ms)
+    "1m": (_M, 0), "3m": (3 * _M, 0), "5m": (5 * _M, 0), "15m": (15 * _M, 0), "30m": (30 * _M, 0),
+    "1H": (_H, 0), "2H": (2 * _H, 0), "4H": (4 * _H, 0),
+    **{f"{n}H": (n * _H, HK) for n in (6, 12)}, **{f"{n}Hutc": (n * _H, 0) for n in (6, 12)},
+    **{f"{n}D": (n * DAY_MS, HK) for n in (1, 2, 3)}, **{f"{n}Dutc": (n * DAY_MS, 0) for n in (1, 2, 3)},
+    "1W": (7 * DAY_MS, HK), "1Wutc": (7 * DAY_MS, 0),
+    "1M": (-1, HK), "3M": (-3, HK), "1Mutc": (-1, 0), "3Mutc": (-3, 0),
+})
 
 Publish = Callable[[str, str], None]  # (topic, frame)
 Wants = Callable[[str], bool]
@@ -65,6 +85,7 @@ class OkxMarketData:
         app.router.add_get(f"{prefix}/market/trades", self._trades)
         app.router.add_get(f"{prefix}/market/ticker", self._ticker)
         app.router.add_get(f"{prefix}/market/tickers", self._tickers)
+        app.router.add_get(f"{prefix}/market/candles", self._candles)
 
     def symbol(self, request: web.Request) -> Symbol | web.Response:
         """The query's ``instId``, or the answer to give when it is missing or unknown."""
@@ -118,6 +139,32 @@ class OkxMarketData:
             return ok([])
         now = self._clock_ms()
         return ok([self.ticker(s, now) for s in self._insts.values() if self.market.listed(NAME, s)])
+
+    async def _candles(self, request: web.Request) -> web.Response:
+        symbol = self.symbol(request)
+        if isinstance(symbol, web.Response):
+            return symbol
+        q = request.query
+        bar = BARS.get(q.get("bar", "1m"))
+        if bar is None:
+            return error("51000", "Parameter bar error")
+        raw = {key: q.get(key, "") for key in ("limit", "after", "before")}
+        bad = next((key for key, value in raw.items() if value and not value.isdigit()), None)
+        if bad is not None or (raw["limit"] and int(raw["limit"]) < 1):
+            return error("51000", f"Parameter {bad or 'limit'} error")
+        limit = min(int(raw["limit"] or DEFAULT_CANDLES), MAX_CANDLES)
+        after = int(raw["after"]) if raw["after"] else None
+        before = int(raw["before"]) if raw["before"] else -1
+        length, offset = bar
+        now, tape = self._clock_ms(), self.market.trades.recent(NAME, symbol)
+        end = after - 1 if after is not None else None
+        mid = self.market.mid(NAME, symbol)
+        rows: list[Candle] = (
+            candles(tape, length, now, limit, mid, end_ms=end, offset_ms=offset) if length > 0
+            else month_candles(tape, -length, now, limit, mid, end_ms=end, offset_ms=offset))
+        return ok([[str(c.open_ms), num(c.open), num(c.high), num(c.low), num(c.close), num(c.volume),
+                    num(c.quote_volume), num(c.quote_volume), "1" if c.closed else "0"]
+                   for c in reversed(rows) if c.open_ms > before])
 
     # ------------------------------------------------------------------ channels
 

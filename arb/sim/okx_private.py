@@ -14,9 +14,11 @@ once the earlier order is final, and then naming the newest), ``POST /trade/canc
 Order operations answer per item (``sCode``/``sMsg``, top ``code`` "1" when it failed); queries
 answer top-level codes (51603 for an unknown order).
 
-Simplifications, as in the other dialects: fees are charged in the quote asset on both sides (the
-shared ledger's rule; real OKX charges a buy in the base asset received); the rate limits of the
-trade endpoints are counted per endpoint rather than per instrument (`arb.sim.limits`).
+Fees are charged in the currency received (fact sheet §1.3: a buy pays in base, a sell in quote;
+``feeCcy`` / ``fillFeeCcy`` say which), through the shared ledger's `buy_fee_in_base` rule; the
+simulator has no maker fills, so the maker-sell rebate case does not arise. Simplification: the
+rate limits of the trade endpoints are counted per endpoint rather than per instrument
+(`arb.sim.limits`).
 """
 
 from __future__ import annotations
@@ -216,7 +218,7 @@ class OkxPrivateApi:
             "attachAlgoOrds": [], "avgPx": num(order.quote_filled / order.filled) if order.filled else "",
             "cTime": str(order.created_ms), "cancelSource": source, "cancelSourceReason": reason,
             "category": "normal", "ccy": "", "clOrdId": wire.cl_ord_id, "fee": num(-order.fee),
-            "feeCcy": quote, "fillPx": num(last.price) if last else "",
+            "feeCcy": order.fee_asset, "fillPx": num(last.price) if last else "",
             "fillSz": num(last.quantity) if last else "0",
             "fillTime": str(last.ts_ms) if last else "", "instId": inst_id(order.symbol), "instType": SPOT,
             "isTpLimit": "false", "lever": "", "linkedAlgoOrd": {"algoId": ""}, "ordId": wire.ord_id,

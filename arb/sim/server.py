@@ -186,6 +186,7 @@ class SimExchange:
             if matching is not None:
                 matching.hidden_ms = injector.hidden_ms
                 matching.hide_trades = injector.hide_trades
+                matching.hidden_min_notional = injector.hidden_min_notional
             self.market.snapshot_lag[venue] = injector.snapshot_lag
             injector.told = self.limiters[venue].tell_wait  # a canned 429 counts toward the 418 ban
         self._host, self._port = host, port

@@ -7,13 +7,15 @@ prints per (venue, symbol), numbered per (venue, symbol) from 1 (`trade_id`) and
 (`venue_seq`, Gate's global id). Listeners (the dialects' streams) get each batch of prints made
 by one event: all fills of one order, or one synthetic print.
 
-`window_stats` and `candles` are venue-neutral: each dialect prints them in its own wire format.
+`window_stats`, `candles` and `month_candles` are venue-neutral: each dialect prints them in its own
+wire format.
 A window or candle without prints is flat at the last price before it (the book's mid when the
 tape has none yet), with zero volume.
 """
 
 from __future__ import annotations
 
+import datetime
 from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -139,11 +141,12 @@ class Candle(NamedTuple):
 
 
 def candles(trades: Sequence[PublicTrade], interval_ms: int, now_ms: int, limit: int, fallback: Decimal, *,
-            start_ms: int | None = None, end_ms: int | None = None) -> list[Candle]:
+            start_ms: int | None = None, end_ms: int | None = None, offset_ms: int = 0) -> list[Candle]:
     """Up to `limit` consecutive candles, oldest first: the ones from the window holding `start_ms`
     on, else the last ones up to the window holding `end_ms` (default now); none opens after
-    `now_ms`. Weekly candles open on Mondays. Before the first print they are flat at `fallback`."""
-    align = WEEK_ALIGN_MS if interval_ms % (7 * DAY_MS) == 0 else 0
+    `now_ms`. Weekly candles open on Mondays. Before the first print they are flat at `fallback`.
+    `offset_ms` shifts the windows' boundaries (-8 h: days that start at midnight in UTC+8)."""
+    align = (WEEK_ALIGN_MS if interval_ms % (7 * DAY_MS) == 0 else 0) + offset_ms
     last = (min(end_ms if end_ms is not None else now_ms, now_ms) - align) // interval_ms
     if start_ms is not None:
         first = (start_ms - align) // interval_ms
@@ -152,14 +155,44 @@ def candles(trades: Sequence[PublicTrade], interval_ms: int, now_ms: int, limit:
         first = last - limit + 1
     if last < first or limit <= 0:
         return []
-    ordered, times = _ordered(trades)
     opens = [n * interval_ms + align for n in range(first, last + 1)]
-    before = bisect_left(times, opens[0])
+    return _bucket(trades, [(o, o + interval_ms) for o in opens], now_ms, fallback)
+
+
+def _month_start(index: int, offset_ms: int) -> int:
+    """The open (ms) of month number `index` counted from January 1970, shifted by `offset_ms`."""
+    year, month = divmod(index, 12)
+    days = (datetime.date(1970 + year, month + 1, 1) - datetime.date(1970, 1, 1)).days
+    return days * DAY_MS + offset_ms
+
+
+def month_candles(trades: Sequence[PublicTrade], months: int, now_ms: int, limit: int, fallback: Decimal, *,
+                  end_ms: int | None = None, offset_ms: int = 0) -> list[Candle]:
+    """Up to `limit` candles of `months` calendar months each (aligned on January), oldest first,
+    the last one holding `end_ms` (default now, never later); windows shifted by `offset_ms`."""
+    end = min(end_ms if end_ms is not None else now_ms, now_ms)
+    at = datetime.datetime.fromtimestamp((end - offset_ms) / 1000, datetime.UTC)
+    last = ((at.year - 1970) * 12 + at.month - 1) // months
+    first = last - limit + 1
+    if limit <= 0:
+        return []
+    windows = [(_month_start(n * months, offset_ms), _month_start((n + 1) * months, offset_ms))
+               for n in range(first, last + 1) if n * months >= 0]
+    return _bucket(trades, windows, now_ms, fallback)
+
+
+def _bucket(trades: Sequence[PublicTrade], windows: list[tuple[int, int]], now_ms: int,
+            fallback: Decimal) -> list[Candle]:
+    """One candle per consecutive ``[open, close)`` window."""
+    if not windows:
+        return []
+    ordered, times = _ordered(trades)
+    before = bisect_left(times, windows[0][0])
     close = ordered[before - 1].price if before else fallback
     out = []
-    for open_ms in opens:
-        inside = ordered[bisect_left(times, open_ms):bisect_left(times, open_ms + interval_ms)]
-        closed = open_ms + interval_ms <= now_ms
+    for open_ms, close_ms in windows:
+        inside = ordered[bisect_left(times, open_ms):bisect_left(times, close_ms)]
+        closed = close_ms <= now_ms
         if not inside:
             out.append(Candle(open_ms, close, close, close, close, ZERO, ZERO, 0, ZERO, ZERO, closed))
             continue

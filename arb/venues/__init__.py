@@ -1,1 +1,1 @@
-"""Venue connectors: one package per venue with the same seven modules (see base.py)."""
+"""Venue connectors: one package per venue with the same eight modules (see base.py)."""

@@ -1,14 +1,17 @@
 """The venue contract: three interfaces every venue package implements, and what streams emit.
 
-Every venue is one package with the same seven modules::
+Every venue is one package with the same eight modules (plus ``__init__.py``)::
 
     __init__.py   exports Public, Private, Stream and the venue's `VenueSpec` as VENUE (`venues.spec`)
     constants.py  facts as data: URLs, channels, weights, pools, status and error tables
     auth.py       signing as pure functions + a RequestSigner
-    codec.py      [2] wire Structs and decode_* functions: bytes -> model objects / level buffers
+    codec.py      [2] market-data wire: envelopes and errors, symbols, books, trades, tickers, klines,
+                  depth/trade frames; decode_* functions: bytes -> model objects / level buffers
+    orders.py     [2] order and account wire: orders, fills, balances, fee rates, user-stream payloads
     public.py     REST market data (PublicExchangeInterface)
     private.py    REST orders and account (PrivateExchangeInterface)
     stream.py     WebSocket streams (BaseWebSocketInterface): routes frames to the handlers below
+    user.py       the account's order/fill/balance stream (private WebSocket channels)
 
 Venue streams never import the engine: they hand decoded events to a `StreamHandlers` object the
 engine passes in. What the engine and its reports read of a connector is a typed member of these

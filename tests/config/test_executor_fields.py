@@ -67,15 +67,20 @@ NO_HEDGE_FILLS = {"executor": {"residual_max_bps": 0.1}}
 
 async def slippage_bps(tmp: Path, _: str | None) -> None:
     """Paper: the buy leg's IOC limit sits 2 bps past the kernel's worst price by default, 50 with 50."""
-    def limit(sc: Scene, out: Outcome) -> Decimal:
+    def past_worst(sc: Scene, out: Outcome) -> Decimal:
+        """The buy limit over the kernel's worst price of the same opportunity (each run's market
+        moves on its own clock, so two runs' prices are not compared)."""
         assert out.buy is not None
-        return out.buy.price
+        worst = Decimal(repr(sc.engine._executor._recent[out.opportunity_id].buy_worst))
+        return out.buy.price / worst
 
     async def run(path: Path, tables: dict[str, Any]) -> Decimal:
-        return await _trade(path, tables, lambda plan: None, limit, live=False)
+        return await _trade(path, tables, lambda plan: None, past_worst, live=False)
 
     default, changed = await both(run, tmp, {}, "slippage_bps", 50.0)
-    assert 1.0046 < float(changed / default) < 1.0050, (default, changed)
+    # 2 bps and 50 bps past the worst price, rounded up to the 0.01 tick (< 0.01 bps at ~65000)
+    assert (Decimal("1.0002") <= default < Decimal("1.000201"),
+            Decimal("1.005") <= changed < Decimal("1.005001")) == (True, True), (default, changed)
 
 
 async def order_timeout_ms(tmp: Path, _: str | None) -> None:

@@ -27,15 +27,15 @@ from arb.sim.accounts import SIM_PASSPHRASE
 from arb.sim.market import SimSymbolSpec
 from arb.sim.server import SimExchange
 from arb.venues.base import BaseWebSocketInterface, PrivateExchangeInterface
-from arb.venues.registry import STREAMS, VENUES, make_private, make_public
+from arb.venues.registry import STREAMS, make_private, make_public
+from tests.conformance.venues import SIM_VENUES
 from tests.conftest import SAMPLES
 from tests.sim.user_recorder import UserRecorder, wait_until
 
 BTC, ETH = Symbol("BTC", "USDT"), Symbol("ETH", "USDT")
 DATA = Path(__file__).resolve().parents[1] / "data"
-# the OKX and Bybit simulators serve no candles (/api/v5/market/candles, /v5/market/kline: not in
-# their fact sheet)
-NO_CANDLES = frozenset({"okx", "bybit"})
+# venues whose simulator serves no candles (none since OKX and Bybit serve theirs)
+NO_CANDLES: frozenset[str] = frozenset()
 BAD_SYMBOL_CODES: dict[str, int | str] = {"binance": -1121, "mexc": 10007, "gateio": "INVALID_CURRENCY_PAIR",
                                           "okx": 51001, "bybit": 10001}
 BYBIT_TRADE: dict[str, object] = {"topic": "publicTrade.BTCUSDT", "type": "snapshot", "ts": 1672304486868,
@@ -102,7 +102,7 @@ class Rig:
         await self.sim.close()
 
 
-@pytest.fixture(params=sorted(VENUES))
+@pytest.fixture(params=SIM_VENUES)
 async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
     rig = Rig(request.param)
     try:

@@ -183,8 +183,25 @@ async def test_rejected_leg_leaves_a_residual_that_is_closed(world: Any) -> None
     assert [r[0] for r in rows] == ["closed"]
 
 
-async def test_partial_fill_on_thin_book_is_hedged(world: Any) -> None:
+async def test_a_book_that_moved_before_send_is_not_traded(world: Any) -> None:
+    """The other venue's update of the same instant took the bid the opportunity was built on: the
+    executor sees it in the book before sending and sends nothing (no one-legged trade)."""
     w = await world(sell_book=book([(101.0, 0.4)], [(102.0, 5.0)]))
+    out = await w.executor.execute(w.opp(sell_worst=101.0))
+    assert (out.status, out.reason) == (OutcomeStatus.REJECTED, "book moved before send")
+    assert all(v.placed == [] for v in w.venues.values()) and w.funnel.gates["book moved before send"] == 1
+    assert w.risk.open_opportunities == 0
+
+
+async def test_partial_fill_on_thin_book_is_hedged(world: Any) -> None:
+    w = await world()
+    send = w.venues["gateio"].place_order
+
+    async def taken_first(*args: Any, **kwargs: Any) -> Order:  # a faster taker hit the bid meanwhile
+        w.books["gateio"] = book([(101.0, 0.4)], [(102.0, 5.0)])
+        return await send(*args, **kwargs)
+
+    w.venues["gateio"].place_order = taken_first
     out = await w.executor.execute(w.opp(sell_worst=101.0))
     assert out.sell.filled_qty == Decimal("0.400") and out.sell.status is OrderStatus.CANCELED
     assert out.status is OutcomeStatus.RESIDUAL_CLOSED
@@ -204,8 +221,14 @@ async def test_unclosable_residual_halts(world: Any) -> None:
     w = await world(sell_fault="reject", risk={"max_unhedged_notional": 10_000.0})
     # after the sell leg is rejected, no bid is within the residual budget anywhere: gateio's book
     # is empty and binance bids 50, far below 100 * (1 - 50 bps)
-    w.books["gateio"].clear()
-    w.books["binance"].set_snapshot([50.0], [5.0], [100.0, 100.5], [1.0, 5.0])
+    send = w.venues["gateio"].place_order
+
+    async def market_falls(*args: Any, **kwargs: Any) -> Order:  # as the legs go out
+        w.books["gateio"].clear()
+        w.books["binance"].set_snapshot([50.0], [5.0], [100.0, 100.5], [1.0, 5.0])
+        return await send(*args, **kwargs)
+
+    w.venues["gateio"].place_order = market_falls
     out = await w.executor.execute(w.opp())
     assert out.status is OutcomeStatus.HALTED and out.residual == Decimal("1.000")
     assert w.risk.state is TradingState.HALTED and "residual" in w.risk.reason

@@ -27,11 +27,14 @@ from hypothesis import strategies as st
 from arb.errors import DecodeError
 from arb.model import KlineInterval, Symbol
 from arb.venues.binance import codec as bn
+from arb.venues.binance import orders as bn_orders
 from arb.venues.binance.stream import BinanceDialect
 from arb.venues.errors import decode_code_msg
 from arb.venues.gateio import codec as gt
+from arb.venues.gateio import orders as gt_orders
 from arb.venues.gateio.stream import GateDialect
 from arb.venues.mexc import codec as mx
+from arb.venues.mexc import orders as mx_orders
 from arb.venues.mexc.stream import MexcDialect
 from tests.fuzz.streams import stream_handlers
 
@@ -66,22 +69,22 @@ TARGETS: dict[str, Callable[[bytes], Any]] = {
     "binance.trades": lambda b: bn.decode_trades(b, BTC, 0),
     "binance.ticker": lambda b: bn.decode_ticker(b, BTC),
     "binance.klines": lambda b: bn.decode_klines(b, BTC, KlineInterval.M1),
-    "binance.order": lambda b: bn.to_order(bn.decode_order(b), BTC),
-    "binance.order_fills": lambda b: bn.to_fills(bn.decode_order(b), BTC, 0),
-    "binance.orders": lambda b: [bn.to_order(m, BTC) for m in bn.decode_orders(b)],
-    "binance.account": bn.decode_account,
-    "binance.my_trades": lambda b: bn.decode_my_trades(b, BTC, 0),
-    "binance.commission": lambda b: bn.decode_commission(b, BTC),
+    "binance.order": lambda b: bn_orders.to_order(bn_orders.decode_order(b), BTC),
+    "binance.order_fills": lambda b: bn_orders.to_fills(bn_orders.decode_order(b), BTC, 0),
+    "binance.orders": lambda b: [bn_orders.to_order(m, BTC) for m in bn_orders.decode_orders(b)],
+    "binance.account": bn_orders.decode_account,
+    "binance.my_trades": lambda b: bn_orders.decode_my_trades(b, BTC, 0),
+    "binance.commission": lambda b: bn_orders.decode_commission(b, BTC),
     # Binance streams
     "binance.stream": bn.decode_stream,
     "binance.control": bn.decode_control,
     "binance.depth": lambda b: bn.decode_depth(b, BTC, 0),
     "binance.trade_event": lambda b: bn.decode_trade_event(b, BTC, 0),
-    "binance.user_event": bn.decode_user_event,
-    "binance.execution": lambda b: bn.decode_execution(b, symbol_of, 0),
-    "binance.account_position": bn.decode_account_position,
-    "binance.ws_api_response": bn.decode_ws_api_response,
-    "binance.subscribed": lambda b: bn.decode_subscribed(b),  # type: ignore[arg-type]
+    "binance.user_event": bn_orders.decode_user_event,
+    "binance.execution": lambda b: bn_orders.decode_execution(b, symbol_of, 0),
+    "binance.account_position": bn_orders.decode_account_position,
+    "binance.ws_api_response": bn_orders.decode_ws_api_response,
+    "binance.subscribed": lambda b: bn_orders.decode_subscribed(b),  # type: ignore[arg-type]
     # Gate REST
     "gateio.snapshot": lambda b: gt.decode_snapshot(b, BTC, 0),
     "gateio.time": gt.decode_time,
@@ -89,22 +92,22 @@ TARGETS: dict[str, Callable[[bytes], Any]] = {
     "gateio.trades": lambda b: gt.decode_trades(b, BTC, 0),
     "gateio.ticker": lambda b: gt.decode_ticker(b, BTC),
     "gateio.klines": lambda b: gt.decode_klines(b, BTC, KlineInterval.M1),
-    "gateio.order": lambda b: gt.to_order(gt.decode_order(b), BTC, "cid"),
-    "gateio.orders": lambda b: [gt.to_order(m, BTC) for m in gt.decode_orders(b)],
-    "gateio.open_orders": gt.decode_open_orders,
-    "gateio.accounts": gt.decode_accounts,
-    "gateio.my_trades": lambda b: [gt.to_fill(m, BTC, 0) for m in gt.decode_my_trades(b)],
-    "gateio.fee": lambda b: gt.decode_fee(b, BTC),
+    "gateio.order": lambda b: gt_orders.to_order(gt_orders.decode_order(b), BTC, "cid"),
+    "gateio.orders": lambda b: [gt_orders.to_order(m, BTC) for m in gt_orders.decode_orders(b)],
+    "gateio.open_orders": gt_orders.decode_open_orders,
+    "gateio.accounts": gt_orders.decode_accounts,
+    "gateio.my_trades": lambda b: [gt_orders.to_fill(m, BTC, 0) for m in gt_orders.decode_my_trades(b)],
+    "gateio.fee": lambda b: gt_orders.decode_fee(b, BTC),
     "gateio.error": lambda b: gt.decode_error(400, b),
     # Gate streams
     "gateio.ws": gt.decode_ws,
     "gateio.depth": lambda b: gt.decode_depth(b, BTC, 0),
     "gateio.depth_routed": lambda b: gt.decode_depth_routed(b, {"BTC_USDT": BTC}, 0),
     "gateio.trade_routed": lambda b: gt.decode_trade_routed(b, {"BTC_USDT": BTC}, 0),
-    "gateio.ws_orders": lambda b: gt.decode_ws_orders(b, symbol_of),
-    "gateio.user_trades": lambda b: gt.decode_user_trades(b, symbol_of, 0),
-    "gateio.ws_balances": gt.decode_ws_balances,
-    "gateio.ws_error": gt.decode_ws_error,
+    "gateio.ws_orders": lambda b: gt_orders.decode_ws_orders(b, symbol_of),
+    "gateio.user_trades": lambda b: gt_orders.decode_user_trades(b, symbol_of, 0),
+    "gateio.ws_balances": gt_orders.decode_ws_balances,
+    "gateio.ws_error": gt_orders.decode_ws_error,
     # MEXC REST
     "mexc.snapshot": lambda b: mx.decode_snapshot(b, BTC, 0),
     "mexc.time": mx.decode_time,
@@ -112,13 +115,13 @@ TARGETS: dict[str, Callable[[bytes], Any]] = {
     "mexc.trades": lambda b: mx.decode_trades(b, BTC, 0),
     "mexc.ticker": lambda b: mx.decode_ticker(b, BTC),
     "mexc.klines": lambda b: mx.decode_klines(b, BTC, KlineInterval.M1),
-    "mexc.ack": mx.decode_ack,
-    "mexc.order": lambda b: mx.to_order(mx.decode_order(b), BTC, "cid"),
-    "mexc.orders": lambda b: [mx.to_order(m, BTC) for m in mx.decode_orders(b)],
-    "mexc.account": mx.decode_account,
-    "mexc.my_trades": lambda b: mx.decode_my_trades(b, BTC, 0),
-    "mexc.trade_fee": lambda b: mx.decode_trade_fee(b, BTC),
-    "mexc.listen_key": mx.decode_listen_key,
+    "mexc.ack": mx_orders.decode_ack,
+    "mexc.order": lambda b: mx_orders.to_order(mx_orders.decode_order(b), BTC, "cid"),
+    "mexc.orders": lambda b: [mx_orders.to_order(m, BTC) for m in mx_orders.decode_orders(b)],
+    "mexc.account": mx_orders.decode_account,
+    "mexc.my_trades": lambda b: mx_orders.decode_my_trades(b, BTC, 0),
+    "mexc.trade_fee": lambda b: mx_orders.decode_trade_fee(b, BTC),
+    "mexc.listen_key": mx_orders.decode_listen_key,
     # MEXC streams (protobuf)
     "mexc.push": mx.decode_push,
     "mexc.depth": lambda b: mx.decode_depth(mx.decode_push(b), BTC, 0),
@@ -129,9 +132,9 @@ TARGETS: dict[str, Callable[[bytes], Any]] = {
     "mexc.deals": lambda b: mx.decode_deals(mx.decode_push(b), BTC, 0),
     "mexc.deals_frame": lambda b: mx.decode_deals_frame(b, DEAL_ROUTES, 0),
     "mexc.market_frame": lambda b: mx.decode_market_frame(b, ROUTES, DEAL_ROUTES, 0),
-    "mexc.private_order": _mexc_frame(mx.decode_private_order),
-    "mexc.private_deal": _mexc_frame(mx.decode_private_deal),
-    "mexc.private_account": lambda b: mx.decode_private_account(mx.decode_push(b)),
+    "mexc.private_order": _mexc_frame(mx_orders.decode_private_order),
+    "mexc.private_deal": _mexc_frame(mx_orders.decode_private_deal),
+    "mexc.private_account": lambda b: mx_orders.decode_private_account(mx.decode_push(b)),
 }
 ROUTES: Mapping[str, Symbol] = {"spot@public.aggre.depth.v3.api.pb@100ms@BTCUSDT": BTC}
 DEAL_ROUTES: Mapping[str, Symbol] = {"spot@public.aggre.deals.v3.api.pb@100ms@BTCUSDT": BTC}

@@ -21,7 +21,7 @@ from tests.sim.test_sample_shapes import Allow, Case, check
 
 MAX_STEPS = 200
 NEWER = "the newer order-history docs example (rest_order_history_docs.json) has it; this example is older"
-FEE_MAP = "cumFeeDetail is a map keyed by the fee coin: the sample's fee was MNT, the sim's is the quote coin"
+FEE_MAP = "cumFeeDetail is a map keyed by the fee coin: the sample's fee was MNT, the sim's buy pays in BTC"
 NO_FEE = "an order with no fee yet has an empty cumFeeDetail map; the sample's had a fee in MNT"
 RECORDER = "ccxt's fixture format stringifies retCode and time (samples README); the live API sends numbers"
 SPOT_NO_L = "spot trades carry no L (tick direction): the sample is the docs' linear example (samples README)"
@@ -65,7 +65,7 @@ async def rest_cases(bybit: Bybit) -> list[tuple[Case, object]]:
             missing={"result.list[].cumFeeDetail.MNT": NO_FEE})), history),
         (Case("GET /v5/order/history (filled)", "bybit/rest_order_history_docs.json", Allow(
             missing={"result.list[].cumFeeDetail.MNT": FEE_MAP},
-            extra={"result.list[].cumFeeDetail.USDT": FEE_MAP})),
+            extra={"result.list[].cumFeeDetail.BTC": FEE_MAP})),
          await bybit.call("GET", "/v5/order/history", {"category": "spot", "orderLinkId": "shape-ioc"})),
         (Case("GET /v5/execution/list", "bybit/rest_execution_list_docs.json"), executions),
         (Case("GET /v5/account/wallet-balance", "bybit/rest_wallet_balance_docs.json"),

@@ -69,8 +69,9 @@ async def test_orders_move_the_ledger_and_answer_by_either_id() -> None:
                                    orderLinkId="t-ioc")
         assert placed["retCode"] == 0 and placed["result"]["orderLinkId"] == "t-ioc"
         (fill,) = bybit.dialect.matching.fills
-        assert ledger.free(ACCOUNT, "BTC") == btc + Decimal("0.002")
-        assert ledger.free(ACCOUNT, "USDT") == usdt - ask * Decimal("0.002") - fill.fee
+        assert fill.fee_asset == "BTC"  # fact sheet §2.3: a spot buy pays its fee in base
+        assert ledger.free(ACCOUNT, "BTC") == btc + Decimal("0.002") - fill.fee
+        assert ledger.free(ACCOUNT, "USDT") == usdt - ask * Decimal("0.002")
         by_link = await bybit.call("GET", "/v5/order/realtime", {"category": "spot", "orderLinkId": "t-ioc"})
         by_id = await bybit.call("GET", "/v5/order/realtime",
                                  {"category": "spot", "orderId": placed["result"]["orderId"]})

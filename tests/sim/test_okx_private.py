@@ -70,8 +70,9 @@ async def test_an_ioc_buy_fills_moves_the_ledger_and_is_found_by_both_ids() -> N
         placed = (await rig.order(px=format(ask, "f"), clOrdId="arb1ioc"))["data"][0]
         assert (placed["sCode"], placed["clOrdId"]) == ("0", "arb1ioc") and int(placed["ordId"]) > 2**53
         (fill,) = rig.dialect.matching.fills
-        assert ledger.free(ACCOUNT, "BTC") == btc + Decimal("0.001")
-        assert ledger.free(ACCOUNT, "USDT") == usdt - ask * Decimal("0.001") - fill.fee
+        assert fill.fee_asset == "BTC"  # a buy pays its fee in the base received
+        assert ledger.free(ACCOUNT, "BTC") == btc + Decimal("0.001") - fill.fee
+        assert ledger.free(ACCOUNT, "USDT") == usdt - ask * Decimal("0.001")
         _, by_id = await rig.call("GET", ORDER, {**INST, "ordId": placed["ordId"]})
         _, by_cl = await rig.call("GET", ORDER, {**INST, "clOrdId": "arb1ioc"})
         assert by_id == by_cl

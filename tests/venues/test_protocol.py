@@ -17,7 +17,7 @@ from arb.model import OrderStatus, OrderType, Side, Symbol, TimeInForce
 from arb.net.contract import Params, SignedRequest
 from arb.venues.gateio import constants as gate
 from arb.venues.gateio.auth import GateSigner, sign
-from arb.venues.mexc import codec as mexc_codec
+from arb.venues.mexc import orders as mexc_orders
 from arb.venues.registry import make_private, make_rest
 from tests.sim.support import BTC, Harness
 
@@ -38,7 +38,7 @@ def creds(venue: str) -> Credentials:
 
 def test_mexc_cancel_sample_names_the_order_by_orig_client_order_id(samples_dir: Path) -> None:
     body = (samples_dir / "mexc" / "order_cancel_response.json").read_bytes()
-    order = mexc_codec.to_order(mexc_codec.decode_order(body), Symbol("LTC", "BTC"))
+    order = mexc_orders.to_order(mexc_orders.decode_order(body), Symbol("LTC", "BTC"))
     assert order.client_order_id == "myOrder1"  # not the cancel request's "cancelMyOrder1"
     assert order.status is OrderStatus.CANCELED
 

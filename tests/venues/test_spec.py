@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import string
+from pathlib import Path
 
 import pytest
 
+import arb.venues
 from arb.config import default_config, parse_config
 from arb.credentials import Credentials, load_credentials
 from arb.errors import ConfigError
@@ -58,3 +60,18 @@ def test_the_venues_section_takes_the_registry_names_and_only_them() -> None:
     with pytest.raises(ConfigError) as info:
         parse_config({"symbols": ["BTC/USDT"], "venues": {"binance": {"colour": 1}, "mexc": {}}})
     assert info.value.field == "venues.binance.colour"
+
+
+PACKAGE_MODULES = {"__init__", "constants", "auth", "codec", "orders", "public", "private", "stream", "user"}
+MAX_LINES = 600
+
+
+def test_every_registry_venue_is_one_package_of_the_same_modules_none_over_the_size_limit() -> None:
+    venues_dir = Path(arb.venues.__file__).parent
+    for name in VENUES:
+        package = venues_dir / name
+        modules = {p.stem for p in package.glob("*.py")}
+        assert modules == PACKAGE_MODULES, f"{name}: {sorted(modules ^ PACKAGE_MODULES)}"
+        for path in package.glob("*.py"):
+            lines = len(path.read_text().splitlines())
+            assert lines <= MAX_LINES, f"{path.relative_to(venues_dir)} has {lines} lines"

@@ -44,7 +44,6 @@ from arb.sim.faults import Reply
 from arb.sim.server import SimExchange
 from arb.venues.binance import constants as binance
 from arb.venues.mexc import constants as mexc
-from arb.venues.registry import shared_limiter
 
 RETRY_AFTER_S = 2
 IN_FLIGHT_S = 0.1  # a request logged this soon after the 429 left before the client read it
@@ -103,7 +102,7 @@ def unsettled(engine: Engine, storm: Storm) -> str:
     for venue in (storm.venue, storm.other):
         if engine.risk.circuit_open(venue):
             return f"{venue} circuit open"
-    limiter = shared_limiter(engine.publics[storm.venue])
+    limiter = engine.publics[storm.venue].limiter
     if limiter is not None and not all(free > 0 for free in limiter.headroom().values()):
         return f"{storm.venue} limiter frozen"
     return ""

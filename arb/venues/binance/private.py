@@ -20,7 +20,7 @@ from arb.model import AccountInfo, AssetBalance, Fill, Order, OrderType, Side, S
 from arb.net.ratelimit import Priority
 from arb.net.rest import RestClient, decode_write_reply
 from arb.venues.base import PrivateExchangeInterface, RestBacked
-from arb.venues.binance import codec
+from arb.venues.binance import codec, orders
 from arb.venues.binance import constants as c
 from arb.venues.clock import ServerClock
 
@@ -76,14 +76,14 @@ class BinancePrivate(RestBacked, PrivateExchangeInterface):
         msg, order = decode_write_reply(self.venue, "POST order", client_order_id,
                                         lambda: self._order_reply(body, symbol))
         if self._on_fill is not None:
-            for fill in codec.to_fills(msg, symbol, self._clock()):
+            for fill in orders.to_fills(msg, symbol, self._clock()):
                 self._on_fill(fill)
         return order
 
     @staticmethod
-    def _order_reply(body: bytes, symbol: Symbol) -> tuple[codec.OrderResp, Order]:
-        msg = codec.decode_order(body)
-        return msg, codec.to_order(msg, symbol)
+    def _order_reply(body: bytes, symbol: Symbol) -> tuple[orders.OrderResp, Order]:
+        msg = orders.decode_order(body)
+        return msg, orders.to_order(msg, symbol)
 
     async def _by_id(self, method: str, symbol: Symbol, order_id: str | None,
                      client_order_id: str | None, weight: int) -> Order:
@@ -96,9 +96,9 @@ class BinancePrivate(RestBacked, PrivateExchangeInterface):
                                     draws={"weight": weight}, priority=Priority.ORDER,
                                     idempotent=method == "GET", client_order_id=client_order_id)
         if method == "GET":
-            return codec.to_order(codec.decode_order(body), symbol)
+            return orders.to_order(orders.decode_order(body), symbol)
         return decode_write_reply(self.venue, f"{method} order", client_order_id,
-                                  lambda: codec.to_order(codec.decode_order(body), symbol))
+                                  lambda: orders.to_order(orders.decode_order(body), symbol))
 
     async def cancel_order(self, symbol: Symbol, *, order_id: str | None = None,
                            client_order_id: str | None = None) -> Order:
@@ -113,12 +113,12 @@ class BinancePrivate(RestBacked, PrivateExchangeInterface):
             raise NotImplementedError("binance open orders across all symbols: pass a symbol")
         body = await self._request("GET", c.OPEN_ORDERS, kind=self._kind, signed=True,
                                     params=[("symbol", self._sym(symbol))], draws={"weight": 6})
-        return [codec.to_order(m, symbol) for m in codec.decode_orders(body)]
+        return [orders.to_order(m, symbol) for m in orders.decode_orders(body)]
 
     async def balances(self) -> dict[str, AssetBalance]:
         body = await self._request("GET", c.ACCOUNT, kind=self._kind, signed=True,
                                     draws={"weight": c.WEIGHTS[c.ACCOUNT]})
-        balances = codec.decode_account(body).balances
+        balances = orders.decode_account(body).balances
         named = ((c.SPELLING.asset(b.asset), b) for b in balances)
         return {asset: AssetBalance(asset, b.free, b.locked) for asset, b in named}
 
@@ -131,13 +131,13 @@ class BinancePrivate(RestBacked, PrivateExchangeInterface):
         params = [("symbol", self._sym(symbol)), ("limit", str(max(1, min(limit, MY_TRADES_MAX))))]
         body = await self._request("GET", c.MY_TRADES, kind=self._kind, signed=True, params=params,
                                    draws={"weight": c.WEIGHTS[c.MY_TRADES]})
-        return codec.decode_my_trades(body, symbol, self._clock())
+        return orders.decode_my_trades(body, symbol, self._clock())
 
     async def trading_fees(self, symbol: Symbol) -> TradingFee:
         body = await self._request("GET", c.COMMISSION, kind=self._kind, signed=True,
                                    params=[("symbol", self._sym(symbol))],
                                    draws={"weight": c.WEIGHTS[c.COMMISSION]})
-        return codec.decode_commission(body, symbol)
+        return orders.decode_commission(body, symbol)
 
     async def close(self) -> None:
         await self.rest.close()

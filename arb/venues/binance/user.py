@@ -29,7 +29,7 @@ from arb.errors import DecodeError
 from arb.model import Order, Symbol
 from arb.net.ws import WsClient
 from arb.venues.base import StreamHandlers
-from arb.venues.binance import auth, codec
+from arb.venues.binance import auth, orders
 from arb.venues.binance import constants as c
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class BinanceUserDialect:
 
     def ack(self, frame: str) -> int | None:
         try:
-            reply = codec.decode_ws_api_response(frame)
+            reply = orders.decode_ws_api_response(frame)
         except DecodeError:
             return None
         if not isinstance(reply.id, int) or reply.id not in self._pending:
@@ -90,7 +90,7 @@ class BinanceUserDialect:
             self.last_error = (code, msg)
             raise ValueError(f"user stream subscribe refused: {code} {msg}")
         try:
-            self.subscription_id = codec.decode_subscribed(reply.result)
+            self.subscription_id = orders.decode_subscribed(reply.result)
         except DecodeError as err:
             raise ValueError(str(err)) from None
         self.last_error = None
@@ -161,14 +161,14 @@ class BinanceUserStream:
 
     def _on_frame(self, frame: bytes | str, recv_ns: int) -> None:
         try:
-            kind, event = codec.decode_user_event(frame)
-            if kind == codec.EXECUTION_REPORT:
-                order, fill = codec.decode_execution(event, self.symbol_of, recv_ns)
+            kind, event = orders.decode_user_event(frame)
+            if kind == orders.EXECUTION_REPORT:
+                order, fill = orders.decode_execution(event, self.symbol_of, recv_ns)
                 if fill is not None:
                     self._handlers.on_fill(fill)
                 self._handlers.on_order(self._with_fees(order, fill is not None))
-            elif kind == codec.ACCOUNT_POSITION:
-                for balance in codec.decode_account_position(event):
+            elif kind == orders.ACCOUNT_POSITION:
+                for balance in orders.decode_account_position(event):
                     self._handlers.on_balance(c.VENUE, balance)
             elif kind == STREAM_TERMINATED:
                 log.warning("%s: user event stream terminated by the venue; resubscribing", c.VENUE)

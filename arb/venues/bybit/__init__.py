@@ -33,7 +33,7 @@ VENUE = VenueSpec(
     # each book topic starts with a snapshot and re-sends one when it has to; deltas chain by u + 1
     book=BookRule(snapshot_limit=c.SNAPSHOT_LIMIT, stream_snapshots=True),
     client_id=ClientIdRule(max_length=c.CLIENT_ID_MAX_LEN, alphabet=c.CLIENT_ID_ALPHABET),
-    user_stream=user_stream, display="Bybit spot",
+    user_stream=user_stream, aliases=c.ASSET_ALIASES, display="Bybit spot",
 )
 
 __all__ = ["VENUE", "BybitPrivate", "BybitPublic", "BybitStream"]

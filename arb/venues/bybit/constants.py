@@ -24,7 +24,7 @@ from arb.errors import (
     TimestampError,
     TradingDisabledError,
 )
-from arb.model import OrderStatus, OrderType, Side, SymbolStatus, SymbolStyle, TimeInForce
+from arb.model import OrderStatus, OrderType, Side, Spelling, SymbolStatus, SymbolStyle, TimeInForce
 from arb.net.ratelimit import PoolSpec
 
 VENUE: Final = "bybit"
@@ -32,6 +32,11 @@ REST_URL: Final = "https://api.bybit.com"
 WS_URL: Final = "wss://stream.bybit.com/v5/public/spot"
 WS_PRIVATE_URL: Final = "wss://stream.bybit.com/v5/private"
 SYMBOL_STYLE: Final = SymbolStyle.CONCAT  # BTCUSDT, upper case only
+# assets Bybit lists under another code than everyone else: its code -> the common code. None is
+# known (ccxt keeps no Bybit-specific `commonCurrencies`); the table is where one goes, and every
+# symbol and asset crosses the package edge through SPELLING so an entry takes effect everywhere
+ASSET_ALIASES: Final[Mapping[str, str]] = MappingProxyType({})
+SPELLING: Final = Spelling(SYMBOL_STYLE, ASSET_ALIASES)
 CATEGORY: Final = "spot"
 ACCOUNT_TYPE: Final = "UNIFIED"  # balances of the Unified Trading Account
 

@@ -40,7 +40,7 @@ from arb.net.contract import Params
 from arb.net.ratelimit import Priority
 from arb.net.rest import RestClient, decode_write_reply
 from arb.venues.base import PrivateExchangeInterface, RestBacked
-from arb.venues.bybit import codec
+from arb.venues.bybit import codec, orders
 from arb.venues.bybit import constants as c
 from arb.venues.bybit.public import call
 from arb.venues.clock import ServerClock
@@ -65,7 +65,7 @@ def order_body(symbol: Symbol, side: Side, order_type: OrderType, quantity: Deci
     a LIMIT_MAKER is a ``PostOnly`` limit. Numbers are printed exactly, never in exponent form."""
     if quantity <= 0:
         raise InvalidOrderError(c.VENUE, f"quantity must be positive, got {quantity}")
-    body = {"category": c.CATEGORY, "symbol": symbol.to_venue(c.SYMBOL_STYLE), "side": c.SIDE_NAMES[side],
+    body = {"category": c.CATEGORY, "symbol": c.SPELLING.venue(symbol), "side": c.SIDE_NAMES[side],
             "orderType": "Market" if order_type is OrderType.MARKET else "Limit",
             "qty": format(quantity, "f")}
     if order_type is OrderType.MARKET:
@@ -150,15 +150,15 @@ class BybitPrivate(RestBacked, PrivateExchangeInterface):
                      ts_updated=now)
 
     @staticmethod
-    def _ack(env: codec.EnvelopeResp, what: str, client_order_id: str | None) -> codec.AckResult:
+    def _ack(env: codec.EnvelopeResp, what: str, client_order_id: str | None) -> orders.AckResult:
         """The ack of a write; one that cannot be read leaves the write's fate unknown."""
-        return decode_write_reply(c.VENUE, what, client_order_id, lambda: codec.decode_ack(env.result))
+        return decode_write_reply(c.VENUE, what, client_order_id, lambda: orders.decode_ack(env.result))
 
     async def cancel_order(self, symbol: Symbol, *, order_id: str | None = None,
                            client_order_id: str | None = None) -> Order:
         """Cancel, then report the order as the venue shows it (the cancel is only acknowledged)."""
         ids = self._by_id(symbol, order_id, client_order_id)
-        body = {"category": c.CATEGORY, "symbol": symbol.to_venue(c.SYMBOL_STYLE), **dict(ids)}
+        body = {"category": c.CATEGORY, "symbol": c.SPELLING.venue(symbol), **dict(ids)}
         env = await self._signed("POST", c.CANCEL_ORDER, body=body, client_order_id=client_order_id,
                                  priority=Priority.ORDER)
         ack = self._ack(env, "POST cancel", client_order_id)
@@ -168,13 +168,13 @@ class BybitPrivate(RestBacked, PrivateExchangeInterface):
     async def get_order(self, symbol: Symbol, *, order_id: str | None = None,
                         client_order_id: str | None = None) -> Order:
         """One order by id: the open and recent orders first, then the history."""
-        params = [("category", c.CATEGORY), ("symbol", symbol.to_venue(c.SYMBOL_STYLE)),
+        params = [("category", c.CATEGORY), ("symbol", c.SPELLING.venue(symbol)),
                   *self._by_id(symbol, order_id, client_order_id)]
         for path in (c.OPEN_ORDERS, c.ORDER_HISTORY):
             env = await self._signed("GET", path, params=params, priority=Priority.ORDER)
-            rows = codec.decode_orders(env.result).items
+            rows = orders.decode_orders(env.result).items
             if rows:
-                return codec.to_order(rows[0], symbol)
+                return orders.to_order(rows[0], symbol)
         raise OrderNotFoundError(c.VENUE, f"{symbol} order {order_id or client_order_id} not found")
 
     async def open_orders(self, symbol: Symbol | None = None) -> list[Order]:
@@ -182,13 +182,13 @@ class BybitPrivate(RestBacked, PrivateExchangeInterface):
         params: list[tuple[str, str]] = [("category", c.CATEGORY), ("openOnly", "0"),
                                          ("limit", str(c.ORDERS_PAGE_MAX))]
         if symbol is not None:
-            params.insert(1, ("symbol", symbol.to_venue(c.SYMBOL_STYLE)))
+            params.insert(1, ("symbol", c.SPELLING.venue(symbol)))
         out: list[Order] = []
         cursor = ""
         for _ in range(MAX_PAGES):
             page_params = [*params, ("cursor", cursor)] if cursor else params
-            page = codec.decode_orders((await self._signed("GET", c.OPEN_ORDERS, params=page_params)).result)
-            out.extend(codec.to_order(m, symbol or Symbol.from_venue(m.symbol, c.SYMBOL_STYLE))
+            page = orders.decode_orders((await self._signed("GET", c.OPEN_ORDERS, params=page_params)).result)
+            out.extend(orders.to_order(m, symbol or c.SPELLING.common(m.symbol))
                        for m in page.items)
             if not page.nextPageCursor or page.nextPageCursor == cursor or not page.items:
                 break
@@ -199,22 +199,22 @@ class BybitPrivate(RestBacked, PrivateExchangeInterface):
 
     async def balances(self) -> dict[str, AssetBalance]:
         env = await self._signed("GET", c.WALLET, params=[("accountType", c.ACCOUNT_TYPE)])
-        return codec.decode_wallet(env.result)
+        return orders.decode_wallet(env.result)
 
     async def account_info(self) -> AccountInfo:
         return AccountInfo(self.venue, await self.balances(), ts_event=self._clock())
 
     async def my_trades(self, symbol: Symbol, limit: int = 100) -> list[Fill]:
         """Our latest fills on `symbol` (the last 7 days; at most 100 rows), with their orderLinkId."""
-        params = [("category", c.CATEGORY), ("symbol", symbol.to_venue(c.SYMBOL_STYLE)),
+        params = [("category", c.CATEGORY), ("symbol", c.SPELLING.venue(symbol)),
                   ("limit", str(max(1, min(limit, c.EXECUTIONS_MAX))))]
         env = await self._signed("GET", c.EXECUTIONS, params=params)
-        return codec.decode_executions(env.result, symbol, self._clock())
+        return orders.decode_executions(env.result, symbol, self._clock())
 
     async def trading_fees(self, symbol: Symbol) -> TradingFee:
         env = await self._signed("GET", c.FEE_RATE, params=[("category", c.CATEGORY),
-                                                            ("symbol", symbol.to_venue(c.SYMBOL_STYLE))])
-        return codec.decode_fee_rate(env.result, symbol)
+                                                            ("symbol", c.SPELLING.venue(symbol))])
+        return orders.decode_fee_rate(env.result, symbol)
 
     async def close(self) -> None:
         await self.rest.close()

@@ -110,7 +110,7 @@ class BybitPublic(RestBacked, PublicExchangeInterface):
 
     @staticmethod
     def _sym(symbol: Symbol) -> tuple[str, str]:
-        return "symbol", symbol.to_venue(c.SYMBOL_STYLE)
+        return "symbol", c.SPELLING.venue(symbol)
 
     async def server_time(self) -> int:
         env = await call(self.rest, "GET", c.TIME, kind=self._kind, draws=c.PUBLIC_DRAWS)
@@ -132,6 +132,11 @@ class BybitPublic(RestBacked, PublicExchangeInterface):
     async def ticker(self, symbol: Symbol) -> Ticker:
         env = await self._get(c.TICKERS, [self._sym(symbol)])
         return codec.decode_ticker(env.result, symbol, env.time)
+
+    async def tickers(self) -> list[Ticker]:
+        """Every spot symbol's 24 h ticker in one request (``tickers`` without ``symbol``)."""
+        env = await self._get(c.TICKERS, [])
+        return codec.decode_tickers(env.result, env.time)
 
     async def klines(self, symbol: Symbol, interval: KlineInterval, limit: int = 100) -> list[Kline]:
         params = [self._sym(symbol), ("interval", INTERVALS[interval]),

@@ -114,11 +114,11 @@ class BybitStream(StreamBacked, BaseWebSocketInterface):
                            connect_budget=self.connect_budget, **ws_options)
 
     def book_topic(self, symbol: Symbol) -> str:
-        return c.DEPTH_TOPIC.format(depth=self._depth, symbol=symbol.to_venue(c.SYMBOL_STYLE))
+        return c.DEPTH_TOPIC.format(depth=self._depth, symbol=c.SPELLING.venue(symbol))
 
     @staticmethod
     def trade_topic(symbol: Symbol) -> str:
-        return c.TRADE_TOPIC.format(symbol=symbol.to_venue(c.SYMBOL_STYLE))
+        return c.TRADE_TOPIC.format(symbol=c.SPELLING.venue(symbol))
 
     async def start(self) -> None:
         """Connections open on the first subscription."""
@@ -128,7 +128,7 @@ class BybitStream(StreamBacked, BaseWebSocketInterface):
         for symbol in symbols:
             topic = self.book_topic(symbol)
             self._books[topic] = symbol
-            self._symbols[symbol.to_venue(c.SYMBOL_STYLE)] = symbol
+            self._symbols[c.SPELLING.venue(symbol)] = symbol
             topics.append(topic)
         await self.ws.subscribe(topics)
 

@@ -31,7 +31,7 @@ from arb.errors import DecodeError
 from arb.model import Symbol
 from arb.net.ws import WsClient
 from arb.venues.base import StreamHandlers
-from arb.venues.bybit import codec
+from arb.venues.bybit import codec, orders
 from arb.venues.bybit import constants as c
 from arb.venues.bybit.auth import BybitSigner
 
@@ -185,7 +185,7 @@ class BybitUserStream:
     def symbol_of(self, venue_symbol: str) -> Symbol:
         symbol = self._symbols.get(venue_symbol)
         if symbol is None:
-            symbol = self._symbols[venue_symbol] = Symbol.from_venue(venue_symbol, c.SYMBOL_STYLE)
+            symbol = self._symbols[venue_symbol] = c.SPELLING.common(venue_symbol)
         return symbol
 
     # ------------------------------------------------------------------ frames
@@ -195,13 +195,13 @@ class BybitUserStream:
             env = self.dialect.envelope(frame)
             topic = env.topic
             if topic in c.EXECUTION_TOPICS:
-                for fill in codec.decode_ws_executions(env.data, self.symbol_of, recv_ns):
+                for fill in orders.decode_ws_executions(env.data, self.symbol_of, recv_ns):
                     self._handlers.on_fill(fill)
             elif topic in c.ORDER_TOPICS:
-                for order in codec.decode_ws_orders(env.data, self.symbol_of):
+                for order in orders.decode_ws_orders(env.data, self.symbol_of):
                     self._handlers.on_order(order)
             elif topic in c.WALLET_TOPICS:
-                for balance in codec.decode_ws_wallet(env.data):
+                for balance in orders.decode_ws_wallet(env.data):
                     self._handlers.on_balance(c.VENUE, balance)
             else:
                 self.ignored_pushes += 1

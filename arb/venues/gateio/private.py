@@ -42,7 +42,7 @@ from arb.net.ratelimit import Priority
 from arb.net.rest import RestClient, decode_write_reply
 from arb.venues.base import PrivateExchangeInterface, RestBacked
 from arb.venues.clock import ServerClock
-from arb.venues.gateio import codec
+from arb.venues.gateio import codec, orders
 from arb.venues.gateio import constants as c
 
 TEXT_RULE: Final = re.compile(c.CLIENT_ID_CHARS)
@@ -183,7 +183,7 @@ class GatePrivate(RestBacked, PrivateExchangeInterface):
         reply = await self._signed("POST", c.ORDERS, body=body, draws=ORDER_DRAWS, priority=Priority.ORDER,
                                    client_order_id=client_order_id)
         return decode_write_reply(self.venue, "POST order", client_order_id,
-                                  lambda: codec.to_order(codec.decode_order(reply), symbol, client_order_id,
+                                  lambda: orders.to_order(orders.decode_order(reply), symbol, client_order_id,
                                                          quantity))
 
     def _order_path(self, order_id: str | None, client_order_id: str | None) -> str:
@@ -203,8 +203,8 @@ class GatePrivate(RestBacked, PrivateExchangeInterface):
                                   lambda: self._order_reply(reply, symbol, client_order_id))
 
     def _order_reply(self, reply: bytes, symbol: Symbol, client_order_id: str | None) -> Order:
-        msg = codec.decode_order(reply)
-        return codec.to_order(msg, symbol, client_order_id or self.caller_id(msg.text))
+        msg = orders.decode_order(reply)
+        return orders.to_order(msg, symbol, client_order_id or self.caller_id(msg.text))
 
     async def get_order(self, symbol: Symbol, *, order_id: str | None = None,
                         client_order_id: str | None = None) -> Order:
@@ -221,14 +221,14 @@ class GatePrivate(RestBacked, PrivateExchangeInterface):
             paging = [("page", str(page)), ("limit", str(limit))]
             if symbol is not None:
                 params = [("currency_pair", self._pair(symbol)), ("status", "open"), *paging]
-                rows = codec.decode_orders(await self._signed("GET", c.ORDERS, params=params))
-                out += [codec.to_order(m, symbol, self.caller_id(m.text)) for m in rows]
+                rows = orders.decode_orders(await self._signed("GET", c.ORDERS, params=params))
+                out += [orders.to_order(m, symbol, self.caller_id(m.text)) for m in rows]
                 more = len(rows) == limit
             else:
-                groups = codec.decode_open_orders(await self._signed("GET", c.OPEN_ORDERS, params=paging))
+                groups = orders.decode_open_orders(await self._signed("GET", c.OPEN_ORDERS, params=paging))
                 for group in groups:
                     pair = c.SPELLING.common(group.currency_pair)
-                    out += [codec.to_order(m, pair, self.caller_id(m.text)) for m in group.orders]
+                    out += [orders.to_order(m, pair, self.caller_id(m.text)) for m in group.orders]
                 more = any(len(g.orders) == limit for g in groups)
             if not more:
                 break
@@ -237,7 +237,7 @@ class GatePrivate(RestBacked, PrivateExchangeInterface):
     # ------------------------------------------------------------------ account
 
     async def balances(self) -> dict[str, AssetBalance]:
-        return codec.decode_accounts(await self._signed("GET", c.ACCOUNTS))
+        return orders.decode_accounts(await self._signed("GET", c.ACCOUNTS))
 
     async def account_info(self) -> AccountInfo:
         return AccountInfo(self.venue, await self.balances(), ts_event=self._clock())
@@ -245,13 +245,13 @@ class GatePrivate(RestBacked, PrivateExchangeInterface):
     async def my_trades(self, symbol: Symbol, limit: int = 100) -> list[Fill]:
         """Our latest fills on `symbol` (Gate's default window: the last 7 days), newest first."""
         params = [("currency_pair", self._pair(symbol)), ("limit", str(max(1, min(limit, c.MY_TRADES_MAX))))]
-        rows = codec.decode_my_trades(await self._signed("GET", c.MY_TRADES, params=params))
+        rows = orders.decode_my_trades(await self._signed("GET", c.MY_TRADES, params=params))
         now = self._clock()
-        return [codec.to_fill(m, symbol, now, self.caller_id(m.text) if m.text else None) for m in rows]
+        return [orders.to_fill(m, symbol, now, self.caller_id(m.text) if m.text else None) for m in rows]
 
     async def trading_fees(self, symbol: Symbol) -> TradingFee:
         reply = await self._signed("GET", c.FEE, params=[("currency_pair", self._pair(symbol))])
-        return codec.decode_fee(reply, symbol)
+        return orders.decode_fee(reply, symbol)
 
     async def close(self) -> None:
         await self.rest.close()

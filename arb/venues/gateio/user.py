@@ -32,7 +32,7 @@ from arb.errors import DecodeError
 from arb.model import Symbol
 from arb.net.ws import WsClient
 from arb.venues.base import StreamHandlers
-from arb.venues.gateio import codec
+from arb.venues.gateio import codec, orders
 from arb.venues.gateio import constants as c
 from arb.venues.gateio.auth import GateSigner
 
@@ -93,7 +93,7 @@ class GateUserDialect(codec.Envelopes):
             return None  # a pong, an unsubscribe reply, or a late answer to an attempt given up
         self._pending.discard(env.id)
         if bytes(env.error) != b"null":
-            code, message = codec.decode_ws_error(env.error)
+            code, message = orders.decode_ws_error(env.error)
             self.last_error = (code, message)
             what = "authentication failed" if code == c.WS_AUTH_FAILED else "refused"
             raise ValueError(f"{env.channel} subscribe {what}: code {code} {message.strip()}")
@@ -165,17 +165,17 @@ class GateUserStream:
             env = self.dialect.envelope(frame)
             channel = env.channel
             if channel == c.USER_TRADES_CHANNEL:
-                for fill in codec.decode_user_trades(env.result, self.symbol_of, recv_ns):
+                for fill in orders.decode_user_trades(env.result, self.symbol_of, recv_ns):
                     caller = self._caller(fill.client_order_id)
                     self._handlers.on_fill(fill if caller == fill.client_order_id else
                                            msgspec.structs.replace(fill, client_order_id=caller))
             elif channel == c.ORDERS_CHANNEL:
-                for order in codec.decode_ws_orders(env.result, self.symbol_of):
+                for order in orders.decode_ws_orders(env.result, self.symbol_of):
                     caller = self._caller(order.client_order_id)
                     self._handlers.on_order(order if caller == order.client_order_id else
                                             msgspec.structs.replace(order, client_order_id=caller))
             elif channel == c.BALANCES_CHANNEL:
-                for balance in codec.decode_ws_balances(env.result):
+                for balance in orders.decode_ws_balances(env.result):
                     self._handlers.on_balance(c.VENUE, balance)
             else:
                 self.ignored_pushes += 1

@@ -32,7 +32,7 @@ from arb.net.ratelimit import Priority
 from arb.net.rest import RestClient, decode_write_reply
 from arb.venues.base import PrivateExchangeInterface, RestBacked
 from arb.venues.clock import ServerClock
-from arb.venues.mexc import codec
+from arb.venues.mexc import codec, orders
 from arb.venues.mexc import constants as c
 
 MS = 1_000_000
@@ -92,7 +92,7 @@ class MexcPrivate(RestBacked, PrivateExchangeInterface):
         body = await self._request("POST", c.ORDER, kind=self._kind, params=params, signed=True,
                                     draws={"uid": 1}, priority=Priority.ORDER,
                                     client_order_id=client_order_id)
-        ack = decode_write_reply(self.venue, "POST order", client_order_id, lambda: codec.decode_ack(body))
+        ack = decode_write_reply(self.venue, "POST order", client_order_id, lambda: orders.decode_ack(body))
         now = self._clock()
         return Order(venue=c.VENUE, symbol=symbol, client_order_id=client_order_id, side=side,
                      type=order_type, quantity=quantity, price=price, time_in_force=time_in_force,
@@ -110,9 +110,9 @@ class MexcPrivate(RestBacked, PrivateExchangeInterface):
                                     draws={"uid": c.QUERY_ORDER_WEIGHT}, priority=Priority.ORDER,
                                     idempotent=method == "GET", client_order_id=client_order_id)
         if method == "GET":
-            return codec.to_order(codec.decode_order(body), symbol, client_order_id)
+            return orders.to_order(orders.decode_order(body), symbol, client_order_id)
         return decode_write_reply(self.venue, f"{method} order", client_order_id,
-                                  lambda: codec.to_order(codec.decode_order(body), symbol, client_order_id))
+                                  lambda: orders.to_order(orders.decode_order(body), symbol, client_order_id))
 
     async def cancel_order(self, symbol: Symbol, *, order_id: str | None = None,
                            client_order_id: str | None = None) -> Order:
@@ -128,12 +128,12 @@ class MexcPrivate(RestBacked, PrivateExchangeInterface):
         body = await self._request("GET", c.OPEN_ORDERS, kind=self._kind, signed=True,
                                     params=[("symbol", self._sym(symbol))],
                                     draws={"uid": c.WEIGHTS[c.OPEN_ORDERS]})
-        return [codec.to_order(m, symbol) for m in codec.decode_orders(body)]
+        return [orders.to_order(m, symbol) for m in orders.decode_orders(body)]
 
     async def balances(self) -> dict[str, AssetBalance]:
         body = await self._request("GET", c.ACCOUNT, kind=self._kind, signed=True,
                                     draws={"uid": c.WEIGHTS[c.ACCOUNT]})
-        balances = codec.decode_account(body).balances
+        balances = orders.decode_account(body).balances
         named = ((c.SPELLING.asset(b.asset), b) for b in balances)
         return {asset: AssetBalance(asset, b.free, b.locked) for asset, b in named}
 
@@ -145,13 +145,13 @@ class MexcPrivate(RestBacked, PrivateExchangeInterface):
         params = [("symbol", self._sym(symbol)), ("limit", str(max(1, min(limit, MY_TRADES_MAX))))]
         body = await self._request("GET", c.MY_TRADES, kind=self._kind, signed=True, params=params,
                                    draws={"uid": c.WEIGHTS[c.MY_TRADES]})
-        return codec.decode_my_trades(body, symbol, self._clock())
+        return orders.decode_my_trades(body, symbol, self._clock())
 
     async def trading_fees(self, symbol: Symbol) -> TradingFee:
         body = await self._request("GET", c.TRADE_FEE, kind=self._kind, signed=True,
                                    params=[("symbol", self._sym(symbol))],
                                    draws={"uid": c.WEIGHTS[c.TRADE_FEE]})
-        return codec.decode_trade_fee(body, symbol)
+        return orders.decode_trade_fee(body, symbol)
 
     async def close(self) -> None:
         await self.rest.close()

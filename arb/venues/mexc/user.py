@@ -29,7 +29,7 @@ from arb.model import Symbol
 from arb.net.rest import RestClient
 from arb.net.ws import WsClient
 from arb.venues.base import StreamHandlers
-from arb.venues.mexc import codec
+from arb.venues.mexc import codec, orders
 from arb.venues.mexc import constants as c
 
 log = logging.getLogger(__name__)
@@ -156,7 +156,7 @@ class MexcUserStream:
         params = [("listenKey", key)] if key is not None else []
         body = await self._rest.request(method, c.LISTEN_KEY, kind=self._kind, params=params, signed=True,
                                         draws=KEY_DRAWS, idempotent=method != "POST")
-        return codec.decode_listen_key(body)
+        return orders.decode_listen_key(body)
 
     async def _create_key(self) -> str:
         return await self._key_call("POST")
@@ -214,11 +214,11 @@ class MexcUserStream:
             wrapper = codec.decode_push(frame)
             kind = wrapper.WhichOneof("body")
             if kind == "privateOrders":
-                self._handlers.on_order(codec.decode_private_order(wrapper, self.symbol_of, recv_ns))
+                self._handlers.on_order(orders.decode_private_order(wrapper, self.symbol_of, recv_ns))
             elif kind == "privateDeals":
-                self._handlers.on_fill(codec.decode_private_deal(wrapper, self.symbol_of, recv_ns))
+                self._handlers.on_fill(orders.decode_private_deal(wrapper, self.symbol_of, recv_ns))
             elif kind == "privateAccount":
-                self._handlers.on_balance(c.VENUE, codec.decode_private_account(wrapper))
+                self._handlers.on_balance(c.VENUE, orders.decode_private_account(wrapper))
             else:
                 self.ignored_pushes += 1
         except DecodeError as err:

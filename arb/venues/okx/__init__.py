@@ -39,6 +39,7 @@ VENUE = VenueSpec(
     client_id=ClientIdRule(prefix=c.CLIENT_ID_PREFIX, max_length=c.CLIENT_ID_MAX_LENGTH,
                            alphabet=c.CLIENT_ID_ALPHABET),
     user_stream=user_stream, credentials=("api_key", "api_secret", "passphrase"), display="OKX spot",
+    aliases=c.ASSET_ALIASES,
 )
 
 __all__ = ["VENUE", "OkxPrivate", "OkxPublic", "OkxStream"]

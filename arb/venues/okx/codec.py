@@ -1,4 +1,4 @@
-"""[2] OKX v5 wire Structs and decoders: REST envelopes, market data, orders, and WebSocket pushes.
+"""[2] OKX v5 wire Structs and decoders: REST envelopes and errors, market data, WebSocket frames.
 
 OKX sends prices, sizes, ids and most times as strings (``"ts":"1597026383085"``, ``"code":"0"``) and
 fields that do not apply as ``""``: Structs keep such fields as text and the decoders convert them
@@ -6,7 +6,8 @@ fields that do not apply as ``""``: Structs keep such fields as text and the dec
 ``{"code": "0", "msg": "", "data": [...]}``; order operations put the result of each item in its
 ``sCode``/``sMsg``, which wins over the top ``code`` (fact sheet §1.1). `check` turns a non-zero code
 into the venue's error class.
-The `books` channel's sequencing and checksum (`BookState`) live with the stream that feeds it.
+The `books` channel's sequencing and checksum (`BookState`) live with the stream that feeds it;
+orders, fills, balances, fee rates and the private pushes are in `orders`.
 """
 
 from __future__ import annotations
@@ -21,22 +22,15 @@ import msgspec
 
 from arb.errors import DecodeError, ExchangeError, ExchangeUnavailableError, OrderOutcomeUnknownError
 from arb.model import (
-    AssetBalance,
-    Fill,
     Kline,
     KlineInterval,
-    Order,
     OrderBook,
-    OrderStatus,
-    OrderType,
     Side,
     Symbol,
     SymbolInfo,
     SymbolStatus,
     Ticker,
-    TimeInForce,
     Trade,
-    TradingFee,
 )
 from arb.venues.base import MALFORMED, decode_body, guarded, order_book
 from arb.venues.errors import classify
@@ -49,17 +43,31 @@ EXPIRING_TYPES: Final = frozenset({"ioc", "fok", "market", "optimal_limit_ioc"})
 _decode: Final = partial(decode_body, c.VENUE)
 
 
+def asset(code: str) -> str:
+    """The common name of OKX's asset `code` (`constants.ASSET_ALIASES`)."""
+    return c.ASSET_ALIASES.get(code, code)
+
+
+def venue_asset(common: str) -> str:
+    """OKX's code for the common asset `common`; a common name OKX uses for another asset gets a
+    ``?`` so it never reaches the wrong instrument."""
+    for code, name in c.ASSET_ALIASES.items():
+        if name == common:
+            return code
+    return common if common not in c.ASSET_ALIASES else f"{common}?"
+
+
 def inst_id(symbol: Symbol) -> str:
-    """``BTC-USDT``: OKX's spelling of a spot pair."""
-    return f"{symbol.base}-{symbol.quote}"
+    """``BTC-USDT``: OKX's spelling of a spot pair (its own asset codes)."""
+    return f"{venue_asset(symbol.base)}-{venue_asset(symbol.quote)}"
 
 
 def parse_inst(text: str) -> Symbol:
-    """``BTC-USDT`` -> ``Symbol("BTC", "USDT")``; anything else is a `ValueError`."""
+    """``BTC-USDT`` -> ``Symbol("BTC", "USDT")`` in common asset names; anything else is a `ValueError`."""
     base, sep, quote = text.partition("-")
     if not sep or not base or not quote or "-" in quote:
         raise ValueError(f"instrument {text!r} is not a spot pair BASE-QUOTE")
-    return Symbol(base.upper(), quote.upper())
+    return Symbol(asset(base.upper()), asset(quote.upper()))
 
 
 def dec(text: str) -> Decimal:
@@ -109,7 +117,7 @@ class RestResp(msgspec.Struct):
 
 
 _RESP: Final = msgspec.json.Decoder(RestResp)
-_ITEMS: Final = msgspec.json.Decoder(list[ItemMsg])
+ITEMS: Final = msgspec.json.Decoder(list[ItemMsg])
 
 
 def _code(value: str | int) -> int:
@@ -120,7 +128,7 @@ def decode_error(status: int, body: bytes) -> tuple[int | str | None, str]:
     """(code, message) of an error body: a failed item's ``sCode`` wins over the top ``code``."""
     try:
         err = _RESP.decode(body)
-        for item in _ITEMS.decode(err.data) if bytes(err.data) != b"null" else ():
+        for item in ITEMS.decode(err.data) if bytes(err.data) != b"null" else ():
             if _code(item.sCode) != c.SUCCESS:
                 return _code(item.sCode), item.sMsg
         return _code(err.code), err.msg
@@ -159,7 +167,7 @@ def check(body: bytes, what: str, *, write: bool = False, client_order_id: str |
         raise DecodeError(c.VENUE, what, f"code {resp.code!r} is not a number", body) from None
     if code != c.SUCCESS or write:
         try:
-            items = _ITEMS.decode(resp.data)
+            items = ITEMS.decode(resp.data)
         except MALFORMED:  # not items: the top code decides (a write's unreadable data is its caller's)
             items = []
         for item in items:
@@ -212,6 +220,7 @@ class TickerMsg(msgspec.Struct):
     "vol24h": "17602.13" (base), "volCcy24h": "525802090.62" (quote on spot), "ts": "1652459224956"}``"""
 
     instId: str = ""
+    instType: str = ""
     last: str = ""
     askPx: str = ""
     bidPx: str = ""
@@ -240,7 +249,7 @@ _TRADES: Final = msgspec.json.Decoder(list[TradeMsg])
 _ROWS: Final = msgspec.json.Decoder(list[list[str]])
 
 
-def _first(rows: Sequence[Any], what: str, body: bytes) -> Any:
+def first_row(rows: Sequence[Any], what: str, body: bytes) -> Any:
     if not rows:
         raise DecodeError(c.VENUE, what, "empty data", body)
     return rows[0]
@@ -254,7 +263,7 @@ def levels(rows: list[list[str]]) -> list[tuple[float, float]]:
 @guarded(c.VENUE, "time")
 def decode_time(body: bytes) -> int:
     """``{"code": "0", "data": [{"ts": "1597026383085"}]}`` -> ms."""
-    return int(_first(_decode(_TS, check(body, "time"), "time"), "time", body).ts)
+    return int(first_row(_decode(_TS, check(body, "time"), "time"), "time", body).ts)
 
 
 @guarded(c.VENUE, "instruments")
@@ -267,7 +276,8 @@ def decode_symbols(body: bytes) -> list[SymbolInfo]:
     for row in _decode(_INSTRUMENTS, check(body, "instruments"), "instruments"):
         if row.instType != c.INST_TYPE:
             continue
-        symbol = Symbol(row.baseCcy, row.quoteCcy) if row.baseCcy and row.quoteCcy else parse_inst(row.instId)
+        symbol = (Symbol(asset(row.baseCcy), asset(row.quoteCcy)) if row.baseCcy and row.quoteCcy
+                  else parse_inst(row.instId))
         out.append(SymbolInfo(
             venue=c.VENUE, symbol=symbol, venue_symbol=row.instId,
             status=c.INSTRUMENT_STATUS.get(row.state, SymbolStatus.HALTED),
@@ -280,16 +290,37 @@ def decode_symbols(body: bytes) -> list[SymbolInfo]:
 @guarded(c.VENUE, "order book")
 def decode_snapshot(body: bytes, symbol: Symbol, ts_recv: int) -> OrderBook:
     """GET /market/books -> `OrderBook` with ``seqId`` as its update id (the stream's sequence)."""
-    book = _first(_decode(_BOOK, check(body, "order book"), "order book"), "order book", body)
+    book = first_row(_decode(_BOOK, check(body, "order book"), "order book"), "order book", body)
     return order_book(c.VENUE, symbol, book.seqId, levels(book.bids), levels(book.asks), ms_ns(book.ts),
                       ts_recv)
 
 
 @guarded(c.VENUE, "ticker")
 def decode_ticker(body: bytes, symbol: Symbol) -> Ticker:
-    t = _first(_decode(_TICKERS, check(body, "ticker"), "ticker"), "ticker", body)
+    t = first_row(_decode(_TICKERS, check(body, "ticker"), "ticker"), "ticker", body)
+    return to_ticker(t, symbol)
+
+
+def to_ticker(t: TickerMsg, symbol: Symbol) -> Ticker:
+    """Spot ``vol24h`` is base volume, ``volCcy24h`` quote volume (fact sheet §1)."""
     return Ticker(c.VENUE, symbol, num(t.last), num(t.bidPx), num(t.askPx), num(t.vol24h), num(t.volCcy24h),
                   ms_ns(t.ts))
+
+
+@guarded(c.VENUE, "tickers")
+def decode_tickers(body: bytes) -> list[Ticker]:
+    """``/market/tickers?instType=SPOT``: one `Ticker` per spot row (a row of another instrument type,
+    or one whose ``instId`` is not BASE-QUOTE, is skipped)."""
+    out = []
+    for t in _decode(_TICKERS, check(body, "tickers"), "tickers"):
+        if t.instType and t.instType != c.INST_TYPE:
+            continue
+        try:
+            symbol = parse_inst(t.instId)
+        except ValueError:
+            continue
+        out.append(to_ticker(t, symbol))
+    return out
 
 
 def to_trade(t: TradeMsg, symbol: Symbol, ts_recv: int) -> Trade:
@@ -312,182 +343,6 @@ def decode_klines(body: bytes, symbol: Symbol, interval: KlineInterval) -> list[
     return [Kline(c.VENUE, symbol, interval, int(r[0]) * MS, float(r[1]), float(r[2]), float(r[3]),
                   float(r[4]),
                   float(r[5]), r[8] != "0" if len(r) > 8 else True) for r in reversed(rows)]
-
-
-# --------------------------------------------------------------------------- orders and account
-
-
-class OrderMsg(msgspec.Struct):
-    """The order object (GET /trade/order, /trade/orders-pending and the ``orders`` channel):
-    ``{"instId": "BTC-USDT", "ordId": "680800019749904384", "clOrdId": "", "px": "", "sz": "100",
-    "ordType": "market", "side": "buy", "tgtCcy": "quote_ccy", "accFillSz": "0.00192834",
-    "avgPx": "51858", "state": "filled", "fee": "-0.00000192834", "feeCcy": "BTC", "cancelSource": "",
-    "cTime": "1708587373361", "uTime": "1708587373362", "fillPx": "51858", "fillSz": "0.00192834",
-    "tradeId": "744876980", "fillTime": "1708587373361", ...}``; pushes add ``fillFee``/``fillFeeCcy``/
-    ``execType`` for the event's own fill (``accFillSz`` is cumulative, ``fillSz`` this event only)."""
-
-    instId: str
-    ordId: str
-    side: str
-    clOrdId: str = ""
-    px: str = ""
-    sz: str = ""
-    ordType: str = "limit"
-    tgtCcy: str = ""
-    accFillSz: str = ""
-    avgPx: str = ""
-    state: str = ""
-    fee: str = ""
-    feeCcy: str = ""
-    cancelSource: str = ""
-    cTime: str = ""
-    uTime: str = ""
-    fillPx: str = ""
-    fillSz: str = ""
-    fillFee: str | None = None
-    fillFeeCcy: str = ""
-    tradeId: str = ""
-    fillTime: str = ""
-    execType: str = ""
-
-
-class FillMsg(msgspec.Struct):
-    """GET /trade/fills row: ``{"instId": "BTC-USDT", "tradeId": "744876980", "ordId": "680800019749904384",
-    "clOrdId": "", "fillPx": "51858", "fillSz": "0.00192834", "side": "buy", "execType": "T",
-    "fee": "-0.00000192834" (negative = paid), "feeCcy": "BTC", "ts": "1708587373362",
-    "fillTime": "1708587373361"}``"""
-
-    instId: str
-    tradeId: str
-    fillPx: str
-    fillSz: str
-    side: str
-    ordId: str = ""
-    clOrdId: str = ""
-    execType: str = ""
-    fee: str = ""
-    feeCcy: str = ""
-    ts: str = ""
-    fillTime: str = ""
-
-
-class BalanceDetailMsg(msgspec.Struct):
-    """``{"ccy": "USDT", "availBal": "4834.317", "frozenBal": "158.573", "cashBal": "4850.43", ...}``"""
-
-    ccy: str
-    availBal: str = ""
-    frozenBal: str = ""
-    cashBal: str = ""
-
-
-class BalanceMsg(msgspec.Struct):
-    """GET /account/balance ``data[0]`` and the ``account`` push: ``{"details": [...], "uTime": ...}``"""
-
-    details: list[BalanceDetailMsg] = []
-
-
-class FeeGroupMsg(msgspec.Struct):
-    maker: str = ""
-    taker: str = ""
-
-
-class FeeMsg(msgspec.Struct):
-    """GET /account/trade-fee: ``{"feeGroup": [{"maker": "-0.0008", "taker": "-0.001", "groupId": "1"}],
-    "maker": "-0.0008", "taker": "-0.001", "level": "Lv1", ...}`` (negative = commission)."""
-
-    feeGroup: list[FeeGroupMsg] = []
-    maker: str = ""
-    taker: str = ""
-
-
-_ORDERS: Final = msgspec.json.Decoder(list[OrderMsg])
-_FILLS: Final = msgspec.json.Decoder(list[FillMsg])
-_BALANCES: Final = msgspec.json.Decoder(list[BalanceMsg])
-_FEES: Final = msgspec.json.Decoder(list[FeeMsg])
-
-
-@guarded(c.VENUE, "order ack")
-def decode_ack(body: bytes, client_order_id: str | None = None) -> ItemMsg:
-    """A place / cancel reply's item (``sCode`` "0": accepted; a failed item raises its error)."""
-    data = check(body, "order ack", write=True, client_order_id=client_order_id)
-    return _first(_decode(_ITEMS, data, "order ack"), "order ack", body)  # type: ignore[no-any-return]
-
-
-@guarded(c.VENUE, "orders")
-def decode_orders(body: bytes) -> list[OrderMsg]:
-    return _decode(_ORDERS, check(body, "orders"), "orders")  # type: ignore[no-any-return]
-
-
-@guarded(c.VENUE, "fills")
-def decode_fills(body: bytes) -> list[FillMsg]:
-    return _decode(_FILLS, check(body, "fills"), "fills")  # type: ignore[no-any-return]
-
-
-def to_balances(msg: BalanceMsg) -> list[AssetBalance]:
-    """free = availBal, locked = frozenBal (cashBal when the split is not given)."""
-    return [AssetBalance(d.ccy, dec(d.availBal or d.cashBal), dec(d.frozenBal)) for d in msg.details]
-
-
-@guarded(c.VENUE, "balance")
-def decode_balances(body: bytes) -> dict[str, AssetBalance]:
-    rows = _decode(_BALANCES, check(body, "balance"), "balance")
-    return {b.asset: b for row in rows for b in to_balances(row)}
-
-
-@guarded(c.VENUE, "fee rates")
-def decode_fee(body: bytes, symbol: Symbol) -> TradingFee:
-    """Fee rates as fractions we pay: OKX's sign is flipped (its negative = commission)."""
-    msg = _first(_decode(_FEES, check(body, "fee rates"), "fee rates"), "fee rates", body)
-    group = msg.feeGroup[0] if msg.feeGroup else FeeGroupMsg(msg.maker, msg.taker)
-    return TradingFee(c.VENUE, symbol, -num(group.maker), -num(group.taker))
-
-
-def order_status(msg: OrderMsg) -> OrderStatus:
-    """``state`` -> `OrderStatus`; a ``canceled`` IOC/FOK remainder (cancelSource 13/14/31/33, or an
-    IOC-type order cancelled without a source) is EXPIRED, as on the other venues."""
-    status = c.STATUS_MAP.get(msg.state, OrderStatus.UNKNOWN)
-    if status is OrderStatus.CANCELED and (
-            msg.cancelSource in c.EXPIRED_SOURCES
-            or (not msg.cancelSource and msg.ordType in EXPIRING_TYPES)):
-        return OrderStatus.EXPIRED
-    return status
-
-
-@guarded(c.VENUE, "to order")
-def to_order(msg: OrderMsg, symbol: Symbol | None = None, client_order_id: str | None = None) -> Order:
-    """The order object as the model's `Order` (fee sign flipped: positive = paid).
-
-    A market order sized in quote (``tgtCcy`` quote_ccy, OKX's default for buys) has no base
-    quantity: the filled quantity stands in.
-    """
-    order_type, tif = c.ORD_TYPES.get(msg.ordType, (OrderType.LIMIT, TimeInForce.GTC))
-    side = SIDES.get(msg.side)
-    if side is None:
-        raise ValueError(f"unknown side {msg.side!r}")
-    filled = dec(msg.accFillSz)
-    quote_sized = msg.ordType == c.MARKET and (
-        msg.tgtCcy == c.QUOTE_CCY or (not msg.tgtCcy and side is Side.BUY))
-    return Order(
-        venue=c.VENUE, symbol=symbol or parse_inst(msg.instId),
-        client_order_id=client_order_id or msg.clOrdId or msg.ordId,
-        side=side, type=order_type, quantity=filled if quote_sized else dec(msg.sz),
-        price=dec(msg.px) or None, time_in_force=tif, order_id=msg.ordId, status=order_status(msg),
-        filled_qty=filled,
-        filled_quote=filled * dec(msg.avgPx), fee=-dec(msg.fee), fee_asset=msg.feeCcy,
-        ts_created=ms_ns(msg.cTime), ts_updated=ms_ns(msg.uTime),
-    )
-
-
-@guarded(c.VENUE, "to fill")
-def to_fill(msg: FillMsg, symbol: Symbol | None, ts_recv: int, client_order_id: str | None = None) -> Fill:
-    side = SIDES.get(msg.side)
-    if side is None:
-        raise ValueError(f"unknown side {msg.side!r}")
-    return Fill(c.VENUE, symbol or parse_inst(msg.instId), msg.tradeId, side, dec(msg.fillPx),
-                dec(msg.fillSz), -dec(msg.fee), msg.feeCcy, order_id=msg.ordId or None,
-                client_order_id=client_order_id or msg.clOrdId or None,
-                is_maker=msg.execType == c.MAKER_EXEC,
-                ts_event=ms_ns(msg.fillTime or msg.ts), ts_recv=ts_recv)
 
 
 # --------------------------------------------------------------------------- WebSocket
@@ -593,14 +448,3 @@ def decode_trade_push(data: bytes | msgspec.Raw, symbol: Symbol, ts_recv: int) -
     """``trades`` push data ``[{"instId": "BTC-USDT", "tradeId": "338476307", "px": "30236",
     "sz": "0.0002", "side": "buy", "ts": "1652459224818"}]`` -> `Trade` per item."""
     return [to_trade(t, symbol, ts_recv) for t in _decode(_TRADES, data, "trades push")]
-
-
-@guarded(c.VENUE, "orders push")
-def decode_order_push(data: bytes | msgspec.Raw) -> list[OrderMsg]:
-    return _decode(_ORDERS, data, "orders push")  # type: ignore[no-any-return]
-
-
-@guarded(c.VENUE, "account push")
-def decode_account_push(data: bytes | msgspec.Raw) -> list[AssetBalance]:
-    """``account`` push data ``[{"details": [{"ccy": "USDT", "availBal": ..., "frozenBal": ...}]}]``."""
-    return [b for row in _decode(_BALANCES, data, "account push") for b in to_balances(row)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Final
 
@@ -36,12 +37,17 @@ PRIVATE_PATH: Final = "/ws/v5/private"
 INST_TYPE: Final = "SPOT"
 TD_MODE: Final = "cash"  # plain spot, no margin
 SUCCESS: Final = 0  # `code` / `sCode` of a success ("0" on the wire)
+# assets OKX lists under another code than everyone else: its code -> the common code (the table ccxt
+# keeps as okx `commonCurrencies`: OKX's ``AE`` is Aeternity, ``AET`` elsewhere); `codec.inst_id` and
+# `codec.parse_inst` convert at the package edge, as do balances and fee assets
+ASSET_ALIASES: Final = MappingProxyType({"AE": "AET"})
 
 # REST paths (GET parameters in the query, POST parameters as a JSON body)
 TIME: Final = "/api/v5/public/time"
 INSTRUMENTS: Final = "/api/v5/public/instruments"
 BOOKS: Final = "/api/v5/market/books"
 TICKER: Final = "/api/v5/market/ticker"
+TICKERS: Final = "/api/v5/market/tickers"  # every instrument of an instType in one reply
 TRADES: Final = "/api/v5/market/trades"
 CANDLES: Final = "/api/v5/market/candles"
 ORDER: Final = "/api/v5/trade/order"  # POST places, GET queries
@@ -65,6 +71,7 @@ POOLS: Final = (
     PoolSpec("instruments", 20, 2.0),
     PoolSpec("books", 40, 2.0),
     PoolSpec("ticker", 20, 2.0),
+    PoolSpec("tickers", 20, 2.0),
     PoolSpec("trades", 100, 2.0),
     PoolSpec("candles", 40, 2.0),
     PoolSpec("order", 60, 2.0),
@@ -78,6 +85,7 @@ POOLS: Final = (
 # the pool each path draws one request from
 DRAWS: Final[Mapping[str, Mapping[str, int]]] = MappingProxyType({
     TIME: {"time": 1}, INSTRUMENTS: {"instruments": 1}, BOOKS: {"books": 1}, TICKER: {"ticker": 1},
+    TICKERS: {"tickers": 1},
     TRADES: {"trades": 1}, CANDLES: {"candles": 1}, CANCEL: {"cancel": 1},
     ORDERS_PENDING: {"pending": 1}, FILLS: {"fills": 1}, BALANCE: {"balance": 1}, TRADE_FEE: {"fee": 1},
 })
@@ -152,6 +160,14 @@ CLIENT_ID_RULE: Final = re.compile(r"^[0-9A-Za-z]{1,32}$")
 
 # ------------------------------------------------------------------ errors (§1.7; map on the code)
 # codes after which a write may or may not have happened: resolve by query, never take as rejected
+# `51020` "should meet or exceed the minimum order amount": OKX publishes no minimum notional
+# (instruments carry only ``minSz``; fact sheet §1 and open question 2: a hidden floor is
+# [UNVERIFIED]). The private connector treats a 51020 as a symbol rule it had not been told: the
+# refused order's value times FLOOR_RAISE becomes the symbol's known minimum, and smaller orders are
+# refused before they are sent.
+MIN_AMOUNT_CODE: Final = 51020
+FLOOR_RAISE: Final = Decimal(2)
+
 OUTCOME_UNKNOWN_CODES: Final = frozenset({
     50001,  # service temporarily unavailable (503)
     50004,  # endpoint request timeout

@@ -12,11 +12,18 @@ id. Signing uses venue time from a `ServerClock` (synced from ``/public/time``; 
 it). Write outcomes are classified by HTTP status and by the code table: a transport failure, a 5xx
 or an "outcome unknown" code (50001, 50004, 50013, 50026, 51054, 51149, 51412) raises
 `OrderOutcomeUnknownError`; writes are never retried.
+
+Minimum order amount: OKX publishes ``minSz`` but no minimum notional, yet answers ``51020`` ("should
+meet or exceed the minimum order amount") [UNVERIFIED floor, fact sheet open question 2]. A 51020 is
+a symbol rule learned late: the refusal stays an `InvalidOrderError`, and the symbol's known minimum
+(`min_notional`) rises to `FLOOR_RAISE` times the refused order's value, so a smaller limit order is
+refused here without a request (the error names the floor and where it came from).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import time
 from collections import OrderedDict
@@ -45,11 +52,12 @@ from arb.net.ratelimit import Priority
 from arb.net.rest import RestClient, decode_write_reply
 from arb.venues.base import PrivateExchangeInterface, RestBacked
 from arb.venues.clock import ServerClock
-from arb.venues.okx import codec
+from arb.venues.okx import codec, orders
 from arb.venues.okx import constants as c
 from arb.venues.okx.public import decoded
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 HASH_CHARS: Final = 8
 REMEMBERED_IDS: Final = 10_000  # caller ids kept for pushes and rows that carry only the wire id
 _NOT_ALNUM: Final = re.compile(r"[^0-9A-Za-z]")
@@ -94,6 +102,7 @@ class OkxPrivate(RestBacked, PrivateExchangeInterface):
         self._clock = clock_ns
         self.server_clock = server_clock
         self._callers: OrderedDict[str, str] = OrderedDict()  # wire id -> caller's id, when they differ
+        self._floors: dict[Symbol, Decimal] = {}  # minimum order value learned from 51020 refusals
 
     # ------------------------------------------------------------------ plumbing
 
@@ -152,19 +161,47 @@ class OkxPrivate(RestBacked, PrivateExchangeInterface):
         ord_type = c.POST_ONLY if order_type is OrderType.LIMIT_MAKER else c.LIMIT_ORD_TYPES[time_in_force]
         return body | {"ordType": ord_type, "px": plain(price), "sz": plain(quantity)}
 
+    def min_notional(self, symbol: Symbol) -> Decimal:
+        """The symbol's minimum order value (quote) learned from 51020 refusals; 0 before any."""
+        return self._floors.get(symbol, Decimal(0))
+
+    def _refuse_below_floor(self, symbol: Symbol, value: Decimal | None) -> None:
+        floor = self._floors.get(symbol)
+        if value is not None and floor is not None and value < floor:
+            raise InvalidOrderError(
+                self.venue, f"{symbol} order worth {value.normalize():f} {symbol.quote} is under the minimum "
+                f"order amount OKX enforces ({floor.normalize():f}, learned from a {c.MIN_AMOUNT_CODE} "
+                "refusal); not sent", api_code=c.MIN_AMOUNT_CODE)
+
+    def _learn_floor(self, symbol: Symbol, value: Decimal | None) -> None:
+        if value is None:  # a market order sized in base: its value is not known here
+            return
+        floor = max(self._floors.get(symbol, Decimal(0)), value * c.FLOOR_RAISE)
+        self._floors[symbol] = floor
+        log.warning("%s %s: %s refused an order worth %s %s (no minimum notional is published); orders "
+                    "under %s are now refused before sending", self.venue, symbol, c.MIN_AMOUNT_CODE,
+                    value.normalize(), symbol.quote, floor.normalize())
+
     async def place_order(self, symbol: Symbol, side: Side, order_type: OrderType, quantity: Decimal,
                           client_order_id: str, price: Decimal | None = None,
                           time_in_force: TimeInForce = TimeInForce.GTC) -> Order:
+        value = quantity * price if price is not None and order_type is not OrderType.MARKET else None
+        self._refuse_below_floor(symbol, value)
         wire = self._wire(client_order_id)
         body = msgspec.json.encode(self.order_body(symbol, side, order_type, quantity, wire, price,
                                                    time_in_force))
 
         def ack(reply: bytes) -> codec.ItemMsg:
             return decode_write_reply(self.venue, "POST order", client_order_id,
-                                      lambda: codec.decode_ack(reply, client_order_id))
+                                      lambda: orders.decode_ack(reply, client_order_id))
 
-        item = await self._signed("POST", c.ORDER, ack, body=body, draws=c.PLACE_DRAWS,
-                                  priority=Priority.ORDER, client_order_id=client_order_id)
+        try:
+            item = await self._signed("POST", c.ORDER, ack, body=body, draws=c.PLACE_DRAWS,
+                                      priority=Priority.ORDER, client_order_id=client_order_id)
+        except InvalidOrderError as exc:
+            if exc.api_code == c.MIN_AMOUNT_CODE:
+                self._learn_floor(symbol, value)
+            raise
         now = self._clock()
         return Order(venue=self.venue, symbol=symbol, client_order_id=client_order_id, side=side,
                      type=order_type, quantity=quantity, price=price,
@@ -180,7 +217,7 @@ class OkxPrivate(RestBacked, PrivateExchangeInterface):
 
         def ack(reply: bytes) -> codec.ItemMsg:
             return decode_write_reply(self.venue, "cancel order", client_order_id,
-                                      lambda: codec.decode_ack(reply, client_order_id))
+                                      lambda: orders.decode_ack(reply, client_order_id))
 
         item = await self._signed("POST", c.CANCEL, ack, body=body, priority=Priority.ORDER,
                                   client_order_id=client_order_id)
@@ -189,11 +226,11 @@ class OkxPrivate(RestBacked, PrivateExchangeInterface):
     async def get_order(self, symbol: Symbol, *, order_id: str | None = None,
                         client_order_id: str | None = None) -> Order:
         params = [("instId", codec.inst_id(symbol)), self._ref(order_id, client_order_id)]
-        rows = await self._signed("GET", c.ORDER, codec.decode_orders, params=params, draws=c.QUERY_DRAWS,
+        rows = await self._signed("GET", c.ORDER, orders.decode_orders, params=params, draws=c.QUERY_DRAWS,
                                   priority=Priority.ORDER)
         if not rows:
             raise OrderNotFoundError(self.venue, f"no order {params[1][1]} on {symbol}")
-        return codec.to_order(rows[0], symbol, client_order_id or self.caller_id(rows[0].clOrdId))
+        return orders.to_order(rows[0], symbol, client_order_id or self.caller_id(rows[0].clOrdId))
 
     async def open_orders(self, symbol: Symbol | None = None) -> list[Order]:
         """Every pending spot order (all pages), of one symbol or of all."""
@@ -204,8 +241,9 @@ class OkxPrivate(RestBacked, PrivateExchangeInterface):
         after: str | None = None
         for _ in range(c.PAGES_MAX):
             params = [*base, ("limit", str(c.PAGE_MAX))] + ([("after", after)] if after else [])
-            rows = await self._signed("GET", c.ORDERS_PENDING, codec.decode_orders, params=params)
-            out += [codec.to_order(m, symbol, self.caller_id(m.clOrdId) if m.clOrdId else None) for m in rows]
+            rows = await self._signed("GET", c.ORDERS_PENDING, orders.decode_orders, params=params)
+            out += [orders.to_order(m, symbol, self.caller_id(m.clOrdId) if m.clOrdId else None)
+                    for m in rows]
             if len(rows) < c.PAGE_MAX:
                 break
             after = rows[-1].ordId
@@ -214,7 +252,7 @@ class OkxPrivate(RestBacked, PrivateExchangeInterface):
     # ------------------------------------------------------------------ account
 
     async def balances(self) -> dict[str, AssetBalance]:
-        return await self._signed("GET", c.BALANCE, codec.decode_balances)
+        return await self._signed("GET", c.BALANCE, orders.decode_balances)
 
     async def account_info(self) -> AccountInfo:
         return AccountInfo(self.venue, await self.balances(), ts_event=self._clock())
@@ -223,13 +261,14 @@ class OkxPrivate(RestBacked, PrivateExchangeInterface):
         """Our fills on `symbol` of the last 3 days (``/trade/fills``), newest first, at most 100."""
         params = [("instType", c.INST_TYPE), ("instId", codec.inst_id(symbol)),
                   ("limit", str(max(1, min(limit, c.PAGE_MAX))))]
-        rows = await self._signed("GET", c.FILLS, codec.decode_fills, params=params)
+        rows = await self._signed("GET", c.FILLS, orders.decode_fills, params=params)
         now = self._clock()
-        return [codec.to_fill(m, symbol, now, self.caller_id(m.clOrdId) if m.clOrdId else None) for m in rows]
+        return [orders.to_fill(m, symbol, now, self.caller_id(m.clOrdId) if m.clOrdId else None)
+                for m in rows]
 
     async def trading_fees(self, symbol: Symbol) -> TradingFee:
         params = [("instType", c.INST_TYPE), ("instId", codec.inst_id(symbol))]
-        return await self._signed("GET", c.TRADE_FEE, lambda b: codec.decode_fee(b, symbol), params=params)
+        return await self._signed("GET", c.TRADE_FEE, lambda b: orders.decode_fee(b, symbol), params=params)
 
     async def close(self) -> None:
         await self.rest.close()

@@ -84,6 +84,11 @@ class OkxPublic(RestBacked, PublicExchangeInterface):
         body = await self._get(c.TICKER, [self._inst(symbol)])
         return decoded(self.rest, body, lambda b: codec.decode_ticker(b, symbol))
 
+    async def tickers(self) -> list[Ticker]:
+        """Every spot instrument's 24 h ticker in one request (``instType=SPOT``)."""
+        body = await self._get(c.TICKERS, [("instType", c.INST_TYPE)])
+        return decoded(self.rest, body, codec.decode_tickers)
+
     async def klines(self, symbol: Symbol, interval: KlineInterval, limit: int = 100) -> list[Kline]:
         params = [self._inst(symbol), ("bar", BARS[interval]), ("limit", _bounded(limit, c.CANDLES_MAX))]
         body = await self._get(c.CANDLES, params)

@@ -28,7 +28,7 @@ from arb.errors import DecodeError
 from arb.model import Fill, Order, Symbol
 from arb.net.ws import Socket, WsClient
 from arb.venues.base import StreamHandlers, guarded
-from arb.venues.okx import codec
+from arb.venues.okx import codec, orders
 from arb.venues.okx import constants as c
 from arb.venues.okx.auth import OkxSigner, passphrase_of
 from arb.venues.okx.stream import OkxDialect, channel_key
@@ -167,7 +167,7 @@ class OkxUserStream:
                         self._handlers.on_fill(fill)
                     self._handlers.on_order(order)
             elif channel == c.ACCOUNT_CHANNEL:
-                for balance in codec.decode_account_push(msg.data):
+                for balance in orders.decode_account_push(msg.data):
                     self._handlers.on_balance(c.VENUE, balance)
             else:
                 self.ignored_pushes += 1
@@ -182,7 +182,7 @@ class OkxUserStream:
         self._handlers.on_stream_state(c.VENUE, connected, [])
 
 
-def push_fill(msg: codec.OrderMsg, symbol: Symbol, ts_recv: int,
+def push_fill(msg: orders.OrderMsg, symbol: Symbol, ts_recv: int,
               client_order_id: str | None = None) -> Fill | None:
     """The fill an ``orders`` push reports for its own event (``tradeId`` + ``fillSz`` > 0), or None.
 
@@ -197,7 +197,7 @@ def push_fill(msg: codec.OrderMsg, symbol: Symbol, ts_recv: int,
     else:
         fee, fee_ccy = (codec.dec(msg.fee) if size == codec.dec(msg.accFillSz) else codec.ZERO), msg.feeCcy
     side = codec.SIDES[msg.side]
-    return Fill(c.VENUE, symbol, msg.tradeId, side, codec.dec(msg.fillPx), size, -fee, fee_ccy,
+    return Fill(c.VENUE, symbol, msg.tradeId, side, codec.dec(msg.fillPx), size, -fee, codec.asset(fee_ccy),
                 order_id=msg.ordId, client_order_id=client_order_id or msg.clOrdId or None,
                 is_maker=msg.execType == c.MAKER_EXEC,
                 ts_event=codec.ms_ns(msg.fillTime or msg.uTime), ts_recv=ts_recv)
@@ -208,8 +208,8 @@ def push_orders(data: bytes | msgspec.Raw, ts_recv: int, symbol_of: Callable[[st
                 caller: Callable[[str], str]) -> list[tuple[Order, Fill | None]]:
     """An ``orders`` push -> (`Order`, the event's `Fill` or None) per item; client ids through `caller`."""
     out = []
-    for msg in codec.decode_order_push(data):
+    for msg in orders.decode_order_push(data):
         symbol = symbol_of(msg.instId)
         cid = caller(msg.clOrdId) if msg.clOrdId else msg.ordId
-        out.append((codec.to_order(msg, symbol, cid), push_fill(msg, symbol, ts_recv, cid)))
+        out.append((orders.to_order(msg, symbol, cid), push_fill(msg, symbol, ts_recv, cid)))
     return out

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from arb.model import Side, Symbol
-from arb.venues.binance import codec
+from arb.venues.binance import orders
 
 BTC = Symbol("BTC", "USDT")
 
 
 def test_commission_sample_adds_standard_tax_and_special(samples_dir: Path) -> None:
-    fee = codec.decode_commission((samples_dir / "binance" / "commission.json").read_bytes(), BTC)
+    fee = orders.decode_commission((samples_dir / "binance" / "commission.json").read_bytes(), BTC)
     assert fee.venue == "binance" and fee.symbol == BTC
     assert fee.maker == pytest.approx(0.0000001 + 0.00000112 + 0.01)
     assert fee.taker == pytest.approx(0.0000002 + 0.00000114 + 0.02)
@@ -25,7 +25,7 @@ def test_my_trades_rows_become_fills() -> None:
             b' "price": "65000.10", "qty": "0.01000000", "quoteQty": "650.001", "commission": "0.65000100",'
             b' "commissionAsset": "USDT", "time": 1767225600125, "isBuyer": false, "isMaker": true,'
             b' "isBestMatch": true}]')
-    (fill,) = codec.decode_my_trades(body, BTC, 5)
+    (fill,) = orders.decode_my_trades(body, BTC, 5)
     assert (fill.trade_id, fill.order_id, fill.client_order_id, fill.side, fill.is_maker) == (
         "28457", "100234", None, Side.SELL, True)
     assert (fill.price, fill.quantity, fill.fee, fill.fee_asset) == (
@@ -34,10 +34,10 @@ def test_my_trades_rows_become_fills() -> None:
 
 
 def test_query_and_cancel_samples_keep_the_orders_own_client_id_and_creation_time(samples_dir: Path) -> None:
-    query = codec.to_order(codec.decode_order((samples_dir / "binance" / "order_query.json").read_bytes()),
+    query = orders.to_order(orders.decode_order((samples_dir / "binance" / "order_query.json").read_bytes()),
                            Symbol("LTC", "BTC"))
     assert (query.client_order_id, query.ts_created, query.ts_updated) == (
         "myOrder1", 1499827319559_000_000, 1499827319559_000_000)  # GET prints "time", no "transactTime"
     cancel_body = (samples_dir / "binance" / "order_cancel_response.json").read_bytes()
-    cancel = codec.to_order(codec.decode_order(cancel_body), Symbol("LTC", "BTC"))
+    cancel = orders.to_order(orders.decode_order(cancel_body), Symbol("LTC", "BTC"))
     assert cancel.client_order_id == "myOrder1"  # not "cancelMyOrder1", the id of the cancel request

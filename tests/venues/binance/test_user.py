@@ -18,8 +18,8 @@ from arb.errors import ConfigError
 from arb.model import OrderStatus, OrderType, Side, Symbol, TimeInForce
 from arb.sim.binance_user import check_ws_signature
 from arb.sim.server import SimExchange
-from arb.venues.binance import codec
 from arb.venues.binance import constants as c
+from arb.venues.binance import orders
 from arb.venues.binance.stream import BinanceStream
 from arb.venues.binance.user import BinanceUserDialect, BinanceUserStream
 from arb.venues.registry import make_private
@@ -43,9 +43,9 @@ def _symbol(name: str) -> Symbol:
 
 def test_shared_execution_report_sample(samples_dir: Path) -> None:
     frame = (samples_dir / "binance/ws_user_execution_report.json").read_text()
-    kind, event = codec.decode_user_event(frame)
+    kind, event = orders.decode_user_event(frame)
     assert kind == "executionReport"
-    order, fill = codec.decode_execution(event, _symbol, 5)
+    order, fill = orders.decode_execution(event, _symbol, 5)
     assert fill is None  # x = NEW
     assert (order.symbol, order.client_order_id, order.order_id, order.side) == (
         Symbol("ETH", "BTC"), "mUvoqJxFIILMdfAW5iGSOW", "4293153", Side.BUY)
@@ -55,11 +55,12 @@ def test_shared_execution_report_sample(samples_dir: Path) -> None:
 
 
 def test_shared_account_position_and_balance_update_samples(samples_dir: Path) -> None:
-    kind, event = codec.decode_user_event((samples_dir / "binance/ws_user_account_position.json").read_text())
+    frame = (samples_dir / "binance/ws_user_account_position.json").read_text()
+    kind, event = orders.decode_user_event(frame)
     assert kind == "outboundAccountPosition"
-    [eth] = codec.decode_account_position(event)
+    [eth] = orders.decode_account_position(event)
     assert (eth.asset, eth.free, eth.locked) == ("ETH", Decimal("10000"), Decimal(0))
-    kind, _ = codec.decode_user_event((samples_dir / "binance/ws_user_balance_update.json").read_text())
+    kind, _ = orders.decode_user_event((samples_dir / "binance/ws_user_balance_update.json").read_text())
     assert kind == "balanceUpdate"
 
 
@@ -67,13 +68,13 @@ def test_shared_subscribe_signature_reply(samples_dir: Path) -> None:
     path = samples_dir / "binance/ws_api_user_stream_subscribe_signature.json"
     request, reply = json.loads(path.read_text())
     assert request["method"] == c.USER_SUBSCRIBE and set(request["params"]) >= {"apiKey", "timestamp"}
-    msg = codec.decode_ws_api_response(json.dumps(reply))
-    assert msg.status == 200 and codec.decode_subscribed(msg.result) == 0
+    msg = orders.decode_ws_api_response(json.dumps(reply))
+    assert msg.status == 200 and orders.decode_subscribed(msg.result) == 0
 
 
 def test_trade_report_gives_the_fill_with_its_fee() -> None:
-    kind, event = codec.decode_user_event((DATA / "ws_user_execution_trade.json").read_bytes())
-    order, fill = codec.decode_execution(event, _symbol, 9)
+    kind, event = orders.decode_user_event((DATA / "ws_user_execution_trade.json").read_bytes())
+    order, fill = orders.decode_execution(event, _symbol, 9)
     assert kind == "executionReport" and fill is not None
     assert (fill.trade_id, fill.order_id, fill.client_order_id, fill.side) == (
         "12", "28", "arb-7f3a-b0", Side.BUY)
@@ -85,8 +86,8 @@ def test_trade_report_gives_the_fill_with_its_fee() -> None:
 
 
 def test_cancel_report_names_the_original_client_id() -> None:
-    _, event = codec.decode_user_event((DATA / "ws_user_execution_canceled.json").read_bytes())
-    order, fill = codec.decode_execution(event, _symbol, 0)
+    _, event = orders.decode_user_event((DATA / "ws_user_execution_canceled.json").read_bytes())
+    order, fill = orders.decode_execution(event, _symbol, 0)
     assert fill is None and order.client_order_id == "arb-rest-1" and order.status is OrderStatus.CANCELED
     assert order.filled_qty == Decimal("0.25") and order.side is Side.SELL
 

@@ -14,6 +14,7 @@ from arb.errors import DecodeError
 from arb.model import KlineInterval, OrderStatus, OrderType, Side, Symbol, SymbolStatus, TimeInForce
 from arb.venues.bybit import codec
 from arb.venues.bybit import constants as c
+from arb.venues.bybit import orders as order_wire
 from arb.venues.bybit.public import api_error
 from arb.venues.bybit.user import Envelopes
 
@@ -91,11 +92,11 @@ def test_status_table_ip_limit_and_non_json_bodies() -> None:
 def test_envelope_numbers_may_be_strings(samples_dir: Path) -> None:
     env = codec.decode_envelope(sample(samples_dir, "rest_create_order_response_ccxt_recorded.json"))
     assert env.retCode == 0 and env.time == 1749814467805
-    ack = codec.decode_ack(env.result)
+    ack = order_wire.decode_ack(env.result)
     assert (ack.orderId, ack.orderLinkId) == ("1971981115648733696", "1971981115648733697")
-    docs = codec.decode_ack(result(samples_dir, "rest_create_order_response_docs.json"))
+    docs = order_wire.decode_ack(result(samples_dir, "rest_create_order_response_docs.json"))
     assert (docs.orderId, docs.orderLinkId) == ("1321003749386327552", "spot-test-postonly")
-    cancel = codec.decode_ack(result(samples_dir, "rest_cancel_order_response_docs.json"))
+    cancel = order_wire.decode_ack(result(samples_dir, "rest_cancel_order_response_docs.json"))
     assert cancel.orderId == "c6f055d9-7f21-4079-913d-e6523a9cfffa" and cancel.orderLinkId == "linear-004"
 
 
@@ -213,23 +214,23 @@ def test_control_frames_are_told_from_pushes(samples_dir: Path) -> None:
 
 
 def test_order_objects_from_rest(samples_dir: Path) -> None:
-    (live,) = codec.decode_orders(result(samples_dir, "rest_open_orders_realtime_docs.json")).items
-    order = codec.to_order(live, ETH)
+    (live,) = order_wire.decode_orders(result(samples_dir, "rest_open_orders_realtime_docs.json")).items
+    order = order_wire.to_order(live, ETH)
     assert order.client_order_id == "test-000005" and order.order_id == "fd4300ae-7847-404e-b947-b46980a4d140"
     assert order.status is OrderStatus.NEW and order.side is Side.BUY and order.type is OrderType.LIMIT
     assert (order.quantity, order.price, order.filled_qty) == (Decimal("0.10"), Decimal("1600.00"), 0)
     assert order.fee == Decimal("0.00242968") and order.fee_asset == "MNT"  # cumFeeDetail wins
     assert order.ts_created == 1684738540559 * 10**6 and order.ts_updated == 1684738540561 * 10**6
-    page = codec.decode_orders(result(samples_dir, "rest_order_history_docs.json"))
+    page = order_wire.decode_orders(result(samples_dir, "rest_order_history_docs.json"))
     assert page.nextPageCursor == "page_token%3D39380%26"
-    history = codec.to_order(page.items[0], BTC)
+    history = order_wire.to_order(page.items[0], BTC)
     assert history.status is OrderStatus.EXPIRED  # Cancelled, EC_PostOnlyWillTakeLiquidity
     assert history.type is OrderType.LIMIT_MAKER and history.time_in_force is TimeInForce.GTC
 
 
 def test_recorded_spot_order_pushes(samples_dir: Path) -> None:
     orders = [o for f in frames(samples_dir, "ws_order_spot_push_ioc_partial_and_filled_recorded.json")
-              for o in codec.decode_ws_orders(codec.decode_ws(json.dumps(f)).data, lambda s: BTC)]
+              for o in order_wire.decode_ws_orders(codec.decode_ws(json.dumps(f)).data, lambda s: BTC)]
     buy, sell = orders
     # a market buy sized in quote (10 USDT): its base quantity is what filled plus what is left
     assert buy.status is OrderStatus.EXPIRED and buy.type is OrderType.MARKET and buy.side is Side.BUY
@@ -242,14 +243,14 @@ def test_recorded_spot_order_pushes(samples_dir: Path) -> None:
 
 def test_other_categories_are_left_out_of_private_pushes(samples_dir: Path) -> None:
     (option,) = frames(samples_dir, "ws_order_push_docs_option.json")
-    assert codec.decode_ws_orders(codec.decode_ws(json.dumps(option)).data, lambda s: BTC) == []
+    assert order_wire.decode_ws_orders(codec.decode_ws(json.dumps(option)).data, lambda s: BTC) == []
     (linear,) = frames(samples_dir, "ws_execution_push_docs_linear.json")
-    assert codec.decode_ws_executions(codec.decode_ws(json.dumps(linear)).data, lambda s: BTC, 0) == []
+    assert order_wire.decode_ws_executions(codec.decode_ws(json.dumps(linear)).data, lambda s: BTC, 0) == []
 
 
 def test_execution_push_and_list(samples_dir: Path) -> None:
     (frame,) = frames(samples_dir, "ws_execution_spot_push_recorded.json")
-    (fill,) = codec.decode_ws_executions(codec.decode_ws(json.dumps(frame)).data, lambda s: BTC, 3)
+    (fill,) = order_wire.decode_ws_executions(codec.decode_ws(json.dumps(frame)).data, lambda s: BTC, 3)
     assert fill.trade_id == "2100000000047469164" and fill.side is Side.BUY and not fill.is_maker
     assert (fill.price, fill.quantity) == (Decimal("32635.00"), Decimal("0.000306"))
     assert fill.fee == Decimal("0.000000306")
@@ -257,37 +258,37 @@ def test_execution_push_and_list(samples_dir: Path) -> None:
     assert fill.order_id == "1552132392821724672" and fill.client_order_id == "1552132392821724673"
     assert fill.ts_event == 1699764599837 * 10**6 and fill.ts_recv == 3
     eth = Symbol("ETH", "PERP")
-    (row,) = codec.decode_executions(result(samples_dir, "rest_execution_list_docs.json"), eth, 1)
+    (row,) = order_wire.decode_executions(result(samples_dir, "rest_execution_list_docs.json"), eth, 1)
     assert row.trade_id == "e0cbe81d-0f18-5866-9415-cf319b5dab3b" and row.client_order_id is None
     assert (row.price, row.quantity, row.fee, row.fee_asset) == (
         Decimal("1190.15"), Decimal("0.1"), Decimal("0.071409"), "ETH")
 
 
 def test_fee_currency_rule() -> None:
-    assert codec.fee_asset(BTC, Side.BUY, Decimal("0.1"), "") == "BTC"
-    assert codec.fee_asset(BTC, Side.SELL, Decimal("0.1"), "") == "USDT"
-    assert codec.fee_asset(BTC, Side.BUY, Decimal("-0.1"), "") == "USDT"  # a maker rebate flips it
-    assert codec.fee_asset(BTC, Side.SELL, Decimal("0.1"), "MNT") == "MNT"
+    assert order_wire.fee_asset(BTC, Side.BUY, Decimal("0.1"), "") == "BTC"
+    assert order_wire.fee_asset(BTC, Side.SELL, Decimal("0.1"), "") == "USDT"
+    assert order_wire.fee_asset(BTC, Side.BUY, Decimal("-0.1"), "") == "USDT"  # a maker rebate flips it
+    assert order_wire.fee_asset(BTC, Side.SELL, Decimal("0.1"), "MNT") == "MNT"
 
 
 def test_wallet_rest_and_pushes(samples_dir: Path) -> None:
-    balances = codec.decode_wallet(result(samples_dir, "rest_wallet_balance_docs.json"))
+    balances = order_wire.decode_wallet(result(samples_dir, "rest_wallet_balance_docs.json"))
     assert balances["BTC"].free == 0 and balances["BTC"].locked == 0
     for name in ("ws_wallet_push_docs.json", "ws_wallet_push_recorded.json"):
         (frame,) = frames(samples_dir, name)
-        pushed = {b.asset: b for b in codec.decode_ws_wallet(codec.decode_ws(json.dumps(frame)).data)}
+        pushed = {b.asset: b for b in order_wire.decode_ws_wallet(codec.decode_ws(json.dumps(frame)).data)}
         assert pushed["BTC"].free > 0
     (recorded,) = frames(samples_dir, "ws_wallet_push_recorded.json")
-    pushed = {b.asset: b for b in codec.decode_ws_wallet(codec.decode_ws(json.dumps(recorded)).data)}
+    pushed = {b.asset: b for b in order_wire.decode_ws_wallet(codec.decode_ws(json.dumps(recorded)).data)}
     assert pushed["USDT"].free == Decimal("88.94040055") and set(pushed) == {"USDC", "BTC", "USDT"}
     locked = json.dumps([{"accountType": "UNIFIED", "coin": [{"coin": "USDT", "walletBalance": "10",
                                                               "locked": "4"}]}]).encode()
-    assert codec.decode_ws_wallet(locked)[0].free == Decimal(6)
-    assert codec.decode_ws_wallet(json.dumps([{"accountType": "FUND", "coin": []}]).encode()) == []
+    assert order_wire.decode_ws_wallet(locked)[0].free == Decimal(6)
+    assert order_wire.decode_ws_wallet(json.dumps([{"accountType": "FUND", "coin": []}]).encode()) == []
 
 
 def test_fee_rate(samples_dir: Path) -> None:
-    fee = codec.decode_fee_rate(result(samples_dir, "rest_fee_rate_docs.json"), ETH)
+    fee = order_wire.decode_fee_rate(result(samples_dir, "rest_fee_rate_docs.json"), ETH)
     assert (fee.maker, fee.taker) == (0.0001, 0.0006)  # positive = charged, as in our model
 
 
@@ -295,8 +296,9 @@ def test_malformed_private_rows_are_decode_errors() -> None:
     row = {"category": "spot", "symbol": "BTCUSDT", "orderId": "1", "side": "Buy", "orderStatus": "New"}
     for bad in ({**row, "side": "Up"}, {**row, "qty": "1e"}, {**row, "qty": "NaN"}, {"symbol": "BTCUSDT"}):
         with pytest.raises(DecodeError):
-            codec.decode_ws_orders(json.dumps([bad]).encode(), lambda s: BTC)
+            order_wire.decode_ws_orders(json.dumps([bad]).encode(), lambda s: BTC)
     with pytest.raises(DecodeError):  # a symbol that cannot be split
-        codec.decode_ws_orders(json.dumps([{**row, "symbol": "NOQUOTE"}]).encode(),
+        order_wire.decode_ws_orders(json.dumps([{**row, "symbol": "NOQUOTE"}]).encode(),
                                lambda s: Symbol.from_venue(s, c.SYMBOL_STYLE))
-    assert codec.to_order(codec.OrderMsg("1", "BTCUSDT", "Buy", "Weird"), BTC).status is OrderStatus.UNKNOWN
+    weird = order_wire.OrderMsg("1", "BTCUSDT", "Buy", "Weird")
+    assert order_wire.to_order(weird, BTC).status is OrderStatus.UNKNOWN

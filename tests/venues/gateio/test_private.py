@@ -24,7 +24,7 @@ from arb.model import OrderStatus, OrderType, Side, Symbol, SymbolInfo, SymbolSt
 from arb.net.rest import RestClient
 from arb.sim.server import SimExchange
 from arb.venues.clock import ServerClock
-from arb.venues.gateio import codec
+from arb.venues.gateio import codec, orders
 from arb.venues.gateio import constants as c
 from arb.venues.gateio.auth import GateSigner
 from arb.venues.gateio.private import GatePrivate, wire_text
@@ -44,7 +44,7 @@ INFO = SymbolInfo(venue="gateio", symbol=BTC, venue_symbol="BTC_USDT", status=Sy
 
 def test_full_order_reply_sample(samples_dir: Path) -> None:
     body = (samples_dir / "gateio" / "order_create_response_full.json").read_bytes()
-    order = codec.to_order(codec.decode_order(body), BTC)
+    order = orders.to_order(orders.decode_order(body), BTC)
     assert (order.order_id, order.client_order_id, order.side, order.type) == (
         "1852454420", "t-abc123", Side.BUY, OrderType.LIMIT)
     assert order.status is OrderStatus.FILLED and order.time_in_force is TimeInForce.GTC
@@ -53,29 +53,29 @@ def test_full_order_reply_sample(samples_dir: Path) -> None:
     assert (order.fee, order.fee_asset) == (Decimal("0.00000022"), "BTC")
     assert (order.ts_created, order.ts_updated) == (1710488334073 * MS, 1710488334074 * MS)
     cancel = (samples_dir / "gateio" / "order_cancel_response.json").read_bytes()
-    assert codec.to_order(codec.decode_order(cancel), BTC, "caller-id").client_order_id == "caller-id"
+    assert orders.to_order(orders.decode_order(cancel), BTC, "caller-id").client_order_id == "caller-id"
 
 
 def test_ack_open_orders_accounts_and_fee_samples(samples_dir: Path) -> None:
     folder = samples_dir / "gateio"
-    ack = codec.decode_order((folder / "order_create_response_ack.json").read_bytes())
+    ack = orders.decode_order((folder / "order_create_response_ack.json").read_bytes())
     assert (ack.id, ack.text) == ("12332324", "t-123456")
-    assert codec.to_order(ack, BTC).status is OrderStatus.NEW
-    (group,) = codec.decode_open_orders((folder / "open_orders.json").read_bytes())
+    assert orders.to_order(ack, BTC).status is OrderStatus.NEW
+    (group,) = orders.decode_open_orders((folder / "open_orders.json").read_bytes())
     assert (group.currency_pair, group.total) == ("ETH_BTC", 1)
-    order = codec.to_order(group.orders[0], Symbol("ETH", "BTC"))
+    order = orders.to_order(group.orders[0], Symbol("ETH", "BTC"))
     # no filled_amount in this older shape: amount - left; no *_ms: seconds
     assert order.status is OrderStatus.PARTIALLY_FILLED and order.filled_qty == Decimal("0.5")
     assert order.filled_quote == Decimal("2.50016") and order.ts_created == 1548000000 * 1_000_000_000
-    balances = codec.decode_accounts((folder / "spot_accounts.json").read_bytes())
+    balances = orders.decode_accounts((folder / "spot_accounts.json").read_bytes())
     assert balances["ETH"].free == Decimal("968.8") and balances["ETH"].locked == 0
-    fee = codec.decode_fee((folder / "fee.json").read_bytes(), BTC)
+    fee = orders.decode_fee((folder / "fee.json").read_bytes(), BTC)
     assert (fee.venue, fee.maker, fee.taker) == ("gateio", 0.002, 0.002)
 
 
 def test_my_trades_sample(samples_dir: Path) -> None:
-    (row,) = codec.decode_my_trades((samples_dir / "gateio" / "trades.json").read_bytes())
-    fill = codec.to_fill(row, Symbol("ETH", "BTC"), 1)
+    (row,) = orders.decode_my_trades((samples_dir / "gateio" / "trades.json").read_bytes())
+    fill = orders.to_fill(row, Symbol("ETH", "BTC"), 1)
     assert (fill.trade_id, fill.order_id, fill.client_order_id, fill.side, fill.is_maker) == (
         "1232893232", "4128442423", "t-test", Side.BUY, True)
     assert (fill.quantity, fill.price, fill.fee, fill.fee_asset) == (
@@ -87,23 +87,23 @@ def test_my_trades_sample(samples_dir: Path) -> None:
 
 
 def test_ioc_remainder_is_expired_with_its_fill() -> None:
-    order = codec.to_order(codec.decode_order((DATA / "http_order_ioc_partial.json").read_bytes()), ETH)
+    order = orders.to_order(orders.decode_order((DATA / "http_order_ioc_partial.json").read_bytes()), ETH)
     assert order.status is OrderStatus.EXPIRED and order.time_in_force is TimeInForce.IOC
     assert (order.filled_qty, order.remaining, order.avg_price) == (
         Decimal("1"), Decimal("0.5"), Decimal("3000.4"))
 
 
 def test_market_buy_amount_is_quote_so_the_callers_quantity_stands() -> None:
-    msg = codec.decode_order((DATA / "http_order_market_buy.json").read_bytes())
-    order = codec.to_order(msg, BTC, "mkt1", Decimal("0.01"))
+    msg = orders.decode_order((DATA / "http_order_market_buy.json").read_bytes())
+    order = orders.to_order(msg, BTC, "mkt1", Decimal("0.01"))
     assert order.type is OrderType.MARKET and order.price is None and order.quantity == Decimal("0.01")
     assert order.status is OrderStatus.FILLED and order.ts_created == 1767225601000 * MS  # ms as a string
-    assert codec.to_order(msg, BTC).quantity == Decimal("0.01")  # without it: what filled
+    assert orders.to_order(msg, BTC).quantity == Decimal("0.01")  # without it: what filled
 
 
 def test_my_trades_rows_become_fills() -> None:
-    rows = codec.decode_my_trades((DATA / "http_my_trades.json").read_bytes())
-    fills = [codec.to_fill(m, ETH, 7) for m in rows]
+    rows = orders.decode_my_trades((DATA / "http_my_trades.json").read_bytes())
+    fills = [orders.to_fill(m, ETH, 7) for m in rows]
     assert [(f.trade_id, f.quantity, f.is_maker) for f in fills] == [
         ("900002", Decimal("0.4"), False), ("900001", Decimal("0.6"), True)]
     first = fills[0]

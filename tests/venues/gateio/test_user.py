@@ -19,7 +19,7 @@ from arb.errors import ConfigError
 from arb.model import OrderStatus, OrderType, Side, Symbol, TimeInForce
 from arb.sim.gateio_user import GateUserChannels, check_ws_auth
 from arb.sim.server import SimExchange
-from arb.venues.gateio import auth, codec
+from arb.venues.gateio import auth, codec, orders
 from arb.venues.gateio import constants as c
 from arb.venues.gateio.stream import GateStream
 from arb.venues.gateio.user import GateUserDialect, GateUserStream
@@ -68,7 +68,7 @@ def test_shared_orders_sample(samples_dir: Path) -> None:
     frame = (samples_dir / "gateio/ws_orders_update.json").read_bytes()
     env = codec.decode_ws(frame)
     assert (env.channel, env.event) == (c.ORDERS_CHANNEL, "update")
-    [order] = codec.decode_ws_orders(env.result, _symbol)
+    [order] = orders.decode_ws_orders(env.result, _symbol)
     assert (order.symbol, order.order_id, order.client_order_id, order.side, order.type) == (
         BTC, "399123456", "t-testtext", Side.SELL, OrderType.LIMIT)
     assert order.status is OrderStatus.NEW and order.time_in_force is TimeInForce.GTC
@@ -81,13 +81,13 @@ def test_shared_orders_sample(samples_dir: Path) -> None:
 def test_shared_balances_sample(samples_dir: Path) -> None:
     env = codec.decode_ws((samples_dir / "gateio/ws_balances_update.json").read_bytes())
     assert env.channel == c.BALANCES_CHANNEL
-    [usdt] = codec.decode_ws_balances(env.result)
+    [usdt] = orders.decode_ws_balances(env.result)
     assert (usdt.asset, usdt.free, usdt.locked) == ("USDT", Decimal("222244.3827"), Decimal("5"))
 
 
 def test_order_rows_give_status_cumulative_fill_and_fee() -> None:
-    update, ioc_end, market_buy = codec.decode_ws_orders(_result((DATA / "ws_user_orders.json").read_bytes()),
-                                                         _symbol)
+    pushed = _result((DATA / "ws_user_orders.json").read_bytes())
+    update, ioc_end, market_buy = orders.decode_ws_orders(pushed, _symbol)
     assert (update.symbol, update.order_id, update.client_order_id) == (BTC, "51234567890", "t-arb-7f3a-b0")
     assert update.status is OrderStatus.PARTIALLY_FILLED and update.time_in_force is TimeInForce.IOC
     assert (update.quantity, update.filled_qty, update.filled_quote) == (
@@ -108,13 +108,14 @@ def test_finish_without_finish_as_reads_left() -> None:
              "event": "finish"},
             {"id": "2", "text": "t-b", "currency_pair": "BTC_USDT", "side": "buy", "amount": "1",
              "left": "0.4", "event": "finish"}]
-    filled, cancelled = codec.decode_ws_orders(json.dumps(rows).encode(), _symbol)
+    filled, cancelled = orders.decode_ws_orders(json.dumps(rows).encode(), _symbol)
     assert filled.status is OrderStatus.FILLED and filled.filled_qty == 1
     assert cancelled.status is OrderStatus.CANCELED and cancelled.filled_qty == Decimal("0.6")
 
 
 def test_user_trade_rows_give_fills() -> None:
-    first, second = codec.decode_user_trades(_result((DATA / "ws_user_trades.json").read_bytes()), _symbol, 7)
+    pushed = _result((DATA / "ws_user_trades.json").read_bytes())
+    first, second = orders.decode_user_trades(pushed, _symbol, 7)
     assert (first.trade_id, first.order_id, first.client_order_id, first.side, first.symbol) == (
         "5736713", "51234567890", "t-arb-7f3a-b0", Side.BUY, BTC)
     assert (first.price, first.quantity, first.fee, first.fee_asset) == (
@@ -125,7 +126,7 @@ def test_user_trade_rows_give_fills() -> None:
 
 
 def test_balance_rows_are_absolute() -> None:
-    btc, usdt = codec.decode_ws_balances(_result((DATA / "ws_user_balances.json").read_bytes()))
+    btc, usdt = orders.decode_ws_balances(_result((DATA / "ws_user_balances.json").read_bytes()))
     assert (btc.asset, btc.free, btc.locked) == ("BTC", Decimal("1.1008"), Decimal("0.1"))
     assert (usdt.asset, usdt.free, usdt.locked) == ("USDT", Decimal("9947.904016"), 0)
 

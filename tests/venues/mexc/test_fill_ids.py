@@ -18,7 +18,7 @@ from arb.engine.engine import Engine
 from arb.model import Fill, OrderType, Side, TimeInForce
 from arb.sim.faults import FaultInjector, FaultPlan
 from arb.sim.mexc_user import DEALS
-from arb.venues.mexc import codec
+from arb.venues.mexc import orders
 from arb.venues.mexc.proto.push_pb2 import PushDataV3ApiWrapper
 from arb.venues.registry import make_private
 from tests.engine.test_engine_live import (
@@ -59,7 +59,7 @@ async def test_the_simulator_prints_the_two_real_formats_and_the_codec_joins_the
     wrapper.ParseFromString(pushed[0])
     assert re.fullmatch(r"[0-9a-f]{32}", row["id"])
     assert re.fullmatch(r"\d+X\d+", wrapper.privateDeals.tradeId)  # unrelated to the REST id
-    by_stream = codec.decode_private_deal(wrapper, lambda _: BTC, 0)
+    by_stream = orders.decode_private_deal(wrapper, lambda _: BTC, 0)
     assert [f.trade_id for f in by_rest] == [by_stream.trade_id]
     assert (by_rest[0].quantity, by_rest[0].price) == (by_stream.quantity, by_stream.price)
 

@@ -6,13 +6,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from arb.model import Side, Symbol
-from arb.venues.mexc import codec
+from arb.venues.mexc import orders
 
 ATLAS = Symbol("ATLAS", "USDT")
 
 
 def test_my_trades_sample_with_numbers_as_strings(samples_dir: Path) -> None:
-    (fill,) = codec.decode_my_trades((samples_dir / "mexc" / "my_trades.json").read_bytes(), ATLAS, 3)
+    (fill,) = orders.decode_my_trades((samples_dir / "mexc" / "my_trades.json").read_bytes(), ATLAS, 3)
     assert (fill.trade_id, fill.order_id, fill.client_order_id) == (  # named as the stream would name it
         "C02__385413065019117569043/1707671871000/0.004542/1220", "C02__385413065019117569043", None)
     assert (fill.side, fill.is_maker, fill.price, fill.quantity, fill.fee, fill.fee_asset) == (
@@ -21,5 +21,5 @@ def test_my_trades_sample_with_numbers_as_strings(samples_dir: Path) -> None:
 
 
 def test_trade_fee_sample_is_wrapped_in_data(samples_dir: Path) -> None:
-    fee = codec.decode_trade_fee((samples_dir / "mexc" / "trade_fee.json").read_bytes(), ATLAS)
+    fee = orders.decode_trade_fee((samples_dir / "mexc" / "trade_fee.json").read_bytes(), ATLAS)
     assert (fee.venue, fee.maker, fee.taker) == ("mexc", 0.003, 0.003)

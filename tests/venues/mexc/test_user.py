@@ -23,6 +23,7 @@ from arb.sim.server import SimExchange
 from arb.venues.base import PrivateExchangeInterface
 from arb.venues.mexc import codec
 from arb.venues.mexc import constants as c
+from arb.venues.mexc import orders as order_wire
 from arb.venues.mexc.proto.push_pb2 import PushDataV3ApiWrapper
 from arb.venues.mexc.stream import MexcStream
 from arb.venues.mexc.user import MexcUserDialect, MexcUserStream
@@ -54,33 +55,35 @@ def _sample(samples_dir: Path, name: str) -> bytes:
 
 def test_shared_private_samples(samples_dir: Path) -> None:
     orders = _sample(samples_dir, "ws_private_orders_decoded.json")
-    order = codec.decode_private_order(codec.decode_push(orders), _symbol, 1)
+    order = order_wire.decode_private_order(codec.decode_push(orders), _symbol, 1)
     assert (order.symbol, order.order_id, order.side, order.type) == (
         Symbol("MX", "USDT"), "C02__505979017439002624115", Side.SELL, OrderType.MARKET)
     assert order.status is OrderStatus.FILLED and order.filled_qty == 1
     assert order.filled_quote == Decimal("3.6962") and order.ts_created == 1736417034259 * 1_000_000
-    fill = codec.decode_private_deal(codec.decode_push(_sample(samples_dir, "ws_private_deals_decoded.json")),
+    pushed = codec.decode_push(_sample(samples_dir, "ws_private_deals_decoded.json"))
+    fill = order_wire.decode_private_deal(pushed,
                                      _symbol, 2)
     assert (fill.trade_id, fill.order_id, fill.side, fill.price, fill.quantity) == (
         "C02__505979017439002624115/1736417034280/3.6962/1", "C02__505979017439002624115", Side.SELL,
         Decimal("3.6962"), Decimal(1))  # tradeId 505979017439002624X1 is not what myTrades calls it
     assert (fill.fee, fill.fee_asset, fill.client_order_id) == (Decimal("0.0003998377369698171"), "MX", None)
-    balance = codec.decode_private_account(
+    balance = order_wire.decode_private_account(
         codec.decode_push(_sample(samples_dir, "ws_private_account_decoded.json")))
     assert (balance.asset, balance.free, balance.locked) == ("USDC", Decimal("21.94210356004384"), 0)
 
 
 def test_own_private_frames() -> None:
-    order = codec.decode_private_order(codec.decode_push(_frame("orders_ioc_partially_canceled")), _symbol, 0)
+    pushed = codec.decode_push(_frame("orders_ioc_partially_canceled"))
+    order = order_wire.decode_private_order(pushed, _symbol, 0)
     assert (order.client_order_id, order.time_in_force, order.status) == (
         "arb-9c1e-b0", TimeInForce.IOC, OrderStatus.CANCELED)  # partially canceled = an IOC remainder
     assert (order.quantity, order.price, order.filled_qty, order.filled_quote) == (
         Decimal("0.01"), Decimal(65000), Decimal("0.006"), Decimal("389.97"))
-    fill = codec.decode_private_deal(codec.decode_push(_frame("deals_buy")), _symbol, 7)
+    fill = order_wire.decode_private_deal(codec.decode_push(_frame("deals_buy")), _symbol, 7)
     assert (fill.symbol, fill.trade_id, fill.client_order_id, fill.side, fill.fee, fill.fee_asset) == (
         BTC, DEAL_ID, "arb-9c1e-b0", Side.BUY, Decimal("0.12998"), "USDT")
     assert fill.ts_event == 1764000000120 * 1_000_000 and fill.ts_recv == 7
-    balance = codec.decode_private_account(codec.decode_push(_frame("account_usdt")))
+    balance = order_wire.decode_private_account(codec.decode_push(_frame("account_usdt")))
     assert (balance.asset, balance.free, balance.locked) == ("USDT", Decimal("9610.02"), 0)
 
 
@@ -215,8 +218,8 @@ async def test_user_stream_end_to_end_against_the_simulator() -> None:
         await wait_until(lambda: len(recorder.fills_of("mx-b0")) == 2, "both deals")
         got = recorder.fills_of("mx-b0")
         assert [(f.trade_id, f.quantity, f.price, f.fee, f.fee_asset) for f in got] == [
-            (codec.fill_id(f"C02__{s.order_id}", s.ts_ms, s.price, s.quantity), s.quantity, s.price, s.fee,
-             s.fee_asset) for s in sim_fills]
+            (order_wire.fill_id(f"C02__{s.order_id}", s.ts_ms, s.price, s.quantity), s.quantity, s.price,
+             s.fee, s.fee_asset) for s in sim_fills]
         trades = await private.my_trades(BTC)
         # the venue names each fill twice (myTrades hex id, stream "...X<n>"): the codec names it once
         assert {t.trade_id for t in trades} == {f.trade_id for f in recorder.fills_of("mx-b0")}

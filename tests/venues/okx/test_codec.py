@@ -23,7 +23,7 @@ from arb.errors import (
     TradingDisabledError,
 )
 from arb.model import KlineInterval, OrderStatus, OrderType, Side, Symbol, SymbolStatus, TimeInForce
-from arb.venues.okx import codec
+from arb.venues.okx import codec, orders
 from arb.venues.okx import constants as c
 from arb.venues.okx.user import push_orders
 
@@ -110,34 +110,34 @@ def test_market_data_samples(samples_dir: Path) -> None:
 
 
 def test_order_and_account_samples(samples_dir: Path) -> None:
-    (filled,) = codec.decode_orders(body(samples_dir, "rest_order_details_docs.json"))
-    order = codec.to_order(filled, BTC, "mine")
+    (filled,) = orders.decode_orders(body(samples_dir, "rest_order_details_docs.json"))
+    order = orders.to_order(filled, BTC, "mine")
     # a market buy sized in quote (tgtCcy quote_ccy): the filled base quantity stands in
     assert order.type is OrderType.MARKET and order.status is OrderStatus.FILLED
     assert order.quantity == order.filled_qty == Decimal("0.00192834")
     assert order.fee == Decimal("0.00000192834") and order.fee_asset == "BTC"  # OKX's negative = paid
     assert order.client_order_id == "mine" and order.order_id == "680800019749904384"
-    (pending,) = codec.decode_orders(body(samples_dir, "rest_orders_pending_docs.json"))
-    live = codec.to_order(pending)
+    (pending,) = orders.decode_orders(body(samples_dir, "rest_orders_pending_docs.json"))
+    live = orders.to_order(pending)
     assert live.type is OrderType.LIMIT_MAKER and live.status is OrderStatus.NEW
     assert live.price == Decimal("13013.5") and live.quantity == Decimal("0.001") and live.symbol == BTC
-    (row,) = codec.decode_fills(body(samples_dir, "rest_fills_docs.json"))
-    fill = codec.to_fill(row, BTC, 9)
+    (row,) = orders.decode_fills(body(samples_dir, "rest_fills_docs.json"))
+    fill = orders.to_fill(row, BTC, 9)
     assert (fill.trade_id, fill.side, fill.price, fill.quantity) == (
         "744876980", Side.BUY, Decimal("51858"), Decimal("0.00192834"))
     assert fill.fee == Decimal("0.00000192834") and not fill.is_maker
     assert fill.ts_event == 1708587373361 * 10**6
-    balances = codec.decode_balances(body(samples_dir, "rest_balance_docs.json"))
+    balances = orders.decode_balances(body(samples_dir, "rest_balance_docs.json"))
     usdt = balances["USDT"]
     assert usdt.free == Decimal("4834.317093622894") and usdt.locked == Decimal("158.573")
-    fee = codec.decode_fee(body(samples_dir, "rest_fee_rates_docs.json"), BTC)
+    fee = orders.decode_fee(body(samples_dir, "rest_fee_rates_docs.json"), BTC)
     assert (fee.maker, fee.taker) == (0.0008, 0.001)  # negative on the wire = commission we pay
     for name, cid, oid in [("rest_place_order_response_docs.json", "oktswap6", "312269865356374016"),
                            ("rest_place_order_response_ccxt_recorded.json",
                             "6b9ad766b55dBCDE63969a1144bfb943", "2896576259728695296"),
                            ("rest_cancel_order_response_docs.json", "oktswap6", "12345689"),
                            ("ws_place_order_response_docs.json", None, None)]:
-        item = codec.decode_ack(body(samples_dir, name))
+        item = orders.decode_ack(body(samples_dir, name))
         assert cid is None or (item.clOrdId, item.ordId) == (cid, oid)
         assert item.sCode in ("0", 0)
 
@@ -145,13 +145,13 @@ def test_order_and_account_samples(samples_dir: Path) -> None:
 def test_ioc_remainder_is_expired_and_user_cancel_is_canceled() -> None:
     base = {"instId": "BTC-USDT", "ordId": "1", "side": "buy", "sz": "1", "px": "10", "accFillSz": "0.4",
             "avgPx": "10"}
-    ioc = codec.OrderMsg(**base, ordType="ioc", state="canceled", cancelSource="14")  # type: ignore[arg-type]
-    assert codec.order_status(ioc) is OrderStatus.EXPIRED
-    assert codec.to_order(ioc).time_in_force is TimeInForce.IOC
-    user = codec.OrderMsg(**base, ordType="limit", state="canceled", cancelSource="1")  # type: ignore[arg-type]
-    assert codec.order_status(user) is OrderStatus.CANCELED
-    bare = codec.OrderMsg(**base, ordType="ioc", state="canceled")  # type: ignore[arg-type]
-    assert codec.order_status(bare) is OrderStatus.EXPIRED
+    ioc = orders.OrderMsg(**base, ordType="ioc", state="canceled", cancelSource="14")  # type: ignore[arg-type]
+    assert orders.order_status(ioc) is OrderStatus.EXPIRED
+    assert orders.to_order(ioc).time_in_force is TimeInForce.IOC
+    user = orders.OrderMsg(**base, ordType="limit", state="canceled", cancelSource="1")  # type: ignore[arg-type]
+    assert orders.order_status(user) is OrderStatus.CANCELED
+    bare = orders.OrderMsg(**base, ordType="ioc", state="canceled")  # type: ignore[arg-type]
+    assert orders.order_status(bare) is OrderStatus.EXPIRED
 
 
 def test_ws_push_samples(samples_dir: Path) -> None:
@@ -159,7 +159,7 @@ def test_ws_push_samples(samples_dir: Path) -> None:
     (trade,) = codec.decode_trade_push(env.data, BTC, 3)
     assert (trade.trade_id, trade.price, trade.size, trade.side) == ("338476307", 30236.0, 0.0002, Side.BUY)
     env = codec.decode_ws(body(samples_dir, "ws_account_push_docs.json"))
-    (usdt,) = codec.decode_account_push(env.data)
+    (usdt,) = orders.decode_account_push(env.data)
     assert usdt.asset == "USDT" and usdt.free == Decimal("4734.371190691436")
     assert usdt.locked == Decimal("158.57998")
     env = codec.decode_ws(body(samples_dir, "ws_orders_push_docs.json"))
@@ -182,8 +182,8 @@ def test_ws_push_samples(samples_dir: Path) -> None:
     assert [f.trade_id for f in fills] == ["435550732"] and fills[0].quantity == Decimal("0.00038128")
     # the VIP-only fills channel (a SWAP example) decodes as a fill row too
     env = codec.decode_ws(body(samples_dir, "ws_fills_push_docs.json"))
-    (row,) = codec._FILLS.decode(env.data)
-    assert codec.to_fill(row, BTC, 0).client_order_id == "1234567890"
+    (row,) = orders._FILLS.decode(env.data)
+    assert orders.to_fill(row, BTC, 0).client_order_id == "1234567890"
 
 
 def test_every_ws_sample_has_a_readable_envelope(samples_dir: Path) -> None:
@@ -217,7 +217,7 @@ def test_bad_values_are_decode_errors() -> None:
         codec.decode_trades(b'{"code":"0","data":[{"tradeId":"1","px":"x","sz":"1","side":"buy","ts":"1"}]}',
                             BTC, 0)
     with pytest.raises(DecodeError):
-        codec.decode_balances(b'{"code":"0","data":[{"details":[{"ccy":"BTC","availBal":"NaN"}]}]}')
+        orders.decode_balances(b'{"code":"0","data":[{"details":[{"ccy":"BTC","availBal":"NaN"}]}]}')
     with pytest.raises(DecodeError):
         codec.check(b'{"code":"zero"}', "x")
     assert codec.parse_inst("ETH-BTC") == Symbol("ETH", "BTC")

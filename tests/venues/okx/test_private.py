@@ -267,3 +267,33 @@ async def test_account_calls_and_paged_open_orders(twin: tuple[Twin, OkxPrivate]
     assert len(orders) == 101 and orders[0].client_order_id == "a-b" and orders[1].client_order_id == "1"
     assert fake.seen[-1][1] == f"{c.ORDERS_PENDING}?instType=SPOT&limit=100&after=99"
     assert all(o.status is OrderStatus.NEW for o in orders)
+
+
+MIN_AMOUNT = ('{"code":"1","msg":"","data":[{"sCode":"51020","sMsg":"Your order should meet or exceed the '
+              'minimum order amount.","clOrdId":"m1","ordId":""}]}')
+
+
+async def test_a_51020_raises_the_symbols_known_minimum(twin: tuple[Twin, OkxPrivate]) -> None:
+    fake, private = twin
+    assert private.min_notional(BTC) == 0  # OKX publishes none
+    fake.canned.append((200, MIN_AMOUNT))
+    with pytest.raises(InvalidOrderError) as refused:  # 0.0001 BTC at 30000: worth 3 USDT
+        await private.place_order(BTC, Side.BUY, OrderType.LIMIT, Decimal("0.0001"), "m1", Decimal("30000"),
+                                  TimeInForce.IOC)
+    assert refused.value.api_code == c.MIN_AMOUNT_CODE
+    assert private.min_notional(BTC) == Decimal("6")  # FLOOR_RAISE x the refused value
+    assert private.min_notional(Symbol("ETH", "USDT")) == 0  # a rule of that symbol only
+    sent = len(fake.seen)
+    with pytest.raises(InvalidOrderError, match=r"BTC/USDT order worth 5\.7 USDT is under the minimum order "
+                                                r"amount OKX enforces \(6, learned from a 51020 refusal\)"):
+        await private.place_order(BTC, Side.SELL, OrderType.LIMIT, Decimal("0.00019"), "m2", Decimal("30000"),
+                                  TimeInForce.IOC)
+    assert len(fake.seen) == sent  # refused here, no request
+    placed = await private.place_order(BTC, Side.BUY, OrderType.LIMIT, Decimal("0.0002"), "m3",
+                                       Decimal("30000"), TimeInForce.GTC)
+    assert placed.status is OrderStatus.NEW and fake.orders["m3"]["sz"] == "0.0002"
+    fake.canned.append((200, MIN_AMOUNT.replace("m1", "m4")))  # refused again above it: the floor rises
+    with pytest.raises(InvalidOrderError):
+        await private.place_order(BTC, Side.BUY, OrderType.LIMIT, Decimal("0.0005"), "m4", Decimal("30000"),
+                                  TimeInForce.IOC)
+    assert private.min_notional(BTC) == Decimal("30")
