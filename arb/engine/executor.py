@@ -532,8 +532,8 @@ class Executor:
     def _realised(self, opp: Opportunity) -> Decimal:
         """Quote received minus paid minus fees over the opportunity's orders, in quote.
 
-        A fee charged in the quote asset is subtracted as is; one charged in the base asset (OKX and
-        Bybit take a spot buy's fee from the coin bought) is valued at the order's own average fill
+        A fee charged in the quote asset is subtracted as is; one charged in the base asset (some
+        venues take a spot buy's fee from the coin bought) is valued at the order's own average fill
         price. Base still held (an open residual) is valued at the buy price, so inventory that was
         not sold is not booked as a loss.
         """
