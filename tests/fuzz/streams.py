@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -108,7 +109,7 @@ def _okx(recorder: Recorder) -> Any:
 
 def _bybit(recorder: Recorder) -> Any:
     stream = BybitStream(recorder, ws_url=URL)
-    stream._books[stream.book_topic(BTC)] = BTC
+    stream._books[stream.book_topic(BTC)] = stream._books["orderbook.50.BTCUSDT"] = BTC  # the samples' topic
     stream._trades[stream.trade_topic(BTC)] = BTC
     stream._symbols["BTCUSDT"] = BTC
     return stream
@@ -119,10 +120,11 @@ MARKET: dict[str, Callable[[Recorder], Any]] = {
 
 
 def whole(stream: Any) -> bool:
-    """A stream's own book state is self-consistent (OKX: each side's sorted keys are its levels')."""
+    """A stream's own book state is self-consistent (OKX: each side's keys are finite prices, and
+    exactly its levels', sorted)."""
     if isinstance(stream, OkxStream):
-        return all(side.keys == sorted(side.levels) for state in stream._books.values()
-                   for side in (state.bids, state.asks))
+        return all(all(math.isfinite(k) for k in side.keys) and side.keys == sorted(side.levels)
+                   for state in stream._books.values() for side in (state.bids, state.asks))
     return True
 
 
