@@ -16,7 +16,7 @@ import base64
 import json
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,131 +24,36 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arb.errors import DecodeError
-from arb.model import KlineInterval, Symbol
-from arb.venues.binance import codec as bn
-from arb.venues.binance import orders as bn_orders
+from arb.errors import DecodeError, ExchangeError
 from arb.venues.binance.stream import BinanceDialect
+from arb.venues.bybit.stream import BybitDialect
 from arb.venues.errors import decode_code_msg
-from arb.venues.gateio import codec as gt
-from arb.venues.gateio import orders as gt_orders
 from arb.venues.gateio.stream import GateDialect
-from arb.venues.mexc import codec as mx
-from arb.venues.mexc import orders as mx_orders
 from arb.venues.mexc.stream import MexcDialect
-from tests.fuzz.streams import stream_handlers
+from arb.venues.okx.stream import OkxDialect
+from arb.venues.registry import VENUE_NAMES
+from tests.fuzz.streams import stream_handlers, user_handlers, whole
+from tests.fuzz.targets import BTC, ENVELOPE_ERRORS, PROTOBUF, TARGETS, covered, decoders
 
 EXAMPLES = int(os.environ.get("ARB_FUZZ_EXAMPLES", "30"))
 MAX_SEED_CHARS = 3000  # big samples (full exchange info) make mutation slow and find nothing more
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=False, database=None,
                 suppress_health_check=list(HealthCheck))
-BTC = Symbol("BTC", "USDT")
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = next((p / "shared" / "exchange-samples" for p in ROOT.parents
                if (p / "shared" / "exchange-samples").is_dir()), None)
-
-
-def symbol_of(name: str) -> Symbol:
-    if name not in ("BTCUSDT", "BTC_USDT", "MXUSDT", "BTCUSDC"):
-        raise KeyError(name)  # as the streams' lookups do for a symbol they do not trade
-    return BTC
-
-
-# ---------------------------------------------------------------------------- targets
-
-
-def _mexc_frame(decode: Callable[..., Any]) -> Callable[[bytes], Any]:
-    return lambda b: decode(mx.decode_push(b), symbol_of, 0)
-
-
-TARGETS: dict[str, Callable[[bytes], Any]] = {
-    # Binance REST
-    "binance.snapshot": lambda b: bn.decode_snapshot(b, BTC, 0),
-    "binance.time": bn.decode_time,
-    "binance.symbols": bn.decode_symbols,
-    "binance.trades": lambda b: bn.decode_trades(b, BTC, 0),
-    "binance.ticker": lambda b: bn.decode_ticker(b, BTC),
-    "binance.klines": lambda b: bn.decode_klines(b, BTC, KlineInterval.M1),
-    "binance.order": lambda b: bn_orders.to_order(bn_orders.decode_order(b), BTC),
-    "binance.order_fills": lambda b: bn_orders.to_fills(bn_orders.decode_order(b), BTC, 0),
-    "binance.orders": lambda b: [bn_orders.to_order(m, BTC) for m in bn_orders.decode_orders(b)],
-    "binance.account": bn_orders.decode_account,
-    "binance.my_trades": lambda b: bn_orders.decode_my_trades(b, BTC, 0),
-    "binance.commission": lambda b: bn_orders.decode_commission(b, BTC),
-    # Binance streams
-    "binance.stream": bn.decode_stream,
-    "binance.control": bn.decode_control,
-    "binance.depth": lambda b: bn.decode_depth(b, BTC, 0),
-    "binance.trade_event": lambda b: bn.decode_trade_event(b, BTC, 0),
-    "binance.user_event": bn_orders.decode_user_event,
-    "binance.execution": lambda b: bn_orders.decode_execution(b, symbol_of, 0),
-    "binance.account_position": bn_orders.decode_account_position,
-    "binance.ws_api_response": bn_orders.decode_ws_api_response,
-    "binance.subscribed": lambda b: bn_orders.decode_subscribed(b),  # type: ignore[arg-type]
-    # Gate REST
-    "gateio.snapshot": lambda b: gt.decode_snapshot(b, BTC, 0),
-    "gateio.time": gt.decode_time,
-    "gateio.symbols": gt.decode_symbols,
-    "gateio.trades": lambda b: gt.decode_trades(b, BTC, 0),
-    "gateio.ticker": lambda b: gt.decode_ticker(b, BTC),
-    "gateio.klines": lambda b: gt.decode_klines(b, BTC, KlineInterval.M1),
-    "gateio.order": lambda b: gt_orders.to_order(gt_orders.decode_order(b), BTC, "cid"),
-    "gateio.orders": lambda b: [gt_orders.to_order(m, BTC) for m in gt_orders.decode_orders(b)],
-    "gateio.open_orders": gt_orders.decode_open_orders,
-    "gateio.accounts": gt_orders.decode_accounts,
-    "gateio.my_trades": lambda b: [gt_orders.to_fill(m, BTC, 0) for m in gt_orders.decode_my_trades(b)],
-    "gateio.fee": lambda b: gt_orders.decode_fee(b, BTC),
-    "gateio.error": lambda b: gt.decode_error(400, b),
-    # Gate streams
-    "gateio.ws": gt.decode_ws,
-    "gateio.depth": lambda b: gt.decode_depth(b, BTC, 0),
-    "gateio.depth_routed": lambda b: gt.decode_depth_routed(b, {"BTC_USDT": BTC}, 0),
-    "gateio.trade_routed": lambda b: gt.decode_trade_routed(b, {"BTC_USDT": BTC}, 0),
-    "gateio.ws_orders": lambda b: gt_orders.decode_ws_orders(b, symbol_of),
-    "gateio.user_trades": lambda b: gt_orders.decode_user_trades(b, symbol_of, 0),
-    "gateio.ws_balances": gt_orders.decode_ws_balances,
-    "gateio.ws_error": gt_orders.decode_ws_error,
-    # MEXC REST
-    "mexc.snapshot": lambda b: mx.decode_snapshot(b, BTC, 0),
-    "mexc.time": mx.decode_time,
-    "mexc.symbols": mx.decode_symbols,
-    "mexc.trades": lambda b: mx.decode_trades(b, BTC, 0),
-    "mexc.ticker": lambda b: mx.decode_ticker(b, BTC),
-    "mexc.klines": lambda b: mx.decode_klines(b, BTC, KlineInterval.M1),
-    "mexc.ack": mx_orders.decode_ack,
-    "mexc.order": lambda b: mx_orders.to_order(mx_orders.decode_order(b), BTC, "cid"),
-    "mexc.orders": lambda b: [mx_orders.to_order(m, BTC) for m in mx_orders.decode_orders(b)],
-    "mexc.account": mx_orders.decode_account,
-    "mexc.my_trades": lambda b: mx_orders.decode_my_trades(b, BTC, 0),
-    "mexc.trade_fee": lambda b: mx_orders.decode_trade_fee(b, BTC),
-    "mexc.listen_key": mx_orders.decode_listen_key,
-    # MEXC streams (protobuf)
-    "mexc.push": mx.decode_push,
-    "mexc.depth": lambda b: mx.decode_depth(mx.decode_push(b), BTC, 0),
-    "mexc.depth_frame": lambda b: mx.decode_depth_frame(b, BTC, 0),
-    "mexc.depth_frame_limit": lambda b: mx.decode_depth_frame(b, BTC, 0, limit=True),
-    "mexc.depth_frame_routed": lambda b: mx.decode_depth_frame_routed(b, ROUTES, 0),
-    "mexc.frame_channel": mx.frame_channel,
-    "mexc.deals": lambda b: mx.decode_deals(mx.decode_push(b), BTC, 0),
-    "mexc.deals_frame": lambda b: mx.decode_deals_frame(b, DEAL_ROUTES, 0),
-    "mexc.market_frame": lambda b: mx.decode_market_frame(b, ROUTES, DEAL_ROUTES, 0),
-    "mexc.private_order": _mexc_frame(mx_orders.decode_private_order),
-    "mexc.private_deal": _mexc_frame(mx_orders.decode_private_deal),
-    "mexc.private_account": lambda b: mx_orders.decode_private_account(mx.decode_push(b)),
-}
-ROUTES: Mapping[str, Symbol] = {"spot@public.aggre.depth.v3.api.pb@100ms@BTCUSDT": BTC}
-DEAL_ROUTES: Mapping[str, Symbol] = {"spot@public.aggre.deals.v3.api.pb@100ms@BTCUSDT": BTC}
-PROTOBUF = frozenset(k for k in TARGETS if k.startswith("mexc.") and k.split(".", 1)[1] in {
-    "push", "depth", "depth_frame", "depth_frame_limit", "depth_frame_routed", "frame_channel", "deals",
-    "deals_frame", "market_frame", "private_order", "private_deal", "private_account"})
 
 
 # ---------------------------------------------------------------------------- seeds
 
 
 def _json_seeds() -> dict[str, list[Any]]:
-    """Parsed real payloads per venue (our test data, and the shared samples when present)."""
-    out: dict[str, list[Any]] = {"binance": [], "gateio": [], "mexc": []}
+    """Parsed real payloads per registry venue (our test data, and the shared samples when present).
+
+    A recorded sequence (a list of frames) gives each frame; an envelope also gives its ``data`` /
+    ``result`` (what the OKX push and Bybit REST decoders take once the envelope is read).
+    """
+    out: dict[str, list[Any]] = {venue: [] for venue in VENUE_NAMES}
     folders = [ROOT / "data"] + ([SHARED] if SHARED is not None else [])
     for folder in folders:
         for venue in out:
@@ -157,8 +62,11 @@ def _json_seeds() -> dict[str, list[Any]]:
                     doc = json.loads(path.read_text())
                 except ValueError:
                     continue
-                sequence = isinstance(doc, list) and path.name.startswith("ws_depth_update_sequence")
+                sequence = isinstance(doc, list) and (path.name.startswith("ws_depth_update_sequence") or (
+                    path.name.startswith("ws_") and all(isinstance(d, dict) for d in doc)))
                 docs = doc if sequence else [doc]
+                docs += [d[key] for d in docs if isinstance(d, dict) for key in ("data", "result")
+                         if isinstance(d.get(key), dict | list)]
                 out[venue].extend(d for d in docs if len(json.dumps(d)) <= MAX_SEED_CHARS
                                   and not (isinstance(d, dict) and "base64" in str(d)[:200]))
     return out
@@ -278,6 +186,10 @@ def test_a_decoder_returns_a_value_or_raises_decode_error(target: str) -> None:
             decode(data)
         except DecodeError as err:  # the one exception a caller has to handle, naming its venue
             assert err.venue == venue and len(err.sample) <= 200
+        except ExchangeError as err:  # the envelope's own error code: the venue's answer, not malformed
+            if target not in ENVELOPE_ERRORS:
+                raise
+            assert err.venue == venue and err.api_code is not None
 
     run()
 
@@ -292,13 +204,27 @@ def test_error_bodies_never_raise() -> None:
     run()
 
 
-@pytest.mark.parametrize("dialect", [BinanceDialect(), GateDialect(), MexcDialect()],
-                         ids=["binance", "gateio", "mexc"])
-def test_a_dialect_reads_control_frames_or_refuses_them_with_value_error(dialect: Any) -> None:
+def test_every_decoder_of_a_venue_is_fuzzed() -> None:
+    """Each registry venue has targets, and they reach every ``decode_*`` of its codec and orders."""
+    for venue in VENUE_NAMES:
+        assert any(k.startswith(f"{venue}.") for k in TARGETS), f"{venue}: no fuzz targets"
+        missing = decoders(venue) - covered(venue)
+        assert not missing, f"{venue}: decoders not fuzzed: {sorted(missing)}"
+        assert JSON_SEEDS[venue], f"{venue}: no sample payloads to mutate"
+    assert {k.split(".", 1)[0] for k in TARGETS} <= set(VENUE_NAMES)
+
+
+DIALECTS: dict[str, Callable[[], Any]] = {
+    "binance": BinanceDialect, "gateio": GateDialect, "mexc": MexcDialect, "okx": OkxDialect,
+    "bybit": BybitDialect}
+
+
+@pytest.mark.parametrize("venue", VENUE_NAMES)
+def test_a_dialect_reads_control_frames_or_refuses_them_with_value_error(venue: str) -> None:
     """ack() answers a request id or None, refuses with ValueError (the WsClient fails the pending
     acks), or says the frame is unreadable with DecodeError (the WsClient counts it and skips it)."""
-    names = {"BinanceDialect": "binance", "GateDialect": "gateio", "MexcDialect": "mexc"}
-    venue = names[type(dialect).__name__]
+    assert venue in DIALECTS, f"{venue}: no market dialect to fuzz"
+    dialect = DIALECTS[venue]()
 
     @FUZZ
     @given(json_inputs(venue))
@@ -314,19 +240,43 @@ def test_a_dialect_reads_control_frames_or_refuses_them_with_value_error(dialect
     run()
 
 
-@pytest.mark.parametrize("venue", ["binance", "gateio", "mexc"])
+def _frames(venue: str) -> st.SearchStrategy[bytes | str]:
+    if venue == "mexc":
+        return proto_inputs()
+    return json_inputs(venue).map(lambda b: b.decode("utf-8", "replace"))
+
+
+@pytest.mark.parametrize("venue", VENUE_NAMES)
 def test_a_stream_frame_handler_never_raises(venue: str) -> None:
-    stream, recorder = stream_handlers(venue)
+    """A market stream's frame handler: a malformed frame is one decode error (counted, handed to the
+    engine naming its book when it names one), never an exception out of the handler."""
+    with stream_handlers(venue) as (stream, recorder):
 
-    text = json_inputs(venue).map(lambda b: b.decode("utf-8", "replace"))
-    frames = proto_inputs() if venue == "mexc" else text
+        @FUZZ
+        @given(_frames(venue))
+        def run(frame: bytes | str) -> None:
+            before = stream.decode_errors
+            recorder.call(stream._on_frame, frame, 1)
+            assert stream.decode_errors in (before, before + 1)
+            assert whole(stream)
 
-    @FUZZ
-    @given(frames)
-    def run(frame: bytes | str) -> None:
-        before = stream.decode_errors
-        stream._on_frame(frame, 1)
-        assert stream.decode_errors in (before, before + 1)
+        run()
+        assert recorder.errors == stream.decode_errors
+        assert set(recorder.named) <= {None, BTC}
 
-    run()
-    assert recorder.errors == stream.decode_errors
+
+@pytest.mark.parametrize("venue", VENUE_NAMES)
+def test_a_user_stream_frame_handler_never_raises(venue: str) -> None:
+    """A user stream's frame handler: a malformed push is one decode error naming no book."""
+    with user_handlers(venue) as (stream, recorder):
+
+        @FUZZ
+        @given(_frames(venue))
+        def run(frame: bytes | str) -> None:
+            before = stream.decode_errors
+            recorder.call(stream._on_frame, frame, 1)
+            assert stream.decode_errors in (before, before + 1)
+
+        run()
+        assert recorder.errors == stream.decode_errors
+        assert set(recorder.named) <= {None}

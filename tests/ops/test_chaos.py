@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 
-from arb.ops.chaos import HEADERS, NAMES, Row, parse_rows, storm, table
+from arb.ops.chaos import HEADERS, NAMES, Row, parse_rows, storm, streams, table
 from arb.ops.chaos.common import TRADED, Canary, RowResult, live_engine, simulator
+from arb.sim.server import DIALECTS
+from arb.venues.registry import VENUE_NAMES
 
 ROWS = list(Row)
 # rows that measure a defect not fixed yet: xfail(strict=True) naming it (none today)
@@ -95,3 +97,28 @@ async def test_a_storm_is_counted_only_when_its_429_was_served(tmp_path: Path,
         assert await storm.fire(sim, engine, order_429, random.Random(1), details)
         [(at, route, status)] = sim.injectors["binance"].served
         assert route == "POST /api/v3/order" and status == 429 and order_429.served_at == at
+
+
+def test_the_stream_rows_cover_every_venue_the_simulator_serves(campaign: dict[str, Any]) -> None:
+    """The stream-fault and malformed rows run on every registry venue the simulator serves: each
+    venue gets a schedule, and every malformed kind is sent on every venue."""
+    assert set(streams.VENUES) == set(DIALECTS) & set(VENUE_NAMES) and len(streams.VENUES) == 5
+    stream_row = campaign["rows"][list(Row).index(Row.STREAM)]
+    [per_venue] = [d for d in stream_row["details"] if d.startswith("schedules per venue: ")]
+    parts = per_venue.removeprefix("schedules per venue: ").split("; ")
+    counts = dict(part.split(" (")[0].split() for part in parts)
+    assert set(counts) == set(streams.VENUES) and all(int(n) >= 1 for n in counts.values()), per_venue
+    assert f"over {len(streams.VENUES)} venues" in stream_row["figure"]
+    malformed_row = campaign["rows"][list(Row).index(Row.MALFORMED)]
+    assert malformed_row["trials"] == len(streams.VENUES) * len(streams.Malformed)
+
+
+def test_stream_schedules_take_turns_over_the_venues() -> None:
+    """Up to PER_SCHEDULE distinct venues per schedule; every venue has its turn before any its second."""
+    for seed in range(20):
+        turns = streams.rotation(random.Random(seed))
+        picks = [next(turns) for _ in range(10)]
+        assert all(len(p) == len(set(p)) == streams.PER_SCHEDULE for p in picks)
+        flat = [v for p in picks for v in p]
+        for start in range(0, len(flat) - len(streams.VENUES) + 1, len(streams.VENUES)):
+            assert set(flat[start:start + len(streams.VENUES)]) == set(streams.VENUES), (seed, picks)

@@ -21,15 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from arb.config import Config, default_config
-from arb.credentials import Credentials, Secret
+from arb.credentials import Credentials, Secret, credential_env_name
 from arb.engine import report
 from arb.engine.engine import Engine
 from arb.engine.executor import Outcome
 from arb.engine.journal import Journal
 from arb.model import Fill, Order, Side, Symbol
 from arb.ops.status import engine_status
-from arb.sim.accounts import FUNDING
+from arb.sim.accounts import FUNDING, SIM_PASSPHRASE
 from arb.sim.server import SimExchange
+from arb.venues.registry import VENUES
 
 BTC = Symbol("BTC", "USDT")
 ETH = Symbol("ETH", "USDT")
@@ -69,13 +70,19 @@ class Canary:
         return {self.key: (self.secret, SIM_ACCOUNT)}
 
     def credentials(self, venues: Iterable[str]) -> dict[str, Credentials]:
-        return {v: Credentials(v, Secret(self.key), Secret(self.secret)) for v in venues}
+        """The canary key on every venue; a venue whose keys carry a passphrase (OKX) gets the
+        simulator's (the same for every key, so no canary)."""
+        return {v: Credentials(v, Secret(self.key), Secret(self.secret),
+                               Secret(SIM_PASSPHRASE) if "passphrase" in VENUES[v].credentials else None)
+                for v in venues}
 
     def env(self, venues: Iterable[str]) -> dict[str, str]:
         out = {}
         for venue in venues:
             out[f"ARB_{venue.upper()}_API_KEY"] = self.key
             out[f"ARB_{venue.upper()}_API_SECRET"] = self.secret
+            if "passphrase" in VENUES[venue].credentials:
+                out[credential_env_name(venue, "passphrase")] = SIM_PASSPHRASE
         return out
 
     def scan(self, where: str, text: str | bytes) -> None:

@@ -12,6 +12,7 @@ orders, fills, balances, fee rates and the private pushes are in `orders`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from functools import partial
@@ -256,8 +257,18 @@ def first_row(rows: Sequence[Any], what: str, body: bytes) -> Any:
 
 
 def levels(rows: list[list[str]]) -> list[tuple[float, float]]:
-    """``[["30000.1", "0.5", "0", "2"], ...]`` -> ``[(30000.1, 0.5), ...]``."""
-    return [(float(row[0]), float(row[1])) for row in rows]
+    """``[["30000.1", "0.5", "0", "2"], ...]`` -> ``[(30000.1, 0.5), ...]``.
+
+    A price that is not a finite number > 0 or a size that is not a finite number >= 0 is a
+    `ValueError` (a `DecodeError` through the guarded callers): the stream keeps its own book of
+    these levels for the checksum, and a NaN key there would desynchronise it."""
+    out = []
+    for row in rows:
+        price, size = float(row[0]), float(row[1])
+        if not 0.0 < price < math.inf or not 0.0 <= size < math.inf:
+            raise ValueError(f"level {row[:2]!r}: price must be finite and > 0, size finite and >= 0")
+        out.append((price, size))
+    return out
 
 
 @guarded(c.VENUE, "time")
