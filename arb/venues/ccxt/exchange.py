@@ -39,6 +39,10 @@ CLIENT_IDS: Final[Mapping[str, ClientIdRule]] = MappingProxyType({
     "mexc": ClientIdRule(max_length=32, alphabet=ID_ALPHABET),
     "kucoin": ClientIdRule(max_length=40, alphabet=ID_ALPHABET),
 })
+# exchanges whose ``fetch_markets`` loads every market type whatever ``options['fetchMarkets']`` says,
+# and that have a spot-only call: arb asks that one instead (MEXC's contract list alone costs 100
+# units of ccxt's rate budget, five seconds of pacing before the client's next request)
+SPOT_MARKETS_CALL: Final = frozenset({"mexc", "poloniex", "xt"})
 SIGNATURE: Final = re.compile(r"(signature|sign|apiKey|api_key)=[^&\s]+", re.I)
 
 
@@ -184,6 +188,22 @@ def _spot_only(options: dict[str, Any]) -> None:
         options["fetchMarkets"] = ["spot"]
 
 
+def _spot_markets_call(client: Any) -> None:
+    """Route ``fetch_markets`` of an exchange in `SPOT_MARKETS_CALL` to its spot-only call (after the
+    clock offset its own ``fetch_markets`` would learn first)."""
+    fetch_spot = getattr(client, "fetch_spot_markets", None)
+    if fetch_spot is None:
+        return
+
+    async def fetch_markets(params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        if client.safe_bool(client.options, "adjustForTimeDifference", False):
+            await client.load_time_difference()
+        markets: list[dict[str, Any]] = await fetch_spot(params or {})
+        return markets
+
+    client.fetch_markets = fetch_markets
+
+
 def new_exchange(exchange: str, config: VenueConfig, kind: RequestConfig,
                  credentials: Credentials | None = None) -> Any:
     """One configured ccxt client (pro class where there is one) for `exchange`."""
@@ -197,6 +217,8 @@ def new_exchange(exchange: str, config: VenueConfig, kind: RequestConfig,
     logging.getLogger("ccxt").setLevel(max(logging.INFO, logging.getLogger("ccxt").getEffectiveLevel()))
     client = cls(params)
     _spot_only(client.options)
+    if exchange in SPOT_MARKETS_CALL:
+        _spot_markets_call(client)
     client.aiohttp_trust_env = False
     client.has["fetchCurrencies"] = False
     if config.rest_url or config.ws_url:
