@@ -257,7 +257,8 @@ def _demo(args: argparse.Namespace) -> int:
 
     venues = demo_venues(args.venues)  # ConfigError (exit 2) naming a ccxt:ID that cannot be simulated
     if len(venues) < 2:
-        raise UsageError(f"--venues: cross-venue arbitrage needs at least two venues, got {venues}")
+        raise UsageError("--venues: cross-venue arbitrage needs at least two venues, got "
+                         f"{[str(v) for v in venues]}")
     if args.data_dir is not None and Path(args.data_dir).exists() and not Path(args.data_dir).is_dir():
         raise UsageError(f"--data-dir {args.data_dir} is a file, not a directory")
     if "auto" in args.symbols and len(args.symbols) > 1:
