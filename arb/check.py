@@ -19,7 +19,6 @@ import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
 
 import msgspec
 
@@ -45,13 +44,11 @@ CCXT_PREFIX = "ccxt:"
 def sim_dialect(exchange: str) -> str:
     """The simulator dialect that speaks ccxt exchange `exchange`'s protocol: the one whose native
     venue's REST host is among the hosts of ccxt's URLs for it (``gate`` -> ``gateio``)."""
-    from arb.venues.ccxt.exchange import api_hosts
+    from arb.venues.ccxt.catalogue import native_twin
 
-    hosts = api_hosts(exchange)
-    for dialect in DIALECTS:
-        spec = VENUES.get(dialect)
-        if spec is not None and urlsplit(spec.rest_url).hostname in hosts:
-            return dialect
+    dialect = native_twin(exchange, VENUES, DIALECTS)
+    if dialect is not None:
+        return dialect
     raise ConfigError("venue", f"the simulator speaks no dialect of ccxt exchange {exchange!r} "
                       f"(it has {', '.join(DIALECTS)}); check it with --live", exchange)
 

@@ -4,6 +4,10 @@ The engine trades through its live execution path: market data (snapshots and de
 from the simulated venues over real sockets, and orders are real signed requests to the simulator's
 funded test account (simulated money). Shows live progress and ends with a summary table and one
 line per trade; Ctrl-C ends it early with the same summary of what was done so far.
+
+A venue given as ``ccxt:ID`` is driven through the ccxt bridge (``driver = "ccxt"``): ccxt's own
+class for exchange ID, its URLs pointed at the simulator dialect that speaks ID's protocol (as
+`arb-engine check ccxt:ID` picks it), under the dialect's name (``ccxt:gate`` trades as ``gateio``).
 """
 
 from __future__ import annotations
@@ -15,17 +19,19 @@ import time
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
-from arb.config import default_config
+from arb.config import VenueConfig, default_config
 from arb.credentials import Credentials, Secret
 from arb.engine.engine import Engine
 from arb.engine.executor import Outcome, OutcomeStatus
+from arb.errors import ConfigError
 from arb.model import Order
 from arb.obs import loop
 from arb.sim.accounts import SIM_KEY, SIM_PASSPHRASE, SIM_SECRET
-from arb.sim.server import SimExchange
+from arb.sim.server import DIALECTS, SimExchange
 from arb.sim.universe import SimUniverse
+from arb.venues.registry import VENUES, venue_spec
 
 PIPED_EVERY_S = 5
 TRADE_LINES = 20  # per-trade lines in the summary (the journal has them all)
@@ -35,6 +41,53 @@ OUTCOME_WORDS = {  # Outcome.status in a trader's words
     OutcomeStatus.RESIDUAL_CLOSED: "one leg filled, closed at market",
     OutcomeStatus.HALTED: "halted mid-trade",
 }
+
+
+CCXT_PREFIX = "ccxt:"
+
+
+class DemoVenue(NamedTuple):
+    """One venue of the demo: the simulator dialect it trades on (also its name in the engine) and,
+    when it is bridged, the ccxt exchange id that drives it."""
+
+    name: str
+    exchange: str | None = None
+
+    def config(self, rest: str, ws: str) -> dict[str, str]:
+        """The venue's config table, its URLs on the simulator."""
+        bridged = {"driver": "ccxt", "exchange": self.exchange} if self.exchange else {}
+        return {"rest_url": rest, "ws_url": ws, **bridged}
+
+    def __str__(self) -> str:
+        return f"{CCXT_PREFIX}{self.exchange}" if self.exchange else self.name
+
+
+def _bridged(exchange: str) -> DemoVenue:
+    from arb.venues.ccxt.catalogue import native_twin
+
+    venue_spec(exchange, VenueConfig(driver="ccxt", exchange=exchange))  # ConfigError unless drivable
+    dialect = native_twin(exchange, VENUES, DIALECTS)
+    if dialect is None:
+        raise ConfigError("--venues", f"the simulator speaks no dialect of ccxt exchange {exchange!r} "
+                          f"(it has {', '.join(DIALECTS)})", f"{CCXT_PREFIX}{exchange}")
+    return DemoVenue(dialect, exchange)
+
+
+def demo_venues(arguments: Sequence[str]) -> list[DemoVenue]:
+    """The demo's venues from ``--venues`` (simulated venue names, or ``ccxt:ID``); `ConfigError`
+    naming the argument when ccxt cannot drive ID, the simulator speaks no dialect of it, or two
+    arguments land on one dialect."""
+    venues: dict[str, DemoVenue] = {}
+    for argument in dict.fromkeys(arguments):
+        if argument.startswith(CCXT_PREFIX):
+            venue = _bridged(argument.removeprefix(CCXT_PREFIX))
+        else:
+            venue = DemoVenue(argument)
+        if venue.name in venues:
+            raise ConfigError("--venues", f"{venues[venue.name]} and {venue} both trade on the simulated "
+                              f"{venue.name}: give one of them", argument)
+        venues[venue.name] = venue
+    return list(venues.values())
 
 
 def sim_credentials(venues: list[str]) -> dict[str, Credentials]:
@@ -108,20 +161,22 @@ def trade_lines(outcomes: Sequence[Outcome], limit: int = TRADE_LINES) -> str:
     return "\n".join(lines)
 
 
-async def run_demo(duration: float, venues: Sequence[str], symbols: Sequence[str], seed: int,
+async def run_demo(duration: float, venues: Sequence[str | DemoVenue], symbols: Sequence[str], seed: int,
                    data_dir: Path, out: TextIO | None = None, universe: SimUniverse | None = None
                    ) -> dict[str, Any]:
     out = out or sys.stdout  # resolved per call, so a redirected stdout is honoured
-    sim = SimExchange(venues, seed=seed, universe=universe)
+    plan = {v.name: v for v in (v if isinstance(v, DemoVenue) else DemoVenue(v) for v in venues)}
+    sim = SimExchange(list(plan), seed=seed, universe=universe)
     urls = await sim.start()
     for venue, (rest, ws) in urls.items():
-        out.write(f"simulated {venue}: rest={rest} ws={ws}\n")
+        bridge = f" (driven through ccxt's {plan[venue].exchange})" if plan[venue].exchange else ""
+        out.write(f"simulated {venue}: rest={rest} ws={ws}{bridge}\n")
     config = default_config(
         symbols="auto" if list(symbols) == ["auto"] else list(symbols),
-        venues={v: {"rest_url": urls[v][0], "ws_url": urls[v][1]} for v in venues},
+        venues={name: venue.config(*urls[name]) for name, venue in plan.items()},
         engine={"data_dir": str(data_dir), "mode": "live"},
     )
-    engine = Engine(config, credentials=sim_credentials(list(venues)))
+    engine = Engine(config, credentials=sim_credentials(list(plan)))
     started = time.monotonic()
     heading = "Summary (live execution path, simulated money on the loopback simulator)"
     try:
@@ -146,7 +201,7 @@ async def run_demo(duration: float, venues: Sequence[str], symbols: Sequence[str
     return engine.summary()
 
 
-def main(duration: float, venues: Sequence[str], symbols: Sequence[str], seed: int,
+def main(duration: float, venues: Sequence[str | DemoVenue], symbols: Sequence[str], seed: int,
          data_dir: str | None, use_uvloop: bool = True, universe: SimUniverse | None = None) -> int:
     base = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="arb-demo-"))
     summary = loop.run(run_demo(duration, venues, symbols, seed, base, universe=universe), use_uvloop)

@@ -243,18 +243,29 @@ def _add_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         parser.set_defaults(handler=_report)
 
 
+def demo_venue_text(text: str) -> str:
+    """A ``demo --venues`` entry: a simulated venue, or ``ccxt:ID`` (resolved when the demo starts)."""
+    if text in simulated_venues() or (text.startswith("ccxt:") and len(text) > len("ccxt:")):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"{text!r}: expected one of {', '.join(simulated_venues())}, or ccxt:ID (e.g. ccxt:binance)")
+
+
 def _demo(args: argparse.Namespace) -> int:
+    from arb.demo import demo_venues
     from arb.demo import main as demo_main
 
-    venues = list(dict.fromkeys(args.venues))
+    venues = demo_venues(args.venues)  # ConfigError (exit 2) naming a ccxt:ID that cannot be simulated
     if len(venues) < 2:
-        raise UsageError(f"--venues: cross-venue arbitrage needs at least two venues, got {venues}")
+        raise UsageError("--venues: cross-venue arbitrage needs at least two venues, got "
+                         f"{[str(v) for v in venues]}")
     if args.data_dir is not None and Path(args.data_dir).exists() and not Path(args.data_dir).is_dir():
         raise UsageError(f"--data-dir {args.data_dir} is a file, not a directory")
     if "auto" in args.symbols and len(args.symbols) > 1:
         raise UsageError("--symbols: auto (every pair two venues list) or BASE/QUOTE symbols, not both")
+    universe = sim_universe(args.universe, [v.name for v in venues])
     return demo_main(args.duration, venues, args.symbols, args.seed, args.data_dir,
-                     use_uvloop=args.use_uvloop, universe=sim_universe(args.universe, venues))
+                     use_uvloop=args.use_uvloop, universe=universe)
 
 
 def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -266,8 +277,10 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     "machine). Ends with a summary: trades with their PnL, one-legged trades and how they "
                     "were closed.")
     parser.add_argument("--duration", type=positive_float, default=15.0, help="seconds to run (default 15)")
-    parser.add_argument("--venues", nargs="+", default=simulated_venues(), choices=simulated_venues(),
-                        help="at least two (default: all)")
+    parser.add_argument("--venues", nargs="+", default=simulated_venues(), type=demo_venue_text,
+                        metavar="VENUE", help=f"at least two of {', '.join(simulated_venues())} (default: "
+                        "all); ccxt:ID drives one through ccxt's own class for exchange ID, e.g. "
+                        "ccxt:binance gateio mexc")
     parser.add_argument("--symbols", nargs="+", type=symbol_text,
                         default=["BTC/USDT", "ETH/USDT", "SOL/USDT"],
                         help="BASE/QUOTE symbols (default BTC/USDT ETH/USDT SOL/USDT), or auto: every "

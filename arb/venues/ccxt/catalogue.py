@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
-from arb.venues.ccxt.exchange import capabilities, exchange_ids
+from arb.venues.ccxt.exchange import api_hosts, capabilities, exchange_ids
 from arb.venues.ccxt.stream import BOOK_POLL_S, USER_POLL_S
 from arb.venues.spec import VenueSpec
 
@@ -27,6 +28,18 @@ def rows(native: Mapping[str, VenueSpec]) -> list[dict[str, Any]]:
             "account": "watch" if caps.watch_orders else f"REST poll {USER_POLL_S:g} s",
             "credentials": list(caps.credentials)})
     return out
+
+
+def native_twin(exchange: str, native: Mapping[str, VenueSpec], among: Iterable[str]) -> str | None:
+    """The venue of `among` (native venues, e.g. the simulator's dialects) whose REST host is among
+    the hosts of ccxt's URLs for `exchange`, i.e. that speaks its protocol (``gate`` -> ``gateio``);
+    None when none does."""
+    hosts = api_hosts(exchange)
+    for name in among:
+        spec = native.get(name)
+        if spec is not None and urlsplit(spec.rest_url).hostname in hosts:
+            return name
+    return None
 
 
 def table(listed: list[dict[str, Any]]) -> str:

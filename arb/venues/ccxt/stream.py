@@ -86,6 +86,11 @@ async def close_sockets(client: Any, reason: str = "closed by arb") -> None:
     await asyncio.sleep(0)  # let the sockets' close tasks start
 
 
+def _dialled(socket: Any) -> bool:
+    """Whether a ccxt WebSocket client was ever asked to connect (is connecting, open or done)."""
+    return bool(socket.connecting or socket.connection is not None or socket.connected.done())
+
+
 def _cancelled_here() -> bool:
     """True when this task itself is being cancelled (not a ccxt future it awaited)."""
     task = asyncio.current_task()
@@ -178,9 +183,14 @@ class CcxtStream(BaseWebSocketInterface):
         self.handlers.on_stream_state(self.venue, False, [symbol])
 
     async def _book_loop(self, symbol: Symbol, pair: str) -> None:
-        ever_up, last_id, retry = False, 0, RETRY_S
+        # `dropped`: the book was dropped (socket failed, or resubscribed) since it was last up, or
+        # before its first book (ccxt's MEXC class buffers 25 diffs before its first snapshot, so a
+        # drop can come first); the book coming up after a drop is a reconnect either way
+        dropped, last_id, retry = False, 0, RETRY_S
 
         def down(reason: str) -> None:
+            nonlocal dropped
+            dropped = True
             self.down(symbol, reason)
 
         while True:
@@ -234,9 +244,9 @@ class CcxtStream(BaseWebSocketInterface):
                 self.up.add(symbol)
                 retry = RETRY_S
                 self.stats.connects += 1
-                if ever_up:
+                if dropped:
                     self.stats.reconnects += 1
-                ever_up = True
+                dropped = False
                 self.handlers.on_stream_state(self.venue, True, [symbol])
 
     # ------------------------------------------------------------------ the account
@@ -264,7 +274,12 @@ class CcxtStream(BaseWebSocketInterface):
             self.handlers.on_stream_state(self.venue, up, [])
 
     def _sockets_ready(self) -> bool:
-        sockets = list(getattr(self.private.client if self.private else None, "clients", {}).values())
+        """Every socket the account client dialled is open, and one carries subscriptions. Sockets
+        ccxt keeps without ever dialling them are left out: MEXC's client holds one on the bare spot
+        URL only to make concurrent watches wait for one listen key (its account socket is the URL
+        with ``?listenKey=``), and would otherwise keep the user stream down for good."""
+        clients = getattr(self.private.client if self.private else None, "clients", {})
+        sockets = [s for s in clients.values() if _dialled(s)]
         ready = [s for s in sockets if s.connected.done() and not s.connected.cancelled()
                  and s.connected.exception() is None]
         return bool(ready) and len(ready) == len(sockets) and any(s.subscriptions for s in ready)
