@@ -153,6 +153,7 @@ class RateLimiter:
         self._headers = {spec.header.lower(): spec.name for spec in pools if spec.header}
         self._waiting: dict[Priority, deque[_Waiter]] = {p: deque() for p in Priority}
         self._head: _Waiter | None = None
+        self._nap: asyncio.Future[None] | None = None  # the head's sleep, cut short for a better request
         self.frozen_until = 0.0
         self.banned_until = 0.0
         self._penalty_s = 0.0
@@ -265,6 +266,8 @@ class RateLimiter:
         self.waited += 1
         if self._head is None:
             self._promote()
+        elif priority < self._head.priority and self._nap is not None:
+            self._nap.cancel()  # the head (a snapshot) sleeps until its weight fits: an order goes first now
         try:
             if timeout is None:
                 await asyncio.shield(waiter.future)
@@ -287,6 +290,8 @@ class RateLimiter:
         if waiter in queue:
             queue.remove(waiter)
         if self._head is waiter:
+            if self._nap is not None:
+                self._nap.cancel()  # its server stops sleeping for it
             self._head = None
             self._promote()
 
@@ -312,9 +317,21 @@ class RateLimiter:
                 self._debit(waiter.draws)
                 waiter.future.set_result(None)
                 break
-            await self._sleep(delay)
+            await self._sleep_unless_outranked(delay)
         if self._head is waiter:
             self._promote()
+
+    async def _sleep_unless_outranked(self, delay: float) -> None:
+        """The head's sleep; `acquire` ends it early when a more important request queues, so an
+        order never waits out a snapshot's whole wait (~50 s for Binance after a 429)."""
+        nap = asyncio.ensure_future(self._sleep(delay))
+        self._nap = nap
+        try:
+            await asyncio.wait({nap})
+        finally:
+            if self._nap is nap:
+                self._nap = None
+            nap.cancel()
 
     # ------------------------------------------------------------------ venue feedback
 

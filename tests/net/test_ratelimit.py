@@ -153,3 +153,20 @@ def test_unknown_pool_and_oversized_weight_are_errors() -> None:
         rl.try_acquire({"nope": 1})
     with pytest.raises(ValueError, match="exceeds pool"):
         rl.try_acquire({"ip": 11})
+
+
+async def test_an_order_does_not_wait_out_a_sleeping_snapshot() -> None:
+    """After a 429 the pools are empty and a snapshot (which keeps 2 x reserve free) sleeps ~9 s
+    for its weight; an order queued meanwhile needs only the freeze to end and one token. Real
+    time: the snapshot's sleep must be cut short for it, not merely re-checked when it ends."""
+    rl = RateLimiter("binance", [PoolSpec("weight", 100, 10.0)], reserve=0.2)
+    rl.on_rate_limited(0.2)  # frozen 0.2 s, then 5 weight/s (halved)
+    snapshot = asyncio.create_task(rl.acquire({"weight": 5}, Priority.SNAPSHOT))  # 45 tokens: ~9 s
+    await asyncio.sleep(0.05)
+    started = asyncio.get_running_loop().time()
+    await asyncio.wait_for(rl.acquire({"weight": 1}, Priority.ORDER), 3.0)
+    assert asyncio.get_running_loop().time() - started < 1.5  # the freeze, then 1 token at 5/s
+    assert not snapshot.done()  # the snapshot still waits for its reserve
+    snapshot.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await snapshot
