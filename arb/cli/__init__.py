@@ -248,7 +248,7 @@ def demo_venue_text(text: str) -> str:
     if text in simulated_venues() or (text.startswith("ccxt:") and len(text) > len("ccxt:")):
         return text
     raise argparse.ArgumentTypeError(
-        f"{text!r}: expected one of {', '.join(simulated_venues())}, or ccxt:ID (e.g. ccxt:binance)")
+        f"{text!r}: expected one of {', '.join(simulated_venues())}, or ccxt:ID (a ccxt exchange id)")
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -279,8 +279,8 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--duration", type=positive_float, default=15.0, help="seconds to run (default 15)")
     parser.add_argument("--venues", nargs="+", default=simulated_venues(), type=demo_venue_text,
                         metavar="VENUE", help=f"at least two of {', '.join(simulated_venues())} (default: "
-                        "all); ccxt:ID drives one through ccxt's own class for exchange ID, e.g. "
-                        "ccxt:binance gateio mexc")
+                        "all); ccxt:ID drives one through ccxt's own class for exchange ID instead of "
+                        "arb's connector (`arb-engine venues` lists the ids)")
     parser.add_argument("--symbols", nargs="+", type=symbol_text,
                         default=["BTC/USDT", "ETH/USDT", "SOL/USDT"],
                         help="BASE/QUOTE symbols (default BTC/USDT ETH/USDT SOL/USDT), or auto: every "

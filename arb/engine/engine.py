@@ -66,6 +66,7 @@ DECISION_SAMPLES = 100_000
 OUTCOMES_KEPT = 1_000  # recent outcomes in memory; totals are counted (`Totals`)
 SETTLE_NS = 500 * 1_000_000  # a venue's balance reports are trusted this long after its last order ended
 MS = 1_000_000
+ROUNDS_ON_STOP = 3  # stop() waits for trades in flight, and for those their settling started
 
 
 def run_tag(run_id: int, now_ns: int) -> str:
@@ -203,6 +204,7 @@ class Engine:
         ))
         self.journal.on_commit = self.metrics.journal_write.observe  # thread-safe
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False  # stop() began: no new trade, those in flight finish
         self._executor: Executor | None = None
         self._handlers = _Handlers(self)
         self.upkeep = Upkeep(self)
@@ -358,6 +360,7 @@ class Engine:
             await asyncio.wait(list(self._tasks))
 
     async def stop(self) -> None:
+        self._stopping = True  # books keep updating until the streams close: nothing new is traded
         await self.upkeep.stop()
         await self.universe.stop()
         for check in list(self._checks):
@@ -366,9 +369,12 @@ class Engine:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._refresher
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(task, timeout=5)
+        for _ in range(ROUNDS_ON_STOP):  # a trade settling may start another (a late fill's reopen)
+            for task in list(self._tasks):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(task, timeout=5)
+            if not self._tasks:
+                break
         for stream in self.streams.values():
             await stream.close()
         await self.books.close()
@@ -405,21 +411,7 @@ class Engine:
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
         """Ready when every book is SYNCED and trading is not HALTED (for /readyz)."""
-        reasons = []
-        unsynced = [f"{s.venue} {s.symbol}" for s in self.books.all() if s.state != 1]
-        if unsynced:
-            reasons.append(f"books not synced: {', '.join(unsynced[:10])}")
-        if self.risk.state.name == "HALTED":
-            reasons.append(f"halted: {self.risk.reason}")
-        if self.live and self.reconciliation is None:
-            reasons.append("reconciliation not done")
-        circuits = self.risk.open_circuits()
-        if circuits:
-            reasons.append("circuits: " + ", ".join(f"{v} {c.name}" for v, c in circuits.items()))
-        down = [v for v, up in self.user_streams.items() if not up]
-        if down:
-            reasons.append(f"user streams down: {', '.join(down)}")
-        return not reasons, {"reasons": reasons}
+        return report.readiness(self)
 
     def _on_opportunity(self, opp: Opportunity) -> None:
         task = asyncio.get_running_loop().create_task(self._execute(opp))
@@ -490,7 +482,9 @@ class Engine:
 
     def _trading_gate(self) -> str:
         state = self.risk.state  # read on every book update: an identity check, no string work
-        return "" if state is TradingState.ACTIVE else f"trading {state.name}"
+        if state is not TradingState.ACTIVE:
+            return f"trading {state.name}"
+        return "engine stopping" if self._stopping else ""
 
     def _venue_gate(self, venue: str) -> str:
         if self.risk.circuit_open(venue):

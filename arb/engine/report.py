@@ -158,3 +158,22 @@ def view_snapshot(engine: Engine, recent: int = 12) -> dict[str, Any]:
                      for v in engine.config.enabled_venues},
         "connections": connections,
     }
+
+
+def readiness(engine: Engine) -> tuple[bool, dict[str, Any]]:
+    """Ready when every book is SYNCED and trading is not HALTED (for /readyz)."""
+    reasons = []
+    unsynced = [f"{s.venue} {s.symbol}" for s in engine.books.all() if s.state != 1]
+    if unsynced:
+        reasons.append(f"books not synced: {', '.join(unsynced[:10])}")
+    if engine.risk.state.name == "HALTED":
+        reasons.append(f"halted: {engine.risk.reason}")
+    if engine.live and engine.reconciliation is None:
+        reasons.append("reconciliation not done")
+    circuits = engine.risk.open_circuits()
+    if circuits:
+        reasons.append("circuits: " + ", ".join(f"{v} {c.name}" for v, c in circuits.items()))
+    down = [v for v, up in engine.user_streams.items() if not up]
+    if down:
+        reasons.append(f"user streams down: {', '.join(down)}")
+    return not reasons, {"reasons": reasons}
