@@ -12,7 +12,7 @@ from pathlib import Path
 from arb.config import default_config
 from arb.engine.books import SyncState
 from arb.engine.engine import Engine
-from arb.engine.executor import OutcomeStatus
+from arb.engine.executor import Outcome, OutcomeStatus
 from arb.model import Symbol
 from arb.sim.server import SimExchange
 from arb.sim.universe import PAIRS, RENAMES, TRANSFERS, large_universe
@@ -84,9 +84,11 @@ async def test_auto_books_every_common_pair_trades_and_refreshes(tmp_path: Path)
         assert ("gateio", Symbol("GAS", "USDT")) not in wanted  # withdrawals suspended there
         # it trades: a window on the renamed pair, bought on MEXC (STEPNUSDT), sold on Binance
         sim.market.open_window(GMT, "mexc", "binance", net_bps=25.0, duration_ns=1_500_000_000)
-        await wait_for(lambda: any(o.status is OutcomeStatus.FILLED for o in engine.outcomes), 20,
-                       "a filled trade")
-        filled = next(o for o in engine.outcomes if o.status is OutcomeStatus.FILLED)
+        def on_gmt(o: Outcome) -> bool:  # the market's own noise may trade another pair meanwhile
+            return o.status is OutcomeStatus.FILLED and o.buy is not None and o.buy.symbol == GMT
+
+        await wait_for(lambda: any(on_gmt(o) for o in engine.outcomes), 20, "a filled GMT/USDT trade")
+        filled = next(o for o in engine.outcomes if on_gmt(o))
         assert filled.buy is not None and filled.sell is not None
         assert (filled.buy.venue, filled.sell.venue, filled.buy.symbol) == ("mexc", "binance", GMT)
         # the listings change while running: the next refresh adds and drops books
