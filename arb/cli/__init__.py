@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import arb
+from arb.cli.cluster import add_run_flags, cluster_settings, set_cluster_state
 from arb.cli.common import (
     EXIT_CODES_HELP,
     ExitCode,
@@ -125,10 +126,14 @@ def _set_state(args: argparse.Namespace, state: TradingState, reason: str) -> in
 
 
 def _halt(args: argparse.Namespace) -> int:
+    if args.cluster:
+        return set_cluster_state(args.cluster, TradingState.HALTED, args.reason)
     return _set_state(args, TradingState.HALTED, args.reason)
 
 
 def _resume(args: argparse.Namespace) -> int:
+    if args.cluster:
+        return set_cluster_state(args.cluster, TradingState.ACTIVE, "")
     return _set_state(args, TradingState.ACTIVE, "")
 
 
@@ -142,6 +147,8 @@ def _add_state_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         where = parser.add_mutually_exclusive_group()
         where.add_argument("--config", help="config file whose engine.data_dir holds the state")
         where.add_argument("--data-dir", default="./arb-data", help="engine data dir (default ./arb-data)")
+        where.add_argument("--cluster", metavar="URL", default=None,
+                           help="every worker of the cluster at this NATS server (within 1 s)")
         if name == "halt":
             parser.add_argument("--reason", default="operator halt", help="recorded with the state")
         parser.set_defaults(handler=handler)
@@ -152,7 +159,7 @@ def _run(args: argparse.Namespace) -> int:
 
     return run_main(args.config, live=args.live, sim=args.sim, duration=args.duration, seed=args.seed,
                     sim_urls=args.sim_url, use_uvloop=args.use_uvloop, quiet=args.quiet, wait=args.wait,
-                    universe=args.universe)
+                    universe=args.universe, cluster=cluster_settings(args))
 
 
 def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -171,6 +178,7 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--wait", action="store_true",
                         help="keep running when nothing can be traded (else say why and exit 4)")
     universe_flag(parser)
+    add_run_flags(parser)
     parser.set_defaults(handler=_run)
 
 

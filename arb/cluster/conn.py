@@ -12,6 +12,7 @@ Names (one NATS account holds one cluster):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,7 @@ from urllib.parse import urlparse
 import msgspec
 import nats
 import nats.errors
+import nats.js.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext, api
 from nats.js.kv import KeyValue
@@ -41,6 +43,12 @@ WORKER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MIN_LEASE_S = 1.0  # JetStream expires entries on a timer: shorter leases would flap
 MAX_LEASE_S = 600.0
 NATS_TIMEOUT_S = 2.0
+DEFAULT_LEASE_S = 3.0
+# entries expire after this share of the lease period, renewed every fifth of it (three renewals may
+# fail or be late before one expires): a dead worker's leases are gone within 3/5 of a lease, and
+# the others take them within the next fifth
+EXPIRY_SHARE = 0.6
+TICKS_PER_LEASE = 5
 
 
 class ClusterError(ArbError):
@@ -57,7 +65,7 @@ class ClusterSettings(msgspec.Struct, frozen=True):
 
     url: str
     worker: str
-    lease_s: float = 3.0
+    lease_s: float = DEFAULT_LEASE_S
     replicas: int = 1
 
     def check(self) -> ClusterSettings:
@@ -80,8 +88,8 @@ class ClusterSettings(msgspec.Struct, frozen=True):
 
     @property
     def tick_s(self) -> float:
-        """How often leases and the heartbeat are renewed (four times per lease)."""
-        return self.lease_s / 4
+        """How often leases and the heartbeat are renewed (five times per lease)."""
+        return self.lease_s / TICKS_PER_LEASE
 
 
 Callback = Callable[[], Awaitable[None]]
@@ -115,16 +123,47 @@ class Buckets(NamedTuple):
     state: KeyValue
 
 
-async def open_buckets(js: JetStreamContext, *, lease_s: float, replicas: int = 1) -> Buckets:
-    """Create (or bind to) the cluster's buckets and event stream."""
+async def _bucket(js: JetStreamContext, config: api.KeyValueConfig, *, create: bool = True) -> KeyValue:
+    """Bind to the bucket, creating it (with `create`) when the cluster has none yet."""
+    try:
+        return await js.key_value(config.bucket)
+    except nats.js.errors.BucketNotFoundError:
+        if not create:
+            raise ClusterError(f"no cluster here yet (no bucket {config.bucket}): start a worker "
+                               "first") from None
+    try:
+        return await js.create_key_value(config)
+    except nats.js.errors.BadRequestError:  # created by another worker meanwhile
+        return await js.key_value(config.bucket)
+
+
+async def open_buckets(js: JetStreamContext, *, lease_s: float | None = None, replicas: int = 1) -> Buckets:
+    """Bind to (or create) the cluster's buckets and event stream. `lease_s` None: an observer binds
+    to what exists, whatever its lease period (`ClusterError` when no worker ever ran); otherwise
+    the cluster's lease period must be `lease_s` (`ClusterError` names the one in force)."""
     storage = api.StorageType.FILE
-    leases = await js.create_key_value(api.KeyValueConfig(
-        bucket=LEASES_BUCKET, ttl=lease_s, history=1, replicas=replicas, storage=storage))
-    ledger = await js.create_key_value(api.KeyValueConfig(
+    leases = await _bucket(js, api.KeyValueConfig(
+        bucket=LEASES_BUCKET, ttl=(lease_s or DEFAULT_LEASE_S) * EXPIRY_SHARE, history=1, replicas=replicas,
+        storage=storage), create=lease_s is not None)
+    ttl = (await leases.status()).ttl
+    if lease_s is not None and ttl is not None and abs(ttl / EXPIRY_SHARE - lease_s) > 1e-3:
+        raise ClusterError(f"this cluster's lease period is {ttl / EXPIRY_SHARE:g} s (its bucket "
+                           f"{LEASES_BUCKET} says so): run with --lease-s {ttl / EXPIRY_SHARE:g}, or start "
+                           "a new cluster")
+    ledger = await _bucket(js, api.KeyValueConfig(
         bucket=LEDGER_BUCKET, history=LEDGER_HISTORY, replicas=replicas, storage=storage))
-    state = await js.create_key_value(api.KeyValueConfig(
-        bucket=STATE_BUCKET, history=8, replicas=replicas, storage=storage))
-    await js.add_stream(api.StreamConfig(
-        name=EVENTS_STREAM, subjects=[f"{EVENTS_SUBJECT}.>"], num_replicas=replicas, storage=storage,
-        max_age=7 * 86_400.0))
+    state = await open_state(js, replicas)
+    try:
+        await js.stream_info(EVENTS_STREAM)
+    except nats.js.errors.NotFoundError:
+        with contextlib.suppress(nats.js.errors.BadRequestError):  # another worker was first
+            await js.add_stream(api.StreamConfig(
+                name=EVENTS_STREAM, subjects=[f"{EVENTS_SUBJECT}.>"], num_replicas=replicas,
+                storage=storage, max_age=7 * 86_400.0))
     return Buckets(leases, ledger, state)
+
+
+async def open_state(js: JetStreamContext, replicas: int = 1) -> KeyValue:
+    """The trading-state bucket alone (`halt --cluster` before any worker ran creates it)."""
+    return await _bucket(js, api.KeyValueConfig(
+        bucket=STATE_BUCKET, history=8, replicas=replicas, storage=api.StorageType.FILE))

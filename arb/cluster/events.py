@@ -12,7 +12,9 @@ import asyncio
 import contextlib
 import enum
 import logging
+import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -39,8 +41,9 @@ class EventKind(enum.IntEnum):
 class EventPublisher:
     """Queue and publish one worker's events."""
 
-    def __init__(self, js: JetStreamContext, worker: str) -> None:
+    def __init__(self, js: JetStreamContext, worker: str, clock_ns: Callable[[], int] = time.time_ns) -> None:
         self._js = js
+        self._clock = clock_ns
         self.worker = worker
         self._queue: deque[tuple[str, bytes]] = deque()
         self._wake = asyncio.Event()
@@ -55,7 +58,8 @@ class EventPublisher:
             self._queue.popleft()
             self.dropped += 1
         subject = f"{EVENTS_SUBJECT}.{self.worker}.{kind.name.lower()}"
-        self._queue.append((subject, self._encoder.encode({"worker": self.worker, **payload})))
+        body = {"worker": self.worker, "ts_ns": self._clock(), **payload}
+        self._queue.append((subject, self._encoder.encode(body)))
         self._wake.set()
 
     def start(self) -> None:

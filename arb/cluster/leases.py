@@ -1,6 +1,8 @@
 """Membership and symbol ownership by lease.
 
-Both live in the ``arb_leases`` bucket, whose entries expire `lease_s` after their last write:
+Both live in the ``arb_leases`` bucket, whose entries expire 3/5 of the lease period `lease_s`
+after their last write (rewritten every fifth of it): a worker that stops renewing has lost
+its symbols to the others within one lease period.
 
 - ``member.<worker>``: a heartbeat, rewritten every tick; a worker that dies or loses NATS drops
   out of the cluster within one lease period.
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 MEMBER = "member."
 LEASE = "lease."
 KV_DELETED = ("DEL", "PURGE")
+WATCH_IDLE_S = 2.0
 
 
 class LeaseEvent(enum.IntEnum):
@@ -63,7 +66,8 @@ def owner_of(symbol: str, members: Iterable[str]) -> str | None:
 async def read_prefix(kv: KeyValue, prefix: str) -> dict[str, tuple[bytes, int]]:
     """Live entries under `prefix` (key without the prefix -> value, revision): one pass of a watcher
     over the last value of each key."""
-    watcher = await kv.watch(f"{prefix}>")
+    # an ephemeral consumer per read: unsubscribing leaves it on the server, so it must expire soon
+    watcher = await kv.watch(f"{prefix}>", inactive_threshold=WATCH_IDLE_S)
     out: dict[str, tuple[bytes, int]] = {}
     try:
         while True:
@@ -84,7 +88,7 @@ async def read_prefix(kv: KeyValue, prefix: str) -> dict[str, tuple[bytes, int]]
 
 
 class Leases:
-    """One worker's heartbeat and symbol leases; `tick()` once every `tick_s` (a quarter lease).
+    """One worker's heartbeat and symbol leases; `tick()` once every `tick_s` (a fifth of a lease).
 
     Parameters
     ----------

@@ -21,7 +21,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js.kv import KeyValue
 
-from arb.cluster.conn import STATE_KEY, STATE_SUBJECT, ClusterError, connect, open_buckets
+from arb.cluster.conn import STATE_KEY, STATE_SUBJECT, ClusterError, connect, open_state
 from arb.engine.risk import TradingState
 
 log = logging.getLogger(__name__)
@@ -49,16 +49,16 @@ async def read_record(kv: KeyValue) -> StateRecord:
         return StateRecord(TradingState.HALTED, f"unreadable cluster state {entry.value!r:.80}")
 
 
-async def set_cluster_state(url: str, state: TradingState, reason: str, *, by: str = "operator",
-                            lease_s: float = 3.0) -> tuple[StateRecord, StateRecord]:
+async def set_cluster_state(url: str, state: TradingState, reason: str, *,
+                            by: str = "operator") -> tuple[StateRecord, StateRecord]:
     """Write and broadcast the cluster's trading state; returns (before, after)."""
     nc = await connect(url, name=f"arb-{state.name.lower()}", first_timeout_s=5.0)
     try:
-        buckets = await open_buckets(nc.jetstream(), lease_s=lease_s)
-        before = await read_record(buckets.state)
+        kv = await open_state(nc.jetstream())
+        before = await read_record(kv)
         record = StateRecord(state, reason, time.time_ns(), by)
         raw = msgspec.json.encode(record)
-        await buckets.state.put(STATE_KEY, raw)
+        await kv.put(STATE_KEY, raw)
         await nc.publish(STATE_SUBJECT, raw)
         await nc.flush(timeout=2)
         return before, record

@@ -3,7 +3,7 @@
 Start-up (`arb.cluster.wiring` does it for `run --cluster`): `connect()` before the engine starts
 (NATS reachable, buckets bound, the cluster's trading state read and applied: a worker that starts
 while the cluster is HALTED starts HALTED), then `attach()` once the engine knows its symbols and
-balances. A background loop, once per tick (a quarter lease):
+balances. A background loop, once per tick (a fifth of a lease):
 
 1. heartbeat and leases (`Leases.tick`): this worker's shard of the symbols;
 2. the trading state re-read (a missed broadcast is caught here);
@@ -66,6 +66,7 @@ class WorkerState(enum.IntEnum):
     TRADING = 2  # connected, confirmed, cluster ACTIVE
     HALTED = 3  # the cluster is halted
     FAILED_CLOSED = 4  # NATS away or allocation not confirmed since
+    LEFT = 5  # stopped: allocation and leases given back
 
 
 class ClusterWorker:
@@ -104,6 +105,7 @@ class ClusterWorker:
         self._loop: asyncio.Task[None] | None = None
         self._balance: Callable[[str, str], Decimal] | None = None
         self._by_text: dict[str, Symbol] = {}
+        self._left = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -122,7 +124,7 @@ class ClusterWorker:
             await self._nc.close()
             raise ClusterError(f"cannot set up the cluster at {self.settings.url}: "
                                f"{exc or type(exc).__name__}") from None
-        self.events = EventPublisher(js, self.worker)
+        self.events = EventPublisher(js, self.worker, self._clock)
         self.events.start()
         self.connected = True
         self.risk.gate = self
@@ -143,6 +145,7 @@ class ClusterWorker:
 
     async def stop(self) -> None:
         """Leave cleanly: settle fills, give the allocation and the leases back, close."""
+        self._left = True
         if self._loop is not None:
             self._loop.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -171,6 +174,8 @@ class ClusterWorker:
 
     @property
     def state(self) -> WorkerState:
+        if self._left:
+            return WorkerState.LEFT
         if self.halted:
             return WorkerState.HALTED
         if not (self.connected and self.confirmed):
@@ -180,7 +185,7 @@ class ClusterWorker:
     # ------------------------------------------------------------------ NATS connection
 
     async def _on_down(self) -> None:
-        if self.connected:
+        if self.connected and not self._left:
             log.warning("%s: NATS connection lost: no new trade until it is back and the allocation "
                         "is confirmed", self.worker)
         self.connected = False
@@ -302,11 +307,16 @@ class ClusterWorker:
 
     # ------------------------------------------------------------------ reporting
 
+    def summary_text(self) -> str:
+        """The worker's end-of-run lines (run's summary)."""
+        return "\n".join(f"  {name:<22} {value}" for name, value in self.summary().items())
+
     def summary(self) -> Mapping[str, object]:
         return {
             "worker": self.worker, "state": self.state.name, "members": list(self.members),
             "owned": sorted(map(str, self.owned)),
-            "allocation": {f"{v}.{a}": str(self.allocation.held.get((v, a), ZERO)) for v, a in self.keys},
+            "allocation": {f"{v}.{a}": f"{self.allocation.held.get((v, a), ZERO).normalize():f}"
+                           for v, a in self.keys},
             "refused": {r.name: n for r, n in self.refused.items()},
             "events_published": self.events.published if self.events else 0,
             "tick_errors": self.tick_errors,

@@ -1,0 +1,85 @@
+"""The `--cluster` flags: `run --cluster URL [--worker NAME] [--lease-s S]`, `halt|resume --cluster URL`.
+
+NATS (nats-py, the `cluster` extra) is imported only when a command is given `--cluster`; without it
+nothing changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import socket
+from typing import TYPE_CHECKING
+
+from arb.cli.common import UsageError
+from arb.engine.risk import TradingState
+from arb.errors import ConfigError
+
+if TYPE_CHECKING:
+    from arb.cluster.conn import ClusterSettings
+
+FLAG_OF = {"cluster.url": "--cluster", "cluster.worker": "--worker", "cluster.lease_s": "--lease-s",
+           "cluster.replicas": "--replicas"}
+
+
+def default_worker() -> str:
+    """``<host>-<pid>``, spelled as a worker name must be."""
+    host = re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname())[:40] or "worker"
+    return f"{host}-{os.getpid()}"
+
+
+def add_run_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("cluster mode (NATS JetStream; README: Cluster)")
+    group.add_argument("--cluster", metavar="URL", default=None,
+                       help="join the cluster at this NATS server (nats://host:4222): a shard of the "
+                            "symbols, an allocation of the shared funds, one trading state")
+    group.add_argument("--worker", metavar="NAME", default=None,
+                       help="this worker's name, unique in the cluster (default <host>-<pid>)")
+    group.add_argument("--lease-s", type=float, default=3.0, metavar="S",
+                       help="symbol lease and heartbeat period: a dead worker's symbols move within it "
+                            "(default 3, 1-600)")
+    group.add_argument("--replicas", type=int, default=1, metavar="N",
+                       help="JetStream replicas of the cluster's buckets and stream: 1, or 3 on a 3-node "
+                            "NATS (default 1)")
+
+
+def _nats_missing() -> UsageError:
+    return UsageError("--cluster needs nats-py: pip install 'arb[cluster]' (included in '.[dev]')")
+
+
+def cluster_settings(args: argparse.Namespace) -> ClusterSettings | None:
+    """The run's cluster settings from its flags (None without `--cluster`), validated."""
+    if args.cluster is None:
+        for flag in ("worker",):
+            if getattr(args, flag) is not None:
+                raise UsageError(f"--{flag} needs --cluster URL")
+        return None
+    try:
+        from arb.cluster.conn import ClusterSettings
+    except ImportError:
+        raise _nats_missing() from None
+    settings = ClusterSettings(args.cluster, args.worker or default_worker(), args.lease_s, args.replicas)
+    try:
+        return settings.check()
+    except ConfigError as exc:
+        raise UsageError(f"{FLAG_OF.get(exc.field, exc.field)} {exc.value!r}: {exc.detail}") from None
+
+
+def set_cluster_state(url: str, state: TradingState, reason: str) -> int:
+    """`halt --cluster` / `resume --cluster`: write and broadcast the cluster's state."""
+    try:
+        from arb.cluster.conn import ClusterSettings
+        from arb.cluster.state import set_cluster_state as write
+    except ImportError:
+        raise _nats_missing() from None
+    try:
+        ClusterSettings(url, "cli").check()
+    except ConfigError as exc:
+        raise UsageError(f"--cluster {exc.value!r}: {exc.detail}") from None
+    before, after = asyncio.run(write(url, state, reason))
+    was = f"was {before.state.name}{': ' + before.reason if before.reason else ''}"
+    print(f"cluster {after.state.name}{f' ({reason})' if reason else ''} ({was}): {url}; every worker "
+          "applies it at once (a worker away from NATS on its return)")
+    return 0
