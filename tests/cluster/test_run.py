@@ -83,6 +83,11 @@ def test_halt_reaches_every_worker_within_a_second_and_nothing_is_sent_after(
         codes = [w.stop() for w in [*workers, *([late] if late else [])]]
     assert codes == [0] * len(codes), [w.output[-2000:] for w in workers]
     assert "Cluster" in workers[0].output and "LEFT" in workers[0].output
+    # every worker left cleanly: its allocation went back; the fills settled into the funds
+    ledger = asyncio.run(accounts(url))
+    assert ledger and all(not a.held and a.check() for a in ledger.values()), ledger
+    seeded = {"USDT": 100000, "BTC": 1, "ETH": 20, "SOL": 300, "XRP": 60000, "DOGE": 250000}
+    assert any(a.funds != seeded[key.split(".")[1]] for key, a in ledger.items()), "no fill settled"
 
 
 def test_a_killed_worker_loses_its_symbols_and_allocation_within_a_lease(
@@ -106,3 +111,28 @@ def test_a_killed_worker_loses_its_symbols_and_allocation_within_a_lease(
         w1.stop()
         code = w2.stop()
     assert code == 0, w2.output[-2000:]
+
+
+def test_a_worker_that_loses_nats_opens_nothing_until_it_is_back_and_confirmed(
+        nats_server: NatsServer, tmp_path: Path) -> None:
+    url = nats_server.url
+    worker = Worker(tmp_path, url, "w1", lease_s=LEASE_S)
+    try:
+        wait_for(lambda: _all_held(url, {"w1"}), START_S, "the worker owns every symbol")
+        wait_for(lambda: worker.orders_since(0) > 0, START_S, "the worker trades")
+        lost_at = time.time_ns()
+        nats_server.kill()
+        wait_for(lambda: "NATS connection lost" in worker.output, 10, "the worker noticed")
+        time.sleep(3.0)  # opportunities keep coming from the simulator: none may be taken
+        back_at = time.time_ns()
+        # trades in flight when NATS went finish; after the worker noticed (a few ms), nothing is sent
+        assert worker.orders_since(lost_at + 500_000_000) == 0
+        nats_server.start()  # same port, same store: the buckets and the ledger are still there
+        wait_for(lambda: worker.output.count("allocation confirmed") >= 2, 30, "allocation confirmed again")
+        wait_for(lambda: worker.orders_since(back_at) > 0, 30, "trading again")
+    finally:
+        code = worker.stop()
+    assert code == 0, worker.output[-2000:]
+    # the worker's summary counts what its gate refused: opportunities came while NATS was away
+    refused = next(line for line in worker.output.splitlines() if line.strip().startswith("refused"))
+    assert "NATS_DOWN" in refused, refused
