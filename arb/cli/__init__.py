@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import arb
-from arb.cli.cluster import add_run_flags, cluster_settings, set_cluster_state
+from arb.cli.cluster import add_run_flags, cluster_settings, cluster_status, set_cluster_state
 from arb.cli.common import (
     EXIT_CODES_HELP,
     ExitCode,
@@ -200,6 +200,8 @@ def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _report(args: argparse.Namespace) -> int:
+    if getattr(args, "cluster", None):
+        return cluster_status(args.cluster, args.json)
     from arb.config import default_config
     from arb.reports import main as report_main
 
@@ -217,6 +219,9 @@ def _add_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         where = parser.add_mutually_exclusive_group()
         where.add_argument("--config", help="config file (its journal and metrics port)")
         where.add_argument("--data-dir", default="./arb-data", help="engine data dir (default ./arb-data)")
+        if name == "status":
+            where.add_argument("--cluster", metavar="URL", default=None,
+                               help="the whole cluster at this NATS server: members, shards, ledger, state")
         parser.add_argument("--json", action="store_true", help="JSON output")
         if name != "status":
             parser.add_argument("--csv", action="store_true", help="CSV output")

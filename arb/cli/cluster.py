@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import socket
@@ -82,4 +83,21 @@ def set_cluster_state(url: str, state: TradingState, reason: str) -> int:
     was = f"was {before.state.name}{': ' + before.reason if before.reason else ''}"
     print(f"cluster {after.state.name}{f' ({reason})' if reason else ''} ({was}): {url}; every worker "
           "applies it at once (a worker away from NATS on its return)")
+    return 0
+
+
+def cluster_status(url: str, as_json: bool) -> int:
+    """`status --cluster`: members, who owns which symbol, the ledger, the state."""
+    try:
+        from arb.cluster.conn import ClusterSettings
+        from arb.cluster.status import cluster_status as read
+        from arb.cluster.status import status_text
+    except ImportError:
+        raise _nats_missing() from None
+    try:
+        ClusterSettings(url, "cli").check()
+    except ConfigError as exc:
+        raise UsageError(f"--cluster {exc.value!r}: {exc.detail}") from None
+    status = asyncio.run(read(url))
+    print(json.dumps(status, indent=2) if as_json else status_text(status))
     return 0
