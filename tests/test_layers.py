@@ -19,7 +19,8 @@ ALLOWED: dict[str, set[str]] = {
     "runner": {"cluster", "universe", "ops", "demo", "engine", "sim", "obs", "venues", "net", "_core",
                "config", "model", "errors"},
     # cluster mode: NATS lives here only; it drives the engine through its hooks (arb.engine.hooks)
-    "cluster": {"engine", "universe", "obs", "venues", "net", "_core", "config", "model", "errors"},
+    "cluster": {"demo", "sim", "engine", "universe", "obs", "venues", "net", "_core", "config", "model",
+                "errors"},
     "engine": {"universe", "venues", "net", "_core", "model", "errors", "config", "obs"},
     # the symbol universe: the venues' public lists through their interfaces; never the engine
     "universe": {"venues", "net", "_core", "model", "errors", "config"},

@@ -20,7 +20,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import arb
-from arb.cli.cluster import add_run_flags, cluster_settings, cluster_status, set_cluster_state
+from arb.cli.cluster import (
+    add_run_flags,
+    cluster_demo,
+    cluster_settings,
+    cluster_status,
+    set_cluster_state,
+    worker_count,
+)
 from arb.cli.common import (
     EXIT_CODES_HELP,
     ExitCode,
@@ -243,6 +250,9 @@ def _demo(args: argparse.Namespace) -> int:
         raise UsageError(f"--data-dir {args.data_dir} is a file, not a directory")
     if "auto" in args.symbols and len(args.symbols) > 1:
         raise UsageError("--symbols: auto (every pair two venues list) or BASE/QUOTE symbols, not both")
+    if args.cluster is not None:
+        return cluster_demo(args.cluster, args.duration, venues, args.symbols, args.seed, args.data_dir,
+                            use_uvloop=args.use_uvloop, universe=sim_universe(args.universe, venues))
     return demo_main(args.duration, venues, args.symbols, args.seed, args.data_dir,
                      use_uvloop=args.use_uvloop, universe=sim_universe(args.universe, venues))
 
@@ -265,6 +275,9 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     universe_flag(parser)
     parser.add_argument("--seed", type=int, default=1, help="market seed (same seed, same market)")
     parser.add_argument("--data-dir", default=None, help="journal and state (default: a temp dir)")
+    parser.add_argument("--cluster", type=worker_count, default=None, metavar="N",
+                        help="cluster mode: a local nats-server and N workers (2-8) sharing the one "
+                             "simulated account (needs the dev install's nats-server)")
     parser.set_defaults(handler=_demo)
 
 

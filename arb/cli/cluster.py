@@ -12,15 +12,19 @@ import json
 import os
 import re
 import socket
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from arb.cli.common import UsageError
 from arb.engine.risk import TradingState
 from arb.errors import ConfigError
+from arb.sim.universe import SimUniverse
 
 if TYPE_CHECKING:
     from arb.cluster.conn import ClusterSettings
 
+MAX_DEMO_WORKERS = 8
 FLAG_OF = {"cluster.url": "--cluster", "cluster.worker": "--worker", "cluster.lease_s": "--lease-s",
            "cluster.replicas": "--replicas"}
 
@@ -101,3 +105,26 @@ def cluster_status(url: str, as_json: bool) -> int:
     status = asyncio.run(read(url))
     print(json.dumps(status, indent=2) if as_json else status_text(status))
     return 0
+
+
+def worker_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of workers, got {text!r}") from None
+    if not 2 <= value <= MAX_DEMO_WORKERS:
+        raise argparse.ArgumentTypeError(f"2 to {MAX_DEMO_WORKERS} workers, got {value}")
+    return value
+
+
+def cluster_demo(workers: int, duration: float, venues: list[str], symbols: list[str], seed: int,
+                 data_dir: str | None, *, use_uvloop: bool, universe: SimUniverse | None) -> int:
+    """`demo --cluster N`."""
+    try:
+        from arb.cluster.demo import main
+        from arb.cluster.server import server_binary
+    except ImportError:
+        raise _nats_missing() from None
+    server_binary()  # no binary: say so before anything starts
+    base = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="arb-cluster-demo-"))
+    return main(workers, duration, venues, symbols, seed, base, use_uvloop=use_uvloop, universe=universe)
