@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 MAX_QUEUED = 50_000
 RETRY_S = 0.25
+STOP_S = 3.0
 
 
 class EventKind(enum.IntEnum):
@@ -51,6 +52,7 @@ class EventPublisher:
         self._encoder = msgspec.json.Encoder()
         self.published = 0
         self.dropped = 0
+        self._stopping = False
 
     def emit(self, kind: EventKind, payload: dict[str, Any]) -> None:
         """Queue an event (no await: safe on the hot path)."""
@@ -66,10 +68,10 @@ class EventPublisher:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="cluster events")
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:  # a flag too: the client's publish may swallow a cancellation
             await self._wake.wait()
             self._wake.clear()
-            while self._queue:
+            while self._queue and not self._stopping:
                 subject, data = self._queue[0]
                 try:
                     await self._js.publish(subject, data, timeout=2.0)
@@ -92,8 +94,10 @@ class EventPublisher:
                     await asyncio.sleep(0.02)
 
     async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self._task, STOP_S)
             self._task = None

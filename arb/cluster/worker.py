@@ -39,6 +39,7 @@ from arb.model import ZERO, Opportunity, Symbol
 
 log = logging.getLogger(__name__)
 
+CLOSE_S = 5.0
 CLUSTER_REASON = "cluster: "  # prefix of the reason of a HALT that came from the cluster
 
 
@@ -148,8 +149,8 @@ class ClusterWorker:
         self._left = True
         if self._loop is not None:
             self._loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):  # the client may swallow
+                await asyncio.wait_for(self._loop, CLOSE_S)                 # a cancellation: bounded
         self.risk.gate = None
         if self._nc is None:
             return
@@ -168,8 +169,8 @@ class ClusterWorker:
             await self.events.stop()
         if self._state is not None:
             await self._state.stop()
-        with contextlib.suppress(nats.errors.Error, TimeoutError):
-            await self._nc.close()
+        with contextlib.suppress(nats.errors.Error, TimeoutError):  # bounded: a stop never hangs on NATS
+            await asyncio.wait_for(self._nc.close(), CLOSE_S)
         self._nc = None
 
     @property
@@ -198,7 +199,7 @@ class ClusterWorker:
     # ------------------------------------------------------------------ the background loop
 
     async def _run(self) -> None:
-        while True:
+        while not self._left:
             began = time.monotonic()
             if self.connected:
                 try:
