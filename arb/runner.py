@@ -23,7 +23,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import msgspec
 
@@ -41,6 +41,10 @@ from arb.ops.view import ViewMode, choose_mode, engine_controls, show
 from arb.sim.server import SimExchange, parse_sim_urls
 from arb.sim.universe import SimUniverse, large_universe
 from arb.venues.registry import venue_specs
+
+if TYPE_CHECKING:  # cluster mode imports NATS: only when `--cluster` is given
+    from arb.cluster.conn import ClusterSettings
+    from arb.cluster.worker import ClusterWorker
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +77,8 @@ def _cannot_trade(out: TextIO, reasons: list[str], wait: bool) -> bool:
 
 async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 1,
               out: TextIO | None = None, credentials: dict[str, Credentials] | None = None,
-              quiet: bool = True, wait: bool = False, universe: SimUniverse | None = None) -> int:
+              quiet: bool = True, wait: bool = False, universe: SimUniverse | None = None,
+              cluster: ClusterSettings | None = None) -> int:
     out = out or sys.stdout  # resolved per call, so a redirected stdout is honoured
     reasons = config_reasons(config)
     if reasons and _cannot_trade(out, reasons, wait):
@@ -96,11 +101,27 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
     health: HealthServer | None = None
     view: asyncio.Task[None] | None = None
     view_stop = asyncio.Event()
+    worker: ClusterWorker | None = None
     try:
         while not stop.is_set():
             engine = Engine(config, credentials=credentials)
+            if cluster is not None:
+                from arb.cluster import wiring
+                from arb.cluster.conn import ClusterError
+
+                try:
+                    worker = await wiring.join(cluster, engine)
+                except ClusterError as exc:  # before the engine started: nothing traded
+                    out.write(f"cannot join the cluster: {exc}\n")
+                    await engine.stop()
+                    engine = None
+                    return 2
             try:
                 await engine.start()
+                if worker is not None:
+                    wiring.attach(worker, engine)
+                    out.write(f"cluster worker {worker.worker} joined {worker.settings.url}: trading opens "
+                              "once its allocation is confirmed\n")
                 break
             except AuthenticationError as exc:  # a refused key does not heal by waiting
                 out.write(f"cannot start: {type(exc).__name__}: {exc}\n")
@@ -119,6 +140,9 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
                 out.flush()
                 await engine.stop()
                 engine = None
+                if worker is not None:
+                    await worker.stop()
+                    worker = None
                 if duration is not None and time.monotonic() - began + delay > duration:
                     out.write("giving up: the run's duration is over\n")
                     return 1
@@ -168,6 +192,10 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
             await health.stop()
         if engine is not None:
             await engine.stop()
+        if worker is not None:  # after the engine: its last fills settle, then the allocation goes back
+            await worker.stop()
+            out.write(f"\nCluster\n{worker.summary_text()}\n")
+        if engine is not None:
             out.write(f"\nSummary\n{summary_table(engine.summary())}\n\nTrades\n{trade_lines(engine.outcomes)}\n")
         if simulator is not None:
             await simulator.close()
@@ -176,7 +204,7 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
 
 def main(config_path: str, *, live: bool, sim: bool, duration: float | None, seed: int,
          sim_urls: Sequence[str] = (), use_uvloop: bool | None = None, quiet: bool = False,
-         wait: bool = False, universe: str = "default") -> int:
+         wait: bool = False, universe: str = "default", cluster: ClusterSettings | None = None) -> int:
     """`arb-engine run`; `sim_urls` (``VENUE=URL``) point venues at a running `arb-engine sim`;
     `universe` ``"large"``: the in-process simulator (`sim`) lists `large_universe`."""
     try:
@@ -209,7 +237,7 @@ def main(config_path: str, *, live: bool, sim: bool, duration: float | None, see
     try:
         listings = large_universe(list(config.enabled_venues)) if universe == "large" else None
         return event_loop.run(run(config, sim=sim, duration=duration, seed=seed, credentials=credentials,
-                                  quiet=quiet, wait=wait, universe=listings), uvloop)
+                                  quiet=quiet, wait=wait, universe=listings, cluster=cluster), uvloop)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

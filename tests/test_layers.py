@@ -9,15 +9,18 @@ ARB = Path(__file__).resolve().parents[1] / "arb"
 
 # layer -> the arb layers it may import (besides itself)
 ALLOWED: dict[str, set[str]] = {
-    "cli": {"universe", "ops", "reports", "check", "runner", "demo", "engine", "sim", "obs", "venues", "net",
-            "_core", "config", "model", "errors"},
+    "cli": {"cluster", "universe", "ops", "reports", "check", "runner", "demo", "engine", "sim", "obs",
+            "venues", "net", "_core", "config", "model", "errors"},
     "demo": {"universe", "engine", "sim", "obs", "venues", "net", "_core", "config", "model", "errors"},
     "reports": {"universe", "engine", "obs", "venues", "net", "_core", "config", "model", "errors"},
     "check": {"universe", "engine", "sim", "obs", "venues", "net", "_core", "config", "model", "errors"},
     "ops": {"universe", "demo", "engine", "sim", "obs", "venues", "net", "_core", "config", "model",
             "errors"},
-    "runner": {"universe", "ops", "demo", "engine", "sim", "obs", "venues", "net", "_core", "config", "model",
-               "errors"},
+    "runner": {"cluster", "universe", "ops", "demo", "engine", "sim", "obs", "venues", "net", "_core",
+               "config", "model", "errors"},
+    # cluster mode: NATS lives here only; it drives the engine through its hooks (arb.engine.hooks)
+    "cluster": {"demo", "sim", "engine", "universe", "obs", "venues", "net", "_core", "config", "model",
+                "errors"},
     "engine": {"universe", "venues", "net", "_core", "model", "errors", "config", "obs"},
     # the symbol universe: the venues' public lists through their interfaces; never the engine
     "universe": {"venues", "net", "_core", "model", "errors", "config"},

@@ -20,6 +20,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import arb
+from arb.cli.cluster import (
+    add_run_flags,
+    cluster_demo,
+    cluster_settings,
+    cluster_status,
+    set_cluster_state,
+    worker_count,
+)
 from arb.cli.common import (
     EXIT_CODES_HELP,
     ExitCode,
@@ -125,10 +133,14 @@ def _set_state(args: argparse.Namespace, state: TradingState, reason: str) -> in
 
 
 def _halt(args: argparse.Namespace) -> int:
+    if args.cluster:
+        return set_cluster_state(args.cluster, TradingState.HALTED, args.reason)
     return _set_state(args, TradingState.HALTED, args.reason)
 
 
 def _resume(args: argparse.Namespace) -> int:
+    if args.cluster:
+        return set_cluster_state(args.cluster, TradingState.ACTIVE, "")
     return _set_state(args, TradingState.ACTIVE, "")
 
 
@@ -142,6 +154,8 @@ def _add_state_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         where = parser.add_mutually_exclusive_group()
         where.add_argument("--config", help="config file whose engine.data_dir holds the state")
         where.add_argument("--data-dir", default="./arb-data", help="engine data dir (default ./arb-data)")
+        where.add_argument("--cluster", metavar="URL", default=None,
+                           help="every worker of the cluster at this NATS server (within 1 s)")
         if name == "halt":
             parser.add_argument("--reason", default="operator halt", help="recorded with the state")
         parser.set_defaults(handler=handler)
@@ -152,7 +166,7 @@ def _run(args: argparse.Namespace) -> int:
 
     return run_main(args.config, live=args.live, sim=args.sim, duration=args.duration, seed=args.seed,
                     sim_urls=args.sim_url, use_uvloop=args.use_uvloop, quiet=args.quiet, wait=args.wait,
-                    universe=args.universe)
+                    universe=args.universe, cluster=cluster_settings(args))
 
 
 def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -171,6 +185,7 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--wait", action="store_true",
                         help="keep running when nothing can be traded (else say why and exit 4)")
     universe_flag(parser)
+    add_run_flags(parser)
     parser.set_defaults(handler=_run)
 
 
@@ -215,6 +230,8 @@ def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _report(args: argparse.Namespace) -> int:
+    if getattr(args, "cluster", None):
+        return cluster_status(args.cluster, args.json)
     from arb.config import default_config
     from arb.reports import main as report_main
 
@@ -232,6 +249,9 @@ def _add_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         where = parser.add_mutually_exclusive_group()
         where.add_argument("--config", help="config file (its journal and metrics port)")
         where.add_argument("--data-dir", default="./arb-data", help="engine data dir (default ./arb-data)")
+        if name == "status":
+            where.add_argument("--cluster", metavar="URL", default=None,
+                               help="the whole cluster at this NATS server: members, shards, ledger, state")
         parser.add_argument("--json", action="store_true", help="JSON output")
         if name != "status":
             parser.add_argument("--csv", action="store_true", help="CSV output")
@@ -264,6 +284,11 @@ def _demo(args: argparse.Namespace) -> int:
     if "auto" in args.symbols and len(args.symbols) > 1:
         raise UsageError("--symbols: auto (every pair two venues list) or BASE/QUOTE symbols, not both")
     universe = sim_universe(args.universe, [v.name for v in venues])
+    if args.cluster is not None:
+        if any(v.exchange for v in venues):
+            raise UsageError("--cluster: the cluster demo runs arb's own connectors; drop the ccxt: venues")
+        return cluster_demo(args.cluster, args.duration, [v.name for v in venues], args.symbols, args.seed,
+                            args.data_dir, use_uvloop=args.use_uvloop, universe=universe)
     return demo_main(args.duration, venues, args.symbols, args.seed, args.data_dir,
                      use_uvloop=args.use_uvloop, universe=universe)
 
@@ -288,6 +313,9 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     universe_flag(parser)
     parser.add_argument("--seed", type=int, default=1, help="market seed (same seed, same market)")
     parser.add_argument("--data-dir", default=None, help="journal and state (default: a temp dir)")
+    parser.add_argument("--cluster", type=worker_count, default=None, metavar="N",
+                        help="cluster mode: a local nats-server and N workers (2-8) sharing the one "
+                             "simulated account (needs the dev install's nats-server)")
     parser.set_defaults(handler=_demo)
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 import msgspec
 
 from arb.config import RiskConfig
+from arb.engine.hooks import TradeGate
 from arb.model import ZERO, Opportunity, Side
 
 NS = 1_000_000_000
@@ -172,6 +173,7 @@ class RiskManager:
         # writes the state file; the engine swaps in one that runs off the event loop
         self.persist: Callable[[TradingState, str, int, Source], object] = functools.partial(
             write_state, state_path)
+        self.gate: TradeGate | None = None  # cluster mode: admission from the worker's allocation
         self._load_state()
 
     # ------------------------------------------------------------------ trading state
@@ -248,6 +250,8 @@ class RiskManager:
             if circuit.trial == opportunity_id:  # it ended without an order result on the venue
                 circuit.trial = ""
                 log.info("%s: circuit trial of %s returned unused", venue, opportunity_id)
+        if self.gate is not None:
+            self.gate.release(opportunity_id)
         res = self._reservations.pop(opportunity_id, None)
         if res is None:
             return
@@ -311,6 +315,8 @@ class RiskManager:
         if now - self._day_start >= DAY_NS:
             self._day_start, self.realised_pnl = now - now % DAY_NS, ZERO
         self.realised_pnl += amount
+        if self.gate is not None:
+            self.gate.on_pnl(amount)
         if -self.realised_pnl >= Decimal(str(self.config.max_daily_loss)):
             self.halt(f"daily realised loss {-self.realised_pnl} reached the limit")
 
@@ -362,6 +368,8 @@ class RiskManager:
         high = cfg.inventory_max.get(base)
         if high is not None and self._balances.get((opp.buy_venue, base), ZERO) + quantity > high:
             return self._reject("inventory above maximum")
+        if self.gate is not None and (refused := self.gate.admit(opp, quote_needed, quantity)):
+            return self._reject(refused)
         self._reservations[opp.id] = Reservation(
             opp.id, opp.buy_venue, opp.sell_venue, quote, base, quote_needed, quantity, notional
         )
@@ -379,5 +387,10 @@ class RiskManager:
         self._balances[(venue, quote)] = self._balances.get((venue, quote), ZERO) - sign * quote_qty
         if fee:
             self._balances[(venue, fee_asset)] = self._balances.get((venue, fee_asset), ZERO) - fee
+        if self.gate is not None:
+            self.gate.on_balance_change(venue, base, sign * qty)
+            self.gate.on_balance_change(venue, quote, -sign * quote_qty)
+            if fee:
+                self.gate.on_balance_change(venue, fee_asset, -fee)
         for asset in {base, quote, fee_asset}:
             self._refresh(venue, asset)

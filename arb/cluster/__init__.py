@@ -1,0 +1,13 @@
+"""Cluster mode on NATS JetStream: many workers, one account, no double spend.
+
+- `conn`: settings, the connection and the buckets/stream every worker shares.
+- `leases`: membership and symbol ownership by lease (a KV bucket whose entries expire).
+- `ledger`: balances and holdings per (venue, asset), changed only by compare-and-set.
+- `allocation`: a worker's local share of the ledger, what the hot path trades from.
+- `state`: the cluster's HALT/RESUME (a KV key plus a broadcast subject).
+- `events`: opportunities, fills and PnL published to a JetStream stream.
+- `worker`: one engine's member of the cluster (the engine's `TradeGate`).
+- `server`: a local `nats-server` process (tests and `demo --cluster`).
+
+Nothing here is imported unless `--cluster` is given: the engine itself never imports NATS.
+"""
