@@ -104,7 +104,7 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
     worker: ClusterWorker | None = None
     try:
         while not stop.is_set():
-            engine = Engine(config, credentials=credentials)
+            engine = Engine(config, credentials=credentials, instance=cluster.worker if cluster else "")
             if cluster is not None:
                 from arb.cluster import wiring
                 from arb.cluster.conn import ClusterError

@@ -80,7 +80,7 @@ async def run_cluster_demo(workers: int, duration: float, venues: Sequence[str],
                         for v in venues},
                 engine={"data_dir": str(data_dir / f"w{i}"), "mode": "live"},
             )
-            engine = Engine(config, credentials=sim_credentials(list(venues)))
+            engine = Engine(config, credentials=sim_credentials(list(venues)), instance=f"w{i}")
             worker = await wiring.join(ClusterSettings(url, f"w{i}", lease_s=LEASE_S), engine)
             pairs.append((engine, worker))
             await engine.start()

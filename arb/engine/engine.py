@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 import logging
 import time
 from collections import deque
@@ -66,18 +67,26 @@ DECISION_SAMPLES = 100_000
 OUTCOMES_KEPT = 1_000  # recent outcomes in memory; totals are counted (`Totals`)
 SETTLE_NS = 500 * 1_000_000  # a venue's balance reports are trusted this long after its last order ended
 MS = 1_000_000
+BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 ROUNDS_ON_STOP = 3  # stop() waits for trades in flight, and for those their settling started
 
 
-def run_tag(run_id: int, now_ns: int) -> str:
+def run_tag(run_id: int, now_ns: int, instance: str = "") -> str:
     """The prefix of this run's opportunity and client ids: the journal's run counter (unique per
-    data dir, same second included) and the start second in base 36 (unique across data dirs that
-    trade one account), e.g. ``7-tk2m9x-``: 9 characters, inside every venue's client id limit."""
+    data dir, same second included), the start second in base 36 and, for one of several processes
+    trading one account (cluster workers, which may start in the same second), 3 base-36 characters
+    of its name: e.g. ``7-tk2m9x-`` or ``7-tk2m9xq3f-``, inside every venue's client id limit."""
     seconds, digits = now_ns // 1_000_000_000, ""
     while seconds:
         seconds, digit = divmod(seconds, 36)
-        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
-    return f"{run_id}-{digits or '0'}-"
+        digits = BASE36[digit] + digits
+    salt = ""
+    if instance:
+        number = int.from_bytes(hashlib.sha256(instance.encode()).digest()[:4], "big")
+        for _ in range(3):
+            number, digit = divmod(number, 36)
+            salt += BASE36[digit]
+    return f"{run_id}-{digits or '0'}{salt}-"
 
 
 class Totals(msgspec.Struct):
@@ -146,8 +155,9 @@ class Engine:
                  credentials: Mapping[str, Credentials] | None = None,
                  clock_ns: Callable[[], int] = time.time_ns, public_factory: PublicFactory = make_public,
                  stream_factory: StreamFactory | None = None,
-                 specs: Mapping[str, VenueSpec] | None = None) -> None:
+                 specs: Mapping[str, VenueSpec] | None = None, instance: str = "") -> None:
         self.config = config
+        self._instance = instance  # this process's name among several trading one account (ids)
         self.specs = dict(specs) if specs is not None else venue_specs(config.venues)
         self.live = config.engine.mode == "live"
         self._make_public = public_factory
@@ -216,7 +226,7 @@ class Engine:
     async def start(self) -> None:
         await self.journal.open(mode=self.config.engine.mode, version=arb.__version__, now_ns=self._clock())
         self.control.start()
-        self.detector.set_run_tag(run_tag(self.journal.run_id or 0, self._clock()))
+        self.detector.set_run_tag(run_tag(self.journal.run_id or 0, self._clock(), self._instance))
         venues = self.config.enabled_venues
         wanted = set(self.config.symbol_list)
         for name, venue_cfg in venues.items():
@@ -279,7 +289,7 @@ class Engine:
             self.papers[name] = PaperExchange(
                 name, functools.partial(self._book_or_none, name), self._paper_balances,
                 taker_fee=fee, clock_ns=self._clock, on_fill=self._on_paper_fill,
-                run_tag=run_tag(self.journal.run_id or 0, self._clock()),
+                run_tag=run_tag(self.journal.run_id or 0, self._clock(), self._instance),
             )
             self.privates[name] = self.papers[name]
             for asset, amount in self._paper_balances.items():

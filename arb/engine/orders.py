@@ -170,7 +170,7 @@ class OrderTracker:
     def on_order(self, update: Order, detail: str = "update") -> Order | None:
         """Merge a venue's view of an order; returns the merged order, or None if untracked."""
         tracked = self._orders.get(update.client_order_id)
-        if tracked is None:
+        if tracked is None or tracked.order.venue != update.venue:  # another venue's id, not ours
             return None
         current = tracked.order
         status = current.status
@@ -219,6 +219,8 @@ class OrderTracker:
             self.duplicate_fills += 1
             return False
         tracked = self._orders.get(fill.client_order_id or "")
+        if tracked is not None and tracked.order.venue != fill.venue:  # another venue's id, not ours
+            tracked = None
         if tracked is None:
             tracked = self._by_order_id(fill.venue, fill.order_id)
         if tracked is None:

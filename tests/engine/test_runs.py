@@ -162,3 +162,15 @@ async def test_stop_while_opportunities_keep_coming_trades_nothing_new_and_journ
     finally:
         await journal.close()
     assert len(fills) == sum(n for _, n in engine.tracker.counts().values()) > 0
+
+
+def test_workers_trading_one_account_never_share_client_ids() -> None:
+    """Two processes on one account (cluster workers) may start in the same second with their own
+    journals (run 1 each): their names keep their ids apart (`demo --cluster 2` mixed two workers'
+    fills when they did not: tests/cluster/test_demo.py checks the ledger end to end)."""
+    from arb.engine.engine import run_tag
+
+    now = 1_800_000_000 * 10**9
+    tags = {run_tag(1, now, name) for name in ("w1", "w2", "w3", "w4")}
+    assert len(tags) == 4 and run_tag(1, now) == "1-tro8w0-"
+    assert all(t.replace("-", "").isalnum() for t in tags)
