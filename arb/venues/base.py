@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import abc
 import functools
+import logging
 from array import array
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -196,6 +197,23 @@ class StreamHandlers(Protocol):
     def on_stream_state(self, venue: str, connected: bool, symbols: Sequence[Symbol]) -> None:
         """The connection carrying `symbols` went up or down (down invalidates those books)."""
         ...
+
+
+class UserPushes:
+    """What every venue's user stream does with a push it cannot decode: count it, log the first one
+    with a sample, and tell the engine (which resolves that venue's orders by query)."""
+
+    _handlers: StreamHandlers
+    decode_errors: int
+    _logged_error: bool
+
+    def _undecodable(self, venue: str, err: DecodeError) -> None:
+        self.decode_errors += 1
+        if not self._logged_error:
+            logging.getLogger(type(self).__module__).warning(
+                "%s: undecodable private push (%s); sample: %r", venue, err, err.sample[:120])
+            self._logged_error = True
+        self._handlers.on_decode_error(err, None)
 
 
 class PublicExchangeInterface(abc.ABC):

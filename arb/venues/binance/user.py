@@ -28,7 +28,7 @@ from arb.credentials import Credentials
 from arb.errors import DecodeError
 from arb.model import Order, Symbol
 from arb.net.ws import WsClient
-from arb.venues.base import StreamHandlers
+from arb.venues.base import StreamHandlers, UserPushes
 from arb.venues.binance import auth, orders
 from arb.venues.binance import constants as c
 
@@ -104,7 +104,7 @@ class BinanceUserDialect:
         return json.dumps({"id": PING_ID, "method": c.WS_API_PING})
 
 
-class BinanceUserStream:
+class BinanceUserStream(UserPushes):
     """One account's order, fill and balance events, handed to the engine's `StreamHandlers`.
 
     Parameters
@@ -176,11 +176,7 @@ class BinanceUserStream:
             else:
                 self.ignored_events += 1  # balanceUpdate (deltas), listStatus, externalLockUpdate
         except DecodeError as err:
-            self.decode_errors += 1
-            if not self._logged_error:
-                log.warning("%s: undecodable user event (%s); sample: %s", c.VENUE, err, err.sample)
-                self._logged_error = True
-            self._handlers.on_decode_error(err, None)
+            self._undecodable(c.VENUE, err)
 
     def _with_fees(self, order: Order, traded: bool) -> Order:
         """The order with the commission of every fill seen so far (reports carry only the last)."""

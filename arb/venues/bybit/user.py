@@ -30,7 +30,7 @@ from arb.credentials import Credentials
 from arb.errors import DecodeError
 from arb.model import Symbol
 from arb.net.ws import WsClient
-from arb.venues.base import StreamHandlers
+from arb.venues.base import StreamHandlers, UserPushes
 from arb.venues.bybit import codec, orders
 from arb.venues.bybit import constants as c
 from arb.venues.bybit.auth import BybitSigner
@@ -140,7 +140,7 @@ def answered(pending: deque[int], req_id: str | int | None) -> int | None:
     return None
 
 
-class BybitUserStream:
+class BybitUserStream(UserPushes):
     """One account's order, fill and balance pushes, handed to the engine's `StreamHandlers`.
 
     Parameters
@@ -206,11 +206,7 @@ class BybitUserStream:
             else:
                 self.ignored_pushes += 1
         except DecodeError as err:
-            self.decode_errors += 1
-            if not self._logged_error:
-                log.warning("%s: undecodable private push (%s); sample: %r", c.VENUE, err, err.sample[:120])
-                self._logged_error = True
-            self._handlers.on_decode_error(err, None)
+            self._undecodable(c.VENUE, err)
 
     def _on_state(self, connected: bool, channels: Sequence[str]) -> None:
         self._handlers.on_stream_state(c.VENUE, connected, [])

@@ -28,7 +28,7 @@ from arb.errors import ArbError, DecodeError
 from arb.model import Symbol
 from arb.net.rest import RestClient
 from arb.net.ws import WsClient
-from arb.venues.base import StreamHandlers
+from arb.venues.base import StreamHandlers, UserPushes
 from arb.venues.mexc import codec, orders
 from arb.venues.mexc import constants as c
 
@@ -73,7 +73,7 @@ class MexcUserDialect:
         return '{"method": "PING"}'
 
 
-class MexcUserStream:
+class MexcUserStream(UserPushes):
     """One account's order, fill and balance pushes, handed to the engine's `StreamHandlers`.
 
     Parameters
@@ -222,11 +222,7 @@ class MexcUserStream:
             else:
                 self.ignored_pushes += 1
         except DecodeError as err:
-            self.decode_errors += 1
-            if not self._logged_error:
-                log.warning("%s: undecodable user push (%s); sample: %r", c.VENUE, err, err.sample[:80])
-                self._logged_error = True
-            self._handlers.on_decode_error(err, None)
+            self._undecodable(c.VENUE, err)
 
     def _on_state(self, connected: bool, channels: Sequence[str]) -> None:
         self._handlers.on_stream_state(c.VENUE, connected, [])

@@ -27,7 +27,7 @@ from arb.credentials import Credentials
 from arb.errors import DecodeError
 from arb.model import Fill, Order, Symbol
 from arb.net.ws import Socket, WsClient
-from arb.venues.base import StreamHandlers, guarded
+from arb.venues.base import StreamHandlers, UserPushes, guarded
 from arb.venues.okx import codec, orders
 from arb.venues.okx import constants as c
 from arb.venues.okx.auth import OkxSigner, passphrase_of
@@ -101,7 +101,7 @@ class LoginWsClient(WsClient):
             await super()._send_subscribe(conn, ws, channels)
 
 
-class OkxUserStream:
+class OkxUserStream(UserPushes):
     """One account's order, fill and balance pushes, handed to the engine's `StreamHandlers`.
 
     Parameters
@@ -172,11 +172,7 @@ class OkxUserStream:
             else:
                 self.ignored_pushes += 1
         except DecodeError as err:
-            self.decode_errors += 1
-            if not self._logged_error:
-                log.warning("%s: undecodable private push (%s); sample: %r", c.VENUE, err, err.sample[:120])
-                self._logged_error = True
-            self._handlers.on_decode_error(err, None)
+            self._undecodable(c.VENUE, err)
 
     def _on_state(self, connected: bool, channels: Sequence[str]) -> None:
         self._handlers.on_stream_state(c.VENUE, connected, [])
