@@ -14,6 +14,7 @@ time from a `ServerClock` (refreshed from ``/v5/market/time``; ``10002`` invalid
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -39,7 +40,7 @@ from arb.model import (
 from arb.net.contract import Params
 from arb.net.ratelimit import Priority
 from arb.net.rest import RestClient, decode_write_reply
-from arb.venues.base import PrivateExchangeInterface, RestBacked
+from arb.venues.base import PrivateExchangeInterface, RestBacked, common_symbol
 from arb.venues.bybit import codec, orders
 from arb.venues.bybit import constants as c
 from arb.venues.bybit.public import call
@@ -47,6 +48,8 @@ from arb.venues.clock import ServerClock
 
 CLIENT_ID: Final = re.compile(c.CLIENT_ID_CHARS)
 MAX_PAGES: Final = 10  # open orders: 10 pages of 50 cover the 500-order account cap
+
+log = logging.getLogger(__name__)
 
 
 def check_client_id(client_order_id: str) -> str:
@@ -188,8 +191,13 @@ class BybitPrivate(RestBacked, PrivateExchangeInterface):
         for _ in range(MAX_PAGES):
             page_params = [*params, ("cursor", cursor)] if cursor else params
             page = orders.decode_orders((await self._signed("GET", c.OPEN_ORDERS, params=page_params)).result)
-            out.extend(orders.to_order(m, symbol or c.SPELLING.common(m.symbol))
-                       for m in page.items)
+            for m in page.items:
+                pair = symbol or common_symbol(c.SPELLING, m.symbol)
+                if pair is None:  # a quote asset arb does not know: not a pair arb trades
+                    log.warning("%s open order %s on %s skipped: its quote asset is unknown",
+                                self.venue, m.orderId, m.symbol)
+                    continue
+                out.append(orders.to_order(m, pair))
             if not page.nextPageCursor or page.nextPageCursor == cursor or not page.items:
                 break
             cursor = page.nextPageCursor

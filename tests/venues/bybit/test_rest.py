@@ -225,6 +225,12 @@ async def test_account_calls(fake: tuple[FakeBybit, str]) -> None:
         # the cursor goes back as handed out (already encoded): the server decodes it once
         assert server.seen[-1][2]["cursor"] == "page_args=fd4300ae-7847-404e-b947-b46980a4d140&symbol=6&"
         assert client.limiter is client.rest.limiter and client.rest_metrics is client.rest.metrics
+        # an order on a pair whose quote asset arb does not know is not arb's: skipped, not an error
+        unknown = json.loads((server.samples / SAMPLES[c.OPEN_ORDERS]).read_text())
+        unknown["result"]["list"][0]["symbol"] = "ETHZZZQ"
+        unknown["result"]["nextPageCursor"] = ""
+        server.reply(c.OPEN_ORDERS, 200, json.dumps(unknown))
+        assert await client.open_orders() == []
         info = await client.account_info()
         assert set(info.balances) == {"BTC"}
         assert server.bad_signatures == 0
