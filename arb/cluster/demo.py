@@ -61,7 +61,7 @@ async def run_cluster_demo(workers: int, duration: float, venues: Sequence[str],
                            universe: SimUniverse | None = None) -> dict[str, Any]:
     out = out or sys.stdout
     server = NatsServer(data_dir / "nats")
-    url = await asyncio.to_thread(server.start)
+    url = server.start()  # on this thread (nothing else runs yet): the server dies with it
     out.write(f"nats-server (JetStream): {url}\n")
     sim = SimExchange(list(venues), seed=seed, universe=universe)
     pairs: list[tuple[Engine, ClusterWorker]] = []

@@ -1,9 +1,16 @@
 """What every worker did, published to the ``ARB_EVENTS`` JetStream stream.
 
-Subjects are ``arb.events.<worker>.<kind>`` (`EventKind`, by lower-case name); payloads are JSON.
-The hot path only encodes and queues (`emit`); a background task publishes with JetStream acks,
-keeps what it could not send for when NATS is back (bounded: the oldest beyond `MAX_QUEUED` are
-dropped and counted), and never blocks trading.
+Subjects are ``arb.events.<worker>.<kind>`` (`EventKind`, by lower-case name); payloads are JSON
+objects that start with ``worker``, ``ts_ns``, ``run`` (this process's start, ns) and ``seq`` (per
+run and kind, from 1: a reader sees a gap when events were lost).
+
+The hot path only encodes and queues (`emit`); a background task publishes with JetStream acks and
+never blocks trading. While NATS is away (or an ack times out) the event stays at the head of the
+queue and is retried every `RETRY_S`; every event carries a ``Nats-Msg-Id`` header (worker, run,
+kind, seq), so a retry of one the server did store is dropped by JetStream's duplicate window, not
+stored twice. The queue is bounded: beyond `MAX_QUEUED` (minutes of a busy worker) the oldest are
+dropped and counted (`dropped`, in the worker's summary; readers see the gap in ``seq``). On stop the
+queue gets `flush`'s bounded wait; what is still queued then is counted in `unsent` and logged.
 """
 
 from __future__ import annotations
@@ -35,8 +42,10 @@ class EventKind(enum.IntEnum):
     ORDER = 2
     FILL = 3
     PNL = 4
-    STATE = 5
+    STATE = 5  # the cluster's trading state, as this worker applied it
     LEASE = 6
+    BALANCE = 7  # a fill moved a (venue, asset) balance: the allocation's view
+    WORKER = 8  # this worker's own state (`WorkerState`) changed
 
 
 class EventPublisher:
@@ -46,12 +55,15 @@ class EventPublisher:
         self._js = js
         self._clock = clock_ns
         self.worker = worker
-        self._queue: deque[tuple[str, bytes]] = deque()
+        self._queue: deque[tuple[str, bytes, str]] = deque()  # subject, body, message id
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._encoder = msgspec.json.Encoder()
         self.published = 0
         self.dropped = 0
+        self.unsent = 0  # still queued when stopped (NATS away at the end)
+        self.run = clock_ns()
+        self._seq: dict[EventKind, int] = {}
         self._stopping = False
 
     def emit(self, kind: EventKind, payload: dict[str, Any]) -> None:
@@ -59,9 +71,11 @@ class EventPublisher:
         if len(self._queue) >= MAX_QUEUED:
             self._queue.popleft()
             self.dropped += 1
-        subject = f"{EVENTS_SUBJECT}.{self.worker}.{kind.name.lower()}"
-        body = {"worker": self.worker, "ts_ns": self._clock(), **payload}
-        self._queue.append((subject, self._encoder.encode(body)))
+        seq = self._seq[kind] = self._seq.get(kind, 0) + 1
+        name = kind.name.lower()
+        body = {"worker": self.worker, "ts_ns": self._clock(), "run": self.run, "seq": seq, **payload}
+        self._queue.append((f"{EVENTS_SUBJECT}.{self.worker}.{name}", self._encoder.encode(body),
+                            f"{self.worker}.{self.run}.{name}.{seq}"))
         self._wake.set()
 
     def start(self) -> None:
@@ -72,9 +86,9 @@ class EventPublisher:
             await self._wake.wait()
             self._wake.clear()
             while self._queue and not self._stopping:
-                subject, data = self._queue[0]
+                subject, data, msg_id = self._queue[0]
                 try:
-                    await self._js.publish(subject, data, timeout=2.0)
+                    await self._js.publish(subject, data, timeout=2.0, headers={"Nats-Msg-Id": msg_id})
                 except (nats.errors.Error, TimeoutError) as exc:
                     log.debug("event not published yet (%s): retrying", exc)
                     await asyncio.sleep(RETRY_S)
@@ -95,6 +109,10 @@ class EventPublisher:
 
     async def stop(self) -> None:
         self._stopping = True
+        self.unsent = len(self._queue)
+        if self.unsent:
+            log.warning("%s: %d events not published (NATS unreachable at stop); %d dropped earlier",
+                        self.worker, self.unsent, self.dropped)
         self._wake.set()
         if self._task is not None:
             self._task.cancel()

@@ -31,6 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final, NamedTuple, cast
 
+from arb.engine.hooks import TradeObserver
 from arb.errors import DuplicateIntentError, JournalError
 from arb.model import Fill, Opportunity, Order, OrderStatus, OrderType, Side, Symbol, TimeInForce
 
@@ -296,6 +297,7 @@ class Journal:
         self.on_commit: Callable[[float], None] | None = None
         # called on the event loop, once, when the writer fails for good
         self.on_failure: Callable[[JournalError], None] | None = None
+        self.observer: TradeObserver | None = None  # told every record queued (cluster events)
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -483,6 +485,8 @@ class Journal:
     # ------------------------------------------------------------------ writes (non-blocking)
 
     def record_opportunity(self, opp: Opportunity, decision: str, reason: str = "") -> None:
+        if self.observer is not None:
+            self.observer.on_opportunity(opp, decision)
         self._put((
             "INSERT OR REPLACE INTO opportunities (id, run_id, ts_ns, symbol, buy_venue, sell_venue, "
             "quantity, buy_vwap, sell_vwap, buy_worst, sell_worst, net_bps, net_profit, decision, reason) "
@@ -497,6 +501,8 @@ class Journal:
     def record_order(self, order: Order, *, opportunity_id: str | None = None, leg: str = "",
                      detail: str = "") -> None:
         """Insert or advance an order (status never moves backwards) and log the event."""
+        if self.observer is not None:
+            self.observer.on_order(order, opportunity_id, leg, detail)
         self._put((_UPSERT_ORDER, _order_row(order, opportunity_id, leg, self.paper)))
         self._put((_INSERT_EVENT, (order.client_order_id, order.ts_updated, int(order.status), detail)))
 
@@ -504,6 +510,8 @@ class Journal:
                       detail: str = "intent") -> None:
         """Insert a new order. A client order id the journal already holds is refused, never merged:
         nothing of the intent is written and the next `flush()` raises `DuplicateIntentError`."""
+        if self.observer is not None:
+            self.observer.on_order(order, opportunity_id, leg, detail)
         self._put(_Intent(
             order.client_order_id, _order_row(order, opportunity_id, leg, self.paper),
             (order.client_order_id, order.ts_updated, int(order.status), detail),
@@ -511,6 +519,8 @@ class Journal:
 
     def record_fill(self, fill: Fill) -> None:
         """Record a fill once: a duplicate (venue, trade_id) is ignored."""
+        if self.observer is not None:
+            self.observer.on_fill(fill)
         self._put((
             f"INSERT OR IGNORE INTO fills ({_FILL_COLUMNS}) VALUES ({', '.join('?' * 14)})",
             (
