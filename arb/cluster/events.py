@@ -51,8 +51,10 @@ class EventKind(enum.IntEnum):
 class EventPublisher:
     """Queue and publish one worker's events."""
 
-    def __init__(self, js: JetStreamContext, worker: str, clock_ns: Callable[[], int] = time.time_ns) -> None:
+    def __init__(self, js: JetStreamContext, worker: str, clock_ns: Callable[[], int] = time.time_ns,
+                 max_queued: int = MAX_QUEUED) -> None:
         self._js = js
+        self._max_queued = max_queued
         self._clock = clock_ns
         self.worker = worker
         self._queue: deque[tuple[str, bytes, str]] = deque()  # subject, body, message id
@@ -68,7 +70,7 @@ class EventPublisher:
 
     def emit(self, kind: EventKind, payload: dict[str, Any]) -> None:
         """Queue an event (no await: safe on the hot path)."""
-        if len(self._queue) >= MAX_QUEUED:
+        if len(self._queue) >= self._max_queued:
             self._queue.popleft()
             self.dropped += 1
         seq = self._seq[kind] = self._seq.get(kind, 0) + 1
