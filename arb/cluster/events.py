@@ -4,13 +4,14 @@ Subjects are ``arb.events.<worker>.<kind>`` (`EventKind`, by lower-case name); p
 objects that start with ``worker``, ``ts_ns``, ``run`` (this process's start, ns) and ``seq`` (per
 run and kind, from 1: a reader sees a gap when events were lost).
 
-The hot path only encodes and queues (`emit`); a background task publishes with JetStream acks and
-never blocks trading. While NATS is away (or an ack times out) the event stays at the head of the
-queue and is retried every `RETRY_S`; every event carries a ``Nats-Msg-Id`` header (worker, run,
-kind, seq), so a retry of one the server did store is dropped by JetStream's duplicate window, not
-stored twice. The queue is bounded: beyond `MAX_QUEUED` (minutes of a busy worker) the oldest are
-dropped and counted (`dropped`, in the worker's summary; readers see the gap in ``seq``). On stop the
-queue gets `flush`'s bounded wait; what is still queued then is counted in `unsent` and logged.
+The hot path only encodes and queues (`emit`); a background task publishes batches of up to
+`BATCH` in order, then waits for their JetStream acks; it never blocks trading. While NATS is away
+(or an ack does not come within `ACK_S`) the batch is sent again every `RETRY_S`; every event
+carries a ``Nats-Msg-Id`` header (worker, run, kind, seq), so what the server had stored of it is
+dropped by JetStream's duplicate window (2 minutes), not stored twice. The queue is bounded: beyond
+`MAX_QUEUED` (minutes of a busy worker) the oldest are dropped and counted (`dropped`, in the
+worker's summary; readers see the gap in ``seq``). On stop the queue gets `flush`'s bounded wait;
+what is still queued then is counted in `unsent` and logged.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 
 MAX_QUEUED = 50_000
 RETRY_S = 0.25
+BATCH = 256  # events sent before waiting for their acks
+ACK_S = 2.0
 STOP_S = 3.0
 
 
@@ -58,6 +61,7 @@ class EventPublisher:
         self._clock = clock_ns
         self.worker = worker
         self._queue: deque[tuple[str, bytes, str]] = deque()  # subject, body, message id
+        self._inflight: list[tuple[str, bytes, str]] = []  # sent, acks awaited (never dropped)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._encoder = msgspec.json.Encoder()
@@ -66,6 +70,7 @@ class EventPublisher:
         self.unsent = 0  # still queued when stopped (NATS away at the end)
         self.run = clock_ns()
         self._seq: dict[EventKind, int] = {}
+        self._names = {kind: kind.name.lower() for kind in EventKind}  # (Enum.name is slow on the hot path)
         self._stopping = False
 
     def emit(self, kind: EventKind, payload: dict[str, Any]) -> None:
@@ -74,7 +79,7 @@ class EventPublisher:
             self._queue.popleft()
             self.dropped += 1
         seq = self._seq[kind] = self._seq.get(kind, 0) + 1
-        name = kind.name.lower()
+        name = self._names[kind]
         body = {"worker": self.worker, "ts_ns": self._clock(), "run": self.run, "seq": seq, **payload}
         self._queue.append((f"{EVENTS_SUBJECT}.{self.worker}.{name}", self._encoder.encode(body),
                             f"{self.worker}.{self.run}.{name}.{seq}"))
@@ -87,31 +92,46 @@ class EventPublisher:
         while not self._stopping:  # a flag too: the client's publish may swallow a cancellation
             await self._wake.wait()
             self._wake.clear()
-            while self._queue and not self._stopping:
-                subject, data, msg_id = self._queue[0]
+            while (self._queue or self._inflight) and not self._stopping:
+                while self._queue and len(self._inflight) < BATCH:
+                    self._inflight.append(self._queue.popleft())
                 try:
-                    await self._js.publish(subject, data, timeout=2.0, headers={"Nats-Msg-Id": msg_id})
+                    await self._publish(self._inflight)
                 except (nats.errors.Error, TimeoutError) as exc:
-                    log.debug("event not published yet (%s): retrying", exc)
+                    log.debug("events not published yet (%s): retrying", exc)
                     await asyncio.sleep(RETRY_S)
-                    continue
-                self._queue.popleft()
-                self.published += 1
+                    continue  # the same batch again: what the server stored is deduplicated
+                self.published += len(self._inflight)
+                self._inflight.clear()
+
+    async def _publish(self, batch: list[tuple[str, bytes, str]]) -> None:
+        """Send the batch in order without waiting in between, then wait for every ack (bounded)."""
+        acks = []
+        try:
+            for subject, data, msg_id in batch:
+                acks.append(await self._js.publish_async(subject, data, wait_stall=ACK_S,
+                                                         headers={"Nats-Msg-Id": msg_id}))
+            async with asyncio.timeout(ACK_S):
+                await asyncio.gather(*acks)
+        finally:
+            for ack in acks:
+                ack.cancel()  # those not answered (no-op on the answered)
 
     @property
     def queued(self) -> int:
-        return len(self._queue)
+        """Events not yet acknowledged (the batch in flight included)."""
+        return len(self._queue) + len(self._inflight)
 
     async def flush(self, timeout: float = 2.0) -> None:
         """Wait (bounded) until the queue is empty."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
-                while self._queue:
+                while self.queued:
                     await asyncio.sleep(0.02)
 
     async def stop(self) -> None:
         self._stopping = True
-        self.unsent = len(self._queue)
+        self.unsent = self.queued
         if self.unsent:
             log.warning("%s: %d events not published (NATS unreachable at stop); %d dropped earlier",
                         self.worker, self.unsent, self.dropped)
