@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 from collections import deque
 from decimal import Decimal
 from typing import Any, TextIO
@@ -42,6 +43,7 @@ from arb.ops.top import Top, live_loop
 from arb.reports import exact, iso_time
 
 RECENT = 12
+STATUS_EVERY_S = 1.0  # each status read is a short NATS session (members, leases, ledger, state)
 STATE_STYLE = {"ACTIVE": "bold green", "HALTED": "bold white on red", "TRADING": "green",
                "FAILED_CLOSED": "bold red", "GONE": "bold red", "LEFT": "dim", "STARTING": "yellow"}
 
@@ -57,6 +59,7 @@ class ClusterTop(Top):
         self.recent: deque[FillEvent] = deque(maxlen=RECENT)
         self.worker_state: dict[str, str] = {}
         self.events = 0
+        self._next_status = 0.0
 
     # ------------------------------------------------------------------ inputs
 
@@ -76,6 +79,10 @@ class ClusterTop(Top):
             self.pnl.malformed += 1
 
     async def poll(self, http: aiohttp.ClientSession) -> None:
+        """The cluster's status from NATS, at most every `STATUS_EVERY_S` (events arrive as they come)."""
+        if time.monotonic() < self._next_status:
+            return
+        self._next_status = time.monotonic() + STATUS_EVERY_S
         try:
             self.status = await cluster_status(self.url)
             self.error = ""
@@ -92,6 +99,7 @@ class ClusterTop(Top):
             return
         reason = f" ({record.reason})" if record.reason else ""
         self.message = f"{action} sent: cluster is {record.state.name}{reason}"
+        self._next_status = 0.0  # show it now
 
     # ------------------------------------------------------------------ drawing
 

@@ -137,6 +137,14 @@ def test_top_and_pnl_see_the_whole_cluster(nats_server: NatsServer, tmp_path: Pa
     assert text.returncode == 0 and "By venue pair (buy>sell)" in text.stdout, text.stderr
     print(f"cluster PnL {total} = " + " + ".join(f"{w} {p}" for w, p in journals.items()))
 
+    # top --cluster without a terminal: the same figures, both workers gone cleanly
+    shown = _cli("top", "--cluster", url)
+    assert shown.returncode == 0, shown.stderr
+    for w in workers:
+        row = _row(shown.stdout, w.name)
+        assert row[1] == "LEFT" and str(_fills(w)) in row and str(per_worker[w.name]) in row, \
+            (row, shown.stdout)
+
     # every order the journals hold reached the stream with its final state
     finals: dict[str, dict[str, int]] = {}
     for msg in _events(url, EventKind.ORDER):
