@@ -297,7 +297,7 @@ class Journal:
         self.on_commit: Callable[[float], None] | None = None
         # called on the event loop, once, when the writer fails for good
         self.on_failure: Callable[[JournalError], None] | None = None
-        self.observer: TradeObserver | None = None  # told every record queued (cluster events)
+        self.observer: TradeObserver | None = None  # told each record once queued (cluster events)
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -485,8 +485,6 @@ class Journal:
     # ------------------------------------------------------------------ writes (non-blocking)
 
     def record_opportunity(self, opp: Opportunity, decision: str, reason: str = "") -> None:
-        if self.observer is not None:
-            self.observer.on_opportunity(opp, decision)
         self._put((
             "INSERT OR REPLACE INTO opportunities (id, run_id, ts_ns, symbol, buy_venue, sell_venue, "
             "quantity, buy_vwap, sell_vwap, buy_worst, sell_worst, net_bps, net_profit, decision, reason) "
@@ -497,30 +495,30 @@ class Journal:
                 opp.net_profit, decision, reason,
             ),
         ))
+        if self.observer is not None:
+            self.observer.on_opportunity(opp, decision)
 
     def record_order(self, order: Order, *, opportunity_id: str | None = None, leg: str = "",
                      detail: str = "") -> None:
         """Insert or advance an order (status never moves backwards) and log the event."""
-        if self.observer is not None:
-            self.observer.on_order(order, opportunity_id, leg, detail)
         self._put((_UPSERT_ORDER, _order_row(order, opportunity_id, leg, self.paper)))
         self._put((_INSERT_EVENT, (order.client_order_id, order.ts_updated, int(order.status), detail)))
+        if self.observer is not None:
+            self.observer.on_order(order, opportunity_id, leg, detail)
 
     def record_intent(self, order: Order, *, opportunity_id: str | None = None, leg: str = "",
                       detail: str = "intent") -> None:
         """Insert a new order. A client order id the journal already holds is refused, never merged:
         nothing of the intent is written and the next `flush()` raises `DuplicateIntentError`."""
-        if self.observer is not None:
-            self.observer.on_order(order, opportunity_id, leg, detail)
         self._put(_Intent(
             order.client_order_id, _order_row(order, opportunity_id, leg, self.paper),
             (order.client_order_id, order.ts_updated, int(order.status), detail),
         ))
+        if self.observer is not None:
+            self.observer.on_order(order, opportunity_id, leg, detail)
 
     def record_fill(self, fill: Fill) -> None:
         """Record a fill once: a duplicate (venue, trade_id) is ignored."""
-        if self.observer is not None:
-            self.observer.on_fill(fill)
         self._put((
             f"INSERT OR IGNORE INTO fills ({_FILL_COLUMNS}) VALUES ({', '.join('?' * 14)})",
             (
@@ -529,6 +527,8 @@ class Journal:
                 int(fill.is_maker), fill.ts_event, fill.ts_recv, int(fill.paper or self.paper),
             ),
         ))
+        if self.observer is not None:
+            self.observer.on_fill(fill)
 
     def record_residual(self, residual_id: str, opportunity_id: str, venue: str, symbol: Symbol,
                         side: Side, quantity: Decimal, opened_ns: int) -> None:
