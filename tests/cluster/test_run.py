@@ -6,9 +6,11 @@ within a lease period."""
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import msgspec
@@ -148,3 +150,12 @@ def test_a_worker_that_loses_nats_opens_nothing_until_it_is_back_and_confirmed(
     # the worker's summary counts what its gate refused: opportunities came while NATS was away
     refused = next(line for line in worker.output.splitlines() if line.strip().startswith("refused"))
     assert "NATS_DOWN" in refused, refused
+    # nothing it journaled is missing from the event stream, the outage notwithstanding
+    journal = _cli("pnl", "--data-dir", str(worker.data_dir), "--json")
+    cluster = _cli("pnl", "--cluster", url, "--json")
+    assert journal.returncode == 0 and cluster.returncode == 0, (journal.stderr, cluster.stderr)
+    report = json.loads(cluster.stdout)
+    rows = json.loads(journal.stdout)
+    assert report["total"]["fills"] == sum(r["fills"] for r in rows) > 0
+    assert Decimal(report["total"]["pnl"]) == sum((Decimal(r["pnl"]) for r in rows), Decimal(0))
+    assert report["missing"] == {} and report["duplicates"] == 0
