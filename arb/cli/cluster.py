@@ -144,6 +144,9 @@ def cluster_pnl(url: str, since: str | None, fmt: str) -> int:
     print(f"realised PnL of the cluster at {url}{since_text} (from its event stream)")
     for title, table in pnl_sections(report):
         print(f"\n{title}\n{render(table, 'table')}")
+    if report["unreadable"]:
+        print(f"warning: {report['unreadable']} fill events could not be read (another arb version?): "
+              "not counted")
     for worker, missing in sorted(report["missing"].items()):
         print(f"warning: {missing} fill events of {worker} are missing from the stream (dropped while "
               "NATS was away too long): its journal's `arb-engine pnl` is the complete figure")

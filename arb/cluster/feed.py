@@ -208,7 +208,7 @@ class ClusterPnl:
 
         return {"workers": rows("worker", self.workers), "pairs": rows("pair", self.pairs),
                 "symbols": rows("symbol", self.symbols), "total": self.total.row(),
-                "duplicates": self.duplicates, "missing": self.gaps()}
+                "duplicates": self.duplicates, "missing": self.gaps(), "unreadable": self.malformed}
 
 
 async def cluster_pnl(url: str, since_ns: int = 0) -> dict[str, Any]:

@@ -9,9 +9,11 @@ import asyncio
 import time
 from decimal import Decimal
 
+import pytest
+
 from arb.cluster.conn import EVENTS_STREAM, connect, open_buckets
 from arb.cluster.events import EventPublisher
-from arb.cluster.feed import cluster_pnl
+from arb.cluster.feed import cluster_pnl, parse_since
 from arb.cluster.server import NatsServer
 from arb.cluster.tap import JournalTap
 from arb.model import Fill, Side, Symbol
@@ -76,3 +78,17 @@ async def test_events_survive_a_nats_outage_within_the_bound_and_a_gap_beyond_it
     assert report["missing"] == {"w1": 50}
     assert [row["worker"] for row in report["workers"]] == ["w1"]
     assert report["pairs"][0]["pair"] == "-"  # fills told without their opportunity
+
+
+def test_since_reads_durations_ago_and_iso_times_in_utc() -> None:
+    now = 1_764_684_000 * 10**9  # 2025-12-02T14:00:00Z
+    hour = 3600 * 10**9
+    assert parse_since("2h", now) == now - 2 * hour
+    assert parse_since("90s", now) == now - 90 * 10**9
+    assert parse_since("1.5m", now) == now - 90 * 10**9
+    assert parse_since("1d", now) == now - 24 * hour
+    assert parse_since("2025-12-02T13:00:00Z", now) == now - hour
+    assert parse_since("2025-12-02T13:00:00", now) == now - hour  # no zone: UTC
+    assert parse_since("2025-12-02T14:00:00+01:00", now) == now - hour
+    with pytest.raises(ValueError, match="expected 30s, 15m, 2h, 1d"):
+        parse_since("an hour ago", now)
