@@ -80,3 +80,33 @@ def test_the_server_dies_with_a_parent_killed_by_sigkill(tmp_path: Path) -> None
             parent.wait(timeout=10)
         if parent.stdout is not None:
             parent.stdout.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_demo_cluster_killed_with_sigkill_takes_its_nats_server_along(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "out.txt"
+    with out.open("wb") as sink:
+        argv = [sys.executable, "-m", "arb.cli", "demo", "--cluster", "2", "--duration", "120", "--venues",
+                "binance", "mexc", "--data-dir", str(tmp_path / "demo")]
+        demo = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT,
+                                env={**os.environ, "PYTHONPATH": str(root)})
+    try:
+        deadline = time.monotonic() + 90  # a liveness bound (a loaded machine starts slowly)
+        while "worker w2 joined" not in out.read_text() and time.monotonic() < deadline:
+            assert demo.poll() is None, out.read_text()
+            time.sleep(0.1)
+        assert "worker w2 joined" in out.read_text(), out.read_text()
+        log = (tmp_path / "demo" / "nats" / "server.log").read_text()
+        pid = int(log.split("]", 1)[0].lstrip("["))  # nats-server prefixes its lines with its pid
+        assert _alive(pid)
+        demo.send_signal(signal.SIGKILL)
+        demo.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(pid), f"the demo's nats-server {pid} outlived it"
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait(timeout=10)
