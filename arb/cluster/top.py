@@ -10,8 +10,9 @@ What it shows, refreshed every `--interval` seconds:
 - the most recent fills of every worker.
 
 The events come from the ``ARB_EVENTS`` stream through ordered consumers kept open for the whole
-session (from the start, or `--since`). Keys as `arb-engine top`: ``h`` + a reason + Enter halts
-the whole cluster (`halt --cluster`: every worker within a second), ``r`` resumes it, ``q`` quits.
+session (fills from the start, or `--since`; worker states from the start). Keys as `arb-engine
+top`: ``h`` + a reason + Enter halts the whole cluster (`halt --cluster`: every worker within a
+second), ``r`` resumes it, ``q`` quits.
 """
 
 from __future__ import annotations
@@ -179,10 +180,10 @@ async def top_cluster(url: str, *, interval: float = 0.5, reason: str = "halted 
     """Run the cluster dashboard until `q`; on a non-terminal stdout print it once and return."""
     out = out or sys.stdout
     state = ClusterTop(url, reason)
-    subjects = [subject(EventKind.FILL), subject(EventKind.WORKER)]
+    fills, states = [subject(EventKind.FILL)], [subject(EventKind.WORKER)]  # states: always from the start
     async with aiohttp.ClientSession() as http:  # the base class's signature: unused here
         if not out.isatty():  # once: every event the stream holds, then the status
-            for msg in await read_events(url, subjects, since_ns):
+            for msg in [*await read_events(url, states), *await read_events(url, fills, since_ns)]:
                 state.on_event(msg)
             await state.poll(http)
             if state.status is None:
@@ -193,7 +194,8 @@ async def top_cluster(url: str, *, interval: float = 0.5, reason: str = "halted 
         nc: Client = await connect(url, name="arb-top")
         try:
             try:
-                subs = await follow(nc, subjects, state.on_event, since_ns)
+                subs = [*await follow(nc, states, state.on_event),
+                        *await follow(nc, fills, state.on_event, since_ns)]
             except (nats.errors.Error, TimeoutError) as exc:
                 raise ClusterError(f"cannot read the events at {url}: {exc or type(exc).__name__}") from None
             await live_loop(state, http, interval, out)
