@@ -19,8 +19,9 @@ ALLOWED: dict[str, set[str]] = {
     "runner": {"cluster", "universe", "ops", "demo", "engine", "sim", "obs", "venues", "net", "_core",
                "config", "model", "errors"},
     # cluster mode: NATS lives here only; it drives the engine through its hooks (arb.engine.hooks)
-    "cluster": {"demo", "sim", "engine", "universe", "obs", "venues", "net", "_core", "config", "model",
-                "errors"},
+    # (`pnl --cluster` and `top --cluster` reuse `pnl`'s sums and `top`'s terminal handling)
+    "cluster": {"demo", "sim", "engine", "universe", "reports", "ops", "obs", "venues", "net", "_core",
+                "config", "model", "errors"},
     "engine": {"universe", "venues", "net", "_core", "model", "errors", "config", "obs"},
     # the symbol universe: the venues' public lists through their interfaces; never the engine
     "universe": {"venues", "net", "_core", "model", "errors", "config"},

@@ -23,6 +23,7 @@ import arb
 from arb.cli.cluster import (
     add_run_flags,
     cluster_demo,
+    cluster_pnl,
     cluster_settings,
     cluster_status,
     set_cluster_state,
@@ -231,7 +232,12 @@ def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def _report(args: argparse.Namespace) -> int:
     if getattr(args, "cluster", None):
+        if args.command == "pnl":
+            fmt = "json" if args.json else "csv" if args.csv else "table"
+            return cluster_pnl(args.cluster, args.since, fmt)
         return cluster_status(args.cluster, args.json)
+    if getattr(args, "since", None):
+        raise UsageError("--since needs --cluster URL (a journal's pnl covers every fill it holds)")
     from arb.config import default_config
     from arb.reports import main as report_main
 
@@ -252,6 +258,13 @@ def _add_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         if name == "status":
             where.add_argument("--cluster", metavar="URL", default=None,
                                help="the whole cluster at this NATS server: members, shards, ledger, state")
+        if name == "pnl":
+            where.add_argument("--cluster", metavar="URL", default=None,
+                               help="every worker of the cluster at this NATS server, from its event "
+                                    "stream: per worker, venue pair and symbol, and the total")
+            parser.add_argument("--since", metavar="WHEN", default=None,
+                                help="with --cluster: fills since 30m, 2h, 1d ago or an ISO time (UTC); "
+                                     "default: all the stream holds")
         parser.add_argument("--json", action="store_true", help="JSON output")
         if name != "status":
             parser.add_argument("--csv", action="store_true", help="CSV output")

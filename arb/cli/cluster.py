@@ -13,6 +13,7 @@ import os
 import re
 import socket
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -105,6 +106,66 @@ def cluster_status(url: str, as_json: bool) -> int:
     status = asyncio.run(read(url))
     print(json.dumps(status, indent=2) if as_json else status_text(status))
     return 0
+
+
+def _check_url(url: str) -> None:
+    from arb.cluster.conn import ClusterSettings
+
+    try:
+        ClusterSettings(url, "cli").check()
+    except ConfigError as exc:
+        raise UsageError(f"--cluster {exc.value!r}: {exc.detail}") from None
+
+
+def cluster_pnl(url: str, since: str | None, fmt: str) -> int:
+    """`pnl --cluster`: realised PnL of every worker from the event stream."""
+    try:
+        from arb.cluster.feed import cluster_pnl as read
+        from arb.cluster.feed import parse_since, pnl_sections
+    except ImportError:
+        raise _nats_missing() from None
+    from arb.reports import iso_time, render
+
+    _check_url(url)
+    try:
+        since_ns = parse_since(since, time.time_ns()) if since else 0
+    except ValueError as exc:
+        raise UsageError(f"--since {exc}") from None
+    report = asyncio.run(read(url, since_ns))
+    if fmt == "json":
+        print(json.dumps(report, indent=2))
+        return 0
+    if fmt == "csv":
+        rows = [{"group": title.split(" ")[1], "key": next(iter(row.values())), **dict(list(row.items())[1:])}
+                for title, table in pnl_sections(report) for row in table]
+        print(render(rows, "csv"))
+        return 0
+    since_text = f" since {iso_time(since_ns)}" if since_ns else ""
+    print(f"realised PnL of the cluster at {url}{since_text} (from its event stream)")
+    for title, table in pnl_sections(report):
+        print(f"\n{title}\n{render(table, 'table')}")
+    if report["unreadable"]:
+        print(f"warning: {report['unreadable']} fill events could not be read (another arb version?): "
+              "not counted")
+    for worker, missing in sorted(report["missing"].items()):
+        print(f"warning: {missing} fill events of {worker} are missing from the stream (dropped while "
+              "NATS was away too long): its journal's `arb-engine pnl` is the complete figure")
+    return 0
+
+
+def cluster_top(url: str, interval: float, reason: str, since: str | None) -> int:
+    """`top --cluster`: the dashboard of every worker (keys halt and resume the whole cluster)."""
+    try:
+        from arb.cluster.feed import parse_since
+        from arb.cluster.top import top_cluster
+    except ImportError:
+        raise _nats_missing() from None
+    _check_url(url)
+    try:
+        since_ns = parse_since(since, time.time_ns()) if since else 0
+    except ValueError as exc:
+        raise UsageError(f"--since {exc}") from None
+    return asyncio.run(top_cluster(url, interval=interval, reason=reason, since_ns=since_ns))
 
 
 def worker_count(text: str) -> int:

@@ -199,6 +199,15 @@ def _top(args: argparse.Namespace) -> int:
 
     from arb.ops.top import top
 
+    if not 0 < args.interval <= 0.5:
+        print(f"error: --interval {args.interval}: expected 0 < seconds <= 0.5", file=sys.stderr)
+        return 2
+    if args.cluster:
+        from arb.cli.cluster import cluster_top
+
+        return cluster_top(args.cluster, args.interval, args.reason, args.since)
+    if args.since:
+        raise UsageError("--since needs --cluster URL")
     url = args.url
     if args.config:
         try:
@@ -214,18 +223,22 @@ def _top(args: argparse.Namespace) -> int:
     if not url.startswith(("http://", "https://")):
         print(f"error: --url {url!r}: expected http://HOST:PORT", file=sys.stderr)
         return 2
-    if not 0 < args.interval <= 0.5:
-        print(f"error: --interval {args.interval}: expected 0 < seconds <= 0.5", file=sys.stderr)
-        return 2
     return asyncio.run(top(url, interval=args.interval, reason=args.reason))
 
 
 def _add_top(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("top", help="live dashboard of a running engine (keys: h halt, r resume, q quit)")
+    parser = sub.add_parser("top", help="live dashboard of a running engine, or of a cluster with --cluster "
+                                        "(keys: h halt, r resume, q quit)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--url", default="http://127.0.0.1:9108",
                        help="the engine's HTTP server (default http://127.0.0.1:9108)")
     where.add_argument("--config", help="the engine's config file (its observability host and port)")
+    where.add_argument("--cluster", metavar="URL", default=None,
+                       help="every worker of the cluster at this NATS server (h and r halt and resume "
+                            "the whole cluster)")
+    parser.add_argument("--since", metavar="WHEN", default=None,
+                        help="with --cluster: count fills since 30m, 2h, 1d ago or an ISO time (default: "
+                             "all the event stream holds)")
     parser.add_argument("--interval", type=float, default=0.25, help="refresh every N seconds (default 0.25)")
     parser.add_argument("--reason", default="halted from arb-engine top",
                         help="halt reason used when none is typed after h")

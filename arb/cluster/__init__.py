@@ -5,7 +5,9 @@
 - `ledger`: balances and holdings per (venue, asset), changed only by compare-and-set.
 - `allocation`: a worker's local share of the ledger, what the hot path trades from.
 - `state`: the cluster's HALT/RESUME (a KV key plus a broadcast subject).
-- `events`: opportunities, fills and PnL published to a JetStream stream.
+- `events`: opportunities, orders, fills, PnL and states published to a JetStream stream.
+- `tap`: what the engine's journal records, turned into order and fill events.
+- `feed`: reading the stream back (`pnl --cluster`; `top` is `top --cluster`'s dashboard).
 - `worker`: one engine's member of the cluster (the engine's `TradeGate`).
 - `server`: a local `nats-server` process (tests and `demo --cluster`).
 

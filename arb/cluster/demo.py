@@ -61,7 +61,7 @@ async def run_cluster_demo(workers: int, duration: float, venues: Sequence[str],
                            universe: SimUniverse | None = None) -> dict[str, Any]:
     out = out or sys.stdout
     server = NatsServer(data_dir / "nats")
-    url = await asyncio.to_thread(server.start)
+    url = server.start()  # on this thread (nothing else runs yet): the server dies with it
     out.write(f"nats-server (JetStream): {url}\n")
     sim = SimExchange(list(venues), seed=seed, universe=universe)
     pairs: list[tuple[Engine, ClusterWorker]] = []
@@ -91,8 +91,9 @@ async def run_cluster_demo(workers: int, duration: float, venues: Sequence[str],
             await asyncio.sleep(min(PROGRESS_EVERY_S, max(0.0, duration - elapsed)))
             _progress(pairs, time.monotonic() - started, out)
     finally:
-        for engine, worker in pairs:
-            owned = sorted(map(str, worker.owned))
+        # the shards as they were while all ran (a worker that stays takes a leaver's symbols)
+        shards = [sorted(map(str, worker.owned)) for _, worker in pairs]
+        for (engine, worker), owned in zip(pairs, shards, strict=True):
             with contextlib.suppress(Exception):
                 await engine.stop()
             await worker.stop()

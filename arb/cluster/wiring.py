@@ -8,6 +8,7 @@ knows its symbols and balances.
 from __future__ import annotations
 
 from arb.cluster.conn import ClusterSettings
+from arb.cluster.tap import JournalTap
 from arb.cluster.worker import ClusterWorker
 from arb.engine.engine import Engine
 
@@ -16,6 +17,8 @@ async def join(settings: ClusterSettings, engine: Engine) -> ClusterWorker:
     """Connect a worker for `engine` (`ClusterError` when NATS cannot be reached)."""
     worker = ClusterWorker(settings.check(), engine.risk, engine.clock_ns)
     await worker.connect()
+    if worker.events is not None:  # what the journal records goes to the event stream too
+        engine.journal.observer = JournalTap(worker.events)
     return worker
 
 

@@ -107,6 +107,7 @@ class ClusterWorker:
         self._balance: Callable[[str, str], Decimal] | None = None
         self._by_text: dict[str, Symbol] = {}
         self._left = False
+        self._reported: WorkerState | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -165,6 +166,7 @@ class ClusterWorker:
                 if self._leases is not None:
                     await self._leases.leave()
         if self.events is not None:
+            self._report_state()  # LEFT
             await self.events.flush()
             await self.events.stop()
         if self._state is not None:
@@ -209,6 +211,7 @@ class ClusterWorker:
                     self.confirmed = False
                     log.warning("%s: cluster tick failed (%s): trading closed until one succeeds",
                                 self.worker, exc or type(exc).__name__)
+            self._report_state()
             await asyncio.sleep(max(0.0, self.settings.tick_s - (time.monotonic() - began)))
 
     async def tick(self) -> None:
@@ -248,6 +251,13 @@ class ClusterWorker:
                      self.members, len(self.owned), len(self._leases.symbols))
 
     # ------------------------------------------------------------------ state and leases
+
+    def _report_state(self) -> None:
+        """A WORKER event when this worker's state changed since the last tick (`top --cluster`)."""
+        state = self.state
+        if state is not self._reported and self.events is not None:
+            self.events.emit(EventKind.WORKER, {"state": state.name, "owned": sorted(map(str, self.owned))})
+        self._reported = state
 
     def _apply_state(self, record: StateRecord) -> None:
         halted = record.state is TradingState.HALTED
@@ -300,7 +310,7 @@ class ClusterWorker:
     def on_balance_change(self, venue: str, asset: str, delta: Decimal) -> None:
         self.allocation.on_fill((venue, asset), delta)
         if self.events is not None:
-            self.events.emit(EventKind.FILL, {"venue": venue, "asset": asset, "delta": str(delta)})
+            self.events.emit(EventKind.BALANCE, {"venue": venue, "asset": asset, "delta": str(delta)})
 
     def on_pnl(self, amount: Decimal) -> None:
         if self.events is not None:
@@ -320,5 +330,6 @@ class ClusterWorker:
                            for v, a in self.keys},
             "refused": {r.name: n for r, n in self.refused.items()},
             "events_published": self.events.published if self.events else 0,
+            "events_dropped": self.events.dropped + self.events.unsent if self.events else 0,
             "tick_errors": self.tick_errors,
         }

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 LOCK_FILE = "engine.lock"
 POLL_S = 0.2
+MAX_EARLY = 100  # risk events kept for the journal until it opens
 
 
 class DataDirLock:
@@ -199,10 +200,16 @@ class EngineControl:
         self.journal = journal
         self.state = StateFile(state_path, risk)
         self.journal_error: JournalError | None = None
+        self._early: list[tuple[int, str, str, str]] | None = []  # risk events before the journal opened
         risk.on_event = self._on_risk_event
         journal.on_failure = self._on_journal_failure
 
     def start(self) -> None:
+        """After the journal opened: the risk events that came before it (a HALT applied while the
+        engine was being built, such as a halted cluster's) are journaled first, with their times."""
+        early, self._early = self._early or [], None
+        for row in early:
+            self.journal.record_risk_event(*row)
         self.state.start()
 
     async def stop(self) -> None:
@@ -214,9 +221,13 @@ class EngineControl:
         self.lock.release()
 
     def _on_risk_event(self, event: RiskEvent, venue: str, detail: str) -> None:
+        row = (self.risk.now_ns(), event.name, venue, detail)
+        if self._early is not None and len(self._early) < MAX_EARLY:  # not started: journaled on start
+            self._early.append(row)
+            return
         try:
-            self.journal.record_risk_event(self.risk.now_ns(), event.name, venue, detail)
-        except RuntimeError:  # the journal is not open (yet, or any more): the log has it
+            self.journal.record_risk_event(*row)
+        except RuntimeError:  # the journal is not open any more: the log has it
             log.info("risk event %s %s not journaled (journal closed): %s", event.name, venue, detail)
 
     def _on_journal_failure(self, error: JournalError) -> None:

@@ -31,6 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final, NamedTuple, cast
 
+from arb.engine.hooks import TradeObserver
 from arb.errors import DuplicateIntentError, JournalError
 from arb.model import Fill, Opportunity, Order, OrderStatus, OrderType, Side, Symbol, TimeInForce
 
@@ -296,6 +297,7 @@ class Journal:
         self.on_commit: Callable[[float], None] | None = None
         # called on the event loop, once, when the writer fails for good
         self.on_failure: Callable[[JournalError], None] | None = None
+        self.observer: TradeObserver | None = None  # told each record once queued (cluster events)
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -493,12 +495,16 @@ class Journal:
                 opp.net_profit, decision, reason,
             ),
         ))
+        if self.observer is not None:
+            self.observer.on_opportunity(opp, decision)
 
     def record_order(self, order: Order, *, opportunity_id: str | None = None, leg: str = "",
                      detail: str = "") -> None:
         """Insert or advance an order (status never moves backwards) and log the event."""
         self._put((_UPSERT_ORDER, _order_row(order, opportunity_id, leg, self.paper)))
         self._put((_INSERT_EVENT, (order.client_order_id, order.ts_updated, int(order.status), detail)))
+        if self.observer is not None:
+            self.observer.on_order(order, opportunity_id, leg, detail)
 
     def record_intent(self, order: Order, *, opportunity_id: str | None = None, leg: str = "",
                       detail: str = "intent") -> None:
@@ -508,6 +514,8 @@ class Journal:
             order.client_order_id, _order_row(order, opportunity_id, leg, self.paper),
             (order.client_order_id, order.ts_updated, int(order.status), detail),
         ))
+        if self.observer is not None:
+            self.observer.on_order(order, opportunity_id, leg, detail)
 
     def record_fill(self, fill: Fill) -> None:
         """Record a fill once: a duplicate (venue, trade_id) is ignored."""
@@ -519,6 +527,8 @@ class Journal:
                 int(fill.is_maker), fill.ts_event, fill.ts_recv, int(fill.paper or self.paper),
             ),
         ))
+        if self.observer is not None:
+            self.observer.on_fill(fill)
 
     def record_residual(self, residual_id: str, opportunity_id: str, venue: str, symbol: Symbol,
                         side: Side, quantity: Decimal, opened_ns: int) -> None:

@@ -157,29 +157,36 @@ async def top(url: str, *, interval: float = 0.25, reason: str = "halted from ar
                 return EXIT_UNREACHABLE
             Console(file=out, width=120).print(render(state.snapshot, title=f"arb top: {state.base}"))
             return 0
-        keys: asyncio.Queue[str] = asyncio.Queue()
-        loop = asyncio.get_running_loop()
-        def interrupted() -> None:
-            state.done = True
-            keys.put_nowait("")
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, interrupted)
-        console = Console(file=out)
-        with _Keys(keys), Live(console=console, screen=True, auto_refresh=False) as live:
-            while not state.done:
-                await state.poll(http)
-                live.update(state.draw(), refresh=True)
-                deadline = loop.time() + interval
-                while not state.done and (left := deadline - loop.time()) > 0:
-                    try:
-                        char = await asyncio.wait_for(keys.get(), left)
-                    except TimeoutError:
-                        break
-                    request = state.key(char)
-                    if request is not None:
-                        await state.control(http, *request)
-                        break  # redraw with the new state now
-                    live.update(state.draw(), refresh=True)
+        await live_loop(state, http, interval, out)
     return 0
+
+
+async def live_loop(state: Top, http: aiohttp.ClientSession, interval: float, out: TextIO) -> None:
+    """Draw `state` full screen every `interval` seconds and feed it keys until it is done (`q`,
+    Ctrl-C, SIGTERM); `top --cluster` runs its own `Top` through it."""
+    keys: asyncio.Queue[str] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+
+    def interrupted() -> None:
+        state.done = True
+        keys.put_nowait("")
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, interrupted)
+    console = Console(file=out)
+    with _Keys(keys), Live(console=console, screen=True, auto_refresh=False) as live:
+        while not state.done:
+            await state.poll(http)
+            live.update(state.draw(), refresh=True)
+            deadline = loop.time() + interval
+            while not state.done and (left := deadline - loop.time()) > 0:
+                try:
+                    char = await asyncio.wait_for(keys.get(), left)
+                except TimeoutError:
+                    break
+                request = state.key(char)
+                if request is not None:
+                    await state.control(http, *request)
+                    break  # redraw with the new state now
+                live.update(state.draw(), refresh=True)

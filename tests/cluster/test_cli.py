@@ -76,3 +76,33 @@ def test_status_of_a_cluster(nats_server: NatsServer, tmp_path: Path,
     status = json.loads(capsys.readouterr().out)
     assert status["state"] == "HALTED" and status["members"] == [] and status["owners"] == {}  # w1 left
     assert status["ledger"]["binance.USDT"]["held"] == {} and status["events"] > 0
+
+
+NATS = "nats://127.0.0.1:4222"
+
+
+@pytest.mark.parametrize(("argv", "named"), [
+    (["pnl", "--cluster", "localhost:4222"], "--cluster 'localhost:4222': expected nats://HOST:PORT"),
+    (["top", "--cluster", "localhost:4222"], "--cluster 'localhost:4222': expected nats://HOST:PORT"),
+    (["pnl", "--cluster", NATS, "--since", "last week"], "--since 'last week': expected 30s"),
+    (["pnl", "--since", "2h"], "--since needs --cluster URL"),
+    (["top", "--since", "2h"], "--since needs --cluster URL"),
+    (["top", "--cluster", NATS, "--interval", "3"], "--interval 3.0: expected 0 < seconds"),
+])
+def test_a_bad_pnl_or_top_flag_is_named(capsys: pytest.CaptureFixture[str], argv: list[str],
+                                        named: str) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert named in err and "Traceback" not in err
+
+
+def test_pnl_and_top_of_an_unreachable_or_empty_cluster_say_so(
+        nats_server: NatsServer, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"nats://127.0.0.1:{free_port()}"
+    for command in ("pnl", "top"):
+        assert main([command, "--cluster", url]) == 3
+        err = capsys.readouterr().err
+        assert f"cannot reach NATS at {url}" in err and "Traceback" not in err
+        assert main([command, "--cluster", nats_server.url]) == 3  # a NATS no worker ever used
+        err = capsys.readouterr().err
+        assert "no event stream ARB_EVENTS here: no worker ever ran on this cluster" in err, err

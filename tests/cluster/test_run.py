@@ -6,9 +6,11 @@ within a lease period."""
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import msgspec
@@ -73,10 +75,15 @@ def test_halt_reaches_every_worker_within_a_second_and_nothing_is_sent_after(
         time.sleep(2 * TICK_S)  # a few of its ticks: it would trade now if it could
         for w in workers:
             assert w.orders_since(w.halts()[-1][0]) == 0, f"{w.name} sent orders while the cluster was halted"
-        # the late worker applied the HALT before its engine started (before its journal opened: its log
-        # says so) and sent nothing
+        # the late worker applied the HALT before its engine started (before its journal opened) and
+        # journaled it once the journal opened, with the time it applied it: before its run began
         applied = "trading HALTED (was ACTIVE, by operator): cluster: test halt"
         assert applied in late.output, late.output[-3000:]
+        wait_for(lambda: late.halts(), 10, "w3 journaled the HALT it started in")
+        ts, detail = late.halts()[0]
+        assert "ACTIVE->HALTED" in detail and "reason=cluster: test halt" in detail, detail
+        run_started = int(late.query("SELECT min(started_ns) FROM runs")[0][0])  # type: ignore[call-overload]
+        assert halted_at <= ts <= run_started, (halted_at, ts, run_started)
         assert late.orders_since(0) == 0
         # resume: the same workers trade again (the halt was what held them)
         resumed_at = time.time_ns()
@@ -143,3 +150,12 @@ def test_a_worker_that_loses_nats_opens_nothing_until_it_is_back_and_confirmed(
     # the worker's summary counts what its gate refused: opportunities came while NATS was away
     refused = next(line for line in worker.output.splitlines() if line.strip().startswith("refused"))
     assert "NATS_DOWN" in refused, refused
+    # nothing it journaled is missing from the event stream, the outage notwithstanding
+    journal = _cli("pnl", "--data-dir", str(worker.data_dir), "--json")
+    cluster = _cli("pnl", "--cluster", url, "--json")
+    assert journal.returncode == 0 and cluster.returncode == 0, (journal.stderr, cluster.stderr)
+    report = json.loads(cluster.stdout)
+    rows = json.loads(journal.stdout)
+    assert report["total"]["fills"] == sum(r["fills"] for r in rows) > 0
+    assert Decimal(report["total"]["pnl"]) == sum((Decimal(r["pnl"]) for r in rows), Decimal(0))
+    assert report["missing"] == {} and report["duplicates"] == 0
