@@ -105,18 +105,23 @@ def wait_for(predicate: object, timeout: float, what: str, poll: float = 0.2) ->
     raise AssertionError(f"not within {timeout:.0f} s: {what}")
 
 
-async def holders(url: str) -> dict[str, str]:
-    """symbol -> the worker holding its lease, as NATS has it now."""
+async def leases(url: str) -> dict[str, LeaseRecord]:
+    """symbol -> its lease record (holder, since when), as NATS has it now."""
     nc = await connect(url, name="observer")
     try:
         try:
             kv = (await open_buckets(nc.jetstream())).leases
         except ClusterError:  # no worker has created the cluster yet
             return {}
-        return {s: msgspec.json.decode(raw, type=LeaseRecord).worker
+        return {s: msgspec.json.decode(raw, type=LeaseRecord)
                 for s, (raw, _) in (await read_prefix(kv, LEASE)).items()}
     finally:
         await nc.close()
+
+
+async def holders(url: str) -> dict[str, str]:
+    """symbol -> the worker holding its lease, as NATS has it now."""
+    return {s: record.worker for s, record in (await leases(url)).items()}
 
 
 async def accounts(url: str) -> dict[str, Account]:
