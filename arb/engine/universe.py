@@ -56,8 +56,8 @@ class UniverseKeeper:
     async def _discover(self) -> Universe:
         engine = self._engine
         aliases = {name: engine.specs[name].aliases for name in engine.publics if name in engine.specs}
-        self.current = await discover(engine.publics, engine.config.universe, aliases=aliases,
-                                      now_ns=engine.clock_ns())
+        self.current = await discover(engine.publics, engine.config.universe, signed=engine.signed,
+                                      aliases=aliases, now_ns=engine.clock_ns())
         return self.current
 
     def start(self) -> None:
