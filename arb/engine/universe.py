@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from arb.errors import ArbError
 from arb.model import Symbol, SymbolInfo
-from arb.universe import Universe, changes, discover
+from arb.universe import TRANSFERS_TEXT, Universe, changes, discover
 
 if TYPE_CHECKING:
     from arb.engine.engine import Engine
@@ -47,6 +47,8 @@ class UniverseKeeper:
         universe = await self._discover()
         log.info("symbol universe: %d pairs, %d books on %s (%d pairs dropped)", len(universe.chosen),
                  len(universe.books()), ", ".join(self._engine.publics), len(universe.dropped))
+        log.info("transfer status: %s", ", ".join(f"{venue} {TRANSFERS_TEXT[known] or 'read'}"
+                                                  for venue, known in universe.transfers.items()))
         return universe.books()
 
     def symbols(self) -> list[Symbol]:
