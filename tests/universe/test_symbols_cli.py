@@ -47,6 +47,7 @@ def test_symbols_follows_the_configs_filters(tmp_path: Path, capsys: pytest.Capt
     chosen = [p["symbol"] for p in found["chosen"]]
     dropped = {p["symbol"]: p["drop"] for p in found["dropped"]}
     assert len(chosen) == 10 and "PEPE/USDT" not in chosen and dropped["PEPE/USDT"] == "excluded"
+    assert found["transfer_status"] == dict.fromkeys(VENUES, "read") and found["transfer_errors"] == {}
     assert dropped["ZEC/USDT"] == "one_venue"  # Gate's 40k is below the minimum: Binance alone
     zec = next(p for p in found["dropped"] if p["symbol"] == "ZEC/USDT")
     assert {i["venue"]: i["drop"] for i in zec["listings"]} == {"binance": "kept", "gateio": "low_volume"}
