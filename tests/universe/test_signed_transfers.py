@@ -238,3 +238,26 @@ async def test_discover_with_without_and_with_wrong_keys(sim: SimExchange) -> No
     assert set(errors) == set(SIGNED) and all("AuthenticationError" in e for e in errors.values())
     assert dropped == {(v, s) for v, s in expected if v == "gateio"}
     assert "wrong" not in msgspec.json.encode(errors).decode()  # the secret is never in a message
+
+
+WEIGHTS = {  # venue -> (limit rule, endpoint or "", the weight one read costs in the simulator)
+    "binance": ("weight", "", 10),  # weight 10 (a SAPI weight; one budget here)
+    "mexc": ("endpoint", "GET /api/v3/capital/config/getall", 10),  # weight 10
+    "okx": ("endpoint", "GET /api/v5/asset/currencies", 50),  # 6 per second: 50 of 600 per 2 s
+    "bybit": ("uid", "GET /v5/asset/coin/query-info", 50),  # 2 per second: 50 of 100 per second
+}
+
+
+@pytest.mark.parametrize("venue", SIGNED)
+async def test_the_simulator_charges_each_read_its_documented_weight(sim: SimExchange, venue: str) -> None:
+    config = default_config(venues=_config(sim))
+    private = make_private(venue, config.venues[venue], sim_credentials([venue])[venue])
+    rule, endpoint, weight = WEIGHTS[venue]
+    try:
+        await private.transfer_status()  # the first also measures the venue clock (GET time)
+        before = sim.limiters[venue].used(rule, endpoint=endpoint)
+        await private.transfer_status()
+        after = sim.limiters[venue].used(rule, endpoint=endpoint)
+    finally:
+        await private.close()
+    assert after - before == weight or after == weight  # (a window may have turned in between)
