@@ -142,7 +142,7 @@ class Engine:
     paper_balances:
         Starting balance per asset on every venue (paper mode).
     credentials:
-        API keys per venue (live: every enabled venue needs them; paper: read-only account data)
+        API keys per venue (live: every enabled venue needs them; paper: read-only use; never logged).
     public_factory, stream_factory:
         Build each venue's REST market data and stream (the registry's connectors by default;
         `arb-engine replay` passes recorded ones).
