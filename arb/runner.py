@@ -2,7 +2,9 @@
 
 Paper mode by default. Live trading needs `--live` (or ``engine.mode = "live"``) *and* every enabled
 venue's keys in the environment (``ARB_<VENUE>_API_KEY`` / ``_API_SECRET``); with `--sim` the
-simulator's funded test account (``sim-key`` / ``sim-secret``) stands in for keys not set. When the
+simulator's funded test account (``sim-key`` / ``sim-secret``) stands in for keys not set. Paper mode
+uses keys only to read account data (the transfer status some venues publish only to signed
+requests): the simulator's with `--sim`, else any in the environment. When the
 venues cannot be reached (no internet here) the engine keeps retrying with backoff and says so on
 every attempt.
 
@@ -218,14 +220,20 @@ def main(config_path: str, *, live: bool, sim: bool, duration: float | None, see
         sim_accounts = True
     else:
         sim_accounts = sim
-    credentials: dict[str, Credentials] = {}
+    venues = list(config.enabled_venues)
+    specs = venue_specs(config.enabled_venues)  # a ccxt venue's fields are ccxt's (a passphrase...)
+    try:
+        found = {v: c for v in venues if (c := load_credentials(v, fields=specs[v].credentials)) is not None}
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    # paper mode uses keys for read-only account data (signed transfer status): the simulator's own
+    # on a simulator, else those in the environment (none: that status is "not published without keys")
+    credentials = sim_credentials(venues) if sim_accounts else found
     if live or config.engine.mode == "live":
         if not live:
             print("error: engine.mode is \"live\" in the config: confirm with --live", file=sys.stderr)
             return 2
-        venues = list(config.enabled_venues)
-        specs = venue_specs(config.enabled_venues)  # a ccxt venue's fields are ccxt's (a passphrase...)
-        found = {v: c for v in venues if (c := load_credentials(v, fields=specs[v].credentials)) is not None}
         credentials = {**sim_credentials(venues), **found} if sim_accounts else found
         missing = [v for v in venues if v not in credentials]
         if missing:

@@ -1,9 +1,13 @@
 """The symbol universe: every pair that two enabled venues list, filtered and ranked (``symbols = "auto"``).
 
-Each venue's lists come through its `PublicExchangeInterface`: `symbols()` (rules and status),
-`tickers()` (24 h volumes) and `transfer_status()` (deposits / withdrawals per asset, where the venue
-publishes it). Names are already common: each venue package converts its renamed assets at its edge
-(its spec's `aliases`: one venue's ``STEPN`` is everyone's ``GMT``), so one symbol is one asset pair.
+Each venue's lists come through its `PublicExchangeInterface`: `symbols()` (rules and status) and
+`tickers()` (24 h volumes). Its transfer status (deposits / withdrawals per asset) comes from where
+its `transfer_source` says: the public connector, or its signed connector (`signed`, given when
+there are keys) for the venues that publish it only to signed requests; without keys there it is
+`Transfers.NO_KEYS` (unknown, so nothing is dropped for it), and a failed read is
+`Transfers.UNAVAILABLE` (logged, the venue's listings kept). Names are already common: each venue
+package converts its renamed assets at its edge (its spec's `aliases`: one venue's ``STEPN`` is
+everyone's ``GMT``), so one symbol is one asset pair.
 
 For each pair, each listing venue is kept or left out with a `Drop` reason (not trading, thin 24 h
 volume, suspended transfers); a pair is traded when two venues are left, ranked by the volume of its
@@ -24,7 +28,7 @@ import msgspec
 from arb.config import UniverseConfig
 from arb.errors import ArbError, DecodeError
 from arb.model import Symbol, SymbolInfo, Ticker, TransferStatus
-from arb.venues.base import PublicExchangeInterface
+from arb.venues.base import PrivateExchangeInterface, PublicExchangeInterface, TransferSource
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,22 @@ DROP_TEXT: Mapping[Drop, str] = {
     Drop.TRANSFERS: "transfers suspended", Drop.QUOTE: "quote not in universe.quotes",
     Drop.EXCLUDED: "in universe.exclude", Drop.ONE_VENUE: "fewer than two venues",
     Drop.OVER_MAX: "over universe.max_symbols",
+}
+
+
+class Transfers(enum.IntEnum):
+    """What is known of a venue's transfer status."""
+
+    READ = 0  # read (without keys, or signed with the venue's keys)
+    NO_KEYS = 1  # the venue publishes it to signed requests only, and there are no keys for it
+    UNAVAILABLE = 2  # the read failed (`Universe.transfer_errors` says why)
+    NOT_PUBLISHED = 3  # the venue does not publish it where arb reads
+
+
+TRANSFERS_TEXT: Mapping[Transfers, str] = {
+    Transfers.READ: "", Transfers.NO_KEYS: "transfer status not published without keys",
+    Transfers.UNAVAILABLE: "transfer status unavailable",
+    Transfers.NOT_PUBLISHED: "transfer status not published",
 }
 
 
@@ -83,6 +103,8 @@ class Universe(msgspec.Struct, frozen=True):
     dropped: tuple[Pair, ...]
     errors: Mapping[str, str]  # venue -> why its lists could not be read (it is left out)
     ts_ns: int = 0
+    transfers: Mapping[str, Transfers] = {}  # venue -> what is known of its transfer status
+    transfer_errors: Mapping[str, str] = {}  # venue -> why its transfer status could not be read
 
     def symbols(self) -> list[Symbol]:
         return [pair.symbol for pair in self.chosen]
@@ -99,21 +121,46 @@ class VenueLists(msgspec.Struct, frozen=True):
     infos: list[SymbolInfo]
     tickers: dict[Symbol, Ticker]
     transfers: dict[str, TransferStatus] | None
+    known: Transfers = Transfers.READ
+    transfer_error: str = ""
 
 
-async def read_venue(public: PublicExchangeInterface) -> VenueLists:
-    """One venue's symbol list, tickers and transfer status (in parallel)."""
-    infos, tickers, transfers = await asyncio.gather(public.symbols(), public.tickers(),
-                                                     public.transfer_status())
-    return VenueLists(infos, {t.symbol: t for t in tickers}, transfers)
+async def read_transfers(public: PublicExchangeInterface, signed: PrivateExchangeInterface | None
+                         ) -> tuple[dict[str, TransferStatus] | None, Transfers, str]:
+    """A venue's transfer status from where its `transfer_source` says, with what is known of it."""
+    source = public.transfer_source
+    if source is TransferSource.NONE:
+        return None, Transfers.NOT_PUBLISHED, ""
+    reader = public if source is TransferSource.PUBLIC else signed
+    if reader is None:
+        return None, Transfers.NO_KEYS, ""
+    try:
+        found = await reader.transfer_status()
+    except (ArbError, DecodeError, NotImplementedError) as exc:
+        log.warning("%s: transfer status unavailable: %s", public.venue, exc)
+        return None, Transfers.UNAVAILABLE, f"{type(exc).__name__}: {exc}"
+    return found, Transfers.READ if found is not None else Transfers.NOT_PUBLISHED, ""
+
+
+async def read_venue(public: PublicExchangeInterface, signed: PrivateExchangeInterface | None = None
+                     ) -> VenueLists:
+    """One venue's symbol list, tickers and transfer status (in parallel); `signed`: its signed
+    connector, for the transfer status of a venue that publishes it only to signed requests."""
+    infos, tickers, (transfers, known, error) = await asyncio.gather(
+        public.symbols(), public.tickers(), read_transfers(public, signed))
+    return VenueLists(infos, {t.symbol: t for t in tickers}, transfers, known, error)
 
 
 async def discover(publics: Mapping[str, PublicExchangeInterface], config: UniverseConfig, *,
+                   signed: Mapping[str, PrivateExchangeInterface] | None = None,
                    aliases: Mapping[str, Mapping[str, str]] | None = None, now_ns: int = 0) -> Universe:
     """Read every venue's lists and choose the pairs. A venue whose lists fail is left out (named in
-    `Universe.errors`); the others still count."""
+    `Universe.errors`); the others still count. `signed`: the venues' signed connectors where there
+    are keys (the transfer status some venues publish only to signed requests)."""
     names = list(publics)
-    results = await asyncio.gather(*(read_venue(publics[n]) for n in names), return_exceptions=True)
+    keys = signed or {}
+    results = await asyncio.gather(*(read_venue(publics[n], keys.get(n)) for n in names),
+                                   return_exceptions=True)
     lists: dict[str, VenueLists] = {}
     errors: dict[str, str] = {}
     for name, result in zip(names, results, strict=True):
@@ -185,7 +232,9 @@ def choose(lists: Mapping[str, VenueLists], config: UniverseConfig, *,
     chosen, over = candidates[:room], candidates[room:]
     dropped.extend(msgspec.structs.replace(p, drop=Drop.OVER_MAX) for p in over)
     dropped.sort(key=lambda p: p.symbol)
-    return Universe(tuple(chosen), tuple(dropped), dict(errors or {}), now_ns)
+    return Universe(tuple(chosen), tuple(dropped), dict(errors or {}), now_ns,
+                    {v: found.known for v, found in lists.items()},
+                    {v: found.transfer_error for v, found in lists.items() if found.transfer_error})
 
 
 class BookChanges(msgspec.Struct, frozen=True):
@@ -203,5 +252,5 @@ def changes(current: Mapping[tuple[str, Symbol], object], new: Universe) -> Book
     return BookChanges(added, removed)
 
 
-__all__ = ["DROP_TEXT", "BookChanges", "Drop", "Listing", "Pair", "Universe", "VenueLists", "changes",
-           "choose", "discover", "read_venue"]
+__all__ = ["DROP_TEXT", "TRANSFERS_TEXT", "BookChanges", "Drop", "Listing", "Pair", "Transfers", "Universe",
+           "VenueLists", "changes", "choose", "discover", "read_transfers", "read_venue"]

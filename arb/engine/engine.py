@@ -142,7 +142,7 @@ class Engine:
     paper_balances:
         Starting balance per asset on every venue (paper mode).
     credentials:
-        API keys per venue (live mode: every enabled venue needs them; never logged).
+        API keys per venue (live: every enabled venue needs them; paper: read-only use; never logged).
     public_factory, stream_factory:
         Build each venue's REST market data and stream (the registry's connectors by default;
         `arb-engine replay` passes recorded ones).
@@ -188,7 +188,8 @@ class Engine:
         self.publics: dict[str, PublicExchangeInterface] = {}
         self.streams: dict[str, BaseWebSocketInterface] = {}
         self.papers: dict[str, PaperExchange] = {}
-        self.privates: dict[str, PrivateExchangeInterface] = {}
+        self.privates: dict[str, PrivateExchangeInterface] = {}  # orders go here (paper: PaperExchange)
+        self.signed: dict[str, PrivateExchangeInterface] = {}  # the venues' signed connectors (keys given)
         self.fees: dict[tuple[str, Symbol], float] = {}
         self.reconciliation: ReconcileReport | None = None
         self._applied: dict[str, tuple[Decimal, Decimal, Decimal]] = {}  # cid -> fill totals in balances
@@ -231,6 +232,9 @@ class Engine:
         wanted = set(self.config.symbol_list)
         for name, venue_cfg in venues.items():
             self.publics[name] = self._make_public(name, venue_cfg)
+            if keys := self._credentials.get(name):  # its signed connector (paper: read-only account data)
+                self.signed[name] = make_private(name, venue_cfg, keys, on_fill=self.on_venue_fill,
+                                                 limiter=self.publics[name].limiter)  # one budget per venue
             await self._measure_clock(name)
             for info in [] if self.universe.enabled else await self.publics[name].symbols():
                 if info.symbol in wanted and info.tradable:
@@ -298,9 +302,7 @@ class Engine:
     async def _start_live(self) -> None:
         """Signed connectors, fee rates and balances from the venues, then reconciliation."""
         for name, cfg in self.config.enabled_venues.items():
-            private = make_private(name, cfg, self._credentials[name], on_fill=self.on_venue_fill,
-                                   limiter=self.publics[name].limiter)  # one budget per venue
-            self.privates[name] = private
+            private = self.privates[name] = self.signed[name]
             for (venue, symbol) in [k for k in self.symbols if k[0] == name]:
                 if cfg.taker_fee is not None:
                     self.fees[(venue, symbol)] = cfg.taker_fee
@@ -390,9 +392,8 @@ class Engine:
         await self.books.close()
         for public in self.publics.values():
             await public.close()
-        if self.live:
-            for private in self.privates.values():
-                await private.close()
+        for private in self.signed.values():
+            await private.close()
         await self.control.stop()
         await self.journal.close(now_ns=self._clock())
         self.control.release()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from arb.errors import ArbError
 from arb.model import Symbol, SymbolInfo
-from arb.universe import Universe, changes, discover
+from arb.universe import TRANSFERS_TEXT, Universe, changes, discover
 
 if TYPE_CHECKING:
     from arb.engine.engine import Engine
@@ -47,6 +47,8 @@ class UniverseKeeper:
         universe = await self._discover()
         log.info("symbol universe: %d pairs, %d books on %s (%d pairs dropped)", len(universe.chosen),
                  len(universe.books()), ", ".join(self._engine.publics), len(universe.dropped))
+        log.info("transfer status: %s", ", ".join(f"{venue} {TRANSFERS_TEXT[known] or 'read'}"
+                                                  for venue, known in universe.transfers.items()))
         return universe.books()
 
     def symbols(self) -> list[Symbol]:
@@ -56,8 +58,8 @@ class UniverseKeeper:
     async def _discover(self) -> Universe:
         engine = self._engine
         aliases = {name: engine.specs[name].aliases for name in engine.publics if name in engine.specs}
-        self.current = await discover(engine.publics, engine.config.universe, aliases=aliases,
-                                      now_ns=engine.clock_ns())
+        self.current = await discover(engine.publics, engine.config.universe, signed=engine.signed,
+                                      aliases=aliases, now_ns=engine.clock_ns())
         return self.current
 
     def start(self) -> None:

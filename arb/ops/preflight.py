@@ -10,6 +10,7 @@ from __future__ import annotations
 from arb.config import Config
 from arb.engine.engine import Engine
 from arb.model import ZERO
+from arb.universe import TRANSFERS_TEXT, Transfers
 
 EXIT_CANNOT_TRADE = 4  # after the CLI's 0 ok, 1 failed, 2 usage, 3 environment
 
@@ -35,6 +36,11 @@ def engine_reasons(engine: Engine) -> tuple[list[str], list[str]]:
             warnings.append(f"{symbol} is listed (and trading) {where}: not traded")
         else:
             listed_twice.append((symbol, listed))
+    universe = engine.universe.current
+    if universe is not None and engine.config.universe.exclude_suspended_transfers:
+        for venue, known in universe.transfers.items():
+            if known in (Transfers.NO_KEYS, Transfers.UNAVAILABLE):
+                warnings.append(f"{venue}: {TRANSFERS_TEXT[known]}: its suspended transfers are not excluded")
     if not listed_twice:
         return ["no symbol is listed on two enabled venues", *warnings], warnings
     risk = engine.risk

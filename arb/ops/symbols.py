@@ -1,9 +1,12 @@
 """`arb-engine symbols`: the symbol universe ``symbols = "auto"`` would trade, per venue.
 
-Reads every enabled venue's symbol list, tickers and transfer status through its public connector
-(`arb.universe.discover`) and prints each chosen pair with its 24 h quote volume and transfer status
-on every venue that lists it (the venue's own name where it renames an asset), then, with `--all`,
-the dropped pairs and why. `--sim` runs it against the in-process loopback simulator.
+Reads every enabled venue's symbol list, tickers and transfer status (`arb.universe.discover`) and
+prints each chosen pair with its 24 h quote volume and transfer status on every venue that lists it
+(the venue's own name where it renames an asset), then, with `--all`, the dropped pairs and why.
+Venues that publish transfer status only to signed requests are read through their signed
+connector with the keys in the environment (``ARB_<VENUE>_API_KEY`` ...), or the simulator's with
+`--sim` (the in-process loopback simulator); without keys the table says so for each such venue
+rather than showing its assets open.
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ from typing import Any, TextIO
 import msgspec
 
 from arb.config import Config
+from arb.credentials import Credentials, load_credentials
+from arb.demo import sim_credentials
 from arb.sim.server import SimExchange
 from arb.sim.universe import SimUniverse
-from arb.universe import DROP_TEXT, Drop, Listing, Pair, Universe, discover
-from arb.venues.registry import VENUES, make_public
+from arb.universe import DROP_TEXT, TRANSFERS_TEXT, Drop, Listing, Pair, Transfers, Universe, discover
+from arb.venues.base import PrivateExchangeInterface
+from arb.venues.registry import VENUES, make_private, make_public, venue_specs
 
 
 def _volume(value: float | None) -> str:
@@ -59,6 +65,11 @@ def table(universe: Universe, venues: list[str], *, dropped: bool = False) -> st
     out += [line(pair, f"{len(pair.venues)} venues  ") for pair in universe.chosen]
     for venue, error in universe.errors.items():
         out.append(f"  {venue}: lists unavailable, left out ({error})")
+    for venue, known in universe.transfers.items():
+        if known is Transfers.NO_KEYS:
+            out.append(f"  {venue}: {TRANSFERS_TEXT[known]} (ARB_{venue.upper()}_API_KEY / _API_SECRET)")
+        elif known is Transfers.UNAVAILABLE:
+            out.append(f"  {venue}: {TRANSFERS_TEXT[known]} ({universe.transfer_errors.get(venue, '')})")
     if dropped:
         out.append(f"dropped ({len(universe.dropped)}):")
         out += [line(pair, f"{DROP_TEXT[pair.drop]}:  ") for pair in universe.dropped]
@@ -77,7 +88,16 @@ def as_json(universe: Universe) -> dict[str, Any]:
         return {"symbol": str(p.symbol), "venues": list(p.venues), "drop": p.drop.name.lower(),
                 "listings": [listing(i) for i in p.listings]}
     return {"chosen": [pair(p) for p in universe.chosen], "dropped": [pair(p) for p in universe.dropped],
-            "errors": dict(universe.errors)}
+            "errors": dict(universe.errors),
+            "transfer_status": {v: k.name.lower() for v, k in universe.transfers.items()},
+            "transfer_errors": dict(universe.transfer_errors)}
+
+
+def env_credentials(config: Config) -> dict[str, Credentials]:
+    """The keys in the environment of the enabled venues (`ConfigError` for a half-set one)."""
+    specs = venue_specs(config.enabled_venues)
+    return {v: c for v in config.enabled_venues
+            if (c := load_credentials(v, fields=specs[v].credentials)) is not None}
 
 
 async def show(config: Config, *, out: TextIO | None = None, dropped: bool = False, json: bool = False,
@@ -93,12 +113,18 @@ async def show(config: Config, *, out: TextIO | None = None, dropped: bool = Fal
     else:
         venues = dict(config.enabled_venues)
     publics = {name: make_public(name, cfg) for name, cfg in venues.items()}
+    keys = sim_credentials(list(venues)) if use_sim else env_credentials(config)
+    signed: dict[str, PrivateExchangeInterface] = {
+        name: make_private(name, cfg, keys[name], limiter=publics[name].limiter)
+        for name, cfg in venues.items() if name in keys}
     try:
         aliases: Mapping[str, Mapping[str, str]] = {n: VENUES[n].aliases for n in publics if n in VENUES}
-        universe = await discover(publics, config.universe, aliases=aliases)
+        universe = await discover(publics, config.universe, signed=signed, aliases=aliases)
     finally:
         for public in publics.values():
             await public.close()
+        for private in signed.values():
+            await private.close()
         if simulator is not None:
             await simulator.close()
     if json:
@@ -108,4 +134,4 @@ async def show(config: Config, *, out: TextIO | None = None, dropped: bool = Fal
     return 0 if universe.chosen else 1
 
 
-__all__ = ["as_json", "show", "table"]
+__all__ = ["as_json", "env_credentials", "show", "table"]

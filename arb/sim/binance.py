@@ -7,10 +7,10 @@ streams: SUBSCRIBE / UNSUBSCRIBE with ``{"result": null, "id": N}`` acks, ``<sym
 diffs with ``U``/``u``). Each diff is encoded once and sent to every subscribed socket. Signed
 (HMAC query check, Binance codes): ``/api/v3/order`` (POST/GET/DELETE), ``/api/v3/openOrders``,
 ``/api/v3/account``, ``/api/v3/myTrades``, ``/api/v3/account/commission`` over the shared matching
-engine and ledger. The user data stream (WebSocket API ``/ws-api/v3``) lives in
-`arb.sim.binance_user`; public trades (``/api/v3/trades``, ``<sym>@trade`` streams), 24 h tickers and
-klines in `arb.sim.binance_market`. Rate limits and faults are the server's (`arb.sim.limits`,
-`arb.sim.faults`).
+engine and ledger, and ``/sapi/v1/capital/config/getall`` (transfer status, `arb.sim.transfers`).
+The user data stream (WebSocket API ``/ws-api/v3``) lives in `arb.sim.binance_user`; public trades
+(``/api/v3/trades``, ``<sym>@trade`` streams), 24 h tickers and klines in `arb.sim.binance_market`.
+Rate limits and faults are the server's (`arb.sim.limits`, `arb.sim.faults`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from arb.sim.binance_user import BinanceUserApi
 from arb.sim.fanout import Subscribers
 from arb.sim.market import BookDiff, Level, MarketModel
 from arb.sim.matching import MatchingEngine, Reject, RejectKind, SimFill, SimOrder
+from arb.sim.transfers import binance_coins
 
 NAME = "binance"
 DEPTH_SUFFIX = "@depth@100ms"
@@ -97,6 +98,7 @@ class BinanceDialect:
         app.router.add_get("/api/v3/account", self._account)
         app.router.add_get("/api/v3/myTrades", self._my_trades)
         app.router.add_get("/api/v3/account/commission", self._commission)
+        app.router.add_get("/sapi/v1/capital/config/getall", self._capital_config)
         self.market_data.add_routes(app)  # /api/v3/trades, /api/v3/ticker/24hr, /api/v3/klines
         app.router.add_get("/stream", self._stream)
         app.router.add_get("/ws", self._stream)
@@ -261,6 +263,14 @@ class BinanceDialect:
             "canTrade": True, "canWithdraw": False, "canDeposit": False, "brokered": False,
             "requireSelfTradePrevention": False, "preventSor": False, "updateTime": self._clock_ms(),
             "accountType": "SPOT", "balances": balances, "permissions": ["SPOT"], "uid": SIM_UID})
+
+    async def _capital_config(self, request: web.Request) -> web.Response:
+        """Every coin's networks with their deposit / withdrawal status (`arb.sim.transfers`)."""
+        auth = await self._auth(request)
+        if isinstance(auth, web.Response):
+            return auth
+        account, _ = auth
+        return web.json_response(binance_coins(self.market, NAME, self.ledger, account))
 
     async def _my_trades(self, request: web.Request) -> web.Response:
         auth = await self._auth(request)

@@ -15,7 +15,8 @@ answer only acknowledges ``{orderId, orderLinkId}``), ``POST /v5/order/cancel`` 
 ``orderLinkId``; unknown or finished: ``170213``), ``GET /v5/order/realtime`` (open orders; with an id,
 that order whatever its state; ``openOnly=1``: finished ones), ``GET /v5/order/history`` (finished,
 ``orderStatus`` filter, 7-day ``startTime``/``endTime``), ``GET /v5/execution/list``, ``GET
-/v5/account/wallet-balance?accountType=UNIFIED`` and ``GET /v5/account/fee-rate``. Lists are newest
+/v5/account/wallet-balance?accountType=UNIFIED``, ``GET /v5/account/fee-rate`` and ``GET
+/v5/asset/coin/query-info`` (transfer status per chain, `arb.sim.transfers`). Lists are newest
 first and page with ``cursor`` / ``nextPageCursor``.
 
 Fees follow the fact sheet's spot rule (§2.3, positive rates): a Buy pays in the base coin
@@ -59,6 +60,7 @@ from arb.sim.bybit_wire import (
 )
 from arb.sim.market import MarketModel
 from arb.sim.matching import Ledger, MatchingEngine, Reject, RejectKind, SimFill, SimOrder
+from arb.sim.transfers import bybit_coins
 
 KEY: Final = "X-BAPI-API-KEY"
 DEFAULT_RECV_WINDOW_MS: Final = 5000
@@ -148,6 +150,7 @@ class BybitPrivateApi:
         r.add_get("/v5/execution/list", self._signed(self._executions))
         r.add_get("/v5/account/wallet-balance", self._signed(self._wallet, categorised=False))
         r.add_get("/v5/account/fee-rate", self._signed(self._fee_rate))
+        r.add_get("/v5/asset/coin/query-info", self._signed(self._coin_info, categorised=False))
 
     def _signed(self, handler: Callable[[web.Request, str, Mapping[str, Any]], Any],
                 categorised: bool = True) -> Handler:
@@ -521,3 +524,5 @@ class BybitPrivateApi:
         return ok({"list": [{"symbol": symbol_id(s), "takerFeeRate": num(self.taker_fee),
                              "makerFeeRate": num(self.maker_fee)} for s in chosen]}, self._clock_ms)
 
+    async def _coin_info(self, request: web.Request, account: str, q: Mapping[str, Any]) -> web.Response:
+        return ok(bybit_coins(self.market, NAME, str(q.get("coin", ""))), self._clock_ms)

@@ -139,16 +139,19 @@ BYBIT_PER_SECOND: Final = MappingProxyType({
     "/v5/order/create": 20, "/v5/order/cancel": 20, "/v5/order/amend": 10, "/v5/order/cancel-all": 20,
     "/v5/order/realtime": 50, "/v5/order/history": 50, "/v5/execution/list": 50,
     "/v5/account/wallet-balance": 50, "/v5/account/fee-rate": 5,
+    "/v5/asset/coin/query-info": 2,  # ccxt 4.5.90 costs it 25 of a 50/s budget
 })
 BINANCE_WEIGHTS: Final = MappingProxyType({
     "/api/v3/ping": 1, "/api/v3/time": 1, "/api/v3/exchangeInfo": 20, "/api/v3/trades": 25,
     "/api/v3/klines": 2, "/api/v3/ticker/24hr": 2, "/api/v3/account": 20, "/api/v3/myTrades": 20,
     "/api/v3/account/commission": 20, "/api/v3/allOrders": 20,
+    "/sapi/v1/capital/config/getall": 10,  # a SAPI weight: counted in the one budget here
 })
 MEXC_WEIGHTS: Final = MappingProxyType({
     "/api/v3/ping": 1, "/api/v3/time": 1, "/api/v3/exchangeInfo": 10, "/api/v3/depth": 1,
     "/api/v3/trades": 5, "/api/v3/klines": 1, "/api/v3/ticker/24hr": 1, "/api/v3/openOrders": 3,
     "/api/v3/account": 10, "/api/v3/myTrades": 10, "/api/v3/tradeFee": 20,
+    "/api/v3/capital/config/getall": 10,
 })
 
 OKX_REQUESTS_PER_2S: Final = MappingProxyType({  # fact sheet §1.2, §1.3
@@ -159,6 +162,7 @@ OKX_REQUESTS_PER_2S: Final = MappingProxyType({  # fact sheet §1.2, §1.3
     "/api/v5/trade/orders-pending": 60, "/api/v5/trade/orders-history": 40,
     "/api/v5/trade/orders-history-archive": 20, "/api/v5/trade/fills": 60, "/api/v5/trade/fills-history": 10,
     "/api/v5/account/balance": 10, "/api/v5/account/trade-fee": 5,
+    "/api/v5/asset/currencies": 12,  # 6 requests per second per user
 })
 
 

@@ -6,7 +6,8 @@ schema (`arb.venues.mexc.proto`). Served so far: ``GET /api/v3/time``, ``/api/v3
 "code": 0, "msg"}``, ``PING`` -> ``PONG``, and ``spot@public.aggre.depth.v3.api.pb@100ms@SYM``
 pushes as binary ``PushDataV3ApiWrapper`` frames. Signed (HMAC query check, MEXC codes):
 ``/api/v3/order`` (POST/GET/DELETE), ``/api/v3/openOrders``, ``/api/v3/account``,
-``/api/v3/myTrades``, ``/api/v3/tradeFee``. Listen keys and the private channels (``/ws?listenKey=``)
+``/api/v3/myTrades``, ``/api/v3/tradeFee``, ``/api/v3/capital/config/getall`` (transfer status,
+`arb.sim.transfers`). Listen keys and the private channels (``/ws?listenKey=``)
 live in `arb.sim.mexc_user`; public trades (``/api/v3/trades``, the
 ``spot@public.aggre.deals.v3.api.pb@100ms@SYM`` channel), 24 h tickers and klines in
 `arb.sim.mexc_market`. Rate limits and faults are the server's (`arb.sim.limits`, `arb.sim.faults`).
@@ -29,6 +30,7 @@ from arb.sim.market import BookDiff, Level, MarketModel
 from arb.sim.matching import MatchingEngine, Reject, RejectKind, SimOrder
 from arb.sim.mexc_market import DEALS_EVENT, MexcMarketData
 from arb.sim.mexc_user import MexcUserStreams, rest_trade_id
+from arb.sim.transfers import mexc_coins
 from arb.venues.mexc.proto.push_pb2 import PushDataV3ApiWrapper
 
 NAME = "mexc"
@@ -105,6 +107,7 @@ class MexcDialect:
         app.router.add_get("/api/v3/account", self._account)
         app.router.add_get("/api/v3/myTrades", self._my_trades)
         app.router.add_get("/api/v3/tradeFee", self._trade_fee)
+        app.router.add_get("/api/v3/capital/config/getall", self._capital_config)
         app.router.add_get("/api/v1/contract/detail", self._contracts)
         self.market_data.add_routes(app)  # /api/v3/trades, /api/v3/ticker/24hr, /api/v3/klines
         app.router.add_get("/ws", self._ws_entry)
@@ -284,6 +287,13 @@ class MexcDialect:
             "isMaker": False, "isBestMatch": True, "isSelfTrade": False,
             "clientOrderId": self._client_id(f.client_id)}
             for f in rows])
+
+    async def _capital_config(self, request: web.Request) -> web.Response:
+        """Every coin's networks with their deposit / withdrawal status (`arb.sim.transfers`)."""
+        auth = await self._auth(request)
+        if isinstance(auth, web.Response):
+            return auth
+        return web.json_response(mexc_coins(self.market, NAME))
 
     async def _trade_fee(self, request: web.Request) -> web.Response:
         auth = await self._auth(request)

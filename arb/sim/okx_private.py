@@ -10,7 +10,8 @@ buy's ``sz`` is quote unless ``tgtCcy=base_ccy``, a market sell's base unless ``
 ``clOrdId`` 1-32 letters and digits, unique among the account's pending orders (51016), reusable
 once the earlier order is final, and then naming the newest), ``POST /trade/cancel-order``, ``GET
 /trade/order`` (``ordId`` or ``clOrdId``), ``/trade/orders-pending``, ``/trade/orders-history``
-(and ``-archive``), ``/trade/fills`` (and ``-history``), ``/account/balance``, ``/account/trade-fee``.
+(and ``-archive``), ``/trade/fills`` (and ``-history``), ``/account/balance``, ``/account/trade-fee``,
+``/asset/currencies`` (transfer status per chain, `arb.sim.transfers`).
 Order operations answer per item (``sCode``/``sMsg``, top ``code`` "1" when it failed); queries
 answer top-level codes (51603 for an unknown order).
 
@@ -52,6 +53,7 @@ from arb.sim.okx_wire import (
     num,
     ok,
 )
+from arb.sim.transfers import okx_currencies
 
 PREFIX: Final = "/api/v5"
 CL_ORD_ID: Final = re.compile(r"^[A-Za-z0-9]{1,32}$")
@@ -170,6 +172,11 @@ class OkxPrivateApi:
         r.add_get(f"{PREFIX}/trade/fills-history", self._wrap(self._fills))
         r.add_get(f"{PREFIX}/account/balance", self._wrap(self._balance))
         r.add_get(f"{PREFIX}/account/trade-fee", self._wrap(self._fee))
+        r.add_get(f"{PREFIX}/asset/currencies", self._wrap(self._currencies))
+
+    async def _currencies(self, request: web.Request, account: str) -> web.Response:
+        wanted = {ccy for ccy in request.query.get("ccy", "").split(",") if ccy}
+        return ok(okx_currencies(self.market, self.name, wanted))
 
     def _wrap(self, handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def run(request: web.Request) -> web.Response:

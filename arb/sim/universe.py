@@ -10,11 +10,10 @@ markets, and the renamed assets real venues have (the same table ccxt keeps as e
   (GMT Token, unified as ``GMTTOKEN``): pairing MEXC's ``GMTUSDT`` with Binance's would be wrong.
 - Gate's ``GTC`` is Game.com (unified as ``GAMECOM``), not Gitcoin (Binance's and MEXC's ``GTC``).
 
-Transfer status is published where the real venue publishes it without keys: Gate's
-``/spot/currencies``. One asset there is suspended (``GAS``: withdrawals closed), one half-open.
-OKX (``GET /api/v5/asset/currencies``: ``canDep`` / ``canWd`` per chain) and Bybit (``GET
-/v5/asset/coin/query-info``: ``chainDeposit`` / ``chainWithdraw``) publish it only to signed
-requests, so their simulated transfers are all open and no unsigned route serves them.
+Transfer status is served where and as the real venue publishes it: Gate without keys
+(``/spot/currencies``: ``GAS`` withdrawals closed, ``KAS`` deposits closed); Binance, MEXC, OKX and
+Bybit only to signed requests, per chain (`arb.sim.transfers`): Binance has ``FIL`` withdrawals
+closed, MEXC ``FET`` deposits closed, OKX ``TIA`` deposits closed, Bybit ``INJ`` withdrawals closed.
 
 OKX and Bybit list realistic subsets: the large caps, most of the mid caps, their own tokens (OKX's
 ``OKB``, Bybit's ``MNT``) and a few USDC and BTC pairs, with their own 24 h volumes (both next to
@@ -113,9 +112,13 @@ RENAMES: Final[Mapping[str, Mapping[str, str]]] = {
     "mexc": {"GMT": "STEPN", "GAS": "GASNEO", "GMTTOKEN": "GMT"},
     "gateio": {"GAMECOM": "GTC"},
 }
-# venue -> its asset (own name) -> (deposits open, withdrawals open); only Gate publishes it openly
+# venue -> its asset (own name) -> (deposits open, withdrawals open); every other asset is open
 TRANSFERS: Final[Mapping[str, Mapping[str, tuple[bool, bool]]]] = {
-    "gateio": {"GAS": (True, False), "KAS": (False, True)},
+    "gateio": {"GAS": (True, False), "KAS": (False, True)},  # public /spot/currencies
+    "binance": {"FIL": (True, False)},  # signed from here on (arb.sim.transfers)
+    "mexc": {"FET": (False, True)},
+    "okx": {"TIA": (False, True)},
+    "bybit": {"INJ": (True, False)},
 }
 
 

@@ -18,11 +18,21 @@ from urllib.parse import quote_plus, urlencode
 import msgspec
 
 from arb.config import MARKET_DATA_PRESET, RequestConfig
-from arb.model import Kline, KlineInterval, OrderBook, Spelling, Symbol, SymbolInfo, Ticker, Trade
+from arb.model import (
+    Kline,
+    KlineInterval,
+    OrderBook,
+    Spelling,
+    Symbol,
+    SymbolInfo,
+    Ticker,
+    Trade,
+    TransferStatus,
+)
 from arb.net.contract import Params, SignedRequest
 from arb.net.ratelimit import Priority
 from arb.net.rest import RestClient
-from arb.venues.base import PublicExchangeInterface, RestBacked
+from arb.venues.base import PublicExchangeInterface, RestBacked, decode_body, guarded, transfer_from_chains
 
 
 class MarketCodec(Protocol):
@@ -153,4 +163,44 @@ class QuerySigner:
                              {self._facts.key_header: self._key, **self._facts.headers})
 
 
-__all__ = ["MarketCodec", "MarketFacts", "QuerySigner", "SignerFacts", "V3Public", "hmac_sha256_hex"]
+# ---------------------------------------------------------------------------- coin networks
+
+
+class NetworkMsg(msgspec.Struct):
+    """One network of a coin (``networkList[]``); both venues print more (fees, minimums, tips)."""
+
+    depositEnable: bool | None = False
+    withdrawEnable: bool | None = False
+
+
+class CoinMsg(msgspec.Struct):
+    """One coin of ``GET .../capital/config/getall`` (Binance ``/sapi/v1``, MEXC ``/api/v3``):
+    ``{"coin": "BTC", "name": "Bitcoin", "networkList": [{"network": "BSC", "depositEnable": true,
+    "withdrawEnable": false, ...}], ...}`` (Binance adds ``depositAllEnable`` / ``withdrawAllEnable``
+    and the balances)."""
+
+    coin: str
+    networkList: list[NetworkMsg] | None = None
+
+
+_COINS = msgspec.json.Decoder(list[CoinMsg], strict=False)
+
+
+def decode_coins(body: bytes, venue: str, spelling: Spelling) -> dict[str, TransferStatus]:
+    """Every coin's status by its common name: open one way when any of its networks is (a coin
+    without a network cannot be moved: closed both ways)."""
+
+    @guarded(venue, "coin networks")
+    def decode(raw: bytes) -> dict[str, TransferStatus]:
+        out = {}
+        for coin in decode_body(venue, _COINS, raw, "coin networks"):
+            asset = spelling.asset(coin.coin)
+            out[asset] = transfer_from_chains(asset, ((bool(n.depositEnable), bool(n.withdrawEnable))
+                                                      for n in coin.networkList or ()))
+        return out
+
+    return decode(body)
+
+
+__all__ = ["CoinMsg", "MarketCodec", "MarketFacts", "QuerySigner", "SignerFacts", "V3Public", "decode_coins",
+           "hmac_sha256_hex"]

@@ -23,10 +23,11 @@ attribute found by name; `RestBacked` and `StreamBacked` implement them once for
 from __future__ import annotations
 
 import abc
+import enum
 import functools
 import logging
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any, Final, ParamSpec, Protocol, TypeVar
 
@@ -199,6 +200,25 @@ class StreamHandlers(Protocol):
         ...
 
 
+class TransferSource(enum.IntEnum):
+    """Where a venue publishes deposit / withdrawal status per asset (`transfer_source`)."""
+
+    NONE = 0  # nowhere arb reads
+    PUBLIC = 1  # without keys: `PublicExchangeInterface.transfer_status`
+    SIGNED = 2  # to signed requests only: `PrivateExchangeInterface.transfer_status` (needs keys)
+
+
+def transfer_from_chains(asset: str, chains: Iterable[tuple[bool, bool]]) -> TransferStatus:
+    """An asset's status from its chains' (deposit open, withdrawal open): deposits (withdrawals) are
+    open when ANY chain takes them, since one open network is enough to move inventory in (out);
+    an asset without a chain cannot be moved at all (closed both ways)."""
+    deposit = withdraw = False
+    for chain_deposit, chain_withdraw in chains:
+        deposit = deposit or chain_deposit
+        withdraw = withdraw or chain_withdraw
+    return TransferStatus(asset, deposit, withdraw)
+
+
 class UserPushes:
     """What every venue's user stream does with a push it cannot decode: count it, log the first one
     with a sample, and tell the engine (which resolves that venue's orders by query)."""
@@ -220,6 +240,7 @@ class PublicExchangeInterface(abc.ABC):
     """REST market data of one venue."""
 
     venue: str
+    transfer_source: TransferSource = TransferSource.NONE  # where its transfer status is read
 
     @property
     def limiter(self) -> RateLimiter | None:
@@ -259,7 +280,7 @@ class PublicExchangeInterface(abc.ABC):
 
     async def transfer_status(self) -> dict[str, TransferStatus] | None:
         """Deposit / withdrawal status per asset (common names) where the venue publishes it without
-        keys; None where it does not."""
+        keys (`transfer_source` PUBLIC); None where it does not."""
         return None
 
     @abc.abstractmethod
@@ -324,6 +345,13 @@ class PrivateExchangeInterface(abc.ABC):
 
     @abc.abstractmethod
     async def account_info(self) -> AccountInfo: ...
+
+    async def transfer_status(self) -> dict[str, TransferStatus] | None:
+        """Deposit / withdrawal status per asset (common names) from the venue's signed endpoint,
+        where it publishes it only to signed requests (its public connector's `transfer_source` is
+        SIGNED); None where it does not. An asset is open one way when any of its chains is
+        (`transfer_from_chains`)."""
+        return None
 
     @abc.abstractmethod
     async def close(self) -> None: ...

@@ -144,13 +144,15 @@ def synced(engine: Engine) -> bool:
 async def scene(tmp: Path, tables: Mapping[str, Any] | None = None, *,
                 venues: tuple[str, ...] = ("binance", "gateio"), symbols: tuple[str, ...] = ("BTC/USDT",),
                 live: bool = False, sim: SimExchange | None = None, wait_synced: bool = True,
-                config: Config | None = None) -> AsyncIterator[Scene]:
-    """The engine built from `tables` over the defaults, started against a calm simulator."""
+                config: Config | None = None, keys: bool | None = None) -> AsyncIterator[Scene]:
+    """The engine built from `tables` over the defaults, started against a calm simulator; `keys`:
+    give it the simulator's keys (default: when live; paper mode reads signed account data with them)."""
     own = sim is None
     exchange = sim if sim is not None else await calm_sim(venues)
     extra = merge({"engine": {"mode": "live", "balance_refresh_s": 60.0}} if live else {}, tables or {})
     cfg = config if config is not None else build(tmp, exchange.urls, extra, symbols)
-    engine = Engine(cfg, credentials=sim_credentials(list(cfg.enabled_venues)) if live else None)
+    keyed = live if keys is None else keys
+    engine = Engine(cfg, credentials=sim_credentials(list(cfg.enabled_venues)) if keyed else None)
     try:
         await engine.start()
         if wait_synced:

@@ -18,14 +18,16 @@ from tests.config.support import Probe, data_dir, scene
 VENUES = ("binance", "gateio", "mexc")
 
 
-async def _books(tmp: Path, universe: dict[str, Any], *, after: Any = None) -> set[tuple[str, Symbol]]:
-    """The (venue, symbol) books of an engine with ``symbols = "auto"`` and `universe`."""
+async def _books(tmp: Path, universe: dict[str, Any], *, after: Any = None,
+                 keys: bool = False) -> set[tuple[str, Symbol]]:
+    """The (venue, symbol) books of an engine with ``symbols = "auto"`` and `universe` (`keys`: with the
+    simulator's keys, which read the signed venues' transfer status)."""
     sim = SimExchange(list(VENUES), universe=large_universe(VENUES))
     urls = await sim.start()
     config = default_config(symbols="auto", engine={"data_dir": data_dir(tmp)}, universe=universe,
                             venues={v: {"rest_url": urls[v][0], "ws_url": urls[v][1]} for v in VENUES})
     try:
-        async with scene(tmp, sim=sim, config=config, wait_synced=False) as sc:
+        async with scene(tmp, sim=sim, config=config, wait_synced=False, keys=keys) as sc:
             if after is not None:
                 await after(sc)
             return {(s.venue, s.symbol) for s in sc.engine.books.all()}
@@ -77,9 +79,12 @@ async def refresh_s(tmp: Path, _: str | None) -> None:
 
 
 async def exclude_suspended_transfers(tmp: Path, _: str | None) -> None:
-    gas = ("gateio", Symbol("GAS", "USDT"))  # Gate's GAS withdrawals are suspended
-    on, off = [await _books(tmp, {"exclude_suspended_transfers": e}) for e in (True, False)]
-    assert gas not in on and gas in off
+    gas = ("gateio", Symbol("GAS", "USDT"))  # Gate's GAS withdrawals are suspended (public status)
+    fil = ("binance", Symbol("FIL", "USDT"))  # Binance's FIL withdrawals (signed status: with keys)
+    on, off = [await _books(tmp, {"exclude_suspended_transfers": e}, keys=True) for e in (True, False)]
+    assert gas not in on and gas in off and fil not in on and fil in off
+    keyless = await _books(tmp, {"exclude_suspended_transfers": True})
+    assert gas not in keyless and fil in keyless  # no keys: Binance's status is unknown, nothing dropped
 
 
 PROBES: dict[str, Probe] = {

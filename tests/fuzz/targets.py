@@ -15,13 +15,16 @@ from types import FunctionType
 from typing import Any
 
 from arb.model import KlineInterval, Symbol
+from arb.venues import apiv3
 from arb.venues.binance import codec as bn
+from arb.venues.binance import constants as bn_constants
 from arb.venues.binance import orders as bn_orders
 from arb.venues.bybit import codec as bb
 from arb.venues.bybit import orders as bb_orders
 from arb.venues.gateio import codec as gt
 from arb.venues.gateio import orders as gt_orders
 from arb.venues.mexc import codec as mx
+from arb.venues.mexc import constants as mx_constants
 from arb.venues.mexc import orders as mx_orders
 from arb.venues.okx import codec as ok
 from arb.venues.okx import orders as ok_orders
@@ -62,6 +65,7 @@ TARGETS: dict[str, Callable[[bytes], Any]] = {
     "binance.account": bn_orders.decode_account,
     "binance.my_trades": lambda b: bn_orders.decode_my_trades(b, BTC, 0),
     "binance.commission": lambda b: bn_orders.decode_commission(b, BTC),
+    "binance.coins": lambda b: apiv3.decode_coins(b, "binance", bn_constants.SPELLING),
     # Binance streams
     "binance.stream": bn.decode_stream,
     "binance.control": bn.decode_control,
@@ -112,6 +116,7 @@ TARGETS: dict[str, Callable[[bytes], Any]] = {
     "mexc.my_trades": lambda b: mx_orders.decode_my_trades(b, BTC, 0),
     "mexc.trade_fee": lambda b: mx_orders.decode_trade_fee(b, BTC),
     "mexc.listen_key": mx_orders.decode_listen_key,
+    "mexc.coins": lambda b: apiv3.decode_coins(b, "mexc", mx_constants.SPELLING),
     # MEXC streams (protobuf)
     "mexc.push": mx.decode_push,
     "mexc.depth": lambda b: mx.decode_depth(mx.decode_push(b), BTC, 0),
@@ -140,6 +145,7 @@ TARGETS: dict[str, Callable[[bytes], Any]] = {
     "okx.fills": lambda b: [ok_orders.to_fill(m, None, 0) for m in ok_orders.decode_fills(b)],
     "okx.balances": ok_orders.decode_balances,
     "okx.fee": lambda b: ok_orders.decode_fee(b, BTC),
+    "okx.currencies": ok_orders.decode_currencies,
     # OKX WebSocket (the envelope, then a push's data by channel)
     "okx.ws": ok.decode_ws,
     "okx.books": _okx_books,
@@ -162,6 +168,7 @@ TARGETS: dict[str, Callable[[bytes], Any]] = {
     "bybit.executions": lambda b: bb_orders.decode_executions(b, BTC, 0),
     "bybit.wallet": bb_orders.decode_wallet,
     "bybit.fee_rate": lambda b: bb_orders.decode_fee_rate(b, BTC),
+    "bybit.coins": bb_orders.decode_coins,
     # Bybit WebSocket
     "bybit.ws": bb.decode_ws,
     "bybit.depth_delta": lambda b: bb.decode_depth(b, BTC, "delta", 0, 0),
@@ -182,7 +189,7 @@ PROTOBUF = frozenset(k for k in TARGETS if k.startswith("mexc.") and k.split("."
 # well-formed envelope with a non-zero code is the venue's answer, an `ExchangeError` carrying it
 ENVELOPE_ERRORS = frozenset({"okx.time", "okx.symbols", "okx.snapshot", "okx.ticker", "okx.tickers",
                              "okx.trades", "okx.klines", "okx.ack", "okx.orders", "okx.order", "okx.fills",
-                             "okx.balances", "okx.fee"})
+                             "okx.balances", "okx.fee", "okx.currencies"})
 
 
 def _names(fn: Any) -> set[str]:

@@ -1,6 +1,8 @@
 """symbols = "auto" in the engine as `run` wires it, against the simulator's large universe: every pair
 two venues list gets a synced book on each listing venue (renamed assets included), single-venue pairs
-none, it trades, and a refresh adds and drops books while running."""
+none, listings whose transfers are suspended none (Gate's public status, and Binance's and MEXC's
+signed status read with the simulator's keys, as `run --sim` passes them in paper mode), it trades,
+and a refresh adds and drops books while running."""
 
 from __future__ import annotations
 
@@ -10,12 +12,14 @@ from decimal import Decimal
 from pathlib import Path
 
 from arb.config import default_config
+from arb.demo import sim_credentials
 from arb.engine.books import SyncState
 from arb.engine.engine import Engine
 from arb.engine.executor import Outcome, OutcomeStatus
 from arb.model import Symbol
 from arb.sim.server import SimExchange
 from arb.sim.universe import PAIRS, RENAMES, TRANSFERS, large_universe
+from arb.universe import Transfers
 
 VENUES = ["binance", "gateio", "mexc"]
 GMT = Symbol("GMT", "USDT")  # MEXC lists it as STEPNUSDT
@@ -71,7 +75,7 @@ async def test_auto_books_every_common_pair_trades_and_refreshes(tmp_path: Path)
                                                       "refresh_s": 0.5},
         risk={"min_net_bps": 10.0},
     )
-    engine = Engine(config, paper_balances=BALANCES)
+    engine = Engine(config, paper_balances=BALANCES, credentials=sim_credentials(VENUES))
     try:
         await engine.start()
         wanted = expected_books({("mexc", xlm)})
@@ -82,10 +86,18 @@ async def test_auto_books_every_common_pair_trades_and_refreshes(tmp_path: Path)
         assert {v for v, s in wanted if s == Symbol("GTC", "USDT")} == {"binance", "mexc"}
         assert not any(s.base in ("GMTTOKEN", "GAMECOM", "MX", "GT") for _, s in wanted)
         assert ("gateio", Symbol("GAS", "USDT")) not in wanted  # withdrawals suspended there
+        # signed status: Binance's FIL withdrawals and MEXC's FET deposits are suspended
+        fil, fet = Symbol("FIL", "USDT"), Symbol("FET", "USDT")
+        assert TRANSFERS["binance"]["FIL"] == (True, False) and TRANSFERS["mexc"]["FET"] == (False, True)
+        assert {v for v, s in tracked(engine) if s == fil} == {"gateio", "mexc"}
+        assert {v for v, s in tracked(engine) if s == fet} == {"binance", "gateio"}
+        assert engine.universe.current is not None
+        assert engine.universe.current.transfers == dict.fromkeys(VENUES, Transfers.READ)
         # it trades: a window on the renamed pair, bought on MEXC (STEPNUSDT), sold on Binance
         sim.market.open_window(GMT, "mexc", "binance", net_bps=25.0, duration_ns=1_500_000_000)
-        def on_gmt(o: Outcome) -> bool:  # the market's own noise may trade another pair meanwhile
-            return o.status is OutcomeStatus.FILLED and o.buy is not None and o.buy.symbol == GMT
+        def on_gmt(o: Outcome) -> bool:  # the market's own noise may trade another pair (or venue) meanwhile
+            return (o.status is OutcomeStatus.FILLED and o.buy is not None and o.buy.symbol == GMT
+                    and o.buy.venue == "mexc" and o.sell is not None and o.sell.venue == "binance")
 
         await wait_for(lambda: any(on_gmt(o) for o in engine.outcomes), 20, "a filled GMT/USDT trade")
         filled = next(o for o in engine.outcomes if on_gmt(o))

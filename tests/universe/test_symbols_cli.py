@@ -1,15 +1,18 @@
-"""`arb-engine symbols` against the simulator: the universe per venue, renamed assets, transfer status,
-and why the others are dropped (text and JSON), plus a config's [universe] filters."""
+"""`arb-engine symbols` against the simulator: the universe per venue, renamed assets, transfer status
+(public, and signed with the simulator's keys; without keys it says so), and why the others are
+dropped (text and JSON), plus a config's [universe] filters."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
 from arb.cli import main
-from arb.sim.universe import PAIRS, RENAMES
+from arb.sim.server import SimExchange
+from arb.sim.universe import PAIRS, RENAMES, large_universe
 
 VENUES = ["binance", "gateio", "mexc"]
 
@@ -44,6 +47,7 @@ def test_symbols_follows_the_configs_filters(tmp_path: Path, capsys: pytest.Capt
     chosen = [p["symbol"] for p in found["chosen"]]
     dropped = {p["symbol"]: p["drop"] for p in found["dropped"]}
     assert len(chosen) == 10 and "PEPE/USDT" not in chosen and dropped["PEPE/USDT"] == "excluded"
+    assert found["transfer_status"] == dict.fromkeys(VENUES, "read") and found["transfer_errors"] == {}
     assert dropped["ZEC/USDT"] == "one_venue"  # Gate's 40k is below the minimum: Binance alone
     zec = next(p for p in found["dropped"] if p["symbol"] == "ZEC/USDT")
     assert {i["venue"]: i["drop"] for i in zec["listings"]} == {"binance": "kept", "gateio": "low_volume"}
@@ -57,3 +61,50 @@ def test_symbols_names_a_bad_config_field(tmp_path: Path, capsys: pytest.Capture
     config.write_text('symbols = "auto"\n[universe]\nmin_quote_volume = {EUR = 5}\n')
     assert main(["symbols", "--config", str(config), "--sim"]) == 2
     assert "universe.min_quote_volume.EUR" in capsys.readouterr().err
+
+
+ALL = ["binance", "gateio", "mexc", "okx", "bybit"]
+SIGNED = {"binance": "FIL withdrawals off", "mexc": "FET deposits off", "okx": "TIA deposits off",
+          "bybit": "INJ withdrawals off"}
+
+
+def _cell(line: str, venue: str) -> str:
+    """`venue`'s cell of a table line (up to the next venue's)."""
+    rest = line.split(f"{venue}: ", 1)[1]
+    return min((rest.split(f"  {v}: ")[0] for v in ALL), key=len)
+
+
+def test_symbols_reads_the_signed_status_with_the_simulators_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["symbols", "--sim", "--universe", "large", "--venues", *ALL, "--all"]) == 0
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
+    for venue, text in SIGNED.items():
+        symbol = f"{text.split()[0]}/USDT"
+        assert f"{text} (transfers suspended)" in _cell(lines[symbol], venue), (venue, lines[symbol])
+        others = [v for v in ALL if v != venue and f"{v}: " in lines[symbol]]
+        assert others and all("off" not in _cell(lines[symbol], v) for v in others)
+    assert "not published without keys" not in out and "unavailable" not in out
+    assert "USDT deposits" not in out and "USDT withdrawals" not in out  # one of its chains is closed
+
+
+async def test_symbols_without_keys_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    for venue in ALL:
+        monkeypatch.delenv(f"ARB_{venue.upper()}_API_KEY", raising=False)
+    sim = SimExchange(ALL, universe=large_universe(ALL))
+    urls = await sim.start()
+    config = tmp_path / "arb.toml"
+    config.write_text('symbols = "auto"\n' + "".join(
+        f'[venues.{v}]\nrest_url = "{urls[v][0]}"\nws_url = "{urls[v][1]}"\n' for v in ALL))
+    try:  # the command runs its own event loop: in a thread, beside the simulator's
+        code = await asyncio.to_thread(main, ["symbols", "--config", str(config), "--all"])
+    finally:
+        await sim.close()
+    out = capsys.readouterr().out
+    assert code == 0
+    for venue in SIGNED:
+        assert f"  {venue}: transfer status not published without keys (ARB_{venue.upper()}_API_KEY" in out
+    assert "gateio: transfer status" not in out  # Gate publishes it without keys
+    lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
+    assert "FIL withdrawals off" not in lines["FIL/USDT"]  # unknown, not shown open-or-closed as read
+    assert "GAS withdrawals off (transfers suspended)" in lines["GAS/USDT"]

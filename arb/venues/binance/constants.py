@@ -42,6 +42,7 @@ OPEN_ORDERS: Final = "/api/v3/openOrders"
 ACCOUNT: Final = "/api/v3/account"
 MY_TRADES: Final = "/api/v3/myTrades"
 COMMISSION: Final = "/api/v3/account/commission"
+CAPITAL_CONFIG: Final = "/sapi/v1/capital/config/getall"  # every coin's networks (USER_DATA, signed)
 
 # stream names (lowercase symbol)
 DEPTH_STREAM: Final = "{symbol}@depth@100ms"
@@ -78,6 +79,7 @@ def depth_weight(limit: int) -> int:
 WEIGHTS: Final = MappingProxyType({
     TIME: 1, EXCHANGE_INFO: 20, TRADES: 25, KLINES: 2, TICKER_24H: 2, ORDER: 1, OPEN_ORDERS: 6,
     ACCOUNT: 20, MY_TRADES: 20, COMMISSION: 20,
+    CAPITAL_CONFIG: 10,  # a SAPI IP weight: drawn from the one weight pool here (conservative)
 })
 QUERY_ORDER_WEIGHT: Final = 4
 TICKERS_ALL_WEIGHT: Final = 80  # GET /api/v3/ticker/24hr without a symbol

@@ -16,9 +16,21 @@ from typing import Any
 
 from arb.config import TRADING_PRESET, RequestConfig
 from arb.errors import TimestampError
-from arb.model import AccountInfo, AssetBalance, Fill, Order, OrderType, Side, Symbol, TimeInForce, TradingFee
+from arb.model import (
+    AccountInfo,
+    AssetBalance,
+    Fill,
+    Order,
+    OrderType,
+    Side,
+    Symbol,
+    TimeInForce,
+    TradingFee,
+    TransferStatus,
+)
 from arb.net.ratelimit import Priority
 from arb.net.rest import RestClient, decode_write_reply
+from arb.venues.apiv3 import decode_coins
 from arb.venues.base import PrivateExchangeInterface, RestBacked
 from arb.venues.binance import codec, orders
 from arb.venues.binance import constants as c
@@ -138,6 +150,13 @@ class BinancePrivate(RestBacked, PrivateExchangeInterface):
                                    params=[("symbol", self._sym(symbol))],
                                    draws={"weight": c.WEIGHTS[c.COMMISSION]})
         return orders.decode_commission(body, symbol)
+
+    async def transfer_status(self) -> dict[str, TransferStatus] | None:
+        """Every coin's deposit / withdrawal status (signed ``GET {c.CAPITAL_CONFIG}``, weight 10): an
+        asset is open one way when any of its networks is."""
+        body = await self._request("GET", c.CAPITAL_CONFIG, kind=self._kind, signed=True,
+                                   draws={"weight": c.WEIGHTS[c.CAPITAL_CONFIG]})
+        return decode_coins(body, c.VENUE, c.SPELLING)
 
     async def close(self) -> None:
         await self.rest.close()

@@ -54,6 +54,7 @@ ORDER_HISTORY: Final = "/v5/order/history"
 EXECUTIONS: Final = "/v5/execution/list"
 WALLET: Final = "/v5/account/wallet-balance"
 FEE_RATE: Final = "/v5/account/fee-rate"
+COIN_INFO: Final = "/v5/asset/coin/query-info"  # transfer status per coin and chain (signed)
 
 SNAPSHOT_LIMIT: Final = 200  # REST book levels per side asked for on a resync (spot takes 1-1000)
 RECENT_TRADES_MAX: Final = 60
@@ -106,6 +107,7 @@ POOLS: Final = (
     PoolSpec("executions", 50, 1.0),
     PoolSpec("wallet", 50, 1.0),
     PoolSpec("fees", 5, 1.0),
+    PoolSpec("coins", 2, 1.0),  # coin info: 2 per second (ccxt 4.5.90 costs it 25 of 50/s)
 )
 PUBLIC_DRAWS: Final = MappingProxyType({IP_POOL: 1})
 DRAWS: Final = MappingProxyType({
@@ -116,6 +118,7 @@ DRAWS: Final = MappingProxyType({
     EXECUTIONS: MappingProxyType({IP_POOL: 1, "executions": 1}),
     WALLET: MappingProxyType({IP_POOL: 1, "wallet": 1}),
     FEE_RATE: MappingProxyType({IP_POOL: 1, "fees": 1}),
+    COIN_INFO: MappingProxyType({IP_POOL: 1, "coins": 1}),
 })
 
 # --------------------------------------------------------------------------- maps

@@ -21,8 +21,9 @@ from arb.model import (
     Symbol,
     TimeInForce,
     TradingFee,
+    TransferStatus,
 )
-from arb.venues.base import decode_body, guarded
+from arb.venues.base import decode_body, guarded, transfer_from_chains
 from arb.venues.bybit import constants as c
 from arb.venues.bybit.codec import (
     MS,
@@ -241,6 +242,41 @@ def _balances(wallets: list[WalletMsg]) -> list[AssetBalance]:
 def decode_wallet(result: bytes) -> dict[str, AssetBalance]:
     """``/v5/account/wallet-balance?accountType=UNIFIED`` result -> balance per coin."""
     return {b.asset: b for b in _balances(_decode(_WALLET, result, "wallet balance").items)}
+
+
+class ChainMsg(msgspec.Struct):
+    """One chain of a coin: ``chainDeposit`` / ``chainWithdraw`` are ``"1"`` (open) or ``"0"``
+    (suspended); it also prints ``chainType``, ``confirmation``, ``withdrawFee``, ``depositMin``..."""
+
+    chain: str = ""
+    chainDeposit: str = "0"
+    chainWithdraw: str = "0"
+
+
+class CoinInfoMsg(msgspec.Struct):
+    """``{"name": "ETH", "coin": "ETH", "remainAmount": "1020000", "chains": [...]}``."""
+
+    coin: str
+    chains: list[ChainMsg] | None = None
+
+
+class CoinsResult(msgspec.Struct):
+    rows: list[CoinInfoMsg] | None = None
+
+
+_COINS: Final = msgspec.json.Decoder(CoinsResult, strict=False)
+
+
+@guarded(VENUE, "coin info")
+def decode_coins(result: bytes) -> dict[str, TransferStatus]:
+    """Signed ``GET /v5/asset/coin/query-info`` result -> status per coin (common names): open one
+    way when any of its chains is."""
+    out = {}
+    for row in _decode(_COINS, result, "coin info").rows or ():
+        name = c.SPELLING.asset(row.coin)
+        out[name] = transfer_from_chains(name, ((ch.chainDeposit == "1", ch.chainWithdraw == "1")
+                                                for ch in row.chains or ()))
+    return out
 
 
 @guarded(VENUE, "fee rate")

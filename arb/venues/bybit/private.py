@@ -36,6 +36,7 @@ from arb.model import (
     Symbol,
     TimeInForce,
     TradingFee,
+    TransferStatus,
 )
 from arb.net.contract import Params
 from arb.net.ratelimit import Priority
@@ -211,6 +212,12 @@ class BybitPrivate(RestBacked, PrivateExchangeInterface):
 
     async def account_info(self) -> AccountInfo:
         return AccountInfo(self.venue, await self.balances(), ts_event=self._clock())
+
+    async def transfer_status(self) -> dict[str, TransferStatus] | None:
+        """Every coin's deposit / withdrawal status (signed ``GET /v5/asset/coin/query-info``): open
+        one way when any of its chains is."""
+        env = await self._signed("GET", c.COIN_INFO)
+        return orders.decode_coins(env.result)
 
     async def my_trades(self, symbol: Symbol, limit: int = 100) -> list[Fill]:
         """Our latest fills on `symbol` (the last 7 days; at most 100 rows), with their orderLinkId."""

@@ -27,7 +27,7 @@ from arb.model import Kline, KlineInterval, OrderBook, Symbol, SymbolInfo, Ticke
 from arb.net.contract import Params
 from arb.net.ratelimit import Priority
 from arb.net.rest import RestClient, decode_write_reply
-from arb.venues.base import PublicExchangeInterface, RestBacked
+from arb.venues.base import PublicExchangeInterface, RestBacked, TransferSource
 from arb.venues.bybit import codec
 from arb.venues.bybit import constants as c
 
@@ -86,6 +86,7 @@ class BybitPublic(RestBacked, PublicExchangeInterface):
     """Bybit spot market data. Snapshots go at low priority so orders never wait behind them."""
 
     venue = c.VENUE
+    transfer_source = TransferSource.SIGNED
 
     def __init__(self, rest: RestClient, *, kind: RequestConfig = MARKET_DATA_PRESET,
                  clock_ns: Callable[[], int] = time.time_ns) -> None:

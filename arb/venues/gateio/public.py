@@ -10,7 +10,7 @@ from arb.config import MARKET_DATA_PRESET, RequestConfig
 from arb.model import Kline, KlineInterval, OrderBook, Symbol, SymbolInfo, Ticker, Trade, TransferStatus
 from arb.net.ratelimit import Priority
 from arb.net.rest import RestClient
-from arb.venues.base import PublicExchangeInterface, RestBacked
+from arb.venues.base import PublicExchangeInterface, RestBacked, TransferSource
 from arb.venues.gateio import codec
 from arb.venues.gateio import constants as c
 
@@ -23,6 +23,7 @@ class GatePublic(RestBacked, PublicExchangeInterface):
     """Gate spot market data; snapshots use ``with_id=true`` and at most 100 levels."""
 
     venue = c.VENUE
+    transfer_source = TransferSource.PUBLIC
 
     def __init__(self, rest: RestClient, *, kind: RequestConfig = MARKET_DATA_PRESET,
                  clock_ns: Callable[[], int] = time.time_ns) -> None:

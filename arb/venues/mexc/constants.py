@@ -42,6 +42,7 @@ OPEN_ORDERS: Final = "/api/v3/openOrders"
 ACCOUNT: Final = "/api/v3/account"
 MY_TRADES: Final = "/api/v3/myTrades"
 TRADE_FEE: Final = "/api/v3/tradeFee"
+CAPITAL_CONFIG: Final = "/api/v3/capital/config/getall"  # every coin's networks (signed, IP weight 10)
 LISTEN_KEY: Final = "/api/v3/userDataStream"
 
 DEPTH_CHANNEL: Final = "spot@public.aggre.depth.v3.api.pb@100ms@{symbol}"
@@ -61,7 +62,7 @@ SNAPSHOT_LIMIT: Final = 1000
 
 WEIGHTS: Final = MappingProxyType({
     TIME: 1, EXCHANGE_INFO: 10, DEPTH: 1, TRADES: 5, KLINES: 1, TICKER_24H: 1, ORDER: 1,
-    OPEN_ORDERS: 3, ACCOUNT: 10, MY_TRADES: 10, TRADE_FEE: 20,
+    OPEN_ORDERS: 3, ACCOUNT: 10, MY_TRADES: 10, TRADE_FEE: 20, CAPITAL_CONFIG: 10,
 })
 QUERY_ORDER_WEIGHT: Final = 2
 TICKERS_ALL_WEIGHT: Final = 40  # GET /api/v3/ticker/24hr without a symbol

@@ -27,9 +27,11 @@ from arb.model import (
     Symbol,
     TimeInForce,
     TradingFee,
+    TransferStatus,
 )
 from arb.net.ratelimit import Priority
 from arb.net.rest import RestClient, decode_write_reply
+from arb.venues.apiv3 import decode_coins
 from arb.venues.base import PrivateExchangeInterface, RestBacked
 from arb.venues.clock import ServerClock
 from arb.venues.mexc import codec, orders
@@ -152,6 +154,13 @@ class MexcPrivate(RestBacked, PrivateExchangeInterface):
                                    params=[("symbol", self._sym(symbol))],
                                    draws={"uid": c.WEIGHTS[c.TRADE_FEE]})
         return orders.decode_trade_fee(body, symbol)
+
+    async def transfer_status(self) -> dict[str, TransferStatus] | None:
+        """Every coin's deposit / withdrawal status (signed ``GET {c.CAPITAL_CONFIG}``, weight 10): an
+        asset is open one way when any of its networks is."""
+        body = await self._request("GET", c.CAPITAL_CONFIG, kind=self._kind, signed=True,
+                                   draws={"ip": c.WEIGHTS[c.CAPITAL_CONFIG]})
+        return decode_coins(body, c.VENUE, c.SPELLING)
 
     async def close(self) -> None:
         await self.rest.close()

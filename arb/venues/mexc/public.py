@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from arb.model import KlineInterval
 from arb.venues.apiv3 import MarketCodec, MarketFacts, V3Public
+from arb.venues.base import TransferSource
 from arb.venues.mexc import codec as wire
 from arb.venues.mexc import constants as c
 
@@ -25,5 +26,6 @@ class MexcPublic(V3Public):
     """MEXC spot market data (the IP-weighted pool)."""
 
     venue = c.VENUE
+    transfer_source = TransferSource.SIGNED  # its private connector reads it
     facts = MARKET
     codec: ClassVar[MarketCodec] = wire

@@ -56,6 +56,7 @@ ORDERS_PENDING: Final = "/api/v5/trade/orders-pending"
 FILLS: Final = "/api/v5/trade/fills"
 BALANCE: Final = "/api/v5/account/balance"
 TRADE_FEE: Final = "/api/v5/account/trade-fee"
+CURRENCIES: Final = "/api/v5/asset/currencies"  # transfer status per currency and chain (signed)
 
 SNAPSHOT_LIMIT: Final = 400  # `sz` of GET /market/books (default 1, max 400); the `books` channel keeps 400
 TRADES_MAX: Final = 500
@@ -81,6 +82,7 @@ POOLS: Final = (
     PoolSpec("fills", 60, 2.0),
     PoolSpec("balance", 10, 2.0),
     PoolSpec("fee", 5, 2.0),
+    PoolSpec("currencies", 12, 2.0),  # 6 requests per second per user
 )
 # the pool each path draws one request from
 DRAWS: Final[Mapping[str, Mapping[str, int]]] = MappingProxyType({
@@ -88,6 +90,7 @@ DRAWS: Final[Mapping[str, Mapping[str, int]]] = MappingProxyType({
     TICKERS: {"tickers": 1},
     TRADES: {"trades": 1}, CANDLES: {"candles": 1}, CANCEL: {"cancel": 1},
     ORDERS_PENDING: {"pending": 1}, FILLS: {"fills": 1}, BALANCE: {"balance": 1}, TRADE_FEE: {"fee": 1},
+    CURRENCIES: {"currencies": 1},
 })
 PLACE_DRAWS: Final = MappingProxyType({"order": 1})
 QUERY_DRAWS: Final = MappingProxyType({"query": 1})

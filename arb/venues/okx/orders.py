@@ -19,8 +19,9 @@ from arb.model import (
     Symbol,
     TimeInForce,
     TradingFee,
+    TransferStatus,
 )
-from arb.venues.base import decode_body, guarded
+from arb.venues.base import decode_body, guarded, transfer_from_chains
 from arb.venues.okx import constants as c
 from arb.venues.okx.codec import (
     EXPIRING_TYPES,
@@ -165,6 +166,29 @@ def decode_fee(body: bytes, symbol: Symbol) -> TradingFee:
     msg = first_row(_decode(_FEES, check(body, "fee rates"), "fee rates"), "fee rates", body)
     group = msg.feeGroup[0] if msg.feeGroup else FeeGroupMsg(msg.maker, msg.taker)
     return TradingFee(c.VENUE, symbol, -num(group.maker), -num(group.taker))
+
+
+class CurrencyMsg(msgspec.Struct):
+    """One currency on one chain (signed ``GET /api/v5/asset/currencies``): ``{"ccy": "BTC", "chain":
+    "BTC-Bitcoin", "canDep": true, "canWd": true, "canInternal": true, "minWd": "0.0005", "mainNet":
+    true, ...}``; one row per chain."""
+
+    ccy: str
+    chain: str = ""
+    canDep: bool = False
+    canWd: bool = False
+
+
+_CURRENCIES: Final = msgspec.json.Decoder(list[CurrencyMsg], strict=False)
+
+
+@guarded(c.VENUE, "currencies")
+def decode_currencies(body: bytes) -> dict[str, TransferStatus]:
+    """Every currency's status by its common name: open one way when any of its chains is."""
+    chains: dict[str, list[tuple[bool, bool]]] = {}
+    for row in _decode(_CURRENCIES, check(body, "currencies"), "currencies"):
+        chains.setdefault(asset(row.ccy), []).append((row.canDep, row.canWd))
+    return {name: transfer_from_chains(name, rows) for name, rows in chains.items()}
 
 
 def order_status(msg: OrderMsg) -> OrderStatus:

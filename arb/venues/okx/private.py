@@ -46,6 +46,7 @@ from arb.model import (
     Symbol,
     TimeInForce,
     TradingFee,
+    TransferStatus,
 )
 from arb.net.contract import Params
 from arb.net.ratelimit import Priority
@@ -256,6 +257,11 @@ class OkxPrivate(RestBacked, PrivateExchangeInterface):
 
     async def account_info(self) -> AccountInfo:
         return AccountInfo(self.venue, await self.balances(), ts_event=self._clock())
+
+    async def transfer_status(self) -> dict[str, TransferStatus] | None:
+        """Every currency's deposit / withdrawal status (signed ``GET /api/v5/asset/currencies``, 6
+        requests/s): open one way when any of its chains is."""
+        return await self._signed("GET", c.CURRENCIES, orders.decode_currencies)
 
     async def my_trades(self, symbol: Symbol, limit: int = 100) -> list[Fill]:
         """Our fills on `symbol` of the last 3 days (``/trade/fills``), newest first, at most 100."""

@@ -18,7 +18,7 @@ from arb.model import Kline, KlineInterval, OrderBook, Symbol, SymbolInfo, Ticke
 from arb.net.contract import Params
 from arb.net.ratelimit import Priority
 from arb.net.rest import RestClient
-from arb.venues.base import PublicExchangeInterface, RestBacked
+from arb.venues.base import PublicExchangeInterface, RestBacked, TransferSource
 from arb.venues.okx import codec
 from arb.venues.okx import constants as c
 
@@ -47,6 +47,7 @@ class OkxPublic(RestBacked, PublicExchangeInterface):
     """OKX spot market data; book snapshots carry ``seqId``, the `books` channel's sequence."""
 
     venue = c.VENUE
+    transfer_source = TransferSource.SIGNED
 
     def __init__(self, rest: RestClient, *, kind: RequestConfig = MARKET_DATA_PRESET,
                  clock_ns: Callable[[], int] = time.time_ns) -> None:
