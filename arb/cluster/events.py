@@ -37,6 +37,7 @@ class EventKind(enum.IntEnum):
     PNL = 4
     STATE = 5
     LEASE = 6
+    RECONCILE = 7  # orphaned orders cancelled, the ledger corrected to the venues' balances
 
 
 class EventPublisher:

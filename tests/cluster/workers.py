@@ -1,5 +1,6 @@
 """Worker processes for the cluster tests: `arb-engine run --sim --cluster URL --worker NAME`, as a
-user starts them (each with its own loopback simulator, paper mode, its own data dir)."""
+user starts them (each with its own loopback simulator, paper mode, its own data dir), or with
+`sim_urls` live against one shared `arb-engine sim` (`run --live --sim-url VENUE=URL ...`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import msgspec
@@ -43,18 +45,24 @@ enabled = true
 class Worker:
     """One `arb-engine run --cluster` process."""
 
-    def __init__(self, tmp: Path, url: str, name: str, *, lease_s: float, duration: float = 60.0) -> None:
+    def __init__(self, tmp: Path, url: str, name: str, *, lease_s: float, duration: float = 60.0,
+                 sim_urls: Sequence[str] = ()) -> None:
         self.name = name
         self.data_dir = tmp / name
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "arb.toml"
-        config.write_text(CONFIG.format(symbols=msgspec.json.encode(SYMBOLS).decode(),
-                                        data_dir=self.data_dir))
+        text = CONFIG.format(symbols=msgspec.json.encode(SYMBOLS).decode(), data_dir=self.data_dir)
+        if sim_urls:  # a set fee: no fee query per symbol and venue at each start
+            text = text.replace("enabled = true\n", "enabled = true\ntaker_fee = 0.001\n")
+        config.write_text(text)
+        target = ["--live", *(a for u in sim_urls for a in ("--sim-url", u))] if sim_urls else ["--sim"]
         self.out_path = self.data_dir / "out.txt"
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        if sim_urls:  # the simulator's funded account, not the suite's canary keys
+            env = {k: v for k, v in env.items() if not (k.startswith("ARB_") and "_API_" in k)}
         with self.out_path.open("wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "arb.cli", "run", "--config", str(config), "--sim", "--quiet",
+                [sys.executable, "-m", "arb.cli", "run", "--config", str(config), *target, "--quiet",
                  "--cluster", url, "--worker", name, "--lease-s", str(lease_s), "--duration", str(duration)],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.data_dir, env=env)
 
