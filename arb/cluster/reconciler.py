@@ -54,6 +54,7 @@ ROLE_KEY = "role.reconciler"
 RESULT_KEY = "reconciled"  # in the state bucket (kept: a restarted worker reads it)
 EVERY_LEASES = 100  # a periodic reconciliation every this many lease periods
 QUIET_WAIT_LEASES = 5  # how long a run waits for the cluster to be quiet before giving up
+MAX_BACKOFF_LEASES = 16  # after runs that gave up, the next waits 1, 2, 4... up to this many leases
 HOLDING_EXP = Decimal("1e-12")  # trimmed holdings are rounded down to this
 WHY_NOT = "%s: ledger reconciliation: %s: retrying later"
 
@@ -151,6 +152,8 @@ class Reconciler:
         self._role_revision: int | None = None
         self._run: asyncio.Task[bool] | None = None
         self._last_run = time.monotonic()
+        self._retry_at = 0.0  # monotonic: no run before (backoff after runs that gave up)
+        self._backoff = lease_s
         self.runs = 0
         self.gave_up = 0
 
@@ -185,7 +188,7 @@ class Reconciler:
         await self._kv.put(QUIET + self.worker, msgspec.json.encode(report))
         if self._balances is not None:
             await self._hold_role()
-            idle = self._run is None or self._run.done()
+            idle = (self._run is None or self._run.done()) and time.monotonic() >= self._retry_at
             if self.holds_role and idle and await self._due():
                 self._last_run = time.monotonic()
                 self._run = asyncio.get_running_loop().create_task(self.run(), name="ledger reconciliation")
@@ -236,6 +239,11 @@ class Reconciler:
                 await self._kv.delete(PAUSE_KEY)
         self.runs += done
         self.gave_up += not done
+        if done:
+            self._backoff = self.lease_s
+        else:  # the cluster is busy or a venue is away: do not keep pausing it
+            self._retry_at = time.monotonic() + self._backoff
+            self._backoff = min(2 * self._backoff, MAX_BACKOFF_LEASES * self.lease_s)
         return done
 
     async def _keep_pause(self, pause: str) -> None:
@@ -317,10 +325,13 @@ class Reconciler:
         return diffs
 
     async def stop(self) -> None:
+        """Stop a run, give the role back, remove our report (a run would wait for it to expire)."""
         if self._run is not None:
             self._run.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._run
+        with contextlib.suppress(nats.errors.Error, TimeoutError, nats.js.errors.Error):
+            await self._kv.delete(QUIET + self.worker)
         if self._role_revision is not None:
             with contextlib.suppress(nats.errors.Error, TimeoutError, nats.js.errors.Error):
                 await self._kv.delete(ROLE_KEY, last=self._role_revision)

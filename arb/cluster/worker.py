@@ -333,7 +333,10 @@ class ClusterWorker:
         if halted and risk.state is not TradingState.HALTED:
             risk.apply_external(TradingState.HALTED, CLUSTER_REASON + (record.reason or "halted"))
         elif not halted and risk.state is TradingState.HALTED and risk.reason.startswith(CLUSTER_REASON):
-            risk.apply_external(TradingState.ACTIVE, "")
+            if risk.also:  # the engine halted on its own meanwhile (e.g. its start's reconciliation): kept
+                risk.apply_external(TradingState.HALTED, risk.also)
+            else:
+                risk.apply_external(TradingState.ACTIVE, "")
 
     def _on_lease(self, symbol: str, event: LeaseEvent) -> None:
         parsed = self._by_text[symbol]

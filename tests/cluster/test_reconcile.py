@@ -19,15 +19,21 @@ import time
 from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 
+import msgspec
+import nats.js.errors
 import pytest
 
-from arb.cluster.conn import connect, open_buckets
+from arb.cluster.conn import EVENTS_STREAM, EVENTS_SUBJECT, ClusterSettings, connect, open_buckets
 from arb.cluster.ledger import Account
 from arb.cluster.orphans import id_salt
 from arb.cluster.reconciler import Result, corrected, read_result
 from arb.cluster.server import NatsServer
+from arb.cluster.state import set_cluster_state
+from arb.cluster.worker import ClusterWorker
+from arb.config import default_config
 from arb.engine.engine import instance_salt, run_tag
-from arb.model import OrderStatus, OrderType, Side, Symbol, TimeInForce
+from arb.engine.risk import RiskManager, TradingState
+from arb.model import Order, OrderStatus, OrderType, Side, Symbol, TimeInForce
 from arb.venues.registry import VENUES, make_public
 from tests.cluster.shared_sim import SharedSim, ledger_differs
 from tests.cluster.workers import ROOT, SYMBOLS, Worker, accounts, holders, wait_for
@@ -69,12 +75,61 @@ def test_a_correction_trims_holdings_proportionally_never_negative_within_the_fu
     assert empty.held == {} and diff == Decimal("-100") and empty.check()
 
 
+async def _state_applied(risk: RiskManager, state: TradingState) -> None:
+    for _ in range(200):
+        if risk.state is state:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{risk.state.name} ({risk.reason}), expected {state.name}")
+
+
+async def test_a_cluster_resume_does_not_clear_a_halt_the_engine_made_while_the_cluster_was_halted(
+        nats_server: NatsServer, tmp_path: Path) -> None:
+    """A worker restarted while the cluster is halted whose journal shows a one-legged position halts
+    on its own too: the cluster's RESUME lifts the cluster's HALT only."""
+    config = default_config(symbols=["BTC/USDT"], venues=["binance", "mexc"])
+    risk = RiskManager(config.risk, tmp_path / "state.json", time.time_ns)
+    worker = ClusterWorker(ClusterSettings(nats_server.url, "w1", lease_s=1.0), risk)
+    await worker.connect()
+    try:
+        await set_cluster_state(nats_server.url, TradingState.HALTED, "maintenance")
+        await _state_applied(risk, TradingState.HALTED)
+        await set_cluster_state(nats_server.url, TradingState.ACTIVE, "")
+        await _state_applied(risk, TradingState.ACTIVE)  # the cluster's own HALT: lifted
+        await set_cluster_state(nats_server.url, TradingState.HALTED, "maintenance")
+        await _state_applied(risk, TradingState.HALTED)
+        risk.halt("reconciliation: net position -6.673 SOL (one-legged)")
+        await set_cluster_state(nats_server.url, TradingState.ACTIVE, "")
+        for _ in range(100):
+            if not risk.reason.startswith("cluster: "):
+                break
+            await asyncio.sleep(0.02)
+        assert (risk.state, risk.reason) == (TradingState.HALTED,
+                                             "reconciliation: net position -6.673 SOL (one-legged)")
+        risk.resume()  # the operator's resume (after closing the position) clears it
+        assert risk.state is TradingState.ACTIVE and not risk.also
+    finally:
+        await worker.stop()
+
+
 # ---------------------------------------------------------------------------- processes
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "arb.cli", *args], capture_output=True, text=True,
                           timeout=60, cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+
+
+async def _published(url: str, subject: str) -> dict[str, object]:
+    """The last event published on `subject` (empty when none)."""
+    nc = await connect(url, name="observer")
+    try:
+        msg = await nc.jetstream().get_last_msg(EVENTS_STREAM, subject)
+        return dict(msgspec.json.decode(msg.data or b"{}"))
+    except nats.js.errors.NotFoundError:
+        return {}
+    finally:
+        await nc.close()
 
 
 async def _result(url: str) -> Result:
@@ -126,10 +181,10 @@ async def _place_resting(sim: SharedSim, symbol: Symbol, like: str) -> str:
         await private.close()
 
 
-async def _status(sim: SharedSim, symbol: Symbol, cid: str) -> OrderStatus:
-    private = sim.private(RESTING_VENUE)
+async def _order(sim: SharedSim, venue: str, symbol: Symbol, cid: str) -> Order:
+    private = sim.private(venue)
     try:
-        return (await private.get_order(symbol, client_order_id=cid)).status
+        return await private.get_order(symbol, client_order_id=cid)
     finally:
         await private.close()
 
@@ -172,15 +227,22 @@ def test_a_worker_killed_mid_trade_its_orders_reconciled_and_the_ledger_equals_t
         took = wait_for(lambda: _all_held(url, {"w2"}), 3 * LEASE_S, "w2 owns every symbol", poll=0.05)
         assert took <= LEASE_S + 1, f"failover took {took:.2f} s"
         # the survivor cancelled w1's resting order, journaled and logged it
-        wait_for(lambda: asyncio.run(_status(sim, symbol, resting)) is OrderStatus.CANCELED, 30,
-                 "w1's resting order cancelled")
+        wait_for(lambda: asyncio.run(_order(sim, RESTING_VENUE, symbol, resting)).status
+                 is OrderStatus.CANCELED, 30, "w1's resting order cancelled")
         wait_for(lambda: any(venue == RESTING_VENUE and resting in str(detail) for venue, detail in w2.query(
             "SELECT venue, detail FROM risk_events WHERE kind = 'ORPHANS_CANCELLED'")), 30, "w2 journaled it")
         assert "open orders of departed workers" in w2.output
+        event = asyncio.run(_published(url, f"{EVENTS_SUBJECT}.w2.reconcile"))
+        assert event.get("what") == "ORPHANS_CANCELLED" and resting in str(event), event
         # the reconciler ran after the departure, then (trading halted) the ledger equals the venues
         wait_for(lambda: asyncio.run(_result(url)).quiet_ns > killed_at, 60, "the ledger reconciled")
         after = asyncio.run(_result(url))
         assert after.gen > before.gen and after.by == "w2"
+        # the order w1 died waiting for filled on the venue: its fills never reached the ledger until now
+        traded = Symbol.parse(str(w1.query("SELECT symbol FROM orders WHERE client_order_id = ?", cid)[0][0]))
+        lost = asyncio.run(_order(sim, "binance", traded, cid))
+        if lost.filled_qty:
+            assert Decimal(after.diffs[f"binance.{traded.base}"]) != 0, (lost, after.diffs)
         print(f"failover {took:.2f} s; reconciliation after the kill: {after.diffs}")
         assert _cli("halt", "--cluster", url, "--reason", "check").returncode == 0
         wait_for(lambda: not _differs(url, sim), 60, "ledger == simulator balances after the kill")
@@ -188,13 +250,18 @@ def test_a_worker_killed_mid_trade_its_orders_reconciled_and_the_ledger_equals_t
         w1 = worker("w1")
         wait_for(lambda: "ledger reconciled with the venues since this worker asked" in w1.output, START_S,
                  "restarted w1 waited for a reconciliation", poll=0.5)
-        resolved = re.search(r"reconciliation: resolved (\d+) orders", w1.output)
-        assert resolved is not None and int(resolved.group(1)) >= 1, w1.output[-3000:]
+        found = re.search(r"reconciliation: resolved (\d+) orders.* (\d+) open residuals", w1.output)
+        assert found is not None and int(found.group(1)) >= 1, w1.output[-3000:]
         assert w1.query("SELECT status FROM orders WHERE client_order_id = ?", cid)[0][0] not in IN_FLIGHT
         assert not _differs(url, sim), _differs(url, sim)
         resumed = time.time_ns()
         assert _cli("resume", "--cluster", url).returncode == 0
         wait_for(lambda: w2.orders_since(resumed) > 0, 60, "trading again")
+        if int(found.group(2)):  # w1's journal shows a one-legged position left by its death: the
+            # cluster's RESUME lifts only the cluster's HALT, not the one its start's reconciliation made
+            wait_for(lambda: "HALTED (was HALTED, by operator): reconciliation" in w1.output, 30,
+                     "w1 kept its own HALT")
+            assert w1.orders_since(resumed) == 0
     finally:
         codes = [w.stop() for w in started]
         sim_ok = sim.proc.poll() is None

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import msgspec
+import nats.js.errors
 
 from arb.cluster.conn import ClusterError, connect, open_buckets
 from arb.cluster.leases import LEASE, LeaseRecord, read_prefix
@@ -134,8 +135,12 @@ async def accounts(url: str) -> dict[str, Account]:
             kv = (await open_buckets(nc.jetstream())).ledger
         except ClusterError:
             return {}
-        out = {}
-        for key in await kv.keys():
+        out: dict[str, Account] = {}
+        try:
+            keys = await kv.keys()
+        except nats.js.errors.NoKeysError:  # leases are taken before the first tick seeds the ledger
+            return out
+        for key in keys:
             out[key] = decode_account((await kv.get(key)).value)
         return out
     finally:
