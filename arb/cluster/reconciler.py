@@ -78,12 +78,14 @@ Reports = dict[str, QuietReport]
 
 
 class Result(msgspec.Struct, frozen=True):
-    """The last reconciliation: who, when the cluster was quiet, the funds' differences."""
+    """The last reconciliation: who, when the cluster was quiet, the funds' differences, the members
+    that were quiet."""
 
     gen: int = 0
     quiet_ns: int = 0
     by: str = ""
     diffs: dict[str, str] = {}
+    members: list[str] = []
 
 
 def corrected(account: Account, funds: Decimal) -> tuple[Account, Decimal]:
@@ -194,6 +196,16 @@ class Reconciler:
                 self._run = asyncio.get_running_loop().create_task(self.run(), name="ledger reconciliation")
         return fresh
 
+    async def counted(self, pending: Mapping[tuple[str, str], Decimal],
+                      last_fill_ns: Mapping[tuple[str, str], int]) -> list[tuple[str, str]]:
+        """After this worker was away (NATS lost): the accounts whose unsettled fills are already in
+        the ledger, because a reconciliation ran without us after them (the venues' balances had them).
+        Settling them too would count them twice."""
+        result = await read_result(self._state)
+        if result.gen == self.result.gen or self.worker in result.members:
+            return []
+        return [key for key, delta in pending.items() if delta and last_fill_ns.get(key, 0) < result.quiet_ns]
+
     async def _hold_role(self) -> None:
         record = msgspec.json.encode(LeaseRecord(self.worker, self._clock()))
         try:
@@ -298,7 +310,8 @@ class Reconciler:
             log.info(WHY_NOT, self.worker, "activity during the balance read")
             return False
         diffs = await self._correct(balances)
-        result = Result(self.result.gen + 1, quiet_ns, self.worker, {k: f"{v:f}" for k, v in diffs.items()})
+        result = Result(self.result.gen + 1, quiet_ns, self.worker, {k: f"{v:f}" for k, v in diffs.items()},
+                        sorted(first))
         await self._state.put(RESULT_KEY, msgspec.json.encode(result))
         moved = ", ".join(f"{k} {v:+f}" for k, v in sorted(diffs.items()) if v) or "no difference"
         log.info("%s: ledger reconciled with the venues' balances (run %d, %d members quiet): %s",

@@ -121,6 +121,7 @@ class ClusterWorker:
         self._access: VenueAccess | None = None
         self.takeover: Takeover | None = None
         self.reconciler: Reconciler | None = None
+        self._fill_ns: dict[Key, int] = {}  # when a fill last moved each account (see `_forget_counted`)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -246,6 +247,7 @@ class ClusterWorker:
         self.members = self._leases.members
         await self._state.refresh()
         if not self.confirmed:
+            await self._forget_counted()
             await self.allocation.confirm(self._ledger, self.keys)
         else:
             await self.allocation.settle(self._ledger)
@@ -294,6 +296,16 @@ class ClusterWorker:
     def _live_members(self) -> list[str]:
         """The members as read by the tick in progress (a lease event comes in the middle of one)."""
         return self._leases.members if self._leases is not None else self.members
+
+    async def _forget_counted(self) -> None:
+        """Back after a loss: unsettled fills a reconciliation without us already put in the ledger."""
+        if self.reconciler is None:
+            return
+        for key in await self.reconciler.counted(self.allocation.pending, self._fill_ns):
+            log.warning("%s: %s.%s: %s of unsettled fills already in the ledger (reconciled with the venues "
+                        "while this worker was away): not settled again", self.worker, *key,
+                        self.allocation.pending[key])
+            self.allocation.pending[key] = ZERO
 
     async def _venue_balances(self) -> dict[str, dict[str, AssetBalance]]:
         assert self._access is not None
@@ -385,6 +397,7 @@ class ClusterWorker:
 
     def on_balance_change(self, venue: str, asset: str, delta: Decimal) -> None:
         self.allocation.on_fill((venue, asset), delta)
+        self._fill_ns[(venue, asset)] = self._clock()
         if self.events is not None:
             self.events.emit(EventKind.FILL, {"venue": venue, "asset": asset, "delta": str(delta)})
 

@@ -102,6 +102,15 @@ async def test_the_ledger_is_corrected_only_when_every_member_stayed_quiet_throu
             result = await read_result(buckets.state)
             assert (result.gen, result.by, result.diffs) == (1, "w1", {f"{VENUE}.{ASSET}": "-5"})
             assert (reconciler.runs, reconciler.gave_up) == (1, 2)
+            assert result.members == ["w1", "w2"]
+            # a worker away meanwhile (NATS lost): its fills before the run are in the ledger now
+            away = Reconciler("w3", buckets.leases, buckets.state, Ledger(buckets.ledger, "w3"),
+                              lambda: ["w1", "w2", "w3"], LEASE_S, None, lambda: [(VENUE, ASSET)])
+            key = (VENUE, ASSET)
+            pending = {key: Decimal("5")}
+            assert await away.counted(pending, {key: result.quiet_ns - 1}) == [key]
+            assert await away.counted(pending, {key: result.quiet_ns + 1}) == []  # after the read: settle
+            assert await reconciler.counted(pending, {key: 0}) == []  # w1 was in the run
         finally:
             for task in (ticks, w2):
                 if task is not None:
