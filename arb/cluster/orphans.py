@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 SECONDS_CHARS = 6  # the start second in base 36 (6 characters until 2038)
 DASHED = re.compile(r"^\d+-([0-9a-z]+)-\d{6,}[a-z]\d*$")
 PLAIN = re.compile(rf"^\d+?[0-9a-z]{{{SECONDS_CHARS}}}([0-9a-z]{{3}})\d{{6}}[a-z]\d*$")
-RETRY_S = 0.5  # between sweeps of one symbol (a cancel to confirm, a venue that failed)
+RETRY_S = 0.5  # between sweeps of one symbol (a cancel to confirm, a venue that failed), doubling
+MAX_RETRY_S = 15.0
 
 
 class ReconcileEvent(enum.IntEnum):
@@ -158,6 +159,7 @@ class Takeover:
 
     async def _reconcile(self, symbol: Symbol) -> None:
         cancelled: list[Order] = []
+        wait = RETRY_S
         while True:
             spared = {instance_salt(m) for m in self._members() if m != self.worker}
             result = await sweep(symbol, self.access, spared)
@@ -168,7 +170,8 @@ class Takeover:
             if result.errors:
                 log.warning("%s: reconciling %s's open orders: %s (retrying)", self.worker, symbol,
                             "; ".join(result.errors))
-            await asyncio.sleep(RETRY_S)
+            await asyncio.sleep(wait)
+            wait = min(2 * wait, MAX_RETRY_S)  # a venue that is away is not asked twice a second
         self.cancelled += len(cancelled)
         self.pending.discard(symbol)
         if cancelled:
