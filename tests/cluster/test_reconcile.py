@@ -238,6 +238,8 @@ def test_a_worker_killed_mid_trade_its_orders_reconciled_and_the_ledger_equals_t
         wait_for(lambda: asyncio.run(_result(url)).quiet_ns > killed_at, 60, "the ledger reconciled")
         after = asyncio.run(_result(url))
         assert after.gen > before.gen and after.by == "w2"
+        shown = _cli("status", "--cluster", url)
+        assert re.search(r"reconciled     run \d+ by w2 at ", shown.stdout), shown.stdout + shown.stderr
         # the order w1 died waiting for filled on the venue: its fills never reached the ledger until now
         traded = Symbol.parse(str(w1.query("SELECT symbol FROM orders WHERE client_order_id = ?", cid)[0][0]))
         lost = asyncio.run(_order(sim, "binance", traded, cid))
