@@ -56,6 +56,7 @@ EVERY_LEASES = 100  # a periodic reconciliation every this many lease periods
 QUIET_WAIT_LEASES = 5  # how long a run waits for the cluster to be quiet before giving up
 MAX_BACKOFF_LEASES = 16  # after runs that gave up, the next waits 1, 2, 4... up to this many leases
 HOLDING_EXP = Decimal("1e-12")  # trimmed holdings are rounded down to this
+AFTER_RESULT = "result"  # `paused` for the tick after a new result (holdings re-read first)
 WHY_NOT = "%s: ledger reconciliation: %s: retrying later"
 
 
@@ -172,20 +173,23 @@ class Reconciler:
 
     async def tick(self, in_flight: int, unsettled: int, orphans: int, activity: int) -> bool:
         """Read the pause and the last result, write our report, run if we should.
-        Returns True when a new result is there (the caller re-reads its holdings)."""
+        Returns True when a new result is there: the caller re-reads its holdings (trimmed, maybe),
+        and until its next tick this worker stays paused (no trade from the holdings it had)."""
         try:
             entry = await self._kv.get(PAUSE_KEY)
-            self.paused = (entry.value or b"").decode() or "?"
+            pause = (entry.value or b"").decode() or "?"
         except nats.js.errors.KeyNotFoundError:
-            self.paused = ""
+            pause = ""
+        self.paused = pause or self.paused  # a pause seen applies at once; lifted below
         result = await read_result(self._state)
         fresh = result.gen != self.result.gen
         self.result = result
+        self.paused = pause or (AFTER_RESULT if fresh else "")
         if self.blocking and result.quiet_ns >= self.wants_ns:
             self.blocking = False
             log.info("%s: ledger reconciled with the venues since this worker asked: trading", self.worker)
         self.seq += 1
-        report = QuietReport(self.worker, self.seq, in_flight, unsettled, orphans, activity, self.paused,
+        report = QuietReport(self.worker, self.seq, in_flight, unsettled, orphans, activity, pause,
                              self.wants_ns if self.wants_ns > result.quiet_ns else 0)
         await self._kv.put(QUIET + self.worker, msgspec.json.encode(report))
         if self._balances is not None:
