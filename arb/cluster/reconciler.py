@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from decimal import ROUND_FLOOR, Decimal
 
@@ -158,6 +159,7 @@ class Reconciler:
         self._retry_at = 0.0  # monotonic: no run before (backoff after runs that gave up)
         self._backoff = lease_s
         self.runs = 0
+        self.paused_s: deque[float] = deque(maxlen=100)  # how long each successful run paused trading
         self.gave_up = 0
 
     def request(self, *, block: bool) -> None:
@@ -282,6 +284,7 @@ class Reconciler:
         return None
 
     async def _run_paused(self, pause: str) -> bool:
+        began = time.monotonic()
         await self._kv.put(PAUSE_KEY, pause.encode())
 
         def settled(reports: dict[str, QuietReport]) -> bool:  # every member (and nobody else) quiet
@@ -318,8 +321,9 @@ class Reconciler:
                         sorted(first))
         await self._state.put(RESULT_KEY, msgspec.json.encode(result))
         moved = ", ".join(f"{k} {v:+f}" for k, v in sorted(diffs.items()) if v) or "no difference"
-        log.info("%s: ledger reconciled with the venues' balances (run %d, %d members quiet): %s",
-                 self.worker, result.gen, len(first), moved)
+        self.paused_s.append(time.monotonic() - began)
+        log.info("%s: ledger reconciled with the venues' balances (run %d, %d members quiet, trading paused "
+                 "%.2f s): %s", self.worker, result.gen, len(first), self.paused_s[-1], moved)
         if self._on_result is not None:
             self._on_result(diffs)
         return True
