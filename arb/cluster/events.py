@@ -49,6 +49,7 @@ class EventKind(enum.IntEnum):
     LEASE = 6
     BALANCE = 7  # a fill moved a (venue, asset) balance: the allocation's view
     WORKER = 8  # this worker's own state (`WorkerState`) changed
+    RECONCILE = 9  # orphaned orders cancelled, the ledger corrected to the venues' balances
 
 
 class EventPublisher:

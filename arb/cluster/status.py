@@ -1,8 +1,10 @@
 """`arb-engine status --cluster URL`: the whole cluster as NATS has it (members, who owns which
-symbol, the ledger, the trading state, the event stream)."""
+symbol, the ledger, the trading state, the last reconciliation of the ledger with the venues, the
+event stream)."""
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +15,7 @@ import nats.js.errors
 from arb.cluster.conn import EVENTS_STREAM, ClusterError, connect, open_buckets
 from arb.cluster.leases import LEASE, MEMBER, LeaseRecord, read_prefix
 from arb.cluster.ledger import decode_account
+from arb.cluster.reconciler import read_result
 from arb.cluster.state import read_record
 
 
@@ -48,6 +51,7 @@ async def cluster_status(url: str) -> dict[str, Any]:
             ledger[key] = {"funds": _text(account.funds), "free": _text(account.free),
                            "held": {w: _text(v) for w, v in sorted(account.held.items())}}
         state = await read_record(buckets.state)
+        result = await read_result(buckets.state)
         events = (await js.stream_info(EVENTS_STREAM)).state.messages
     except (nats.errors.Error, TimeoutError) as exc:
         raise ClusterError(f"cannot read the cluster at {url}: {exc or type(exc).__name__}") from None
@@ -57,6 +61,8 @@ async def cluster_status(url: str) -> dict[str, Any]:
         "url": url, "state": state.state.name, "reason": state.reason, "members": sorted(members),
         "owners": {m: sorted(s for s, o in owners.items() if o == m) for m in sorted(set(owners.values()))},
         "ledger": ledger, "events": events,
+        "reconciled": {"run": result.gen, "by": result.by, "at_ns": result.quiet_ns,
+                       "corrected": {k: v for k, v in sorted(result.diffs.items()) if Decimal(v)}},
     }
 
 
@@ -70,5 +76,12 @@ def status_text(status: dict[str, Any]) -> str:
     for key, account in status["ledger"].items():
         held = ", ".join(f"{w} {v}" for w, v in account["held"].items()) or "-"
         lines.append(f"    {key:<16} {account['funds']:>18} {account['free']:>18}   {held}")
+    done = status["reconciled"]
+    if done["run"]:
+        at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(done["at_ns"] / 1e9))
+        moved = ", ".join(f"{k} {v}" for k, v in done["corrected"].items()) or "no difference"
+        lines.append(f"  reconciled     run {done['run']} by {done['by']} at {at}: {moved}")
+    else:
+        lines.append("  reconciled     never (the ledger has not been checked against the venues' balances)")
     lines.append(f"  events         {status['events']} in {EVENTS_STREAM}")
     return "\n".join(lines)

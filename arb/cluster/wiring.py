@@ -8,6 +8,7 @@ knows its symbols and balances.
 from __future__ import annotations
 
 from arb.cluster.conn import ClusterSettings
+from arb.cluster.orphans import VenueAccess
 from arb.cluster.tap import JournalTap
 from arb.cluster.worker import ClusterWorker
 from arb.engine.engine import Engine
@@ -25,4 +26,11 @@ async def join(settings: ClusterSettings, engine: Engine) -> ClusterWorker:
 def attach(worker: ClusterWorker, engine: Engine) -> None:
     """Shard the engine's symbols and trade from an allocation of their assets on its venues."""
     symbols = engine.universe.symbols() or engine.config.symbol_list
-    worker.attach(symbols, engine.config.enabled_venues, engine.risk.available)
+    access = VenueAccess(
+        privates=engine.privates, rules={name: spec.client_id for name, spec in engine.specs.items()},
+        listed=lambda venue, symbol: (venue, symbol) in engine.symbols,
+        tracked=lambda cid: engine.tracker.get(cid) is not None, activity=lambda: engine.activity,
+        record=lambda kind, venue, text: engine.journal.record_risk_event(engine.clock_ns(), kind, venue,
+                                                                          text),
+        live=engine.live)
+    worker.attach(symbols, engine.config.enabled_venues, engine.risk.available, access)

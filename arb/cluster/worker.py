@@ -9,7 +9,12 @@ balances. A background loop, once per tick (a fifth of a lease):
 2. the trading state re-read (a missed broadcast is caught here);
 3. after a start or a NATS loss: the allocation confirmed from the ledger; otherwise fills settled;
 4. each account seeded if new, holdings of departed workers reclaimed, our holding moved toward an
-   equal share of the funds.
+   equal share of the funds;
+5. reconciliation (`arb.cluster.orphans`, `arb.cluster.reconciler`): symbols taken from a departed
+   owner are refused until its open orders are cancelled; the worker's quiet report is written; a
+   departure without a clean leave (holdings reclaimed) or this worker's start (its journal was just
+   reconciled) asks for the ledger to be reconciled with the venues' balances (a start: before it
+   trades); the worker holding the reconciler role runs it.
 
 Fail closed: while NATS is away, or until a tick after (re)connecting has succeeded, `admit`
 refuses every new trade; trades in flight finish (their fills settle when NATS is back).
@@ -33,9 +38,11 @@ from arb.cluster.conn import Buckets, ClusterError, ClusterSettings, connect, op
 from arb.cluster.events import EventKind, EventPublisher
 from arb.cluster.leases import LeaseEvent, Leases
 from arb.cluster.ledger import Ledger
+from arb.cluster.orphans import ReconcileEvent, Takeover, VenueAccess
+from arb.cluster.reconciler import Reconciler
 from arb.cluster.state import StateFollower, StateRecord
 from arb.engine.risk import RiskManager, TradingState
-from arb.model import ZERO, Opportunity, Symbol
+from arb.model import ZERO, AssetBalance, Opportunity, Order, Symbol
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +58,8 @@ class GateReason(enum.IntEnum):
     HALTED = 3
     NOT_OWNED = 4
     NO_ALLOCATION = 5
+    ORPHANS = 6  # the symbol's previous owner's open orders are not reconciled yet
+    RECONCILING = 7  # the ledger is being reconciled with the venues (or this worker awaits it)
 
 
 REASON_TEXT = {
@@ -59,6 +68,8 @@ REASON_TEXT = {
     GateReason.HALTED: "cluster halted",
     GateReason.NOT_OWNED: "symbol owned by another worker",
     GateReason.NO_ALLOCATION: "cluster allocation too small",
+    GateReason.ORPHANS: "previous owner's orders not reconciled",
+    GateReason.RECONCILING: "cluster ledger reconciling",
 }
 
 
@@ -108,6 +119,10 @@ class ClusterWorker:
         self._by_text: dict[str, Symbol] = {}
         self._left = False
         self._reported: WorkerState | None = None
+        self._access: VenueAccess | None = None
+        self.takeover: Takeover | None = None
+        self.reconciler: Reconciler | None = None
+        self._fill_ns: dict[Key, int] = {}  # when a fill last moved each account (see `_forget_counted`)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -132,10 +147,11 @@ class ClusterWorker:
         self.risk.gate = self
 
     def attach(self, symbols: Iterable[Symbol], venues: Iterable[str],
-               balance: Callable[[str, str], Decimal]) -> None:
+               balance: Callable[[str, str], Decimal], access: VenueAccess | None = None) -> None:
         """Start sharding `symbols` and trading from an allocation of their assets on `venues`;
-        `balance(venue, asset)` seeds an account the ledger does not have yet."""
-        assert self._buckets is not None, "connect() first"
+        `balance(venue, asset)` seeds an account the ledger does not have yet; with `access` (the
+        engine's venues) orphaned orders and the ledger are reconciled."""
+        assert self._buckets is not None and self._ledger is not None, "connect() first"
         symbol_list = sorted(set(symbols))
         self._by_text = {str(s): s for s in symbol_list}
         self._leases = Leases(self._buckets.leases, self.worker, self._by_text, self._clock,
@@ -143,6 +159,15 @@ class ClusterWorker:
         assets = sorted({a for s in symbol_list for a in (s.base, s.quote)})
         self.keys = [(venue, asset) for venue in sorted(venues) for asset in assets]
         self._balance = balance
+        if access is not None:
+            self._access = access
+            self.takeover = Takeover(self.worker, access, self._live_members, self._orphans_found)
+            self.reconciler = Reconciler(self.worker, self._buckets.leases, self._buckets.state, self._ledger,
+                                         lambda: self.members, self.settings.lease_s,
+                                         self._venue_balances if access.live else None,
+                                         lambda: self.keys, self._clock, self._ledger_corrected)
+            if access.live:  # what its journal's reconciliation found must be in the ledger first
+                self.reconciler.request(block=True)
         self._loop = asyncio.get_running_loop().create_task(self._run(), name="cluster worker")
 
     async def stop(self) -> None:
@@ -153,8 +178,12 @@ class ClusterWorker:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):  # the client may swallow
                 await asyncio.wait_for(self._loop, CLOSE_S)                 # a cancellation: bounded
         self.risk.gate = None
+        if self.takeover is not None:
+            await self.takeover.stop()
         if self._nc is None:
             return
+        if self.reconciler is not None and self.connected:
+            await self.reconciler.stop()
         if self.connected and self._ledger is not None:
             with contextlib.suppress(ClusterError, nats.errors.Error, TimeoutError):
                 await self.allocation.settle(self._ledger)
@@ -221,6 +250,7 @@ class ClusterWorker:
         self.members = self._leases.members
         await self._state.refresh()
         if not self.confirmed:
+            await self._forget_counted()
             await self.allocation.confirm(self._ledger, self.keys)
         else:
             await self.allocation.settle(self._ledger)
@@ -238,6 +268,8 @@ class ClusterWorker:
             gone = {w for w in account.held if w not in gone_allowed}
             if gone:
                 freed = await self._ledger.reclaim(*key, gone)
+                if self.reconciler is not None:  # left without a clean leave: its last fills are unsettled
+                    self.reconciler.request(block=False)
                 log.info("%s: reclaimed %s of %s.%s held by departed %s", self.worker, freed, *key,
                          sorted(gone))
                 account, _ = await self._ledger.read(*key)
@@ -245,10 +277,65 @@ class ClusterWorker:
                     continue
             target = account.funds / max(1, len(self.members))
             await self.allocation.rebalance(self._ledger, key, target)
+        await self._reconcile()
         if not self.confirmed and self.connected:
             self.confirmed = True
             log.info("%s: allocation confirmed; members %s; owns %d of %d symbols", self.worker,
                      self.members, len(self.owned), len(self._leases.symbols))
+
+    # ------------------------------------------------------------------ reconciliation
+
+    async def _reconcile(self) -> None:
+        """Our quiet report, the pause, the reconciler's role; holdings re-read after a correction."""
+        if self.reconciler is None or self._access is None or self._ledger is None:
+            return
+        assert self.takeover is not None and self._leases is not None
+        in_flight, activity = self._access.activity()
+        unsettled = sum(1 for v in self.allocation.pending.values() if v)
+        if await self.reconciler.tick(in_flight, unsettled, len(self.takeover.pending), activity):
+            await self.allocation.confirm(self._ledger, self.keys)
+        self.takeover.last_holders = dict(self._leases.holders)
+
+    def _live_members(self) -> list[str]:
+        """The members as read by the tick in progress (a lease event comes in the middle of one)."""
+        return self._leases.members if self._leases is not None else self.members
+
+    async def _forget_counted(self) -> None:
+        """Back after a loss: unsettled fills a reconciliation without us already put in the ledger."""
+        if self.reconciler is None:
+            return
+        for key in await self.reconciler.counted(self.allocation.pending, self._fill_ns):
+            log.warning("%s: %s.%s: %s of unsettled fills already in the ledger (reconciled with the venues "
+                        "while this worker was away): not settled again", self.worker, *key,
+                        self.allocation.pending[key])
+            self.allocation.pending[key] = ZERO
+
+    async def _venue_balances(self) -> dict[str, dict[str, AssetBalance]]:
+        assert self._access is not None
+        return {venue: await private.balances() for venue, private in self._access.privates.items()}
+
+    def _orphans_found(self, symbol: Symbol, cancelled: list[Order], left: list[str]) -> None:
+        detail = (f"{symbol}: cancelled {len(cancelled)} open orders of departed workers: "
+                  + ", ".join(f"{o.venue} {o.client_order_id} {o.side.name} {o.remaining:f}@{o.price}"
+                              for o in cancelled) + (f"; left {', '.join(left)}" if left else ""))
+        log.warning("%s: %s", self.worker, detail)
+        assert self._access is not None
+        for venue in sorted({o.venue for o in cancelled}):
+            self._access.record(ReconcileEvent.ORPHANS_CANCELLED.name, venue, detail)
+        if self.events is not None:
+            self.events.emit(EventKind.RECONCILE, {
+                "what": ReconcileEvent.ORPHANS_CANCELLED.name, "symbol": str(symbol),
+                "cancelled": [{"venue": o.venue, "client_order_id": o.client_order_id} for o in cancelled]})
+
+    def _ledger_corrected(self, diffs: dict[str, Decimal]) -> None:
+        moved = {k: f"{v:+f}" for k, v in sorted(diffs.items()) if v}
+        if moved and self._access is not None:
+            self._access.record(ReconcileEvent.LEDGER_CORRECTED.name, "",
+                                "ledger funds set to the venues' balances: "
+                                + ", ".join(f"{k} {v}" for k, v in moved.items()))
+        if self.events is not None:
+            self.events.emit(EventKind.RECONCILE, {"what": ReconcileEvent.LEDGER_CORRECTED.name,
+                                                   "diffs": moved})
 
     # ------------------------------------------------------------------ state and leases
 
@@ -268,14 +355,21 @@ class ClusterWorker:
         if halted and risk.state is not TradingState.HALTED:
             risk.apply_external(TradingState.HALTED, CLUSTER_REASON + (record.reason or "halted"))
         elif not halted and risk.state is TradingState.HALTED and risk.reason.startswith(CLUSTER_REASON):
-            risk.apply_external(TradingState.ACTIVE, "")
+            if risk.also:  # the engine halted on its own meanwhile (e.g. its start's reconciliation): kept
+                risk.apply_external(TradingState.HALTED, risk.also)
+            else:
+                risk.apply_external(TradingState.ACTIVE, "")
 
     def _on_lease(self, symbol: str, event: LeaseEvent) -> None:
         parsed = self._by_text[symbol]
         if event is LeaseEvent.ACQUIRED:
             self.owned.add(parsed)
+            if self.takeover is not None:
+                self.takeover.acquired(parsed)
         else:
             self.owned.discard(parsed)
+            if self.takeover is not None:
+                self.takeover.lost(parsed)
         self.lease_events.append((self._clock(), symbol, event))
         if self.events is not None:
             self.events.emit(EventKind.LEASE, {"symbol": symbol, "event": event.name})
@@ -295,6 +389,10 @@ class ClusterWorker:
             return self._refuse(GateReason.HALTED)
         if opp.symbol not in self.owned:
             return self._refuse(GateReason.NOT_OWNED)
+        if self.reconciler is not None and (self.reconciler.paused or self.reconciler.blocking):
+            return self._refuse(GateReason.RECONCILING)
+        if self.takeover is not None and opp.symbol in self.takeover.pending:
+            return self._refuse(GateReason.ORPHANS)
         needs = [((opp.buy_venue, opp.symbol.quote), quote), ((opp.sell_venue, opp.symbol.base), base)]
         if not self.allocation.take(opp.id, needs):
             return self._refuse(GateReason.NO_ALLOCATION)
@@ -309,6 +407,7 @@ class ClusterWorker:
 
     def on_balance_change(self, venue: str, asset: str, delta: Decimal) -> None:
         self.allocation.on_fill((venue, asset), delta)
+        self._fill_ns[(venue, asset)] = self._clock()
         if self.events is not None:
             self.events.emit(EventKind.BALANCE, {"venue": venue, "asset": asset, "delta": str(delta)})
 
@@ -332,4 +431,8 @@ class ClusterWorker:
             "events_published": self.events.published if self.events else 0,
             "events_dropped": self.events.dropped + self.events.unsent if self.events else 0,
             "tick_errors": self.tick_errors,
+            "reconciled": ({"orphans_cancelled": self.takeover.cancelled if self.takeover else 0,
+                            "ledger_runs": self.reconciler.runs, "gave_up": self.reconciler.gave_up,
+                            "last_run": self.reconciler.result.gen}
+                           if self.reconciler is not None else {}),
         }

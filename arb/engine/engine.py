@@ -80,13 +80,16 @@ def run_tag(run_id: int, now_ns: int, instance: str = "") -> str:
     while seconds:
         seconds, digit = divmod(seconds, 36)
         digits = BASE36[digit] + digits
-    salt = ""
-    if instance:
-        number = int.from_bytes(hashlib.sha256(instance.encode()).digest()[:4], "big")
-        for _ in range(3):
-            number, digit = divmod(number, 36)
-            salt += BASE36[digit]
-    return f"{run_id}-{digits or '0'}{salt}-"
+    return f"{run_id}-{digits or '0'}{instance_salt(instance)}-"
+
+
+def instance_salt(instance: str) -> str:
+    """The 3 base-36 characters of `instance`'s name in its run tag ("" without a name)."""
+    number, salt = int.from_bytes(hashlib.sha256(instance.encode()).digest()[:4], "big"), ""
+    for _ in range(3 if instance else 0):
+        number, digit = divmod(number, 36)
+        salt += BASE36[digit]
+    return salt
 
 
 class Totals(msgspec.Struct):
@@ -588,7 +591,10 @@ class Engine:
         fees = [i.taker_fee for (v, _), i in self.symbols.items() if v == venue and i.taker_fee is not None]
         return max(fees) if fees else DEFAULT_TAKER_FEE
 
-    # ------------------------------------------------------------------ reporting
+    @property
+    def activity(self) -> tuple[int, int]:
+        """(executions and orders in flight, order changes so far): a cluster's quiet test reads it."""
+        return len(self._tasks) + len(self.tracker.open_orders()), sum(self._activity.values())
 
     # ------------------------------------------------------------------ reporting (arb.engine.report)
 

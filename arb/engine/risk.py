@@ -158,6 +158,7 @@ class RiskManager:
         self._clock = clock_ns
         self.state = TradingState.ACTIVE
         self.reason = ""
+        self.also = ""  # an engine HALT while already HALTED: a RESUME of the first must not clear it
         self._balances: dict[tuple[str, str], Decimal] = {}
         self._reserved: dict[tuple[str, str], Decimal] = {}
         self._available_f: dict[tuple[str, str], float] = {}
@@ -194,10 +195,11 @@ class RiskManager:
         if state is self.state is TradingState.HALTED and source is Source.ENGINE:
             # the first reason is the root cause (a failed journal, then the trade it failed): kept
             log.warning("trading already HALTED (%s); also: %s", self.reason, reason)
+            self.also = self.also or reason
             self._emit(RiskEvent.HALT, "", f"HALTED->HALTED source={source.name} reason={reason}")
             return
         was = self.state
-        self.state, self.reason = state, reason
+        self.state, self.reason, self.also = state, reason, ""
         level = logging.INFO if state is TradingState.ACTIVE else logging.WARNING
         log.log(level, "trading %s (was %s, by %s)%s", state.name, was.name, source.name.lower(),
                 f": {reason}" if reason else "")

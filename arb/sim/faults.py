@@ -372,8 +372,9 @@ class FaultInjector:
 def parse_fault(spec: str) -> tuple[str, str, object]:
     """``"binance:stall"`` -> ``("binance", "stall", True)``, ``"mexc:drop=0.1"`` -> ``(.., 0.1)``.
 
-    The kind is a `FaultPlan` field (``halt`` takes a symbol such as ``BTC/USDT`` instead); the
-    value is converted to the field's type. Raises ValueError naming what was wrong.
+    The kind is a `FaultPlan` field (``halt`` takes a symbol such as ``BTC/USDT`` instead;
+    ``http_methods`` a comma-separated list: ``binance:http_methods=POST,DELETE``); the value is
+    converted to the field's type. Raises ValueError naming what was wrong.
     """
     venue, sep, rest = spec.partition(":")
     if not sep or not venue or not rest:
@@ -383,9 +384,14 @@ def parse_fault(spec: str) -> tuple[str, str, object]:
         if not raw:
             raise ValueError(f"fault {spec!r}: halt needs a symbol (halt=BTC/USDT)")
         return venue, kind, raw
+    if kind == "http_methods":
+        methods = frozenset(m.strip().upper() for m in raw.split(",") if m.strip())
+        if not methods or not all(m.isalpha() for m in methods):
+            raise ValueError(f"fault {spec!r}: http_methods needs HTTP methods (http_methods=POST,DELETE)")
+        return venue, kind, methods
     fields = {f.name: f.type for f in msgspec.structs.fields(FaultPlan)}
-    if kind not in fields or kind in ("replies", "http_methods"):
-        known = sorted(k for k in fields if k not in ("replies", "http_methods"))
+    if kind not in fields or kind == "replies":
+        known = sorted(k for k in fields if k != "replies")
         raise ValueError(f"fault {spec!r}: unknown kind {kind!r} (known: halt, {', '.join(known)})")
     if not has_value:
         if fields[kind] is not bool:

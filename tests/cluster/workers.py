@@ -1,5 +1,6 @@
 """Worker processes for the cluster tests: `arb-engine run --sim --cluster URL --worker NAME`, as a
-user starts them (each with its own loopback simulator, paper mode, its own data dir)."""
+user starts them (each with its own loopback simulator, paper mode, its own data dir), or with
+`sim_urls` live against one shared `arb-engine sim` (`run --live --sim-url VENUE=URL ...`)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import msgspec
+import nats.js.errors
 
 from arb.cluster.conn import ClusterError, connect, open_buckets
 from arb.cluster.leases import LEASE, LeaseRecord, read_prefix
@@ -43,18 +46,24 @@ enabled = true
 class Worker:
     """One `arb-engine run --cluster` process."""
 
-    def __init__(self, tmp: Path, url: str, name: str, *, lease_s: float, duration: float = 60.0) -> None:
+    def __init__(self, tmp: Path, url: str, name: str, *, lease_s: float, duration: float = 60.0,
+                 sim_urls: Sequence[str] = ()) -> None:
         self.name = name
         self.data_dir = tmp / name
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "arb.toml"
-        config.write_text(CONFIG.format(symbols=msgspec.json.encode(SYMBOLS).decode(),
-                                        data_dir=self.data_dir))
+        text = CONFIG.format(symbols=msgspec.json.encode(SYMBOLS).decode(), data_dir=self.data_dir)
+        if sim_urls:  # a set fee: no fee query per symbol and venue at each start
+            text = text.replace("enabled = true\n", "enabled = true\ntaker_fee = 0.001\n")
+        config.write_text(text)
+        target = ["--live", *(a for u in sim_urls for a in ("--sim-url", u))] if sim_urls else ["--sim"]
         self.out_path = self.data_dir / "out.txt"
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        if sim_urls:  # the simulator's funded account, not the suite's canary keys
+            env = {k: v for k, v in env.items() if not (k.startswith("ARB_") and "_API_" in k)}
         with self.out_path.open("wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "arb.cli", "run", "--config", str(config), "--sim", "--quiet",
+                [sys.executable, "-m", "arb.cli", "run", "--config", str(config), *target, "--quiet",
                  "--cluster", url, "--worker", name, "--lease-s", str(lease_s), "--duration", str(duration)],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.data_dir, env=env)
 
@@ -131,8 +140,12 @@ async def accounts(url: str) -> dict[str, Account]:
             kv = (await open_buckets(nc.jetstream())).ledger
         except ClusterError:
             return {}
-        out = {}
-        for key in await kv.keys():
+        out: dict[str, Account] = {}
+        try:
+            keys = await kv.keys()
+        except nats.js.errors.NoKeysError:  # leases are taken before the first tick seeds the ledger
+            return out
+        for key in keys:
             out[key] = decode_account((await kv.get(key)).value)
         return out
     finally:

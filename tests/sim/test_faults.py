@@ -156,6 +156,9 @@ def test_parse_fault_reads_kinds_and_values() -> None:
     assert parse_fault("mexc:drop=0.25") == ("mexc", "drop", 0.25)
     assert parse_fault("gateio:clock_skew_ms=-3000") == ("gateio", "clock_skew_ms", -3000)
     assert parse_fault("binance:halt=BTC/USDT") == ("binance", "halt", "BTC/USDT")
-    for bad in ("binance", "binance:nope", "mexc:gap", "mexc:drop=lots", "binance:halt"):
+    assert parse_fault("binance:http_methods=post,DELETE") == ("binance", "http_methods",
+                                                               frozenset({"POST", "DELETE"}))
+    for bad in ("binance", "binance:nope", "mexc:gap", "mexc:drop=lots", "binance:halt",
+                "binance:http_methods=", "binance:http_methods=P0ST"):
         with pytest.raises(ValueError):
             parse_fault(bad)
