@@ -1,7 +1,7 @@
 """Open orders a dead owner left behind: found and cancelled by the symbol's new owner before it trades.
 
 Every cluster worker's client ids carry its run tag, ``<run>-<start second, base 36><salt>-``, where the
-salt is 3 base-36 characters of the worker's name (`arb.engine.engine.instance_salt`), then the
+salt is 3 base-36 characters of the worker's name (`arb.engine.runtag.instance_salt`), then the
 opportunity's sequence (6 digits) and the leg (``b0``, ``s0``, ``r1``...); each venue spells it with its
 `ClientIdRule` (a prefix, characters it refuses dropped). `id_salt` reads the salt back from a venue's
 spelling: with the dashes kept it is the last 3 characters of the middle part; without them (OKX)
@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import NamedTuple
 
-from arb.engine.engine import instance_salt
+from arb.engine.runtag import instance_salt
 from arb.errors import DecodeError, ExchangeError
 from arb.model import Order, Symbol
 from arb.venues.base import PrivateExchangeInterface

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import hashlib
 import logging
 import time
 from collections import deque
@@ -42,6 +41,7 @@ from arb.engine.orders import OrderTracker, TrackedOrder
 from arb.engine.paper import PaperExchange
 from arb.engine.reconcile import ReconcileReport, reconcile
 from arb.engine.risk import RiskManager, TradingState, state_path
+from arb.engine.runtag import run_tag
 from arb.engine.universe import UniverseKeeper
 from arb.engine.upkeep import Upkeep
 from arb.errors import ConfigError, DecodeError, ExchangeError, TradingDisabledError
@@ -67,29 +67,7 @@ DECISION_SAMPLES = 100_000
 OUTCOMES_KEPT = 1_000  # recent outcomes in memory; totals are counted (`Totals`)
 SETTLE_NS = 500 * 1_000_000  # a venue's balance reports are trusted this long after its last order ended
 MS = 1_000_000
-BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 ROUNDS_ON_STOP = 3  # stop() waits for trades in flight, and for those their settling started
-
-
-def run_tag(run_id: int, now_ns: int, instance: str = "") -> str:
-    """The prefix of this run's opportunity and client ids: the journal's run counter (unique per
-    data dir, same second included), the start second in base 36 and, for one of several processes
-    trading one account (cluster workers, which may start in the same second), 3 base-36 characters
-    of its name: e.g. ``7-tk2m9x-`` or ``7-tk2m9xq3f-``, inside every venue's client id limit."""
-    seconds, digits = now_ns // 1_000_000_000, ""
-    while seconds:
-        seconds, digit = divmod(seconds, 36)
-        digits = BASE36[digit] + digits
-    return f"{run_id}-{digits or '0'}{instance_salt(instance)}-"
-
-
-def instance_salt(instance: str) -> str:
-    """The 3 base-36 characters of `instance`'s name in its run tag ("" without a name)."""
-    number, salt = int.from_bytes(hashlib.sha256(instance.encode()).digest()[:4], "big"), ""
-    for _ in range(3 if instance else 0):
-        number, digit = divmod(number, 36)
-        salt += BASE36[digit]
-    return salt
 
 
 class Totals(msgspec.Struct):

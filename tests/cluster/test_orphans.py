@@ -11,7 +11,7 @@ from decimal import ROUND_FLOOR, Decimal
 from arb.cluster.orphans import Takeover, VenueAccess
 from arb.config import default_config
 from arb.demo import sim_credentials
-from arb.engine.engine import run_tag
+from arb.engine.runtag import run_tag
 from arb.model import Order, OrderStatus, OrderType, Side, Symbol, TimeInForce
 from arb.sim.server import SimExchange
 from arb.venues.base import PrivateExchangeInterface

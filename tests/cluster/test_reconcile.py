@@ -31,8 +31,8 @@ from arb.cluster.server import NatsServer
 from arb.cluster.state import set_cluster_state
 from arb.cluster.worker import ClusterWorker
 from arb.config import default_config
-from arb.engine.engine import instance_salt, run_tag
 from arb.engine.risk import RiskManager, TradingState
+from arb.engine.runtag import instance_salt, run_tag
 from arb.model import Order, OrderStatus, OrderType, Side, Symbol, TimeInForce
 from arb.venues.registry import VENUES, make_public
 from tests.cluster.shared_sim import SharedSim, ledger_differs

@@ -130,7 +130,7 @@ async def test_client_ids_never_repeat_for_two_starts_in_the_same_second(tmp_pat
 
 def test_run_tags_differ_across_data_dirs_that_trade_one_account() -> None:
     """A fresh data dir starts its run counter at 1 again: the start second keeps its ids new."""
-    from arb.engine.engine import run_tag
+    from arb.engine.runtag import run_tag
 
     first, later = run_tag(1, 1_800_000_000 * 10**9), run_tag(1, 1_800_000_001 * 10**9)
     assert first != later and first.startswith("1-") and len(first) <= 10
@@ -168,7 +168,7 @@ def test_workers_trading_one_account_never_share_client_ids() -> None:
     """Two processes on one account (cluster workers) may start in the same second with their own
     journals (run 1 each): their names keep their ids apart (`demo --cluster 2` mixed two workers'
     fills when they did not: tests/cluster/test_demo.py checks the ledger end to end)."""
-    from arb.engine.engine import run_tag
+    from arb.engine.runtag import run_tag
 
     now = 1_800_000_000 * 10**9
     tags = {run_tag(1, now, name) for name in ("w1", "w2", "w3", "w4")}
