@@ -14,7 +14,7 @@ from arb.engine.engine import Engine
 
 async def join(settings: ClusterSettings, engine: Engine) -> ClusterWorker:
     """Connect a worker for `engine` (`ClusterError` when NATS cannot be reached)."""
-    worker = ClusterWorker(settings.check(), engine.risk, engine.clock_ns)
+    worker = ClusterWorker(settings.check(), engine.risk, engine.clock_ns, engine.budgets)
     await worker.connect()
     return worker
 

@@ -37,6 +37,7 @@ from arb.engine.control import EngineControl
 from arb.engine.detector import Detector
 from arb.engine.executor import Executor, Outcome, OutcomeStatus
 from arb.engine.failpoints import Failpoints
+from arb.engine.hooks import VenueBudgets
 from arb.engine.journal import Journal
 from arb.engine.orders import OrderTracker, TrackedOrder
 from arb.engine.paper import PaperExchange
@@ -186,6 +187,7 @@ class Engine:
             trading=self._trading_gate, clock_offset_ns=self._clock_offset_ns,
         )
         self.publics: dict[str, PublicExchangeInterface] = {}
+        self.budgets = VenueBudgets()  # the venues' rate limiters, steered from outside (cluster mode)
         self.streams: dict[str, BaseWebSocketInterface] = {}
         self.papers: dict[str, PaperExchange] = {}
         self.privates: dict[str, PrivateExchangeInterface] = {}
@@ -231,6 +233,7 @@ class Engine:
         wanted = set(self.config.symbol_list)
         for name, venue_cfg in venues.items():
             self.publics[name] = self._make_public(name, venue_cfg)
+            self.budgets.add(name, self.publics[name].limiter)
             await self._measure_clock(name)
             for info in [] if self.universe.enabled else await self.publics[name].symbols():
                 if info.symbol in wanted and info.tradable:

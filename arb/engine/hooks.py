@@ -4,14 +4,26 @@ its decisions without the engine knowing what it is.
 `TradeGate`: asked by `RiskManager.approve` after every local limit passed, before anything is
 reserved; told when an opportunity's reservation is released, when a fill moves balances and when
 PnL is realised. Every method runs on the hot path: synchronous, no I/O.
+
+`VenueBudgets`: the engine's venues' request budgets (one `RateLimiter` each) as one thing that
+outside code steers: the share of each venue's documented limits this process may use, backoffs
+another process took (a 429 or 418 on the same account), and a listener told of every backoff
+one of our limiters takes. A venue's limiter joins when its connector is made and at once takes
+the current share and any backoff still running.
 """
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Protocol
 
 from arb.model import Opportunity
+from arb.net.ratelimit import Backoff, BackoffKind, RateLimiter
+
+log = logging.getLogger(__name__)
 
 
 class TradeGate(Protocol):
@@ -31,3 +43,55 @@ class TradeGate(Protocol):
     def on_pnl(self, amount: Decimal) -> None:
         """A trade realised `amount` of PnL (quote currency)."""
         ...
+
+
+class VenueBudgets:
+    """Every venue's rate limiter of one engine, steered from outside (cluster mode).
+
+    `on_backoff` (set by the steering code) is called, synchronously, with each 429 / 418 one of our
+    limiters took; it must not block (publish from a task)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self.limiters: dict[str, RateLimiter] = {}
+        self.share = 1.0
+        self.on_backoff: Callable[[Backoff], None] | None = None
+        self._pending: dict[tuple[str, BackoffKind], float] = {}  # backoffs for venues not joined yet
+
+    def add(self, venue: str, limiter: RateLimiter | None) -> None:
+        """The venue's limiter (None: the venue's connector has none) joins the budgets."""
+        if limiter is None:
+            return
+        self.limiters[venue] = limiter
+        limiter.set_share(self.share)
+        limiter.on_backoff = self._took
+        now = self._clock()
+        for (name, kind), until in list(self._pending.items()):
+            if name == venue:
+                del self._pending[(name, kind)]
+                limiter.freeze(kind, until - now)
+
+    def _took(self, backoff: Backoff) -> None:
+        if self.on_backoff is not None:
+            self.on_backoff(backoff)
+
+    def set_share(self, share: float) -> None:
+        """Every limiter uses `share` (0 < share <= 1) of its venue's documented limits."""
+        if share == self.share:
+            return
+        log.info("venue request budgets: share %.3f of each venue's limits (was %.3f)", share, self.share)
+        self.share = share
+        for limiter in self.limiters.values():
+            limiter.set_share(share)
+
+    def freeze(self, venue: str, kind: BackoffKind, seconds: float) -> None:
+        """Another process took a 429 (or 418) on `venue`: nothing goes there for `seconds`."""
+        limiter = self.limiters.get(venue)
+        if limiter is not None:
+            limiter.freeze(kind, seconds)
+        elif seconds > 0:
+            key = (venue, kind)
+            self._pending[key] = max(self._pending.get(key, 0.0), self._clock() + seconds)
+
+    def stats(self) -> dict[str, dict[str, object]]:
+        return {venue: limiter.stats() for venue, limiter in self.limiters.items()}
