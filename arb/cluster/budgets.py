@@ -3,7 +3,9 @@ count per account or IP, not per process.
 
 - Share: each worker's limiters use ``1 / live members`` of each venue's documented limits
   (`VenueBudgets.set_share`), set from the members NATS has before the engine sends anything and
-  rebalanced on every tick when a worker joins or leaves (queued requests keep their place).
+  rebalanced on every tick when a worker joins or leaves (queued requests keep their place). A
+  smaller share is taken at once; a larger one only once the smaller membership has held for a
+  lease period (a heartbeat missed under load must not let two workers take the whole budget).
 - Backoff: a 429 or 418 one worker's limiter takes is published on ``arb.cluster.backoff.<venue>``
   (the kind, the seconds the limiter froze for, when that ends on the wall clock, and the request's
   route); every other worker freezes that venue's limiter until then (a 418 bans, for its whole
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 import msgspec
@@ -52,8 +55,12 @@ def share_of(members: int) -> float:
 class SharedBudgets:
     """One worker's side of the venues' shared budgets (`start` once connected, `stop` on leave)."""
 
-    def __init__(self, nc: Client, worker: str, budgets: VenueBudgets, clock_ns: Callable[[], int]) -> None:
+    def __init__(self, nc: Client, worker: str, budgets: VenueBudgets, clock_ns: Callable[[], int],
+                 lease_s: float, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._nc = nc
+        self._lease_s = lease_s
+        self._monotonic = monotonic
+        self._larger_since: float | None = None  # when a larger share became due
         self.worker = worker
         self.budgets = budgets
         self._clock = clock_ns
@@ -65,7 +72,7 @@ class SharedBudgets:
 
     async def start(self, members: int) -> None:
         """Take our share among `members` (us included) and follow the others' backoffs."""
-        self.set_members(members)
+        self.budgets.set_share(share_of(members))
         self._sub = await self._nc.subscribe(f"{BACKOFF_SUBJECT}.*", cb=self._on_notice)
         self.budgets.on_backoff = self._took
 
@@ -81,8 +88,19 @@ class SharedBudgets:
             self._sub = None
 
     def set_members(self, members: int) -> None:
-        """Membership changed (or not): every limiter takes `1 / members` of its venue's limits."""
-        self.budgets.set_share(share_of(members))
+        """The members now (every tick): every limiter takes `1 / members` of its venue's limits, at
+        once when that is less, after a lease period of fewer members when it is more."""
+        share = share_of(members)
+        if share <= self.budgets.share:
+            self._larger_since = None
+            self.budgets.set_share(share)
+            return
+        now = self._monotonic()
+        if self._larger_since is None:
+            self._larger_since = now
+        elif now - self._larger_since >= self._lease_s:
+            self._larger_since = None
+            self.budgets.set_share(share)
 
     # ------------------------------------------------------------------ ours, to the others
 

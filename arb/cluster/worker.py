@@ -150,7 +150,8 @@ class ClusterWorker:
         await self.limits.publish()
         if self._budgets is not None:
             members = set(await read_prefix(self._buckets.leases, MEMBER)) | {self.worker}
-            self.shared = SharedBudgets(self._nc, self.worker, self._budgets, self._clock)
+            self.shared = SharedBudgets(self._nc, self.worker, self._budgets, self._clock,
+                                         self.settings.lease_s)
             await self.shared.start(len(members))
 
     def attach(self, symbols: Iterable[Symbol], venues: Iterable[str],
