@@ -7,9 +7,10 @@ trading ONE simulator (one account, one IP, as the venues see a cluster) and a r
   other too: counted at the simulator, no request reaches the venue inside the Retry-After once
   the other worker knows, although both want snapshots there (a sequence gap), and they go out
   after it; the simulator banned no one (its 418 after ignored Retry-Afters);
-- max open opportunities over the cluster: two open on one worker are within its limit of 2 when
-  alone, but with the other's one open the gate refuses with the cluster-limit reason (counted in
-  the worker's refused summary).
+- max open opportunities over the cluster (2; slow order replies keep trades open ~1 s): the gate
+  refuses with the cluster-limit reason, each time after the worker's own check passed (its own
+  open trades under the limit: alone it would have traded), counted in its refused summary; the
+  cluster's ledger equals the simulator's balances afterwards.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from typing import Any
 
 import pytest
 
+from arb.cluster.demo import _against_simulator
 from arb.cluster.server import NatsServer
+from arb.cluster.status import cluster_status
 from arb.model import Symbol
 from arb.ops.chaos.storm import TOO_MANY
 from arb.sim.faults import Reply
@@ -152,6 +155,8 @@ def test_workers_share_each_venue_budget_back_off_together_and_limit_open_trades
                 shared_sim.call(functools.partial(_window, symbol=symbols[-1], round_=round_ + 1))
             time.sleep(1.5)
         assert cluster_refusals() > 0, [w.status() for w in workers]
+        local = [int((w.status() or {}).get("rejections", {}).get("max open opportunities", 0))
+                 for w in workers]
 
         # (b) w2 leaves: w1 takes the whole budget again
         assert w2.stop() == 0
@@ -159,6 +164,10 @@ def test_workers_share_each_venue_budget_back_off_together_and_limit_open_trades
         assert w1.stop() == 0
         refused = [_refused(w) for w in workers]
         assert sum(r.get("CLUSTER_OPEN_OPPORTUNITIES", 0) for r in refused) > 0, refused
+        # the money: after a 429 storm and slow orders, the cluster's ledger is the simulator's balances
+        status = asyncio.run(cluster_status(url))
+        assert shared_sim.call(lambda s: _against_simulator(status, s)) == []
+        print(f"refusals {refused}; local max-open-opportunities rejections {local} (reported)")
     finally:
         for w in workers:
             if w.proc.poll() is None:
