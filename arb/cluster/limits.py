@@ -56,6 +56,24 @@ class Figures(msgspec.Struct, frozen=True):
     open_opportunities: int
 
 
+async def read_figures(kv: KeyValue, reader: str = "") -> dict[str, Figures]:
+    """Every worker's last figures in the leases bucket (expired ones are gone)."""
+    found: dict[str, Figures] = {}
+    for name, (raw, _) in (await read_prefix(kv, FIGURES)).items():
+        try:
+            found[name] = msgspec.json.decode(raw, type=Figures)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            log.warning("%s: unreadable figures of %s: %r", reader or "status", name, raw[:80])
+    return found
+
+
+def figures_text(figures: Figures) -> dict[str, str]:
+    """JSON-ready figures (`status --cluster`)."""
+    return {"open_opportunities": str(figures.open_opportunities),
+            "unhedged_notional": f"{figures.unhedged_notional.normalize():f}",
+            "realised_pnl_today": f"{figures.realised_pnl.normalize():f}"}
+
+
 class ClusterLimits:
     """Parameters
     ----------
@@ -83,6 +101,13 @@ class ClusterLimits:
         self.peer_open = 0
         self.fresh_until = 0
         self.stale: list[str] = []  # members whose figures are missing or stale, as last read
+        cfg = risk.config
+        self._max_unhedged = Decimal(str(cfg.max_unhedged_notional))
+        self._max_loss = Decimal(str(cfg.max_daily_loss))
+        # what the hot path compares our live figures with: the limits less the peers' figures
+        self._open_room = cfg.max_open_opportunities - 1
+        self._unhedged_room = self._max_unhedged
+        self._pnl_floor = -self._max_loss
 
     def mine(self) -> Figures:
         risk, now = self.risk, self._clock()
@@ -94,12 +119,7 @@ class ClusterLimits:
 
     async def refresh(self, members: Iterable[str]) -> None:
         """Read every worker's figures; the peers' sums count the live `members` but us."""
-        found: dict[str, Figures] = {}
-        for name, (raw, _) in (await read_prefix(self.kv, FIGURES)).items():
-            try:
-                found[name] = msgspec.json.decode(raw, type=Figures)
-            except (msgspec.DecodeError, msgspec.ValidationError):
-                log.warning("%s: unreadable figures of %s: %r", self.worker, name, raw[:80])
+        found = await read_figures(self.kv, self.worker)
         now = self._clock()
         today = now // DAY_NS
         peers = {m: found.get(m) for m in members if m != self.worker}
@@ -109,6 +129,9 @@ class ClusterLimits:
         self.peer_pnl = sum((f.realised_pnl for f in live.values() if f.day == today), ZERO)
         self.peer_unhedged = sum((f.unhedged_notional for f in live.values()), ZERO)
         self.peer_open = sum(f.open_opportunities for f in live.values())
+        self._open_room = self.risk.config.max_open_opportunities - 1 - self.peer_open
+        self._unhedged_room = self._max_unhedged - self.peer_unhedged
+        self._pnl_floor = -self._max_loss - self.peer_pnl
         oldest = min((f.ts_ns for f in live.values()), default=None)
         self.fresh_until = 0 if self.stale else (now + 10 * self._lease_ns if oldest is None
                                                  else oldest + self._lease_ns)
@@ -117,14 +140,12 @@ class ClusterLimits:
         """Would admitting `opp` (selling `base`) take the cluster past a global limit? (hot path)"""
         if self._clock() >= self.fresh_until:
             return LimitReason.PEERS_STALE
-        cfg, risk = self.risk.config, self.risk
-        if risk.open_opportunities + self.peer_open + 1 > cfg.max_open_opportunities:
+        risk = self.risk
+        if risk.open_opportunities > self._open_room:  # ours + the peers' + this one > the limit
             return LimitReason.OPEN_OPPORTUNITIES
-        notional = base * Decimal(repr(opp.buy_worst))
-        if (risk.unhedged_notional + self.peer_unhedged + notional
-                > Decimal(str(cfg.max_unhedged_notional))):
+        if risk.unhedged_notional + base * Decimal(repr(opp.buy_worst)) > self._unhedged_room:
             return LimitReason.UNHEDGED_NOTIONAL
-        if -(risk.realised_pnl + self.peer_pnl) >= Decimal(str(cfg.max_daily_loss)):
+        if risk.realised_pnl <= self._pnl_floor:  # ours + the peers' loss reached the limit
             return LimitReason.DAILY_LOSS
         return None
 

@@ -16,6 +16,7 @@ from arb.cluster.conn import ClusterSettings
 from arb.cluster.leases import MEMBER, LeaseRecord
 from arb.cluster.limits import LimitReason
 from arb.cluster.server import NatsServer
+from arb.cluster.status import cluster_status, status_text
 from arb.cluster.worker import ClusterWorker
 from arb.config import default_config
 from arb.engine.risk import RiskManager, TradingState
@@ -80,6 +81,9 @@ async def test_the_cluster_sum_is_limited_and_a_member_without_figures_fails_clo
         w1.risk.set_unhedged(Decimal(2500))
         await _until(lambda: l2.peer_unhedged == 2500, "w2 sees w1's exposure")
         assert _approve(w2, s2, Decimal(6))[1] == "cluster limit: max unhedged notional"
+        status = await cluster_status(nats_server.url)  # `status --cluster` shows each worker's figures
+        assert status["figures"]["w1"]["unhedged_notional"] == "2500"
+        assert "w1             open 0, unhedged 2500, PnL today 0" in status_text(status)
         opportunity_id, reason = _approve(w2, s2, Decimal(4))  # 400: 2,900 in all, admitted
         assert reason == ""
         w2.risk.release(opportunity_id)
