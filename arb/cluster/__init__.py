@@ -6,6 +6,8 @@
 - `allocation`: a worker's local share of the ledger, what the hot path trades from.
 - `state`: the cluster's HALT/RESUME (a KV key plus a broadcast subject).
 - `events`: opportunities, fills and PnL published to a JetStream stream.
+- `budgets`: each worker's share of every venue's rate limits; a 429/418 backs off every worker.
+- `limits`: the global limits (open opportunities, unhedged notional, daily loss) over the cluster.
 - `worker`: one engine's member of the cluster (the engine's `TradeGate`).
 - `server`: a local `nats-server` process (tests and `demo --cluster`).
 

@@ -110,7 +110,12 @@ class SharedBudgets:
                                self._clock() + int(backoff.seconds * NS), backoff.route)
         log.warning("%s: %s %s on %s for %.1f s: backing off every worker", self.worker, backoff.venue,
                     backoff.kind.name, backoff.route or "a request", backoff.seconds)
-        task = asyncio.get_running_loop().create_task(self._publish(notice), name="cluster backoff")
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # told outside the event loop (nothing of ours runs there): cannot publish
+            self.publish_errors += 1
+            return
+        task = loop.create_task(self._publish(notice), name="cluster backoff")
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 

@@ -5,7 +5,9 @@ Start-up (`arb.cluster.wiring` does it for `run --cluster`): `connect()` before 
 while the cluster is HALTED starts HALTED), then `attach()` once the engine knows its symbols and
 balances. A background loop, once per tick (a fifth of a lease):
 
-1. heartbeat and leases (`Leases.tick`): this worker's shard of the symbols;
+1. our figures for the global limits, heartbeat and leases (`Leases.tick`): this worker's shard
+   of the symbols; the peers' figures (`arb.cluster.limits`); the venues' budget share among the
+   members (`arb.cluster.budgets`);
 2. the trading state re-read (a missed broadcast is caught here);
 3. after a start or a NATS loss: the allocation confirmed from the ledger; otherwise fills settled;
 4. each account seeded if new, holdings of departed workers reclaimed, our holding moved toward an
