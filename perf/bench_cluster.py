@@ -4,7 +4,8 @@
 - allocation refill: a fill spends part of a worker's allocation; the time from the spend until a
   background round (`settle` + `rebalance`) has brought the allocation back to its share (add up to
   one tick, a fifth of the lease, for the round to start);
-- the hot path: `ClusterWorker.admit` + `release` per opportunity (no NATS on it);
+- the hot path: `ClusterWorker.admit` + `release` per opportunity (no NATS on it), with the global
+  limits over the cluster (the peers' last figures plus ours) and, as the baseline, without them;
 - lease failover: a worker stops renewing (as after kill -9); the time until the others own all its
   symbols, against the lease period.
 
@@ -101,7 +102,7 @@ async def refill_latency(url: str) -> list[float]:
         await nc.close()
 
 
-async def admit_ns(url: str, tmp: Path) -> float:
+async def admit_ns(url: str, tmp: Path, limits: bool) -> float:
     config = default_config(symbols=["BTC/USDT"], venues=["binance", "mexc"])
     risk = RiskManager(config.risk, tmp / "state.json", time.time_ns)
     worker = ClusterWorker(ClusterSettings(url, "hot", lease_s=LEASE_S), risk)
@@ -109,6 +110,11 @@ async def admit_ns(url: str, tmp: Path) -> float:
     try:
         btc = Symbol("BTC", "USDT")
         worker.confirmed, worker.owned = True, {btc}
+        if not limits:
+            worker.limits = None
+        elif worker.limits is not None:  # fresh figures (a peer's too), as after a tick
+            await worker.limits.publish()
+            await worker.limits.refresh([worker.worker])
         worker.allocation.held.update({("binance", "USDT"): Decimal(10**9), ("mexc", "BTC"): Decimal(10**6)})
         opps = [Opportunity(f"o{i}", btc, "binance", "mexc", 0.01, 100.0, 101.0, 100.0, 101.0, 1.0, 0.5,
                             100.0, 50.0) for i in range(20_000)]
@@ -165,7 +171,8 @@ async def main() -> None:
         try:
             alone, raced = await ledger_round_trips(url)
             refill = await refill_latency(url)
-            hot = await admit_ns(url, Path(tmp))
+            hot = await admit_ns(url, Path(tmp), limits=True)
+            bare = await admit_ns(url, Path(tmp), limits=False)
             failover = await failover_s(url)
         finally:
             server.stop()
@@ -178,7 +185,9 @@ async def main() -> None:
     ]))
     print()
     print(table("Hot path", ["measure", "value"],
-                [["admit + release per opportunity (µs, no NATS)", hot / 1000]]))
+                [["admit + release per opportunity (µs, no NATS), global limits", hot / 1000],
+                 ["... without the global limits (baseline)", bare / 1000],
+                 ["ratio", hot / bare]]))
     print()
     print(table(f"Lease failover ({len(SYMBOLS)} symbols, 3 workers, lease {LEASE_S:g} s)",
                 ["measure", "seconds", "target"], [

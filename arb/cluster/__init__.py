@@ -8,6 +8,8 @@
 - `events`: opportunities, orders, fills, PnL and states published to a JetStream stream.
 - `tap`: what the engine's journal records, turned into order and fill events.
 - `feed`: reading the stream back (`pnl --cluster`; `top` is `top --cluster`'s dashboard).
+- `budgets`: each worker's share of every venue's rate limits; a 429/418 backs off every worker.
+- `limits`: the global limits (open opportunities, unhedged notional, daily loss) over the cluster.
 - `worker`: one engine's member of the cluster (the engine's `TradeGate`).
 - `server`: a local `nats-server` process (tests and `demo --cluster`).
 

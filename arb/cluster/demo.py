@@ -74,8 +74,8 @@ async def run_cluster_demo(workers: int, duration: float, venues: Sequence[str],
         for i in range(1, workers + 1):
             config = default_config(
                 symbols="auto" if list(symbols) == ["auto"] else list(symbols),
-                # a set fee: N workers asking each venue's fee endpoint per symbol at once would spend
-                # the one account's request budget (budgets shared across workers: not done yet)
+                # a set fee: N workers asking each venue's fee endpoint per symbol would each wait on
+                # its 1/N share of the one account's request budget before trading
                 venues={v: {"rest_url": urls[v][0], "ws_url": urls[v][1], "taker_fee": DEMO_FEE}
                         for v in venues},
                 engine={"data_dir": str(data_dir / f"w{i}"), "mode": "live"},

@@ -15,6 +15,7 @@ import nats.js.errors
 from arb.cluster.conn import EVENTS_STREAM, ClusterError, connect, open_buckets
 from arb.cluster.leases import LEASE, MEMBER, LeaseRecord, read_prefix
 from arb.cluster.ledger import decode_account
+from arb.cluster.limits import figures_text, read_figures
 from arb.cluster.reconciler import read_result
 from arb.cluster.state import read_record
 
@@ -50,6 +51,8 @@ async def cluster_status(url: str) -> dict[str, Any]:
             account = decode_account((await buckets.ledger.get(key)).value)
             ledger[key] = {"funds": _text(account.funds), "free": _text(account.free),
                            "held": {w: _text(v) for w, v in sorted(account.held.items())}}
+        figures = {w: figures_text(f) for w, f in sorted((await read_figures(buckets.leases)).items())
+                   if w in members}
         state = await read_record(buckets.state)
         result = await read_result(buckets.state)
         events = (await js.stream_info(EVENTS_STREAM)).state.messages
@@ -60,7 +63,7 @@ async def cluster_status(url: str) -> dict[str, Any]:
     return {
         "url": url, "state": state.state.name, "reason": state.reason, "members": sorted(members),
         "owners": {m: sorted(s for s, o in owners.items() if o == m) for m in sorted(set(owners.values()))},
-        "ledger": ledger, "events": events,
+        "ledger": ledger, "events": events, "figures": figures,  # each worker's share of the global limits
         "reconciled": {"run": result.gen, "by": result.by, "at_ns": result.quiet_ns,
                        "corrected": {k: v for k, v in sorted(result.diffs.items()) if Decimal(v)}},
     }
@@ -83,5 +86,8 @@ def status_text(status: dict[str, Any]) -> str:
         lines.append(f"  reconciled     run {done['run']} by {done['by']} at {at}: {moved}")
     else:
         lines.append("  reconciled     never (the ledger has not been checked against the venues' balances)")
+    for worker, figures in status.get("figures", {}).items():
+        lines.append(f"  {worker:<14} open {figures['open_opportunities']}, unhedged "
+                     f"{figures['unhedged_notional']}, PnL today {figures['realised_pnl_today']}")
     lines.append(f"  events         {status['events']} in {EVENTS_STREAM}")
     return "\n".join(lines)

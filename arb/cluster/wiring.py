@@ -16,7 +16,7 @@ from arb.engine.engine import Engine
 
 async def join(settings: ClusterSettings, engine: Engine) -> ClusterWorker:
     """Connect a worker for `engine` (`ClusterError` when NATS cannot be reached)."""
-    worker = ClusterWorker(settings.check(), engine.risk, engine.clock_ns)
+    worker = ClusterWorker(settings.check(), engine.risk, engine.clock_ns, engine.budgets)
     await worker.connect()
     if worker.events is not None:  # what the journal records goes to the event stream too
         engine.journal.observer = JournalTap(worker.events)

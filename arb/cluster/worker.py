@@ -5,7 +5,9 @@ Start-up (`arb.cluster.wiring` does it for `run --cluster`): `connect()` before 
 while the cluster is HALTED starts HALTED), then `attach()` once the engine knows its symbols and
 balances. A background loop, once per tick (a fifth of a lease):
 
-1. heartbeat and leases (`Leases.tick`): this worker's shard of the symbols;
+1. our figures for the global limits, heartbeat and leases (`Leases.tick`): this worker's shard
+   of the symbols; the peers' figures (`arb.cluster.limits`); the venues' budget share among the
+   members (`arb.cluster.budgets`);
 2. the trading state re-read (a missed broadcast is caught here);
 3. after a start or a NATS loss: the allocation confirmed from the ledger; otherwise fills settled;
 4. each account seeded if new, holdings of departed workers reclaimed, our holding moved toward an
@@ -34,13 +36,16 @@ import nats.errors
 from nats.aio.client import Client
 
 from arb.cluster.allocation import Allocation, Key
+from arb.cluster.budgets import SharedBudgets
 from arb.cluster.conn import Buckets, ClusterError, ClusterSettings, connect, open_buckets
 from arb.cluster.events import EventKind, EventPublisher
-from arb.cluster.leases import LeaseEvent, Leases
+from arb.cluster.leases import MEMBER, LeaseEvent, Leases, read_prefix
 from arb.cluster.ledger import Ledger
+from arb.cluster.limits import LIMIT_TEXT, ClusterLimits, LimitReason
 from arb.cluster.orphans import ReconcileEvent, Takeover, VenueAccess
 from arb.cluster.reconciler import Reconciler
 from arb.cluster.state import StateFollower, StateRecord
+from arb.engine.hooks import VenueBudgets
 from arb.engine.risk import RiskManager, TradingState
 from arb.model import ZERO, AssetBalance, Opportunity, Order, Symbol
 
@@ -90,10 +95,13 @@ class ClusterWorker:
         The engine's risk manager: its gate becomes this worker; cluster HALT/RESUME apply to it.
     clock_ns:
         Wall clock (lease records, events).
+    budgets:
+        The engine's venue rate limiters: a share of each venue's limits, backoffs shared
+        (`arb.cluster.budgets`); None: not steered.
     """
 
     def __init__(self, settings: ClusterSettings, risk: RiskManager,
-                 clock_ns: Callable[[], int] = time.time_ns) -> None:
+                 clock_ns: Callable[[], int] = time.time_ns, budgets: VenueBudgets | None = None) -> None:
         self.settings = settings
         self.worker = settings.worker
         self.risk = risk
@@ -123,6 +131,10 @@ class ClusterWorker:
         self.takeover: Takeover | None = None
         self.reconciler: Reconciler | None = None
         self._fill_ns: dict[Key, int] = {}  # when a fill last moved each account (see `_forget_counted`)
+        self._budgets = budgets
+        self.shared: SharedBudgets | None = None  # shared venue budgets (with `budgets`)
+        self.limits: ClusterLimits | None = None  # the global limits over the cluster
+        self.limit_refused: dict[LimitReason, int] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -137,6 +149,7 @@ class ClusterWorker:
             self._ledger = Ledger(self._buckets.ledger, self.worker)
             self._state = StateFollower(self._nc, self._buckets.state, self._apply_state)
             await self._state.start()
+            await self._join_limits()
         except (nats.errors.Error, TimeoutError) as exc:
             await self._nc.close()
             raise ClusterError(f"cannot set up the cluster at {self.settings.url}: "
@@ -145,6 +158,19 @@ class ClusterWorker:
         self.events.start()
         self.connected = True
         self.risk.gate = self
+
+    async def _join_limits(self) -> None:
+        """Global limits and shared venue budgets: our figures out, our share of each venue's limits
+        among the members there are now (before the engine sends anything)."""
+        assert self._nc is not None and self._buckets is not None
+        self.limits = ClusterLimits(self._buckets.leases, self.worker, self.risk, self._clock,
+                                    self.settings.lease_s)
+        await self.limits.publish()
+        if self._budgets is not None:
+            members = set(await read_prefix(self._buckets.leases, MEMBER)) | {self.worker}
+            self.shared = SharedBudgets(self._nc, self.worker, self._budgets, self._clock,
+                                         self.settings.lease_s)
+            await self.shared.start(len(members))
 
     def attach(self, symbols: Iterable[Symbol], venues: Iterable[str],
                balance: Callable[[str, str], Decimal], access: VenueAccess | None = None) -> None:
@@ -184,6 +210,8 @@ class ClusterWorker:
             return
         if self.reconciler is not None and self.connected:
             await self.reconciler.stop()
+        if self.shared is not None:
+            await self.shared.stop()
         if self.connected and self._ledger is not None:
             with contextlib.suppress(ClusterError, nats.errors.Error, TimeoutError):
                 await self.allocation.settle(self._ledger)
@@ -246,8 +274,14 @@ class ClusterWorker:
     async def tick(self) -> None:
         """One round of leases, state, settlement and allocation (the loop calls it every tick)."""
         assert self._leases is not None and self._ledger is not None and self._state is not None
+        if self.limits is not None:  # before the heartbeat: a member's figures are never missing
+            await self.limits.publish()
         await self._leases.tick()
+        if self.limits is not None:  # the peers' figures first: a new member is never seen without
+            await self.limits.refresh(self._leases.members)
         self.members = self._leases.members
+        if self.shared is not None:
+            self.shared.set_members(len(self.members))
         await self._state.refresh()
         if not self.confirmed:
             await self._forget_counted()
@@ -393,6 +427,9 @@ class ClusterWorker:
             return self._refuse(GateReason.RECONCILING)
         if self.takeover is not None and opp.symbol in self.takeover.pending:
             return self._refuse(GateReason.ORPHANS)
+        if self.limits is not None and (over := self.limits.check(opp, base)) is not None:
+            self.limit_refused[over] = self.limit_refused.get(over, 0) + 1
+            return LIMIT_TEXT[over]
         needs = [((opp.buy_venue, opp.symbol.quote), quote), ((opp.sell_venue, opp.symbol.base), base)]
         if not self.allocation.take(opp.id, needs):
             return self._refuse(GateReason.NO_ALLOCATION)
@@ -427,7 +464,10 @@ class ClusterWorker:
             "owned": sorted(map(str, self.owned)),
             "allocation": {f"{v}.{a}": f"{self.allocation.held.get((v, a), ZERO).normalize():f}"
                            for v, a in self.keys},
-            "refused": {r.name: n for r, n in self.refused.items()},
+            "refused": {**{r.name: n for r, n in self.refused.items()},
+                        **{f"CLUSTER_{r.name}": n for r, n in self.limit_refused.items()}},
+            "cluster_figures": self.limits.summary() if self.limits is not None else {},
+            "venue_budgets": self.shared.summary() if self.shared is not None else {},
             "events_published": self.events.published if self.events else 0,
             "events_dropped": self.events.dropped + self.events.unsent if self.events else 0,
             "tick_errors": self.tick_errors,

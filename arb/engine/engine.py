@@ -36,6 +36,7 @@ from arb.engine.control import EngineControl
 from arb.engine.detector import Detector
 from arb.engine.executor import Executor, Outcome, OutcomeStatus
 from arb.engine.failpoints import Failpoints
+from arb.engine.hooks import VenueBudgets
 from arb.engine.journal import Journal
 from arb.engine.orders import OrderTracker, TrackedOrder
 from arb.engine.paper import PaperExchange
@@ -167,6 +168,7 @@ class Engine:
             trading=self._trading_gate, clock_offset_ns=self._clock_offset_ns,
         )
         self.publics: dict[str, PublicExchangeInterface] = {}
+        self.budgets = VenueBudgets()  # the venues' rate limiters, steered from outside (cluster mode)
         self.streams: dict[str, BaseWebSocketInterface] = {}
         self.papers: dict[str, PaperExchange] = {}
         self.privates: dict[str, PrivateExchangeInterface] = {}  # orders go here (paper: PaperExchange)
@@ -216,6 +218,7 @@ class Engine:
             if keys := self._credentials.get(name):  # its signed connector (paper: read-only account data)
                 self.signed[name] = make_private(name, venue_cfg, keys, on_fill=self.on_venue_fill,
                                                  limiter=self.publics[name].limiter)  # one budget per venue
+            self.budgets.add(name, self.publics[name].limiter)
             await self._measure_clock(name)
             for info in [] if self.universe.enabled else await self.publics[name].symbols():
                 if info.symbol in wanted and info.tradable:

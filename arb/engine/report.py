@@ -67,6 +67,10 @@ def venue_gauges(engine: Engine) -> list[tuple[str, str, dict[str, str], float]]
         for pool, free in limiter.headroom().items():
             out.append(("ratelimit_headroom_ratio", "Fraction of a rate-limit pool available now",
                         {"venue": venue, "pool": pool}, free))
+        out.append(("ratelimit_share_ratio", "Share of the venue's documented limits this process uses "
+                    "(cluster mode: 1 / workers)", {"venue": venue}, limiter.share))
+        out.append(("ratelimit_remote_backoffs", "Freezes applied for a 429/418 another worker took",
+                    {"venue": venue}, float(limiter.remote_backoffs)))
     for venue, private in engine.privates.items():
         clock = private.server_clock
         if clock is not None:

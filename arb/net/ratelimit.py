@@ -8,6 +8,9 @@
   starve order traffic. Response headers correct the pools downwards; a 429 freezes them for
   `Retry-After` (or a growing backoff) and halves the refill rate until a quiet period passes; a
   418 halts every request to the venue until the ban expires. While frozen nothing is granted.
+- Shared budgets (several processes on one account): `set_share(f)` scales every pool to a fraction
+  `f` of the documented limit (queued requests keep their place); `on_backoff` hears each 429/418
+  this limiter took (a `Backoff`), and `freeze` applies one another process took.
 
 Time comes from an injected monotonic clock (seconds) and an injected sleep, so tests run on
 virtual time.
@@ -27,6 +30,7 @@ import msgspec
 from arb.errors import RateLimitError
 
 Clock = Callable[[], float]
+EPSILON_S = 1e-9
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -102,6 +106,20 @@ class Priority(enum.IntEnum):
 _PRIORITIES = tuple(Priority)
 
 
+class BackoffKind(enum.IntEnum):
+    RATE_LIMITED = 1  # HTTP 429 (or a venue's in-body equivalent): frozen for Retry-After
+    BANNED = 2  # HTTP 418: nothing at all until the ban expires
+
+
+class Backoff(msgspec.Struct, frozen=True):
+    """A backoff this limiter took: `seconds` from now, for the request `route` ("" unknown)."""
+
+    venue: str
+    kind: BackoffKind
+    seconds: float
+    route: str = ""
+
+
 class PoolSpec(msgspec.Struct, frozen=True):
     """One documented limit: `capacity` weight per `window_s`; `header` reports its used weight."""
 
@@ -118,6 +136,14 @@ class _Pool:
     def __init__(self, spec: PoolSpec, clock: Clock, sleep: Sleep) -> None:
         self.spec = spec
         self.bucket = TokenBucket(spec.capacity, spec.capacity / spec.window_s, clock=clock, sleep=sleep)
+
+    def scale(self, share: float, slow: bool) -> None:
+        """Capacity and refill rate at `share` of the documented limit (`slow`: half the rate)."""
+        bucket = self.bucket
+        bucket._refill()
+        bucket.capacity = self.spec.capacity * share
+        bucket.rate = self.spec.capacity / self.spec.window_s * share / (2 if slow else 1)
+        bucket.tokens = min(bucket.tokens, bucket.capacity)
 
 
 class _Waiter:
@@ -158,6 +184,9 @@ class RateLimiter:
         self.banned_until = 0.0
         self._penalty_s = 0.0
         self._slow_until = 0.0
+        self.share = 1.0  # of every documented limit this process may use (cluster mode: 1 / workers)
+        self.on_backoff: Callable[[Backoff], None] | None = None  # told every 429 / 418 taken here
+        self.remote_backoffs = 0  # freezes applied for a 429 / 418 another process took
         # counters (read by the metrics exporter)
         self.granted = 0
         self.waited = 0
@@ -201,9 +230,9 @@ class RateLimiter:
             pool = self._pools.get(name)
             if pool is None:
                 raise KeyError(f"{self.venue}: unknown rate-limit pool {name!r}")
-            if weight > pool.bucket.capacity:
+            if weight > pool.spec.capacity:  # heavier than a share: waits for a full bucket, then owes
                 raise ValueError(
-                    f"{self.venue}: weight {weight} exceeds pool {name} ({pool.bucket.capacity})"
+                    f"{self.venue}: weight {weight} exceeds pool {name} ({pool.spec.capacity})"
                 )
 
     def _queued_ahead(self, priority: Priority) -> bool:
@@ -313,7 +342,7 @@ class RateLimiter:
                 self._promote()
                 return
             delay = self._delay(waiter.draws, waiter.priority)
-            if delay <= 0:
+            if delay <= EPSILON_S:  # a float remainder, not a wait (time may not move that little)
                 self._debit(waiter.draws)
                 waiter.future.set_result(None)
                 break
@@ -335,7 +364,7 @@ class RateLimiter:
 
     # ------------------------------------------------------------------ venue feedback
 
-    def on_rate_limited(self, retry_after: float | None) -> None:
+    def on_rate_limited(self, retry_after: float | None, route: str = "") -> None:
         """HTTP 429: freeze every pool for Retry-After (or a growing backoff) and halve the rates."""
         self.rate_limited += 1
         if retry_after is None:
@@ -346,18 +375,52 @@ class RateLimiter:
         for pool in self._pools.values():
             pool.bucket.tokens = 0.0
             pool.bucket._last = now
-            pool.bucket.rate = pool.spec.capacity / pool.spec.window_s / 2
+            pool.bucket.rate = pool.spec.capacity / pool.spec.window_s * self.share / 2
         self._slow_until = self.frozen_until + max(p.spec.window_s for p in self._pools.values())
+        self._tell(BackoffKind.RATE_LIMITED, retry_after, route)
 
-    def on_banned(self, retry_after: float | None) -> None:
+    def on_banned(self, retry_after: float | None, route: str = "") -> None:
         """HTTP 418: no request at all until the ban expires (2 minutes when not told)."""
         self.banned += 1
-        self.banned_until = max(self.banned_until, self._clock() + (retry_after or 120.0))
+        seconds = retry_after or 120.0
+        self.banned_until = max(self.banned_until, self._clock() + seconds)
+        self._tell(BackoffKind.BANNED, seconds, route)
+
+    def _tell(self, kind: BackoffKind, seconds: float, route: str) -> None:
+        if self.on_backoff is not None:
+            self.on_backoff(Backoff(self.venue, kind, seconds, route))
+
+    def freeze(self, kind: BackoffKind, seconds: float) -> None:
+        """Another process sharing this venue's budget took a 429 (or a 418): nothing is granted
+        for `seconds` (not told to `on_backoff`: it is not ours to spread)."""
+        if seconds <= 0:
+            return
+        self.remote_backoffs += 1
+        until = self._clock() + seconds
+        if kind is BackoffKind.BANNED:
+            self.banned_until = max(self.banned_until, until)
+        else:
+            self.frozen_until = max(self.frozen_until, until)
+
+    def set_share(self, share: float) -> None:
+        """Use `share` (0 < share <= 1) of every documented limit: capacities and refill rates scale,
+        tokens above the new capacity go, queued requests keep their place (the head recomputes its
+        wait at once)."""
+        if not 0 < share <= 1:
+            raise ValueError(f"{self.venue}: budget share {share!r} must be in (0, 1]")
+        if share == self.share:
+            return
+        self.share = share
+        slow = bool(self._slow_until)
+        for pool in self._pools.values():
+            pool.scale(share, slow)
+        if self._nap is not None:
+            self._nap.cancel()
 
     def _restore_rates(self) -> None:
         for pool in self._pools.values():
             pool.bucket._refill()
-            pool.bucket.rate = pool.spec.capacity / pool.spec.window_s
+            pool.bucket.rate = pool.spec.capacity / pool.spec.window_s * self.share
         self._slow_until = 0.0
         self._penalty_s = 0.0
 
@@ -372,6 +435,7 @@ class RateLimiter:
             pool = self._pools[name]
             reported = float(value)
             left = reported if pool.spec.header_kind == "remain" else pool.spec.capacity - reported
+            left *= self.share  # the venue counts the whole account: ours is our share of what is left
             bucket = pool.bucket
             bucket._refill()
             if left < bucket.tokens:
@@ -382,6 +446,20 @@ class RateLimiter:
         blocked = self._blocked_for() > 0
         return {name: 0.0 if blocked else pool.bucket.available / pool.bucket.capacity
                 for name, pool in self._pools.items()}
+
+
+    def stats(self) -> dict[str, object]:
+        """Share, pools (capacity now vs documented, free tokens), freezes and counters (/status)."""
+        now = self._clock()
+        return {
+            "share": self.share,
+            "pools": {name: {"capacity": pool.bucket.capacity, "documented": pool.spec.capacity,
+                             "window_s": pool.spec.window_s, "available": pool.bucket.available}
+                      for name, pool in self._pools.items()},
+            "frozen_s": max(0.0, self.frozen_until - now), "banned_s": max(0.0, self.banned_until - now),
+            "granted": self.granted, "waited": self.waited, "rate_limited": self.rate_limited,
+            "banned": self.banned, "remote_backoffs": self.remote_backoffs, "rejected": self.rejected,
+        }
 
 
 _NUMBER = re.compile(r"\d+(\.\d+)?")

@@ -291,11 +291,11 @@ class RestClient:
         if status == HTTPStatus.IM_A_TEAPOT:
             self.metrics.banned += 1
             if self.limiter is not None:
-                self.limiter.on_banned(retry_after)
+                self.limiter.on_banned(retry_after, f"{method} {path}")
         elif status == HTTPStatus.TOO_MANY_REQUESTS:
             self.metrics.rate_limited += 1
             if self.limiter is not None:
-                self.limiter.on_rate_limited(retry_after)
+                self.limiter.on_rate_limited(retry_after, f"{method} {path}")
         outcome_unknown = issubclass(cls, OrderOutcomeUnknownError)  # the venue's "status unknown" codes
         if issubclass(cls, RateLimitError):
             error: ExchangeError = cls(self.venue, text, http_status=status, api_code=api_code,

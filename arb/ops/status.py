@@ -67,5 +67,6 @@ def engine_status(engine: Engine, clock_ns: Callable[[], int] = time.time_ns) ->
         "balances": balances(engine),
         "open_residuals": {"unhedged_notional": str(risk.unhedged_notional), "items": residuals},
         "limits": msgspec.to_builtins(engine.config.risk),
+        "rate_limits": engine.budgets.stats(),  # per venue: share of its limits, pools, freezes
         "event_loop": {"implementation": loop_name()},  # the HTTP server adds its lag monitor's view
     }

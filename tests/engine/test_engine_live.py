@@ -84,6 +84,8 @@ async def test_live_trades_agree_with_the_simulated_ledger(tmp_path: Path) -> No
     for line in ('arb_orders_total{venue="binance"}', 'arb_fills_total{venue="mexc"}',
                  'arb_rest_rate_limited_total{venue="binance"} 0.0', 'arb_ws_reconnects_total{venue="mexc"}',
                  'arb_ratelimit_headroom_ratio{pool="weight",venue="binance"}',
+                 'arb_ratelimit_share_ratio{venue="binance"} 1.0',
+                 'arb_ratelimit_remote_backoffs{venue="mexc"} 0.0',
                  'arb_clock_offset_seconds{venue="mexc"}'):
         assert line in exposition, line
     commits = engine.metrics.registry.get_sample_value("arb_journal_write_seconds_count")
