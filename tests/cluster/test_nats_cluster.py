@@ -9,6 +9,8 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+import nats.errors
+
 from arb.cluster.conn import EVENTS_STREAM, ClusterError, ClusterSettings, connect
 from arb.cluster.events import EventKind
 from arb.cluster.server import NatsServer
@@ -66,8 +68,15 @@ async def test_a_worker_survives_the_loss_of_its_nats_node(nats_cluster: list[Na
     try:
         info = await nc.jetstream().stream_info(EVENTS_STREAM)
         assert info.config.num_replicas == 3
-        fills = await nc.jetstream().subscribe(f"arb.events.w1.{EventKind.FILL.name.lower()}",
-                                              ordered_consumer=True)
+        for _ in range(6):  # the two nodes left may still be moving the stream's leadership: retry
+            try:
+                fills = await nc.jetstream().subscribe(f"arb.events.w1.{EventKind.FILL.name.lower()}",
+                                                      ordered_consumer=True)
+                break
+            except nats.errors.TimeoutError:
+                await asyncio.sleep(1.0)
+        else:
+            raise AssertionError("no consumer on the events stream after the node's loss")
         seen = set()
         while True:
             try:
