@@ -11,6 +11,12 @@ balances. A background loop, once per tick (a fifth of a lease):
 4. each account seeded if new, holdings of departed workers reclaimed, our holding moved toward an
    equal share of the funds.
 
+The worker is also the engine's `BookScope` (`arb.cluster.wiring` sets it before the engine starts):
+the engine keeps books only for the symbols this worker holds a lease on. After every tick in which
+the owned set changed, `on_scope_change` (the engine's ``universe.rescope``) is called: books of
+symbols acquired are added (snapshot + diffs, SYNCED before they can trade), those released or lost
+are dropped. Before a lease is held the worker streams nothing for that symbol.
+
 Fail closed: while NATS is away, or until a tick after (re)connecting has succeeded, `admit`
 refuses every new trade; trades in flight finish (their fills settle when NATS is back).
 """
@@ -107,6 +113,8 @@ class ClusterWorker:
         self._balance: Callable[[str, str], Decimal] | None = None
         self._by_text: dict[str, Symbol] = {}
         self._left = False
+        self.on_scope_change: Callable[[], None] | None = None  # the owned set changed (books follow)
+        self._scoped: set[Symbol] = set()  # the owned set as last told to `on_scope_change`
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -209,6 +217,7 @@ class ClusterWorker:
                     self.confirmed = False
                     log.warning("%s: cluster tick failed (%s): trading closed until one succeeds",
                                 self.worker, exc or type(exc).__name__)
+            self._tell_scope()
             await asyncio.sleep(max(0.0, self.settings.tick_s - (time.monotonic() - began)))
 
     async def tick(self) -> None:
@@ -269,6 +278,18 @@ class ClusterWorker:
         self.lease_events.append((self._clock(), symbol, event))
         if self.events is not None:
             self.events.emit(EventKind.LEASE, {"symbol": symbol, "event": event.name})
+
+    # ------------------------------------------------------------------ BookScope
+
+    def wants(self, symbol: Symbol) -> bool:
+        return symbol in self.owned
+
+    def _tell_scope(self) -> None:
+        """Once per tick, if the owned set changed: the engine's books follow it."""
+        if self.owned != self._scoped and not self._left:
+            self._scoped = set(self.owned)
+            if self.on_scope_change is not None:
+                self.on_scope_change()
 
     # ------------------------------------------------------------------ TradeGate (hot path)
 

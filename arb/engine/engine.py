@@ -255,6 +255,8 @@ class Engine:
             if len(listed) < 2:
                 log.warning("%s is listed on %s only: not traded", symbol, listed)
                 continue
+            if not self.universe.wanted(symbol):  # outside the book scope (cluster: another's shard)
+                continue
             for venue in listed:
                 self.books.add(venue, symbol, start=False)
             step = max(float(self.symbols[(v, symbol)].step_size) for v in listed)
@@ -586,8 +588,6 @@ class Engine:
             return cfg.taker_fee
         fees = [i.taker_fee for (v, _), i in self.symbols.items() if v == venue and i.taker_fee is not None]
         return max(fees) if fees else DEFAULT_TAKER_FEE
-
-    # ------------------------------------------------------------------ reporting
 
     # ------------------------------------------------------------------ reporting (arb.engine.report)
 

@@ -233,6 +233,17 @@ class SimExchange:
         """The name `venue`'s stream pushes `symbol`'s depth under (for `FaultPlan.gap_topic`)."""
         return DEPTH_TOPICS[venue](symbol)
 
+    def depth_subscriptions(self) -> dict[str, list[str]]:
+        """Per venue, the symbols (canonical text) whose depth stream at least one open socket has
+        subscribed: what the clients asked this simulator to stream."""
+        out: dict[str, list[str]] = {}
+        for venue, dialect in self.dialects.items():
+            subscribers = getattr(dialect, "subscribers", None)
+            topics = set().union(*subscribers.sockets) if subscribers is not None else set()
+            out[venue] = sorted(str(item.symbol) for (v, name), item in self.market.listings.items()
+                                if v == venue and DEPTH_TOPICS[venue](name) in topics)
+        return out
+
     async def disconnect(self, venue: str) -> int:
         """Close every WebSocket of `venue` from the server side; returns how many were open."""
         subscribers = getattr(self.dialects[venue], "subscribers", None)

@@ -43,13 +43,16 @@ enabled = true
 class Worker:
     """One `arb-engine run --cluster` process."""
 
-    def __init__(self, tmp: Path, url: str, name: str, *, lease_s: float, duration: float = 60.0) -> None:
+    def __init__(self, tmp: Path, url: str, name: str, *, lease_s: float, duration: float = 60.0,
+                 metrics_port: int = 0) -> None:
+        """`metrics_port`: serve `/status` (and /metrics) there; 0: none."""
         self.name = name
+        self.metrics_port = metrics_port
         self.data_dir = tmp / name
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "arb.toml"
-        config.write_text(CONFIG.format(symbols=msgspec.json.encode(SYMBOLS).decode(),
-                                        data_dir=self.data_dir))
+        config.write_text(CONFIG.format(symbols=msgspec.json.encode(SYMBOLS).decode(), data_dir=self.data_dir)
+                          .replace("metrics_port = 0", f"metrics_port = {metrics_port}"))
         self.out_path = self.data_dir / "out.txt"
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         with self.out_path.open("wb") as out:
