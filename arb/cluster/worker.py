@@ -37,7 +37,7 @@ from nats.aio.client import Client
 from arb.cluster.allocation import Allocation, Key
 from arb.cluster.conn import Buckets, ClusterError, ClusterSettings, connect, open_buckets
 from arb.cluster.events import EventKind, EventPublisher
-from arb.cluster.leases import LeaseEvent, Leases
+from arb.cluster.leases import LeaseEvent, Leases, all_of
 from arb.cluster.ledger import Ledger
 from arb.cluster.state import StateFollower, StateRecord
 from arb.engine.risk import RiskManager, TradingState
@@ -230,31 +230,36 @@ class ClusterWorker:
             await self.allocation.confirm(self._ledger, self.keys)
         else:
             await self.allocation.settle(self._ledger)
-        gone_allowed = set(self.members)
-        for key in self.keys:
-            account, _ = await self._ledger.read(*key)
-            if account is None:
-                assert self._balance is not None
-                funds = self._balance(*key)
-                if await self._ledger.seed(*key, funds):
-                    log.info("%s: ledger account %s.%s seeded with %s", self.worker, *key, funds)
-                account, _ = await self._ledger.read(*key)
-                if account is None:
-                    continue
-            gone = {w for w in account.held if w not in gone_allowed}
-            if gone:
-                freed = await self._ledger.reclaim(*key, gone)
-                log.info("%s: reclaimed %s of %s.%s held by departed %s", self.worker, freed, *key,
-                         sorted(gone))
-                account, _ = await self._ledger.read(*key)
-                if account is None:
-                    continue
-            target = account.funds / max(1, len(self.members))
-            await self.allocation.rebalance(self._ledger, key, target)
+        # every account at once: one round trip or so per tick, not a few per account (with many
+        # assets, one by one took longer than a lease on a busy worker, whose leases then expired)
+        await all_of(self._share(key) for key in self.keys)
         if not self.confirmed and self.connected:
             self.confirmed = True
             log.info("%s: allocation confirmed; members %s; owns %d of %d symbols", self.worker,
                      self.members, len(self.owned), len(self._leases.symbols))
+
+    async def _share(self, key: Key) -> None:
+        """Seed the account if new, reclaim what departed workers held, move ours toward an equal share."""
+        assert self._ledger is not None
+        account, _ = await self._ledger.read(*key)
+        if account is None:
+            assert self._balance is not None
+            funds = self._balance(*key)
+            if await self._ledger.seed(*key, funds):
+                log.info("%s: ledger account %s.%s seeded with %s", self.worker, *key, funds)
+            account, _ = await self._ledger.read(*key)
+            if account is None:
+                return
+        gone = {w for w in account.held if w not in self.members}
+        if gone:
+            freed = await self._ledger.reclaim(*key, gone)
+            log.info("%s: reclaimed %s of %s.%s held by departed %s", self.worker, freed, *key,
+                     sorted(gone))
+            account, _ = await self._ledger.read(*key)
+            if account is None:
+                return
+        target = account.funds / max(1, len(self.members))
+        await self.allocation.rebalance(self._ledger, key, target)
 
     # ------------------------------------------------------------------ state and leases
 
