@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DRAIN_S = 10.0  # books to drop wait at most this long for the trades in flight
+RESCOPE_RETRY_S = 2.0
 
 
 class UniverseKeeper:
@@ -108,10 +109,13 @@ class UniverseKeeper:
             self._again = False
             try:
                 await self._reconcile("scope")
-            except ArbError as exc:  # a fee read for a new book failed: the next change retries
-                log.warning("book scope change failed: %s", exc)
-            except Exception:  # a bug here must not leave the books half changed silently
-                log.exception("book scope change failed")
+            except Exception as exc:  # e.g. a fee read for a new book failed: try again shortly
+                if isinstance(exc, ArbError):
+                    log.warning("book scope change failed (%s): retrying in %g s", exc, RESCOPE_RETRY_S)
+                else:  # a bug: say where, and still converge if it was transient
+                    log.exception("book scope change failed: retrying in %g s", RESCOPE_RETRY_S)
+                self._again = True
+                await asyncio.sleep(RESCOPE_RETRY_S)
             self.rescoped += 1
 
     async def _every(self, seconds: float) -> None:
@@ -161,17 +165,27 @@ class UniverseKeeper:
             return len(added), len(removed)
 
     async def _add(self, added: Mapping[tuple[str, Symbol], SymbolInfo], why: str) -> None:
+        """Fees first (a read may fail: then nothing changed), then books, detector, subscriptions (a
+        venue whose subscription fails gets its new books taken back: the next pass adds them again)."""
         engine = self._engine
-        for key, info in added.items():
-            engine.symbols[key] = info
+        for key in added:
             if key not in engine.fees:
                 engine.fees[key] = await self._fee(*key)
+        for key, info in added.items():
+            engine.symbols[key] = info
             engine.books.add(*key, start=False)
         for symbol in sorted({symbol for _, symbol in added}):
             self._bind(symbol)
         for venue in sorted({v for v, _ in added}):
             new = [s for v, s in added if v == venue]
-            await engine.streams[venue].subscribe_depth(new)
+            try:
+                await engine.streams[venue].subscribe_depth(new)
+            except BaseException:
+                for symbol in new:
+                    engine.books.remove(venue, symbol)
+                for symbol in new:
+                    self._bind(symbol)
+                raise
             for symbol in new:
                 if engine.books.tracks(venue, symbol):  # not dropped meanwhile
                     engine.books.invalidate(venue, symbol, f"added ({why})")
