@@ -95,7 +95,7 @@ async def main(args: argparse.Namespace) -> None:
             venues={v: {"ws_url": f"ws://127.0.0.1:{ports[v]}{WS_PATHS[v]}", "taker_fee": 0.001}
                     for v in VENUES},
             engine={"data_dir": data_dir, "stale_book_s": 600},
-            risk={"max_book_age_ms": 600_000, "max_event_lag_ms": 600_000})
+            risk={"max_book_age_ms": 3_600_000, "max_event_lag_ms": 3_600_000})
         balances = {"USDT": Decimal("1000000"), **{s.base: Decimal("1000") for s in symbols}}
         engine = Engine(config, paper_balances=balances, public_factory=public, instance=args.worker)
         worker = await wiring.join(ClusterSettings(args.nats, args.worker, lease_s=args.lease_s), engine)
@@ -104,7 +104,7 @@ async def main(args: argparse.Namespace) -> None:
         measure = Measure(engine, args.frames_per_book)
         watcher = asyncio.get_running_loop().create_task(measure.watch())
         loop = asyncio.get_running_loop()
-        leases0 = 0
+        leases0 = evaluated0 = 0
         try:
             while True:
                 line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
@@ -116,10 +116,13 @@ async def main(args: argparse.Namespace) -> None:
                         "frames": measure.received() - measure.frames0, "done_at": measure.done_at,
                         "done_frames": measure.done_frames, "cpu": measure.done_cpu,
                         "decode_errors": engine.decode_errors, "gaps": sum(s.gaps for s in books),
-                        "lease_changes": len(worker.lease_events) - leases0}), flush=True)
+                        "lease_changes": len(worker.lease_events) - leases0,
+                        "evaluated": engine.detector.funnel.stages.get("evaluated", 0) - evaluated0}),
+                          flush=True)
                 elif line == "mark":
                     measure.mark()
                     leases0 = len(worker.lease_events)
+                    evaluated0 = engine.detector.funnel.stages.get("evaluated", 0)
                 else:
                     break
         finally:

@@ -41,6 +41,12 @@ def _ask(proc: subprocess.Popen[str], command: str) -> dict[str, Any] | None:
     return reply
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _ready(statuses: list[dict[str, Any]], workers: int) -> bool:
     return (sum(s["owned"] for s in statuses) == N_SYMBOLS
             and all(s["members"] == workers and s["books"] == VENUES * s["owned"] == s["synced"]
@@ -74,7 +80,7 @@ def _one_run(url: str, ports: str, pusher: subprocess.Popen[str], workers: int, 
         for p in procs:
             _ask(p, "mark")
         time.sleep(0.2)  # the marks are read by the workers' loops
-        go = time.time()
+        go, pusher_cpu = time.time(), _cpu_s(pusher.pid)
         pusher.stdin.write("go\n")
         pusher.stdin.flush()
         deadline = time.monotonic() + PUSH_S
@@ -83,7 +89,8 @@ def _one_run(url: str, ports: str, pusher: subprocess.Popen[str], workers: int, 
             statuses = [_ask(p, "status") or {} for p in procs]
             if all(s["done_at"] for s in statuses) or time.monotonic() > deadline:
                 break
-        return {"workers": workers, "statuses": statuses, "go": go, "setup_s": setup_s,
+        return {"workers": workers, "statuses": statuses, "go": go, "ended": time.time(), "setup_s": setup_s,
+                "pusher_cpu": _cpu_s(pusher.pid) - pusher_cpu,
                 "pushed": prepared["frames"], "connections": prepared["connections"]}
     finally:
         for p in procs:
@@ -98,8 +105,7 @@ def _one_run(url: str, ports: str, pusher: subprocess.Popen[str], workers: int, 
 
 def _rates(run: dict[str, Any]) -> tuple[float, int, list[float]]:
     """(total frames/s, frames, per worker frames/s)."""
-    statuses, go = run["statuses"], run["go"]
-    now = time.time()
+    statuses, go, now = run["statuses"], run["go"], run["ended"]  # `ended`: for a worker that timed out
     frames = sum(s["done_frames"] or s["frames"] for s in statuses)
     last = max((s["done_at"] or now) for s in statuses) - go
     each = [(s["done_frames"] or s["frames"]) / ((s["done_at"] or now) - go) for s in statuses]
@@ -141,16 +147,18 @@ def shard_throughput(tmp: Path) -> str:
             " / ".join(f"{s['done_frames'] / s['cpu']:,.0f}" if s["cpu"] else "-" for s in statuses),
             sum(s["gaps"] + s["decode_errors"] for s in statuses),
             sum(s["lease_changes"] for s in statuses),
+            f"{sum(s['evaluated'] for s in statuses) / max(1, frames):.2f}",
+            f"{run['pusher_cpu']:.1f} / {run['ended'] - run['go']:.1f}",
             ", ".join(f"{_rates(r)[0]:,.0f}" for r in runs if r["workers"] == run["workers"])])
     where = (f"1 worker on CPU {cpus[0]}, pusher on CPU {cpus[1]}; 2 workers on CPUs {cpus[0]}, {cpus[1]}, "
              "pusher on both") if len(cpus) > 1 else "one CPU: nothing pinned"
     title = (f"1 vs 2 workers, sharded books ({VENUES} venues x {N_SYMBOLS} symbols, {PER_BOOK:,} diffs a "
              f"book, 5+5 of 30 levels each; {where}; lease {LEASE_S:g} s; best of {ROUNDS} alternating runs; "
              f"load average {load:.1f} at start)")
-    return table(title,
-                 ["run", "symbols per worker", "frames received/pushed", "frames/s total", "x 1 worker",
+    header = ["run", "symbols per worker", "frames received/pushed", "frames/s total", "x 1 worker",
                   "frames/s per worker", "frames per worker CPU-s", "gaps+bad", "lease changes",
-                  "every run's frames/s"], rows) + "\n\n" + targets(rows)
+                  "kernel runs a frame", "pusher CPU-s / wall s", "every run's frames/s"]
+    return table(title, header, rows) + "\n\n" + targets(rows)
 
 
 def targets(rows: list[list[Any]]) -> str:

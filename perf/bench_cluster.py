@@ -17,7 +17,13 @@
   the last worker had all of its books' frames (each frame is decoded, applied and evaluated on
   receipt). 1 worker: worker on CPU 0, pusher on CPU 1 (the per-worker ceiling); 2 workers: one on
   each CPU and the pusher (and nats-server, idle) sharing both: on this 2-core machine the second
-  worker competes with the pusher, so the ratio is a floor of what two machines would give.
+  worker competes with the pusher, so the ratio is a floor of what two machines would give. The
+  configurations alternate, 3 rounds (``ARB_BENCH_ROUNDS``), best of each (the machine is shared:
+  the table gives every run and the load average). The lease is 30 s there: a worker at its
+  ceiling answers NATS late, and at a 3 s lease a tick can outlast the leases' 1.8 s time to live
+  on a loaded machine (the table counts lease changes during the push: 0 expected). The books one
+  worker sustains are its ceiling over 10 frames/s a book (the venues' 100 ms depth streams).
+  ``python perf/bench_cluster.py shards`` runs only this part.
 """
 
 from __future__ import annotations

@@ -60,11 +60,6 @@ JITTER_MIN: Final = 0.5  # backoff waits are delay * uniform(JITTER_MIN, JITTER_
 WATCH_TICKS: Final = 4  # watchdog checks per shortest interval
 WATCH_MIN_TICK_S: Final = 0.01
 SUBSCRIBE_WAIT_ACKS: Final = 2  # subscribe() waits at most this many ack timeouts for a new socket
-# frames handled in a row before the receive loop lets the event loop's other tasks run: frames read
-# in one go are handed over without a suspension, so a saturated socket would otherwise hold the loop
-# for a whole read buffer per socket (cluster mode: a busy worker answered NATS seconds late and lost
-# its leases)
-BURST_FRAMES: Final = 64
 
 
 class WsDialect(Protocol):
@@ -433,7 +428,6 @@ class WsClient:
         """The hot loop: every frame goes straight to the handler with its receive time."""
         on_frame, is_control, stats = self._on_frame, self._dialect.is_control, conn.stats
         text, binary = aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY
-        burst = 0
         async for msg in ws:
             recv_ns = time.time_ns()
             kind = msg.type
@@ -455,10 +449,6 @@ class WsClient:
             conn.last_data = conn.last_frame
             stats.data_frames += 1
             on_frame(data, recv_ns)
-            burst += 1
-            if burst >= BURST_FRAMES:
-                burst = 0
-                await asyncio.sleep(0)
         self._fail_acks(ws, f"socket closed ({ws.close_code}) before the subscription ack")
         if ws is conn.ws and not conn.close_reason:  # a rotated-out socket says nothing about the slot
             conn.close_reason = f"closed: {ws.close_code}"
