@@ -18,7 +18,7 @@
   receipt). 1 worker: worker on CPU 0, pusher on CPU 1 (the per-worker ceiling); 2 workers: one on
   each CPU and the pusher (and nats-server, idle) sharing both: on this 2-core machine the second
   worker competes with the pusher, so the ratio is a floor of what two machines would give. The
-  configurations alternate, 3 rounds (``ARB_BENCH_ROUNDS``), best of each (the machine is shared:
+  configurations alternate, 5 rounds (``ARB_BENCH_ROUNDS``), best of each (the machine is shared:
   the table gives every run and the load average). The lease is 30 s there: a worker at its
   ceiling answers NATS late, and at a 3 s lease a tick can outlast the leases' 1.8 s time to live
   on a loaded machine (the table counts lease changes during the push: 0 expected). The books one
