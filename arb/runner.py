@@ -25,7 +25,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import msgspec
 
@@ -65,6 +65,14 @@ def _with_sim_urls(config: Config, urls: Mapping[str, tuple[str, str]], *, only:
         elif only:
             venues[name] = msgspec.structs.replace(current, enabled=False)
     return msgspec.structs.replace(config, venues=venues)
+
+
+def _status(engine: Engine, simulator: SimExchange | None) -> dict[str, Any]:
+    """`/status`: the engine's, plus (`--sim`) the depth streams its simulator serves."""
+    status = engine_status(engine)
+    if simulator is not None:
+        status["simulator"] = {"depth_streams": simulator.depth_subscriptions()}
+    return status
 
 
 def _cannot_trade(out: TextIO, reasons: list[str], wait: bool) -> bool:
@@ -169,7 +177,7 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
             if obs.metrics_port:
                 health = HealthServer(obs.metrics_host, obs.metrics_port, readiness=engine.readiness,
                                       metrics=engine.metrics.render,
-                                      status=functools.partial(engine_status, engine),
+                                      status=functools.partial(_status, engine, simulator),
                                       loop_lag_warn_ms=obs.loop_lag_warn_ms)
                 port = await health.start()
                 out.write(f"health: http://{obs.metrics_host}:{port}/readyz  metrics: /metrics\n")

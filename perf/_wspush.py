@@ -53,42 +53,50 @@ def _ws_frame(payload: bytes, binary: bool) -> bytes:
     return bytes((head, 127)) + struct.pack("!Q", n) + payload
 
 
+def depth_frame(venue: str, base: str, uid: int, ms: int, bids: list[tuple[str, str]],
+                asks: list[tuple[str, str]]) -> bytes:
+    """One depth diff of ``<base>/USDT`` (update id `uid`) as `venue` sends it, framed."""
+    if venue == "binance":
+        body = json.dumps({"stream": f"{base.lower()}usdt@depth@100ms", "data": {
+            "e": "depthUpdate", "E": ms, "s": f"{base}USDT", "U": uid, "u": uid, "b": bids,
+            "a": asks}},
+            separators=(",", ":")).encode()
+        return _ws_frame(body, False)
+    if venue == "gateio":
+        body = json.dumps({"time": ms // 1000, "time_ms": ms, "channel": "spot.order_book_update",
+                           "event": "update", "result": {"t": ms, "e": "depthUpdate", "E": ms // 1000,
+                                                         "s": f"{base}_USDT", "U": uid, "u": uid,
+                                                         "b": bids, "a": asks}},
+                          separators=(",", ":")).encode()
+        return _ws_frame(body, False)
+    name = f"{base}USDT"
+    wrapper = PushDataV3ApiWrapper(channel=MEXC_CHANNEL.format(name), symbol=name, sendTime=ms)
+    depth = wrapper.publicAggreDepths
+    depth.eventType = "spot@public.aggre.depth.v3.api.pb@100ms"
+    depth.fromVersion = depth.toVersion = str(uid)
+    for p, q in bids:
+        depth.bids.add(price=p, quantity=q)
+    for p, q in asks:
+        depth.asks.add(price=p, quantity=q)
+    return _ws_frame(wrapper.SerializeToString(), True)
+
+
+def random_changes(rng: random.Random, i: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """CHANGED new sizes a side at the price levels of symbol `i` (never crossing)."""
+    _, bid_px, ask_px = book_levels(i)
+    bids = [(f"{bid_px[k]:.2f}", f"{rng.uniform(0.1, 5):.3f}") for k in rng.sample(range(DEPTH), CHANGED)]
+    asks = [(f"{ask_px[k]:.2f}", f"{rng.uniform(0.1, 5):.3f}") for k in rng.sample(range(DEPTH), CHANGED)]
+    return bids, asks
+
+
 def build_frames(venue: str, symbols: list[str], per_book: int, seed: int) -> list[bytes]:
     rng = random.Random(seed)
     out = []
     for n in range(per_book):
         uid = FIRST_ID + n
         for i, base in enumerate(symbols):
-            _, bid_px, ask_px = book_levels(i)
-            bids = [(f"{bid_px[k]:.2f}", f"{rng.uniform(0.1, 5):.3f}")
-                    for k in rng.sample(range(DEPTH), CHANGED)]
-            asks = [(f"{ask_px[k]:.2f}", f"{rng.uniform(0.1, 5):.3f}")
-                    for k in rng.sample(range(DEPTH), CHANGED)]
-            ms = 1_764_000_000_000 + n
-            if venue == "binance":
-                body = json.dumps({"stream": f"{base.lower()}usdt@depth@100ms", "data": {
-                    "e": "depthUpdate", "E": ms, "s": f"{base}USDT", "U": uid, "u": uid, "b": bids,
-                    "a": asks}},
-                    separators=(",", ":")).encode()
-                out.append(_ws_frame(body, False))
-            elif venue == "gateio":
-                body = json.dumps({"time": ms // 1000, "time_ms": ms, "channel": "spot.order_book_update",
-                                   "event": "update", "result": {"t": ms, "e": "depthUpdate", "E": ms // 1000,
-                                                                 "s": f"{base}_USDT", "U": uid, "u": uid,
-                                                                 "b": bids, "a": asks}},
-                                  separators=(",", ":")).encode()
-                out.append(_ws_frame(body, False))
-            else:
-                name = f"{base}USDT"
-                wrapper = PushDataV3ApiWrapper(channel=MEXC_CHANNEL.format(name), symbol=name, sendTime=ms)
-                depth = wrapper.publicAggreDepths
-                depth.eventType = "spot@public.aggre.depth.v3.api.pb@100ms"
-                depth.fromVersion = depth.toVersion = str(uid)
-                for p, q in bids:
-                    depth.bids.add(price=p, quantity=q)
-                for p, q in asks:
-                    depth.asks.add(price=p, quantity=q)
-                out.append(_ws_frame(wrapper.SerializeToString(), True))
+            bids, asks = random_changes(rng, i)
+            out.append(depth_frame(venue, base, uid, 1_764_000_000_000 + n, bids, asks))
     return out
 
 

@@ -18,11 +18,12 @@ within one lease period when the holder died) and releases the ones it should no
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import enum
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 import msgspec
 import nats.errors
@@ -61,6 +62,16 @@ def owner_of(symbol: str, members: Iterable[str]) -> str | None:
         return hashlib.blake2b(f"{member}|{symbol}".encode(), digest_size=8).digest()
 
     return max(members, key=weight, default=None)
+
+
+async def all_of(calls: Iterable[Awaitable[None]]) -> None:
+    """Run `calls` concurrently, each to its end; then raise the first failure, if any."""
+    gathered = asyncio.gather(*calls, return_exceptions=True)
+    # a stop cancels the gather (and what it waits for): its outcome is then nobody's, say so quietly
+    gathered.add_done_callback(lambda f: f.cancelled() or f.exception())
+    failed = [r for r in await gathered if isinstance(r, BaseException)]
+    if failed:
+        raise failed[0]
 
 
 async def read_prefix(kv: KeyValue, prefix: str) -> dict[str, tuple[bytes, int]]:
@@ -141,12 +152,16 @@ class Leases:
             except msgspec.DecodeError:
                 log.warning("unreadable lease %s: %r", symbol, raw[:80])
         record = msgspec.json.encode(LeaseRecord(self.worker, self._clock()))
+        writes: list[Awaitable[None]] = []
         for symbol in self.symbols:
             mine = owner_of(symbol, self.members) == self.worker
             if symbol in self.owned:
-                await (self._renew(symbol, record) if mine else self._release(symbol))
+                writes.append(self._renew(symbol, record) if mine else self._release(symbol))
             elif mine and symbol not in leases:
-                await self._take(symbol, record)
+                writes.append(self._take(symbol, record))
+        # all at once: one round trip per tick, not one per symbol (a busy worker with many symbols
+        # renewing one by one could see its first leases expire before it reached the last)
+        await all_of(writes)
 
     async def _renew(self, symbol: str, record: bytes) -> None:
         try:

@@ -1,8 +1,9 @@
 """How `arb-engine run --cluster` joins an engine to the cluster (the runner calls these two).
 
 `join` before the engine starts (so a HALTED cluster holds the engine HALTED from its first
-moment and nothing trades before the allocation is confirmed), `attach` once it has started and
-knows its symbols and balances.
+moment, nothing trades before the allocation is confirmed, and the engine starts with no books:
+the worker is its book scope, books follow the leases), `attach` once it has started and knows its
+symbols and balances.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ async def join(settings: ClusterSettings, engine: Engine) -> ClusterWorker:
     await worker.connect()
     if worker.events is not None:  # what the journal records goes to the event stream too
         engine.journal.observer = JournalTap(worker.events)
+    engine.universe.scope = worker  # books only for the symbols this worker holds a lease on
+    worker.on_scope_change = engine.universe.rescope
     return worker
 
 

@@ -18,6 +18,12 @@ balances. A background loop, once per tick (a fifth of a lease):
    reconciled) asks for the ledger to be reconciled with the venues' balances (a start: before it
    trades); the worker holding the reconciler role runs it.
 
+The worker is also the engine's `BookScope` (`arb.cluster.wiring` sets it before the engine starts):
+the engine keeps books only for the symbols this worker holds a lease on. After every tick in which
+the owned set changed, `on_scope_change` (the engine's ``universe.rescope``) is called: books of
+symbols acquired are added (snapshot + diffs, SYNCED before they can trade), those released or lost
+are dropped. Before a lease is held the worker streams nothing for that symbol.
+
 Fail closed: while NATS is away, or until a tick after (re)connecting has succeeded, `admit`
 refuses every new trade; trades in flight finish (their fills settle when NATS is back).
 """
@@ -39,7 +45,7 @@ from arb.cluster.allocation import Allocation, Key
 from arb.cluster.budgets import SharedBudgets
 from arb.cluster.conn import Buckets, ClusterError, ClusterSettings, connect, open_buckets
 from arb.cluster.events import EventKind, EventPublisher
-from arb.cluster.leases import MEMBER, LeaseEvent, Leases, read_prefix
+from arb.cluster.leases import MEMBER, LeaseEvent, Leases, all_of, read_prefix
 from arb.cluster.ledger import Ledger
 from arb.cluster.limits import LIMIT_TEXT, ClusterLimits, LimitReason
 from arb.cluster.orphans import ReconcileEvent, Takeover, VenueAccess
@@ -135,6 +141,8 @@ class ClusterWorker:
         self.shared: SharedBudgets | None = None  # shared venue budgets (with `budgets`)
         self.limits: ClusterLimits | None = None  # the global limits over the cluster
         self.limit_refused: dict[LimitReason, int] = {}
+        self.on_scope_change: Callable[[], None] | None = None  # the owned set changed (books follow)
+        self._scoped: set[Symbol] = set()  # the owned set as last told to `on_scope_change`
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -269,6 +277,7 @@ class ClusterWorker:
                     log.warning("%s: cluster tick failed (%s): trading closed until one succeeds",
                                 self.worker, exc or type(exc).__name__)
             self._report_state()
+            self._tell_scope()
             await asyncio.sleep(max(0.0, self.settings.tick_s - (time.monotonic() - began)))
 
     async def tick(self) -> None:
@@ -288,34 +297,39 @@ class ClusterWorker:
             await self.allocation.confirm(self._ledger, self.keys)
         else:
             await self.allocation.settle(self._ledger)
-        gone_allowed = set(self.members)
-        for key in self.keys:
-            account, _ = await self._ledger.read(*key)
-            if account is None:
-                assert self._balance is not None
-                funds = self._balance(*key)
-                if await self._ledger.seed(*key, funds):
-                    log.info("%s: ledger account %s.%s seeded with %s", self.worker, *key, funds)
-                account, _ = await self._ledger.read(*key)
-                if account is None:
-                    continue
-            gone = {w for w in account.held if w not in gone_allowed}
-            if gone:
-                freed = await self._ledger.reclaim(*key, gone)
-                if self.reconciler is not None:  # left without a clean leave: its last fills are unsettled
-                    self.reconciler.request(block=False)
-                log.info("%s: reclaimed %s of %s.%s held by departed %s", self.worker, freed, *key,
-                         sorted(gone))
-                account, _ = await self._ledger.read(*key)
-                if account is None:
-                    continue
-            target = account.funds / max(1, len(self.members))
-            await self.allocation.rebalance(self._ledger, key, target)
+        # every account at once: one round trip or so per tick, not a few per account (with many
+        # assets, one by one took longer than a lease on a busy worker, whose leases then expired)
+        await all_of(self._share(key) for key in self.keys)
         await self._reconcile()
         if not self.confirmed and self.connected:
             self.confirmed = True
             log.info("%s: allocation confirmed; members %s; owns %d of %d symbols", self.worker,
                      self.members, len(self.owned), len(self._leases.symbols))
+
+    async def _share(self, key: Key) -> None:
+        """Seed the account if new, reclaim what departed workers held, move ours toward an equal share."""
+        assert self._ledger is not None
+        account, _ = await self._ledger.read(*key)
+        if account is None:
+            assert self._balance is not None
+            funds = self._balance(*key)
+            if await self._ledger.seed(*key, funds):
+                log.info("%s: ledger account %s.%s seeded with %s", self.worker, *key, funds)
+            account, _ = await self._ledger.read(*key)
+            if account is None:
+                return
+        gone = {w for w in account.held if w not in self.members}
+        if gone:
+            freed = await self._ledger.reclaim(*key, gone)
+            if self.reconciler is not None:  # left without a clean leave: its last fills are unsettled
+                self.reconciler.request(block=False)
+            log.info("%s: reclaimed %s of %s.%s held by departed %s", self.worker, freed, *key,
+                     sorted(gone))
+            account, _ = await self._ledger.read(*key)
+            if account is None:
+                return
+        target = account.funds / max(1, len(self.members))
+        await self.allocation.rebalance(self._ledger, key, target)
 
     # ------------------------------------------------------------------ reconciliation
 
@@ -407,6 +421,18 @@ class ClusterWorker:
         self.lease_events.append((self._clock(), symbol, event))
         if self.events is not None:
             self.events.emit(EventKind.LEASE, {"symbol": symbol, "event": event.name})
+
+    # ------------------------------------------------------------------ BookScope
+
+    def wants(self, symbol: Symbol) -> bool:
+        return symbol in self.owned
+
+    def _tell_scope(self) -> None:
+        """Once per tick, if the owned set changed: the engine's books follow it."""
+        if self.owned != self._scoped and not self._left:
+            self._scoped = set(self.owned)
+            if self.on_scope_change is not None:
+                self.on_scope_change()
 
     # ------------------------------------------------------------------ TradeGate (hot path)
 

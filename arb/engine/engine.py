@@ -243,6 +243,8 @@ class Engine:
             if len(listed) < 2:
                 log.warning("%s is listed on %s only: not traded", symbol, listed)
                 continue
+            if not self.universe.wanted(symbol):  # outside the book scope (cluster: another's shard)
+                continue
             for venue in listed:
                 self.books.add(venue, symbol, start=False)
             step = max(float(self.symbols[(v, symbol)].step_size) for v in listed)

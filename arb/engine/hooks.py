@@ -1,6 +1,12 @@
 """Hooks through which something outside the engine (cluster mode, `arb.cluster`) takes part in
 its decisions without the engine knowing what it is.
 
+`BookScope`: which symbols' books the engine keeps (streamed, synced from a snapshot, watched for
+opportunities). Read when the engine starts and whenever its owner calls
+`UniverseKeeper.rescope()` (``engine.universe``): books of symbols now wanted are added (REST
+snapshot + diffs, SYNCED before they can trade), books of symbols no longer wanted are dropped and
+unsubscribed. Without a scope every configured (or discovered) symbol is kept.
+
 `TradeGate`: asked by `RiskManager.approve` after every local limit passed, before anything is
 reserved; told when an opportunity's reservation is released, when a fill moves balances and when
 PnL is realised. Every method runs on the hot path: synchronous, no I/O.
@@ -24,7 +30,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Protocol
 
-from arb.model import Fill, Opportunity, Order
+from arb.model import Fill, Opportunity, Order, Symbol
 from arb.net.ratelimit import Backoff, BackoffKind, RateLimiter
 
 log = logging.getLogger(__name__)
@@ -114,3 +120,9 @@ class VenueBudgets:
 
     def stats(self) -> dict[str, dict[str, object]]:
         return {venue: limiter.stats() for venue, limiter in self.limiters.items()}
+
+
+class BookScope(Protocol):
+    def wants(self, symbol: Symbol) -> bool:
+        """Keep `symbol`'s books (on every venue listing it); synchronous, no I/O."""
+        ...

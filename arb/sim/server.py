@@ -25,6 +25,8 @@ from arb.sim.accounts import DEFAULT_ACCOUNTS
 from arb.sim.binance import BinanceDialect
 from arb.sim.binance import symbol_stream as binance_stream
 from arb.sim.bybit import BybitDialect, depth50_topic
+from arb.sim.bybit_book import DEPTHS as BYBIT_DEPTHS
+from arb.sim.bybit_book import depth_topic as bybit_depth_topic
 from arb.sim.faults import FaultInjector, FaultPlan, is_upgrade
 from arb.sim.gateio import GateDialect
 from arb.sim.limits import DEFAULT_LIMITS, SimLimiter, SimLimits
@@ -232,6 +234,19 @@ class SimExchange:
     def depth_topic(self, venue: str, symbol: Symbol) -> str:
         """The name `venue`'s stream pushes `symbol`'s depth under (for `FaultPlan.gap_topic`)."""
         return DEPTH_TOPICS[venue](symbol)
+
+    def depth_subscriptions(self) -> dict[str, list[str]]:
+        """Per venue, the symbols (canonical text) whose depth stream at least one open socket has
+        subscribed: what the clients asked this simulator to stream."""
+        out: dict[str, list[str]] = {}
+        for venue, dialect in self.dialects.items():
+            subscribers = getattr(dialect, "subscribers", None)
+            topics = set().union(*subscribers.sockets) if subscribers is not None else set()
+            out[venue] = sorted(str(item.symbol) for (v, name), item in self.market.listings.items()
+                                if v == venue and not topics.isdisjoint(
+                                    [bybit_depth_topic(d, name) for d in BYBIT_DEPTHS] if venue == "bybit"
+                                    else [DEPTH_TOPICS[venue](name)]))
+        return out
 
     async def disconnect(self, venue: str) -> int:
         """Close every WebSocket of `venue` from the server side; returns how many were open."""

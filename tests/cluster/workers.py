@@ -47,15 +47,18 @@ class Worker:
     """One `arb-engine run --cluster` process."""
 
     def __init__(self, tmp: Path, url: str, name: str, *, lease_s: float, duration: float = 60.0,
-                 sim_urls: Sequence[str] = ()) -> None:
+                 sim_urls: Sequence[str] = (), metrics_port: int = 0) -> None:
+        """`sim_urls`: trade live against that shared simulator (else each its own `--sim`);
+        `metrics_port`: serve `/status` (and /metrics) there; 0: none."""
         self.name = name
+        self.metrics_port = metrics_port
         self.data_dir = tmp / name
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "arb.toml"
         text = CONFIG.format(symbols=msgspec.json.encode(SYMBOLS).decode(), data_dir=self.data_dir)
         if sim_urls:  # a set fee: no fee query per symbol and venue at each start
             text = text.replace("enabled = true\n", "enabled = true\ntaker_fee = 0.001\n")
-        config.write_text(text)
+        config.write_text(text.replace("metrics_port = 0", f"metrics_port = {metrics_port}"))
         target = ["--live", *(a for u in sim_urls for a in ("--sim-url", u))] if sim_urls else ["--sim"]
         self.out_path = self.data_dir / "out.txt"
         env = {**os.environ, "PYTHONPATH": str(ROOT)}

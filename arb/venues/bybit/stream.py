@@ -151,6 +151,13 @@ class BybitStream(StreamBacked, BaseWebSocketInterface):
                                         connect_budget=self.connect_budget, **self._ws_options)
             await self.user.start()
 
+    async def unsubscribe_depth(self, symbols: Sequence[Symbol]) -> None:
+        topics = [self.book_topic(symbol) for symbol in symbols]
+        for symbol, topic in zip(symbols, topics, strict=True):
+            self._books.pop(topic, None)
+            self._last_u.pop(symbol, None)
+        await self.ws.unsubscribe(topics)
+
     async def resubscribe_depth(self, symbol: Symbol) -> None:
         """Drop and subscribe the book topic again: Bybit answers with a fresh snapshot."""
         topic = self.book_topic(symbol)

@@ -329,6 +329,15 @@ class OkxStream(StreamBacked, BaseWebSocketInterface):
                                       **self._ws_options)
             await self.user.start()
 
+    async def unsubscribe_depth(self, symbols: Sequence[Symbol]) -> None:
+        keys = []
+        for symbol in symbols:
+            inst = codec.inst_id(symbol)
+            self._routes.pop(inst, None)
+            self._books.pop(inst, None)
+            keys.append(channel_key(c.BOOKS_CHANNEL, inst))
+        await self.ws.unsubscribe(keys)
+
     async def resubscribe_depth(self, symbol: Symbol) -> None:
         """Unsubscribe and subscribe again: OKX then sends a fresh snapshot."""
         inst = codec.inst_id(symbol)
