@@ -14,6 +14,7 @@ import re
 import socket
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -117,6 +118,14 @@ def _check_url(url: str) -> None:
         raise UsageError(f"--cluster {exc.value!r}: {exc.detail}") from None
 
 
+def _since_ns(parse: Callable[[str, int], int], since: str | None) -> int:
+    """`--since` as epoch nanoseconds (0: from the stream's start); a bad value is the user's mistake."""
+    try:
+        return parse(since, time.time_ns()) if since else 0
+    except ValueError as exc:
+        raise UsageError(f"--since {exc}") from None
+
+
 def cluster_pnl(url: str, since: str | None, fmt: str) -> int:
     """`pnl --cluster`: realised PnL of every worker from the event stream."""
     try:
@@ -127,10 +136,7 @@ def cluster_pnl(url: str, since: str | None, fmt: str) -> int:
     from arb.reports import iso_time, render
 
     _check_url(url)
-    try:
-        since_ns = parse_since(since, time.time_ns()) if since else 0
-    except ValueError as exc:
-        raise UsageError(f"--since {exc}") from None
+    since_ns = _since_ns(parse_since, since)
     report = asyncio.run(read(url, since_ns))
     if fmt == "json":
         print(json.dumps(report, indent=2))
@@ -161,10 +167,7 @@ def cluster_top(url: str, interval: float, reason: str, since: str | None) -> in
     except ImportError:
         raise _nats_missing() from None
     _check_url(url)
-    try:
-        since_ns = parse_since(since, time.time_ns()) if since else 0
-    except ValueError as exc:
-        raise UsageError(f"--since {exc}") from None
+    since_ns = _since_ns(parse_since, since)
     return asyncio.run(top_cluster(url, interval=interval, reason=reason, since_ns=since_ns))
 
 
