@@ -65,7 +65,7 @@ class BookFault(enum.IntEnum):
 class BookFeed:
     """One watched book: what was last handed on, and whether it was dropped since it was up."""
 
-    __slots__ = ("dropped", "last", "last_id", "pair", "symbol")
+    __slots__ = ("dropped", "last", "last_id", "pair", "primed", "resyncing", "symbol")
 
     def __init__(self, symbol: Symbol, pair: str) -> None:
         self.symbol = symbol
@@ -74,6 +74,8 @@ class BookFeed:
         # (ccxt's MEXC class buffers 25 diffs before its first snapshot, so a drop can come first):
         # the book coming up after a drop is a reconnect either way
         self.dropped = False
+        self.resyncing = False  # resubscribed: only its watch hands on (ccxt's old book may linger)
+        self.primed = False  # a first book was seen (and held back) since it was last down
         self.last_id = 0
         self.last: tuple[object, ...] = ()  # (nonce, timestamp, bids, asks) last handed on
 
@@ -198,6 +200,9 @@ class CcxtStream(BaseWebSocketInterface):
 
     async def _resubscribe(self, pair: str) -> None:
         self.books.resubscribes += 1
+        book = self._feeds.get(pair)
+        if book is not None:
+            book.resyncing = True
         if self.client.has.get("unWatchOrderBook"):
             try:
                 await self.client.un_watch_order_book(pair)
@@ -224,7 +229,7 @@ class CcxtStream(BaseWebSocketInterface):
         log.info("%s %s: ccxt book dropped (%s)", self.venue, symbol, reason)
         for book in self._feeds.values():
             if book.symbol == symbol:
-                book.dropped = True
+                book.dropped, book.primed = True, False
         self.up.discard(symbol)  # reported even when it never came up: a REST-synced book goes too
         self.handlers.on_stream_state(self.venue, False, [symbol])
 
@@ -234,7 +239,7 @@ class CcxtStream(BaseWebSocketInterface):
         gets the same book next, drops it and resubscribes)."""
         if isinstance(value, dict) and "bids" in value and "asks" in value:
             book = self._feeds.get(value.get("symbol"))  # type: ignore[arg-type]
-            if book is not None and book.symbol in self.subscribed:
+            if book is not None and book.symbol in self.subscribed and not book.resyncing:
                 self._hand_on(book, value)
 
     def _hand_on(self, book: BookFeed, raw: dict[str, Any]) -> tuple[BookFault, str] | None:
@@ -254,6 +259,12 @@ class CcxtStream(BaseWebSocketInterface):
             return None  # handed on already (when ccxt resolved it; this is its watch waking)
         if isinstance(nonce, int) and symbol in self.up and nonce < book.last_id:
             return BookFault.REGRESSED, f"update id went back from {book.last_id} to {nonce}"
+        if symbol not in self.up and (not book.primed or seen == book.last):
+            # a book comes up on its first change: ccxt resolves its own REST snapshot before any
+            # stream update (Binance's class does), and a stream that never delivers would leave
+            # that snapshot frozen and tradable
+            book.primed, book.last = True, seen
+            return None
         now = self._clock()
         book.last = seen
         book.last_id = nonce if isinstance(nonce, int) and nonce > book.last_id else book.last_id + 1
@@ -275,6 +286,12 @@ class CcxtStream(BaseWebSocketInterface):
 
     async def _book_loop(self, book: BookFeed) -> None:
         pair, retry = book.pair, RETRY_S
+        if book.symbol not in self.up:
+            # not tradable until its stream delivers: a REST snapshot the book store takes meanwhile
+            # (and its resync in flight) is dropped, since nothing would update it (ccxt's stream
+            # takes up to seconds to come up: its own snapshot read is paced, 0.5 s a symbol on
+            # Binance), and the stream's first book makes it SYNCED
+            self.handlers.on_stream_state(self.venue, False, [book.symbol])
         while True:
             try:
                 raw = await self._next_book(pair)
@@ -293,6 +310,7 @@ class CcxtStream(BaseWebSocketInterface):
                 await asyncio.sleep(retry)
                 retry = min(retry * 2, RETRY_MAX_S)
                 continue
+            book.resyncing = False
             updates = self.books.updates
             fault = self._hand_on(book, raw)
             if fault is None:

@@ -31,10 +31,12 @@ from arb.engine.journal import Journal
 from arb.model import Fill, Order, OrderStatus, Symbol
 from arb.ops.chaos.common import moves
 from arb.sim.accounts import FUNDING
+from arb.sim.faults import FaultPlan
 from arb.sim.server import SimExchange
 from arb.venues.ccxt import CcxtPrivate, CcxtStream
 
 BTC = Symbol("BTC", "USDT")
+ETH = Symbol("ETH", "USDT")
 VENUES = ["binance", "gateio"]
 WINDOWS = [("binance", "gateio"), ("gateio", "binance"), ("binance", "gateio")]
 JUMPS = [0.005, -0.005, 0.005, -0.005]  # the reference price moves 50 bps: both venues follow at once
@@ -49,10 +51,11 @@ async def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None
 
 
 @asynccontextmanager
-async def bridged(tmp_path: Path) -> AsyncIterator[tuple[Engine, SimExchange]]:
+async def bridged(tmp_path: Path, faults: dict[str, FaultPlan] | None = None,
+                  synced: tuple[str, ...] = tuple(VENUES)) -> AsyncIterator[tuple[Engine, SimExchange]]:
     """Native Gate.io and ccxt's Binance on a quiet simulated market (no noise, no dislocations:
-    only what a test does moves the venues apart), books synced and user streams up."""
-    sim = SimExchange(VENUES, seed=4, step_s=0.05)
+    only what a test does moves the venues apart), the books of `synced` synced, user streams up."""
+    sim = SimExchange(VENUES, seed=4, step_s=0.05, faults=faults)
     urls = await sim.start()
     for params in list(sim.market.venues.values()):
         sim.market.venues[params.name] = type(params)(params.name, noise_bps=0.0, jump_rate_per_s=0.0)
@@ -69,7 +72,7 @@ async def bridged(tmp_path: Path) -> AsyncIterator[tuple[Engine, SimExchange]]:
         assert isinstance(engine.privates["binance"], CcxtPrivate)
         assert isinstance(engine.streams["binance"], CcxtStream) and engine.streams["binance"].direct
         assert engine.reconciliation is not None and engine.reconciliation.ok
-        await wait_for(lambda: engine.summary()["books_synced"] == 4)
+        await wait_for(lambda: all(engine.books.is_synced(v, s) for v in synced for s in (BTC, ETH)))
         await wait_for(lambda: all(engine.user_streams.values()))
         yield engine, sim
     finally:
@@ -136,28 +139,36 @@ async def test_every_window_trades_both_legs_and_agrees_with_the_ledgers(tmp_pat
     assert books.late == 0  # every book was handed on from ccxt's handling of its frame
 
 
+async def jump(engine: Engine, sim: SimExchange, move: float, venues: list[str]) -> None:
+    """Move the reference price by `move`: every venue re-quotes at the same instant; back once
+    the engine's books of `venues` show it."""
+    book = engine.books.book
+    start = {v: float(sim.market.mid(v, BTC)) for v in VENUES}
+    sim.market.set_reference_price(BTC, sim.market.reference[BTC] * (1 + move))
+
+    def followed() -> bool:
+        for venue in VENUES:
+            mid = float(sim.market.mid(venue, BTC))
+            if abs(mid / start[venue] - 1 - move) > abs(move) / 3:
+                return False
+            if venue not in venues:
+                continue
+            bid, ask = book(venue, BTC).best_bid(), book(venue, BTC).best_ask()
+            if bid is None or ask is None or abs((bid[0] + ask[0]) / 2 / mid - 1) > 0.0005:
+                return False  # the engine's book is not the sim's yet
+        return True
+
+    await wait_for(followed)
+    await wait_for(lambda: settled(engine))
+
+
 async def test_a_move_both_venues_print_at_the_same_instant_is_never_traded(tmp_path: Path) -> None:
     """The reference price jumps: both venues re-quote 50 bps away at the same instant. Whichever
     venue's update lands first, the pair looks 25+ bps apart against the other's book of the
     previous instant: the executor must see that book moved too, and send nothing."""
     async with bridged(tmp_path) as (engine, sim):
-        book = engine.books.book
-        for jump in JUMPS:
-            start = {v: float(sim.market.mid(v, BTC)) for v in VENUES}
-            sim.market.set_reference_price(BTC, sim.market.reference[BTC] * (1 + jump))
-
-            def followed(start: dict[str, float] = start, jump: float = jump) -> bool:
-                for venue in VENUES:
-                    mid = float(sim.market.mid(venue, BTC))
-                    bid, ask = book(venue, BTC).best_bid(), book(venue, BTC).best_ask()
-                    if bid is None or ask is None or abs(mid / start[venue] - 1 - jump) > abs(jump) / 3:
-                        return False
-                    if abs((bid[0] + ask[0]) / 2 / mid - 1) > 0.0005:  # the engine's book is the sim's
-                        return False
-                return True
-
-            await wait_for(followed)
-            await wait_for(lambda: settled(engine))
+        for move in JUMPS:
+            await jump(engine, sim, move, VENUES)
         outcomes = list(engine.outcomes)
         gates = dict(engine.detector.funnel.gates)
         orders = await agree_with_the_ledgers(engine, sim, tmp_path)
@@ -165,3 +176,21 @@ async def test_a_move_both_venues_print_at_the_same_instant_is_never_traded(tmp_
     assert orders == []
     # each jump was seen as an opportunity on the first venue's update, and dropped at send
     assert gates.get("book moved before send", 0) >= len(JUMPS), gates
+
+
+async def test_a_bridged_book_its_stream_never_delivered_is_never_traded(tmp_path: Path) -> None:
+    """Binance's depth pushes never come (the socket stays up, no data): the engine's REST snapshot
+    of a bridged book is not made tradable, since nothing would ever update it (ccxt's stream takes
+    up to seconds to deliver its first book: its own snapshot read is paced). The market moves under
+    the frozen snapshot: never traded."""
+    stalled = {"binance": FaultPlan(stall=True)}
+    async with bridged(tmp_path, faults=stalled, synced=("gateio",)) as (engine, sim):
+        for move in JUMPS:
+            await jump(engine, sim, move, ["gateio"])
+        outcomes = list(engine.outcomes)
+        gates = dict(engine.detector.funnel.gates)
+        synced = [v for v in VENUES if engine.books.is_synced(v, BTC)]
+        orders = await agree_with_the_ledgers(engine, sim, tmp_path)
+    assert synced == ["gateio"]
+    assert outcomes == [] and orders == []
+    assert gates.get("not synced", 0) > 0, gates  # the gate that kept it out
