@@ -6,12 +6,15 @@ Books: one ``watch_order_book`` loop per symbol; every book ccxt resolves is han
 venues. A book is handed on the moment ccxt resolves it, from inside ccxt's handling of the frame
 (`feed.direct`: a bridged book lands in the same event-loop pass as a native book of the same
 instant, so the executor's re-check before sending sees both); the watch loop hands on what that
-missed, keeps the subscription and judges it. ccxt's own sequencing has known failures on some
-exchanges, so each update is checked here first: a crossed book, an update id going backwards, or
-no update for `stale_s` seconds drops the book (its symbol reported down, which invalidates it),
-counts why, and resubscribes that symbol (``un_watch_order_book`` where ccxt has it, else every
-socket of the client is reopened). Where ccxt.pro has no ``watchOrderBook`` for the exchange the
-book is polled over REST every `poll_s`.
+missed, keeps the subscription and judges it. A book is down (not tradable) from its subscription
+until its first change: ccxt resolves its own REST snapshot before any stream update, and its
+snapshot reads are paced (seconds for a few symbols), so neither that snapshot nor the book store's
+would stay current. ccxt's own sequencing has known failures on some exchanges, so each update is
+checked here first: a crossed book, an update id going backwards, or no update for `stale_s`
+seconds drops the book (its symbol reported down, which invalidates it), counts why, and
+resubscribes that symbol (``un_watch_order_book`` where ccxt has it, else every socket of the client
+is reopened). Where ccxt.pro has no ``watchOrderBook`` for the exchange the book is polled over REST
+every `poll_s`.
 
 Account: ``watch_orders`` / ``watch_my_trades`` / ``watch_balance`` loops where the exchange has them
 (its pushes turned into `Order` / `Fill` / `AssetBalance` with the caller's client ids); without
