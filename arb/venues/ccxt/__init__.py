@@ -11,8 +11,10 @@ entries at another host (a simulator).
     public.py   CcxtPublic: markets -> SymbolInfo, book snapshots, trades, tickers, candles
     private.py  CcxtPrivate: create/query/cancel orders by client id, balances, fills, fees
     stream.py   CcxtStream: watch_order_book -> DepthUpdate snapshots (own crossed/stale checks),
+                handed on from ccxt's handling of each frame (feed.py),
                 watch_orders / watch_my_trades / watch_balance (else REST polling)
     convert.py  ccxt structures -> arb's model; ccxt exceptions -> arb's errors
+    feed.py     ccxt.pro sockets read directly, resolved values shown to the stream at once
     exchange.py which exchanges qualify, their facts, one configured ccxt client
     catalogue.py  what `arb-engine venues` lists
 """

@@ -8,6 +8,8 @@ id is what every returned `Order` carries. Queries and cancels by client id use 
 order was answered with, else ccxt's ``fetchOrder`` with ``clientOrderId`` (then the order's id for
 the cancel). Writes are never retried: anything that leaves the outcome open raises
 `OrderOutcomeUnknownError` (see `convert.error`), so the executor resolves it by client id.
+Writes never queue behind the reads' rate-limit debt (`exchange.first_in_line`): an IOC leg goes
+out when it is placed, its cost paid by the reads after it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from arb.model import (
 )
 from arb.venues.base import MALFORMED, PrivateExchangeInterface
 from arb.venues.ccxt import convert
+from arb.venues.ccxt.exchange import first_in_line
 from arb.venues.ccxt.public import CcxtConnector
 
 REMEMBERED: Final = 10_000  # orders whose ids and symbols are kept for queries, cancels and pushes
@@ -113,9 +116,10 @@ class CcxtPrivate(CcxtConnector, PrivateExchangeInterface):
             params["timeInForce"] = time_in_force.name
         kind = "market" if order_type is OrderType.MARKET else "limit"
         try:
-            raw = await self.client.create_order(
-                market["symbol"], kind, "buy" if side is Side.BUY else "sell", float(quantity),
-                float(price) if price is not None else None, params)
+            with first_in_line(self.client):
+                raw = await self.client.create_order(
+                    market["symbol"], kind, "buy" if side is Side.BUY else "sell", float(quantity),
+                    float(price) if price is not None else None, params)
         except Exception as exc:
             raise convert.error(self.venue, exc, write=True, client_order_id=client_order_id) from None
         try:
@@ -165,7 +169,8 @@ class CcxtPrivate(CcxtConnector, PrivateExchangeInterface):
             ref = (await self._fetch(symbol, None, client_order_id)).order_id
         market = await self.market(symbol)
         try:
-            raw = await self.client.cancel_order(ref, market["symbol"])
+            with first_in_line(self.client):
+                raw = await self.client.cancel_order(ref, market["symbol"])
         except Exception as exc:
             raise convert.error(self.venue, exc, write=True, client_order_id=client_order_id) from None
         try:

@@ -3,11 +3,18 @@
 Books: one ``watch_order_book`` loop per symbol; every book ccxt resolves is handed on as a
 `DepthUpdate` snapshot of its top `depth` levels (``is_snapshot``; the venue's spec sets
 ``BookRule(stream_snapshots=True)``), so it takes the same `BookStore` -> `L2Book` path as the native
-venues. ccxt's own sequencing has known failures on some exchanges, so each update is checked here
-first: a crossed book, an update id going backwards, or no update for `stale_s` seconds drops the
-book (its symbol reported down, which invalidates it), counts why, and resubscribes that symbol
-(``un_watch_order_book`` where ccxt has it, else every socket of the client is reopened). Where
-ccxt.pro has no ``watchOrderBook`` for the exchange the book is polled over REST every `poll_s`.
+venues. A book is handed on the moment ccxt resolves it, from inside ccxt's handling of the frame
+(`feed.direct`: a bridged book lands in the same event-loop pass as a native book of the same
+instant, so the executor's re-check before sending sees both); the watch loop hands on what that
+missed, keeps the subscription and judges it. A book is down (not tradable) from its subscription
+until its first change: ccxt resolves its own REST snapshot before any stream update, and its
+snapshot reads are paced (seconds for a few symbols), so neither that snapshot nor the book store's
+would stay current. ccxt's own sequencing has known failures on some exchanges, so each update is
+checked here first: a crossed book, an update id going backwards, or no update for `stale_s`
+seconds drops the book (its symbol reported down, which invalidates it), counts why, and
+resubscribes that symbol (``un_watch_order_book`` where ccxt has it, else every socket of the client
+is reopened). Where ccxt.pro has no ``watchOrderBook`` for the exchange the book is polled over REST
+every `poll_s`.
 
 Account: ``watch_orders`` / ``watch_my_trades`` / ``watch_balance`` loops where the exchange has them
 (its pushes turned into `Order` / `Fill` / `AssetBalance` with the caller's client ids); without
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import importlib
 import logging
 import time
@@ -31,7 +39,7 @@ from arb.config import MARKET_DATA_PRESET, RequestConfig
 from arb.model import AssetBalance, Order, Symbol
 from arb.net.ws import WsStats
 from arb.venues.base import BaseWebSocketInterface, StreamHandlers, depth_update
-from arb.venues.ccxt import convert
+from arb.venues.ccxt import convert, feed
 from arb.venues.ccxt.exchange import scrub
 from arb.venues.ccxt.private import CcxtPrivate
 from arb.venues.ccxt.public import CcxtConnector
@@ -44,17 +52,45 @@ BOOK_STALE_S: Final = 15.0  # a watched book silent this long is resubscribed
 BOOK_POLL_S: Final = 1.0  # REST book polling cadence where ccxt.pro cannot watch books
 USER_POLL_S: Final = 1.0  # order polling cadence where ccxt.pro cannot watch orders
 USER_SETTLE_S: Final = 0.5  # after ccxt's sockets are subscribed, before the user stream is "up"
+UNWATCH_SETTLE_S: Final = 0.25  # after un_watch_order_book, before the book is watched again
 RETRY_S: Final = 0.25  # first pause after a failed watch (doubles up to RETRY_MAX_S)
 RETRY_MAX_S: Final = 5.0
+
+
+class BookFault(enum.IntEnum):
+    """Why a book ccxt resolved is not handed on (it is dropped and its symbol resubscribed)."""
+
+    UNREADABLE = 1
+    CROSSED = 2
+    REGRESSED = 3  # its update id went back
+
+
+class BookFeed:
+    """One watched book: what was last handed on, and whether it was dropped since it was up."""
+
+    __slots__ = ("dropped", "last", "last_id", "pair", "primed", "resyncing", "symbol")
+
+    def __init__(self, symbol: Symbol, pair: str) -> None:
+        self.symbol = symbol
+        self.pair = pair
+        # dropped (socket failed, or resubscribed) since it was last up, or before its first book
+        # (ccxt's MEXC class buffers 25 diffs before its first snapshot, so a drop can come first):
+        # the book coming up after a drop is a reconnect either way
+        self.dropped = False
+        self.resyncing = False  # resubscribed: only its watch hands on (ccxt's old book may linger)
+        self.primed = False  # a first book was seen (and held back) since it was last down
+        self.last_id = 0
+        self.last: tuple[object, ...] = ()  # (nonce, timestamp, bids, asks) last handed on
 
 
 class BookCounters:
     """Why ccxt books were dropped (each drop resubscribes its symbol)."""
 
-    __slots__ = ("crossed", "errors", "regressions", "resubscribes", "stale", "updates")
+    __slots__ = ("crossed", "errors", "late", "regressions", "resubscribes", "stale", "updates")
 
     def __init__(self) -> None:
         self.updates = self.crossed = self.regressions = self.stale = self.errors = self.resubscribes = 0
+        self.late = 0  # books handed on by their watch waking, not when ccxt resolved them
 
 
 class CcxtSockets:
@@ -123,6 +159,9 @@ class CcxtStream(BaseWebSocketInterface):
         self.books = BookCounters()
         self.ws = CcxtSockets(self)
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._feeds: dict[str, BookFeed] = {}  # ccxt's symbol -> its book
+        self._readers: set[asyncio.Task[None]] = set()  # `feed.direct`'s socket readers
+        self.direct = False  # books are handed on from ccxt's handling of each frame
         self.up: set[Symbol] = set()  # symbols whose books are streaming (reported up)
         self.subscribed: set[Symbol] = set()
         self.user_up = False
@@ -147,10 +186,13 @@ class CcxtStream(BaseWebSocketInterface):
     # ------------------------------------------------------------------ books
 
     async def subscribe_depth(self, symbols: Sequence[Symbol]) -> None:
+        if self.watches_books and not self.direct:
+            self.direct = feed.direct(self.client, self._pushed, self._readers)
         for symbol in symbols:
             market = await self.market_data.market(symbol)
             self.subscribed.add(symbol)
-            self._spawn(f"book {symbol}", partial(self._book_loop, symbol, market["symbol"]))
+            book = self._feeds.setdefault(market["symbol"], BookFeed(symbol, market["symbol"]))
+            self._spawn(f"book {symbol}", partial(self._book_loop, book))
 
     async def subscribe_trades(self, symbols: Sequence[Symbol]) -> None:
         """Public trades are not used by the engine; ccxt venues do not stream them."""
@@ -161,44 +203,104 @@ class CcxtStream(BaseWebSocketInterface):
 
     async def _resubscribe(self, pair: str) -> None:
         self.books.resubscribes += 1
+        book = self._feeds.get(pair)
+        if book is not None:
+            book.resyncing = True
         if self.client.has.get("unWatchOrderBook"):
             try:
                 await self.client.un_watch_order_book(pair)
-                return
             except Exception as exc:
                 log.info("%s %s: un_watch_order_book failed (%s); reopening sockets", self.venue, pair, exc)
+            else:
+                # some classes (MEXC's) send the unsubscription from a task they spawn: a watch made
+                # at once would subscribe first, the exchange would take the unsubscription last
+                await asyncio.sleep(UNWATCH_SETTLE_S)
+                return
         await close_sockets(self.client)
 
     async def _next_book(self, pair: str) -> dict[str, Any]:
         if self.watches_books:
-            book: dict[str, Any] = await asyncio.wait_for(self.client.watch_order_book(pair), self.stale_s)
+            async with asyncio.timeout(self.stale_s):  # (wait_for may lose a cancel: Python 3.11)
+                book: dict[str, Any] = await self.client.watch_order_book(pair)
             return book
         await asyncio.sleep(self.poll_s)
         return dict(await self.client.fetch_order_book(pair, self.depth))
 
     def down(self, symbol: Symbol, reason: str) -> None:
-        """Report `symbol`'s book down (the book store invalidates it until the next snapshot)."""
+        """Report `symbol`'s book down (the book store invalidates it until the next snapshot); its
+        next book is a reconnect."""
         log.info("%s %s: ccxt book dropped (%s)", self.venue, symbol, reason)
+        for book in self._feeds.values():
+            if book.symbol == symbol:
+                book.dropped, book.primed = True, False
         self.up.discard(symbol)  # reported even when it never came up: a REST-synced book goes too
         self.handlers.on_stream_state(self.venue, False, [symbol])
 
-    async def _book_loop(self, symbol: Symbol, pair: str) -> None:
-        # `dropped`: the book was dropped (socket failed, or resubscribed) since it was last up, or
-        # before its first book (ccxt's MEXC class buffers 25 diffs before its first snapshot, so a
-        # drop can come first); the book coming up after a drop is a reconnect either way
-        dropped, last_id, retry = False, 0, RETRY_S
+    def _pushed(self, value: Any) -> None:
+        """ccxt resolved `value` on a market-data socket, inside its handling of the frame: a watched
+        book goes to the handlers now. A book that fails a check is left to its watch loop (which
+        gets the same book next, drops it and resubscribes)."""
+        if isinstance(value, dict) and "bids" in value and "asks" in value:
+            book = self._feeds.get(value.get("symbol"))  # type: ignore[arg-type]
+            if book is not None and book.symbol in self.subscribed and not book.resyncing:
+                self._hand_on(book, value)
 
-        def down(reason: str) -> None:
-            nonlocal dropped
-            dropped = True
-            self.down(symbol, reason)
+    def _hand_on(self, book: BookFeed, raw: dict[str, Any]) -> tuple[BookFault, str] | None:
+        """Check one book ccxt resolved and hand it on (unless it was handed on already); the fault
+        when it fails a check (nothing is handed on or reported then)."""
+        symbol = book.symbol
+        try:
+            bids = convert.levels(raw.get("bids") or [], self.depth)
+            asks = convert.levels(raw.get("asks") or [], self.depth)
+        except (TypeError, ValueError, IndexError) as exc:
+            return BookFault.UNREADABLE, f"unreadable book: {exc}"
+        if bids and asks and bids[0][0] >= asks[0][0]:
+            return BookFault.CROSSED, f"crossed: bid {bids[0][0]} >= ask {asks[0][0]}"
+        nonce, stamp = raw.get("nonce"), raw.get("timestamp")
+        seen = (nonce, stamp, bids, asks)
+        if symbol in self.up and seen == book.last:
+            return None  # handed on already (when ccxt resolved it; this is its watch waking)
+        if isinstance(nonce, int) and symbol in self.up and nonce < book.last_id:
+            return BookFault.REGRESSED, f"update id went back from {book.last_id} to {nonce}"
+        if symbol not in self.up and (not book.primed or seen == book.last):
+            # a book comes up on its first change: ccxt resolves its own REST snapshot before any
+            # stream update (Binance's class does), and a stream that never delivers would leave
+            # that snapshot frozen and tradable
+            book.primed, book.last = True, seen
+            return None
+        now = self._clock()
+        book.last = seen
+        book.last_id = nonce if isinstance(nonce, int) and nonce > book.last_id else book.last_id + 1
+        ts_event = int(stamp) * MS if isinstance(stamp, int | float) and stamp > 0 else now
+        self.books.updates += 1
+        self.stats.frames += 1
+        self.stats.data_frames += 1
+        self.stats.last_frame_ns = now
+        self.handlers.on_depth(depth_update(self.venue, symbol, book.last_id, book.last_id, bids, asks,
+                                            ts_event, now, is_snapshot=True))
+        if symbol not in self.up:
+            self.up.add(symbol)
+            self.stats.connects += 1
+            if book.dropped:
+                self.stats.reconnects += 1
+            book.dropped = False
+            self.handlers.on_stream_state(self.venue, True, [symbol])
+        return None
 
+    async def _book_loop(self, book: BookFeed) -> None:
+        pair, retry = book.pair, RETRY_S
+        if book.symbol not in self.up:
+            # not tradable until its stream delivers: a REST snapshot the book store takes meanwhile
+            # (and its resync in flight) is dropped, since nothing would update it (ccxt's stream
+            # takes up to seconds to come up: its own snapshot read is paced, 0.5 s a symbol on
+            # Binance), and the stream's first book makes it SYNCED
+            self.handlers.on_stream_state(self.venue, False, [book.symbol])
         while True:
             try:
-                book = await self._next_book(pair)
+                raw = await self._next_book(pair)
             except TimeoutError:
                 self.books.stale += 1
-                down(f"no update for {self.stale_s} s")
+                self.down(book.symbol, f"no update for {self.stale_s} s")
                 await self._resubscribe(pair)
                 continue
             except (Exception, asyncio.CancelledError) as exc:  # socket closed, refused, ccxt's book failed
@@ -207,47 +309,26 @@ class CcxtStream(BaseWebSocketInterface):
                 self.books.errors += 1
                 self.stats.disconnects += 1
                 self.stats.last_reason = convert.error(self.venue, exc).__class__.__name__
-                down(f"{type(exc).__name__}: {scrub(str(exc))[:200]}")
+                self.down(book.symbol, f"{type(exc).__name__}: {scrub(str(exc))[:200]}")
                 await asyncio.sleep(retry)
                 retry = min(retry * 2, RETRY_MAX_S)
                 continue
-            now = self._clock()
-            try:
-                bids = convert.levels(book.get("bids") or [], self.depth)
-                asks = convert.levels(book.get("asks") or [], self.depth)
-            except (TypeError, ValueError, IndexError) as exc:
-                self.books.errors += 1
-                down(f"unreadable book: {exc}")
-                await self._resubscribe(pair)
-                continue
-            if bids and asks and bids[0][0] >= asks[0][0]:
-                self.books.crossed += 1
-                down(f"crossed: bid {bids[0][0]} >= ask {asks[0][0]}")
-                await self._resubscribe(pair)
-                continue
-            nonce = book.get("nonce")
-            if isinstance(nonce, int) and symbol in self.up and nonce < last_id:
-                self.books.regressions += 1
-                down(f"update id went back from {last_id} to {nonce}")
-                await self._resubscribe(pair)
-                continue
-            last_id = nonce if isinstance(nonce, int) and nonce > last_id else last_id + 1
-            stamp = book.get("timestamp")
-            ts_event = int(stamp) * MS if isinstance(stamp, int | float) and stamp > 0 else now
-            self.books.updates += 1
-            self.stats.frames += 1
-            self.stats.data_frames += 1
-            self.stats.last_frame_ns = now
-            self.handlers.on_depth(depth_update(self.venue, symbol, last_id, last_id, bids, asks, ts_event,
-                                                now, is_snapshot=True))
-            if symbol not in self.up:
-                self.up.add(symbol)
+            book.resyncing = False
+            updates = self.books.updates
+            fault = self._hand_on(book, raw)
+            if fault is None:
+                self.books.late += self.books.updates - updates
                 retry = RETRY_S
-                self.stats.connects += 1
-                if dropped:
-                    self.stats.reconnects += 1
-                dropped = False
-                self.handlers.on_stream_state(self.venue, True, [symbol])
+                continue
+            kind, reason = fault
+            if kind is BookFault.CROSSED:
+                self.books.crossed += 1
+            elif kind is BookFault.REGRESSED:
+                self.books.regressions += 1
+            else:
+                self.books.errors += 1
+            self.down(book.symbol, reason)
+            await self._resubscribe(pair)
 
     # ------------------------------------------------------------------ the account
 
@@ -370,3 +451,7 @@ class CcxtStream(BaseWebSocketInterface):
         if self.private is not None:
             await close_sockets(self.private.client)
         await self.client.close()
+        for reader in list(self._readers):  # closing the sockets ended them, unless one hangs
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader

@@ -1,6 +1,7 @@
 """The bridge's own book checks: ccxt's sequencing fails on some exchanges, so a crossed book, an
 update id going back or a silent book is dropped (its symbol reported down), counted and
-resubscribed; good books reach the handlers as snapshots of the top levels."""
+resubscribed; a book is down until its first change (ccxt resolves its REST snapshot before any
+stream update); good books reach the handlers as snapshots of the top levels."""
 
 from __future__ import annotations
 
@@ -65,24 +66,28 @@ class Recorder:
 
 
 async def test_crossed_regressing_and_silent_books_are_dropped_counted_and_resubscribed() -> None:
-    exchange = ScriptedExchange([book(10, 100.0, 101.0), book(11, 102.0, 101.5),  # crossed
-                                 book(12, 100.0, 101.0), book(9, 100.0, 101.0),  # id went back
-                                 book(13, 100.5, 101.0)])
+    exchange = ScriptedExchange([book(10, 100.0, 101.0), book(11, 100.5, 101.0),  # held back, then up
+                                 book(12, 102.0, 101.5),  # crossed
+                                 book(13, 100.0, 101.0), book(14, 100.5, 101.5),  # held back, then up
+                                 book(9, 100.0, 101.0),  # id went back
+                                 book(15, 100.0, 101.0), book(16, 100.5, 101.0)])  # held back, then up
     handlers = Recorder()
     stream = CcxtStream(handlers, venue="kucoin", client=exchange, depth=1, stale_s=0.3)
     try:
         await stream.subscribe_depth([BTC])
-        for _ in range(200):
+        for _ in range(500):
             if stream.books.stale:
                 break
             await asyncio.sleep(0.01)
     finally:
         await stream.close()
+    # a book comes up on its first change (ccxt resolves its REST snapshot before any stream update)
     assert [(u.last_id, list(u.bid_prices), list(u.ask_prices), u.is_snapshot) for u in handlers.depth] == [
-        (10, [100.0], [101.0], True), (12, [100.0], [101.0], True), (13, [100.5], [101.0], True)]
+        (11, [100.5], [101.0], True), (14, [100.5], [101.5], True), (16, [100.5], [101.0], True)]
     counters = stream.books
     assert (counters.updates, counters.crossed, counters.regressions, counters.stale) == (3, 1, 1, 1)
     assert exchange.unwatched == ["BTC/USDT"] * 3 and counters.resubscribes == 3
-    assert handlers.states == [(True, [BTC]), (False, [BTC]), (True, [BTC]), (False, [BTC]),
+    assert handlers.states == [(False, [BTC]),  # not tradable before its stream delivers
+                               (True, [BTC]), (False, [BTC]), (True, [BTC]), (False, [BTC]),
                                (True, [BTC]), (False, [BTC])]
     assert stream.stats.reconnects == 2
