@@ -48,6 +48,7 @@ from arb.model import (
     SymbolStatus,
     TimeInForce,
     Trade,
+    TransferStatus,
 )
 from arb.venues.base import MALFORMED
 from arb.venues.ccxt.exchange import scrub
@@ -215,6 +216,35 @@ def balances(raw: Mapping[str, Any]) -> dict[str, AssetBalance]:
 
 
 # --------------------------------------------------------------------------- errors
+
+
+def _way(currency: Mapping[str, Any], way: str) -> bool | None:
+    """One way (``deposit`` / ``withdraw``) of a ccxt currency: open when ccxt says so for the
+    currency or for any of its networks, closed when it says no and nothing says yes, None when
+    nothing says either."""
+    networks = currency.get("networks")
+    said = [currency.get(way)] + [net.get(way) for net in (networks.values() if isinstance(networks, Mapping)
+                                                          else ()) if isinstance(net, Mapping)]
+    known = [value for value in said if isinstance(value, bool)]
+    return any(known) if known else None
+
+
+def transfer_statuses(currencies: Mapping[str, Any]) -> dict[str, TransferStatus]:
+    """ccxt's ``fetch_currencies`` -> status per asset (ccxt's unified codes, the names its markets
+    use), the native venues' any-chain rule (`transfer_from_chains`): a way is open when the
+    currency or any of its networks is open that way. A way ccxt knows nothing of (None on the
+    currency and every network) counts as open: unknown is not suspended; an asset unknown both
+    ways is left out (nothing is known of it, so nothing is dropped for it)."""
+    out: dict[str, TransferStatus] = {}
+    for code, currency in currencies.items():
+        if not isinstance(currency, Mapping):
+            continue
+        deposit, withdraw = _way(currency, "deposit"), _way(currency, "withdraw")
+        if deposit is None and withdraw is None:
+            continue
+        asset = str(currency.get("code") or code).upper()
+        out[asset] = TransferStatus(asset, deposit is not False, withdraw is not False)
+    return out
 
 
 def _ccxt_errors() -> Any:

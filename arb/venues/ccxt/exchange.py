@@ -2,10 +2,11 @@
 
 ccxt (and its WebSocket half, ``ccxt.pro``, in the same package) is imported lazily: a process that
 drives no ccxt venue never pays its import (about a second). Every instance arb builds is spot only,
-skips the currency list (arb reads markets, never deposit networks: one heavy signed request less at
-start-up), never reads proxies from the environment, and has the config's URL overrides applied to
-every entry of its ``urls['api']`` tree: http(s) entries move to ``rest_url``'s host, ws(s) entries
-to ``ws_url``'s, each keeping its own path (so one override points a whole client at a simulator).
+skips the currency list when loading markets (one heavy, often signed, request less at start-up;
+the transfer status asks for it on its own: `transfer_source`), never reads proxies from the
+environment, and has the config's URL overrides applied to every entry of its ``urls['api']``
+tree: http(s) entries move to ``rest_url``'s host, ws(s) entries to ``ws_url``'s, each keeping its
+own path (so one override points a whole client at a simulator).
 ccxt's logger is kept at INFO or above: its DEBUG lines print request headers, API keys included.
 """
 
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit
 from arb.config import RequestConfig, VenueConfig
 from arb.credentials import Credentials
 from arb.errors import ArbError
+from arb.venues.base import TransferSource
 from arb.venues.spec import ID_ALPHABET, ClientIdRule
 
 # what an exchange must offer to be driven at all (ccxt `has` keys)
@@ -46,6 +48,12 @@ CLIENT_IDS: Final[Mapping[str, ClientIdRule]] = MappingProxyType({
 # and that have a spot-only call: arb asks that one instead (MEXC's contract list alone costs 100
 # units of ccxt's rate budget, five seconds of pacing before the client's next request)
 SPOT_MARKETS_CALL: Final = frozenset({"mexc", "poloniex", "xt"})
+# ccxt classes whose ``fetch_currencies`` (deposit / withdraw per currency and network) reads a
+# signed endpoint, answering {} without keys (Binance ``sapi/v1/capital/config/getall``, MEXC
+# ``capital/config/getall``, OKX ``asset/currencies``, Bybit ``asset/coin/query-info``...): keyed by
+# the class that defines the method, so ccxt's subclasses (binanceus...) follow their parent
+SIGNED_CURRENCIES: Final = frozenset({"binance", "bingx", "blofin", "bybit", "coinsph", "cryptocom", "luno",
+                                      "mexc", "okx"})
 SIGNATURE: Final = re.compile(r"(signature|sign|apiKey|api_key)=[^&\s]+", re.I)
 
 
@@ -156,6 +164,17 @@ def api_urls(exchange: str) -> list[str]:
 
 def api_hosts(exchange: str) -> set[str]:
     return {host for url in api_urls(exchange) if (host := urlsplit(url).hostname)}
+
+
+def transfer_source(client: Any) -> TransferSource:
+    """Where a ccxt client reads transfer status: ``fetch_currencies`` where ccxt implements it
+    (``has['fetchCurrencies']`` is True in the class's description, whatever `new_exchange` set on
+    the instance; 'emulated' lists carry no transfer flags), signed for `SIGNED_CURRENCIES`."""
+    has = client.describe().get("has") or {}
+    if has.get("fetchCurrencies") is not True:
+        return TransferSource.NONE
+    defined_by = type(client).fetch_currencies.__qualname__.split(".")[0]
+    return TransferSource.SIGNED if defined_by in SIGNED_CURRENCIES else TransferSource.PUBLIC
 
 
 def client_id_rule(exchange: str) -> ClientIdRule:

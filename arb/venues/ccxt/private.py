@@ -40,10 +40,11 @@ from arb.model import (
     Symbol,
     TimeInForce,
     TradingFee,
+    TransferStatus,
 )
-from arb.venues.base import MALFORMED, PrivateExchangeInterface
+from arb.venues.base import MALFORMED, PrivateExchangeInterface, TransferSource
 from arb.venues.ccxt import convert
-from arb.venues.ccxt.exchange import first_in_line
+from arb.venues.ccxt.exchange import first_in_line, transfer_source
 from arb.venues.ccxt.public import CcxtConnector
 
 REMEMBERED: Final = 10_000  # orders whose ids and symbols are kept for queries, cancels and pushes
@@ -199,6 +200,13 @@ class CcxtPrivate(CcxtConnector, PrivateExchangeInterface):
 
     async def account_info(self) -> AccountInfo:
         return AccountInfo(self.venue, await self.balances(), ts_event=self._clock())
+
+    async def transfer_status(self) -> dict[str, TransferStatus] | None:
+        """Read here (signed) where ccxt publishes it to signed requests only (the public
+        connector's `transfer_source` is SIGNED: Binance's ``sapi/v1/capital/config/getall``...)."""
+        if transfer_source(self.client) is not TransferSource.SIGNED:
+            return None
+        return await self.currencies()
 
     async def my_trades(self, symbol: Symbol, limit: int = 100) -> list[Fill]:
         market = await self.market(symbol)

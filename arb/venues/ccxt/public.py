@@ -3,8 +3,11 @@
 Symbols and their rules come from ccxt's markets (spot only; tick and step from its precision,
 minimum and maximum quantity and notional from its limits, maker/taker fees from its fee table);
 book snapshots from ``fetch_order_book`` (the book's ``nonce`` is its update id where the exchange
-gives one); recent trades, tickers and candles from the unified calls. Reads are retried on network
-errors as the venue's ``market_data`` settings say (retries, jittered exponential backoff).
+gives one); recent trades, tickers and candles from the unified calls; deposit / withdrawal status
+per asset from ``fetch_currencies`` where ccxt implements it (`exchange.transfer_source`: read here
+when it is public, by the signed connector when the exchange publishes it to signed requests only).
+Reads are retried on network errors as the venue's ``market_data`` settings say (retries, jittered
+exponential backoff).
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Final, TypeVar
 
 from arb.config import MARKET_DATA_PRESET, RequestConfig
-from arb.errors import ExchangeUnavailableError, InvalidSymbolError, RateLimitError
-from arb.model import Kline, KlineInterval, OrderBook, Symbol, SymbolInfo, Ticker, Trade
-from arb.venues.base import PublicExchangeInterface
+from arb.errors import DecodeError, ExchangeUnavailableError, InvalidSymbolError, RateLimitError
+from arb.model import Kline, KlineInterval, OrderBook, Symbol, SymbolInfo, Ticker, Trade, TransferStatus
+from arb.venues.base import MALFORMED, PublicExchangeInterface, TransferSource
 from arb.venues.ccxt import convert
+from arb.venues.ccxt.exchange import transfer_source
 
 T = TypeVar("T")
 MS: Final = 1_000_000
@@ -72,6 +76,17 @@ class CcxtConnector:
             delay *= 2
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def currencies(self) -> dict[str, TransferStatus] | None:
+        """Transfer status per asset from ccxt's ``fetch_currencies`` (`convert.transfer_statuses`);
+        None when that says nothing: ccxt answers {} where it will not ask (no keys, a sandbox), and
+        some exchanges' currencies carry no deposit / withdraw flags at all."""
+        found = await self.read(self.client.fetch_currencies)
+        try:
+            statuses = convert.transfer_statuses(found or {})
+        except MALFORMED as exc:
+            raise DecodeError(self.venue, "currencies", f"{type(exc).__name__}: {exc}", b"") from None
+        return statuses or None
+
     def update_id(self, nonce: Any) -> int:
         """The book's update id: the exchange's nonce, else a local sequence."""
         return int(nonce) if isinstance(nonce, int) and nonce > 0 else next(self._sequence)
@@ -86,6 +101,11 @@ class CcxtPublic(CcxtConnector, PublicExchangeInterface):
     def __init__(self, venue: str, client: Any, *, kind: RequestConfig = MARKET_DATA_PRESET,
                  clock_ns: Callable[[], int] = time.time_ns) -> None:
         super().__init__(venue, client, kind, clock_ns)
+        self.transfer_source = transfer_source(client)
+
+    async def transfer_status(self) -> dict[str, TransferStatus] | None:
+        """Read here where ccxt publishes it without keys (`transfer_source` PUBLIC)."""
+        return await self.currencies() if self.transfer_source is TransferSource.PUBLIC else None
 
     async def server_time(self) -> int:
         """The exchange's clock (ms) where it publishes one, else the local clock."""
