@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -188,3 +189,15 @@ async def test_run_without_keys_says_the_bridged_signed_status_is_unknown(tmp_pa
     assert ("warning: binance: transfer status not published without keys: its suspended transfers "
             "are not excluded") in text, text
     assert "warning: gateio: transfer" not in text  # ccxt's Gate reads it without keys
+
+
+def test_run_sim_reads_the_bridged_status_with_the_simulators_keys(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
+    caplog.set_level(logging.INFO, logger="arb.engine.universe")
+    extra = (f'[engine]\ndata_dir = "{tmp_path / "data"}"\n[observability]\nmetrics_port = 0\n'
+             '[universe]\nquotes = ["USDT"]\nmax_symbols = 10\n')
+    assert main(["run", "--config", str(_bridged_config(tmp_path, extra)), "--sim", "--universe", "large",
+                 "--duration", "1.5", "--quiet"]) == 0
+    assert "not published without keys" not in capsys.readouterr().out
+    status = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("transfer status:"))
+    assert status == "transfer status: binance read, gateio read, mexc read"
