@@ -16,6 +16,9 @@ window of WINDOW_S seconds measures
 - the event loop's lag: how late a 10 ms sleep wakes (p50 / p99 / max), as universe_load.py;
 - the frame age at processing: the engine's receive time minus the pusher's write time in the frame
   (both this machine's clock; ms resolution, so 0-1 ms means "on time"), p50 / p99 / max;
+- the engine's CPU: CPU-seconds a second in the window (this process: the engine and the lag probe;
+  below 1 while it misses = other users' load took the CPU), the seconds a second it waited, runnable,
+  for its CPU (/proc/self/task/*/schedstat: the other users' share), CPU microseconds a frame;
 - kept up: processed >= 99% of offered and lag p99 < 100 ms.
 The answer is the largest N that kept up. A step that did not is run once more (the table shows both:
 a burst of other users' load on the engine's CPU shows as lag); the ladder stops after an N that did
@@ -112,6 +115,11 @@ def _received(engine: Engine) -> int:
     return sum(c.data_frames for ws in clients for c in ws.connections)
 
 
+def _waited_s() -> float:
+    """Seconds this process's threads have waited, runnable, for a CPU (other processes had it)."""
+    return sum(int((t / "schedstat").read_text().split()[1]) for t in Path("/proc/self/task").iterdir()) / 1e9
+
+
 def _pct(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
@@ -164,13 +172,15 @@ async def step(pusher: Pusher, n: int) -> dict[str, Any]:
             await asyncio.sleep(SETTLE_S)
             before = await _ask(pusher, "count")
             frames0, applied0, recording[0] = _received(engine), sum(s.applied for s in store.all()), True
+            cpu0, waited0 = time.process_time(), _waited_s()
             lags: list[float] = []
             t0 = time.monotonic()
             while time.monotonic() - t0 < WINDOW_S:
                 tick = time.monotonic()
                 await asyncio.sleep(TICK_S)
                 lags.append((time.monotonic() - tick - TICK_S) * 1000)
-            elapsed = time.monotonic() - t0
+            elapsed, cpu = time.monotonic() - t0, time.process_time() - cpu0
+            waited = _waited_s() - waited0
             frames, recording[0] = _received(engine) - frames0, False
             applied = sum(s.applied for s in store.all()) - applied0
             after = await _ask(pusher, "count")
@@ -181,7 +191,9 @@ async def step(pusher: Pusher, n: int) -> dict[str, Any]:
             return {"n": n, "books": len(syncs), "synced": synced, "ready_s": ready_s,
                     "offered": books * RATE, "written": (after["sent"] - before["sent"]) / elapsed,
                     "processed": frames / elapsed, "applied": applied / elapsed,
-                    "pusher_cpu": (after["cpu"] - before["cpu"]) / elapsed,
+                    "pusher_cpu": (after["cpu"] - before["cpu"]) / elapsed, "cpu": cpu / elapsed,
+                    "waited": waited / elapsed,
+                    "us_a_frame": cpu / max(1, frames) * 1e6,
                     "lag": (statistics.median(lags), _pct(lags, 0.99), lags[-1]),
                     "age": (_pct(aged, 0.5), _pct(aged, 0.99), aged[-1] if aged else float("nan")),
                     "gaps": sum(s.gaps for s in syncs), "decode_errors": engine.decode_errors}
@@ -218,7 +230,8 @@ def report(results: list[dict[str, Any]], cpus: list[int], load: float) -> str:
              f"{r['ready_s']:.1f}", r["offered"], r["written"],
              r["processed"], f"{r['processed'] / r['offered']:.1%}", r["applied"],
              " / ".join(f"{x:.1f}" for x in r["lag"]), " / ".join(f"{x:.0f}" for x in r["age"]),
-             r["gaps"] + r["decode_errors"], f"{r['pusher_cpu']:.2f}", verdict(kept_up(r))] for r in results]
+             f"{r['cpu']:.2f} / {r['waited']:.2f}", f"{r['us_a_frame']:.0f}", r["gaps"] + r["decode_errors"],
+             f"{r['pusher_cpu']:.2f}", verdict(kept_up(r))] for r in results]
     where = (f"engine on CPU {cpus[0]}, pusher on CPU {cpus[1]}" if len(cpus) > 1
              else "one CPU: nothing pinned")
     title = (f"One engine process: N symbols x {len(VENUES)} venues, {RATE:g} diffs/s a book (5+5 of 30 "
@@ -226,11 +239,16 @@ def report(results: list[dict[str, Any]], cpus: list[int], load: float) -> str:
              f"{load:.1f} at start")
     header = ["N symbols", "books synced", "ready s", "frames/s offered", "written", "processed",
               "processed/offered", "applied/s", "loop lag p50/p99/max ms", "frame age p50/p99/max ms",
-              "gaps+bad", "pusher CPU", "kept up"]
+              "engine CPU / waited for it", "CPU us a frame", "gaps+bad", "pusher CPU", "kept up"]
     good = [r for r in results if kept_up(r)]
     answer = (f"largest N that kept up (processed >= {KEPT_UP_SHARE:.0%} of offered, lag p99 < "
               f"{KEPT_UP_LAG_MS:g} ms): " + (f"{good[-1]['n']:,} symbols = {good[-1]['books']:,} books, "
                                              f"{good[-1]['processed']:,.0f} frames/s" if good else "none"))
+    if good:  # what a CPU to itself would give at that step's cost a frame (derived, not measured)
+        cost = good[-1]["us_a_frame"]
+        answer += (f"; it used {good[-1]['cpu']:.2f} of its CPU at {cost:.0f} CPU us a frame: a CPU to "
+                   f"itself ~{1e6 / cost:,.0f} frames/s = ~{1e6 / cost / RATE / len(VENUES):,.0f} symbols "
+                   "(derived)")
     return table(title, header, rows) + "\n" + answer
 
 
