@@ -17,7 +17,8 @@ books at R diffs a second each, spread evenly (book j of B on a connection gets 
 is due with the time of writing as its event time (Binance ``E``, Gate ``t``, MEXC ``sendTime``), so
 the receiver can tell a frame's age. A receiver that does not drain its socket holds the pusher back
 (the frames stay unwritten, not queued): ``count`` prints ``{"books": b, "sent": n, "cpu": s}``
-(books subscribed on open connections, frames written so far, the pusher's CPU seconds).
+(books subscribed on open connections, frames written so far, the pusher's CPU seconds and the
+seconds it waited, runnable, for a CPU).
 
     python perf/_shardpush.py --symbols 100 --frames-per-book 1000   # prints {"binance": port, ...}
     python perf/_shardpush.py --rate 10                               # paced, any C<i> base
@@ -41,6 +42,7 @@ from aiohttp import WSMsgType, web
 
 FRAMES_PER_CHUNK = 64
 PACE_S = 0.002  # the paced writer's tick: R * B * PACE_S frames a connection a tick
+PACE_HIGH_WATER = 1 << 16  # paced: unsent bytes a connection may hold (its frames' age is the receiver's)
 CYCLE = 16  # distinct change sets a book cycles through in paced mode
 
 
@@ -131,7 +133,9 @@ class ShardPusher:
                 task.add_done_callback(self.tasks.discard)
 
     def count(self) -> dict[str, float]:
-        return {"books": sum(len(c.books) for c in self.conns), "sent": self.sent, "cpu": time.process_time()}
+        waited = sum(int((t / "schedstat").read_text().split()[1]) for t in Path("/proc/self/task").iterdir())
+        return {"books": sum(len(c.books) for c in self.conns), "sent": self.sent, "cpu": time.process_time(),
+                "waited": waited / 1e9}
 
     async def _pace(self, conn: _Conn) -> None:
         """Write each of the connection's books' diffs when due (see the module docstring)."""
@@ -142,7 +146,7 @@ class ShardPusher:
         start, sent = time.monotonic(), 0
         while transport is not None and not transport.is_closing():
             await asyncio.sleep(PACE_S)
-            if transport.get_write_buffer_size() > HIGH_WATER:  # the receiver is behind: hold back
+            if transport.get_write_buffer_size() > PACE_HIGH_WATER:  # the receiver is behind: hold back
                 continue
             due = int((time.monotonic() - start) * per_s)
             if due <= sent:

@@ -18,7 +18,8 @@ window of WINDOW_S seconds measures
   (both this machine's clock; ms resolution, so 0-1 ms means "on time"), p50 / p99 / max;
 - the engine's CPU: CPU-seconds a second in the window (this process: the engine and the lag probe;
   below 1 while it misses = other users' load took the CPU), the seconds a second it waited, runnable,
-  for its CPU (/proc/self/task/*/schedstat: the other users' share), CPU microseconds a frame;
+  for its CPU (/proc/self/task/*/schedstat: the other users' share), CPU microseconds a frame; the
+  same two for the pusher (a starved pusher writes late: frame age without the engine being behind);
 - kept up: processed >= 99% of offered and lag p99 < 100 ms.
 The answer is the largest N that kept up. A step that did not is run once more (the table shows both:
 a burst of other users' load on the engine's CPU shows as lag); the ladder stops after an N that did
@@ -192,6 +193,7 @@ async def step(pusher: Pusher, n: int) -> dict[str, Any]:
                     "offered": books * RATE, "written": (after["sent"] - before["sent"]) / elapsed,
                     "processed": frames / elapsed, "applied": applied / elapsed,
                     "pusher_cpu": (after["cpu"] - before["cpu"]) / elapsed, "cpu": cpu / elapsed,
+                    "pusher_waited": (after["waited"] - before["waited"]) / elapsed,
                     "waited": waited / elapsed,
                     "us_a_frame": cpu / max(1, frames) * 1e6,
                     "lag": (statistics.median(lags), _pct(lags, 0.99), lags[-1]),
@@ -231,7 +233,7 @@ def report(results: list[dict[str, Any]], cpus: list[int], load: float) -> str:
              r["processed"], f"{r['processed'] / r['offered']:.1%}", r["applied"],
              " / ".join(f"{x:.1f}" for x in r["lag"]), " / ".join(f"{x:.0f}" for x in r["age"]),
              f"{r['cpu']:.2f} / {r['waited']:.2f}", f"{r['us_a_frame']:.0f}", r["gaps"] + r["decode_errors"],
-             f"{r['pusher_cpu']:.2f}", verdict(kept_up(r))] for r in results]
+             f"{r['pusher_cpu']:.2f} / {r['pusher_waited']:.2f}", verdict(kept_up(r))] for r in results]
     where = (f"engine on CPU {cpus[0]}, pusher on CPU {cpus[1]}" if len(cpus) > 1
              else "one CPU: nothing pinned")
     title = (f"One engine process: N symbols x {len(VENUES)} venues, {RATE:g} diffs/s a book (5+5 of 30 "
@@ -239,7 +241,7 @@ def report(results: list[dict[str, Any]], cpus: list[int], load: float) -> str:
              f"{load:.1f} at start")
     header = ["N symbols", "books synced", "ready s", "frames/s offered", "written", "processed",
               "processed/offered", "applied/s", "loop lag p50/p99/max ms", "frame age p50/p99/max ms",
-              "engine CPU / waited for it", "CPU us a frame", "gaps+bad", "pusher CPU", "kept up"]
+              "engine CPU / waited for it", "CPU us a frame", "gaps+bad", "pusher CPU / waited", "kept up"]
     good = [r for r in results if kept_up(r)]
     answer = (f"largest N that kept up (processed >= {KEPT_UP_SHARE:.0%} of offered, lag p99 < "
               f"{KEPT_UP_LAG_MS:g} ms): " + (f"{good[-1]['n']:,} symbols = {good[-1]['books']:,} books, "
