@@ -11,13 +11,24 @@ update after update) and prints ``{"connections": n, "frames": f}``; ``go`` push
 ``stop`` (or EOF) ends. Connections opened later (the next run's workers) start from update 1001
 again: one pusher serves several runs.
 
+Paced (``--rate R``, bench_capacity): nothing is pre-built; ``go`` starts every open connection's
+books at R diffs a second each, spread evenly (book j of B on a connection gets update k at
+(k * B + j) / (R * B) s after the go: a frame at a time, not a burst a period), each encoded when it
+is due with the time of writing as its event time (Binance ``E``, Gate ``t``, MEXC ``sendTime``), so
+the receiver can tell a frame's age. A receiver that does not drain its socket holds the pusher back
+(the frames stay unwritten, not queued): ``count`` prints ``{"books": b, "sent": n, "cpu": s}``
+(books subscribed on open connections, frames written so far, the pusher's CPU seconds and the
+seconds it waited, runnable, for a CPU).
+
     python perf/_shardpush.py --symbols 100 --frames-per-book 1000   # prints {"binance": port, ...}
+    python perf/_shardpush.py --rate 10                               # paced, any C<i> base
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import sys
@@ -30,6 +41,9 @@ from _wspush import FIRST_ID, HIGH_WATER, VENUES, _ack, depth_frame, random_chan
 from aiohttp import WSMsgType, web
 
 FRAMES_PER_CHUNK = 64
+PACE_S = 0.002  # the paced writer's tick: R * B * PACE_S frames a connection a tick
+PACE_HIGH_WATER = 1 << 16  # paced: unsent bytes a connection may hold (its frames' age is the receiver's)
+CYCLE = 16  # distinct change sets a book cycles through in paced mode
 
 
 def bases(n: int) -> list[str]:
@@ -58,8 +72,10 @@ class _Conn:
 
 
 class ShardPusher:
-    def __init__(self, frames: dict[str, dict[str, list[bytes]]]) -> None:
+    def __init__(self, frames: dict[str, dict[str, list[bytes]]], rate: float = 0.0) -> None:
         self.frames = frames  # venue -> base -> its frames in update order
+        self.rate = rate  # diffs a second a book; 0: flat out, pre-built
+        self.sent = 0
         self.conns: list[_Conn] = []
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -72,7 +88,8 @@ class ShardPusher:
             try:
                 async for msg in ws:
                     if msg.type is WSMsgType.TEXT:
-                        await self._control(conn, json.loads(msg.data))
+                        with contextlib.suppress(ConnectionResetError):  # a reply to a closing peer
+                            await self._control(conn, json.loads(msg.data))
             finally:
                 self.conns.remove(conn)
             return ws
@@ -109,10 +126,39 @@ class ShardPusher:
 
     def go(self) -> None:
         for conn in self.conns:
-            if conn.chunks:
-                task = asyncio.get_running_loop().create_task(self._push(conn))
+            if conn.chunks or (self.rate and conn.books):
+                push = self._pace(conn) if self.rate else self._push(conn)
+                task = asyncio.get_running_loop().create_task(push)
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
+
+    def count(self) -> dict[str, float]:
+        waited = sum(int((t / "schedstat").read_text().split()[1]) for t in Path("/proc/self/task").iterdir())
+        return {"books": sum(len(c.books) for c in self.conns), "sent": self.sent, "cpu": time.process_time(),
+                "waited": waited / 1e9}
+
+    async def _pace(self, conn: _Conn) -> None:
+        """Write each of the connection's books' diffs when due (see the module docstring)."""
+        transport = conn.request.transport
+        order = sorted(conn.books)
+        changes = [_cycle(conn.venue, base) for base in order]
+        books, per_s = len(order), self.rate * len(order)
+        start, sent = time.monotonic(), 0
+        while transport is not None and not transport.is_closing():
+            await asyncio.sleep(PACE_S)
+            if transport.get_write_buffer_size() > PACE_HIGH_WATER:  # the receiver is behind: hold back
+                continue
+            due = int((time.monotonic() - start) * per_s)
+            if due <= sent:
+                continue
+            ms = time.time_ns() // 1_000_000
+            frames = []
+            for k in range(sent, due):
+                j, n = k % books, k // books
+                frames.append(depth_frame(conn.venue, order[j], FIRST_ID + n, ms, *changes[j][n % CYCLE]))
+            transport.write(b"".join(frames))
+            self.sent += due - sent
+            sent = due
 
     @staticmethod
     async def _push(conn: _Conn) -> None:
@@ -126,6 +172,13 @@ class ShardPusher:
             transport.write(chunk)
 
 
+def _cycle(venue: str, base: str) -> list[tuple[list[tuple[str, str]], list[tuple[str, str]]]]:
+    """CYCLE change sets of ``<base>/USDT`` (``C<i>``: symbol i's price levels) on `venue`."""
+    i = int(base[1:])
+    rng = random.Random(f"{venue}{base}")
+    return [random_changes(rng, i) for _ in range(CYCLE)]
+
+
 def build(symbols: list[str], per_book: int) -> dict[str, dict[str, list[bytes]]]:
     now_ms = time.time_ns() // 1_000_000  # event times near now: the engine's lag gate reads them
     out: dict[str, dict[str, list[bytes]]] = {}
@@ -137,7 +190,7 @@ def build(symbols: list[str], per_book: int) -> dict[str, dict[str, list[bytes]]
 
 
 async def main(args: argparse.Namespace) -> None:
-    pusher = ShardPusher(build(bases(args.symbols), args.frames_per_book))
+    pusher = ShardPusher({} if args.rate else build(bases(args.symbols), args.frames_per_book), args.rate)
     ports = {}
     runners = []
     for venue in VENUES:
@@ -155,6 +208,8 @@ async def main(args: argparse.Namespace) -> None:
             print(json.dumps(pusher.prep()), flush=True)
         elif line == "go":
             pusher.go()
+        elif line == "count":
+            print(json.dumps(pusher.count()), flush=True)
         else:  # "stop" or EOF
             break
     for runner in runners:
@@ -165,4 +220,5 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--frames-per-book", type=int, default=1000)
     parser.add_argument("--symbols", type=int, default=100)
+    parser.add_argument("--rate", type=float, default=0.0, help="paced: diffs a second a book")
     asyncio.run(main(parser.parse_args()))
