@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))  # this checkout's arb
 
-from _common import table
+from _common import table  # noqa: E402
 
 ROUNDS = int(os.environ.get("ARB_BENCH_ROUNDS", "5"))
 VARIANTS = ("on", "off")
