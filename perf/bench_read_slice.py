@@ -6,7 +6,8 @@ trips, or the other sockets). The cost is one clock read a frame and a loop turn
 runs bench_e2e's socket half (3 venues x 20 symbols pushed over loopback to the real connectors and
 engine, the engine pinned to one CPU) alternately with the slice (`on`) and without it (`off`:
 READ_SLICE_S set to a value never reached, the reader as it was), each run in a fresh process,
-``ARB_BENCH_ROUNDS`` rounds (default 5); one thing differs between the rows.
+``ARB_BENCH_ROUNDS`` rounds (default 5); one thing differs between the rows. ``ARB_BENCH_SLICE_S``
+tries another slice for `on`.
 
     python perf/bench_read_slice.py
 """
@@ -27,6 +28,7 @@ sys.path.insert(1, str(HERE.parent))  # this checkout's arb
 from _common import table  # noqa: E402
 
 ROUNDS = int(os.environ.get("ARB_BENCH_ROUNDS", "5"))
+SLICE = os.environ.get("ARB_BENCH_SLICE_S", "the default")
 VARIANTS = ("on", "off")
 
 
@@ -36,6 +38,8 @@ def one(variant: str) -> None:
 
     if variant == "off":
         ws.READ_SLICE_S = float("inf")  # type: ignore[misc]  # never yields: the reader without the slice
+    elif os.environ.get("ARB_BENCH_SLICE_S"):  # try another slice than the default
+        ws.READ_SLICE_S = float(os.environ["ARB_BENCH_SLICE_S"])  # type: ignore[misc]
     from _e2e_socket import measure
 
     print(json.dumps(measure()), flush=True)
@@ -58,7 +62,7 @@ def main() -> None:
                      statistics.median(r["p99"] for r in rs),
                      ", ".join(f"{x:,.0f}" for x in per_cpu)])
     print(table(f"WsClient read slice on/off: bench_e2e socket half, {ROUNDS} alternating rounds, medians "
-                f"(load average {os.getloadavg()[0]:.1f} at the end)",
+                f"slice {SLICE}; (load average {os.getloadavg()[0]:.1f} at the end)",
                 ["reader", "frames/s (wall)", "frames per engine CPU-s", "x off", "p99 µs",
                  "every run's frames per CPU-s"], rows))
 

@@ -61,8 +61,12 @@ WATCH_TICKS: Final = 4  # watchdog checks per shortest interval
 WATCH_MIN_TICK_S: Final = 0.01
 SUBSCRIBE_WAIT_ACKS: Final = 2  # subscribe() waits at most this many ack timeouts for a new socket
 # the reader hands the loop back after this long without a pause: aiohttp returns buffered frames
-# without suspending, so a socket that always has data would hold the loop (timers, NATS) meanwhile
-READ_SLICE_S: Final = 0.005
+# without suspending, so a socket that always has data would hold the loop (timers, NATS) meanwhile.
+# Measured (perf/bench_read_slice.py, bench_cluster shards at a 3 s lease, one worker at its ceiling):
+# 5 ms costs nothing measurable but the worker still lost its leases (a cluster tick of ~3 s: a NATS
+# round trip is several loop turns, each up to a slice per busy socket); 2 ms kept them (tick <= 1.3 s)
+# for ~5% frames per CPU-second; 1 ms (tick 0.7 s) cost ~17%
+READ_SLICE_S: Final = 0.002
 
 
 class WsDialect(Protocol):
