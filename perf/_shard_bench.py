@@ -153,7 +153,8 @@ def shard_throughput(tmp: Path) -> str:
             " / ".join(f"{s['tick_max_s']:.2f}" for s in statuses),
             f"{sum(s['evaluated'] for s in statuses) / max(1, frames):.2f}",
             f"{run['pusher_cpu']:.1f} / {run['ended'] - run['go']:.1f}",
-            ", ".join(f"{_rates(r)[0]:,.0f}" for r in runs if r["workers"] == run["workers"])])
+            ", ".join(f"{_rates(r)[0]:,.0f} ({sum(s['lease_changes'] for s in r['statuses'])})"
+                      for r in runs if r["workers"] == run["workers"])])
     where = (f"1 worker on CPU {cpus[0]}, pusher on CPU {cpus[1]}; 2 workers on CPUs {cpus[0]}, {cpus[1]}, "
              "pusher on both") if len(cpus) > 1 else "one CPU: nothing pinned"
     title = (f"1 vs 2 workers, sharded books ({VENUES} venues x {N_SYMBOLS} symbols, {PER_BOOK:,} diffs a "
@@ -162,7 +163,7 @@ def shard_throughput(tmp: Path) -> str:
     header = ["run", "symbols per worker", "frames received/pushed", "frames/s total", "x 1 worker",
                   "frames/s per worker", "frames per worker CPU-s", "gaps+bad", "lease changes",
                   "loop lag max ms", "cluster tick max s",
-                  "kernel runs a frame", "pusher CPU-s / wall s", "every run's frames/s"]
+                  "kernel runs a frame", "pusher CPU-s / wall s", "every run's frames/s (lease changes)"]
     if WORKERS != (1, 2):
         return table(title, header, rows)
     return table(title, header, rows) + "\n\n" + targets(rows, runs)
