@@ -23,9 +23,11 @@ READY_S = 180.0  # leases settled and every book SYNCED, on a loaded machine
 PUSH_S = 300.0
 ROUNDS = int(os.environ.get("ARB_BENCH_ROUNDS", "5"))
 BOOK_RATE = 10  # frames/s of one busy book on the venues' 100 ms depth streams
-# a worker at its ceiling answers NATS late (its loop is busy with frames): a tick then takes seconds,
-# longer than a 3 s lease's 1.8 s time to live, and its leases expire mid-run. The measurement is of
-# the books, so the lease is long here (its own nats-server: a cluster has one lease period)
+# a worker at its ceiling answers NATS late (its loop is busy with frames). Before the WS reader's time
+# slice (arb.net.ws.READ_SLICE_S) a tick took 3-7 s there, longer than a 3 s lease's 1.8 s time to live,
+# and its leases expired mid-run; with it the tick stays under ~1.3 s and ARB_BENCH_LEASE_S=3 shows 0
+# lease changes. The measurement is of the books, so the lease stays long here (a tick every 6 s, not
+# every 0.6 s, competes with the frames; its own nats-server: a cluster has one lease period)
 LEASE_S = float(os.environ.get("ARB_BENCH_LEASE_S", "30"))
 WORKERS = tuple(int(n) for n in os.environ.get("ARB_BENCH_WORKERS", "1,2").split(","))  # "1": one only
 
