@@ -31,11 +31,13 @@ from _wspush import VENUES
 
 from arb.cluster import wiring
 from arb.cluster.conn import ClusterSettings
+from arb.cluster.worker import ClusterWorker
 from arb.config import VenueConfig, default_config
 from arb.engine.books import SyncState
 from arb.engine.engine import Engine
 from arb.model import Symbol
 from arb.net.ws import WsClient
+from arb.obs.health import LoopLagMonitor
 from arb.obs.loop import run
 from arb.venues.base import PublicExchangeInterface
 
@@ -82,6 +84,22 @@ class Measure:
                 self.done_cpu = time.process_time() - self.cpu0
 
 
+def _time_ticks(worker: ClusterWorker) -> list[float]:
+    """How long each of the worker's cluster ticks took (a list the caller reads and clears)."""
+    took: list[float] = []
+    tick = worker.tick
+
+    async def timed() -> None:
+        began = time.monotonic()
+        try:
+            await tick()
+        finally:
+            took.append(time.monotonic() - began)
+
+    worker.tick = timed  # type: ignore[method-assign]
+    return took
+
+
 async def main(args: argparse.Namespace) -> None:
     symbols = [Symbol(b, "USDT") for b in bases(args.symbols)]
     ports = json.loads(args.ports)
@@ -102,6 +120,9 @@ async def main(args: argparse.Namespace) -> None:
         await engine.start()
         wiring.attach(worker, engine)
         measure = Measure(engine, args.frames_per_book)
+        lag = LoopLagMonitor(interval_s=0.01)  # the engine's own monitor, sampling at 10 ms
+        lag.start()
+        ticks = _time_ticks(worker)
         watcher = asyncio.get_running_loop().create_task(measure.watch())
         loop = asyncio.get_running_loop()
         leases0 = evaluated0 = 0
@@ -117,16 +138,21 @@ async def main(args: argparse.Namespace) -> None:
                         "done_frames": measure.done_frames, "cpu": measure.done_cpu,
                         "decode_errors": engine.decode_errors, "gaps": sum(s.gaps for s in books),
                         "lease_changes": len(worker.lease_events) - leases0,
+                        "lag_max_ms": round(lag.max_lag_s * 1000, 1),
+                        "tick_max_s": round(max(ticks, default=0.0), 2),
                         "evaluated": engine.detector.funnel.stages.get("evaluated", 0) - evaluated0}),
                           flush=True)
                 elif line == "mark":
                     measure.mark()
+                    lag.max_lag_s = 0.0
+                    ticks.clear()
                     leases0 = len(worker.lease_events)
                     evaluated0 = engine.detector.funnel.stages.get("evaluated", 0)
                 else:
                     break
         finally:
             watcher.cancel()
+            await lag.stop()
             await engine.stop()
             await worker.stop()
 

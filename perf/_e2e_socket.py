@@ -124,7 +124,8 @@ async def _run(ports: dict[str, int], pusher: subprocess.Popen[str], data_dir: s
             "synced": synced}
 
 
-def socket_half(in_process_us: float) -> None:
+def measure() -> dict[str, float]:
+    """One socket-half run: the pusher in its own process, the engine pinned to the first CPU."""
     cpus = sorted(os.sched_getaffinity(0))
     engine_cpu, pusher_cpu = cpus[0], cpus[1] if len(cpus) > 1 else cpus[0]
     pusher = subprocess.Popen(
@@ -141,6 +142,12 @@ def socket_half(in_process_us: float) -> None:
     finally:
         os.sched_setaffinity(0, set(cpus))
         pusher.wait(timeout=30)
+    return {**r, "engine_cpu": engine_cpu, "pusher_cpu": pusher_cpu}
+
+
+def socket_half(in_process_us: float) -> None:
+    r = measure()
+    engine_cpu, pusher_cpu = r["engine_cpu"], r["pusher_cpu"]
     rate = r["frames"] / r["elapsed"]
     print(table(
         f"Depth frames over loopback -> real connectors -> engine ({len(VENUES)} venues x {N_SYMBOLS} "

@@ -22,8 +22,11 @@
   configurations alternate, 5 rounds (``ARB_BENCH_ROUNDS``), best of each (the machine is shared:
   the table gives every run and the load average). The lease is 30 s there: a worker at its
   ceiling answers NATS late, and at a 3 s lease a tick can outlast the leases' 1.8 s time to live
-  on a loaded machine (the table counts lease changes during the push: 0 expected). The books one
-  worker sustains are its ceiling over 10 frames/s a book (the venues' 100 ms depth streams).
+  on a loaded machine (the table counts lease changes during the push: 0 expected; it also gives the
+  worker's event-loop lag, the engine's LoopLagMonitor at 10 ms, and its longest cluster tick during
+  the push; ``ARB_BENCH_LEASE_S=3 ARB_BENCH_WORKERS=1`` runs the 1-worker case at the default lease).
+  The books one worker sustains are its ceiling over 10 frames/s a book (the venues' 100 ms depth
+  streams).
   ``python perf/bench_cluster.py shards`` runs only this part.
 """
 

@@ -38,6 +38,7 @@ MEMBER = "member."
 LEASE = "lease."
 KV_DELETED = ("DEL", "PURGE")
 WATCH_IDLE_S = 2.0
+READ_IDLE_S = 2.0  # the longest pause between the entries of one read
 
 
 class LeaseEvent(enum.IntEnum):
@@ -80,18 +81,23 @@ async def read_prefix(kv: KeyValue, prefix: str) -> dict[str, tuple[bytes, int]]
     # an ephemeral consumer per read: unsubscribing leaves it on the server, so it must expire soon
     watcher = await kv.watch(f"{prefix}>", inactive_threshold=WATCH_IDLE_S)
     out: dict[str, tuple[bytes, int]] = {}
+    loop = asyncio.get_running_loop()
     try:
-        while True:
-            entry = await watcher.updates(timeout=2.0)  # type: ignore[no-untyped-call]
-            if entry is None:  # the end of what was stored when the watch began
-                break
-            if entry.operation in KV_DELETED:
-                out.pop(entry.key[len(prefix):], None)
-            else:
-                out[entry.key[len(prefix):]] = (entry.value or b"", int(entry.revision or 0))
-            if not entry.delta:  # nothing pending after this one
-                break
-    except nats.errors.TimeoutError:
+        # entries already queued are taken without suspending (`updates()` starts a task per entry:
+        # a turn of the loop each, which on a busy worker made reading 100 leases take seconds); the
+        # timeout is for a pause between entries, as `updates(timeout)` had it
+        async with asyncio.timeout(READ_IDLE_S) as idle:
+            async for entry in watcher:
+                if entry is None:  # the end of what was stored when the watch began
+                    break
+                if entry.operation in KV_DELETED:
+                    out.pop(entry.key[len(prefix):], None)
+                else:
+                    out[entry.key[len(prefix):]] = (entry.value or b"", int(entry.revision or 0))
+                if not entry.delta:  # nothing pending after this one
+                    break
+                idle.reschedule(loop.time() + READ_IDLE_S)
+    except TimeoutError:
         raise ClusterError(f"reading {prefix}* from the leases bucket timed out") from None
     finally:
         await watcher.stop()  # type: ignore[no-untyped-call]

@@ -60,6 +60,13 @@ JITTER_MIN: Final = 0.5  # backoff waits are delay * uniform(JITTER_MIN, JITTER_
 WATCH_TICKS: Final = 4  # watchdog checks per shortest interval
 WATCH_MIN_TICK_S: Final = 0.01
 SUBSCRIBE_WAIT_ACKS: Final = 2  # subscribe() waits at most this many ack timeouts for a new socket
+# the reader hands the loop back after this long without a pause: aiohttp returns buffered frames
+# without suspending, so a socket that always has data would hold the loop (timers, NATS) meanwhile.
+# Measured (perf/bench_read_slice.py, bench_cluster shards at a 3 s lease, one worker at its ceiling):
+# 5 ms costs nothing measurable but the worker still lost its leases (a cluster tick of ~3 s: a NATS
+# round trip is several loop turns, each up to a slice per busy socket); 2 ms kept them (tick <= 1.3 s)
+# for ~5% frames per CPU-second; 1 ms (tick 0.7 s) cost ~17%
+READ_SLICE_S: Final = 0.002
 
 
 class WsDialect(Protocol):
@@ -425,9 +432,17 @@ class WsClient:
             conn.close_reason = f"handler failed: {type(exc).__name__}: {exc}"
 
     async def _read(self, conn: _Conn, ws: Socket) -> None:
-        """The hot loop: every frame goes straight to the handler with its receive time."""
+        """The hot loop: every frame goes straight to the handler with its receive time.
+
+        aiohttp hands out buffered frames without suspending, so while a socket always has data the
+        loop would run nothing else (timers, the cluster's NATS round trips, other sockets' readers).
+        After a frame, once `READ_SLICE_S` has passed since the reader last let the loop run, it yields
+        once: a time slice, not a frame count, so a fast reader pays one clock read a frame.
+        """
         on_frame, is_control, stats = self._on_frame, self._dialect.is_control, conn.stats
         text, binary = aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY
+        monotonic, slice_s = time.monotonic, READ_SLICE_S
+        resumed = monotonic()
         async for msg in ws:
             recv_ns = time.time_ns()
             kind = msg.type
@@ -437,7 +452,7 @@ class WsClient:
             stats.frames += 1
             stats.bytes += len(data)
             stats.last_frame_ns = recv_ns
-            conn.last_frame = time.monotonic()
+            conn.last_frame = monotonic()
             try:
                 control = is_control(data)
             except Exception:  # a frame the dialect cannot even classify is data: the stream counts it
@@ -445,10 +460,13 @@ class WsClient:
             if control:
                 if kind is text:
                     self._on_control(ws, stats, data)
-                continue
-            conn.last_data = conn.last_frame
-            stats.data_frames += 1
-            on_frame(data, recv_ns)
+            else:
+                conn.last_data = conn.last_frame
+                stats.data_frames += 1
+                on_frame(data, recv_ns)
+            if monotonic() - resumed > slice_s:  # after the frame: its own latency is not affected
+                await asyncio.sleep(0)
+                resumed = monotonic()
         self._fail_acks(ws, f"socket closed ({ws.close_code}) before the subscription ack")
         if ws is conn.ws and not conn.close_reason:  # a rotated-out socket says nothing about the slot
             conn.close_reason = f"closed: {ws.close_code}"
