@@ -10,21 +10,22 @@ from collections.abc import AsyncIterator
 import msgspec
 import pytest
 
-from arb.config import UniverseConfig, default_config
+from arb.config import default_config
 from arb.credentials import Credentials, Secret
 from arb.demo import sim_credentials
 from arb.errors import AuthenticationError
 from arb.model import Symbol, TransferStatus
 from arb.sim.server import SimExchange
 from arb.sim.universe import PAIRS, RENAMES, TRANSFERS, large_universe
-from arb.universe import Drop, Transfers, discover
+from arb.universe import Transfers
 from arb.venues import apiv3
 from arb.venues.binance import constants as binance
 from arb.venues.bybit import codec as bybit_codec
 from arb.venues.bybit import orders as bybit_orders
 from arb.venues.mexc import constants as mexc
 from arb.venues.okx import orders as okx_orders
-from arb.venues.registry import make_private, make_public
+from arb.venues.registry import make_private
+from tests.universe.discovery import Found, discover_transfers
 
 SIGNED = ("binance", "mexc", "okx", "bybit")
 VENUES = (*SIGNED, "gateio")
@@ -197,24 +198,8 @@ async def test_a_wrong_signature_is_refused(sim: SimExchange, venue: str) -> Non
     assert sim.traffic[venue].requests > 0  # it reached the simulator, which refused it
 
 
-Found = tuple[dict[str, Transfers], set[tuple[str, Symbol]], dict[str, str]]
-
-
 async def _discover(sim: SimExchange, keys: dict[str, Credentials]) -> Found:
-    """What is known of each venue's transfer status, the listings dropped for it, the read errors."""
-    config = default_config(symbols="auto", venues=_config(sim))
-    publics = {v: make_public(v, config.venues[v]) for v in VENUES}
-    signed = {v: make_private(v, config.venues[v], keys[v]) for v in keys}
-    try:
-        found = await discover(publics, UniverseConfig(quotes=["USDT"], max_symbols=100), signed=signed)
-    finally:
-        for p in publics.values():
-            await p.close()
-        for s in signed.values():
-            await s.close()
-    dropped = {(i.venue, pair.symbol) for pair in (*found.chosen, *found.dropped) for i in pair.listings
-               if i.drop is Drop.TRANSFERS}
-    return dict(found.transfers), dropped, dict(found.transfer_errors)
+    return await discover_transfers(_config(sim), VENUES, keys)
 
 
 async def test_discover_with_without_and_with_wrong_keys(sim: SimExchange) -> None:

@@ -17,18 +17,19 @@ import msgspec
 import pytest
 
 from arb.cli import main
-from arb.config import UniverseConfig, VenueConfig, default_config
+from arb.config import VenueConfig, default_config
 from arb.credentials import Credentials, Secret
 from arb.demo import sim_credentials
 from arb.model import Symbol, TransferStatus
 from arb.runner import run
 from arb.sim.server import SimExchange
 from arb.sim.universe import PAIRS, TRANSFERS, large_universe
-from arb.universe import Drop, Transfers, discover, read_transfers
+from arb.universe import Transfers, read_transfers
 from arb.venues.base import TransferSource
 from arb.venues.ccxt import convert
 from arb.venues.ccxt import exchange as ex
 from arb.venues.registry import make_private, make_public
+from tests.universe.discovery import Found, discover_transfers
 
 # simulator dialect -> the ccxt exchange id that speaks it
 BRIDGED = {"binance": "binance", "gateio": "gate", "mexc": "mexc", "okx": "okx", "bybit": "bybit"}
@@ -100,26 +101,13 @@ async def test_each_bridged_venue_reads_the_simulators_status(sim: SimExchange, 
     assert len(found) > 30
 
 
-Found = tuple[dict[str, Transfers], set[tuple[str, Symbol]], dict[str, str]]
 # discovery over two bridged venues, one signed, one public (every bridged venue lists its tickers
 # symbol by symbol under ccxt's pacing: five of them take ~50 s per discovery on this machine)
 DISCOVERED = ("binance", "gateio")
 
 
 async def _discover(sim: SimExchange, keys: dict[str, Credentials]) -> Found:
-    config = default_config(symbols="auto", venues=_venues(sim))
-    publics = {v: make_public(v, config.venues[v]) for v in DISCOVERED}
-    signed = {v: make_private(v, config.venues[v], keys[v]) for v in keys}
-    try:
-        found = await discover(publics, UniverseConfig(quotes=["USDT"], max_symbols=100), signed=signed)
-    finally:
-        for p in publics.values():
-            await p.close()
-        for s in signed.values():
-            await s.close()
-    dropped = {(i.venue, pair.symbol) for pair in (*found.chosen, *found.dropped) for i in pair.listings
-               if i.drop is Drop.TRANSFERS}
-    return dict(found.transfers), dropped, dict(found.transfer_errors)
+    return await discover_transfers(_venues(sim), DISCOVERED, keys)
 
 
 async def test_discover_with_without_and_with_wrong_keys(sim: SimExchange) -> None:
