@@ -67,6 +67,10 @@ SUBSCRIBE_WAIT_ACKS: Final = 2  # subscribe() waits at most this many ack timeou
 # round trip is several loop turns, each up to a slice per busy socket); 2 ms kept them (tick <= 1.3 s)
 # for ~5% frames per CPU-second; 1 ms (tick 0.7 s) cost ~17%
 READ_SLICE_S: Final = 0.002
+# a frame that came this long after the previous one was handled was waited for (the reader was
+# suspended and the loop ran): the slice starts again there, so a reader that is not flooded never
+# yields in the middle of a burst of a few frames
+READ_WAITED_S: Final = 0.0002
 
 
 class WsDialect(Protocol):
@@ -441,10 +445,13 @@ class WsClient:
         """
         on_frame, is_control, stats = self._on_frame, self._dialect.is_control, conn.stats
         text, binary = aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY
-        monotonic, slice_s = time.monotonic, READ_SLICE_S
-        resumed = monotonic()
+        monotonic, slice_s, waited_s = time.monotonic, READ_SLICE_S, READ_WAITED_S
+        resumed = done = monotonic()
         async for msg in ws:
             recv_ns = time.time_ns()
+            now = monotonic()
+            if now - done > waited_s:  # the reader waited for this frame: the loop ran meanwhile
+                resumed = now
             kind = msg.type
             if kind is not text and kind is not binary:
                 continue
@@ -452,7 +459,7 @@ class WsClient:
             stats.frames += 1
             stats.bytes += len(data)
             stats.last_frame_ns = recv_ns
-            conn.last_frame = monotonic()
+            conn.last_frame = now
             try:
                 control = is_control(data)
             except Exception:  # a frame the dialect cannot even classify is data: the stream counts it
@@ -464,9 +471,10 @@ class WsClient:
                 conn.last_data = conn.last_frame
                 stats.data_frames += 1
                 on_frame(data, recv_ns)
-            if monotonic() - resumed > slice_s:  # after the frame: its own latency is not affected
+            done = monotonic()
+            if done - resumed > slice_s:  # after the frame: its own latency is not affected
                 await asyncio.sleep(0)
-                resumed = monotonic()
+                resumed = done = monotonic()
         self._fail_acks(ws, f"socket closed ({ws.close_code}) before the subscription ack")
         if ws is conn.ws and not conn.close_reason:  # a rotated-out socket says nothing about the slot
             conn.close_reason = f"closed: {ws.close_code}"
