@@ -216,8 +216,9 @@ class Engine:
         for name, venue_cfg in venues.items():
             self.publics[name] = self._make_public(name, venue_cfg)
             if keys := self._credentials.get(name):  # its signed connector (paper: read-only account data)
-                self.signed[name] = make_private(name, venue_cfg, keys, on_fill=self.on_venue_fill,
-                                                 limiter=self.publics[name].limiter)  # one budget per venue
+                self.signed[name] = make_private(  # paper sends it no order: no reply fills to take
+                    name, venue_cfg, keys, on_fill=self.on_venue_fill if self.live else None,
+                    limiter=self.publics[name].limiter)  # one budget per venue
             self.budgets.add(name, self.publics[name].limiter)
             await self._measure_clock(name)
             for info in [] if self.universe.enabled else await self.publics[name].symbols():
