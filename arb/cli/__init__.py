@@ -37,6 +37,7 @@ from arb.cli.common import (
     positive_float,
     sim_universe,
     simulated_venues,
+    since_flag,
     symbol_text,
     universe_flag,
 )
@@ -262,9 +263,7 @@ def _add_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
             where.add_argument("--cluster", metavar="URL", default=None,
                                help="every worker of the cluster at this NATS server, from its event "
                                     "stream: per worker, venue pair and symbol, and the total")
-            parser.add_argument("--since", metavar="WHEN", default=None,
-                                help="with --cluster: fills since 30m, 2h, 1d ago or an ISO time (UTC); "
-                                     "default: all the stream holds")
+            since_flag(parser, "fills")
         parser.add_argument("--json", action="store_true", help="JSON output")
         if name != "status":
             parser.add_argument("--csv", action="store_true", help="CSV output")

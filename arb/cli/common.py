@@ -60,6 +60,13 @@ class UsageError(ArbError):
     """A user's mistake outside the config file (a flag, a path): exit 2 with this message."""
 
 
+def since_flag(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--since WHEN`` of the cluster views (`pnl`, `top`): `what` is counted from then."""
+    parser.add_argument("--since", metavar="WHEN", default=None,
+                        help=f"with --cluster: {what} since 30m, 2h, 1d ago or an ISO time (UTC); "
+                             "default: all the event stream holds")
+
+
 def positive_float(text: str) -> float:
     try:
         value = float(text)

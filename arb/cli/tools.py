@@ -14,6 +14,7 @@ from arb.cli.common import (
     positive_float,
     sim_universe,
     simulated_venues,
+    since_flag,
     symbol_text,
     universe_flag,
 )
@@ -236,9 +237,7 @@ def _add_top(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     where.add_argument("--cluster", metavar="URL", default=None,
                        help="every worker of the cluster at this NATS server (h and r halt and resume "
                             "the whole cluster)")
-    parser.add_argument("--since", metavar="WHEN", default=None,
-                        help="with --cluster: count fills since 30m, 2h, 1d ago or an ISO time (default: "
-                             "all the event stream holds)")
+    since_flag(parser, "count fills")
     parser.add_argument("--interval", type=float, default=0.25, help="refresh every N seconds (default 0.25)")
     parser.add_argument("--reason", default="halted from arb-engine top",
                         help="halt reason used when none is typed after h")

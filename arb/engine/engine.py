@@ -353,6 +353,10 @@ class Engine:
             self._journaled_balances[key] = (free, locked)
             self.journal.record_balance(now, venue, asset, free, locked)
 
+    def in_flight(self) -> list[asyncio.Task[None]]:
+        """The executions running now (a trade's legs, hedges and unwinds read their books)."""
+        return list(self._tasks)
+
     async def drain(self) -> None:
         """Wait for the executions in flight (replay settles each frame's consequences with it)."""
         while self._tasks:

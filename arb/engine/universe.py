@@ -195,7 +195,7 @@ class UniverseKeeper:
 
     async def _drop(self, removed: Sequence[tuple[str, Symbol]], why: str) -> None:
         engine = self._engine
-        in_flight = list(engine._tasks)  # a trade's legs and unwind read its books
+        in_flight = engine.in_flight()
         if in_flight:
             await asyncio.wait(in_flight, timeout=DRAIN_S)
         for venue in sorted({v for v, _ in removed}):
