@@ -370,14 +370,19 @@ class RateLimiter:
         if retry_after is None:
             self._penalty_s = min(max(1.0, self._penalty_s * 2), 60.0)
             retry_after = self._penalty_s
+        self._slow_down(retry_after)
+        self._tell(BackoffKind.RATE_LIMITED, retry_after, route)
+
+    def _slow_down(self, seconds: float) -> None:
+        """Freeze every pool for `seconds`, empty it, and refill at half rate until a window past
+        the freeze: the venue said the budget was over-spent."""
         now = self._clock()
-        self.frozen_until = max(self.frozen_until, now + retry_after)
+        self.frozen_until = max(self.frozen_until, now + seconds)
         for pool in self._pools.values():
             pool.bucket.tokens = 0.0
             pool.bucket._last = now
             pool.bucket.rate = pool.spec.capacity / pool.spec.window_s * self.share / 2
         self._slow_until = self.frozen_until + max(p.spec.window_s for p in self._pools.values())
-        self._tell(BackoffKind.RATE_LIMITED, retry_after, route)
 
     def on_banned(self, retry_after: float | None, route: str = "") -> None:
         """HTTP 418: no request at all until the ban expires (2 minutes when not told)."""
@@ -392,15 +397,15 @@ class RateLimiter:
 
     def freeze(self, kind: BackoffKind, seconds: float) -> None:
         """Another process sharing this venue's budget took a 429 (or a 418): nothing is granted
-        for `seconds` (not told to `on_backoff`: it is not ours to spread)."""
+        for `seconds` (not told to `on_backoff`: it is not ours to spread). A 429 means the shared
+        budget was over-spent by all of us together, so our refill halves as for our own 429."""
         if seconds <= 0:
             return
         self.remote_backoffs += 1
-        until = self._clock() + seconds
         if kind is BackoffKind.BANNED:
-            self.banned_until = max(self.banned_until, until)
+            self.banned_until = max(self.banned_until, self._clock() + seconds)
         else:
-            self.frozen_until = max(self.frozen_until, until)
+            self._slow_down(seconds)
 
     def set_share(self, share: float) -> None:
         """Use `share` (0 < share <= 1) of every documented limit: capacities and refill rates scale,
@@ -457,6 +462,7 @@ class RateLimiter:
                              "window_s": pool.spec.window_s, "available": pool.bucket.available}
                       for name, pool in self._pools.items()},
             "frozen_s": max(0.0, self.frozen_until - now), "banned_s": max(0.0, self.banned_until - now),
+            "slowed_s": max(0.0, self._slow_until - now),  # refilling at half rate (after a 429) this long
             "granted": self.granted, "waited": self.waited, "rate_limited": self.rate_limited,
             "banned": self.banned, "remote_backoffs": self.remote_backoffs, "rejected": self.rejected,
         }

@@ -126,6 +126,8 @@ def test_workers_share_each_venue_budget_back_off_together_and_limit_open_trades
         took = [name for name, s in stats.items() if s["rate_limited"] >= 1]
         told = [name for name, s in stats.items() if s["remote_backoffs"] >= 1]
         assert len(took) == 1 and told == [n for n in stats if n not in took], stats
+        # the budget was over-spent by both together: both refill at half rate past the freeze
+        assert all(s["slowed_s"] > s["frozen_s"] for s in stats.values()), stats
         shared_sim.call(lambda s: setattr(s.faults[STORMED], "gap", 25))  # both want snapshots now
         window_end = served_at + RETRY_AFTER_S
         wait_for(lambda: time.monotonic() > window_end + 0.5, RETRY_AFTER_S + 5, "the Retry-After over")

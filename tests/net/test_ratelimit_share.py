@@ -69,6 +69,11 @@ async def test_backoffs_are_told_and_freezes_from_elsewhere_hold_every_request()
     assert not rl.try_acquire({"ip": 1}, Priority.ORDER)  # the pending freeze applied on joining
     vt.t += 5.0
     assert rl.try_acquire({"ip": 1}, Priority.ORDER)
+    # the shared budget was over-spent: after the freeze ours refills at half our share's rate
+    # (50 of 100 per 10 s: 2.5 a second, not 5), from empty at the freeze, until a window past it
+    assert rl.stats()["slowed_s"] == pytest.approx(10.0)
+    vt.t += 2.0
+    assert rl.stats()["pools"]["ip"]["available"] == pytest.approx(7.0 * 2.5 - 1.0)
     assert told == []  # a freeze from elsewhere is not ours to spread
     rl.on_rate_limited(3.0, "GET /api/v3/depth")
     rl.on_banned(None, "POST /api/v3/order")
