@@ -111,14 +111,17 @@ class ClusterLimits:
 
     def mine(self) -> Figures:
         risk, now = self.risk, self._clock()
-        return Figures(self.worker, now, now // DAY_NS, risk.realised_pnl, risk.unhedged_notional,
+        return Figures(self.worker, now, now // DAY_NS, risk.pnl_today(), risk.unhedged_notional,
                        risk.open_opportunities)
 
     async def publish(self) -> None:
         await self.kv.put(FIGURES + self.worker, msgspec.json.encode(self.mine()))
 
-    async def refresh(self, members: Iterable[str]) -> None:
-        """Read every worker's figures; the peers' sums count the live `members` but us."""
+    async def refresh(self, members: Iterable[str]) -> int | None:
+        """Read every worker's figures; the peers' sums count the live `members` but us. Returns the
+        UTC day (days since the epoch) if the cluster's realised loss today has reached
+        `max_daily_loss` with every member's figures fresh (the cluster must HALT, as one engine does
+        at its own limit), else None."""
         found = await read_figures(self.kv, self.worker)
         now = self._clock()
         today = now // DAY_NS
@@ -135,6 +138,14 @@ class ClusterLimits:
         oldest = min((f.ts_ns for f in live.values()), default=None)
         self.fresh_until = 0 if self.stale else (now + 10 * self._lease_ns if oldest is None
                                                  else oldest + self._lease_ns)
+        if self.stale or self.risk.pnl_today() + self.peer_pnl > -self._max_loss:
+            return None
+        return today
+
+    def loss_text(self) -> str:
+        loss = -(self.risk.pnl_today() + self.peer_pnl)
+        return (f"cluster daily realised loss {loss.normalize():f} reached the limit "
+                f"{self._max_loss.normalize():f}")
 
     def check(self, opp: Opportunity, base: Decimal) -> LimitReason | None:
         """Would admitting `opp` (selling `base`) take the cluster past a global limit? (hot path)"""
@@ -145,12 +156,12 @@ class ClusterLimits:
             return LimitReason.OPEN_OPPORTUNITIES
         if risk.unhedged_notional + base * Decimal(repr(opp.buy_worst)) > self._unhedged_room:
             return LimitReason.UNHEDGED_NOTIONAL
-        if risk.realised_pnl <= self._pnl_floor:  # ours + the peers' loss reached the limit
+        if risk.pnl_today() <= self._pnl_floor:  # ours + the peers' loss reached the limit
             return LimitReason.DAILY_LOSS
         return None
 
     def summary(self) -> dict[str, object]:
         return {"open_opportunities": self.risk.open_opportunities + self.peer_open,
                 "unhedged_notional": f"{(self.risk.unhedged_notional + self.peer_unhedged).normalize():f}",
-                "realised_pnl_today": f"{(self.risk.realised_pnl + self.peer_pnl).normalize():f}",
+                "realised_pnl_today": f"{(self.risk.pnl_today() + self.peer_pnl).normalize():f}",
                 "stale_peers": list(self.stale)}

@@ -89,6 +89,21 @@ class StateFollower:
         self._sub = await self._nc.subscribe(STATE_SUBJECT, cb=self._on_message)
         return await self.refresh()
 
+    async def halt_once(self, latch: str, reason: str, by: str) -> bool:
+        """HALT the cluster from a worker, once per `latch` (a key of the state bucket taken with
+        create-only, so of every worker seeing the same cause one halts, and an operator's RESUME
+        after it is never overwritten by a slower worker's HALT). True if this call halted it."""
+        record = StateRecord(TradingState.HALTED, reason, time.time_ns(), by)
+        raw = msgspec.json.encode(record)
+        try:
+            await self._kv.create(latch, raw)
+        except nats.js.errors.KeyWrongLastSequenceError:
+            return False
+        await self._kv.put(STATE_KEY, raw)  # for workers that start or missed the broadcast
+        await self._nc.publish(STATE_SUBJECT, raw)
+        self._set(record)
+        return True
+
     async def refresh(self) -> StateRecord:
         self._set(await read_record(self._kv))
         return self.current

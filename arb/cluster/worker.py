@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 
 CLOSE_S = 5.0
 CLUSTER_REASON = "cluster: "  # prefix of the reason of a HALT that came from the cluster
+LOSS_LATCH = "halted.daily_loss."  # + the UTC day: the state bucket's key of that day's loss HALT
 
 
 class GateReason(enum.IntEnum):
@@ -127,6 +128,7 @@ class ClusterWorker:
         self._ledger: Ledger | None = None
         self._leases: Leases | None = None
         self._state: StateFollower | None = None
+        self._loss_day: int | None = None  # the last UTC day whose loss HALT this worker saw to
         self.events: EventPublisher | None = None
         self._loop: asyncio.Task[None] | None = None
         self._balance: Callable[[str, str], Decimal] | None = None
@@ -286,8 +288,14 @@ class ClusterWorker:
         if self.limits is not None:  # before the heartbeat: a member's figures are never missing
             await self.limits.publish()
         await self._leases.tick()
-        if self.limits is not None:  # the peers' figures first: a new member is never seen without
-            await self.limits.refresh(self._leases.members)
+        # the peers' figures first: a new member is never seen without them
+        if self.limits is not None:
+            day = await self.limits.refresh(self._leases.members)
+            if day is not None and day != self._loss_day:  # once a day, whoever sees it first
+                reason = self.limits.loss_text()
+                if await self._state.halt_once(f"{LOSS_LATCH}{day}", reason, self.worker):
+                    log.warning("%s: %s: cluster HALTED", self.worker, reason)
+                self._loss_day = day
         self.members = self._leases.members
         if self.shared is not None:
             self.shared.set_members(len(self.members))

@@ -191,7 +191,7 @@ class Engine:
         self.decision_ns: deque[int] = deque(maxlen=DECISION_SAMPLES)  # recent, for percentiles
         self.metrics = Metrics(EngineSnapshot(
             funnel=lambda: self.detector.funnel.stages, gates=lambda: self.detector.funnel.gates,
-            trading_state=lambda: int(self.risk.state), realised_pnl=lambda: float(self.risk.realised_pnl),
+            trading_state=lambda: int(self.risk.state), realised_pnl=lambda: float(self.risk.pnl_today()),
             unhedged_notional=lambda: float(self.risk.unhedged_notional),
             books=lambda: report.book_metrics(self), venue_counters=lambda: report.venue_counters(self),
             venue_gauges=lambda: report.venue_gauges(self),

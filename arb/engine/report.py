@@ -155,7 +155,7 @@ def view_snapshot(engine: Engine, recent: int = 12) -> dict[str, Any]:
         "trades": trades,
         "trade_count": engine.totals.trades,
         "pnl": str(engine.totals.pnl),
-        "pnl_today": str(engine.risk.realised_pnl),
+        "pnl_today": str(engine.risk.pnl_today()),
         "open_opportunities": engine.risk.open_opportunities,
         "unhedged_notional": str(engine.risk.unhedged_notional),
         "balances": {v: {a: str(engine.risk.available(v, a)) for a in assets}

@@ -312,11 +312,16 @@ class RiskManager:
 
     # ------------------------------------------------------------------ PnL and exposure
 
-    def add_realised_pnl(self, amount: Decimal) -> None:
+    def pnl_today(self) -> Decimal:
+        """Realised PnL of the current UTC day: a new day starts at zero before its first fill
+        (yesterday's loss must not keep counting against today's limit, in /status or the cluster's)."""
         now = self._clock()
         if now - self._day_start >= DAY_NS:
             self._day_start, self.realised_pnl = now - now % DAY_NS, ZERO
-        self.realised_pnl += amount
+        return self.realised_pnl
+
+    def add_realised_pnl(self, amount: Decimal) -> None:
+        self.realised_pnl = self.pnl_today() + amount
         if self.gate is not None:
             self.gate.on_pnl(amount)
         if -self.realised_pnl >= Decimal(str(self.config.max_daily_loss)):

@@ -62,7 +62,7 @@ def engine_status(engine: Engine, clock_ns: Callable[[], int] = time.time_ns) ->
         **engine.summary(),
         "trading": {"state": risk.state.name, "reason": risk.reason,
                     "open_opportunities": risk.open_opportunities,
-                    "realised_pnl_today": str(risk.realised_pnl)},
+                    "realised_pnl_today": str(risk.pnl_today())},
         "connections": connections(engine, clock_ns()),
         "balances": balances(engine),
         "open_residuals": {"unhedged_notional": str(risk.unhedged_notional), "items": residuals},

@@ -16,6 +16,7 @@ from arb.cluster.conn import ClusterSettings
 from arb.cluster.leases import MEMBER, LeaseRecord
 from arb.cluster.limits import LimitReason
 from arb.cluster.server import NatsServer
+from arb.cluster.state import set_cluster_state
 from arb.cluster.status import cluster_status, status_text
 from arb.cluster.worker import ClusterWorker
 from arb.config import default_config
@@ -88,12 +89,24 @@ async def test_the_cluster_sum_is_limited_and_a_member_without_figures_fails_clo
         assert reason == ""
         w2.risk.release(opportunity_id)
         w1.risk.set_unhedged(Decimal(0))
-        # the day's loss: 6 on w1 and 5 on w2, each under its 10, together 11: nobody opens more
+        # the day's loss: 6 on w1 and 5 on w2, each under its 10 (neither engine halts itself),
+        # together 11: the cluster HALTs, as one engine does at its own limit
         w1.risk.add_realised_pnl(Decimal(-6))
         w2.risk.add_realised_pnl(Decimal(-5))
-        assert [w.risk.state for w in workers] == [TradingState.ACTIVE] * 2
-        await _until(lambda: l1.peer_pnl == -5 and l2.peer_pnl == -6, "pnl seen")
+        await _until(lambda: all(w.risk.state is TradingState.HALTED for w in workers), "the cluster halted")
+        await _until(lambda: l1.peer_pnl == -5 and l2.peer_pnl == -6, "pnl seen by both")
+        for w in workers:
+            assert w.risk.reason == "cluster: cluster daily realised loss 11 reached the limit 10", w.risk
+        assert (await cluster_status(nats_server.url))["state"] == "HALTED"
+        # the operator resumes: the gate still refuses while the day's loss stays at the limit, and
+        # nobody halts the cluster again for the same loss
+        await set_cluster_state(nats_server.url, TradingState.ACTIVE, "looked at it")
+        await _until(lambda: all(w.risk.state is TradingState.ACTIVE for w in workers), "resumed")
         assert _approve(w1, s1)[1] == _approve(w2, s2)[1] == "cluster limit: max daily loss"
+        stays = asyncio.get_running_loop().time() + 5 * lease_s  # 25 ticks
+        while asyncio.get_running_loop().time() < stays:
+            assert all(w.risk.state is TradingState.ACTIVE for w in workers), [w.risk.reason for w in workers]
+            await asyncio.sleep(0.05)
         w1.risk.add_realised_pnl(Decimal(2))  # 9 lost in all: trading again
         await _until(lambda: l2.peer_pnl == -4, "pnl seen")
         opportunity_id, reason = _approve(w2, s2)

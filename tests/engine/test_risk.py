@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from arb.config import RiskConfig
-from arb.engine.risk import NS, CircuitState, RiskEvent, RiskManager, Source, TradingState, read_state
+from arb.engine.risk import DAY_NS, NS, CircuitState, RiskEvent, RiskManager, Source, TradingState, read_state
 from arb.model import Opportunity, Side, Symbol
 
 SYM = Symbol("BTC", "USDT")
@@ -156,6 +156,18 @@ def test_daily_loss_and_unhedged_limits_halt(tmp_path: Path) -> None:
     rm.resume()
     rm.set_unhedged(Decimal("60"))
     assert rm.state is TradingState.HALTED
+
+
+def test_the_days_pnl_starts_at_zero_at_midnight_before_any_fill(tmp_path: Path) -> None:
+    """Yesterday's loss must not count against today's limit (/status, metrics and the cluster's
+    daily-loss gate read `pnl_today`) while no fill has come today."""
+    rm, clock = manager(tmp_path, max_daily_loss=10.0)
+    rm.add_realised_pnl(Decimal("-7"))
+    assert rm.pnl_today() == Decimal("-7")
+    clock.now += DAY_NS
+    assert rm.pnl_today() == 0
+    rm.add_realised_pnl(Decimal("-4"))  # 4 today: under the limit although 11 over two days
+    assert rm.pnl_today() == Decimal("-4") and rm.state is TradingState.ACTIVE
 
 
 def test_fills_move_local_balances(tmp_path: Path) -> None:
