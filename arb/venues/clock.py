@@ -31,18 +31,20 @@ class ServerClock:
         self._clock = clock_ns
         self._last_sample_ns = 0
         self._valid = False
+        self._offset_ms = 0.0  # the median, kept as samples come (the time-lag gate reads it per update)
         self.rtt_ns = 0
 
     def add_sample(self, sent_ns: int, server_ms: int, received_ns: int) -> None:
         midpoint_ms = (sent_ns + received_ns) / 2 / NS_PER_MS
         self._offsets.append(server_ms - midpoint_ms)
+        self._offset_ms = statistics.median(self._offsets)
         self.rtt_ns = received_ns - sent_ns
         self._last_sample_ns = received_ns
         self._valid = True
 
     @property
     def offset_ms(self) -> float:
-        return statistics.median(self._offsets) if self._offsets else 0.0
+        return self._offset_ms
 
     def now_ms(self) -> int:
         """Venue time now, in ms."""
@@ -74,4 +76,5 @@ class ServerClock:
     def invalidate(self) -> None:
         """A timestamp was rejected: drop the samples and measure again before the next request."""
         self._offsets.clear()
+        self._offset_ms = 0.0
         self._valid = False
