@@ -85,9 +85,10 @@ class Measure:
 
 
 def _time_ticks(worker: ClusterWorker) -> list[float]:
-    """How long each of the worker's cluster ticks took (a list the caller reads and clears)."""
+    """How long each of the worker's lease rounds took (a list the caller reads and clears): the
+    round that renews the leases, which must stay well under their time to live."""
     took: list[float] = []
-    tick = worker.tick
+    tick = worker._lease_round
 
     async def timed() -> None:
         began = time.monotonic()
@@ -96,7 +97,7 @@ def _time_ticks(worker: ClusterWorker) -> list[float]:
         finally:
             took.append(time.monotonic() - began)
 
-    worker.tick = timed  # type: ignore[method-assign]
+    worker._lease_round = timed  # type: ignore[method-assign]
     return took
 
 

@@ -164,7 +164,7 @@ def shard_throughput(tmp: Path) -> str:
              f"load average {load:.1f} at start)")
     header = ["run", "symbols per worker", "frames received/pushed", "frames/s total", "x 1 worker",
                   "frames/s per worker", "frames per worker CPU-s", "gaps+bad", "lease changes",
-                  "loop lag max ms", "cluster tick max s",
+                  "loop lag max ms", "lease round max s",
                   "kernel runs a frame", "pusher CPU-s / wall s", "every run's frames/s (lease changes)"]
     if WORKERS != (1, 2):
         return table(title, header, rows)

@@ -3,11 +3,15 @@
 Start-up (`arb.cluster.wiring` does it for `run --cluster`): `connect()` before the engine starts
 (NATS reachable, buckets bound, the cluster's trading state read and applied: a worker that starts
 while the cluster is HALTED starts HALTED), then `attach()` once the engine knows its symbols and
-balances. A background loop, once per tick (a fifth of a lease):
+balances. Two background loops, each once per tick (a fifth of a lease); the first runs on its own
+so that a long second round (many accounts, a reconciliation) never delays a lease renewal:
 
-1. our figures for the global limits, heartbeat and leases (`Leases.tick`): this worker's shard
-   of the symbols; the peers' figures (`arb.cluster.limits`); the venues' budget share among the
-   members (`arb.cluster.budgets`);
+1. leases: our figures for the global limits, heartbeat and leases (`Leases.tick`): this worker's
+   shard of the symbols; the peers' figures (`arb.cluster.limits`; the cluster's day loss at the
+   limit HALTs it); the venues' budget share among the members (`arb.cluster.budgets`);
+
+and, once the members are known:
+
 2. the trading state re-read (a missed broadcast is caught here);
 3. after a start or a NATS loss: the allocation confirmed from the ledger; otherwise fills settled;
 4. each account seeded if new, holdings of departed workers reclaimed, our holding moved toward an
@@ -35,7 +39,7 @@ import contextlib
 import enum
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from decimal import Decimal
 
 import nats.errors
@@ -129,6 +133,8 @@ class ClusterWorker:
         self._leases: Leases | None = None
         self._state: StateFollower | None = None
         self._loss_day: int | None = None  # the last UTC day whose loss HALT this worker saw to
+        self._first_round = asyncio.Event()  # the members are known (a share needs their number)
+        self._failed: set[str] = set()  # the loops whose last round failed (no confirmation meanwhile)
         self.events: EventPublisher | None = None
         self._loop: asyncio.Task[None] | None = None
         self._balance: Callable[[str, str], Decimal] | None = None
@@ -268,23 +274,47 @@ class ClusterWorker:
     # ------------------------------------------------------------------ the background loop
 
     async def _run(self) -> None:
+        """Two loops, each once per tick: the leases on their own (renewing them must not wait behind
+        a long ledger round: at 100 symbols a busy worker's rounds took longer than a lease's slack),
+        then state, settlement, allocation and reconciliation once the members are known."""
+        leases = asyncio.get_running_loop().create_task(self._run_leases(), name="cluster leases")
+        try:
+            await self._first_round.wait()
+            await self._every_tick(self._ledger_round, "ledger")
+        finally:
+            leases.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await leases
+
+    async def _run_leases(self) -> None:
+        await self._every_tick(self._lease_round, "lease")
+
+    async def _every_tick(self, round_: Callable[[], Awaitable[None]], what: str) -> None:
         while not self._left:
             began = time.monotonic()
             if self.connected:
                 try:
-                    await self.tick()
+                    await round_()
                 except (ClusterError, nats.errors.Error, TimeoutError) as exc:
                     self.tick_errors += 1
+                    self._failed.add(what)
                     self.confirmed = False
-                    log.warning("%s: cluster tick failed (%s): trading closed until one succeeds",
-                                self.worker, exc or type(exc).__name__)
+                    log.warning("%s: cluster %s round failed (%s): trading closed until one succeeds",
+                                self.worker, what, exc or type(exc).__name__)
+                else:
+                    self._failed.discard(what)
             self._report_state()
             self._tell_scope()
             await asyncio.sleep(max(0.0, self.settings.tick_s - (time.monotonic() - began)))
 
     async def tick(self) -> None:
-        """One round of leases, state, settlement and allocation (the loop calls it every tick)."""
-        assert self._leases is not None and self._ledger is not None and self._state is not None
+        """One round of each loop: leases, then state, settlement and allocation."""
+        await self._lease_round()
+        await self._ledger_round()
+
+    async def _lease_round(self) -> None:
+        """Our figures, heartbeat and leases, the peers' figures, the members and their budget share."""
+        assert self._leases is not None and self._state is not None
         if self.limits is not None:  # before the heartbeat: a member's figures are never missing
             await self.limits.publish()
         await self._leases.tick()
@@ -299,6 +329,12 @@ class ClusterWorker:
         self.members = self._leases.members
         if self.shared is not None:
             self.shared.set_members(len(self.members))
+        self._first_round.set()
+
+    async def _ledger_round(self) -> None:
+        """The trading state re-read, fills settled (or the allocation confirmed), each account's
+        share, reconciliation; confirms the allocation when it and the last lease round succeeded."""
+        assert self._ledger is not None and self._state is not None and self._leases is not None
         await self._state.refresh()
         if not self.confirmed:
             await self._forget_counted()
@@ -309,7 +345,7 @@ class ClusterWorker:
         # assets, one by one took longer than a lease on a busy worker, whose leases then expired)
         await all_of(self._share(key) for key in self.keys)
         await self._reconcile()
-        if not self.confirmed and self.connected:
+        if not self.confirmed and self.connected and not self._failed:
             self.confirmed = True
             log.info("%s: allocation confirmed; members %s; owns %d of %d symbols", self.worker,
                      self.members, len(self.owned), len(self._leases.symbols))
