@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 from nats.aio.client import Client
 
-from arb.cluster.conn import connect, open_buckets
-from arb.cluster.leases import Leases, owner_of
+from arb.cluster.conn import ClusterSettings, connect, open_buckets
+from arb.cluster.leases import LeaseEvent, Leases, owner_of
+from arb.cluster.ledger import Ledger
 from arb.cluster.server import NatsServer
+from arb.cluster.worker import ClusterWorker
+from tests.cluster.test_gate import BTC, ETH, _confirmed, _risk
 
 LEASE_S = 2.0
 TICK_S = LEASE_S / 5
@@ -81,3 +85,29 @@ async def test_each_symbol_has_one_owner_and_a_dead_workers_symbols_move_within_
     finally:
         for nc in conns:
             await nc.close()
+
+
+async def test_a_slow_ledger_round_does_not_delay_lease_renewals(
+        nats_server: NatsServer, tmp_path: Path) -> None:
+    """Settling the ledger takes two lease periods on this worker (a busy worker with many accounts,
+    a slow NATS): its leases are still renewed every tick by their own loop, none is lost."""
+    lease_s = 1.0
+    worker = ClusterWorker(ClusterSettings(nats_server.url, "w1", lease_s=lease_s), _risk(tmp_path))
+    settle = worker.allocation.settle
+
+    async def slow_settle(ledger: Ledger) -> None:
+        await asyncio.sleep(2 * lease_s)
+        await settle(ledger)
+
+    try:
+        await worker.connect()
+        worker.attach([BTC, ETH], ["binance", "mexc"], worker.risk.available)
+        await _confirmed(worker)
+        worker.allocation.settle = slow_settle  # type: ignore[method-assign]
+        began = time.monotonic()
+        while time.monotonic() - began < 4 * lease_s:  # two slow rounds at least
+            await asyncio.sleep(0.05)
+        assert worker.owned == {BTC, ETH}
+        assert [e for _, _, e in worker.lease_events] == [LeaseEvent.ACQUIRED] * 2, worker.lease_events
+    finally:
+        await worker.stop()
