@@ -32,13 +32,13 @@ from arb.obs import loop
 from arb.sim.accounts import SIM_KEY, SIM_PASSPHRASE, SIM_SECRET
 from arb.sim.server import DIALECTS, SimExchange, parse_sim_urls
 from arb.venues.base import PrivateExchangeInterface, depth_update
+from arb.venues.ccxt import PREFIX as CCXT_PREFIX
 from arb.venues.registry import VENUES, make_private, make_public, make_stream, venue_spec
 
 SYMBOLS = (Symbol("BTC", "USDT"), Symbol("ETH", "USDT"))
 SYMBOL = SYMBOLS[0]
 SIM_CREDENTIALS = (SIM_KEY, SIM_SECRET, SIM_PASSPHRASE)  # the simulator's funded account
 CHECK_COUNT = 9
-CCXT_PREFIX = "ccxt:"
 
 
 def sim_dialect(exchange: str) -> str:

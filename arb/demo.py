@@ -31,6 +31,7 @@ from arb.obs import loop
 from arb.sim.accounts import SIM_KEY, SIM_PASSPHRASE, SIM_SECRET
 from arb.sim.server import DIALECTS, SimExchange
 from arb.sim.universe import SimUniverse
+from arb.venues.ccxt import PREFIX as CCXT_PREFIX
 from arb.venues.registry import VENUES, venue_spec
 
 PIPED_EVERY_S = 5
@@ -43,7 +44,6 @@ OUTCOME_WORDS = {  # Outcome.status in a trader's words
 }
 
 
-CCXT_PREFIX = "ccxt:"
 
 
 class DemoVenue(NamedTuple):

@@ -40,6 +40,7 @@ from arb.cli.common import (
     since_flag,
     symbol_text,
     universe_flag,
+    venue_or_ccxt,
 )
 from arb.cli.common import (
     fail as _fail,
@@ -197,14 +198,6 @@ def _check(args: argparse.Namespace) -> int:
     return check_main(args.venue, args.live, args.json, sim_url=args.sim_url, use_uvloop=args.use_uvloop)
 
 
-def _check_venue(text: str) -> str:
-    """A registry venue, or ``ccxt:ID`` (checked when the command runs: a bad id exits 2 naming it)."""
-    if text in VENUES or (text.startswith("ccxt:") and len(text) > len("ccxt:")):
-        return text
-    raise argparse.ArgumentTypeError(f"expected one of {', '.join(VENUES)} or ccxt:ID "
-                                     "(`arb-engine venues` lists the ccxt ids)")
-
-
 def _venues(args: argparse.Namespace) -> int:
     from arb.venues.ccxt.catalogue import rows, table
 
@@ -221,7 +214,7 @@ def _add_venues(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("check", help="run the conformance checks for a venue (simulator or --live)")
-    parser.add_argument("venue", type=_check_venue, metavar="VENUE",
+    parser.add_argument("venue", type=venue_or_ccxt, metavar="VENUE",
                         help=f"{', '.join(VENUES)}, or ccxt:ID for a ccxt exchange through the bridge")
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--live", action="store_true", help="the real venue (keys from the environment)")

@@ -11,6 +11,7 @@ from arb.errors import ArbError
 from arb.model import Symbol
 from arb.sim.server import DIALECTS
 from arb.sim.universe import SimUniverse, large_universe
+from arb.venues.ccxt import PREFIX as CCXT_PREFIX
 from arb.venues.registry import VENUES
 
 Handler = Callable[[argparse.Namespace], int]
@@ -85,6 +86,14 @@ def port_number(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"a port is 0-65535 (0: any free port), got {value}")
     return value
+
+
+def venue_or_ccxt(text: str) -> str:
+    """A registry venue, or ``ccxt:ID`` (checked when the command runs: a bad id exits 2 naming it)."""
+    if text in VENUES or (text.startswith(CCXT_PREFIX) and len(text) > len(CCXT_PREFIX)):
+        return text
+    raise argparse.ArgumentTypeError(f"expected one of {', '.join(VENUES)} or ccxt:ID "
+                                     "(`arb-engine venues` lists the ccxt ids)")
 
 
 def symbol_text(text: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from arb.cli.common import (
@@ -17,6 +18,7 @@ from arb.cli.common import (
     since_flag,
     symbol_text,
     universe_flag,
+    venue_or_ccxt,
 )
 from arb.cli.common import (
     fail as _fail,
@@ -26,6 +28,7 @@ from arb.config import (
 )
 from arb.errors import ConfigError, ExchangeUnavailableError
 from arb.model import Symbol
+from arb.venues.ccxt import PREFIX as CCXT_PREFIX
 from arb.venues.registry import VENUES
 
 
@@ -91,13 +94,31 @@ def _add_sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(handler=_sim)
 
 
+def venue_tables(arguments: Sequence[str], *, sim: bool) -> dict[str, dict[str, str]]:
+    """Config tables of `symbols --venues`: a registry venue's is empty; ``ccxt:ID`` is driven by the
+    bridge, named ID (with `sim`: named after the simulator dialect that speaks it, as in `demo`)."""
+    from arb.demo import demo_venues
+
+    if sim:
+        return {v.name: {"driver": "ccxt", "exchange": v.exchange} if v.exchange else {}
+                for v in demo_venues(arguments)}
+    tables: dict[str, dict[str, str]] = {}
+    for argument in dict.fromkeys(arguments):
+        exchange = argument.removeprefix(CCXT_PREFIX)
+        tables[exchange] = {"driver": "ccxt", "exchange": exchange} if exchange != argument else {}
+    return tables
+
+
 def _symbols(args: argparse.Namespace) -> int:
     from arb.config import default_config
     from arb.obs.loop import run
     from arb.ops.symbols import show
 
-    venues = list(dict.fromkeys(args.venues or (simulated_venues() if args.sim else list(VENUES))))
-    config = load_config(args.config) if args.config else default_config(symbols="auto", venues=venues)
+    if args.config:
+        config = load_config(args.config)
+    else:
+        venues = args.venues or (simulated_venues() if args.sim else list(VENUES))
+        config = default_config(symbols="auto", venues=venue_tables(venues, sim=args.sim))
     universe = sim_universe(args.universe, list(config.enabled_venues))
     shown = show(config, dropped=args.all, json=args.json, sim=universe, use_sim=args.sim)
     return run(shown, args.use_uvloop)
@@ -107,8 +128,10 @@ def _add_symbols(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     parser = sub.add_parser("symbols", help="the pairs symbols = \"auto\" trades: per venue 24 h volume, "
                                             "transfer status, and why the others are dropped")
     parser.add_argument("--config", help="config file (its venues and [universe] filters)")
-    parser.add_argument("--venues", nargs="+", choices=list(VENUES), help="without --config (default: all)")
-    parser.add_argument("--sim", action="store_true", help="against the in-process loopback simulator")
+    parser.add_argument("--venues", nargs="+", type=venue_or_ccxt, metavar="VENUE",
+                        help=f"without --config: {', '.join(VENUES)} or ccxt:ID (default: the {len(VENUES)})")
+    parser.add_argument("--sim", action="store_true", help="against the in-process loopback simulator "
+                                                           "(ccxt:ID through the dialect that speaks it)")
     universe_flag(parser)
     parser.add_argument("--all", action="store_true", help="also list the dropped pairs and why")
     parser.add_argument("--json", action="store_true", help="JSON output")

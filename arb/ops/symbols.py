@@ -24,7 +24,7 @@ from arb.sim.server import SimExchange
 from arb.sim.universe import SimUniverse
 from arb.universe import DROP_TEXT, TRANSFERS_TEXT, Drop, Listing, Pair, Transfers, Universe, discover
 from arb.venues.base import PrivateExchangeInterface
-from arb.venues.registry import VENUES, make_private, make_public, venue_specs
+from arb.venues.registry import make_private, make_public, venue_specs
 
 
 def _volume(value: float | None) -> str:
@@ -118,7 +118,8 @@ async def show(config: Config, *, out: TextIO | None = None, dropped: bool = Fal
         name: make_private(name, cfg, keys[name], limiter=publics[name].limiter)
         for name, cfg in venues.items() if name in keys}
     try:
-        aliases: Mapping[str, Mapping[str, str]] = {n: VENUES[n].aliases for n in publics if n in VENUES}
+        # a bridged venue's codes are ccxt's common ones already: its spec has no aliases
+        aliases: Mapping[str, Mapping[str, str]] = {n: s.aliases for n, s in venue_specs(venues).items()}
         universe = await discover(publics, config.universe, signed=signed, aliases=aliases)
     finally:
         for public in publics.values():

@@ -15,8 +15,10 @@ answer only acknowledges ``{orderId, orderLinkId}``), ``POST /v5/order/cancel`` 
 ``orderLinkId``; unknown or finished: ``170213``), ``GET /v5/order/realtime`` (open orders; with an id,
 that order whatever its state; ``openOnly=1``: finished ones), ``GET /v5/order/history`` (finished,
 ``orderStatus`` filter, 7-day ``startTime``/``endTime``), ``GET /v5/execution/list``, ``GET
-/v5/account/wallet-balance?accountType=UNIFIED``, ``GET /v5/account/fee-rate`` and ``GET
-/v5/asset/coin/query-info`` (transfer status per chain, `arb.sim.transfers`). Lists are newest
+/v5/account/wallet-balance?accountType=UNIFIED``, ``GET /v5/account/fee-rate``, ``GET
+/v5/asset/coin/query-info`` (transfer status per chain, `arb.sim.transfers`), ``GET /v5/user/query-api``
+and ``GET /v5/account/info`` (a unified trading account: what ccxt's bybit asks before it trades).
+Lists are newest
 first and page with ``cursor`` / ``nextPageCursor``.
 
 Fees follow the fact sheet's spot rule (§2.3, positive rates): a Buy pays in the base coin
@@ -32,6 +34,7 @@ import hashlib
 import hmac
 import itertools
 import re
+import zlib
 from collections.abc import Callable, Mapping
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any, Final
@@ -151,6 +154,8 @@ class BybitPrivateApi:
         r.add_get("/v5/account/wallet-balance", self._signed(self._wallet, categorised=False))
         r.add_get("/v5/account/fee-rate", self._signed(self._fee_rate))
         r.add_get("/v5/asset/coin/query-info", self._signed(self._coin_info, categorised=False))
+        r.add_get("/v5/user/query-api", self._signed(self._key_info, categorised=False))
+        r.add_get("/v5/account/info", self._signed(self._account_info, categorised=False))
 
     def _signed(self, handler: Callable[[web.Request, str, Mapping[str, Any]], Any],
                 categorised: bool = True) -> Handler:
@@ -526,3 +531,22 @@ class BybitPrivateApi:
 
     async def _coin_info(self, request: web.Request, account: str, q: Mapping[str, Any]) -> web.Response:
         return ok(bybit_coins(self.market, NAME, str(q.get("coin", ""))), self._clock_ms)
+
+    async def _key_info(self, request: web.Request, account: str, q: Mapping[str, Any]) -> web.Response:
+        """The calling key's own record (Bybit docs, user/apikey-info): a master account's read-write
+        key for spot trading on a unified trading account (``uta`` 1, ``unified`` 0), no IP binding."""
+        key = request.headers.get("X-BAPI-API-KEY", "")
+        return ok({"id": str(zlib.crc32(key.encode()) % 10**8), "note": "simulator", "apiKey": key,
+                   "readOnly": 0, "secret": "",
+                   "permissions": {"Spot": ["SpotTrade"], "Wallet": ["AccountTransfer"]},
+                   "ips": ["*"], "type": 1, "deadlineDay": -1, "expiredAt": "", "createdAt": "",
+                   "unified": 0, "uta": 1, "userID": 1, "inviterID": 0, "vipLevel": "No VIP",
+                   "mktMakerLevel": "0", "affiliateID": 0, "rsaPublicKey": "", "isMaster": True},
+                  self._clock_ms)
+
+    async def _account_info(self, request: web.Request, account: str, q: Mapping[str, Any]) -> web.Response:
+        """The account's margin settings (Bybit docs, account/account-info): a unified trading account
+        (``unifiedMarginStatus`` 5: UTA 2.0) in regular margin mode."""
+        return ok({"marginMode": "REGULAR_MARGIN", "updatedTime": str(self._clock_ms()),
+                   "unifiedMarginStatus": 5, "dcpStatus": "OFF", "timeWindow": 10, "smpGroup": 0,
+                   "isMasterTrader": False, "spotHedgingStatus": "OFF"}, self._clock_ms)

@@ -108,3 +108,16 @@ async def test_symbols_without_keys_says_so(tmp_path: Path, capsys: pytest.Captu
     lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
     assert "FIL withdrawals off" not in lines["FIL/USDT"]  # unknown, not shown open-or-closed as read
     assert "GAS withdrawals off (transfers suspended)" in lines["GAS/USDT"]
+
+
+def test_symbols_through_ccxt_finds_what_the_native_venues_find(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--venues ccxt:okx ccxt:bybit`: ccxt's own classes against the simulator's OKX and Bybit
+    dialects pick the same pairs on the same venues as arb's native connectors do."""
+    def chosen(*venues: str) -> dict[str, list[str]]:
+        assert main(["symbols", "--sim", "--universe", "large", "--venues", *venues, "--json"]) == 0
+        found = json.loads(capsys.readouterr().out)
+        return {c["symbol"]: c["venues"] for c in found["chosen"]}
+
+    native = chosen("gateio", "okx", "bybit")
+    assert len(native) >= 10 and any({"okx", "bybit"} <= set(v) for v in native.values())
+    assert chosen("gateio", "ccxt:okx", "ccxt:bybit") == native

@@ -39,6 +39,7 @@ from arb.venues.errors import classifier
 from arb.venues.spec import BookRule, VenueSpec
 
 DRIVER: Final = "ccxt"
+PREFIX: Final = "ccxt:"  # a venue argument naming ccxt exchange ID: ``ccxt:ID`` (check, demo, symbols)
 SNAPSHOT_LIMIT: Final = 100  # levels asked of a REST snapshot when a book resyncs
 
 

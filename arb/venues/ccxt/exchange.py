@@ -153,17 +153,35 @@ def _present(exchange: str) -> set[str]:
 
 
 def api_urls(exchange: str) -> list[str]:
-    """Every URL of ccxt's ``urls['api']`` tree for `exchange`."""
+    """Every URL of ccxt's ``urls['api']`` tree for `exchange`, its ``{hostname}`` placeholder filled
+    with the class's hostname (OKX: ``https://{hostname}``, Bybit: ``https://api.{hostname}``)."""
     def flat(node: Any) -> list[str]:
         if isinstance(node, dict):
             return [u for value in node.values() for u in flat(value)]
         return [node] if isinstance(node, str) else []
 
-    return flat(_describe(exchange_class(exchange)).get("urls", {}).get("api"))
+    described = _describe(exchange_class(exchange))
+    hostname = described.get("hostname")
+    urls = flat(described.get("urls", {}).get("api"))
+    return [url.replace("{hostname}", hostname) for url in urls] if isinstance(hostname, str) else urls
 
 
 def api_hosts(exchange: str) -> set[str]:
     return {host for url in api_urls(exchange) if (host := urlsplit(url).hostname)}
+
+
+# ccxt.pro classes whose websocket trades keep the venue's own fee sign where ccxt's unified one is
+# positive = paid: okx's `order_to_trade` (its ``watch_my_trades``, built from ``orders`` pushes)
+# copies ``fillFee`` as is, and OKX prints a charge negative (its REST `parse_trade` negates it).
+# Keyed by the class that defines the method, so myokx / okxus follow okx.
+WS_FEE_NEGATED: Final = frozenset({"okx"})
+
+
+def ws_fee_sign(client: Any) -> int:
+    """-1 when `client`'s websocket trades carry the fee with the venue's sign (`WS_FEE_NEGATED`)."""
+    method = getattr(type(client), "order_to_trade", None)
+    defined_by = method.__qualname__.split(".")[0] if method is not None else ""
+    return -1 if defined_by in WS_FEE_NEGATED else 1
 
 
 def transfer_source(client: Any) -> TransferSource:
@@ -201,6 +219,11 @@ def _spot_only(options: dict[str, Any]) -> None:
     options["defaultType"] = "spot"
     options["fetchMargins"] = False
     options["warnOnFetchOpenOrdersWithoutSymbol"] = False
+    # arb asks about its own orders of the last minutes: ccxt's bybit refuses ``fetch_order`` until told
+    # that the venue keeps only the last 500 (``/v5/order/realtime``); enough for that
+    fetch_order = options.get("fetchOrder")
+    if fetch_order is None or isinstance(fetch_order, dict):
+        options["fetchOrder"] = {**(fetch_order or {}), "acknowledged": True}
     current = options.get("fetchMarkets")
     if isinstance(current, dict) and isinstance(current.get("types"), list):
         options["fetchMarkets"] = {**current, "types": ["spot"]}

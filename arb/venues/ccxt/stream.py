@@ -35,11 +35,14 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from functools import partial
 from typing import Any, Final
 
+import msgspec
+
 from arb.config import MARKET_DATA_PRESET, RequestConfig
 from arb.model import AssetBalance, Order, Symbol
 from arb.net.ws import WsStats
 from arb.venues.base import BaseWebSocketInterface, StreamHandlers, depth_update
 from arb.venues.ccxt import convert, feed
+from arb.venues.ccxt import exchange as ex
 from arb.venues.ccxt.exchange import scrub
 from arb.venues.ccxt.private import CcxtPrivate
 from arb.venues.ccxt.public import CcxtConnector
@@ -412,10 +415,12 @@ class CcxtStream(BaseWebSocketInterface):
     def _on_trades(self, rows: list[dict[str, Any]]) -> None:
         assert self.private is not None
         now = self._clock()
+        sign = ex.ws_fee_sign(self.private.client)
         for raw in rows:
             symbol = self._symbol(raw)
             if symbol is not None:
-                self.handlers.on_fill(convert.fill(self.venue, symbol, raw, self.private.caller_id(raw), now))
+                fill = convert.fill(self.venue, symbol, raw, self.private.caller_id(raw), now)
+                self.handlers.on_fill(fill if sign > 0 else msgspec.structs.replace(fill, fee=-fill.fee))
 
     def _on_balance(self, raw: dict[str, Any]) -> None:
         for asset, balance in convert.balances(raw).items():

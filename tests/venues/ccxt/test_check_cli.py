@@ -17,7 +17,7 @@ CHECKS = ("symbols load", "snapshot + stream -> SYNCED", "forced gap resyncs onl
           "error body -> typed exception", "bad key -> AuthenticationError")
 
 
-@pytest.mark.parametrize("exchange", ["binance", "gate", "mexc"])
+@pytest.mark.parametrize("exchange", ["binance", "gate", "mexc", "okx", "bybit"])
 def test_check_through_the_bridge_passes_every_check(exchange: str,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", f"ccxt:{exchange}", "--json"]) == 0

@@ -1,8 +1,9 @@
-"""`arb-engine demo --venues ccxt:binance gateio mexc`: the demo with one venue bridged through ccxt.
+"""`arb-engine demo --venues ccxt:binance gateio mexc` (and `ccxt:okx ccxt:bybit binance`): the demo with
+venues bridged through ccxt.
 
 Driven through the CLI as a user types it. The simulator and the engine the demo builds are captured
-(the test wraps their constructors): the engine really drove Binance through ccxt's own class, trades
-with a filled Binance leg happened, and the journal agrees with the simulator's ledger on every
+(the test wraps their constructors): the engine really drove each bridged venue through ccxt's own
+class, trades with a filled leg there happened, and the journal agrees with the simulator's ledger on every
 venue (each order the simulator saw was sent once and the journal holds its fill; each venue's
 balances moved by exactly what the journaled fills imply).
 """
@@ -27,7 +28,6 @@ from arb.sim.accounts import FUNDING
 from arb.sim.server import SimExchange
 from arb.venues.ccxt import CcxtPrivate, CcxtPublic, CcxtStream
 
-VENUES = ("binance", "gateio", "mexc")
 DURATION_S = 20  # a handful of trades on the shared 2-core machine
 
 
@@ -41,16 +41,22 @@ async def _journal_fills(path: Path) -> tuple[list[Fill], dict[str, Decimal]]:
         await journal.close()
 
 
-def _binance_filled_legs(journal: Path) -> int:
-    """Arbitrage legs (not residual closes) on Binance that filled something."""
+def _filled_legs(journal: Path, venue: str) -> int:
+    """Arbitrage legs (not residual closes) on `venue` that filled something."""
     with sqlite3.connect(journal) as db:
-        (count,) = db.execute("SELECT COUNT(*) FROM orders WHERE venue = 'binance' AND leg IN ('buy', 'sell')"
-                              " AND CAST(filled_qty AS REAL) > 0").fetchone()
+        (count,) = db.execute("SELECT COUNT(*) FROM orders WHERE venue = ? AND leg IN ('buy', 'sell')"
+                              " AND CAST(filled_qty AS REAL) > 0", (venue,)).fetchone()
     return int(count)
 
 
-def test_demo_trades_with_binance_bridged_through_ccxt(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(("bridged", "native"), [
+    (("binance",), ("gateio", "mexc")),
+    (("okx", "bybit"), ("binance",)),  # ccxt's okx and bybit against the simulator's OKX and Bybit
+], ids=["binance", "okx+bybit"])
+def test_demo_trades_with_venues_bridged_through_ccxt(
+        bridged: tuple[str, ...], native: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    venues = (*bridged, *native)
     sims: list[SimExchange] = []
     engines: list[Engine] = []
 
@@ -64,25 +70,29 @@ def test_demo_trades_with_binance_bridged_through_ccxt(
 
     monkeypatch.setattr(demo, "SimExchange", sim)
     monkeypatch.setattr(demo, "Engine", engine)
-    assert main(["demo", "--venues", "ccxt:binance", "gateio", "mexc", "--duration", str(DURATION_S),
+    assert main(["demo", "--venues", *(f"ccxt:{v}" for v in bridged), *native, "--duration", str(DURATION_S),
                  "--symbols", "BTC/USDT", "ETH/USDT", "--data-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "simulated binance: rest=http://127.0.0.1:" in out and "(driven through ccxt's binance)" in out
-    assert "books synced                  6/6" in out
+    for venue in bridged:
+        assert f"simulated {venue}: rest=http://127.0.0.1:" in out
+        assert f"(driven through ccxt's {venue})" in out
+    assert f"books synced                  {2 * len(venues)}/{2 * len(venues)}" in out
 
     (running,) = engines
-    assert isinstance(running.privates["binance"], CcxtPrivate)
-    assert isinstance(running.streams["binance"], CcxtStream)
-    assert isinstance(running.publics["binance"], CcxtPublic)
-    assert not any(isinstance(running.privates[v], CcxtPrivate) for v in ("gateio", "mexc"))
-    assert running.streams["binance"].books.updates > 0  # type: ignore[attr-defined]
+    for venue in bridged:
+        assert isinstance(running.privates[venue], CcxtPrivate)
+        assert isinstance(running.streams[venue], CcxtStream)
+        assert isinstance(running.publics[venue], CcxtPublic)
+        assert running.streams[venue].books.updates > 0  # type: ignore[attr-defined]
+    assert not any(isinstance(running.privates[v], CcxtPrivate) for v in native)
 
     journal = tmp_path / "journal.sqlite"
-    assert _binance_filled_legs(journal) > 0
-    (simulated,) = sims
     fills, filled = asyncio.run(_journal_fills(journal))
-    assert "binance" in {f.venue for f in fills}
-    for venue in VENUES:
+    for venue in bridged:
+        assert _filled_legs(journal, venue) > 0, venue
+        assert venue in {f.venue for f in fills}
+    (simulated,) = sims
+    for venue in venues:
         dialect: Any = simulated.dialects[venue]
         seen = list(dialect.matching.orders.values())
         assert len({o.client_id for o in seen}) == len(seen), venue  # never sent twice
