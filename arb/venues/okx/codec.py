@@ -13,6 +13,7 @@ orders, fills, balances, fee rates and the private pushes are in `orders`.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from functools import partial
@@ -21,6 +22,7 @@ from typing import Any, Final
 
 import msgspec
 
+from arb._core.book import split_checked_levels
 from arb.errors import DecodeError, ExchangeError, ExchangeUnavailableError, OrderOutcomeUnknownError
 from arb.model import (
     Kline,
@@ -437,7 +439,22 @@ class BookDataMsg(msgspec.Struct):
     seqId: int | None = None
 
 
+class BookNumbersMsg(msgspec.Struct):
+    """A ``books`` push item with its levels as numbers (msgspec converts the strings in C, strict=False):
+    the stream's fast path, for books whose pushes carry checksum 0. Every element of a level is
+    converted (``["30000.2", "0.4", "0", "1"]`` -> ``[30000.2, 0.4, 0.0, 1.0]``); only the first two
+    are used."""
+
+    asks: list[list[float]] = []
+    bids: list[list[float]] = []
+    ts: int = 0
+    checksum: int = 0
+    prevSeqId: int | None = None
+    seqId: int | None = None
+
+
 _BOOK_DATA: Final = msgspec.json.Decoder(list[BookDataMsg], strict=False)
+_BOOK_NUMBERS: Final = msgspec.json.Decoder(list[BookNumbersMsg], strict=False)
 
 
 @guarded(c.VENUE, "books push")
@@ -452,6 +469,19 @@ def decode_books(data: bytes | msgspec.Raw) -> list[BookDataMsg]:
             if len(row) < 2:
                 raise ValueError(f"ask level {row} has no size")
     return items  # type: ignore[no-any-return]
+
+
+def decode_book_numbers(data: bytes | msgspec.Raw) -> list[BookNumbersMsg]:
+    """The ``data`` of a ``books`` push with numeric levels (`BookNumbersMsg`); malformed data is a
+    `DecodeError` (the levels' own checks are `buffers`')."""
+    return _decode(_BOOK_NUMBERS, data, "books push")  # type: ignore[no-any-return]
+
+
+@guarded(c.VENUE, "books levels")
+def buffers(rows: list[list[float]]) -> tuple[array[float], array[float]]:
+    """Numeric levels -> ``(prices, sizes)`` double buffers, refusing what no book holds (a price not
+    finite and > 0, a size not finite and >= 0, a level without a size), as `levels` does."""
+    return split_checked_levels(rows)
 
 
 @guarded(c.VENUE, "trades push")
