@@ -443,28 +443,3 @@ def split_levels(list levels):
         prices.data.as_doubles[i] = level[0]
         sizes.data.as_doubles[i] = level[1]
     return prices, sizes
-
-
-@cython.boundscheck(True)
-@cython.wraparound(False)
-def split_checked_levels(list levels):
-    """`split_levels`, refusing what no book holds: a price that is not finite and > 0 or a size that
-    is not finite and >= 0 is a `ValueError` (a venue whose stream keeps its own copy of the book
-    checks here, before the copy could take a NaN key)."""
-    cdef Py_ssize_t n = len(levels), i
-    cdef array prices = clone(_DOUBLES, n, False)
-    cdef array sizes = clone(_DOUBLES, n, False)
-    cdef object level
-    cdef double price, size
-    for i in range(n):
-        level = levels[i]
-        if len(level) < 2:
-            raise ValueError(f"level {i} has {len(level)} fields, expected (price, size)")
-        price = level[0]
-        size = level[1]
-        if _bad_level(price, size):
-            raise ValueError(f"level {i} ({price!r}, {size!r}): price must be finite and > 0, size finite "
-                             "and >= 0")
-        prices.data.as_doubles[i] = price
-        sizes.data.as_doubles[i] = size
-    return prices, sizes

@@ -53,7 +53,7 @@ def _okx_books(b: bytes) -> list[Any]:
 
 def _okx_book_numbers(b: bytes) -> list[Any]:
     """A ``books`` push's data decoded as numbers, to the buffers the stream hands on (checksum 0)."""
-    return [(ok.buffers(item.bids), ok.buffers(item.asks)) for item in ok.decode_book_numbers(b)]
+    return [ok.book_buffers(item) for item in ok.decode_book_numbers(b)]
 
 
 TARGETS: dict[str, Callable[[bytes], Any]] = {

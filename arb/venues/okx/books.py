@@ -1,10 +1,10 @@
 """The OKX ``books`` channel's local state per instrument (`BookState`): the seqId chain, and the book
 the chain is applied to, kept in one of two modes.
 
-- FAST (every book starts here; OKX's pushes carry checksum 0 since 2026-06-23): the levels arrive
-  as numbers (`codec.BookNumbersMsg`, converted in C) and are applied to a numeric copy of the book
-  (an `L2Book`), which only a sequence reset reads (to hand the whole book on). No price or size
-  text is kept.
+- FAST (every book starts here; OKX's pushes carry checksum 0 since 2026-06-23): each side's levels
+  are read from the raw JSON straight into double buffers (`codec.BookNumbersMsg`, `codec.book_buffers`,
+  `arb._core.jsonlevels`) and applied to a numeric copy of the book (an `L2Book`), which only a
+  sequence reset reads (to hand the whole book on). No price or size text is kept.
 - EXACT (a snapshot that carries a non-zero checksum: feeds before 2026-06-23, replays of old
   captures, the simulator by default): the exact price and size strings, sorted, which the CRC32 of
   every push is verified over (fact sheet §1.9).
@@ -19,7 +19,6 @@ snapshot, carrying a checksum, starts EXACT mode.
 from __future__ import annotations
 
 import zlib
-from array import array
 from bisect import bisect_left, insort
 from collections.abc import Iterator, Sequence
 from enum import IntEnum
@@ -32,7 +31,7 @@ from arb.venues.base import guarded
 from arb.venues.okx import codec
 from arb.venues.okx import constants as c
 
-Buffers = tuple["array[float]", "array[float]"]  # (prices, sizes) of one side, as the codec gives them
+Buffers = codec.LevelBuffers  # (prices, sizes) of one side, as the codec gives them
 Levels = list[tuple[float, float]]
 
 
@@ -279,6 +278,6 @@ def text_levels(item: codec.BookDataMsg) -> tuple[Levels, Levels]:
 def item_buffers(item: Item) -> tuple[Buffers, Buffers]:
     """An item's levels as double buffers, converted and checked by the path it was decoded on."""
     if isinstance(item, codec.BookNumbersMsg):
-        return codec.buffers(item.bids), codec.buffers(item.asks)
+        return codec.book_buffers(item)
     bids, asks = text_levels(item)
     return split_levels(bids), split_levels(asks)

@@ -22,7 +22,7 @@ from typing import Any, Final
 
 import msgspec
 
-from arb._core.book import split_checked_levels
+from arb._core.jsonlevels import read_levels
 from arb.errors import DecodeError, ExchangeError, ExchangeUnavailableError, OrderOutcomeUnknownError
 from arb.model import (
     Kline,
@@ -440,13 +440,12 @@ class BookDataMsg(msgspec.Struct):
 
 
 class BookNumbersMsg(msgspec.Struct):
-    """A ``books`` push item with its levels as numbers (msgspec converts the strings in C, strict=False):
-    the stream's fast path, for books whose pushes carry checksum 0. Every element of a level is
-    converted (``["30000.2", "0.4", "0", "1"]`` -> ``[30000.2, 0.4, 0.0, 1.0]``); only the first two
-    are used."""
+    """A ``books`` push item whose levels are read as numbers: the stream's fast path, for books whose
+    pushes carry checksum 0. Each side stays raw JSON (checked as JSON by msgspec) until `buffers`
+    reads it straight into double buffers (`arb._core.jsonlevels`): no Python object per level."""
 
-    asks: list[list[float]] = []
-    bids: list[list[float]] = []
+    asks: msgspec.Raw = msgspec.Raw(b"[]")
+    bids: msgspec.Raw = msgspec.Raw(b"[]")
     ts: int = 0
     checksum: int = 0
     prevSeqId: int | None = None
@@ -454,6 +453,7 @@ class BookNumbersMsg(msgspec.Struct):
 
 
 _BOOK_DATA: Final = msgspec.json.Decoder(list[BookDataMsg], strict=False)
+LevelBuffers = tuple["array[float]", "array[float]"]  # one side's (prices, sizes) double buffers
 _BOOK_NUMBERS: Final = msgspec.json.Decoder(list[BookNumbersMsg], strict=False)
 
 
@@ -478,10 +478,12 @@ def decode_book_numbers(data: bytes | msgspec.Raw) -> list[BookNumbersMsg]:
 
 
 @guarded(c.VENUE, "books levels")
-def buffers(rows: list[list[float]]) -> tuple[array[float], array[float]]:
-    """Numeric levels -> ``(prices, sizes)`` double buffers, refusing what no book holds (a price not
-    finite and > 0, a size not finite and >= 0, a level without a size), as `levels` does."""
-    return split_checked_levels(rows)
+def book_buffers(item: BookNumbersMsg) -> tuple[LevelBuffers, LevelBuffers]:
+    """An item's raw levels ``[["30000.1", "0.5", "0", "2"], ...]`` -> ``(prices, sizes)`` double buffers
+    of the bids and of the asks, refusing what no book holds (a price not finite and > 0, a size not
+    finite and >= 0, a level without a size, a number spelt other than as a plain decimal), as
+    `levels` does."""
+    return read_levels(item.bids), read_levels(item.asks)
 
 
 @guarded(c.VENUE, "trades push")

@@ -7,8 +7,8 @@ counts as acknowledged once every arg is. The keep-alive is the literal text ``p
 
 ``books`` needs no REST snapshot: the first push is one (``prevSeqId`` -1) and replaces the book;
 updates chain by ``prevSeqId`` == the previous ``seqId`` (`BookState`, `arb.venues.okx.books`). Pushes
-with checksum 0 (OKX's value since 2026-06-23) are decoded straight to numbers and no price or size
-text is kept; only a book whose snapshot carries a non-zero checksum keeps the exact strings the
+with checksum 0 (OKX's value since 2026-06-23) are read straight into double buffers and no price or
+size text is kept; only a book whose snapshot carries a non-zero checksum keeps the exact strings the
 checksum is verified over (EXACT mode), until a push with checksum 0 comes. What goes to the engine's
 `BookStore`: a snapshot as a `DepthUpdate` flagged ``is_snapshot`` with ids (seqId, seqId); an update as
 (prevSeqId + 1, seqId), so the store's contiguity check is OKX's chain check and a broken chain is a

@@ -116,8 +116,8 @@ def test_every_books_sample_decodes_to_the_same_levels_as_numbers(samples_dir: P
     for frame in frames:
         data = codec.decode_ws(json.dumps(frame)).data
         for fast, text in zip(codec.decode_book_numbers(data), codec.decode_books(data), strict=True):
-            for numbers, strings in ((fast.bids, text.bids), (fast.asks, text.asks)):
-                prices, sizes = codec.buffers(numbers)
+            sides = codec.book_buffers(fast)
+            for (prices, sizes), strings in zip(sides, (text.bids, text.asks), strict=True):
                 assert list(zip(prices, sizes, strict=True)) == codec.levels(strings)
                 compared += len(strings)
             assert (fast.checksum, fast.prevSeqId, fast.seqId) == (text.checksum, text.prevSeqId, text.seqId)
