@@ -1,7 +1,8 @@
 """Depth message cost per venue (20 levels a side), in three tables measured in the same run.
 
 Ours: the venue codec (msgspec typed decode, prices converted in C; MEXC: the Cython proto3 reader
-in `arb._core.pbwire`) -> `DepthUpdate` with `array('d')` prices and sizes. Baselines on the same
+in `arb._core.pbwire`; OKX: msgspec for the push, its raw level arrays read by `arb._core.jsonlevels`)
+-> `DepthUpdate` with `array('d')` prices and sizes. Baselines on the same
 frames: `json.loads` + dict walk + `float()` per level, `orjson` + `float()`, and for MEXC the
 generated protobuf classes (upb) + `float()`; each baseline also ends in `array('d')` buffers, the
 same output as ours. All pipelines of a venue are timed in interleaved rounds (best of 21 each).
@@ -233,7 +234,8 @@ def main() -> None:
         for _, run, old in baselines:
             runs += [lambda run=run: run(None), lambda run=run: run(L2Book()), old]
         mine_dec, mine_app, *theirs = (ns / 1e3 for ns in best_ns_interleaved(runs, repeats=21))
-        codec = "arb codec (pbwire)" if venue == "mexc" else "arb codec (msgspec)"
+        codec = {"mexc": "arb codec (pbwire)", "okx": "arb codec (msgspec + jsonlevels)"}.get(
+            venue, "arb codec (msgspec)")
         decode_rows.append((venue, codec, mine_dec, 1.0))
         apply_rows.append((venue, f"{codec} -> L2Book", mine_app, 1.0))
         old_rows.append((venue, f"{codec} -> L2Book", mine_app, 1.0))
