@@ -1,7 +1,8 @@
 """Depth message cost per venue (20 levels a side), in three tables measured in the same run.
 
 Ours: the venue codec (msgspec typed decode, prices converted in C; MEXC: the Cython proto3 reader
-in `arb._core.pbwire`) -> `DepthUpdate` with `array('d')` prices and sizes. Baselines on the same
+in `arb._core.pbwire`; OKX: msgspec for the push, its raw level arrays read by `arb._core.jsonlevels`)
+-> `DepthUpdate` with `array('d')` prices and sizes. Baselines on the same
 frames: `json.loads` + dict walk + `float()` per level, `orjson` + `float()`, and for MEXC the
 generated protobuf classes (upb) + `float()`; each baseline also ends in `array('d')` buffers, the
 same output as ours. All pipelines of a venue are timed in interleaved rounds (best of 21 each).
@@ -13,10 +14,12 @@ same output as ours. All pipelines of a venue are timed in interleaved rounds (b
 3. the old combined row, kept for reference: ours -> L2Book vs baseline -> per-level
    `ReferenceBook.apply` (pure-Python SortedDict, no buffers). Differs from table 2 by the baseline's
    book: its ratio credits the codec AND the book (what the README used to quote as a codec figure).
-4. OKX's stream work beyond the codec: its `books` channel keeps an exact-string book for the CRC32
-   checksum (`BookState.feed`: seqId chain, sorted price keys, checksum over the top 25 levels when
-   the push carries a non-zero one, as the pre-2026-06-23 feeds and the simulator do). Table 1's OKX
-   row is the codec alone (frames carry checksum 0, OKX's value since 2026-06-23).
+4. OKX's stream work beyond the codec (`books.feed_push`, what `OkxStream` runs per push): with
+   checksum 0 (OKX's value since 2026-06-23) the book is FAST, the seqId chain and a numeric copy of
+   the book (`L2Book`); with non-zero checksums (the pre-2026-06-23 feeds, the simulator by default)
+   it is EXACT, the push decoded as strings too and an exact-string book (sorted price keys) whose
+   CRC32 over the top 25 levels is verified on every push. Table 1's OKX row is the codec alone,
+   as the stream runs it on checksum-0 pushes (levels decoded as numbers in C).
 """
 
 from __future__ import annotations
@@ -36,14 +39,14 @@ from _common import best_ns_interleaved, table, verdict
 from arb._core.book import L2Book
 from arb._core.reference import ReferenceBook
 from arb.model import Symbol
-from arb.venues.base import depth_update
+from arb.venues.base import DepthUpdate, depth_update
 from arb.venues.binance import codec as binance
 from arb.venues.bybit import codec as bybit
 from arb.venues.gateio import codec as gateio
 from arb.venues.mexc import codec as mexc
 from arb.venues.mexc.proto.push_pb2 import PushDataV3ApiWrapper
 from arb.venues.okx import codec as okx
-from arb.venues.okx.stream import BookState
+from arb.venues.okx.books import BookMode, BookState, checksum_of, feed_push
 
 LEVELS = 20
 N_FRAMES = 2000
@@ -84,25 +87,40 @@ def frames(seed: int = 1) -> dict[str, list[bytes]]:
     return out
 
 
-def _okx_frame(bids: list[list[str]], asks: list[list[str]], i: int, checksum: int) -> bytes:
-    """A ``books`` update: levels ``[px, sz, "0", numOrders]``, chained by ``prevSeqId``/``seqId``."""
-    return json.dumps({"arg": {"channel": "books", "instId": "BTC-USDT"}, "action": "update", "data": [{
+def _okx_frame(bids: list[list[str]], asks: list[list[str]], i: int, checksum: int, *,
+               snapshot: bool = False) -> bytes:
+    """A ``books`` push: levels ``[px, sz, "0", numOrders]``, chained by ``prevSeqId``/``seqId``."""
+    return json.dumps({"arg": {"channel": "books", "instId": "BTC-USDT"},
+                       "action": "snapshot" if snapshot else "update", "data": [{
         "asks": [[p, q, "0", "1"] for p, q in asks], "bids": [[p, q, "0", "1"] for p, q in bids],
-        "ts": str(1764000000000 + i), "checksum": checksum, "prevSeqId": 10 * i, "seqId": 10 * i + 10}]},
-        separators=(",", ":")).encode()
+        "ts": str(1764000000000 + i), "checksum": checksum, "prevSeqId": -1 if snapshot else 10 * i,
+        "seqId": 10 * i + 10}]}, separators=(",", ":")).encode()
 
 
-def okx_checksummed(seed: int = 1) -> list[bytes]:
-    """The OKX frames of `frames`, after an empty snapshot, each carrying the true checksum of the book it
-    leaves (computed once here, so `BookState.feed` verifies every one and stays synced)."""
+def okx_sequence(checksums: bool, seed: int = 1) -> list[bytes]:
+    """A snapshot (seqId 0) then the OKX updates of `frames`, chained; with `checksums` each push
+    carries the true CRC32 of the book it leaves (so every one verifies), else 0."""
     rng = random.Random(seed)
-    state, out = BookState(), []
-    state.feed("snapshot", okx.BookDataMsg(prevSeqId=-1, seqId=0), [], [])  # as `okx_stream_rows` starts
+    sides: tuple[dict[float, tuple[str, str]], dict[float, tuple[str, str]]] = ({}, {})
+
+    def crc(bids: list[list[str]], asks: list[list[str]]) -> int:
+        for side, rows in zip(sides, (bids, asks), strict=True):
+            for p, q in rows:
+                if float(q) == 0:
+                    side.pop(float(p), None)
+                else:
+                    side[float(p)] = (p, q)
+        if not checksums:
+            return 0
+        return checksum_of([sides[0][k] for k in sorted(sides[0], reverse=True)[:25]],
+                           [sides[1][k] for k in sorted(sides[1])[:25]])
+
+    first = random.Random(seed + 1)
+    bids, asks = _levels(first, 64999.5, -1), _levels(first, 65000.51, 1)
+    out = [_okx_frame(bids, asks, -1, crc(bids, asks), snapshot=True)]
     for i in range(N_FRAMES):
         bids, asks = _levels(rng, 65000.0, -1), _levels(rng, 65000.01, 1)
-        item = okx.decode_books(okx.decode_ws(_okx_frame(bids, asks, i, 0)).data)[0]
-        state.feed("update", item, okx.levels(item.bids), okx.levels(item.asks))
-        out.append(_okx_frame(bids, asks, i, state.checksum()))
+        out.append(_okx_frame(bids, asks, i, crc(bids, asks)))
     return out
 
 
@@ -139,9 +157,10 @@ def main() -> None:
                 env = bybit.decode_ws(raw)
                 u = bybit.decode_depth(env.data, SYM, env.type, env.ts, 0)
             elif venue == "okx":
-                item = okx.decode_books(okx.decode_ws(raw).data)[0]
-                u = depth_update("okx", SYM, item.prevSeqId or 0, item.seqId or 0, okx.levels(item.bids),
-                                 okx.levels(item.asks), item.ts, 0)
+                item = okx.decode_book_numbers(okx.decode_ws(raw).data)[0]
+                (bp, bs), (ap, az) = okx.book_buffers(item)
+                u = DepthUpdate("okx", SYM, (item.prevSeqId or 0) + 1, item.seqId or 0, bp, bs, ap, az,
+                                item.ts, 0)
             else:
                 u = mexc.decode_depth_frame(raw, SYM, 0)
             if sink is not None:
@@ -215,7 +234,8 @@ def main() -> None:
         for _, run, old in baselines:
             runs += [lambda run=run: run(None), lambda run=run: run(L2Book()), old]
         mine_dec, mine_app, *theirs = (ns / 1e3 for ns in best_ns_interleaved(runs, repeats=21))
-        codec = "arb codec (pbwire)" if venue == "mexc" else "arb codec (msgspec)"
+        codec = {"mexc": "arb codec (pbwire)", "okx": "arb codec (msgspec + jsonlevels)"}.get(
+            venue, "arb codec (msgspec)")
         decode_rows.append((venue, codec, mine_dec, 1.0))
         apply_rows.append((venue, f"{codec} -> L2Book", mine_app, 1.0))
         old_rows.append((venue, f"{codec} -> L2Book", mine_app, 1.0))
@@ -244,39 +264,47 @@ def main() -> None:
     print(table("3. Old combined row (differs from 2 by the baseline's book: it credits codec AND book)",
                 header, old_rows))
     print()
-    print(table(f"4. OKX stream work beyond the codec ({LEVELS} levels a side, checksum verified)", header,
-                okx_stream_rows(data["okx"], okx_checksummed())))
+    print(table(f"4. OKX stream work beyond the codec ({LEVELS} levels a side)", header,
+                okx_stream_rows(data["okx"], okx_sequence(False), okx_sequence(True))))
     print()
     print(table("Targets (the issue's >= 3x JSON / >= 5x MEXC, now checked on the codec alone, not table 3)",
                 ["check", "measured", "target", "verdict"], checks))
 
 
-def okx_stream_rows(plain: list[bytes], checked: list[bytes]) -> list[tuple[object, ...]]:
-    """Codec alone vs codec + `BookState.feed` (checksum 0: not verified) vs + a verified checksum."""
+def okx_stream_rows(plain: list[bytes], fast: list[bytes], exact: list[bytes]) -> list[tuple[object, ...]]:
+    """The codec alone vs `feed_push` on a FAST book (checksum 0) vs on an EXACT one (every push's
+    CRC32 verified), each ending in the `DepthUpdate` the stream hands on; and the string decode
+    (`decode_books` + `levels`, the whole codec before FAST mode) for reference."""
     def codec_only() -> int:
+        for raw in plain:
+            item = okx.decode_book_numbers(okx.decode_ws(raw).data)[0]
+            (bp, bs), (ap, az) = okx.book_buffers(item)
+            DepthUpdate("okx", SYM, 0, 0, bp, bs, ap, az, item.ts, 0)
+        return N_FRAMES
+
+    def strings_only() -> int:
         for raw in plain:
             item = okx.decode_books(okx.decode_ws(raw).data)[0]
             depth_update("okx", SYM, 0, 0, okx.levels(item.bids), okx.levels(item.asks), item.ts, 0)
         return N_FRAMES
 
-    def fed(frames: list[bytes]) -> Callable[[], int]:
+    def fed(frames: list[bytes], mode: BookMode) -> Callable[[], int]:
         def run() -> int:
             state = BookState()
-            state.feed("snapshot", okx.BookDataMsg(prevSeqId=-1, seqId=0), [], [])
             for raw in frames:
-                item = okx.decode_books(okx.decode_ws(raw).data)[0]
-                bids, asks = okx.levels(item.bids), okx.levels(item.asks)
-                state.feed("update", item, bids, asks)
-                depth_update("okx", SYM, 0, 0, bids, asks, item.ts, 0)
-            assert state.synced  # every checksum verified equal
+                msg = okx.decode_ws(raw)
+                for item, _, bids, asks in feed_push(state, msg.action, msg.data):
+                    DepthUpdate("okx", SYM, state.prev + 1, state.last, *bids, *asks, item.ts, 0)
+            assert state.synced and state.mode is mode  # every push chained (EXACT: every checksum equal)
             return N_FRAMES
         return run
 
-    base, unchecked, verified = (ns / 1e3 for ns in best_ns_interleaved(
-        [codec_only, fed(plain), fed(checked)], repeats=21))
-    return [("okx", "arb codec (msgspec)", base, 1.0),
-            ("okx", "+ BookState.feed (checksum 0)", unchecked, unchecked / base),
-            ("okx", "+ BookState.feed, CRC32 checksum verified", verified, verified / base)]
+    base, strings, numbers, verified = (ns / 1e3 for ns in best_ns_interleaved(
+        [codec_only, strings_only, fed(fast, BookMode.FAST), fed(exact, BookMode.EXACT)], repeats=21))
+    return [("okx", "arb codec (msgspec + jsonlevels)", base, 1.0),
+            ("okx", "string codec (decode_books + float() per level)", strings, strings / base),
+            ("okx", "+ feed_push, FAST (checksum 0: seqId chain, L2Book copy)", numbers, numbers / base),
+            ("okx", "+ feed_push, EXACT (strings too, CRC32 verified)", verified, verified / base)]
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@ subscribed). A socket without a push or a client message for 30 s is closed with
 change with the changed levels (size "0" deletes) and ``prevSeqId`` = the previous ``seqId``, the
 same numbers on every connection; after `heartbeat_s` without a change an empty update with
 ``seqId == prevSeqId``. Every push carries the CRC32 ``checksum`` of the top 25 levels of the book
-after it (`arb.sim.okx_wire.checksum`). ``books5``: the top five levels, whole, whenever they change.
+after it (`arb.sim.okx_wire.checksum`), as OKX did until 2026-06-23; with `OkxDialect.checksums` off
+every push carries ``0``, as OKX does since (the switch takes effect from the next push).
+``books5``: the top five levels, whole, whenever they change.
 
 Minimum order amount: OKX publishes ``minSz`` (base) and no notional floor; error ``51020``
 ("should meet or exceed the minimum order amount") exists, but whether a hidden floor of a few
@@ -110,6 +112,7 @@ class OkxDialect:
                                          self.pushes.wants)
         self.idle_s = IDLE_S
         self.heartbeat_s = HEARTBEAT_S
+        self.checksums = True  # False: every books push carries checksum 0 (OKX since 2026-06-23)
         self._last_change: dict[Symbol, float] = {}  # monotonic time of each book's last change
         self._top5: dict[Symbol, str] = {}
         market.subscribe(NAME, self._on_diff)
@@ -231,7 +234,8 @@ class OkxDialect:
                prev: int, seq: int) -> str:
         inst = inst_id(symbol)
         return json.dumps({"arg": {"channel": BOOKS, "instId": inst}, "action": action, "data": [{
-            "asks": asks, "bids": bids, "ts": str(self._clock_ms()), "checksum": self._checksum(symbol),
+            "asks": asks, "bids": bids, "ts": str(self._clock_ms()),
+            "checksum": self._checksum(symbol) if self.checksums else 0,
             "prevSeqId": prev, "seqId": seq}]})
 
     def _snapshot(self, symbol: Symbol) -> str:

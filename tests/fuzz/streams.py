@@ -26,6 +26,7 @@ from arb.venues.gateio.stream import GateStream
 from arb.venues.gateio.user import GateUserStream
 from arb.venues.mexc.stream import MexcStream
 from arb.venues.mexc.user import MexcUserStream
+from arb.venues.okx.books import BookMode
 from arb.venues.okx.stream import OkxStream
 from arb.venues.okx.user import OkxUserStream
 from arb.venues.registry import make_rest
@@ -121,9 +122,10 @@ MARKET: dict[str, Callable[[Recorder], Any]] = {
 
 def whole(stream: Any) -> bool:
     """A stream's own book state is self-consistent (OKX: each side's keys are finite prices, and
-    exactly its levels', sorted)."""
+    exactly its levels', sorted; a FAST book keeps no strings at all)."""
     if isinstance(stream, OkxStream):
         return all(all(math.isfinite(k) for k in side.keys) and side.keys == sorted(side.levels)
+                   and (state.mode is BookMode.EXACT or not side.levels)
                    for state in stream._books.values() for side in (state.bids, state.asks))
     return True
 

@@ -46,8 +46,14 @@ def _mexc_frame(decode: Callable[..., Any]) -> Callable[[bytes], Any]:
 
 
 def _okx_books(b: bytes) -> list[Any]:
-    """A ``books`` push's data to the level lists the stream hands on (`OkxStream._on_books`)."""
+    """A ``books`` push's data to the level lists the stream hands on (`OkxStream._on_books`, a book
+    whose pushes carry checksums)."""
     return [ok_stream._levels(item) for item in ok.decode_books(b)]
+
+
+def _okx_book_numbers(b: bytes) -> list[Any]:
+    """A ``books`` push's data decoded as numbers, to the buffers the stream hands on (checksum 0)."""
+    return [ok.book_buffers(item) for item in ok.decode_book_numbers(b)]
 
 
 TARGETS: dict[str, Callable[[bytes], Any]] = {
@@ -149,6 +155,7 @@ TARGETS: dict[str, Callable[[bytes], Any]] = {
     # OKX WebSocket (the envelope, then a push's data by channel)
     "okx.ws": ok.decode_ws,
     "okx.books": _okx_books,
+    "okx.book_numbers": _okx_book_numbers,
     "okx.trade_push": lambda b: ok.decode_trade_push(b, BTC, 0),
     "okx.order_push": lambda b: [ok_orders.to_order(m) for m in ok_orders.decode_order_push(b)],
     "okx.push_orders": lambda b: ok_user.push_orders(b, 0, ok.parse_inst, lambda cid: cid),

@@ -13,6 +13,7 @@ orders, fills, balances, fee rates and the private pushes are in `orders`.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from functools import partial
@@ -21,6 +22,7 @@ from typing import Any, Final
 
 import msgspec
 
+from arb._core.jsonlevels import read_levels
 from arb.errors import DecodeError, ExchangeError, ExchangeUnavailableError, OrderOutcomeUnknownError
 from arb.model import (
     Kline,
@@ -437,7 +439,22 @@ class BookDataMsg(msgspec.Struct):
     seqId: int | None = None
 
 
+class BookNumbersMsg(msgspec.Struct):
+    """A ``books`` push item whose levels are read as numbers: the stream's fast path, for books whose
+    pushes carry checksum 0. Each side stays raw JSON (checked as JSON by msgspec) until `buffers`
+    reads it straight into double buffers (`arb._core.jsonlevels`): no Python object per level."""
+
+    asks: msgspec.Raw = msgspec.Raw(b"[]")
+    bids: msgspec.Raw = msgspec.Raw(b"[]")
+    ts: int = 0
+    checksum: int = 0
+    prevSeqId: int | None = None
+    seqId: int | None = None
+
+
 _BOOK_DATA: Final = msgspec.json.Decoder(list[BookDataMsg], strict=False)
+LevelBuffers = tuple["array[float]", "array[float]"]  # one side's (prices, sizes) double buffers
+_BOOK_NUMBERS: Final = msgspec.json.Decoder(list[BookNumbersMsg], strict=False)
 
 
 @guarded(c.VENUE, "books push")
@@ -452,6 +469,21 @@ def decode_books(data: bytes | msgspec.Raw) -> list[BookDataMsg]:
             if len(row) < 2:
                 raise ValueError(f"ask level {row} has no size")
     return items  # type: ignore[no-any-return]
+
+
+def decode_book_numbers(data: bytes | msgspec.Raw) -> list[BookNumbersMsg]:
+    """The ``data`` of a ``books`` push with numeric levels (`BookNumbersMsg`); malformed data is a
+    `DecodeError` (the levels' own checks are `buffers`')."""
+    return _decode(_BOOK_NUMBERS, data, "books push")  # type: ignore[no-any-return]
+
+
+@guarded(c.VENUE, "books levels")
+def book_buffers(item: BookNumbersMsg) -> tuple[LevelBuffers, LevelBuffers]:
+    """An item's raw levels ``[["30000.1", "0.5", "0", "2"], ...]`` -> ``(prices, sizes)`` double buffers
+    of the bids and of the asks, refusing what no book holds (a price not finite and > 0, a size not
+    finite and >= 0, a level without a size, a number spelt other than as a plain decimal), as
+    `levels` does."""
+    return read_levels(item.bids), read_levels(item.asks)
 
 
 @guarded(c.VENUE, "trades push")

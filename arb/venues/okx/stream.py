@@ -6,15 +6,19 @@ counts as acknowledged once every arg is. The keep-alive is the literal text ``p
 ``pong``); a 64008 notice (service upgrade) moves the connection at once.
 
 ``books`` needs no REST snapshot: the first push is one (``prevSeqId`` -1) and replaces the book;
-updates chain by ``prevSeqId`` == the previous ``seqId`` (`BookState`, which also keeps the exact
-price and size strings the checksum is computed over). What goes to the engine's `BookStore`:
-a snapshot as a `DepthUpdate` flagged ``is_snapshot`` with ids (seqId, seqId); an update as
+updates chain by ``prevSeqId`` == the previous ``seqId`` (`BookState`, `arb.venues.okx.books`). Pushes
+with checksum 0 (OKX's value since 2026-06-23) are read straight into double buffers and no price or
+size text is kept; only a book whose snapshot carries a non-zero checksum keeps the exact strings the
+checksum is verified over (EXACT mode), until a push with checksum 0 comes. What goes to the engine's
+`BookStore`: a snapshot as a `DepthUpdate` flagged ``is_snapshot`` with ids (seqId, seqId); an update as
 (prevSeqId + 1, seqId), so the store's contiguity check is OKX's chain check and a broken chain is a
 gap there too; a heartbeat (nothing changed) not at all; a sequence reset (seqId < prevSeqId) as the
-whole book, flagged ``is_snapshot``, so numbering restarts without a resync. A non-zero checksum that
-does not match (OKX sends 0 since 2026-06-23) invalidates the book as a decode error. A broken chain
-or a checksum mismatch also re-subscribes the instrument, so a fresh snapshot repairs the book (the
-store's REST resync, on the same ``seqId`` sequence, may get there first).
+whole book (from the state's copy, numbers or strings), flagged ``is_snapshot``, so numbering restarts
+without a resync. A non-zero checksum that does not match invalidates the book as a decode error. A
+broken chain or a checksum mismatch also re-subscribes the instrument, so a fresh snapshot repairs the
+book (the store's REST resync, on the same ``seqId`` sequence, may get there first); so does a non-zero
+checksum on an update of a book kept as numbers (it cannot be verified: the update is handed on, and the
+fresh snapshot starts EXACT mode).
 """
 
 from __future__ import annotations
@@ -23,10 +27,7 @@ import asyncio
 import json
 import logging
 import re
-import zlib
-from bisect import bisect_left, insort
 from collections.abc import Callable, Sequence
-from enum import IntEnum
 from typing import Any, Final
 
 from arb.credentials import Credentials
@@ -34,9 +35,27 @@ from arb.errors import ConfigError, DecodeError
 from arb.model import Symbol
 from arb.net.ratelimit import TokenBucket
 from arb.net.ws import WsClient
-from arb.venues.base import BaseWebSocketInterface, StreamBacked, StreamHandlers, depth_update, guarded
+from arb.venues.base import (
+    BaseWebSocketInterface,
+    DepthUpdate,
+    StreamBacked,
+    StreamHandlers,
+    depth_update,
+)
 from arb.venues.okx import codec
 from arb.venues.okx import constants as c
+from arb.venues.okx.books import (
+    BookMode,
+    BookState,
+    Buffers,
+    Item,
+    Verdict,
+    checksum_of,
+    feed_push,
+    text_levels,
+)
+
+__all__ = ["BookMode", "BookState", "OkxDialect", "OkxStream", "Verdict", "checksum_of", "private_url"]
 
 log = logging.getLogger(__name__)
 
@@ -132,128 +151,6 @@ class OkxDialect(codec.Envelopes):
         return c.PING
 
 
-class Verdict(IntEnum):
-    """What one ``books`` message does to the local book (`BookState.feed`)."""
-
-    SNAPSHOT = 0  # replaced the book
-    APPLIED = 1  # chained (prevSeqId == last) and applied
-    HEARTBEAT = 2  # no change: seqId == prevSeqId == last, no levels
-    RESET = 3  # chained, seqId <= prevSeqId with levels (a maintenance restart): applied, whole book on
-    GAP = 4  # prevSeqId != last: the book is dropped until the next snapshot
-    CHECKSUM = 5  # applied, but the non-zero checksum does not match: dropped
-    UNSYNCED = 6  # an update while no book is held (after a gap): passed on unchecked
-
-
-class _Side:
-    """One side of the exact-string book: price key -> (price text, size text), keys kept sorted
-    best first (bids are keyed by the negated price)."""
-
-    __slots__ = ("keys", "levels", "sign")
-
-    def __init__(self, sign: float) -> None:
-        self.sign = sign
-        self.keys: list[float] = []
-        self.levels: dict[float, tuple[str, str]] = {}
-
-    def reset(self, rows: list[list[str]], values: list[tuple[float, float]]) -> None:
-        self.levels = {p * self.sign: (row[0], row[1]) for row, (p, s) in zip(rows, values, strict=True) if s}
-        self.keys = sorted(self.levels)
-
-    def apply(self, rows: list[list[str]], values: list[tuple[float, float]]) -> None:
-        levels, keys = self.levels, self.keys
-        for row, (price, size) in zip(rows, values, strict=True):
-            key = price * self.sign
-            if size == 0:
-                if levels.pop(key, None) is not None:
-                    del keys[bisect_left(keys, key)]
-            else:
-                if key not in levels:
-                    insort(keys, key)
-                levels[key] = (row[0], row[1])  # the new text, for the checksum
-
-    def top(self, n: int) -> list[tuple[str, str]]:
-        return [self.levels[k] for k in self.keys[:n]]
-
-    def values(self) -> list[tuple[float, float]]:
-        return [(k * self.sign, float(self.levels[k][1])) for k in self.keys]
-
-
-def checksum_of(bids: Sequence[tuple[str, str]], asks: Sequence[tuple[str, str]]) -> int:
-    """CRC32 (signed 32-bit) of ``bid1px:bid1sz:ask1px:ask1sz:bid2px:...`` over the given top levels;
-    a side that runs out is skipped and the other continues alone (fact sheet §1.9)."""
-    tokens: list[str] = []
-    for i in range(max(len(bids), len(asks))):
-        if i < len(bids):
-            tokens += bids[i]
-        if i < len(asks):
-            tokens += asks[i]
-    crc = zlib.crc32(":".join(tokens).encode())
-    return crc - (1 << 32) if crc >= 1 << 31 else crc
-
-
-class BookState:
-    """One instrument's ``books`` channel: the seqId chain and the exact-string book the checksum needs.
-
-    A snapshot (``prevSeqId`` -1) replaces the book; an update must chain (``prevSeqId`` == last
-    ``seqId``), an empty one with ``seqId == prevSeqId`` is a heartbeat, one with ``seqId < prevSeqId``
-    a sequence reset that still chains (so is one with ``seqId == prevSeqId`` that carries levels).
-    A non-zero checksum is verified after applying; 0 (OKX's value since 2026-06-23) is not. Frames
-    without seq ids (feeds before 2023) are chained implicitly.
-    """
-
-    __slots__ = ("asks", "bids", "last", "prev", "synced")
-
-    def __init__(self) -> None:
-        self.bids = _Side(-1.0)
-        self.asks = _Side(1.0)
-        self.last = 0  # seqId of the last message
-        self.prev = 0  # prevSeqId of the last message
-        self.synced = False
-
-    def feed(self, action: str, msg: codec.BookDataMsg, bids: list[tuple[float, float]],
-             asks: list[tuple[float, float]]) -> Verdict:
-        """Take one message (`bids`/`asks`: its levels as numbers) and say what it did."""
-        seq = msg.seqId if msg.seqId is not None else self.last + 1
-        prev = msg.prevSeqId
-        if prev is None:
-            prev = c.SNAPSHOT_PREV_SEQ if action == c.ACTION_SNAPSHOT else self.last
-        self.prev = prev
-        if action == c.ACTION_SNAPSHOT or prev == c.SNAPSHOT_PREV_SEQ:
-            self.bids.reset(msg.bids, bids)
-            self.asks.reset(msg.asks, asks)
-            verdict = Verdict.SNAPSHOT
-        elif not self.synced:
-            self.last = seq
-            return Verdict.UNSYNCED
-        elif prev != self.last:
-            self.synced = False
-            self.last = seq
-            return Verdict.GAP
-        elif seq == prev and not msg.bids and not msg.asks:
-            verdict = Verdict.HEARTBEAT
-        else:
-            self.bids.apply(msg.bids, bids)
-            self.asks.apply(msg.asks, asks)
-            # numbering restarted (seq < prev) or did not move although levels changed: the stream
-            # hands the whole book on rather than a diff whose ids do not advance
-            verdict = Verdict.RESET if seq <= prev else Verdict.APPLIED
-        self.last = seq
-        self.synced = True
-        if msg.checksum and msg.checksum != self.checksum():
-            self.synced = False
-            return Verdict.CHECKSUM
-        return verdict
-
-    def checksum(self) -> int:
-        return checksum_of(self.bids.top(c.CHECKSUM_DEPTH), self.asks.top(c.CHECKSUM_DEPTH))
-
-    def book(self) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-        """The whole book as numbers (bids best first, asks best first)."""
-        return self.bids.values(), self.asks.values()
-
-
-
-
 def private_url(ws_url: str) -> str:
     """The private endpoint beside a public one (``.../ws/v5/public`` -> ``.../ws/v5/private``)."""
     if ws_url.rstrip("/").endswith(c.PUBLIC_PATH):
@@ -287,6 +184,7 @@ class OkxStream(StreamBacked, BaseWebSocketInterface):
         self._ws_options: dict[str, Any] = dict(ws_options)
         self.user: Any = None  # the OkxUserStream once subscribed (user.py imports this module)
         self.decode_errors = self.gaps = self.resets = self.heartbeats = self.checksum_failures = 0
+        self.unverified = 0  # checksummed pushes a FAST book could not verify (each re-subscribes)
         self._logged_error = False
         self.connect_budget = TokenBucket(*c.WS_CONNECT_BUDGET)  # per IP: market and user sockets
         self._dialect = OkxDialect(on_notice=self._on_notice)
@@ -392,37 +290,46 @@ class OkxStream(StreamBacked, BaseWebSocketInterface):
         state = self._books.get(inst)
         if state is None:
             state = self._books[inst] = BookState()
-        for item in codec.decode_books(msg.data):
-            bids, asks = _levels(item)
-            verdict = state.feed(msg.action, item, bids, asks)
-            ts = item.ts * MS
-            if verdict is Verdict.SNAPSHOT:
-                self._handlers.on_depth(depth_update(c.VENUE, symbol, state.last, state.last, bids, asks, ts,
-                                                     recv_ns, True))
-            elif verdict is Verdict.HEARTBEAT:
-                self.heartbeats += 1
-            elif verdict is Verdict.RESET:
-                self.resets += 1
-                whole_bids, whole_asks = state.book()
-                self._handlers.on_depth(depth_update(c.VENUE, symbol, state.last, state.last, whole_bids,
-                                                     whole_asks, ts, recv_ns, True))
-            elif verdict is Verdict.CHECKSUM:
-                self.checksum_failures += 1
-                self._report(DecodeError(c.VENUE, "books checksum", f"checksum {item.checksum} does not "
-                                         f"match the book at seqId {state.last}", msg.data), symbol)
-            else:  # APPLIED, or a GAP / UNSYNCED update the store's chain check will judge
-                if verdict is Verdict.GAP:
-                    self.gaps += 1
-                    self._resync(symbol)
-                self._handlers.on_depth(depth_update(c.VENUE, symbol, state.prev + 1, state.last, bids, asks,
-                                                     ts, recv_ns))
+        for item, verdict, bids, asks in feed_push(state, msg.action, msg.data):
+            self._on_verdict(state, symbol, msg, item, verdict, bids, asks, recv_ns)
+
+    def _on_verdict(self, state: BookState, symbol: Symbol, msg: codec.WsMsg, item: Item, verdict: Verdict,
+                    bids: Buffers, asks: Buffers, recv_ns: int) -> None:
+        ts = item.ts * MS
+        if verdict is Verdict.SNAPSHOT:
+            self._handlers.on_depth(DepthUpdate(c.VENUE, symbol, state.last, state.last, *bids, *asks, ts,
+                                                recv_ns, True))
+        elif verdict is Verdict.HEARTBEAT:
+            self.heartbeats += 1
+        elif verdict is Verdict.RESET:
+            self.resets += 1
+            whole_bids, whole_asks = state.book()
+            self._handlers.on_depth(depth_update(c.VENUE, symbol, state.last, state.last, whole_bids,
+                                                 whole_asks, ts, recv_ns, True))
+        elif verdict is Verdict.CHECKSUM:
+            self.checksum_failures += 1
+            self._report(DecodeError(c.VENUE, "books checksum", f"checksum {item.checksum} does not "
+                                     f"match the book at seqId {state.last}", msg.data), symbol)
+        else:  # APPLIED, or a GAP / UNSYNCED update the store's chain check will judge
+            if verdict is Verdict.GAP:
+                self.gaps += 1
+                self._resync(symbol)
+            self._handlers.on_depth(DepthUpdate(c.VENUE, symbol, state.prev + 1, state.last, *bids, *asks, ts,
+                                                recv_ns))
+        if state.unverified(item, verdict):  # a checksum this FAST book cannot check: start EXACT mode
+            self.unverified += 1
+            self._resubscribe(symbol)
 
     def _resync(self, symbol: Symbol) -> None:
-        """Re-subscribe `symbol`'s book in the background (once at a time) for a fresh snapshot."""
-        inst = codec.inst_id(symbol)
-        state = self._books.get(inst)
+        """Drop `symbol`'s book until a fresh snapshot, and re-subscribe for one."""
+        state = self._books.get(codec.inst_id(symbol))
         if state is not None:
             state.synced = False
+        self._resubscribe(symbol)
+
+    def _resubscribe(self, symbol: Symbol) -> None:
+        """Re-subscribe `symbol`'s book in the background (once at a time) for a fresh snapshot."""
+        inst = codec.inst_id(symbol)
         if inst in self._resubscribing or self.ws.offline:
             return
         try:
@@ -456,6 +363,4 @@ class OkxStream(StreamBacked, BaseWebSocketInterface):
         self._handlers.on_stream_state(c.VENUE, connected, symbols)
 
 
-@guarded(c.VENUE, "books levels")
-def _levels(item: codec.BookDataMsg) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-    return codec.levels(item.bids), codec.levels(item.asks)
+_levels = text_levels  # the fuzz targets' name for the string path's level check

@@ -13,7 +13,11 @@ from arb.engine.executor import OutcomeStatus
 from arb.model import OrderStatus, Side, Symbol
 from arb.ops.chaos.common import moves
 from arb.sim.accounts import FUNDING, SIM_KEY, SIM_PASSPHRASE, SIM_SECRET
+from arb.sim.okx import OkxDialect
+from arb.sim.server import SimExchange
 from arb.venues.okx import constants as c
+from arb.venues.okx.books import BookMode
+from arb.venues.okx.stream import OkxStream
 from tests.engine.test_engine_live import calm_sim, journal_fills, live_config, wait_for
 
 BTC = Symbol("BTC", "USDT")
@@ -61,3 +65,50 @@ async def test_okx_trades_against_binance_and_agrees_with_the_ledger(tmp_path: P
                - (f.fee * f.price if f.fee_asset == "BTC" else f.fee) for f in fills), Decimal(0))
     assert any(f.fee_asset == "BTC" and f.fee > 0 for f in okx_fills)
     assert pnl == sum((o.pnl for o in engine.outcomes), Decimal(0)) > 0
+
+
+def okx_book_matches_the_sim(engine: Engine, sim: SimExchange, symbol: Symbol) -> bool:
+    """Once the store's OKX book is at the simulator's update id, whether every level agrees."""
+    truth_id, bids, asks = sim.market.snapshot(c.VENUE, symbol, 400)
+    book = engine.books.book(c.VENUE, symbol)
+    if not engine.books.is_synced(c.VENUE, symbol) or book.update_id != truth_id:
+        return False
+    return (book.top(True, 400), book.top(False, 400)) == ([(float(p), float(q)) for p, q in bids],
+                                                            [(float(p), float(q)) for p, q in asks])
+
+
+async def test_okx_books_stay_numbers_on_checksum_0_and_verify_once_checksums_come(tmp_path: Path) -> None:
+    """The engine as `run` wires it, on a moving simulated OKX that sends checksum 0 (OKX since
+    2026-06-23): its books never keep price or size text. When checksums start mid-stream, the first
+    checksummed update cannot be verified: the stream re-subscribes, the fresh snapshot starts EXACT
+    mode, every later checksum verifies, and the book ends equal to the simulator's."""
+    sim = SimExchange(VENUES, seed=4, step_s=0.02)
+    okx_sim = sim.dialects[c.VENUE]
+    assert isinstance(okx_sim, OkxDialect)
+    okx_sim.checksums = False
+    urls = await sim.start()
+    engine = Engine(live_config(urls, tmp_path), credentials=credentials())
+    try:
+        await engine.start()
+        stream = engine.streams[c.VENUE]
+        assert isinstance(stream, OkxStream)
+        await wait_for(lambda: engine.summary()["books_synced"] == 4)
+        start = engine.books.sync(c.VENUE, BTC).applied
+        await wait_for(lambda: engine.books.sync(c.VENUE, BTC).applied >= start + 20)  # moving
+        states = list(stream._books.values())
+        assert states and all(s.mode is BookMode.FAST and not s.bids.levels and not s.asks.levels
+                              for s in states)
+        assert stream.unverified == stream.checksum_failures == 0
+        okx_sim.checksums = True
+        await wait_for(lambda: stream.unverified >= 1 and all(
+            (s := stream._books.get(i)) is not None and s.mode is BookMode.EXACT and s.synced
+            for i in ("BTC-USDT", "ETH-USDT")), timeout=20.0)
+        verified = engine.books.sync(c.VENUE, BTC).applied
+        await wait_for(lambda: engine.books.sync(c.VENUE, BTC).applied >= verified + 10)
+        await sim.close_driver()
+        await wait_for(lambda: okx_book_matches_the_sim(engine, sim, BTC), timeout=20.0)
+        assert stream.checksum_failures == 0 and stream.decode_errors == 0 and engine.decode_errors == 0
+        assert stream._books["BTC-USDT"].bids.levels  # the strings the checksums were verified over
+    finally:
+        await engine.stop()
+        await sim.close()

@@ -17,6 +17,7 @@ from arb.engine.books import BookFeed, BookStore
 from arb.model import OrderBook, Symbol, Trade
 from arb.venues import okx
 from arb.venues.okx import constants as c
+from arb.venues.okx.books import BookMode
 from arb.venues.okx.stream import OkxDialect, OkxStream, private_url
 from tests.helpers import serve
 
@@ -122,6 +123,50 @@ async def test_books_chain_with_heartbeat_and_reset_gives_a_synced_book(samples_
     assert sync.gaps == 0 and sync.decode_errors == 0 and sync.snapshot_fetches == 0 and not feed.errors
     assert exchange.requests[0] == {"id": exchange.requests[0]["id"], "op": "subscribe",
                                     "args": [{"channel": "books", "instId": "BTC-USDT"}]}
+
+
+def zeroed(frames: Frames) -> Frames:
+    """The frames as OKX sends them since 2026-06-23: checksum 0."""
+    out: Frames = json.loads(json.dumps(frames))
+    for frame in out:
+        for item in frame["data"]:
+            item["checksum"] = 0
+    return out
+
+
+async def test_a_checksum_0_chain_with_a_reset_gives_the_same_book_without_strings(samples_dir: Path,
+                                                                                   started: Any) -> None:
+    """The same chain with checksum 0: the book is kept as numbers only, and the sequence reset still
+    hands the whole (correct) book on with numbering restarted, without re-subscribing."""
+    frames = zeroed(chain(samples_dir))
+    exchange, stream, store, feed = await started(lambda n: frames)
+    await stream.subscribe_depth([BTC])
+    await until(lambda: store.book(c.VENUE, BTC).update_id == 5)
+    book = store.book(c.VENUE, BTC)
+    assert store.is_synced(c.VENUE, BTC) and exchange.subscriptions == 1
+    assert book.top(True, 5) == [(30000.15, 0.7), (30000.0, 1.2), (29999.5, 0.35)]
+    assert book.top(False, 5) == [(30000.2, 0.25), (30000.5, 0.1), (30002.0, 1.0)]
+    assert (stream.heartbeats, stream.resets, stream.gaps, stream.checksum_failures, stream.unverified) == \
+        (1, 1, 0, 0, 0)
+    state = stream._books["BTC-USDT"]
+    assert state.mode is BookMode.FAST and not state.bids.levels and not state.asks.levels
+    assert store.sync(c.VENUE, BTC).gaps == 0 and not feed.errors
+
+
+async def test_a_checksum_on_a_fast_book_resubscribes_for_an_exact_one(samples_dir: Path,
+                                                                      started: Any) -> None:
+    """Checksum-0 pushes, then one with a checksum: it is handed on unverified and the instrument
+    re-subscribes; the fresh (checksummed) snapshot starts EXACT mode and the chain verifies on."""
+    frames = chain(samples_dir)
+    plain = zeroed(frames)
+    exchange, stream, store, feed = await started(lambda n: [plain[0], frames[1]] if n == 1 else frames)
+    await stream.subscribe_depth([BTC])
+    await until(lambda: exchange.subscriptions == 2 and store.book(c.VENUE, BTC).update_id == 5)
+    ops = [r["op"] for r in exchange.requests if isinstance(r, dict)]
+    assert ops == ["subscribe", "unsubscribe", "subscribe"] and stream.unverified == 1
+    assert stream._books["BTC-USDT"].mode is BookMode.EXACT and store.is_synced(c.VENUE, BTC)
+    assert stream.checksum_failures == 0 and not feed.errors and store.sync(c.VENUE, BTC).decode_errors == 0
+    assert store.book(c.VENUE, BTC).top(True, 5) == [(30000.15, 0.7), (30000.0, 1.2), (29999.5, 0.35)]
 
 
 async def test_a_checksum_mismatch_resubscribes_for_a_fresh_snapshot(samples_dir: Path, started: Any) -> None:
