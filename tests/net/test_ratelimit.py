@@ -26,8 +26,8 @@ class VirtualTime:
         await asyncio.sleep(0)
 
 
-def limiter(vt: VirtualTime, *pools: PoolSpec, reserve: float = 0.2) -> RateLimiter:
-    return RateLimiter("binance", pools, reserve=reserve, clock=vt, sleep=vt.sleep)
+def limiter(vt: VirtualTime, *pools: PoolSpec, reserve: float = 0.2, reserve_s: float = 1.0) -> RateLimiter:
+    return RateLimiter("binance", pools, reserve=reserve, reserve_s=reserve_s, clock=vt, sleep=vt.sleep)
 
 
 @given(st.lists(st.tuples(st.floats(0, 3), st.integers(1, 10)), max_size=200))
@@ -112,8 +112,9 @@ async def test_429_without_retry_after_backs_off_and_418_halts_all() -> None:
 
 async def test_orders_jump_the_snapshot_queue_and_keep_their_reserve() -> None:
     vt = VirtualTime()
-    rl = limiter(vt, PoolSpec("ip", 10, 10.0), reserve=0.2)
-    # snapshots may only use the pool down to 40% (2 x reserve); orders may use all of it
+    rl = limiter(vt, PoolSpec("ip", 10, 10.0), reserve=0.2, reserve_s=10.0)
+    # snapshots may only use the pool down to 40% (2 x reserve, less than 20 s of refill); orders
+    # may use all of it
     assert rl.try_acquire({"ip": 6}, Priority.SNAPSHOT)
     assert not rl.try_acquire({"ip": 1}, Priority.SNAPSHOT)
     assert rl.try_acquire({"ip": 4}, Priority.ORDER)
@@ -129,6 +130,27 @@ async def test_orders_jump_the_snapshot_queue_and_keep_their_reserve() -> None:
     await asyncio.gather(*tasks)
     assert done[0] == "order" and sorted(done[1:]) == ["snap0", "snap1", "snap2"]
     assert rl.granted == 2 + 4
+
+
+def test_a_long_window_pools_reserve_is_a_seconds_refill_so_books_come_back_soon_after_a_429() -> None:
+    """Binance's 6,000 weight a minute: reads leave a second's refill (100; snapshots 200) for
+    orders, not a fifth of the pool (1,200; 2,400). After a 429 empties the pool and halves its
+    refill (50 a second), a weight-50 snapshot waits for 2 x 50 + 50 tokens: 3 s after the 429
+    (its 2 s Retry-After included). With the fraction alone it waited for 2,450 tokens, 49 s (what
+    the chaos storm row measured on Binance)."""
+    vt = VirtualTime()
+    rl = limiter(vt, PoolSpec("weight", 6000, 60.0))
+    rl.on_rate_limited(2.0)
+    assert rl._delay({"weight": 50}, Priority.SNAPSHOT) == pytest.approx(3.0)
+    vt.t += 2.5  # the freeze is over; 125 tokens
+    assert not rl.try_acquire({"weight": 50}, Priority.SNAPSHOT)
+    assert rl.try_acquire({"weight": 50}, Priority.NORMAL)  # leaves a second's halved refill: 50
+    vt.t += 1.5  # 75 + 75
+    assert rl.try_acquire({"weight": 50}, Priority.SNAPSHOT)
+    # a short window keeps the fraction: 10 a second leaves 2 (2 x 0.2 x 10 for snapshots: 4)
+    short = limiter(vt, PoolSpec("endpoint", 10, 1.0))
+    assert short.try_acquire({"endpoint": 6}, Priority.SNAPSHOT)
+    assert not short.try_acquire({"endpoint": 1}, Priority.SNAPSHOT)
 
 
 def test_header_corrections_only_lower_the_pool() -> None:
