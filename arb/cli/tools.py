@@ -187,7 +187,8 @@ def _add_replay(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     parser.add_argument("dir", help="a directory written by `arb-engine record`")
     parser.add_argument("--speed", default="max", help="N times real time, or max (default)")
     parser.add_argument("--config", help="risk/executor settings (symbols, venues: the recording's)")
-    parser.add_argument("--data-dir", default=None, help="journal and state (default: a temp dir)")
+    parser.add_argument("--data-dir", default=None,
+                        help="keep the journal and state here (default: a temporary dir, removed at the end)")
     parser.add_argument("--drop-every", type=int, default=0, metavar="N",
                         help="drop every N-th frame per venue (rehearse gaps and resyncs)")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
