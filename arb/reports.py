@@ -53,6 +53,17 @@ def exact(value: float | Decimal | None) -> str:
     return f"{number.normalize():f}" if number else "0"
 
 
+FLOAT_DIGITS: Final = 12
+
+
+def figure(value: float | None) -> str:
+    """A journaled float (a size or an estimate the kernel computed in binary floating point) to 12
+    significant digits: 1539 steps of 0.00001 are 0.015390000000000001 in binary, the order 0.01539."""
+    if value is None:
+        return ""
+    return exact(Decimal(f"{float(value):.{FLOAT_DIGITS}g}"))
+
+
 def _fee_in_quote(fill: Fill) -> Decimal:
     """The fill's fee in its symbol's quote (a base-asset fee valued at the fill's price; other
     assets, such as a venue token, are not counted)."""
@@ -111,9 +122,10 @@ async def history(path: Path, limit: int) -> list[dict[str, Any]]:
         flow = flows.get(r["id"])
         out.append({
             "time": iso_time(r["ts_ns"]), "id": r["id"], "symbol": r["symbol"], "buy_venue": r["buy_venue"],
-            "sell_venue": r["sell_venue"], "quantity": exact(r["quantity"]),
+            "sell_venue": r["sell_venue"], "quantity": figure(r["quantity"]),
             "net_bps": exact(round(r["net_bps"], 4)),
-            "expected_profit": exact(r["net_profit"]), "decision": r["decision"], "reason": r["reason"] or "",
+            "expected_profit": figure(r["net_profit"]), "decision": r["decision"],
+            "reason": r["reason"] or "",
             "fills": flow.fills if flow else 0,
             "realised_pnl": exact(flow.pnl) if flow else "",
             "open_base": exact(flow.bought - flow.sold) if flow and flow.bought != flow.sold else "",

@@ -10,6 +10,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from arb.cli import main
@@ -62,6 +63,25 @@ def test_history_shows_iso_times_exact_decimals_and_pnl_per_trade(
     assert "2025-12-02T00:00:01.234Z" in table and "realised_pnl" in table and "e-" not in table
 
 
+def test_history_shows_a_float_size_as_the_order_size(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """The kernel's size is steps x step in binary floating point: 1539 x 0.00001 is
+    0.015390000000000001, which `history` printed as such (the order sent was 0.01539)."""
+    async def write() -> None:
+        journal = Journal(tmp_path / "journal.sqlite", paper=True)
+        await journal.open(mode="paper", version="t", now_ns=1)
+        opportunity = msgspec.structs.replace(_opportunity("o1", DAY1), quantity=1539 * 0.00001,
+                                              net_profit=0.766277718750104)
+        journal.record_opportunity(opportunity, "approved")
+        await journal.close()
+
+    assert 1539 * 0.00001 != 0.01539
+    asyncio.run(write())
+    assert main(["history", "--data-dir", str(tmp_path), "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["quantity"], row["expected_profit"]) == ("0.01539", "0.76627771875")
+
+
 def test_pnl_by_symbol_day_and_venue(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     asyncio.run(_journal(tmp_path / "journal.sqlite"))
     assert main(["pnl", "--data-dir", str(tmp_path), "--json"]) == 0
@@ -89,5 +109,9 @@ def test_demo_journal_history_matches_its_trade_lines(tmp_path: Path,
     rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
     for words in lines:
         oid, pnl = words[0], Decimal(words[words.index("PnL") + 1])
+        size = Decimal(rows[oid]["quantity"])  # the kernel's size as ordered, no binary float tail
+        assert size.as_tuple().exponent >= -8, (oid, rows[oid])  # type: ignore[operator]
+        if words[2] == "bought" and words[3] != "nothing":
+            assert Decimal(words[3]) <= size, (oid, rows[oid])
         if rows[oid]["fills"]:
             assert abs(Decimal(rows[oid]["realised_pnl"]) - pnl) < Decimal("0.000001"), (oid, rows[oid])
