@@ -201,17 +201,28 @@ async def _journal_balances(path: Path, config: Config) -> dict[str, Any]:
             out.setdefault(row["venue"], {})[row["asset"]] = row["free"]
         return out
     start = config.paper_start_balances if config.engine.mode == "paper" else {}
+    runs = await _journal_rows(path, "SELECT id, started_ns FROM runs ORDER BY id DESC LIMIT 1")
+    # a paper run starts from the configured balances again: only the last run's fills moved them
+    since = runs[0]["started_ns"] if start and runs else 0
     moved: dict[tuple[str, str], Decimal] = {}
     for f in await Journal(path).fills():
+        if f.ts_recv and f.ts_recv < since:  # no receive time: counted
+            continue
         sign = 1 if f.side is Side.BUY else -1
         deltas = ((f.symbol.base, sign * f.quantity), (f.symbol.quote, -sign * f.quantity * f.price),
                   (f.fee_asset, -f.fee))
         for asset, delta in deltas:
             moved[(f.venue, asset)] = moved.get((f.venue, asset), Decimal(0)) + delta
-    label = "paper: configured start + journaled fills" if start else "change from journaled fills"
+    if start:
+        traded = {r["venue"] for r in await _journal_rows(path, "SELECT DISTINCT venue FROM orders")}
+        for venue in traded | {venue for venue, _ in moved}:
+            for asset in start:
+                moved.setdefault((venue, asset), ZERO)
+    label = (f"paper: configured start + the fills of the last run (run {runs[0]['id']})" if start and runs
+             else "change from journaled fills")
     derived: dict[str, Any] = {"basis": label}
     for (venue, asset), delta in sorted(moved.items()):
-        derived.setdefault(venue, {})[asset] = str(start.get(asset, Decimal(0)) + delta)
+        derived.setdefault(venue, {})[asset] = exact(start.get(asset, ZERO) + delta)
     return derived
 
 
