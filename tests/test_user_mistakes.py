@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from arb.cli import ExitCode, main
+from arb.engine.control import DataDirLock
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -231,3 +232,21 @@ def test_exit_codes_are_documented_in_help_and_readme(capsys: pytest.CaptureFixt
         assert f"  {int(code)} " in text, code
         assert f"| {int(code)} |" in readme, code
     assert json.dumps(sorted(int(c) for c in ExitCode)) == "[0, 1, 2, 3, 4, 130]"
+
+
+def test_halt_says_whether_an_engine_runs_on_the_data_dir(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """`halt` in the wrong directory wrote a state file no engine reads and said only HALTED."""
+    assert main(["halt", "--data-dir", str(tmp_path / "typo")]) == 0
+    out = capsys.readouterr().out
+    assert "HALTED" in out and f"no engine is running on {tmp_path / 'typo'}" in out
+    lock = DataDirLock(tmp_path / "data")  # what a running engine holds, from another open file
+    lock.acquire()
+    try:
+        assert main(["resume", "--data-dir", str(tmp_path / "data")]) == 0
+        out = capsys.readouterr().out
+        assert f"the engine running on {tmp_path / 'data'} (pid {os.getpid()}) applies it" in out
+    finally:
+        lock.release()
+    assert main(["halt", "--data-dir", str(tmp_path / "data")]) == 0
+    assert "no engine is running" in capsys.readouterr().out

@@ -46,6 +46,7 @@ from arb.cli.common import (
 from arb.cli.tools import _add_chaos, _add_record, _add_replay, _add_sim, _add_symbols, _add_top
 from arb.config import Config, config_schema, describe, load_config, starter_config
 from arb.credentials import credential_secrets
+from arb.engine.control import POLL_S, lock_holder
 from arb.engine.risk import Source, TradingState, read_state, state_path, write_state
 from arb.errors import ArbError, ConfigError
 from arb.obs.logging import configure_logging
@@ -130,6 +131,12 @@ def _set_state(args: argparse.Namespace, state: TradingState, reason: str) -> in
         return 2
     before = f"was {was.name}{': ' + was_reason if was_reason else ''}"
     print(f"{state.name}{f' ({reason})' if reason else ''} ({before}): {path}")
+    holder = lock_holder(path.parent)
+    if holder is None:
+        print(f"no engine is running on {path.parent}: an engine started there begins {state.name}")
+    else:
+        print(f"the engine running on {path.parent}{f' (pid {holder})' if holder else ''} applies it within "
+              f"{POLL_S:g} s")
     return 0
 
 
