@@ -51,6 +51,7 @@ def doc(text: str) -> msgspec.Meta:
 
 # Paper mode's starting balance per asset on every venue when `engine.paper_balances` is not set
 # (documented in the README and the starter config). Assets not listed start at 0.
+DEFAULT_DATA_DIR: Final = "./arb-data"  # engine.data_dir, and --data-dir of the report commands
 DEFAULT_PAPER_BALANCES: Final = MappingProxyType({
     "USDT": Decimal("10000"), "USDC": Decimal("10000"), "BTC": Decimal("0.1"), "ETH": Decimal("3"),
     "SOL": Decimal("50"),
@@ -88,7 +89,8 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     mode: Annotated[Literal["paper", "live"], doc(
         "paper: simulated fills against live books; live: real orders (needs --live and keys)")] = "paper"
     name: Annotated[str, doc("this engine's name, in /status and the start-up log line")] = "arb"
-    data_dir: Annotated[str, doc("directory of the journal and the persisted trading state")] = "./arb-data"
+    data_dir: Annotated[str, doc(
+        "directory of the journal and the persisted trading state")] = DEFAULT_DATA_DIR
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], doc(
         "log level (`arb-engine --log-level` overrides)")] = "INFO"
     log_format: Annotated[Literal["console", "json"], doc(

@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
-from arb.config import VenueConfig, default_config
+from arb.config import DEFAULT_DATA_DIR, VenueConfig, default_config
 from arb.credentials import Credentials, Secret
 from arb.engine.engine import Engine
 from arb.engine.executor import Outcome, OutcomeStatus
@@ -144,14 +144,25 @@ def _leg(verb: str, order: Order | None) -> str:
     return f"{verb} {order.filled_qty.normalize():f} on {order.venue} @ {price:f}"
 
 
-def trade_lines(outcomes: Sequence[Outcome], limit: int = TRADE_LINES) -> str:
-    """One line per trade sent (newest `limit`): both legs, the realised PnL, one-legged time."""
+def history_hint(data_dir: str | Path | None) -> str:
+    """How to list the journal's trades: `data_dir` None when the journal is not kept."""
+    if data_dir is None:
+        return "not kept: pass --data-dir DIR to keep the journal"
+    where = "" if Path(data_dir) == Path(DEFAULT_DATA_DIR) else f" --data-dir {data_dir}"
+    return f"in the journal: `arb-engine history{where} --limit 1000`"
+
+
+def trade_lines(outcomes: Sequence[Outcome], limit: int | None = None,
+                data_dir: str | Path | None = DEFAULT_DATA_DIR) -> str:
+    """One line per trade sent (newest `limit`): both legs, the realised PnL, one-legged time; the
+    earlier ones are counted, with the `history` command that lists them from `data_dir`."""
+    limit = TRADE_LINES if limit is None else limit
     trades = [o for o in outcomes if o.status is not OutcomeStatus.REJECTED]
     if not trades:
         return "  no trades"
     lines = []
     if len(trades) > limit:
-        lines.append(f"  ({len(trades) - limit} earlier trades in the journal: `arb-engine history`)")
+        lines.append(f"  ({len(trades) - limit} earlier trades {history_hint(data_dir)})")
     for o in trades[-limit:]:
         symbol = next((leg.symbol for leg in (o.buy, o.sell) if leg is not None), "?")
         exposure = "" if o.residual_ms is None else (
@@ -196,7 +207,7 @@ async def run_demo(duration: float, venues: Sequence[str | DemoVenue], symbols: 
         await engine.stop()
         await sim.close()
         out.write(f"\n{heading}\n{summary_table(engine.summary())}\n\n"
-                  f"Trades\n{trade_lines(engine.outcomes)}\n")
+                  f"Trades\n{trade_lines(engine.outcomes, data_dir=data_dir)}\n")
         out.flush()
     return engine.summary()
 

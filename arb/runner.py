@@ -206,7 +206,8 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
             await worker.stop()
             out.write(f"\nCluster\n{worker.summary_text()}\n")
         if engine is not None:
-            out.write(f"\nSummary\n{summary_table(engine.summary())}\n\nTrades\n{trade_lines(engine.outcomes)}\n")
+            trades = trade_lines(engine.outcomes, data_dir=config.engine.data_dir)
+            out.write(f"\nSummary\n{summary_table(engine.summary())}\n\nTrades\n{trades}\n")
         if simulator is not None:
             await simulator.close()
     return 0

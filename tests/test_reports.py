@@ -13,6 +13,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
+import arb.demo
 from arb.cli import main
 from arb.engine.journal import Journal
 from arb.model import Fill, Opportunity, Order, OrderType, Side, Symbol, TimeInForce
@@ -115,3 +116,20 @@ def test_demo_journal_history_matches_its_trade_lines(tmp_path: Path,
             assert Decimal(words[3]) <= size, (oid, rows[oid])
         if rows[oid]["fills"]:
             assert abs(Decimal(rows[oid]["realised_pnl"]) - pnl) < Decimal("0.000001"), (oid, rows[oid])
+
+
+def test_demo_names_the_history_command_that_lists_its_earlier_trades(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The summary's "(N earlier trades in the journal: `arb-engine history`)" named no data dir: typed
+    as shown it read ./arb-data, not the demo's journal."""
+    monkeypatch.setattr(arb.demo, "TRADE_LINES", 1)
+    data = tmp_path / "demo-data"
+    assert main(["demo", "--duration", "6", "--data-dir", str(data)]) == 0
+    out = capsys.readouterr().out
+    hint = next(line for line in out.splitlines() if "earlier trades" in line)
+    command = hint.split("`")[1].split()
+    assert command[:4] == ["arb-engine", "history", "--data-dir", str(data)], hint
+    monkeypatch.chdir(tmp_path)  # not where the journal is
+    assert main([*command[1:], "--json"]) == 0
+    earlier = int(hint.split("(")[1].split()[0])
+    assert len(json.loads(capsys.readouterr().out)) >= earlier + 1

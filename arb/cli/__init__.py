@@ -44,7 +44,7 @@ from arb.cli.common import (
     fail as _fail,
 )
 from arb.cli.tools import _add_chaos, _add_record, _add_replay, _add_sim, _add_symbols, _add_top
-from arb.config import Config, config_schema, describe, load_config, starter_config
+from arb.config import DEFAULT_DATA_DIR, Config, config_schema, describe, load_config, starter_config
 from arb.credentials import credential_secrets
 from arb.engine.control import POLL_S, lock_holder
 from arb.engine.risk import Source, TradingState, read_state, state_path, write_state
@@ -161,7 +161,8 @@ def _add_state_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         parser = sub.add_parser(name, help=text)
         where = parser.add_mutually_exclusive_group()
         where.add_argument("--config", help="config file whose engine.data_dir holds the state")
-        where.add_argument("--data-dir", default="./arb-data", help="engine data dir (default ./arb-data)")
+        where.add_argument("--data-dir", default=DEFAULT_DATA_DIR,
+                           help=f"engine data dir (default {DEFAULT_DATA_DIR})")
         where.add_argument("--cluster", metavar="URL", default=None,
                            help="every worker of the cluster at this NATS server (within 1 s)")
         if name == "halt":
@@ -261,7 +262,8 @@ def _add_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         parser = sub.add_parser(name, help=text)
         where = parser.add_mutually_exclusive_group()
         where.add_argument("--config", help="config file (its journal and metrics port)")
-        where.add_argument("--data-dir", default="./arb-data", help="engine data dir (default ./arb-data)")
+        where.add_argument("--data-dir", default=DEFAULT_DATA_DIR,
+                           help=f"engine data dir (default {DEFAULT_DATA_DIR})")
         if name == "status":
             where.add_argument("--cluster", metavar="URL", default=None,
                                help="the whole cluster at this NATS server: members, shards, ledger, state")

@@ -361,5 +361,5 @@ def main(directory: str, *, speed: float | None, data_dir: str | None, config: C
              if result.truncated else ""))
     print("\nSummary (paper replay; update -> decision is the replay's feed time per frame)\n"
           + summary_table({**result.summary, "journal": kept}))
-    print(f"\nTrades\n{trade_lines(result.outcomes)}")
+    print(f"\nTrades\n{trade_lines(result.outcomes, data_dir=None if temporary else base)}")
     return 0 if result.frames else 1
