@@ -32,7 +32,7 @@ from arb.credentials import (
     registry_names,
     registry_private_socket,
 )
-from arb.errors import ConfigError
+from arb.errors import FILE_FIELD, ConfigError
 from arb.model import Symbol
 
 ENV_PREFIX: Final = "ARB__"
@@ -494,13 +494,13 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError("<file>", f"config file not found: {file}") from None
+        raise ConfigError(FILE_FIELD, f"config file not found: {file}") from None
     except OSError as exc:
-        raise ConfigError("<file>", f"cannot read {file}: {exc.strerror}") from None
+        raise ConfigError(FILE_FIELD, f"cannot read {file}: {exc.strerror}") from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("<file>", f"{file} is not valid TOML: {exc}") from None
+        raise ConfigError(FILE_FIELD, f"{file} is not valid TOML: {exc}") from None
     return parse_config(raw, os.environ if environ is None else environ)
 
 

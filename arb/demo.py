@@ -28,6 +28,7 @@ from arb.engine.executor import Outcome, OutcomeStatus
 from arb.errors import ConfigError
 from arb.model import Order
 from arb.obs import loop
+from arb.ops.preflight import EXIT_CANNOT_TRADE, engine_reasons
 from arb.sim.accounts import SIM_KEY, SIM_PASSPHRASE, SIM_SECRET
 from arb.sim.server import DIALECTS, SimExchange
 from arb.sim.universe import SimUniverse
@@ -190,14 +191,17 @@ async def run_demo(duration: float, venues: Sequence[str | DemoVenue], symbols: 
     engine = Engine(config, credentials=sim_credentials(list(plan)))
     started = time.monotonic()
     heading = "Summary (live execution path, simulated money on the loopback simulator)"
+    cannot: list[str] = []  # why nothing can trade (a --symbols pair no two simulated venues list)
     try:
         await engine.start()
+        cannot, _ = engine_reasons(engine)
         started = time.monotonic()
-        while (elapsed := time.monotonic() - started) < duration:
+        while not cannot and (elapsed := time.monotonic() - started) < duration:
             _progress(engine, elapsed, duration, out)
             await asyncio.sleep(0.25)
-        _progress(engine, duration, duration, out, final=True)
-        if out.isatty():
+        if not cannot:
+            _progress(engine, duration, duration, out, final=True)
+        if out.isatty() and not cannot:
             out.write("\n")
     except asyncio.CancelledError:  # Ctrl-C: stop cleanly, then say what was done so far
         heading = (f"Interrupted after {time.monotonic() - started:.1f} s of {duration:g}: "
@@ -206,14 +210,20 @@ async def run_demo(duration: float, venues: Sequence[str | DemoVenue], symbols: 
     finally:
         await engine.stop()
         await sim.close()
-        out.write(f"\n{heading}\n{summary_table(engine.summary())}\n\n"
-                  f"Trades\n{trade_lines(engine.outcomes, data_dir=data_dir)}\n")
+        if cannot:
+            out.write("".join(f"cannot trade: {reason}\n" for reason in cannot)
+                      + f"exiting ({EXIT_CANNOT_TRADE})\n")
+        else:
+            out.write(f"\n{heading}\n{summary_table(engine.summary())}\n\n"
+                      f"Trades\n{trade_lines(engine.outcomes, data_dir=data_dir)}\n")
         out.flush()
-    return engine.summary()
+    return {**engine.summary(), "cannot_trade": cannot}
 
 
 def main(duration: float, venues: Sequence[str | DemoVenue], symbols: Sequence[str], seed: int,
          data_dir: str | None, use_uvloop: bool = True, universe: SimUniverse | None = None) -> int:
     base = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="arb-demo-"))
     summary = loop.run(run_demo(duration, venues, symbols, seed, base, universe=universe), use_uvloop)
+    if summary["cannot_trade"]:
+        return EXIT_CANNOT_TRADE
     return 0 if summary["books_synced"] else 1

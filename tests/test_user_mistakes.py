@@ -250,3 +250,36 @@ def test_halt_says_whether_an_engine_runs_on_the_data_dir(tmp_path: Path,
         lock.release()
     assert main(["halt", "--data-dir", str(tmp_path / "data")]) == 0
     assert "no engine is running" in capsys.readouterr().out
+
+
+def test_demo_of_a_symbol_no_simulated_venue_lists_says_so(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """A misspelled --symbols pair ran the whole demo on 0/0 books and exited 1 without saying why."""
+    assert main(["demo", "--symbols", "FOO/USDT", "--duration", "60", "--data-dir", str(tmp_path)]) == \
+        ExitCode.CANNOT_TRADE
+    out = capsys.readouterr().out
+    assert "cannot trade: FOO/USDT is listed (and trading) on no enabled venue" in out
+    assert "Summary" not in out
+
+
+def test_record_of_a_symbol_no_venue_lists_is_refused(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A misspelt pair recorded 0 frames until the duration ended (forever without one)."""
+    out = tmp_path / "rec"
+    _fails(["record", "--out", str(out), "--sim", "--symbols", "BTC/USDT", "FOO/USDT", "--duration", "60",
+            "--quiet", "--venues", "binance", "mexc"], capsys, ExitCode.USAGE,
+           "--symbols: FOO/USDT: listed (and trading) on none of binance, mexc")
+    assert not (out / "manifest.json").exists()
+
+
+def test_missing_or_broken_config_file_is_named_as_a_file(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """Said "config field `<file>`: config file not found": the file is no field."""
+    err = _fails(["config", "validate", str(tmp_path / "nope.toml")], capsys, ExitCode.USAGE,
+                 f"error: config file not found: {tmp_path / 'nope.toml'}")
+    assert "<file>" not in err
+    broken = tmp_path / "broken.toml"
+    broken.write_text('symbols = ["BTC/USDT"\n')
+    err = _fails(["run", "--config", str(broken), "--sim"], capsys, ExitCode.USAGE,
+                 f"{broken} is not valid TOML")
+    assert "<file>" not in err

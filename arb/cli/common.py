@@ -49,7 +49,8 @@ EXIT_CODES_HELP = """exit codes:
   1    the command ran and failed (a check failed, nothing synced or recorded)
   2    usage or configuration error (the message names the flag, file or field)
   3    environment error (port in use, venue unreachable, unreadable journal or recording)
-  4    run: nothing can be traded (one venue, no symbol on two venues, no balances); --wait runs anyway
+  4    run, demo: nothing can be traded (one venue, no symbol on two venues, no balances); run --wait
+       runs anyway
   130  interrupted with Ctrl-C (what was done so far is printed first)
 
 logging: --log-level and --log-format (before or after the command: arb-engine run --log-format json
