@@ -52,6 +52,11 @@ def _fails(argv: list[str], capsys: pytest.CaptureFixture[str], code: int, *need
     (["run", "--config", "x.toml", "--duration", "-1"], ["--duration", "must be greater than 0"]),
     (["sim", "--port", "99999"], ["--port", "0-65535"]),
     (["pnl", "--by", "week"], ["--by", "invalid choice"]),
+    (["history", "--limit", "-1"], ["--limit", "must be 1 or more, got -1"]),  # SQLite: -1 is no limit
+    (["history", "--limit", "0"], ["--limit", "must be 1 or more, got 0"]),  # said "(nothing yet)"
+    (["history", "--json", "--csv"], ["--csv", "not allowed with argument --json"]),
+    (["replay", "rec", "--drop-every", "-3"], ["--drop-every", "must be 0 or more"]),  # silently no drops
+    (["record", "--out", "x", "--sim", "--snapshot-every", "-1"], ["--snapshot-every", "must be 0 or more"]),
 ])
 def test_bad_flags_name_the_flag(argv: list[str], needles: list[str],
                                  capsys: pytest.CaptureFixture[str]) -> None:

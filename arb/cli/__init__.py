@@ -34,6 +34,7 @@ from arb.cli.common import (
     ExitCode,
     Handler,
     UsageError,
+    counting_from,
     positive_float,
     sim_universe,
     simulated_venues,
@@ -274,11 +275,13 @@ def _add_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
             parser.add_argument("--since", metavar="WHEN", default=None,
                                 help="with --cluster: fills since 30m, 2h, 1d ago or an ISO time (UTC); "
                                      "default: all the stream holds")
-        parser.add_argument("--json", action="store_true", help="JSON output")
+        output = parser.add_mutually_exclusive_group()
+        output.add_argument("--json", action="store_true", help="JSON output")
         if name != "status":
-            parser.add_argument("--csv", action="store_true", help="CSV output")
+            output.add_argument("--csv", action="store_true", help="CSV output")
         if name == "history":
-            parser.add_argument("--limit", type=int, default=50, help="newest N rows (default 50)")
+            parser.add_argument("--limit", type=counting_from(1), default=50,
+                                help="newest N rows (default 50)")
         if name == "pnl":
             parser.add_argument("--by", choices=["symbol", "day", "venue"], default="symbol",
                                 help="group by symbol (default), UTC day and symbol, or venue and symbol")

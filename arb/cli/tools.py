@@ -10,6 +10,8 @@ from pathlib import Path
 from arb.cli.common import (
     ExitCode,
     UsageError,
+    counting_from,
+    non_negative_float,
     port_number,
     positive_float,
     sim_universe,
@@ -164,7 +166,8 @@ def _add_record(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                         help="a running simulator (`arb-engine sim`) per venue; repeatable")
     source.add_argument("--config", help="venues (URLs) and symbols from a config file")
     parser.add_argument("--seed", type=int, default=1, help="simulator seed (with --sim)")
-    parser.add_argument("--snapshot-every", type=float, default=5.0, help="checkpoint snapshots (s, 0: off)")
+    parser.add_argument("--snapshot-every", type=non_negative_float, default=5.0,
+                        help="checkpoint snapshots (s, 0: off)")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.set_defaults(handler=_record)
 
@@ -189,7 +192,7 @@ def _add_replay(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     parser.add_argument("--config", help="risk/executor settings (symbols, venues: the recording's)")
     parser.add_argument("--data-dir", default=None,
                         help="keep the journal and state here (default: a temporary dir, removed at the end)")
-    parser.add_argument("--drop-every", type=int, default=0, metavar="N",
+    parser.add_argument("--drop-every", type=counting_from(0), default=0, metavar="N",
                         help="drop every N-th frame per venue (rehearse gaps and resyncs)")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.set_defaults(handler=_replay)
