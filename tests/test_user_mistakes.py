@@ -147,10 +147,13 @@ def test_corrupt_recording_names_the_file(tmp_path: Path, capsys: pytest.Capture
     data = bytearray((rec / "binance.rec").read_bytes())
     data[8] = 77  # the first record's kind byte
     (rec / "binance.rec").write_bytes(bytes(data))
-    _fails(["replay", str(rec), "--quiet", "--data-dir", str(tmp_path / "d")], capsys, ExitCode.USAGE,
+    # an unreadable recording is an environment error (3, the README's table), a missing one usage (2)
+    _fails(["replay", str(rec), "--quiet", "--data-dir", str(tmp_path / "d")], capsys, ExitCode.ENVIRONMENT,
            str(rec / "binance.rec"), "corrupt record at byte 8")
     (rec / "manifest.json").write_text("{not json")
-    _fails(["replay", str(rec), "--quiet"], capsys, ExitCode.USAGE, str(rec / "manifest.json"))
+    _fails(["replay", str(rec), "--quiet"], capsys, ExitCode.ENVIRONMENT, str(rec / "manifest.json"))
+    _fails(["replay", str(tmp_path), "--quiet"], capsys, ExitCode.USAGE,
+           f"no recording in {tmp_path}: it has no manifest.json")
 
 
 def _interrupt(argv: list[str], ready: str) -> tuple[int, str, str]:

@@ -38,7 +38,7 @@ from arb.engine.journal import Journal
 from arb.model import Fill, Kline, KlineInterval, OrderBook, Symbol, SymbolInfo, Ticker, Trade
 from arb.net.ws import WsClient
 from arb.ops.progress import Progress, rate
-from arb.ops.recording import Kind, Record, Recording, decode_snapshot, decode_state
+from arb.ops.recording import Kind, Record, Recording, UnreadableRecording, decode_snapshot, decode_state
 from arb.venues.base import BaseWebSocketInterface, PublicExchangeInterface, StreamHandlers
 from arb.venues.registry import STREAMS
 
@@ -347,8 +347,12 @@ def main(directory: str, *, speed: float | None, data_dir: str | None, config: C
             if player is not None and player.partial is not None:
                 print(summary_table({**player.partial, "journal": kept}))
             raise
+        except UnreadableRecording as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 3
         except (OSError, ValueError) as exc:
-            print(f"error: {directory}: {exc}", file=sys.stderr)
+            print(f"error: {exc}" if str(directory) in str(exc) else f"error: {directory}: {exc}",
+                  file=sys.stderr)
             return 2
     finally:
         if temporary:
