@@ -291,3 +291,20 @@ def test_missing_or_broken_config_file_is_named_as_a_file(tmp_path: Path,
     err = _fails(["run", "--config", str(broken), "--sim"], capsys, ExitCode.USAGE,
                  f"{broken} is not valid TOML")
     assert "<file>" not in err
+
+
+def test_check_against_nothing_listening_is_an_environment_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """Exited 1 ("a check failed") when no check could run: nothing answered at the URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    _fails(["check", "okx", "--sim-url", f"http://127.0.0.1:{port}"], capsys, ExitCode.ENVIRONMENT,
+           f"cannot reach the simulator at http://127.0.0.1:{port}", "is `arb-engine sim` running there?")
+
+
+def test_check_report_columns_line_up(capsys: pytest.CaptureFixture[str]) -> None:
+    """A check name of 35 characters pushed its row's figures one column right of the others."""
+    assert main(["check", "binance"]) == ExitCode.OK
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  PASS")]
+    assert len(rows) == 9
+    assert len({line.index(" ms  ") for line in rows}) == 1, rows
