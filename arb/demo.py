@@ -25,10 +25,10 @@ from arb.config import DEFAULT_DATA_DIR, VenueConfig, default_config
 from arb.credentials import Credentials, Secret
 from arb.engine.engine import Engine
 from arb.engine.executor import Outcome, OutcomeStatus
+from arb.engine.preflight import EXIT_CANNOT_TRADE, engine_reasons
 from arb.errors import ConfigError
 from arb.model import Order
 from arb.obs import loop
-from arb.ops.preflight import EXIT_CANNOT_TRADE, engine_reasons
 from arb.sim.accounts import SIM_KEY, SIM_PASSPHRASE, SIM_SECRET
 from arb.sim.server import DIALECTS, SimExchange
 from arb.sim.universe import SimUniverse

@@ -33,11 +33,11 @@ from arb.config import Config, load_config
 from arb.credentials import Credentials, load_credentials
 from arb.demo import sim_credentials, summary_table, trade_lines
 from arb.engine.engine import Engine
+from arb.engine.preflight import EXIT_CANNOT_TRADE, config_reasons, engine_reasons
 from arb.errors import ArbError, AuthenticationError, ConfigError, JournalError
 from arb.obs import loop as event_loop
 from arb.obs.health import HealthServer
 from arb.obs.loop import loop_name
-from arb.ops.preflight import EXIT_CANNOT_TRADE, config_reasons, engine_reasons
 from arb.ops.status import engine_status
 from arb.ops.view import ViewMode, choose_mode, engine_controls, show
 from arb.sim.server import SimExchange, parse_sim_urls

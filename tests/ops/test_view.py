@@ -32,9 +32,9 @@ from arb.config import RiskConfig
 from arb.credentials import registry_names
 from arb.engine.detector import Detector
 from arb.engine.executor import OutcomeStatus
+from arb.engine.preflight import EXIT_CANNOT_TRADE
 from arb.model import Symbol
 from arb.obs.health import HealthServer
-from arb.ops.preflight import EXIT_CANNOT_TRADE
 from arb.ops.view import ViewMode, choose_mode, progress_line, render, show
 
 SCRIPT = Path(sys.executable).with_name("arb-engine")
