@@ -308,3 +308,39 @@ def test_check_report_columns_line_up(capsys: pytest.CaptureFixture[str]) -> Non
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  PASS")]
     assert len(rows) == 9
     assert len({line.index(" ms  ") for line in rows}) == 1, rows
+
+
+def test_ctrl_c_in_run_exits_130_and_sigterm_0(tmp_path: Path) -> None:
+    """`run` stopped cleanly on either signal and exited 0: Ctrl-C is 130 in the documented table
+    (the summary first); SIGTERM, a service manager's stop, stays 0."""
+    config = tmp_path / "arb.toml"
+    config.write_text(f'symbols = ["BTC/USDT"]\n[engine]\ndata_dir = "{tmp_path / "data"}"\n'
+                      "[observability]\nmetrics_port = 0\n")
+    argv = ["run", "--config", str(config), "--sim", "--quiet"]
+    code, out, err = _interrupt(argv, "engine arb started")
+    assert code == ExitCode.INTERRUPTED and "Traceback" not in err, err
+    assert "Summary" in out and "books synced" in out and "interrupted (Ctrl-C)" in err
+    proc = subprocess.Popen([sys.executable, "-m", "arb.cli", *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=_env())
+    assert proc.stderr is not None
+    while "engine arb started" not in (line := proc.stderr.readline()):
+        assert line, "exited before it started"
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == ExitCode.OK and "Summary" in out and "interrupted" not in err, err
+
+
+def test_run_whose_venues_never_answer_is_an_environment_error(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as a, socket.socket() as b:
+        a.bind(("127.0.0.1", 0))
+        b.bind(("127.0.0.1", 0))
+        ports = a.getsockname()[1], b.getsockname()[1]  # closed again: nothing listens there
+    config = tmp_path / "arb.toml"
+    config.write_text(f'symbols = ["BTC/USDT"]\n[engine]\ndata_dir = "{tmp_path / "data"}"\n'
+                      "[observability]\nmetrics_port = 0\n")
+    assert main(["run", "--config", str(config), "--sim-url", f"binance=http://127.0.0.1:{ports[0]}",
+                 "--sim-url", f"mexc=http://127.0.0.1:{ports[1]}", "--duration", "2", "--quiet"]) == \
+        ExitCode.ENVIRONMENT
+    out = capsys.readouterr().out
+    assert "cannot start against the venues" in out and "giving up" in out
