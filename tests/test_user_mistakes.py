@@ -344,3 +344,11 @@ def test_run_whose_venues_never_answer_is_an_environment_error(tmp_path: Path,
         ExitCode.ENVIRONMENT
     out = capsys.readouterr().out
     assert "cannot start against the venues" in out and "giving up" in out
+
+
+def test_log_level_in_lower_case_is_accepted(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--log-level debug` was refused: invalid choice 'debug' (choose from 'DEBUG', ...)."""
+    assert main(["--log-level", "debug", "config", "schema"]) == ExitCode.OK
+    assert main(["config", "schema", "--log-level", "warning"]) == ExitCode.OK
+    _fails(["--log-level", "loud", "config", "schema"], capsys, ExitCode.USAGE, "--log-level",
+           "invalid choice")

@@ -381,6 +381,7 @@ def _add_common(parser: argparse.ArgumentParser, default: str | None) -> None:
     before the command is kept unless the command's own flag overrides it."""
     if "--log-level" not in parser._option_string_actions:
         parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], default=default,
+                            type=str.upper,  # `--log-level debug` as well
                             help="log level (default: the config's engine.log_level, else INFO)")
     if "--log-format" not in parser._option_string_actions:
         parser.add_argument("--log-format", choices=["console", "json"], default=default,
