@@ -134,6 +134,9 @@ async def history(path: Path, limit: int) -> list[dict[str, Any]]:
 
 
 PNL_GROUPS: Final = ("symbol", "day", "venue")
+VENUE_PNL_NOTE: Final = (
+    "(per venue: its own leg of each trade, quote received minus paid minus fees; the base it bought or\n"
+    " sold is not valued, so a venue's figure is not a profit: the venues' sum is the realised PnL)")
 
 
 async def pnl(path: Path, by: str = "symbol") -> list[dict[str, Any]]:
@@ -280,4 +283,6 @@ def main(kind: str, config: Config, fmt: str, limit: int = 50, by: str = "symbol
               "a new one) or point --data-dir / journal.path at the right file", file=sys.stderr)
         return 3
     print(render(rows, fmt))
+    if kind == "pnl" and by == "venue" and fmt == "table" and rows:
+        print(VENUE_PNL_NOTE)
     return 0

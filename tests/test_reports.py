@@ -96,6 +96,11 @@ def test_pnl_by_symbol_day_and_venue(tmp_path: Path, capsys: pytest.CaptureFixtu
     venues = {r["venue"]: r for r in json.loads(capsys.readouterr().out)}
     assert venues["binance"]["quote_flow"] == "-20.01" and venues["gateio"]["quote_flow"] == "20.15"
     assert sum(Decimal(v["pnl"]) for v in venues.values()) == Decimal(total["pnl"])
+    # a venue's figure is its leg's quote flow: the table says so (it read like a venue's profit)
+    assert main(["pnl", "--data-dir", str(tmp_path), "--by", "venue"]) == 0
+    assert "a venue's figure is not a profit: the venues' sum is the realised PnL" in capsys.readouterr().out
+    assert main(["pnl", "--data-dir", str(tmp_path), "--by", "venue", "--csv"]) == 0
+    assert "not a profit" not in capsys.readouterr().out  # machine-readable output stays rows only
 
 
 def test_demo_journal_history_matches_its_trade_lines(tmp_path: Path,
