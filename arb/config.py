@@ -527,7 +527,8 @@ STARTER_CONFIG: Final = """\
 #
 # Paper mode by default: simulated fills against the venues' live books, no keys needed.
 # API keys never go in this file: live mode reads ARB_<VENUE>_API_KEY / ARB_<VENUE>_API_SECRET
-# from the environment. Any field can be overridden from the environment: ARB__RISK__MIN_NET_BPS=7.
+# (and ARB_<VENUE>_API_PASSPHRASE for a venue that issues one) from the environment.
+# Any field can be overridden from the environment: ARB__RISK__MIN_NET_BPS=7.
 
 symbols = ["BTC/USDT", "ETH/USDT"]   # BASE/QUOTE, traded on every enabled venue that lists them
 
