@@ -272,6 +272,9 @@ def main(kind: str, config: Config, fmt: str, limit: int = 50, by: str = "symbol
     try:
         if kind == "status":
             result = loop.run(status(config), use_uvloop)
+            if result["source"] == "none":  # nothing to show: most likely the wrong --data-dir / --config
+                print(f"error: {result['detail']} (another --data-dir or --config?)", file=sys.stderr)
+                return 2
             print(render([result], fmt) if fmt == "json" else render_status(result))
             return 0
         if not path.exists():

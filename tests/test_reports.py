@@ -138,3 +138,11 @@ def test_demo_names_the_history_command_that_lists_its_earlier_trades(
     assert main([*command[1:], "--json"]) == 0
     earlier = int(hint.split("(")[1].split()[0])
     assert len(json.loads(capsys.readouterr().out)) >= earlier + 1
+
+
+def test_status_of_a_directory_with_no_engine_and_no_journal_is_an_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Said "source: none" and exited 0, where pnl and history exit 2 naming the missing journal."""
+    assert main(["status", "--data-dir", str(tmp_path / "typo")]) == 2
+    err = capsys.readouterr().err
+    assert f"no running engine and no journal at {tmp_path / 'typo' / 'journal.sqlite'}" in err
