@@ -25,8 +25,9 @@ class ConfigError(ArbError):
         self.value = value
         self.detail = message
         shown = "" if value is None else f" (got {value!r})"
-        # the whole file (`<file>`: the message names it) or a command-line flag, else a config field
-        where = ("" if field == FILE_FIELD else f"{field}: " if field.startswith("-")
+        # the whole file (`<file>`: the message names it), a command-line flag or an environment
+        # variable (ARB_<VENUE>_API_PASSPHRASE), else a config field
+        where = ("" if field == FILE_FIELD else f"{field}: " if field.startswith("-") or field.isupper()
                  else f"config field `{field}`: ")
         super().__init__(f"{where}{message}{shown}")
 

@@ -352,3 +352,17 @@ def test_log_level_in_lower_case_is_accepted(capsys: pytest.CaptureFixture[str])
     assert main(["config", "schema", "--log-level", "warning"]) == ExitCode.OK
     _fails(["--log-level", "loud", "config", "schema"], capsys, ExitCode.USAGE, "--log-level",
            "invalid choice")
+
+
+def test_live_run_without_a_required_passphrase_names_the_variable(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Named it as "config field `ARB_OKX_API_PASSPHRASE`": it is an environment variable."""
+    config = tmp_path / "arb.toml"
+    config.write_text('symbols = ["BTC/USDT"]\n[venues.okx]\n[venues.binance]\n'
+                      "[observability]\nmetrics_port = 0\n")
+    for name in ("ARB_OKX_API_KEY", "ARB_OKX_API_SECRET", "ARB_BINANCE_API_KEY", "ARB_BINANCE_API_SECRET"):
+        monkeypatch.setenv(name, "canary-not-a-key")
+    monkeypatch.delenv("ARB_OKX_API_PASSPHRASE", raising=False)
+    err = _fails(["run", "--config", str(config), "--live", "--duration", "1"], capsys, ExitCode.USAGE,
+                 "ARB_OKX_API_PASSPHRASE: okx needs its API passphrase too")
+    assert "config field" not in err and "canary-not-a-key" not in err
