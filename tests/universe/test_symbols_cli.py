@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,20 @@ async def test_symbols_without_keys_says_so(tmp_path: Path, capsys: pytest.Captu
     lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
     assert "FIL withdrawals off" not in lines["FIL/USDT"]  # unknown, not shown open-or-closed as read
     assert "GAS withdrawals off (transfers suspended)" in lines["GAS/USDT"]
+
+
+def test_symbols_whose_venues_never_answer_is_an_environment_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Offline, `arb-engine symbols` printed "0 pairs" and exited 1, as if the filters had dropped all."""
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])  # closed again: nothing listens there
+    config = tmp_path / "arb.toml"
+    config.write_text('symbols = "auto"\n'
+                      f'[venues.binance]\nrest_url = "http://127.0.0.1:{ports[0]}"\n'
+                      f'[venues.mexc]\nrest_url = "http://127.0.0.1:{ports[1]}"\n')
+    assert main(["symbols", "--config", str(config)]) == 3
+    err = capsys.readouterr().err
+    assert "could not read the lists of binance, mexc: no network?" in err and "Traceback" not in err
