@@ -366,3 +366,15 @@ def test_live_run_without_a_required_passphrase_names_the_variable(
     err = _fails(["run", "--config", str(config), "--live", "--duration", "1"], capsys, ExitCode.USAGE,
                  "ARB_OKX_API_PASSPHRASE: okx needs its API passphrase too")
     assert "config field" not in err and "canary-not-a-key" not in err
+
+
+def test_output_piped_into_a_reader_that_stops_early_is_not_an_error() -> None:
+    """`arb-engine venues | head -2` printed "arb-engine: error: [Errno 32] Broken pipe", exit 3."""
+    proc = subprocess.Popen([sys.executable, "-m", "arb.cli", "config", "schema"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=_env())
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the command writes (it imports first)
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == ExitCode.OK, err
+    assert "Broken pipe" not in err and "Traceback" not in err and "Exception ignored" not in err, err

@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import errno
 import json
+import os
 import sqlite3
 import sys
 import time
@@ -425,6 +426,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted (Ctrl-C)", file=sys.stderr)
         return ExitCode.INTERRUPTED
+    except BrokenPipeError:  # `arb-engine history | head`: the reader has all it wanted
+        with contextlib.suppress(OSError):  # no second error when Python flushes stdout at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.OK
     except (ConfigError, UsageError) as exc:
         return _fail(ExitCode.USAGE, str(exc))
     except sqlite3.DatabaseError as exc:
