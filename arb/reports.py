@@ -195,11 +195,12 @@ async def status(config: Config) -> dict[str, Any]:
 async def _journal_balances(path: Path, config: Config) -> dict[str, Any]:
     """Venue balances journaled last; for paper runs (none journaled) the start plus the fills."""
     rows = await _journal_rows(path, (
-        "SELECT venue, asset, free FROM balances b WHERE ts_ns = "
+        "SELECT venue, asset, free, ts_ns FROM balances b WHERE ts_ns = "
         "(SELECT MAX(ts_ns) FROM balances WHERE venue = b.venue AND asset = b.asset) ORDER BY venue, asset"
     ))
-    if rows:
-        out: dict[str, dict[str, str]] = {}
+    if rows:  # what the venues last reported (a refresh or a push): fills after it are not in it
+        last = iso_time(max(row["ts_ns"] for row in rows))
+        out: dict[str, Any] = {"basis": f"the venues' balances as last journaled (free; latest {last})"}
         for row in rows:
             out.setdefault(row["venue"], {})[row["asset"]] = row["free"]
         return out

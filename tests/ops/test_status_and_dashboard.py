@@ -178,3 +178,25 @@ def test_status_after_two_paper_runs_shows_the_last_runs_balances(
         expected[venue][quote] -= sign * Decimal(quantity) * Decimal(price)
         expected[venue][fee_asset] -= Decimal(fee)
     assert {v: {a: Decimal(x) for a, x in assets.items()} for v, assets in balances.items()} == expected
+
+
+def test_status_of_a_live_journal_says_when_the_balances_were_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A live journal holds the venues' balances as last refreshed or pushed, not after every fill:
+    `status` showed them as current."""
+    async def write() -> None:
+        journal = Journal(tmp_path / "journal.sqlite")
+        await journal.open(mode="live", version="t", now_ns=1)
+        journal.record_balance(1_764_633_600_000_000_000, "binance", "USDT", Decimal("5"), Decimal(0))
+        journal.record_balance(1_764_633_601_500_000_000, "binance", "USDT", Decimal("7"), Decimal(0))
+        await journal.close()
+
+    asyncio.run(write())
+    config = tmp_path / "arb.toml"
+    config.write_text(f'symbols = ["BTC/USDT"]\n[engine]\nmode = "live"\ndata_dir = "{tmp_path}"\n'
+                      "[observability]\nmetrics_port = 0\n")
+    assert main(["status", "--config", str(config), "--json"]) == 0
+    (s,) = json.loads(capsys.readouterr().out)
+    assert s["balances"] == {"basis": "the venues' balances as last journaled (free; latest "
+                                      "2025-12-02T00:00:01.500Z)", "binance": {"USDT": "7"}}
