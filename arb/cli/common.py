@@ -51,7 +51,8 @@ EXIT_CODES_HELP = """exit codes:
   3    environment error (port in use, venue unreachable, unreadable journal or recording)
   4    run, demo: nothing can be traded (one venue, no symbol on two venues, no balances); run --wait
        runs anyway
-  130  interrupted with Ctrl-C (what was done so far is printed first)
+  130  interrupted with Ctrl-C (what was done so far is printed first; sim and record, which run
+       until Ctrl-C, end normally with 0)
 
 logging: --log-level and --log-format (before or after the command: arb-engine run --log-format json
 ...) override engine.log_level / engine.log_format of the command's --config."""
