@@ -35,7 +35,7 @@ FEE_ATTEMPTS = 4  # a start-up fee read refused by a rate limit is asked again a
 async def taker_fee(private: PrivateExchangeInterface, symbol: Symbol) -> float:
     """The venue's taker fee for `symbol`, asked again after a rate limit: reading one fee per symbol
     at start-up can outrun a venue's per-endpoint window (the limiter's bucket refills within the
-    window: `demo --universe large --symbols auto` died at MEXC's tradeFee 429). The 429 froze the
+    window: `demo --universe large --symbols auto` died at a fee endpoint's 429). The 429 froze the
     venue's limiter until its Retry-After, so the next ask waits there."""
     for attempt in range(1, FEE_ATTEMPTS + 1):
         try:
