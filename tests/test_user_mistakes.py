@@ -52,6 +52,8 @@ def _fails(argv: list[str], capsys: pytest.CaptureFixture[str], code: int, *need
     (["run", "--config", "x.toml", "--duration", "-1"], ["--duration", "must be greater than 0"]),
     (["sim", "--port", "99999"], ["--port", "0-65535"]),
     (["pnl", "--by", "week"], ["--by", "invalid choice"]),
+    (["check", "okx", "--sim-url", "127.0.0.1:9000"], ["--sim-url '127.0.0.1:9000': expected http://"]),
+    (["record", "--out", "x", "--sim-url", "binance=localhost:1"], ["expected binance=http://HOST:PORT"]),
     (["history", "--limit", "-1"], ["--limit", "must be 1 or more, got -1"]),  # SQLite: -1 is no limit
     (["history", "--limit", "0"], ["--limit", "must be 1 or more, got 0"]),  # said "(nothing yet)"
     (["history", "--json", "--csv"], ["--csv", "not allowed with argument --json"]),

@@ -203,6 +203,10 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _check(args: argparse.Namespace) -> int:
     from arb.check import main as check_main
 
+    if args.sim_url is not None and not args.sim_url.startswith(("http://", "https://")):
+        raise UsageError(f"--sim-url {args.sim_url!r}: expected http://HOST:PORT (as `arb-engine sim` "
+                         "prints it)")
+
     return check_main(args.venue, args.live, args.json, sim_url=args.sim_url, use_uvloop=args.use_uvloop)
 
 
