@@ -322,6 +322,7 @@ def test_ctrl_c_in_run_exits_130_and_sigterm_0(tmp_path: Path) -> None:
     code, out, err = _interrupt(argv, "engine arb started")
     assert code == ExitCode.INTERRUPTED and "Traceback" not in err, err
     assert "Summary" in out and "books synced" in out and "interrupted (Ctrl-C)" in err
+    assert "book synced (after )" not in err  # a book synced as its stream connected says so
     proc = subprocess.Popen([sys.executable, "-m", "arb.cli", *argv], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=_env())
     assert proc.stderr is not None
