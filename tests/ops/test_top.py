@@ -105,7 +105,8 @@ def test_top_in_tmux_halts_and_resumes_the_engine(engine: str) -> None:
         status = _get(f"{engine}/status")
         assert status is not None
         assert status["trading"]["state"] == "HALTED" and status["trading"]["reason"] == "tmux said so"
-        assert "halt sent: engine is HALTED (tmux said so)" in pane()
+        # the view's poll can show HALTED before top has read the POST's answer: wait for it too
+        _until("the halt acknowledged", lambda: "halt sent: engine is HALTED (tmux said so)" in pane())
 
         tmux("send-keys", "-t", "top", "r")
         _until("ACTIVE on screen",
