@@ -26,7 +26,13 @@ from arb.config import VenueConfig
 from arb.credentials import Credentials, Secret, load_credentials
 from arb.engine.books import BookFeed, BookStore
 from arb.engine.executor import round_down, round_up
-from arb.errors import ArbError, AuthenticationError, ConfigError, InvalidSymbolError
+from arb.errors import (
+    ArbError,
+    AuthenticationError,
+    ConfigError,
+    ExchangeUnavailableError,
+    InvalidSymbolError,
+)
 from arb.model import Order, OrderStatus, OrderType, Side, Symbol, SymbolInfo, TimeInForce
 from arb.obs import loop
 from arb.sim.accounts import SIM_KEY, SIM_PASSPHRASE, SIM_SECRET
@@ -111,6 +117,9 @@ class UserFeed:
     def on_decode_error(self, error: Any, symbol: Any) -> None: ...
 
 
+EXIT_UNREACHABLE = 3  # the CLI's environment error: the venue never answered
+
+
 async def _until(condition: Callable[[], bool], failure: str, timeout_s: float = 10.0) -> None:
     for _ in range(int(timeout_s / 0.05)):
         if condition():
@@ -126,6 +135,9 @@ async def _timed(name: str, check: Callable[[], Awaitable[str]]) -> dict[str, An
         ok = True
     except (TimeoutError, ArbError, NotImplementedError) as exc:
         detail, ok = f"{type(exc).__name__}: {exc}", False
+        if isinstance(exc, ExchangeUnavailableError):  # not the venue's answer: no answer at all
+            return {"check": name, "ok": False, "ms": round((time.perf_counter() - started) * 1000, 1),
+                    "detail": detail, "unreachable": True}
     return {"check": name, "ok": ok, "ms": round((time.perf_counter() - started) * 1000, 1), "detail": detail}
 
 
@@ -317,8 +329,9 @@ def _report(venue: str, live: bool, as_json: bool, sim_url: str | None, results:
         return
     target = "live" if live else f"simulator at {sim_url}" if sim_url else "simulator"
     print(f"{venue} ({target})")
+    width = max((len(r["check"]) for r in results), default=0)
     for r in results:
-        print(f"  {'PASS' if r['ok'] else 'FAIL'}  {r['check']:<34} {r['ms']:>8.1f} ms  {r['detail']}")
+        print(f"  {'PASS' if r['ok'] else 'FAIL'}  {r['check']:<{width}} {r['ms']:>8.1f} ms  {r['detail']}")
     if interrupted:
         print(f"  interrupted after {len(results)} of {CHECK_COUNT} checks")
 
@@ -331,6 +344,11 @@ def main(venue: str, live: bool, as_json: bool, sim_url: str | None = None, use_
         _report(venue, live, as_json, sim_url, results, interrupted=True)
         raise
     _report(venue, live, as_json, sim_url, results)
+    if results and results[0].get("unreachable"):  # nothing was checked: the venue never answered
+        where = "the venue" if live else f"the simulator at {sim_url}" if sim_url else "the simulator"
+        print(f"arb-engine: error: cannot reach {where} ({results[0]['detail']})"
+              + ("; is `arb-engine sim` running there?" if sim_url else ""), file=sys.stderr)
+        return EXIT_UNREACHABLE
     return 0 if all(r["ok"] for r in results) else 1
 
 

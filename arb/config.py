@@ -32,7 +32,7 @@ from arb.credentials import (
     registry_names,
     registry_private_socket,
 )
-from arb.errors import ConfigError
+from arb.errors import FILE_FIELD, ConfigError
 from arb.model import Symbol
 
 ENV_PREFIX: Final = "ARB__"
@@ -51,6 +51,7 @@ def doc(text: str) -> msgspec.Meta:
 
 # Paper mode's starting balance per asset on every venue when `engine.paper_balances` is not set
 # (documented in the README and the starter config). Assets not listed start at 0.
+DEFAULT_DATA_DIR: Final = "./arb-data"  # engine.data_dir, and --data-dir of the report commands
 DEFAULT_PAPER_BALANCES: Final = MappingProxyType({
     "USDT": Decimal("10000"), "USDC": Decimal("10000"), "BTC": Decimal("0.1"), "ETH": Decimal("3"),
     "SOL": Decimal("50"),
@@ -88,7 +89,8 @@ class EngineConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     mode: Annotated[Literal["paper", "live"], doc(
         "paper: simulated fills against live books; live: real orders (needs --live and keys)")] = "paper"
     name: Annotated[str, doc("this engine's name, in /status and the start-up log line")] = "arb"
-    data_dir: Annotated[str, doc("directory of the journal and the persisted trading state")] = "./arb-data"
+    data_dir: Annotated[str, doc(
+        "directory of the journal and the persisted trading state")] = DEFAULT_DATA_DIR
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], doc(
         "log level (`arb-engine --log-level` overrides)")] = "INFO"
     log_format: Annotated[Literal["console", "json"], doc(
@@ -492,13 +494,13 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError("<file>", f"config file not found: {file}") from None
+        raise ConfigError(FILE_FIELD, f"config file not found: {file}") from None
     except OSError as exc:
-        raise ConfigError("<file>", f"cannot read {file}: {exc.strerror}") from None
+        raise ConfigError(FILE_FIELD, f"cannot read {file}: {exc.strerror}") from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("<file>", f"{file} is not valid TOML: {exc}") from None
+        raise ConfigError(FILE_FIELD, f"{file} is not valid TOML: {exc}") from None
     return parse_config(raw, os.environ if environ is None else environ)
 
 
@@ -525,7 +527,8 @@ STARTER_CONFIG: Final = """\
 #
 # Paper mode by default: simulated fills against the venues' live books, no keys needed.
 # API keys never go in this file: live mode reads ARB_<VENUE>_API_KEY / ARB_<VENUE>_API_SECRET
-# from the environment. Any field can be overridden from the environment: ARB__RISK__MIN_NET_BPS=7.
+# (and ARB_<VENUE>_API_PASSPHRASE for a venue that issues one) from the environment.
+# Any field can be overridden from the environment: ARB__RISK__MIN_NET_BPS=7.
 
 symbols = ["BTC/USDT", "ETH/USDT"]   # BASE/QUOTE, traded on every enabled venue that lists them
 

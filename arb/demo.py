@@ -21,10 +21,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
-from arb.config import VenueConfig, default_config
+from arb.config import DEFAULT_DATA_DIR, VenueConfig, default_config
 from arb.credentials import Credentials, Secret
 from arb.engine.engine import Engine
 from arb.engine.executor import Outcome, OutcomeStatus
+from arb.engine.preflight import EXIT_CANNOT_TRADE, engine_reasons
 from arb.errors import ConfigError
 from arb.model import Order
 from arb.obs import loop
@@ -144,14 +145,25 @@ def _leg(verb: str, order: Order | None) -> str:
     return f"{verb} {order.filled_qty.normalize():f} on {order.venue} @ {price:f}"
 
 
-def trade_lines(outcomes: Sequence[Outcome], limit: int = TRADE_LINES) -> str:
-    """One line per trade sent (newest `limit`): both legs, the realised PnL, one-legged time."""
+def history_hint(data_dir: str | Path | None) -> str:
+    """How to list the journal's trades: `data_dir` None when the journal is not kept."""
+    if data_dir is None:
+        return "not kept: pass --data-dir DIR to keep the journal"
+    where = "" if Path(data_dir) == Path(DEFAULT_DATA_DIR) else f" --data-dir {data_dir}"
+    return f"in the journal: `arb-engine history{where} --limit 1000`"
+
+
+def trade_lines(outcomes: Sequence[Outcome], limit: int | None = None,
+                data_dir: str | Path | None = DEFAULT_DATA_DIR) -> str:
+    """One line per trade sent (newest `limit`): both legs, the realised PnL, one-legged time; the
+    earlier ones are counted, with the `history` command that lists them from `data_dir`."""
+    limit = TRADE_LINES if limit is None else limit
     trades = [o for o in outcomes if o.status is not OutcomeStatus.REJECTED]
     if not trades:
         return "  no trades"
     lines = []
     if len(trades) > limit:
-        lines.append(f"  ({len(trades) - limit} earlier trades in the journal: `arb-engine history`)")
+        lines.append(f"  ({len(trades) - limit} earlier trades {history_hint(data_dir)})")
     for o in trades[-limit:]:
         symbol = next((leg.symbol for leg in (o.buy, o.sell) if leg is not None), "?")
         exposure = "" if o.residual_ms is None else (
@@ -179,14 +191,17 @@ async def run_demo(duration: float, venues: Sequence[str | DemoVenue], symbols: 
     engine = Engine(config, credentials=sim_credentials(list(plan)))
     started = time.monotonic()
     heading = "Summary (live execution path, simulated money on the loopback simulator)"
+    cannot: list[str] = []  # why nothing can trade (a --symbols pair no two simulated venues list)
     try:
         await engine.start()
+        cannot, _ = engine_reasons(engine)
         started = time.monotonic()
-        while (elapsed := time.monotonic() - started) < duration:
+        while not cannot and (elapsed := time.monotonic() - started) < duration:
             _progress(engine, elapsed, duration, out)
             await asyncio.sleep(0.25)
-        _progress(engine, duration, duration, out, final=True)
-        if out.isatty():
+        if not cannot:
+            _progress(engine, duration, duration, out, final=True)
+        if out.isatty() and not cannot:
             out.write("\n")
     except asyncio.CancelledError:  # Ctrl-C: stop cleanly, then say what was done so far
         heading = (f"Interrupted after {time.monotonic() - started:.1f} s of {duration:g}: "
@@ -195,14 +210,20 @@ async def run_demo(duration: float, venues: Sequence[str | DemoVenue], symbols: 
     finally:
         await engine.stop()
         await sim.close()
-        out.write(f"\n{heading}\n{summary_table(engine.summary())}\n\n"
-                  f"Trades\n{trade_lines(engine.outcomes)}\n")
+        if cannot:
+            out.write("".join(f"cannot trade: {reason}\n" for reason in cannot)
+                      + f"exiting ({EXIT_CANNOT_TRADE})\n")
+        else:
+            out.write(f"\n{heading}\n{summary_table(engine.summary())}\n\n"
+                      f"Trades\n{trade_lines(engine.outcomes, data_dir=data_dir)}\n")
         out.flush()
-    return engine.summary()
+    return {**engine.summary(), "cannot_trade": cannot}
 
 
 def main(duration: float, venues: Sequence[str | DemoVenue], symbols: Sequence[str], seed: int,
          data_dir: str | None, use_uvloop: bool = True, universe: SimUniverse | None = None) -> int:
     base = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="arb-demo-"))
     summary = loop.run(run_demo(duration, venues, symbols, seed, base, universe=universe), use_uvloop)
+    if summary["cannot_trade"]:
+        return EXIT_CANNOT_TRADE
     return 0 if summary["books_synced"] else 1

@@ -7,9 +7,14 @@ branch on types and codes, never on message text.
 
 from __future__ import annotations
 
+from typing import Final
+
 
 class ArbError(Exception):
     """Root of every error arb raises."""
+
+
+FILE_FIELD: Final = "<file>"  # a ConfigError about the config file itself, not one field
 
 
 class ConfigError(ArbError):
@@ -20,7 +25,11 @@ class ConfigError(ArbError):
         self.value = value
         self.detail = message
         shown = "" if value is None else f" (got {value!r})"
-        super().__init__(f"config field `{field}`: {message}{shown}")
+        # the whole file (`<file>`: the message names it), a command-line flag or an environment
+        # variable (ARB_<VENUE>_API_PASSPHRASE), else a config field
+        where = ("" if field == FILE_FIELD else f"{field}: " if field.startswith("-") or field.isupper()
+                 else f"config field `{field}`: ")
+        super().__init__(f"{where}{message}{shown}")
 
 
 class SequenceGapError(ArbError):

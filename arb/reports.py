@@ -53,6 +53,17 @@ def exact(value: float | Decimal | None) -> str:
     return f"{number.normalize():f}" if number else "0"
 
 
+FLOAT_DIGITS: Final = 12
+
+
+def figure(value: float | None) -> str:
+    """A journaled float (a size or an estimate the kernel computed in binary floating point) to 12
+    significant digits: 1539 steps of 0.00001 are 0.015390000000000001 in binary, the order 0.01539."""
+    if value is None:
+        return ""
+    return exact(Decimal(f"{float(value):.{FLOAT_DIGITS}g}"))
+
+
 def _fee_in_quote(fill: Fill) -> Decimal:
     """The fill's fee in its symbol's quote (a base-asset fee valued at the fill's price; other
     assets, such as a venue token, are not counted)."""
@@ -111,9 +122,10 @@ async def history(path: Path, limit: int) -> list[dict[str, Any]]:
         flow = flows.get(r["id"])
         out.append({
             "time": iso_time(r["ts_ns"]), "id": r["id"], "symbol": r["symbol"], "buy_venue": r["buy_venue"],
-            "sell_venue": r["sell_venue"], "quantity": exact(r["quantity"]),
+            "sell_venue": r["sell_venue"], "quantity": figure(r["quantity"]),
             "net_bps": exact(round(r["net_bps"], 4)),
-            "expected_profit": exact(r["net_profit"]), "decision": r["decision"], "reason": r["reason"] or "",
+            "expected_profit": figure(r["net_profit"]), "decision": r["decision"],
+            "reason": r["reason"] or "",
             "fills": flow.fills if flow else 0,
             "realised_pnl": exact(flow.pnl) if flow else "",
             "open_base": exact(flow.bought - flow.sold) if flow and flow.bought != flow.sold else "",
@@ -122,6 +134,9 @@ async def history(path: Path, limit: int) -> list[dict[str, Any]]:
 
 
 PNL_GROUPS: Final = ("symbol", "day", "venue")
+VENUE_PNL_NOTE: Final = (
+    "(per venue: its own leg of each trade, quote received minus paid minus fees; the base it bought or\n"
+    " sold is not valued, so a venue's figure is not a profit: the venues' sum is the realised PnL)")
 
 
 async def pnl(path: Path, by: str = "symbol") -> list[dict[str, Any]]:
@@ -180,26 +195,38 @@ async def status(config: Config) -> dict[str, Any]:
 async def _journal_balances(path: Path, config: Config) -> dict[str, Any]:
     """Venue balances journaled last; for paper runs (none journaled) the start plus the fills."""
     rows = await _journal_rows(path, (
-        "SELECT venue, asset, free FROM balances b WHERE ts_ns = "
+        "SELECT venue, asset, free, ts_ns FROM balances b WHERE ts_ns = "
         "(SELECT MAX(ts_ns) FROM balances WHERE venue = b.venue AND asset = b.asset) ORDER BY venue, asset"
     ))
-    if rows:
-        out: dict[str, dict[str, str]] = {}
+    if rows:  # what the venues last reported (a refresh or a push): fills after it are not in it
+        last = iso_time(max(row["ts_ns"] for row in rows))
+        out: dict[str, Any] = {"basis": f"the venues' balances as last journaled (free; latest {last})"}
         for row in rows:
             out.setdefault(row["venue"], {})[row["asset"]] = row["free"]
         return out
     start = config.paper_start_balances if config.engine.mode == "paper" else {}
+    runs = await _journal_rows(path, "SELECT id, started_ns FROM runs ORDER BY id DESC LIMIT 1")
+    # a paper run starts from the configured balances again: only the last run's fills moved them
+    since = runs[0]["started_ns"] if start and runs else 0
     moved: dict[tuple[str, str], Decimal] = {}
     for f in await Journal(path).fills():
+        if f.ts_recv and f.ts_recv < since:  # no receive time: counted
+            continue
         sign = 1 if f.side is Side.BUY else -1
         deltas = ((f.symbol.base, sign * f.quantity), (f.symbol.quote, -sign * f.quantity * f.price),
                   (f.fee_asset, -f.fee))
         for asset, delta in deltas:
             moved[(f.venue, asset)] = moved.get((f.venue, asset), Decimal(0)) + delta
-    label = "paper: configured start + journaled fills" if start else "change from journaled fills"
+    if start:
+        traded = {r["venue"] for r in await _journal_rows(path, "SELECT DISTINCT venue FROM orders")}
+        for venue in traded | {venue for venue, _ in moved}:
+            for asset in start:
+                moved.setdefault((venue, asset), ZERO)
+    label = (f"paper: configured start + the fills of the last run (run {runs[0]['id']})" if start and runs
+             else "change from journaled fills")
     derived: dict[str, Any] = {"basis": label}
     for (venue, asset), delta in sorted(moved.items()):
-        derived.setdefault(venue, {})[asset] = str(start.get(asset, Decimal(0)) + delta)
+        derived.setdefault(venue, {})[asset] = exact(start.get(asset, ZERO) + delta)
     return derived
 
 
@@ -246,6 +273,9 @@ def main(kind: str, config: Config, fmt: str, limit: int = 50, by: str = "symbol
     try:
         if kind == "status":
             result = loop.run(status(config), use_uvloop)
+            if result["source"] == "none":  # nothing to show: most likely the wrong --data-dir / --config
+                print(f"error: {result['detail']} (another --data-dir or --config?)", file=sys.stderr)
+                return 2
             print(render([result], fmt) if fmt == "json" else render_status(result))
             return 0
         if not path.exists():
@@ -257,4 +287,6 @@ def main(kind: str, config: Config, fmt: str, limit: int = 50, by: str = "symbol
               "a new one) or point --data-dir / journal.path at the right file", file=sys.stderr)
         return 3
     print(render(rows, fmt))
+    if kind == "pnl" and by == "venue" and fmt == "table" and rows:
+        print(VENUE_PNL_NOTE)
     return 0

@@ -33,11 +33,11 @@ from arb.config import Config, load_config
 from arb.credentials import Credentials, load_credentials
 from arb.demo import sim_credentials, summary_table, trade_lines
 from arb.engine.engine import Engine
+from arb.engine.preflight import EXIT_CANNOT_TRADE, config_reasons, engine_reasons
 from arb.errors import ArbError, AuthenticationError, ConfigError, JournalError
 from arb.obs import loop as event_loop
 from arb.obs.health import HealthServer
 from arb.obs.loop import loop_name
-from arb.ops.preflight import EXIT_CANNOT_TRADE, config_reasons, engine_reasons
 from arb.ops.status import engine_status
 from arb.ops.view import ViewMode, choose_mode, engine_controls, show
 from arb.sim.server import SimExchange, parse_sim_urls
@@ -85,6 +85,10 @@ def _cannot_trade(out: TextIO, reasons: list[str], wait: bool) -> bool:
     return not wait
 
 
+EXIT_ENVIRONMENT = 3  # the CLI's codes (arb.cli.common.ExitCode), which this layer may not import
+EXIT_INTERRUPTED = 130
+
+
 async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 1,
               out: TextIO | None = None, credentials: dict[str, Credentials] | None = None,
               quiet: bool = True, wait: bool = False, universe: SimUniverse | None = None,
@@ -102,9 +106,15 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
             out.write(f"simulated {venue}: rest={rest} ws={ws}\n")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    received: list[signal.Signals] = []  # SIGTERM: a clean stop (0); SIGINT: Ctrl-C (130, as documented)
+
+    def stop_on(sig: signal.Signals) -> None:
+        received.append(sig)
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, stop_on, sig)
     delay = RETRY_START_S
     began = time.monotonic()
     engine: Engine | None = None
@@ -155,7 +165,7 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
                     worker = None
                 if duration is not None and time.monotonic() - began + delay > duration:
                     out.write("giving up: the run's duration is over\n")
-                    return 1
+                    return EXIT_ENVIRONMENT  # the venues never let it start
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
                 delay = min(delay * 2, RETRY_MAX_S)
@@ -206,9 +216,13 @@ async def run(config: Config, *, sim: bool, duration: float | None, seed: int = 
             await worker.stop()
             out.write(f"\nCluster\n{worker.summary_text()}\n")
         if engine is not None:
-            out.write(f"\nSummary\n{summary_table(engine.summary())}\n\nTrades\n{trade_lines(engine.outcomes)}\n")
+            trades = trade_lines(engine.outcomes, data_dir=config.engine.data_dir)
+            out.write(f"\nSummary\n{summary_table(engine.summary())}\n\nTrades\n{trades}\n")
         if simulator is not None:
             await simulator.close()
+    if signal.SIGINT in received:
+        print("\ninterrupted (Ctrl-C)", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0
 
 

@@ -67,6 +67,7 @@ def test_config_init_writes_a_commented_config_that_validates(tmp_path: Path,
     assert "wrote" in capsys.readouterr().out
     text = path.read_text()
     assert text == starter_config() and text.count("#") > 20
+    assert "ARB_<VENUE>_API_PASSPHRASE" in text  # a venue that issues one refuses to start without it
     assert main(["config", "validate", str(path)]) == 0
     assert "mode=paper" in capsys.readouterr().out
     assert load_config(path, environ={}).engine.mode == "paper"

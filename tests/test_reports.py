@@ -10,8 +10,10 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import msgspec
 import pytest
 
+import arb.demo
 from arb.cli import main
 from arb.engine.journal import Journal
 from arb.model import Fill, Opportunity, Order, OrderType, Side, Symbol, TimeInForce
@@ -62,6 +64,25 @@ def test_history_shows_iso_times_exact_decimals_and_pnl_per_trade(
     assert "2025-12-02T00:00:01.234Z" in table and "realised_pnl" in table and "e-" not in table
 
 
+def test_history_shows_a_float_size_as_the_order_size(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """The kernel's size is steps x step in binary floating point: 1539 x 0.00001 is
+    0.015390000000000001, which `history` printed as such (the order sent was 0.01539)."""
+    async def write() -> None:
+        journal = Journal(tmp_path / "journal.sqlite", paper=True)
+        await journal.open(mode="paper", version="t", now_ns=1)
+        opportunity = msgspec.structs.replace(_opportunity("o1", DAY1), quantity=1539 * 0.00001,
+                                              net_profit=0.766277718750104)
+        journal.record_opportunity(opportunity, "approved")
+        await journal.close()
+
+    assert 1539 * 0.00001 != 0.01539
+    asyncio.run(write())
+    assert main(["history", "--data-dir", str(tmp_path), "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["quantity"], row["expected_profit"]) == ("0.01539", "0.76627771875")
+
+
 def test_pnl_by_symbol_day_and_venue(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     asyncio.run(_journal(tmp_path / "journal.sqlite"))
     assert main(["pnl", "--data-dir", str(tmp_path), "--json"]) == 0
@@ -75,6 +96,11 @@ def test_pnl_by_symbol_day_and_venue(tmp_path: Path, capsys: pytest.CaptureFixtu
     venues = {r["venue"]: r for r in json.loads(capsys.readouterr().out)}
     assert venues["binance"]["quote_flow"] == "-20.01" and venues["gateio"]["quote_flow"] == "20.15"
     assert sum(Decimal(v["pnl"]) for v in venues.values()) == Decimal(total["pnl"])
+    # a venue's figure is its leg's quote flow: the table says so (it read like a venue's profit)
+    assert main(["pnl", "--data-dir", str(tmp_path), "--by", "venue"]) == 0
+    assert "a venue's figure is not a profit: the venues' sum is the realised PnL" in capsys.readouterr().out
+    assert main(["pnl", "--data-dir", str(tmp_path), "--by", "venue", "--csv"]) == 0
+    assert "not a profit" not in capsys.readouterr().out  # machine-readable output stays rows only
 
 
 def test_demo_journal_history_matches_its_trade_lines(tmp_path: Path,
@@ -89,5 +115,34 @@ def test_demo_journal_history_matches_its_trade_lines(tmp_path: Path,
     rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
     for words in lines:
         oid, pnl = words[0], Decimal(words[words.index("PnL") + 1])
+        size = Decimal(rows[oid]["quantity"])  # the kernel's size as ordered, no binary float tail
+        assert size.as_tuple().exponent >= -8, (oid, rows[oid])  # type: ignore[operator]
+        if words[2] == "bought" and words[3] != "nothing":
+            assert Decimal(words[3]) <= size, (oid, rows[oid])
         if rows[oid]["fills"]:
             assert abs(Decimal(rows[oid]["realised_pnl"]) - pnl) < Decimal("0.000001"), (oid, rows[oid])
+
+
+def test_demo_names_the_history_command_that_lists_its_earlier_trades(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The summary's "(N earlier trades in the journal: `arb-engine history`)" named no data dir: typed
+    as shown it read ./arb-data, not the demo's journal."""
+    monkeypatch.setattr(arb.demo, "TRADE_LINES", 1)
+    data = tmp_path / "demo-data"
+    assert main(["demo", "--duration", "6", "--data-dir", str(data)]) == 0
+    out = capsys.readouterr().out
+    hint = next(line for line in out.splitlines() if "earlier trades" in line)
+    command = hint.split("`")[1].split()
+    assert command[:4] == ["arb-engine", "history", "--data-dir", str(data)], hint
+    monkeypatch.chdir(tmp_path)  # not where the journal is
+    assert main([*command[1:], "--json"]) == 0
+    earlier = int(hint.split("(")[1].split()[0])
+    assert len(json.loads(capsys.readouterr().out)) >= earlier + 1
+
+
+def test_status_of_a_directory_with_no_engine_and_no_journal_is_an_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Said "source: none" and exited 0, where pnl and history exit 2 naming the missing journal."""
+    assert main(["status", "--data-dir", str(tmp_path / "typo")]) == 2
+    err = capsys.readouterr().err
+    assert f"no running engine and no journal at {tmp_path / 'typo' / 'journal.sqlite'}" in err

@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import errno
 import json
+import os
 import sqlite3
 import sys
 import time
@@ -34,6 +35,7 @@ from arb.cli.common import (
     ExitCode,
     Handler,
     UsageError,
+    counting_from,
     positive_float,
     sim_universe,
     simulated_venues,
@@ -46,8 +48,9 @@ from arb.cli.common import (
     fail as _fail,
 )
 from arb.cli.tools import _add_chaos, _add_record, _add_replay, _add_sim, _add_symbols, _add_top
-from arb.config import Config, config_schema, describe, load_config, starter_config
+from arb.config import DEFAULT_DATA_DIR, Config, config_schema, describe, load_config, starter_config
 from arb.credentials import credential_secrets
+from arb.engine.control import POLL_S, lock_holder
 from arb.engine.risk import Source, TradingState, read_state, state_path, write_state
 from arb.errors import ArbError, ConfigError
 from arb.obs.logging import configure_logging
@@ -132,6 +135,12 @@ def _set_state(args: argparse.Namespace, state: TradingState, reason: str) -> in
         return 2
     before = f"was {was.name}{': ' + was_reason if was_reason else ''}"
     print(f"{state.name}{f' ({reason})' if reason else ''} ({before}): {path}")
+    holder = lock_holder(path.parent)
+    if holder is None:
+        print(f"no engine is running on {path.parent}: an engine started there begins {state.name}")
+    else:
+        print(f"the engine running on {path.parent}{f' (pid {holder})' if holder else ''} applies it within "
+              f"{POLL_S:g} s")
     return 0
 
 
@@ -156,7 +165,8 @@ def _add_state_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         parser = sub.add_parser(name, help=text)
         where = parser.add_mutually_exclusive_group()
         where.add_argument("--config", help="config file whose engine.data_dir holds the state")
-        where.add_argument("--data-dir", default="./arb-data", help="engine data dir (default ./arb-data)")
+        where.add_argument("--data-dir", default=DEFAULT_DATA_DIR,
+                           help=f"engine data dir (default {DEFAULT_DATA_DIR})")
         where.add_argument("--cluster", metavar="URL", default=None,
                            help="every worker of the cluster at this NATS server (within 1 s)")
         if name == "halt":
@@ -194,6 +204,10 @@ def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _check(args: argparse.Namespace) -> int:
     from arb.check import main as check_main
+
+    if args.sim_url is not None and not args.sim_url.startswith(("http://", "https://")):
+        raise UsageError(f"--sim-url {args.sim_url!r}: expected http://HOST:PORT (as `arb-engine sim` "
+                         "prints it)")
 
     return check_main(args.venue, args.live, args.json, sim_url=args.sim_url, use_uvloop=args.use_uvloop)
 
@@ -248,7 +262,8 @@ def _add_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         parser = sub.add_parser(name, help=text)
         where = parser.add_mutually_exclusive_group()
         where.add_argument("--config", help="config file (its journal and metrics port)")
-        where.add_argument("--data-dir", default="./arb-data", help="engine data dir (default ./arb-data)")
+        where.add_argument("--data-dir", default=DEFAULT_DATA_DIR,
+                           help=f"engine data dir (default {DEFAULT_DATA_DIR})")
         if name == "status":
             where.add_argument("--cluster", metavar="URL", default=None,
                                help="the whole cluster at this NATS server: members, shards, ledger, state")
@@ -257,11 +272,13 @@ def _add_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
                                help="every worker of the cluster at this NATS server, from its event "
                                     "stream: per worker, venue pair and symbol, and the total")
             since_flag(parser, "fills")
-        parser.add_argument("--json", action="store_true", help="JSON output")
+        output = parser.add_mutually_exclusive_group()
+        output.add_argument("--json", action="store_true", help="JSON output")
         if name != "status":
-            parser.add_argument("--csv", action="store_true", help="CSV output")
+            output.add_argument("--csv", action="store_true", help="CSV output")
         if name == "history":
-            parser.add_argument("--limit", type=int, default=50, help="newest N rows (default 50)")
+            parser.add_argument("--limit", type=counting_from(1), default=50,
+                                help="newest N rows (default 50)")
         if name == "pnl":
             parser.add_argument("--by", choices=["symbol", "day", "venue"], default="symbol",
                                 help="group by symbol (default), UTC day and symbol, or venue and symbol")
@@ -361,6 +378,7 @@ def _add_common(parser: argparse.ArgumentParser, default: str | None) -> None:
     before the command is kept unless the command's own flag overrides it."""
     if "--log-level" not in parser._option_string_actions:
         parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], default=default,
+                            type=str.upper,  # `--log-level debug` as well
                             help="log level (default: the config's engine.log_level, else INFO)")
     if "--log-format" not in parser._option_string_actions:
         parser.add_argument("--log-format", choices=["console", "json"], default=default,
@@ -404,6 +422,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted (Ctrl-C)", file=sys.stderr)
         return ExitCode.INTERRUPTED
+    except BrokenPipeError:  # `arb-engine history | head`: the reader has all it wanted
+        with contextlib.suppress(OSError):  # no second error when Python flushes stdout at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.OK
     except (ConfigError, UsageError) as exc:
         return _fail(ExitCode.USAGE, str(exc))
     except sqlite3.DatabaseError as exc:

@@ -50,8 +50,10 @@ EXIT_CODES_HELP = """exit codes:
   1    the command ran and failed (a check failed, nothing synced or recorded)
   2    usage or configuration error (the message names the flag, file or field)
   3    environment error (port in use, venue unreachable, unreadable journal or recording)
-  4    run: nothing can be traded (one venue, no symbol on two venues, no balances); --wait runs anyway
-  130  interrupted with Ctrl-C (what was done so far is printed first)
+  4    run, demo: nothing can be traded (one venue, no symbol on two venues, no balances); run --wait
+       runs anyway
+  130  interrupted with Ctrl-C (what was done so far is printed first; sim and record, which run
+       until Ctrl-C, end normally with 0)
 
 logging: --log-level and --log-format (before or after the command: arb-engine run --log-format json
 ...) override engine.log_level / engine.log_format of the command's --config."""
@@ -76,6 +78,29 @@ def positive_float(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
     return value
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def counting_from(minimum: int) -> Callable[[str], int]:
+    """An argument type: a whole number >= `minimum`."""
+    def count(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more, got {value}")
+        return value
+    return count
 
 
 def port_number(text: str) -> int:

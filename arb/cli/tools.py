@@ -11,6 +11,8 @@ from pathlib import Path
 from arb.cli.common import (
     ExitCode,
     UsageError,
+    counting_from,
+    non_negative_float,
     port_number,
     positive_float,
     sim_universe,
@@ -188,7 +190,8 @@ def _add_record(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
                         help="a running simulator (`arb-engine sim`) per venue; repeatable")
     source.add_argument("--config", help="venues (URLs) and symbols from a config file")
     parser.add_argument("--seed", type=int, default=1, help="simulator seed (with --sim)")
-    parser.add_argument("--snapshot-every", type=float, default=5.0, help="checkpoint snapshots (s, 0: off)")
+    parser.add_argument("--snapshot-every", type=non_negative_float, default=5.0,
+                        help="checkpoint snapshots (s, 0: off)")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.set_defaults(handler=_record)
 
@@ -211,8 +214,9 @@ def _add_replay(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     parser.add_argument("dir", help="a directory written by `arb-engine record`")
     parser.add_argument("--speed", default="max", help="N times real time, or max (default)")
     parser.add_argument("--config", help="risk/executor settings (symbols, venues: the recording's)")
-    parser.add_argument("--data-dir", default=None, help="journal and state (default: a temp dir)")
-    parser.add_argument("--drop-every", type=int, default=0, metavar="N",
+    parser.add_argument("--data-dir", default=None,
+                        help="keep the journal and state here (default: a temporary dir, removed at the end)")
+    parser.add_argument("--drop-every", type=counting_from(0), default=0, metavar="N",
                         help="drop every N-th frame per venue (rehearse gaps and resyncs)")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.set_defaults(handler=_replay)

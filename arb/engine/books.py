@@ -276,6 +276,7 @@ class BookStore:
             if connected:
                 sync.buffer.clear()
                 if sync.state is not SyncState.SYNCED:
+                    sync.last_reason = sync.last_reason or "stream connected"  # a first sync: no loss
                     self._spawn_resync(sync)
             else:
                 self._cancel_task(sync)

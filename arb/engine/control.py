@@ -72,6 +72,22 @@ class DataDirLock:
         return self._fd is not None
 
 
+def lock_holder(data_dir: str | Path) -> str | None:
+    """The pid text of the engine holding `data_dir`'s lock (``""`` if it wrote none), or None when
+    no engine runs there. Probes with a shared, non-blocking lock; creates nothing."""
+    try:
+        fd = os.open(Path(data_dir) / LOCK_FILE, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return os.pread(fd, 32, 0).decode(errors="replace").strip()
+    finally:
+        os.close(fd)  # also drops the probe's own lock
+    return None
+
+
 class _Seen(NamedTuple):
     """What identifies one version of the state file."""
 

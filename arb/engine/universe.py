@@ -23,6 +23,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from arb.engine.hooks import BookScope
+from arb.engine.upkeep import taker_fee
 from arb.errors import ArbError
 from arb.model import Symbol, SymbolInfo
 from arb.universe import TRANSFERS_TEXT, Universe, discover
@@ -226,7 +227,7 @@ class UniverseKeeper:
         if configured is not None:
             return configured
         if engine.live:
-            return (await engine.privates[venue].trading_fees(symbol)).taker
+            return await taker_fee(engine.privates[venue], symbol)
         known = [fee for (v, _), fee in engine.fees.items() if v == venue]
         return max(known) if known else self._paper_fee(venue)
 

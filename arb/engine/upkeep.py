@@ -20,14 +20,32 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from arb.errors import DecodeError, ExchangeError
+from arb.errors import DecodeError, ExchangeError, RateLimitError
 from arb.model import Symbol
 
 if TYPE_CHECKING:
     from arb.engine.engine import Engine
+    from arb.venues.base import PrivateExchangeInterface
 
 log = logging.getLogger(__name__)
 NS = 1_000_000_000
+FEE_ATTEMPTS = 4  # a start-up fee read refused by a rate limit is asked again after the venue's wait
+
+
+async def taker_fee(private: PrivateExchangeInterface, symbol: Symbol) -> float:
+    """The venue's taker fee for `symbol`, asked again after a rate limit: reading one fee per symbol
+    at start-up can outrun a venue's per-endpoint window (the limiter's bucket refills within the
+    window: `demo --universe large --symbols auto` died at a fee endpoint's 429). The 429 froze the
+    venue's limiter until its Retry-After, so the next ask waits there."""
+    for attempt in range(1, FEE_ATTEMPTS + 1):
+        try:
+            return (await private.trading_fees(symbol)).taker
+        except RateLimitError as exc:
+            if attempt == FEE_ATTEMPTS:
+                raise
+            log.warning("%s %s: fee read rate limited (%s): asking again", exc.venue, symbol, exc)
+            await asyncio.sleep(exc.retry_after or 1.0)
+    raise AssertionError("unreachable")
 RECHECK_S = 1.0  # how often orders declared "never placed" are looked at
 RECHECKS = 2  # each is asked about again after 1x and 3x the grace window, then forgotten
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from arb.config import VenueConfig
 from arb.engine.books import BookFeed, BookStore
+from arb.errors import ConfigError
 from arb.model import OrderBook, Symbol
 from arb.ops.progress import Progress, rate
 from arb.ops.recording import MANIFEST, Manifest, RecordingWriter
@@ -130,6 +131,11 @@ class Recorder:
             self.publics[name] = make_public(name, cfg)
             listed = [i for i in await self.publics[name].symbols() if i.symbol in wanted and i.tradable]
             info[name] = sorted(listed, key=lambda i: i.symbol)
+        found = {i.symbol for infos in info.values() for i in infos}
+        nowhere = [str(s) for s in self._symbols if s not in found]
+        if nowhere:  # nothing would ever be recorded for them: a misspelt pair, not a quiet hour
+            raise ConfigError("--symbols", f"{', '.join(nowhere)}: listed (and trading) on none of "
+                              f"{', '.join(self._venues)}")
         manifest = Manifest(venues=list(self._venues), symbols=[str(s) for s in self._symbols],
                             started_ns=started, source=self._source, symbol_info=info)
         writer = self.writer = RecordingWriter(self.directory, manifest)

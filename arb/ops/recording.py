@@ -92,15 +92,27 @@ def write_manifest(directory: Path, manifest: Manifest) -> None:
     os.replace(tmp, directory / MANIFEST)
 
 
+class UnreadableRecording(ValueError):
+    """A recording that is there but cannot be read: corrupt, not arb's format, or a newer version
+    (the CLI's environment error, exit 3; a directory with no recording at all is a usage error)."""
+
+
 def read_manifest(directory: Path) -> Manifest:
     path = Path(directory) / MANIFEST
     try:
-        manifest = msgspec.json.decode(path.read_bytes(), type=Manifest, strict=False)
-    except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise ValueError(f"{path}: not a readable recording manifest ({exc})") from None
+        data = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        raise ValueError(f"no recording in {directory}: it has no {MANIFEST} "
+                         "(`arb-engine record --out DIR` writes one)") from None
+    except OSError as exc:
+        raise UnreadableRecording(f"{path}: not a readable recording manifest ({exc})") from None
+    try:
+        manifest = msgspec.json.decode(data, type=Manifest, strict=False)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise UnreadableRecording(f"{path}: not a readable recording manifest ({exc})") from None
     if manifest.format != FORMAT or manifest.version != VERSION:
-        raise ValueError(f"{path}: format {manifest.format} v{manifest.version}, "
-                         f"expected {FORMAT} v{VERSION}")
+        raise UnreadableRecording(f"{path}: format {manifest.format} v{manifest.version}, "
+                                  f"expected {FORMAT} v{VERSION}")
     return manifest
 
 
@@ -195,7 +207,7 @@ class RecordReader:
             return
         with open(self.path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
             if data[: len(MAGIC)] != MAGIC:
-                raise ValueError(f"{self.path}: not an arb recording file")
+                raise UnreadableRecording(f"{self.path}: not an arb recording file")
             offset, size, venue = len(MAGIC), self.size, self.venue
             unpack, header = HEADER.unpack_from, HEADER.size
             while offset + header <= size:
@@ -204,7 +216,8 @@ class RecordReader:
                 if end > size:
                     break
                 if kind not in KINDS:
-                    raise ValueError(f"{self.path}: corrupt record at byte {offset} (unknown kind {kind})")
+                    raise UnreadableRecording(f"{self.path}: corrupt record at byte {offset} "
+                                              f"(unknown kind {kind})")
                 payload = data[offset + header:end]
                 offset = self.offset = end
                 yield Record(ts_ns, venue, Kind(kind), payload)

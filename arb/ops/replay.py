@@ -38,7 +38,7 @@ from arb.engine.journal import Journal
 from arb.model import Fill, Kline, KlineInterval, OrderBook, Symbol, SymbolInfo, Ticker, Trade
 from arb.net.ws import WsClient
 from arb.ops.progress import Progress, rate
-from arb.ops.recording import Kind, Record, Recording, decode_snapshot, decode_state
+from arb.ops.recording import Kind, Record, Recording, UnreadableRecording, decode_snapshot, decode_state
 from arb.venues.base import BaseWebSocketInterface, PublicExchangeInterface, StreamHandlers
 from arb.venues.registry import STREAMS
 
@@ -322,28 +322,41 @@ def parse_speed(text: str) -> float | None:
 
 def main(directory: str, *, speed: float | None, data_dir: str | None, config: Config | None,
          drop_every: int, quiet: bool) -> int:
-    """`arb-engine replay`: replay, then print the demo's summary table."""
+    """`arb-engine replay`: replay, then print the demo's summary table. Without `data_dir` the
+    journal lives in a temporary directory that is removed once the summary is printed (every
+    replay would otherwise leave one behind); `--data-dir` keeps it."""
+    import shutil
     import sys
     import tempfile
 
     from arb.demo import summary_table, trade_lines
 
+    temporary = not data_dir
     base = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="arb-replay-"))
+    kept = str(base / "journal.sqlite") if not temporary else "removed (pass --data-dir DIR to keep it)"
     player: Replayer | None = None
     try:
-        player = replayer(directory, base, config=config, speed=speed,
-                          drop=every_nth(drop_every) if drop_every > 0 else None,
-                          progress=Progress(enabled=not quiet))
-        result = play(player)
-    except KeyboardInterrupt:
-        frames = player.frames if player is not None else 0
-        print(f"\nInterrupted after {frames:,} frames of {directory}: what was done so far")
-        if player is not None and player.partial is not None:
-            print(summary_table(player.partial))
-        raise
-    except (OSError, ValueError) as exc:
-        print(f"error: {directory}: {exc}", file=sys.stderr)
-        return 2
+        try:
+            player = replayer(directory, base, config=config, speed=speed,
+                              drop=every_nth(drop_every) if drop_every > 0 else None,
+                              progress=Progress(enabled=not quiet))
+            result = play(player)
+        except KeyboardInterrupt:
+            frames = player.frames if player is not None else 0
+            print(f"\nInterrupted after {frames:,} frames of {directory}: what was done so far")
+            if player is not None and player.partial is not None:
+                print(summary_table({**player.partial, "journal": kept}))
+            raise
+        except UnreadableRecording as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 3
+        except (OSError, ValueError) as exc:
+            print(f"error: {exc}" if str(directory) in str(exc) else f"error: {directory}: {exc}",
+                  file=sys.stderr)
+            return 2
+    finally:
+        if temporary:
+            shutil.rmtree(base, ignore_errors=True)
     torn = ", ".join(str(r.path) for r in player.recording.readers if r.truncated) or "the recording"
     print(f"replayed {result.frames:,} frames ({result.dropped:,} dropped) of {directory}: "
           f"{result.recorded_s:.1f} s recorded in {result.elapsed_s:.2f} s "
@@ -351,6 +364,6 @@ def main(directory: str, *, speed: float | None, data_dir: str | None, config: C
           + (f"; {torn} ends in a torn record (recorder killed? the rest of that file is not replayed)"
              if result.truncated else ""))
     print("\nSummary (paper replay; update -> decision is the replay's feed time per frame)\n"
-          + summary_table(result.summary))
-    print(f"\nTrades\n{trade_lines(result.outcomes)}")
+          + summary_table({**result.summary, "journal": kept}))
+    print(f"\nTrades\n{trade_lines(result.outcomes, data_dir=None if temporary else base)}")
     return 0 if result.frames else 1

@@ -100,6 +100,9 @@ def env_credentials(config: Config) -> dict[str, Credentials]:
             if (c := load_credentials(v, fields=specs[v].credentials)) is not None}
 
 
+EXIT_UNREACHABLE = 3  # the CLI's environment error: the venues never answered
+
+
 async def show(config: Config, *, out: TextIO | None = None, dropped: bool = False, json: bool = False,
                sim: SimUniverse | None = None, use_sim: bool = False) -> int:
     """Discover and print; with `use_sim` against an in-process simulator (listing `sim`)."""
@@ -132,6 +135,10 @@ async def show(config: Config, *, out: TextIO | None = None, dropped: bool = Fal
         out.write(msgspec.json.encode(as_json(universe)).decode() + "\n")
     else:
         out.write(table(universe, list(publics), dropped=dropped) + "\n")
+    if not universe.chosen and len(publics) - len(universe.errors) < 2:  # not a filter: no answers
+        print(f"arb-engine: error: could not read the lists of {', '.join(universe.errors)}: no network? "
+              "`arb-engine symbols --sim` lists the loopback simulator's", file=sys.stderr)
+        return EXIT_UNREACHABLE
     return 0 if universe.chosen else 1
 
 

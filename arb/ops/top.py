@@ -27,7 +27,7 @@ from rich.text import Text
 
 from arb.ops.view import Snapshot, render
 
-EXIT_UNREACHABLE = 1
+EXIT_UNREACHABLE = 3  # the CLI's environment error: nothing answers at the URL
 REQUEST_TIMEOUT_S = 2.0
 MAX_REASON = 200
 KEYS_HELP = "keys: h halt  r resume  q quit"
@@ -60,7 +60,7 @@ class Top:
                 self.snapshot = await response.json()
                 self.error = ""
         except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
-            self.error = f"cannot reach {self.base}/view ({type(exc).__name__}: {exc or 'timeout'}); retrying"
+            self.error = f"cannot reach {self.base}/view ({type(exc).__name__}: {exc or 'timeout'})"
 
     async def control(self, http: aiohttp.ClientSession, action: str, body: dict[str, Any]) -> None:
         try:
@@ -105,11 +105,12 @@ class Top:
 
     def draw(self) -> RenderableType:
         if self.snapshot is None:
-            body = Text(self.error or f"connecting to {self.base} ...", style="yellow")
+            body = Text(f"{self.error}; retrying" if self.error else f"connecting to {self.base} ...",
+                        style="yellow")
             return Panel(Group(body, Text(self.footer(), style="dim")), title="arb top", title_align="left")
         view = render(self.snapshot, title=f"arb top: {self.base}", footer=self.footer())
         if self.error:
-            return Group(Text(self.error, style="bold red"), view)
+            return Group(Text(f"{self.error}; retrying", style="bold red"), view)
         return view
 
 
@@ -153,7 +154,8 @@ async def top(url: str, *, interval: float = 0.25, reason: str = "halted from ar
         if not out.isatty():
             await state.poll(http)
             if state.snapshot is None:
-                print(f"error: {state.error}", file=sys.stderr)
+                print(f"error: {state.error}: is an engine running with that observability.metrics_port?",
+                      file=sys.stderr)
                 return EXIT_UNREACHABLE
             Console(file=out, width=120).print(render(state.snapshot, title=f"arb top: {state.base}"))
             return 0

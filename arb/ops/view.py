@@ -83,7 +83,7 @@ def _header(snap: Snapshot) -> Text:
 
 def _venues(snap: Snapshot) -> Table:
     table = Table(title="Venues", expand=True, title_justify="left", box=box.SIMPLE_HEAD)
-    for col in ("venue", "books synced", "resyncs", "gaps", "sockets", "reconnects", "last frame",
+    for col in ("venue", "books synced", "syncs", "gaps", "sockets", "reconnects", "last frame",
                 "user stream", "circuit"):
         table.add_column(col, justify="left" if col == "venue" else "right")
     conns = snap.get("connections", {})

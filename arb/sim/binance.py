@@ -7,7 +7,8 @@ streams: SUBSCRIBE / UNSUBSCRIBE with ``{"result": null, "id": N}`` acks, ``<sym
 diffs with ``U``/``u``). Each diff is encoded once and sent to every subscribed socket. Signed
 (HMAC query check, Binance codes): ``/api/v3/order`` (POST/GET/DELETE), ``/api/v3/openOrders``,
 ``/api/v3/account``, ``/api/v3/myTrades``, ``/api/v3/account/commission`` over the shared matching
-engine and ledger, and ``/sapi/v1/capital/config/getall`` (transfer status, `arb.sim.transfers`).
+engine and ledger, ``/sapi/v1/asset/tradeFee`` (the spot fee ccxt's binance class reads) and
+``/sapi/v1/capital/config/getall`` (transfer status, `arb.sim.transfers`).
 The user data stream (WebSocket API ``/ws-api/v3``) lives in `arb.sim.binance_user`; public trades
 (``/api/v3/trades``, ``<sym>@trade`` streams), 24 h tickers and klines in `arb.sim.binance_market`.
 Rate limits and faults are the server's (`arb.sim.limits`, `arb.sim.faults`).
@@ -98,6 +99,7 @@ class BinanceDialect:
         app.router.add_get("/api/v3/account", self._account)
         app.router.add_get("/api/v3/myTrades", self._my_trades)
         app.router.add_get("/api/v3/account/commission", self._commission)
+        app.router.add_get("/sapi/v1/asset/tradeFee", self._trade_fee)  # ccxt's fetchTradingFee
         app.router.add_get("/sapi/v1/capital/config/getall", self._capital_config)
         self.market_data.add_routes(app)  # /api/v3/trades, /api/v3/ticker/24hr, /api/v3/klines
         app.router.add_get("/stream", self._stream)
@@ -310,6 +312,20 @@ class BinanceDialect:
             "specialCommission": zero, "taxCommission": zero,
             "discount": {"enabledForAccount": False, "enabledForSymbol": False, "discountAsset": "BNB",
                          "discount": "0"}})
+
+    async def _trade_fee(self, request: web.Request) -> web.Response:
+        """``GET /sapi/v1/asset/tradeFee`` (USER_DATA): ``[{symbol, makerCommission, takerCommission}]``
+        for `symbol`, or every symbol without one."""
+        auth = await self._auth(request)
+        if isinstance(auth, web.Response):
+            return auth
+        _, p = auth
+        wanted = p.get("symbol")
+        if wanted is not None and wanted not in self._symbols:
+            return _error(400, -1121, "Invalid symbol.")
+        rate = format(TAKER_FEE, "f")
+        return web.json_response([{"symbol": name, "makerCommission": rate, "takerCommission": rate}
+                                  for name in self._symbols if wanted in (None, name)])
 
     # ------------------------------------------------------------------ streams
 

@@ -146,6 +146,7 @@ BINANCE_WEIGHTS: Final = MappingProxyType({
     "/api/v3/klines": 2, "/api/v3/ticker/24hr": 2, "/api/v3/account": 20, "/api/v3/myTrades": 20,
     "/api/v3/account/commission": 20, "/api/v3/allOrders": 20,
     "/sapi/v1/capital/config/getall": 10,  # a SAPI weight: counted in the one budget here
+    "/sapi/v1/asset/tradeFee": 1,
 })
 MEXC_WEIGHTS: Final = MappingProxyType({
     "/api/v3/ping": 1, "/api/v3/time": 1, "/api/v3/exchangeInfo": 10, "/api/v3/depth": 1,

@@ -293,5 +293,8 @@ def parse_sim_urls(items: Sequence[str]) -> dict[str, tuple[str, str]]:
         if not sep or venue not in WS_PATHS:
             raise ValueError(f"--sim-url {item!r}: expected VENUE=URL with VENUE one of {sorted(WS_PATHS)}")
         rest, _, ws = urls.partition(",")
+        if not rest.startswith(("http://", "https://")) or (ws and not ws.startswith(("ws://", "wss://"))):
+            raise ValueError(f"--sim-url {item!r}: expected {venue}=http://HOST:PORT (as `arb-engine sim` "
+                             "prints it), or REST,WS URLs")
         out[venue] = (rest.rstrip("/"), ws or rest.rstrip("/").replace("http", "ws", 1) + WS_PATHS[venue])
     return out

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -147,6 +148,23 @@ def test_cli_replay_prints_the_demo_summary(recorded: Recorded, tmp_path: Path,
     assert (tmp_path / "journal.sqlite").exists()
     assert main(["replay", str(tmp_path / "nothing"), "--quiet"]) == 2
     assert main(["replay", str(recorded.directory), "--speed", "-1"]) == 2
+
+
+def test_cli_replay_without_data_dir_leaves_no_temporary_dir(
+        recorded: Recorded, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each replay's journal went to a fresh /tmp/arb-replay-* that was never removed: dozens piled
+    up. The summary is printed, then the temporary journal goes (and says so)."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    assert main(["replay", str(recorded.directory), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "books synced                  6/6" in out
+    assert "journal                       removed (pass --data-dir DIR to keep it)" in out
+    assert list(scratch.iterdir()) == []
+    assert main(["replay", str(tmp_path / "nothing"), "--quiet"]) == 2  # the failure path too
+    assert list(scratch.iterdir()) == []
 
 
 def test_cli_record_from_the_simulator(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,6 +11,7 @@ import io
 import json
 import re
 import socket
+import sqlite3
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -135,8 +136,67 @@ def test_status_without_an_engine_reads_journal_state_file_and_config(
     assert s["trading"] == {"state": "HALTED", "reason": "residual not closed"}
     (residual,) = s["open_residuals"]["items"]
     assert residual["opportunity"] == "o1" and residual["side"] == "SELL"
-    assert s["balances"]["binance"] == {"BTC": "0.6", "USDT": "9949.95"}  # the default paper start + fills
+    assert s["balances"]["binance"] == {  # the default paper start + fills, unmoved assets too
+        "BTC": "0.6", "USDT": "9949.95", "USDC": "10000", "ETH": "3", "SOL": "50"}
     assert s["limits"]["min_net_bps"] > 0 and "unknown" in s["connections"]
     assert main(["status", "--data-dir", str(tmp_path)]) == 0
     text = capsys.readouterr().out
     assert "[trading]" in text and "state: HALTED" in text and "opportunity" in text
+
+
+def test_status_after_two_paper_runs_shows_the_last_runs_balances(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each paper run starts from the configured balances again. `status` without an engine added
+    every run's fills to one start and listed only the assets that moved (no USDC, no SOL)."""
+    config = tmp_path / "arb.toml"
+    config.write_text(f'symbols = ["BTC/USDT", "ETH/USDT"]\n[engine]\ndata_dir = "{tmp_path / "data"}"\n'
+                      "[observability]\nmetrics_port = 0\n")
+    for _ in range(2):
+        assert main(["run", "--config", str(config), "--sim", "--duration", "4", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["status", "--config", str(config), "--json"]) == 0
+    (s,) = json.loads(capsys.readouterr().out)
+    balances = s.pop("balances")
+    assert balances.pop("basis").startswith("paper: configured start + the fills of the last run (run 2)")
+    # the truth, another way: the fills of the orders of the last run's opportunities
+    with sqlite3.connect(tmp_path / "data" / "journal.sqlite") as db:
+        rows = db.execute(
+            "SELECT f.venue, f.symbol, f.side, f.price, f.quantity, f.fee, f.fee_asset FROM fills f "
+            "JOIN orders o ON o.client_order_id = f.client_order_id "
+            "JOIN opportunities p ON p.id = o.opportunity_id "
+            "WHERE p.run_id = (SELECT MAX(id) FROM runs)").fetchall()
+        venues = {v for (v,) in db.execute("SELECT DISTINCT venue FROM orders")}
+    assert rows, "the last run traded nothing: nothing to check"
+    start = {"USDT": Decimal(10000), "USDC": Decimal(10000), "BTC": Decimal("0.1"), "ETH": Decimal(3),
+             "SOL": Decimal(50)}
+    expected = {venue: dict(start) for venue in venues}
+    for venue, symbol, side, price, quantity, fee, fee_asset in rows:
+        base, quote = symbol.split("/")
+        sign = 1 if side == Side.BUY else -1
+        expected[venue][base] += sign * Decimal(quantity)
+        expected[venue][quote] -= sign * Decimal(quantity) * Decimal(price)
+        expected[venue][fee_asset] -= Decimal(fee)
+    assert {v: {a: Decimal(x) for a, x in assets.items()} for v, assets in balances.items()} == expected
+
+
+def test_status_of_a_live_journal_says_when_the_balances_were_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A live journal holds the venues' balances as last refreshed or pushed, not after every fill:
+    `status` showed them as current."""
+    async def write() -> None:
+        journal = Journal(tmp_path / "journal.sqlite")
+        await journal.open(mode="live", version="t", now_ns=1)
+        journal.record_balance(1_764_633_600_000_000_000, "binance", "USDT", Decimal("5"), Decimal(0))
+        journal.record_balance(1_764_633_601_500_000_000, "binance", "USDT", Decimal("7"), Decimal(0))
+        await journal.close()
+
+    asyncio.run(write())
+    config = tmp_path / "arb.toml"
+    config.write_text(f'symbols = ["BTC/USDT"]\n[engine]\nmode = "live"\ndata_dir = "{tmp_path}"\n'
+                      "[observability]\nmetrics_port = 0\n")
+    assert main(["status", "--config", str(config), "--json"]) == 0
+    (s,) = json.loads(capsys.readouterr().out)
+    assert s["balances"] == {"basis": "the venues' balances as last journaled (free; latest "
+                                      "2025-12-02T00:00:01.500Z)", "binance": {"USDT": "7"}}

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from arb.cli import main
+from arb.cli import ExitCode, main
 from arb.ops.top import Prompt, Top
 
 SCRIPT = Path(sys.executable).with_name("arb-engine")
@@ -105,7 +105,8 @@ def test_top_in_tmux_halts_and_resumes_the_engine(engine: str) -> None:
         status = _get(f"{engine}/status")
         assert status is not None
         assert status["trading"]["state"] == "HALTED" and status["trading"]["reason"] == "tmux said so"
-        assert "halt sent: engine is HALTED (tmux said so)" in pane()
+        # the view's poll can show HALTED before top has read the POST's answer: wait for it too
+        _until("the halt acknowledged", lambda: "halt sent: engine is HALTED (tmux said so)" in pane())
 
         tmux("send-keys", "-t", "top", "r")
         _until("ACTIVE on screen",
@@ -155,5 +156,8 @@ def test_top_answers_bad_input_without_a_traceback(tmp_path: Path,
     config.write_text('symbols = ["BTC/USDT"]\n[observability]\nmetrics_port = 0\n')
     assert main(["top", "--config", str(config)]) == 2
     assert "metrics_port is 0" in capsys.readouterr().err
-    assert main(["top", "--url", f"http://127.0.0.1:{_free_port()}"]) == 1  # nothing listens there
-    assert "error: cannot reach http://127.0.0.1:" in capsys.readouterr().err
+    # nothing listens there: an environment error (3), and no "retrying" from a command that exits
+    assert main(["top", "--url", f"http://127.0.0.1:{_free_port()}"]) == ExitCode.ENVIRONMENT
+    err = capsys.readouterr().err
+    assert "error: cannot reach http://127.0.0.1:" in err and "is an engine running" in err
+    assert "retrying" not in err

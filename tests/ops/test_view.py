@@ -32,9 +32,9 @@ from arb.config import RiskConfig
 from arb.credentials import registry_names
 from arb.engine.detector import Detector
 from arb.engine.executor import OutcomeStatus
+from arb.engine.preflight import EXIT_CANNOT_TRADE
 from arb.model import Symbol
 from arb.obs.health import HealthServer
-from arb.ops.preflight import EXIT_CANNOT_TRADE
 from arb.ops.view import ViewMode, choose_mode, progress_line, render, show
 
 SCRIPT = Path(sys.executable).with_name("arb-engine")
@@ -75,6 +75,8 @@ def test_render_shows_every_panel_with_the_snapshot_numbers() -> None:
     for panel in PANELS:
         assert panel in text
     assert "HALTED" in text and "operator halt" in text
+    # the count includes each book's first sync: headed "syncs", not "resyncs" (2 books read "resyncs 2")
+    assert re.search(r"venue\s+books synced\s+syncs\s+gaps", text), text
     assert re.search(r"binance\s+2/2\s+1\s+0\s+1\s+4\s+0\.2 s\s+up\s+closed", text), text
     assert re.search(r"mexc\s+1/2\s+3\s+2\s+2\s+0\s+-\s+down\s+OPEN", text), text
     assert re.search(r"BTC/USDT \*\s+mexc -> binance\s+\+7\.25", text)

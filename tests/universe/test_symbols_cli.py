@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,20 @@ def test_symbols_through_ccxt_finds_what_the_native_venues_find(capsys: pytest.C
     native = chosen("gateio", "okx", "bybit")
     assert len(native) >= 10 and any({"okx", "bybit"} <= set(v) for v in native.values())
     assert chosen("gateio", "ccxt:okx", "ccxt:bybit") == native
+
+
+def test_symbols_whose_venues_never_answer_is_an_environment_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Offline, `arb-engine symbols` printed "0 pairs" and exited 1, as if the filters had dropped all."""
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])  # closed again: nothing listens there
+    config = tmp_path / "arb.toml"
+    config.write_text('symbols = "auto"\n'
+                      f'[venues.binance]\nrest_url = "http://127.0.0.1:{ports[0]}"\n'
+                      f'[venues.mexc]\nrest_url = "http://127.0.0.1:{ports[1]}"\n')
+    assert main(["symbols", "--config", str(config)]) == 3
+    err = capsys.readouterr().err
+    assert "could not read the lists of binance, mexc: no network?" in err and "Traceback" not in err
