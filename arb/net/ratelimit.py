@@ -131,11 +131,52 @@ class PoolSpec(msgspec.Struct, frozen=True):
 
 
 class _Pool:
-    __slots__ = ("bucket", "spec")
+    """One limit: a token bucket (the pace) and the log of what was sent in the last window (the cap).
+
+    A bucket of `capacity` refilled over `window_s` lets up to twice its capacity through in one
+    window (a full bucket, then a window's refill), and venues count fixed windows: MEXC's fee
+    endpoint answered 429 to a start-up's burst of reads. The log holds each grant's time and
+    weight; what it holds within the last `window_s` plus a new weight may not exceed the capacity.
+    """
+
+    __slots__ = ("bucket", "log", "spec", "used")
 
     def __init__(self, spec: PoolSpec, clock: Clock, sleep: Sleep) -> None:
         self.spec = spec
         self.bucket = TokenBucket(spec.capacity, spec.capacity / spec.window_s, clock=clock, sleep=sleep)
+        self.log: deque[tuple[float, int]] = deque()  # (granted at, weight), oldest first
+        self.used = 0  # the weights in `log`
+
+    def expire(self, now: float) -> None:
+        """Forget grants a window old."""
+        log, cutoff = self.log, now - self.spec.window_s
+        while log and log[0][0] <= cutoff:
+            self.used -= log.popleft()[1]
+
+    def window_delay(self, now: float, weight: int) -> float:
+        """Seconds until `weight` fits in the window's capacity (0 when it does now)."""
+        self.expire(now)
+        capacity = self.bucket.capacity
+        excess = self.used + (weight if weight < capacity else capacity) - capacity  # heavier: alone
+        if excess <= 0:
+            return 0.0
+        for granted, logged in self.log:  # the oldest grants leave the window first
+            excess -= logged
+            if excess <= 0:
+                return granted + self.spec.window_s - now
+        return 0.0  # unreachable: the log holds `used`
+
+    def record(self, now: float, weight: int) -> None:
+        self.log.append((now, weight))
+        self.used += weight
+
+    def unrecord(self, weight: int) -> None:
+        """Take back the newest grant of `weight` (a request that was not sent after all)."""
+        for i in range(len(self.log) - 1, -1, -1):
+            if self.log[i][1] == weight:
+                del self.log[i]
+                self.used -= weight
+                return
 
     def scale(self, share: float, slow: bool) -> None:
         """Capacity and refill rate at `share` of the documented limit (`slow`: half the rate)."""
@@ -220,17 +261,22 @@ class RateLimiter:
             need = weight + held
             if need > bucket.capacity:
                 need = bucket.capacity
-            delay = max(delay, bucket.delay_for(need))
+            delay = max(delay, bucket.delay_for(need), self._pools[name].window_delay(self._clock(), weight))
         return delay
 
     def _debit(self, draws: Mapping[str, int]) -> None:
+        now = self._clock()
         for name, weight in draws.items():
-            self._pools[name].bucket.tokens -= weight
+            pool = self._pools[name]
+            pool.bucket.tokens -= weight
+            pool.record(now, weight)
         self.granted += 1
 
     def _refund(self, draws: Mapping[str, int]) -> None:
         for name, weight in draws.items():
-            self._pools[name].bucket.tokens += weight
+            pool = self._pools[name]
+            pool.bucket.tokens += weight
+            pool.unrecord(weight)
         self.granted -= 1
 
     def _check(self, draws: Mapping[str, int]) -> None:
@@ -266,7 +312,8 @@ class RateLimiter:
         pools = self._pools
         try:
             for name, weight in draws.items():  # the uncontended path: inline refill, no allocation
-                bucket = pools[name].bucket
+                pool = pools[name]
+                bucket = pool.bucket
                 tokens = bucket.tokens + (now - bucket._last) * bucket.rate
                 if tokens > bucket.capacity:
                     tokens = bucket.capacity
@@ -279,11 +326,18 @@ class RateLimiter:
                 if tokens < (need if need < bucket.capacity else bucket.capacity) or weight > bucket.capacity:
                     self._check(draws)
                     return False
+                if pool.log:
+                    pool.expire(now)
+                    if pool.used + weight > bucket.capacity:  # the window's cap (see `_Pool`)
+                        return False
         except KeyError:
             self._check(draws)
             raise
         for name, weight in draws.items():
-            pools[name].bucket.tokens -= weight
+            pool = pools[name]
+            pool.bucket.tokens -= weight
+            pool.log.append((now, weight))
+            pool.used += weight
         self.granted += 1
         return True
 

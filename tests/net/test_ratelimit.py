@@ -153,6 +153,41 @@ def test_a_long_window_pools_reserve_is_a_seconds_refill_so_books_come_back_soon
     assert not short.try_acquire({"endpoint": 1}, Priority.SNAPSHOT)
 
 
+def test_no_window_sees_more_than_a_pools_capacity() -> None:
+    """A full bucket then its refill would let 2x a pool's capacity through in one window; venues
+    count fixed windows (the simulator's MEXC answered a start-up's fee reads with 429). Whatever the
+    pattern, no window of the pool's length holds more than its capacity."""
+    vt = VirtualTime()
+    rl = limiter(vt, PoolSpec("ip", 10, 10.0), reserve=0.0)
+    assert rl.try_acquire({"ip": 10}, Priority.ORDER)
+    vt.t += 5.0  # the bucket holds 5 again
+    assert not rl.try_acquire({"ip": 1}, Priority.ORDER)
+    assert rl._delay({"ip": 1}, Priority.ORDER) == pytest.approx(5.0)  # when the burst leaves the window
+    vt.t += 5.0
+    assert rl.try_acquire({"ip": 5}, Priority.ORDER)
+
+
+@given(st.lists(st.tuples(st.floats(0, 4), st.integers(1, 4)), max_size=150))
+def test_any_window_holds_at_most_the_capacity(steps: list[tuple[float, int]]) -> None:
+    vt = VirtualTime()
+    rl = limiter(vt, PoolSpec("ip", 12, 10.0), reserve=0.0)
+    granted: list[tuple[float, int]] = []
+    for dt, weight in steps:
+        vt.t += dt
+        if rl.try_acquire({"ip": weight}, Priority.ORDER):
+            granted.append((vt.t, weight))
+    for start, _ in granted:
+        assert sum(w for t, w in granted if start <= t < start + 10.0) <= 12
+
+
+async def test_a_refunded_grant_leaves_the_window() -> None:
+    vt = VirtualTime()
+    rl = limiter(vt, PoolSpec("ip", 10, 10.0), reserve=0.0)
+    assert rl.try_acquire({"ip": 10}, Priority.ORDER)
+    rl._refund({"ip": 10})  # not sent after all
+    assert rl.try_acquire({"ip": 10}, Priority.ORDER)
+
+
 def test_header_corrections_only_lower_the_pool() -> None:
     vt = VirtualTime()
     rl = limiter(
