@@ -134,7 +134,7 @@ def in_process() -> float:
                           rules={v: BookRule(1000) for v in VENUES})
         detector = Detector(RiskConfig(max_book_age_ms=10**9, max_event_lag_ms=10**9, symbol_cooldown_ms=0),
                             lambda: 0, is_synced=store.is_synced, available=lambda v, a: 1e9,
-                            blocked=lambda v: "", on_opportunity=lambda o: None, run_tag="b-")
+                            blocked=lambda v: None, on_opportunity=lambda o: None, run_tag="b-")
         for v in VENUES:
             sync = store.add(v, SYM, start=False)
             store._bridge(sync, snapshot(v))

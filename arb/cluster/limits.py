@@ -10,7 +10,6 @@ lease period refuses everything until they are fresh again.
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections.abc import Callable, Iterable
 from decimal import Decimal
@@ -19,6 +18,7 @@ import msgspec
 from nats.js.kv import KeyValue
 
 from arb.cluster.leases import read_prefix
+from arb.cluster.reasons import GateReason
 from arb.engine.risk import DAY_NS, RiskManager
 from arb.model import ZERO, Opportunity
 
@@ -26,23 +26,6 @@ log = logging.getLogger(__name__)
 
 FIGURES = "figures."
 NS = 1_000_000_000
-
-
-class LimitReason(enum.IntEnum):
-    """Why the cluster's global limits refused an opportunity."""
-
-    OPEN_OPPORTUNITIES = 1
-    UNHEDGED_NOTIONAL = 2
-    DAILY_LOSS = 3
-    PEERS_STALE = 4  # a live member's figures are missing or older than a lease
-
-
-LIMIT_TEXT = {
-    LimitReason.OPEN_OPPORTUNITIES: "cluster limit: max open opportunities",
-    LimitReason.UNHEDGED_NOTIONAL: "cluster limit: max unhedged notional",
-    LimitReason.DAILY_LOSS: "cluster limit: max daily loss",
-    LimitReason.PEERS_STALE: "cluster limit: a worker's figures are stale",
-}
 
 
 class Figures(msgspec.Struct, frozen=True):
@@ -147,17 +130,18 @@ class ClusterLimits:
         return (f"cluster daily realised loss {loss.normalize():f} reached the limit "
                 f"{self._max_loss.normalize():f}")
 
-    def check(self, opp: Opportunity, base: Decimal) -> LimitReason | None:
-        """Would admitting `opp` (selling `base`) take the cluster past a global limit? (hot path)"""
+    def check(self, opp: Opportunity, base: Decimal) -> GateReason | None:
+        """Would admitting `opp` (selling `base`) take the cluster past a global limit? Which one (a
+        CLUSTER_* reason) if so. (hot path)"""
         if self._clock() >= self.fresh_until:
-            return LimitReason.PEERS_STALE
+            return GateReason.CLUSTER_PEERS_STALE
         risk = self.risk
         if risk.open_opportunities > self._open_room:  # ours + the peers' + this one > the limit
-            return LimitReason.OPEN_OPPORTUNITIES
+            return GateReason.CLUSTER_OPEN_OPPORTUNITIES
         if risk.unhedged_notional + base * Decimal(repr(opp.buy_worst)) > self._unhedged_room:
-            return LimitReason.UNHEDGED_NOTIONAL
+            return GateReason.CLUSTER_UNHEDGED_NOTIONAL
         if risk.pnl_today() <= self._pnl_floor:  # ours + the peers' loss reached the limit
-            return LimitReason.DAILY_LOSS
+            return GateReason.CLUSTER_DAILY_LOSS
         return None
 
     def summary(self) -> dict[str, object]:

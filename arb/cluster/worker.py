@@ -51,8 +51,9 @@ from arb.cluster.conn import Buckets, ClusterError, ClusterSettings, connect, op
 from arb.cluster.events import EventKind, EventPublisher
 from arb.cluster.leases import MEMBER, LeaseEvent, Leases, all_of, read_prefix
 from arb.cluster.ledger import Ledger
-from arb.cluster.limits import LIMIT_TEXT, ClusterLimits, LimitReason
+from arb.cluster.limits import ClusterLimits
 from arb.cluster.orphans import ReconcileEvent, Takeover, VenueAccess
+from arb.cluster.reasons import GateReason
 from arb.cluster.reconciler import Reconciler
 from arb.cluster.state import StateFollower, StateRecord
 from arb.engine.hooks import VenueBudgets
@@ -64,29 +65,6 @@ log = logging.getLogger(__name__)
 CLOSE_S = 5.0
 CLUSTER_REASON = "cluster: "  # prefix of the reason of a HALT that came from the cluster
 LOSS_LATCH = "halted.daily_loss."  # + the UTC day: the state bucket's key of that day's loss HALT
-
-
-class GateReason(enum.IntEnum):
-    """Why the worker refused an opportunity (the risk manager counts the text)."""
-
-    NATS_DOWN = 1
-    UNCONFIRMED = 2
-    HALTED = 3
-    NOT_OWNED = 4
-    NO_ALLOCATION = 5
-    ORPHANS = 6  # the symbol's previous owner's open orders are not reconciled yet
-    RECONCILING = 7  # the ledger is being reconciled with the venues (or this worker awaits it)
-
-
-REASON_TEXT = {
-    GateReason.NATS_DOWN: "cluster unreachable",
-    GateReason.UNCONFIRMED: "cluster allocation unconfirmed",
-    GateReason.HALTED: "cluster halted",
-    GateReason.NOT_OWNED: "symbol owned by another worker",
-    GateReason.NO_ALLOCATION: "cluster allocation too small",
-    GateReason.ORPHANS: "previous owner's orders not reconciled",
-    GateReason.RECONCILING: "cluster ledger reconciling",
-}
 
 
 class WorkerState(enum.IntEnum):
@@ -148,7 +126,6 @@ class ClusterWorker:
         self._budgets = budgets
         self.shared: SharedBudgets | None = None  # shared venue budgets (with `budgets`)
         self.limits: ClusterLimits | None = None  # the global limits over the cluster
-        self.limit_refused: dict[LimitReason, int] = {}
         self.on_scope_change: Callable[[], None] | None = None  # the owned set changed (books follow)
         self._scoped: set[Symbol] = set()  # the owned set as last told to `on_scope_change`
 
@@ -480,11 +457,11 @@ class ClusterWorker:
 
     # ------------------------------------------------------------------ TradeGate (hot path)
 
-    def _refuse(self, reason: GateReason) -> str:
+    def _refuse(self, reason: GateReason) -> GateReason:
         self.refused[reason] = self.refused.get(reason, 0) + 1
-        return REASON_TEXT[reason]
+        return reason
 
-    def admit(self, opp: Opportunity, quote: Decimal, base: Decimal) -> str:
+    def admit(self, opp: Opportunity, quote: Decimal, base: Decimal) -> GateReason | None:
         if not self.connected:
             return self._refuse(GateReason.NATS_DOWN)
         if not self.confirmed:
@@ -498,8 +475,7 @@ class ClusterWorker:
         if self.takeover is not None and opp.symbol in self.takeover.pending:
             return self._refuse(GateReason.ORPHANS)
         if self.limits is not None and (over := self.limits.check(opp, base)) is not None:
-            self.limit_refused[over] = self.limit_refused.get(over, 0) + 1
-            return LIMIT_TEXT[over]
+            return self._refuse(over)
         needs = [((opp.buy_venue, opp.symbol.quote), quote), ((opp.sell_venue, opp.symbol.base), base)]
         if not self.allocation.take(opp.id, needs):
             return self._refuse(GateReason.NO_ALLOCATION)
@@ -507,7 +483,7 @@ class ClusterWorker:
             self.events.emit(EventKind.OPPORTUNITY, {
                 "id": opp.id, "symbol": str(opp.symbol), "buy": opp.buy_venue, "sell": opp.sell_venue,
                 "quantity": str(base), "net_bps": opp.net_bps})
-        return ""
+        return None
 
     def release(self, opportunity_id: str) -> None:
         self.allocation.release(opportunity_id)
@@ -534,8 +510,7 @@ class ClusterWorker:
             "owned": sorted(map(str, self.owned)),
             "allocation": {f"{v}.{a}": f"{self.allocation.held.get((v, a), ZERO).normalize():f}"
                            for v, a in self.keys},
-            "refused": {**{r.name: n for r, n in self.refused.items()},
-                        **{f"CLUSTER_{r.name}": n for r, n in self.limit_refused.items()}},
+            "refused": {r.name: n for r, n in self.refused.items()},
             "cluster_figures": self.limits.summary() if self.limits is not None else {},
             "venue_budgets": self.shared.summary() if self.shared is not None else {},
             "events_published": self.events.published if self.events else 0,

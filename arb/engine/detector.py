@@ -15,6 +15,7 @@ from typing import NamedTuple
 from arb._core.book import L2Book
 from arb._core.spread import SpreadKernel
 from arb.config import RiskConfig
+from arb.engine.reasons import Gate
 from arb.model import Opportunity, Symbol
 
 MS = 1_000_000
@@ -33,16 +34,17 @@ class Spread(NamedTuple):
 
 
 class Funnel:
-    """Counts of the opportunity funnel and of every gate, by reason."""
+    """Counts of the opportunity funnel and of every gate, by reason (`Gate` members; their words:
+    `reasons.by_text`). The risk manager's refusals are counted by the risk manager."""
 
     def __init__(self) -> None:
         self.stages: dict[str, int] = dict.fromkeys(FUNNEL, 0)
-        self.gates: dict[str, int] = {}
+        self.gates: dict[Gate, int] = {}
 
     def hit(self, stage: str) -> None:
         self.stages[stage] += 1
 
-    def gate(self, reason: str) -> None:
+    def gate(self, reason: Gate) -> None:
         self.gates[reason] = self.gates.get(reason, 0) + 1
 
 
@@ -80,11 +82,11 @@ class Detector:
         ``available(venue, asset) -> float``: free balance net of reservations (a cached float:
         this runs for every venue on every update).
     blocked:
-        ``blocked(venue) -> reason or ""``: venue-level gates (circuit open, user stream down).
+        ``blocked(venue) -> Gate or None``: venue-level gates (circuit open, user stream down).
     on_opportunity:
         Called with each opportunity that passed every gate.
     trading:
-        ``trading() -> reason or ""``: while trading is not ACTIVE nothing is evaluated (one counted
+        ``trading() -> Gate or None``: while trading is not ACTIVE nothing is evaluated (one counted
         gate per update, no opportunity, nothing journaled).
     clock_offset_ns:
         ``clock_offset_ns(venue)``: the venue's clock minus ours (its `ServerClock`), so the time-lag
@@ -98,10 +100,10 @@ class Detector:
         *,
         is_synced: Callable[[str, Symbol], bool],
         available: Callable[[str, str], float],
-        blocked: Callable[[str], str],
+        blocked: Callable[[str], Gate | None],
         on_opportunity: Callable[[Opportunity], None],
         run_tag: str,
-        trading: Callable[[], str] | None = None,
+        trading: Callable[[], Gate | None] | None = None,
         clock_offset_ns: Callable[[str], int] | None = None,
     ) -> None:
         self.risk = risk
@@ -183,22 +185,22 @@ class Detector:
     def _usable(self, market: _Market, i: int, now: int) -> bool:
         venue, symbol = market.venues[i], market.symbol
         book = market.books[i]
-        reason = ""
+        reason: Gate | None = None
         if not self._is_synced(venue, symbol):
-            reason = "not synced"
+            reason = Gate.NOT_SYNCED
         elif now - book.ts_ns > self.risk.max_book_age_ms * MS:
-            reason = "book too old"
+            reason = Gate.BOOK_TOO_OLD
         elif market.ts_event[i] and book.ts_ns - (
                 market.ts_event[i] - (self._offset(venue) if self._offset is not None else 0)
         ) > self.risk.max_event_lag_ms * MS:
-            reason = "venue time lag"
+            reason = Gate.VENUE_TIME_LAG
         elif book.is_crossed():
-            reason = "crossed book"
+            reason = Gate.CROSSED_BOOK
         elif (venue, symbol) in self._halted:
-            reason = "symbol halted"
+            reason = Gate.SYMBOL_HALTED
         else:
             reason = self._blocked(venue)
-        if reason:
+        if reason is not None:
             self.funnel.gate(reason)
             return False
         return True
@@ -213,12 +215,12 @@ class Detector:
             market.ts_event[i] = ts_event
         if self._trading is not None:
             stopped = self._trading()
-            if stopped:
+            if stopped is not None:
                 self.funnel.gate(stopped)
                 return None
         now = self._clock()
         if now - market.last_attempt_ns < self.risk.symbol_cooldown_ms * MS:
-            self.funnel.gate("symbol cooldown")
+            self.funnel.gate(Gate.SYMBOL_COOLDOWN)
             return None
         kernel = market.kernel
         usable = 0
@@ -236,7 +238,7 @@ class Detector:
             return None
         self.funnel.hit("clears_fees")
         if found.net_bps > self.risk.max_net_bps:
-            self.funnel.gate("too good to be true")
+            self.funnel.gate(Gate.TOO_GOOD_TO_BE_TRUE)
             return None
         self._seq += 1
         opp = Opportunity(

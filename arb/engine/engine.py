@@ -40,6 +40,7 @@ from arb.engine.hooks import VenueBudgets
 from arb.engine.journal import Journal
 from arb.engine.orders import OrderTracker, TrackedOrder
 from arb.engine.paper import PaperExchange
+from arb.engine.reasons import Gate
 from arb.engine.reconcile import ReconcileReport, reconcile
 from arb.engine.risk import RiskManager, TradingState, state_path
 from arb.engine.runtag import run_tag
@@ -190,7 +191,7 @@ class Engine:
         self.stream_decode_errors = 0  # frames a venue codec could not decode
         self.decision_ns: deque[int] = deque(maxlen=DECISION_SAMPLES)  # recent, for percentiles
         self.metrics = Metrics(EngineSnapshot(
-            funnel=lambda: self.detector.funnel.stages, gates=lambda: self.detector.funnel.gates,
+            funnel=lambda: self.detector.funnel.stages, gates=lambda: report.gate_counts(self),
             trading_state=lambda: int(self.risk.state), realised_pnl=lambda: float(self.risk.pnl_today()),
             unhedged_notional=lambda: float(self.risk.unhedged_notional),
             books=lambda: report.book_metrics(self), venue_counters=lambda: report.venue_counters(self),
@@ -489,18 +490,17 @@ class Engine:
         if isinstance(error, TradingDisabledError):
             self.upkeep.symbol_halted(venue, symbol)
 
-    def _trading_gate(self) -> str:
-        state = self.risk.state  # read on every book update: an identity check, no string work
-        if state is not TradingState.ACTIVE:
-            return f"trading {state.name}"
-        return "engine stopping" if self._stopping else ""
+    def _trading_gate(self) -> Gate | None:
+        if (state := self.risk.state) is not TradingState.ACTIVE:  # per book update: identity checks only
+            return Gate.TRADING_HALTED if state is TradingState.HALTED else Gate.TRADING_REDUCING
+        return Gate.ENGINE_STOPPING if self._stopping else None
 
-    def _venue_gate(self, venue: str) -> str:
+    def _venue_gate(self, venue: str) -> Gate | None:
         if self.risk.circuit_open(venue):
-            return "circuit open"
+            return Gate.CIRCUIT_OPEN
         if self.live and not self.user_streams.get(venue, False):
-            return "user stream down"
-        return ""
+            return Gate.USER_STREAM_DOWN
+        return None
 
     async def _measure_clock(self, venue: str) -> None:
         """The venue's clock offset from its public time endpoint (the signed connector keeps its own,

@@ -36,6 +36,7 @@ from arb.engine.detector import Funnel
 from arb.engine.failpoints import Failpoints
 from arb.engine.journal import Journal
 from arb.engine.orders import OrderTracker, exposure
+from arb.engine.reasons import Gate, Reason
 from arb.engine.risk import RiskManager
 from arb.errors import DecodeError, ExchangeError, OrderOutcomeUnknownError
 from arb.model import ZERO, Opportunity, Order, OrderStatus, OrderType, Side, Symbol, SymbolInfo, TimeInForce
@@ -82,7 +83,7 @@ class Outcome(msgspec.Struct):
 
     opportunity_id: str
     status: OutcomeStatus
-    reason: str = ""
+    reason: Reason | None = None  # REJECTED: a `Gate`, a `Refusal` or the trade gate's reason
     buy: Order | None = None
     sell: Order | None = None
     residual: Decimal = ZERO
@@ -137,33 +138,33 @@ class Executor:
         buy_info = self._symbols.get((opp.buy_venue, opp.symbol))
         sell_info = self._symbols.get((opp.sell_venue, opp.symbol))
         if buy_info is None or sell_info is None:
-            return self._rejected(opp, "unknown symbol rules")
+            return self._rejected(opp, Gate.UNKNOWN_SYMBOL_RULES)
         step = max(buy_info.step_size, sell_info.step_size)
         qty = round_down(Decimal(repr(opp.quantity)), step)
         if qty % min(buy_info.step_size, sell_info.step_size):
-            return self._rejected(opp, "incompatible steps")
+            return self._rejected(opp, Gate.INCOMPATIBLE_STEPS)
         slip = Decimal(repr(self.config.slippage_bps)) * BPS
         buy_px = round_up(Decimal(repr(opp.buy_worst)) * (1 + slip), buy_info.tick_size)
         sell_px = round_down(Decimal(repr(opp.sell_worst)) * (1 - slip), sell_info.tick_size)
         if not (_meets_minimums(buy_info, qty, buy_px) and _meets_minimums(sell_info, qty, sell_px)):
-            return self._rejected(opp, "below minimum")
+            return self._rejected(opp, Gate.BELOW_MINIMUM)
         moved = self._moved(opp, qty, buy_px, sell_px)
-        if moved:
+        if moved is not None:
             return self._rejected(opp, moved)
         self.funnel.hit("sized")
         decision = self.risk.approve(opp, buy_fee=self._fee(opp.buy_venue, opp.symbol), quantity=qty,
                                      buy_price=buy_px)
-        if not decision.approved:
-            return self._rejected(opp, decision.reason)
+        if not decision.approved:  # counted by the risk manager
+            return Outcome(opp.id, OutcomeStatus.REJECTED, decision.reason)
         self.funnel.hit("approved")
         try:
             return await self._trade(opp, qty, buy_px, sell_px)
         finally:
             self.risk.release(opp.id)
 
-    def _rejected(self, opp: Opportunity, reason: str) -> Outcome:
-        """Counted (funnel gates, risk rejections), never journaled one by one: a HALTed or
-        limit-blocked engine would write a row per symbol cooldown forever."""
+    def _rejected(self, opp: Opportunity, reason: Gate) -> Outcome:
+        """Counted (funnel gates; the risk manager counts its refusals), never journaled one by one:
+        a HALTed or limit-blocked engine would write a row per symbol cooldown forever."""
         self.funnel.gate(reason)
         return Outcome(opp.id, OutcomeStatus.REJECTED, reason)
 
@@ -202,7 +203,7 @@ class Executor:
                 for order in (buy, sell):
                     self.tracker.mark_rejected(order.client_order_id, "journal unavailable")
                 self.risk.halt(f"journal refused the intents of {opp.id}, nothing sent: {exc}")
-                return Outcome(opp.id, OutcomeStatus.REJECTED, "journal unavailable")
+                return Outcome(opp.id, OutcomeStatus.REJECTED, Gate.JOURNAL_UNAVAILABLE)
         self._failpoints.hit("executor.intent")
         self.funnel.hit("sent")
         self._active[opp.id] = False
@@ -498,8 +499,8 @@ class Executor:
         infos = [self._symbols[(v, opp.symbol)] for v in (opp.buy_venue, opp.sell_venue)]
         return all(not _meets_minimums(info, round_down(left, info.step_size), ref) for info in infos)
 
-    def _moved(self, opp: Opportunity, qty: Decimal, buy_px: Decimal, sell_px: Decimal) -> str:
-        """Why the books as they are now cannot fill both IOC legs in full ("" if they can).
+    def _moved(self, opp: Opportunity, qty: Decimal, buy_px: Decimal, sell_px: Decimal) -> Gate | None:
+        """Why the books as they are now cannot fill both IOC legs in full (None if they can).
 
         The detector saw the books when one venue's update landed; venues re-quote at the same
         instants, and by the time this task runs the other venue's update of that instant may have
@@ -509,10 +510,10 @@ class Executor:
         for venue, is_bid, limit in ((opp.buy_venue, False, buy_px), (opp.sell_venue, True, sell_px)):
             book = self._book(venue, opp.symbol)
             if book is None:
-                return "book not synced at send"
+                return Gate.BOOK_NOT_SYNCED_AT_SEND
             if book.depth_for(is_bid, float(limit)) < need:
-                return "book moved before send"
-        return ""
+                return Gate.BOOK_MOVED_BEFORE_SEND
+        return None
 
     def _cheapest(self, opp: Opportunity, side: Side, refused: set[str] | None = None) -> str:
         """The venue (of the two legs, minus those that refused) whose book is better for this side now."""

@@ -8,8 +8,9 @@ snapshot + diffs, SYNCED before they can trade), books of symbols no longer want
 unsubscribed. Without a scope every configured (or discovered) symbol is kept.
 
 `TradeGate`: asked by `RiskManager.approve` after every local limit passed, before anything is
-reserved; told when an opportunity's reservation is released, when a fill moves balances and when
-PnL is realised. Every method runs on the hot path: synchronous, no I/O.
+reserved (a refusal is a member of the gate's own IntEnum, with its words as `text`: the
+`arb.engine.reasons.Reason` protocol); told when an opportunity's reservation is released, when a
+fill moves balances and when PnL is realised. Every method runs on the hot path: synchronous, no I/O.
 
 `TradeObserver`: told what the journal records (opportunities, order intents and changes, fills) as
 it is queued for writing, so what an observer sees is what the journal holds (the journal drops a
@@ -30,6 +31,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Protocol
 
+from arb.engine.reasons import Reason
 from arb.model import Fill, Opportunity, Order, Symbol
 from arb.net.ratelimit import Backoff, BackoffKind, RateLimiter
 
@@ -37,9 +39,10 @@ log = logging.getLogger(__name__)
 
 
 class TradeGate(Protocol):
-    def admit(self, opp: Opportunity, quote: Decimal, base: Decimal) -> str:
-        """Reserve `quote` on the buy venue and `base` on the sell venue for `opp`; "" when admitted,
-        else why not (the rejection's reason)."""
+    def admit(self, opp: Opportunity, quote: Decimal, base: Decimal) -> Reason | None:
+        """Reserve `quote` on the buy venue and `base` on the sell venue for `opp`; None when admitted,
+        else why not: a member of one IntEnum of the gate's (the risk manager counts them by member,
+        and members of two IntEnums with the same value would be one key)."""
         ...
 
     def release(self, opportunity_id: str) -> None:

@@ -10,6 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from arb.engine.executor import OutcomeStatus
+from arb.engine.reasons import by_text
 from arb.model import ZERO
 from arb.net.rest import RestMetrics
 from arb.venues.base import PrivateExchangeInterface, PublicExchangeInterface
@@ -78,6 +79,12 @@ def venue_gauges(engine: Engine) -> list[tuple[str, str, dict[str, str], float]]
                         {"venue": venue}, clock.offset_ms / 1000))
     return out
 
+def gate_counts(engine: Engine) -> dict[str, int]:
+    """Everything that stopped an update or an opportunity, by the words people read: the detector's
+    and the executor's gates and the risk manager's refusals (the `arb_gate` metric, the summary)."""
+    risk = engine.risk
+    return by_text(engine.detector.funnel.gates, risk.rejections, risk.gate_rejections)
+
 def summary(engine: Engine) -> dict[str, Any]:
     """What happened, for the demo's table and `status`."""
     decisions = sorted(engine.decision_ns)
@@ -91,8 +98,8 @@ def summary(engine: Engine) -> dict[str, Any]:
         "books_synced": sum(s.state == 1 for s in engine.books.all()),
         "books": len(list(engine.books.all())),
         "funnel": dict(engine.detector.funnel.stages),
-        "gates": dict(engine.detector.funnel.gates),
-        "rejections": dict(engine.risk.rejections),
+        "gates": gate_counts(engine),
+        "rejections": engine.risk.rejection_counts(),
         "trades": totals.trades,
         "fills": totals.fills,
         "pnl": totals.pnl,

@@ -32,6 +32,7 @@ import msgspec
 
 from arb.config import RiskConfig
 from arb.engine.hooks import TradeGate
+from arb.engine.reasons import Reason, Refusal, by_text
 from arb.model import ZERO, Opportunity, Side
 
 NS = 1_000_000_000
@@ -72,6 +73,7 @@ class CircuitState(enum.IntEnum):
 STATE_EVENTS = {TradingState.HALTED: RiskEvent.HALT, TradingState.ACTIVE: RiskEvent.RESUME,
                 TradingState.REDUCING: RiskEvent.REDUCE}
 STATE_FILE = "trading_state.json"
+STATE_REFUSALS = {TradingState.REDUCING: Refusal.STATE_REDUCING, TradingState.HALTED: Refusal.STATE_HALTED}
 
 
 def state_path(data_dir: str | Path) -> Path:
@@ -116,7 +118,10 @@ def write_state(path: Path, state: TradingState, reason: str, now_ns: int,
 
 class Decision(msgspec.Struct, frozen=True):
     approved: bool
-    reason: str  # "" when approved
+    reason: Reason | None = None  # a `Refusal`, or the trade gate's own reason; None when approved
+
+
+APPROVED = Decision(True)
 
 
 class _Circuit:
@@ -168,7 +173,8 @@ class RiskManager:
         self._day_start = clock_ns() - clock_ns() % DAY_NS
         self.realised_pnl = ZERO
         self.unhedged_notional = ZERO
-        self.rejections: dict[str, int] = {}
+        self.rejections: dict[Refusal, int] = {}
+        self.gate_rejections: dict[Reason, int] = {}  # the trade gate's refusals, by its own reasons
         # (event, venue, detail) for every state change and circuit transition (the engine journals them)
         self.on_event: Callable[[RiskEvent, str, str], None] | None = None
         # writes the state file; the engine swaps in one that runs off the event loop
@@ -334,9 +340,13 @@ class RiskManager:
 
     # ------------------------------------------------------------------ approval
 
-    def _reject(self, reason: str) -> Decision:
+    def _reject(self, reason: Refusal) -> Decision:
         self.rejections[reason] = self.rejections.get(reason, 0) + 1
         return Decision(False, reason)
+
+    def rejection_counts(self) -> dict[str, int]:
+        """Every refusal so far, ours and the trade gate's, by the words people read."""
+        return by_text(self.rejections, self.gate_rejections)
 
     def approve(self, opp: Opportunity, *, buy_fee: float, quantity: Decimal,
                 buy_price: Decimal | None = None) -> Decision:
@@ -347,36 +357,37 @@ class RiskManager:
         """
         cfg = self.config
         if self.state is not TradingState.ACTIVE:
-            return self._reject(f"state {self.state.name}")
+            return self._reject(STATE_REFUSALS[self.state])
         if self.open_opportunities >= cfg.max_open_opportunities:
-            return self._reject("max open opportunities")
+            return self._reject(Refusal.MAX_OPEN_OPPORTUNITIES)
         if self.circuit_open(opp.buy_venue) or self.circuit_open(opp.sell_venue):
-            return self._reject("circuit open")
+            return self._reject(Refusal.CIRCUIT_OPEN)
         now = self._clock()
         while self._sent and now - self._sent[0] >= NS:
             self._sent.popleft()
         if len(self._sent) + 2 > cfg.max_orders_per_s:
-            return self._reject("order rate")
+            return self._reject(Refusal.ORDER_RATE)
         notional = quantity * Decimal(repr(opp.buy_worst))  # limits: what the kernel sized
         spend = quantity * buy_price if buy_price is not None else notional  # the most it can pay
         if notional > Decimal(str(cfg.max_notional_per_order)):
-            return self._reject("max notional per order")
+            return self._reject(Refusal.MAX_NOTIONAL_PER_ORDER)
         if self.unhedged_notional + notional > Decimal(str(cfg.max_unhedged_notional)):
-            return self._reject("max unhedged notional")
+            return self._reject(Refusal.MAX_UNHEDGED_NOTIONAL)
         quote_needed = max(spend, notional) * (1 + Decimal(repr(buy_fee)))
         base, quote = opp.symbol.base, opp.symbol.quote
         if self.available(opp.buy_venue, quote) < quote_needed:
-            return self._reject("insufficient quote")
+            return self._reject(Refusal.INSUFFICIENT_QUOTE)
         if self.available(opp.sell_venue, base) < quantity:
-            return self._reject("insufficient base")
+            return self._reject(Refusal.INSUFFICIENT_BASE)
         low = cfg.inventory_min.get(base)
         if low is not None and self.available(opp.sell_venue, base) - quantity < low:
-            return self._reject("inventory below minimum")
+            return self._reject(Refusal.INVENTORY_BELOW_MINIMUM)
         high = cfg.inventory_max.get(base)
         if high is not None and self._balances.get((opp.buy_venue, base), ZERO) + quantity > high:
-            return self._reject("inventory above maximum")
-        if self.gate is not None and (refused := self.gate.admit(opp, quote_needed, quantity)):
-            return self._reject(refused)
+            return self._reject(Refusal.INVENTORY_ABOVE_MAXIMUM)
+        if self.gate is not None and (refused := self.gate.admit(opp, quote_needed, quantity)) is not None:
+            self.gate_rejections[refused] = self.gate_rejections.get(refused, 0) + 1
+            return Decision(False, refused)
         self._reservations[opp.id] = Reservation(
             opp.id, opp.buy_venue, opp.sell_venue, quote, base, quote_needed, quantity, notional
         )
@@ -384,7 +395,7 @@ class RiskManager:
         self._reserve(opp.sell_venue, base, quantity)
         self._sent.extend((now, now))
         self._take_trials(opp)
-        return Decision(True, "")
+        return APPROVED
 
     def apply_fill(self, venue: str, side: Side, base: str, quote: str, qty: Decimal,
                    quote_qty: Decimal, fee: Decimal, fee_asset: str) -> None:

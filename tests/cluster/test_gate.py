@@ -12,9 +12,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from arb.cluster.conn import ClusterSettings
+from arb.cluster.reasons import GateReason
 from arb.cluster.server import NatsServer
 from arb.cluster.state import set_cluster_state
-from arb.cluster.worker import ClusterWorker, GateReason, WorkerState
+from arb.cluster.worker import ClusterWorker, WorkerState
 from arb.config import default_config
 from arb.engine.risk import RiskManager, TradingState
 from arb.model import Opportunity, Symbol
@@ -75,12 +76,13 @@ async def test_two_workers_share_the_funds_and_each_only_trades_its_share(
             symbol = next(iter(w.owned))
             for other in {BTC, ETH} - w.owned:  # a symbol of the other worker: not ours to trade
                 refused = w.risk.approve(_opp(other, 0.01, 100.0), buy_fee=0.001, quantity=Decimal("0.01"))
-                assert refused.reason == "symbol owned by another worker"
+                assert refused.reason is GateReason.NOT_OWNED
             first = _opp(symbol, 4.5, 100.0)  # 450 USDT + fee: inside this worker's 500
             assert w.risk.approve(first, buy_fee=0.001, quantity=q, buy_price=px).approved
             # the account still has ~550 USDT free, but this worker's share has ~50 left: refused
             decision = w.risk.approve(_opp(symbol, 4.5, 100.0), buy_fee=0.001, quantity=q, buy_price=px)
-            assert decision.reason == "cluster allocation too small"
+            assert decision.reason is GateReason.NO_ALLOCATION
+            assert w.risk.rejection_counts()["cluster allocation too small"] == 1  # what /status shows
             w.risk.release(first.id)
         # halted from the outside: both refuse at once, and resume reopens
         await set_cluster_state(nats_server.url, TradingState.HALTED, "test")

@@ -16,6 +16,7 @@ import pytest
 from arb.config import default_config
 from arb.engine.engine import Engine
 from arb.engine.executor import OutcomeStatus
+from arb.engine.reasons import Gate, Reason, Refusal
 from arb.engine.risk import CircuitState, TradingState
 from arb.model import Opportunity
 from arb.sim.faults import FaultPlan
@@ -53,8 +54,8 @@ def opp(n: int, qty: str = "0.01") -> Opportunity:
                        net_bps=10.0)
 
 
-def approve(engine: Engine, n: int, qty: str = "0.01") -> str:
-    """"" when the engine's risk gate approves, else its reason."""
+def approve(engine: Engine, n: int, qty: str = "0.01") -> Reason | None:
+    """None when the engine's risk gate approves, else its reason."""
     decision = engine.risk.approve(opp(n, qty), buy_fee=0.001, quantity=D(qty))
     return decision.reason
 
@@ -64,9 +65,9 @@ def approve(engine: Engine, n: int, qty: str = "0.01") -> str:
 
 async def max_open_opportunities(tmp: Path, _: str | None) -> None:
     default, _clock = gate(tmp, {})
-    assert [approve(default, 1), approve(default, 2)] == ["", ""]
+    assert [approve(default, 1), approve(default, 2)] == [None, None]
     changed, _clock = gate(tmp, {"max_open_opportunities": 1})
-    assert [approve(changed, 1), approve(changed, 2)] == ["", "max open opportunities"]
+    assert [approve(changed, 1), approve(changed, 2)] == [None, Refusal.MAX_OPEN_OPPORTUNITIES]
 
 
 async def max_orders_per_s(tmp: Path, _: str | None) -> None:
@@ -80,14 +81,14 @@ async def max_orders_per_s(tmp: Path, _: str | None) -> None:
         engine.risk.release("probe-2")
         clock.ns += 1_000_000_000
         outcomes.append((first, second, approve(engine, 3)))
-    assert outcomes == [("", "", ""), ("", "order rate", "")]
+    assert outcomes == [(None, None, None), (None, Refusal.ORDER_RATE, None)]
 
 
 async def max_notional_per_order(tmp: Path, _: str | None) -> None:
     """0.01 BTC at 60000 is 600 USDT: within the default 1000, over a 500 limit."""
     default, _clock = gate(tmp, {})
     changed, _clock = gate(tmp, {"max_notional_per_order": 500.0})
-    assert (approve(default, 1), approve(changed, 1)) == ("", "max notional per order")
+    assert (approve(default, 1), approve(changed, 1)) == (None, Refusal.MAX_NOTIONAL_PER_ORDER)
 
 
 async def max_daily_loss(tmp: Path, _: str | None) -> None:
@@ -133,21 +134,21 @@ async def inventory_min(tmp: Path, _: str | None) -> None:
     """Selling 0.01 of the sell venue's 0.1 BTC would leave 0.09, under a 0.095 floor."""
     default, _clock = gate(tmp, {})
     changed, _clock = gate(tmp, {"inventory_min": {"BTC": "0.095"}})
-    assert (approve(default, 1), approve(changed, 1)) == ("", "inventory below minimum")
+    assert (approve(default, 1), approve(changed, 1)) == (None, Refusal.INVENTORY_BELOW_MINIMUM)
 
 
 async def inventory_max(tmp: Path, _: str | None) -> None:
     """Buying 0.01 onto the buy venue's 0.1 BTC would make 0.11, over a 0.105 ceiling."""
     default, _clock = gate(tmp, {})
     changed, _clock = gate(tmp, {"inventory_max": {"BTC": "0.105"}})
-    assert (approve(default, 1), approve(changed, 1)) == ("", "inventory above maximum")
+    assert (approve(default, 1), approve(changed, 1)) == (None, Refusal.INVENTORY_ABOVE_MAXIMUM)
 
 
 # --------------------------------------------------------------------------- the detector
 
 
 async def _window_trades(tmp: Path, risk: dict[str, Any], *, net_bps: float = 20.0,
-                         faults: dict[str, FaultPlan] | None = None) -> tuple[int, dict[str, int]]:
+                         faults: dict[str, FaultPlan] | None = None) -> tuple[int, dict[Gate, int]]:
     """Trades of one forced 20 bps window (buy binance, sell gateio), and the detector's gate counts."""
     sim = await calm_sim(("binance", "gateio"), faults)
     try:
@@ -167,8 +168,8 @@ async def min_net_bps(tmp: Path, _: str | None) -> None:
 async def max_net_bps(tmp: Path, _: str | None) -> None:
     (default, default_gates), (changed, gates) = await asyncio.gather(
         _window_trades(tmp / "default", {}), _window_trades(tmp / "changed", {"max_net_bps": 12.0}))
-    assert (default >= 1, "too good to be true" in default_gates) == (True, False)
-    assert (changed, gates.get("too good to be true", 0) > 0) == (0, True), gates
+    assert (default >= 1, Gate.TOO_GOOD_TO_BE_TRUE in default_gates) == (True, False)
+    assert (changed, gates.get(Gate.TOO_GOOD_TO_BE_TRUE, 0) > 0) == (0, True), gates
 
 
 async def max_book_age_ms(tmp: Path, _: str | None) -> None:
@@ -179,8 +180,8 @@ async def max_book_age_ms(tmp: Path, _: str | None) -> None:
     (default, default_gates), (changed, gates) = await asyncio.gather(
         _window_trades(tmp / "default", {}, faults=staggered()),
         _window_trades(tmp / "changed", {"max_book_age_ms": 10}, faults=staggered()))
-    assert (default >= 1, "book too old" in default_gates) == (True, False)
-    assert (changed, gates.get("book too old", 0) > 0) == (0, True), gates
+    assert (default >= 1, Gate.BOOK_TOO_OLD in default_gates) == (True, False)
+    assert (changed, gates.get(Gate.BOOK_TOO_OLD, 0) > 0) == (0, True), gates
 
 
 async def max_event_lag_ms(tmp: Path, _: str | None) -> None:
@@ -190,8 +191,8 @@ async def max_event_lag_ms(tmp: Path, _: str | None) -> None:
     (default, default_gates), (changed, gates) = await asyncio.gather(
         _window_trades(tmp / "default", {}, faults=late()),
         _window_trades(tmp / "changed", {"max_event_lag_ms": 100}, faults=late()))
-    assert (default >= 1, "venue time lag" in default_gates) == (True, False)
-    assert (changed, gates.get("venue time lag", 0) > 0) == (0, True), gates
+    assert (default >= 1, Gate.VENUE_TIME_LAG in default_gates) == (True, False)
+    assert (changed, gates.get(Gate.VENUE_TIME_LAG, 0) > 0) == (0, True), gates
 
 
 async def symbol_cooldown_ms(tmp: Path, _: str | None) -> None:
@@ -202,7 +203,7 @@ async def symbol_cooldown_ms(tmp: Path, _: str | None) -> None:
             await window(sc, "binance", "gateio", duration_s=0.3, settle_s=1.0)
             sent = {o.opportunity_id for o in sc.engine.outcomes if o.status is not OutcomeStatus.REJECTED}
             return (len(sent),
-                    sc.engine.detector.funnel.gates.get("symbol cooldown", 0) > 0)
+                    sc.engine.detector.funnel.gates.get(Gate.SYMBOL_COOLDOWN, 0) > 0)
 
     counts = await asyncio.gather(run(tmp / "default", {}),
                                   run(tmp / "changed", {"symbol_cooldown_ms": 60_000}))

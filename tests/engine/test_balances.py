@@ -18,6 +18,7 @@ import msgspec
 
 from arb.engine.engine import Engine
 from arb.engine.executor import OutcomeStatus
+from arb.engine.reasons import Gate
 from arb.model import AssetBalance, Symbol
 from arb.sim.server import SimExchange
 from tests.engine.test_engine_live import calm_sim, live_config, sim_credentials, wait_for
@@ -96,7 +97,7 @@ async def test_a_venue_whose_user_stream_is_down_is_not_traded(tmp_path: Path) -
         engine.on_user_stream("mexc", False)  # as the stream reports a drop
         gates = engine.detector.funnel.gates
         sim.market.open_window(BTC, "binance", "mexc", net_bps=25.0, duration_ns=800_000_000)
-        await wait_for(lambda: gates.get("user stream down", 0) > 5, timeout=10)
+        await wait_for(lambda: gates.get(Gate.USER_STREAM_DOWN, 0) > 5, timeout=10)
         await _settle(engine)
         assert not [o for o in engine.outcomes if o.status is not OutcomeStatus.REJECTED]
         assert not list(sim.dialects["mexc"].matching.orders.values())  # type: ignore[attr-defined]
@@ -125,7 +126,7 @@ async def test_a_venue_clock_behind_ours_does_not_trip_the_time_lag_gate(tmp_pat
         await wait_for(lambda: any(o.status is not OutcomeStatus.REJECTED for o in engine.outcomes)
                        and not engine._tasks,
                        timeout=20)
-        assert engine.detector.funnel.gates.get("venue time lag", 0) == 0
+        assert engine.detector.funnel.gates.get(Gate.VENUE_TIME_LAG, 0) == 0
     finally:
         await engine.stop()
         await sim.close()
@@ -144,7 +145,7 @@ async def test_paper_mode_measures_the_venue_clock_too(tmp_path: Path) -> None:
         assert engine._clock_offset_ns("binance") < -4 * 10**9
         sim.market.open_window(BTC, "binance", "mexc", net_bps=25.0, duration_ns=800_000_000)
         await wait_for(lambda: engine.totals.trades >= 1 and not engine._tasks, timeout=20)
-        assert engine.detector.funnel.gates.get("venue time lag", 0) == 0
+        assert engine.detector.funnel.gates.get(Gate.VENUE_TIME_LAG, 0) == 0
     finally:
         await engine.stop()
         await sim.close()

@@ -16,6 +16,7 @@ from arb.engine.executor import Executor, OutcomeStatus, round_down, round_up
 from arb.engine.journal import Journal
 from arb.engine.orders import OrderTracker
 from arb.engine.paper import PaperExchange
+from arb.engine.reasons import Gate, Refusal
 from arb.engine.risk import RiskManager, TradingState
 from arb.errors import InsufficientBalanceError, OrderOutcomeUnknownError
 from arb.model import Opportunity, Order, OrderStatus, Side, Symbol, SymbolInfo, SymbolStatus
@@ -188,8 +189,9 @@ async def test_a_book_that_moved_before_send_is_not_traded(world: Any) -> None:
     executor sees it in the book before sending and sends nothing (no one-legged trade)."""
     w = await world(sell_book=book([(101.0, 0.4)], [(102.0, 5.0)]))
     out = await w.executor.execute(w.opp(sell_worst=101.0))
-    assert (out.status, out.reason) == (OutcomeStatus.REJECTED, "book moved before send")
-    assert all(v.placed == [] for v in w.venues.values()) and w.funnel.gates["book moved before send"] == 1
+    assert out.status is OutcomeStatus.REJECTED and out.reason is Gate.BOOK_MOVED_BEFORE_SEND
+    assert all(v.placed == [] for v in w.venues.values())
+    assert w.funnel.gates == {Gate.BOOK_MOVED_BEFORE_SEND: 1}
     assert w.risk.open_opportunities == 0
 
 
@@ -237,7 +239,7 @@ async def test_unclosable_residual_halts(world: Any) -> None:
 async def test_below_minimum_is_rejected_before_sending(world: Any) -> None:
     w = await world()
     out = await w.executor.execute(w.opp(qty=0.01))  # 0.01 BTC * 100 = 1 USDT < 5 USDT
-    assert out.status is OutcomeStatus.REJECTED and out.reason == "below minimum"
+    assert out.status is OutcomeStatus.REJECTED and out.reason is Gate.BELOW_MINIMUM
     assert all(v.placed == [] for v in w.venues.values())
 
 
@@ -245,5 +247,6 @@ async def test_risk_rejection_sends_nothing(world: Any) -> None:
     w = await world()
     w.risk.halt("test")
     out = await w.executor.execute(w.opp())
-    assert out.status is OutcomeStatus.REJECTED and out.reason == "state HALTED"
+    assert out.status is OutcomeStatus.REJECTED and out.reason is Refusal.STATE_HALTED
+    assert w.risk.rejections == {Refusal.STATE_HALTED: 1} and not w.funnel.gates  # counted once, by risk
     assert all(v.placed == [] for v in w.venues.values())

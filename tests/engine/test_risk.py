@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from arb.config import RiskConfig
+from arb.engine.reasons import Refusal
 from arb.engine.risk import DAY_NS, NS, CircuitState, RiskEvent, RiskManager, Source, TradingState, read_state
 from arb.model import Opportunity, Side, Symbol
 
@@ -55,28 +56,29 @@ def test_approve_reserves_and_release_returns(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "quantity", "reason"),
     [
-        ({}, Decimal("11"), "max notional per order"),
-        ({"max_notional_per_order": 5000.0}, Decimal("11"), "insufficient quote"),
-        ({}, Decimal("6"), "insufficient base"),
-        ({"inventory_min": {"BTC": Decimal("4.5")}}, Decimal("1"), "inventory below minimum"),
-        ({"inventory_max": {"BTC": Decimal("5.5")}}, Decimal("1"), "inventory above maximum"),
+        ({}, Decimal("11"), Refusal.MAX_NOTIONAL_PER_ORDER),
+        ({"max_notional_per_order": 5000.0}, Decimal("11"), Refusal.INSUFFICIENT_QUOTE),
+        ({}, Decimal("6"), Refusal.INSUFFICIENT_BASE),
+        ({"inventory_min": {"BTC": Decimal("4.5")}}, Decimal("1"), Refusal.INVENTORY_BELOW_MINIMUM),
+        ({"inventory_max": {"BTC": Decimal("5.5")}}, Decimal("1"), Refusal.INVENTORY_ABOVE_MAXIMUM),
     ],
 )
 def test_limits_reject_with_a_reason(tmp_path: Path, kwargs: dict[str, Any], quantity: Decimal,
-                                     reason: str) -> None:
+                                     reason: Refusal) -> None:
     rm, _ = manager(tmp_path, **kwargs)
     decision = rm.approve(opp(), buy_fee=0.0, quantity=quantity)
-    assert not decision.approved and decision.reason == reason
-    assert rm.rejections[reason] == 1 and rm.open_opportunities == 0
+    assert not decision.approved and decision.reason is reason
+    assert rm.rejections == {reason: 1} and rm.open_opportunities == 0
+    assert rm.rejection_counts() == {reason.text: 1}  # what /status shows
 
 
 def test_open_opportunities_and_order_rate(tmp_path: Path) -> None:
     rm, clock = manager(tmp_path, max_open_opportunities=2, max_orders_per_s=4.0)
     assert rm.approve(opp("a"), buy_fee=0.0, quantity=Decimal("0.1")).approved
     assert rm.approve(opp("b"), buy_fee=0.0, quantity=Decimal("0.1")).approved
-    assert rm.approve(opp("c"), buy_fee=0.0, quantity=Decimal("0.1")).reason == "max open opportunities"
+    assert rm.approve(opp("c"), buy_fee=0.0, quantity=Decimal("0.1")).reason is Refusal.MAX_OPEN_OPPORTUNITIES
     rm.release("a")
-    assert rm.approve(opp("c"), buy_fee=0.0, quantity=Decimal("0.1")).reason == "order rate"
+    assert rm.approve(opp("c"), buy_fee=0.0, quantity=Decimal("0.1")).reason is Refusal.ORDER_RATE
     clock.now += NS
     assert rm.approve(opp("c"), buy_fee=0.0, quantity=Decimal("0.1")).approved
 
@@ -84,7 +86,7 @@ def test_open_opportunities_and_order_rate(tmp_path: Path) -> None:
 def test_halt_is_persisted_until_resume(tmp_path: Path) -> None:
     rm, clock = manager(tmp_path)
     rm.halt("operator")
-    assert rm.approve(opp(), buy_fee=0.0, quantity=Decimal("1")).reason == "state HALTED"
+    assert rm.approve(opp(), buy_fee=0.0, quantity=Decimal("1")).reason is Refusal.STATE_HALTED
     again = RiskManager(rm.config, tmp_path / "state.json", clock)
     assert again.state is TradingState.HALTED and again.reason == "operator"
     again.resume()
@@ -100,14 +102,14 @@ def test_circuit_queries_are_pure_and_approve_takes_the_one_trial(tmp_path: Path
     assert not rm.circuit_open("binance")
     rm.record_result("binance", False)
     assert rm.circuit_open("binance") and rm.circuit("binance") is CircuitState.OPEN
-    assert rm.approve(opp(), buy_fee=0.0, quantity=Decimal("1")).reason == "circuit open"
+    assert rm.approve(opp(), buy_fee=0.0, quantity=Decimal("1")).reason is Refusal.CIRCUIT_OPEN
     clock.now += 5 * NS
     for _ in range(5):  # asking (the detector does, per book update) spends nothing
         assert rm.circuit("binance") is CircuitState.HALF_OPEN and not rm.circuit_open("binance")
     assert rm.open_circuits() == {"binance": CircuitState.HALF_OPEN}
     assert rm.approve(opp("t1"), buy_fee=0.0, quantity=Decimal("1")).approved  # takes the trial
     assert rm.circuit_open("binance")  # nobody else while the trial is out
-    assert rm.approve(opp("t2"), buy_fee=0.0, quantity=Decimal("1")).reason == "circuit open"
+    assert rm.approve(opp("t2"), buy_fee=0.0, quantity=Decimal("1")).reason is Refusal.CIRCUIT_OPEN
     rm.record_result("binance", False)  # the trial failed: open for another cooldown
     rm.release("t1")
     assert rm.circuit_open("binance")

@@ -17,7 +17,9 @@ from pathlib import Path
 from arb.config import default_config
 from arb.engine.engine import Engine
 from arb.engine.journal import Journal
+from arb.engine.reasons import Gate
 from arb.model import Symbol
+from arb.obs.metrics import parse_exposition
 from arb.sim.server import SimExchange
 
 BTC = Symbol("BTC", "USDT")
@@ -80,7 +82,11 @@ async def test_a_halted_engine_evaluates_nothing_and_journals_nothing(tmp_path: 
     finally:
         await sim.close()
     gates = engine.detector.funnel.gates
-    assert gates.get("trading HALTED", 0) > 10  # every update during the window stopped at the gate
+    assert gates.get(Gate.TRADING_HALTED, 0) > 10  # every update during the window stopped at the gate
+    # what people read (the summary: demo, `/status`; the metric's label) keeps the words
+    assert engine.summary()["gates"]["trading HALTED"] == gates[Gate.TRADING_HALTED]
+    samples = parse_exposition(engine.metrics.render().decode())
+    assert samples['arb_gate_total{reason="trading HALTED"}'] == gates[Gate.TRADING_HALTED]
     assert engine.detector.funnel.stages["evaluated"] == 0 or not engine.outcomes
     assert not engine.outcomes and engine.totals.trades == 0
     journal = await _journal(tmp_path)
@@ -155,7 +161,7 @@ async def test_stop_while_opportunities_keep_coming_trades_nothing_new_and_journ
         await stopping
     finally:
         await sim.close()
-    assert not engine._tasks and engine.detector.funnel.gates["engine stopping"] >= 1
+    assert not engine._tasks and engine.detector.funnel.gates[Gate.ENGINE_STOPPING] >= 1
     journal = await _journal(tmp_path)
     try:
         fills = await journal.fills()

@@ -16,6 +16,7 @@ import msgspec
 
 from arb.config import default_config
 from arb.engine.engine import Engine
+from arb.engine.reasons import Gate
 from arb.model import Symbol
 from arb.sim.faults import Reply
 from arb.sim.server import SimExchange
@@ -63,7 +64,7 @@ async def test_a_halted_symbol_is_gated_then_traded_again(tmp_path: Path) -> Non
         sim.market.open_window(BTC, "binance", "mexc", net_bps=25.0, duration_ns=800_000_000)
         await wait_for(lambda: ("mexc", BTC) in engine.upkeep.halted, timeout=20)
         sim.halt("mexc", BTC)  # what the venue's rules now say
-        await wait_for(lambda: engine.detector.funnel.gates.get("symbol halted", 0) > 0, timeout=10)
+        await wait_for(lambda: engine.detector.funnel.gates.get(Gate.SYMBOL_HALTED, 0) > 0, timeout=10)
         await wait_for(lambda: not engine._tasks, timeout=20)
         sells = [o for o in _orders(sim, "mexc")]
         assert not sells  # the refused sell never reached the book; nothing was sent to mexc since

@@ -172,7 +172,7 @@ def test_detector_spreads_is_the_top_of_book_net_of_both_fees() -> None:
     sym = Symbol("BTC", "USDT")
     synced = {"a": True, "b": True, "c": True}
     detector = Detector(RiskConfig(), lambda: 0, is_synced=lambda v, s: synced[v], available=lambda v, a: 0.0,
-                        blocked=lambda v: "", on_opportunity=lambda o: None, run_tag="t-")
+                        blocked=lambda v: None, on_opportunity=lambda o: None, run_tag="t-")
     books = {"a": _book(99.0, 100.0), "b": _book(101.0, 102.0), "c": _book(99.5, 100.5)}
     detector.add_symbol(sym, books, {"a": 0.001, "b": 0.002, "c": 0.001}, 0.01)
     spreads = {(s.buy_venue, s.sell_venue): s.net_bps for s in detector.spreads()}

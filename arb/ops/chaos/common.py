@@ -301,7 +301,7 @@ def ready(engine: Engine) -> bool:
 def why_idle(engine: Engine) -> str:
     """Why an engine did not trade a window: its readiness and the detector's gate counts."""
     reasons = engine.readiness()[1]["reasons"]
-    gates = dict(engine.detector.funnel.gates)
+    gates = report.gate_counts(engine)
     return f"state {engine.risk.state.name}; {'; '.join(reasons) or 'ready'}; gates {gates}"
 
 

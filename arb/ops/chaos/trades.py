@@ -258,7 +258,8 @@ async def reply_faults(trials: int, seed: int, out: Path, canary: Canary) -> Row
                 tally.injected += fired
                 quiet = 0 if fired else quiet + 1  # refused by risk (limits): restart as for no trade
                 if not fired:
-                    statuses = [f"{o.status.word} {o.reason}".strip() for o in outcomes]
+                    statuses = [f"{o.status.word} {o.reason.text if o.reason is not None else ''}".strip()
+                                for o in outcomes]
                     tally.details.append(f"{label}: the fault did not fire (outcomes {statuses})")
                 check_reply_trial(sim, engine, trial, outcomes, took, label, tally)
                 if engine.risk.state is not TradingState.ACTIVE:

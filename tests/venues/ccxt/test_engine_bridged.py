@@ -28,6 +28,7 @@ from arb.credentials import Credentials, Secret
 from arb.engine.engine import Engine
 from arb.engine.executor import OutcomeStatus
 from arb.engine.journal import Journal
+from arb.engine.reasons import Gate
 from arb.model import Fill, Order, OrderStatus, Symbol
 from arb.ops.chaos.common import moves
 from arb.sim.accounts import FUNDING
@@ -175,7 +176,7 @@ async def test_a_move_both_venues_print_at_the_same_instant_is_never_traded(tmp_
     assert [o for o in outcomes if o.status is not OutcomeStatus.REJECTED] == []
     assert orders == []
     # each jump was seen as an opportunity on the first venue's update, and dropped at send
-    assert gates.get("book moved before send", 0) >= len(JUMPS), gates
+    assert gates.get(Gate.BOOK_MOVED_BEFORE_SEND, 0) >= len(JUMPS), gates
 
 
 async def test_a_bridged_book_its_stream_never_delivered_is_never_traded(tmp_path: Path) -> None:
@@ -193,4 +194,4 @@ async def test_a_bridged_book_its_stream_never_delivered_is_never_traded(tmp_pat
         orders = await agree_with_the_ledgers(engine, sim, tmp_path)
     assert synced == ["gateio"]
     assert outcomes == [] and orders == []
-    assert gates.get("not synced", 0) > 0, gates  # the gate that kept it out
+    assert gates.get(Gate.NOT_SYNCED, 0) > 0, gates  # the gate that kept it out
