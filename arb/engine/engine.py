@@ -45,7 +45,7 @@ from arb.engine.reconcile import ReconcileReport, reconcile
 from arb.engine.risk import RiskManager, TradingState, state_path
 from arb.engine.runtag import run_tag
 from arb.engine.universe import UniverseKeeper
-from arb.engine.upkeep import Upkeep, taker_fee
+from arb.engine.upkeep import Upkeep, read_taker_fees
 from arb.errors import ConfigError, DecodeError, ExchangeError, TradingDisabledError
 from arb.model import ZERO, AssetBalance, Fill, Opportunity, Order, Symbol, SymbolInfo, Trade
 from arb.obs.metrics import EngineSnapshot, Metrics
@@ -289,20 +289,8 @@ class Engine:
 
     async def _start_live(self) -> None:
         """Signed connectors, fee rates and balances from the venues, then reconciliation."""
-        async def read_fees(name: str, cfg: VenueConfig, private: PrivateExchangeInterface) -> None:
-            for (venue, symbol) in [k for k in self.symbols if k[0] == name]:
-                if cfg.taker_fee is not None:
-                    self.fees[(venue, symbol)] = cfg.taker_fee
-                else:
-                    self.fees[(venue, symbol)] = await taker_fee(private, symbol)
-
-        try:
-            async with asyncio.TaskGroup() as venues:  # each venue's own pace, side by side
-                for name, cfg in self.config.enabled_venues.items():
-                    self.privates[name] = self.signed[name]
-                    venues.create_task(read_fees(name, cfg, self.signed[name]))
-        except ExceptionGroup as group:  # the first venue's error, as the callers expect it
-            raise group.exceptions[0] from None
+        self.privates.update(self.signed)
+        await read_taker_fees(self.fees, list(self.symbols), self.config.enabled_venues, self.signed)
         self._accounting = False  # what reconciliation learns is already in the venues' balances
         executor = self.config.executor
         self.reconciliation = await reconcile(

@@ -17,13 +17,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from arb.errors import DecodeError, ExchangeError, RateLimitError
 from arb.model import Symbol
 
 if TYPE_CHECKING:
+    from arb.config import VenueConfig
     from arb.engine.engine import Engine
     from arb.venues.base import PrivateExchangeInterface
 
@@ -46,6 +47,26 @@ async def taker_fee(private: PrivateExchangeInterface, symbol: Symbol) -> float:
             log.warning("%s %s: fee read rate limited (%s): asking again", exc.venue, symbol, exc)
             await asyncio.sleep(exc.retry_after or 1.0)
     raise AssertionError("unreachable")
+
+
+async def read_taker_fees(fees: dict[tuple[str, Symbol], float], symbols: Iterable[tuple[str, Symbol]],
+                          venues: Mapping[str, VenueConfig],
+                          signed: Mapping[str, PrivateExchangeInterface]) -> None:
+    """Fill `fees` for every (venue, symbol): the config's taker fee, else the venue's (`taker_fee`),
+    each venue at its own pace, side by side; the first venue's error is raised as itself."""
+    async def one_venue(name: str, cfg: VenueConfig) -> None:
+        for (venue, symbol) in [k for k in symbols if k[0] == name]:
+            fees[(venue, symbol)] = (cfg.taker_fee if cfg.taker_fee is not None
+                                     else await taker_fee(signed[name], symbol))
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for name, cfg in venues.items():
+                group.create_task(one_venue(name, cfg))
+    except ExceptionGroup as errors:  # the first venue's error, as the callers expect it
+        raise errors.exceptions[0] from None
+
+
 RECHECK_S = 1.0  # how often orders declared "never placed" are looked at
 RECHECKS = 2  # each is asked about again after 1x and 3x the grace window, then forgotten
 
