@@ -45,7 +45,7 @@ from arb.engine.reconcile import ReconcileReport, reconcile
 from arb.engine.risk import RiskManager, TradingState, state_path
 from arb.engine.runtag import run_tag
 from arb.engine.universe import UniverseKeeper
-from arb.engine.upkeep import Upkeep, read_taker_fees
+from arb.engine.upkeep import Upkeep, final_balances, read_taker_fees
 from arb.errors import ConfigError, DecodeError, ExchangeError, TradingDisabledError
 from arb.model import ZERO, AssetBalance, Fill, Opportunity, Order, Symbol, SymbolInfo, Trade
 from arb.obs.metrics import EngineSnapshot, Metrics
@@ -374,6 +374,9 @@ class Engine:
                     await asyncio.wait_for(task, timeout=5)
             if not self._tasks:
                 break
+        if self.live and not self._tasks:  # the journal's last balances include the last fills
+            settled = max(self._last_final.values(), default=0) + SETTLE_NS
+            await final_balances(self.refresh_balances, settled - self._clock())
         for stream in self.streams.values():
             await stream.close()
         await self.books.close()

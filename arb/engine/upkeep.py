@@ -67,6 +67,25 @@ async def read_taker_fees(fees: dict[tuple[str, Symbol], float], symbols: Iterab
         raise errors.exceptions[0] from None
 
 
+FINAL_BALANCES_S = 5.0  # the stop's last balance read waits at most this long for the venues
+
+
+async def final_balances(refresh: Callable[[], Coroutine[Any, Any, None]], settling_ns: int) -> None:
+    """Live, as the run ends: the venues' balances once more (`refresh`), so the journal's last
+    report holds the run's last fills (one taken before them read as current in `status`). Waits
+    out what is left of an order's settle window (`settling_ns`, at most 1 s), then at most
+    `FINAL_BALANCES_S` for the venues: a stop never hangs on a venue."""
+    if settling_ns > 0:
+        await asyncio.sleep(min(settling_ns / NS, 1.0))
+    try:
+        await asyncio.wait_for(refresh(), FINAL_BALANCES_S)
+    except TimeoutError:
+        log.warning("final balance read took over %.0f s: the journal keeps the last report",
+                    FINAL_BALANCES_S)
+    except Exception as exc:  # best effort: the stop goes on whatever the read did
+        log.warning("final balance read failed (%s): the journal keeps the last report", exc)
+
+
 RECHECK_S = 1.0  # how often orders declared "never placed" are looked at
 RECHECKS = 2  # each is asked about again after 1x and 3x the grace window, then forgotten
 

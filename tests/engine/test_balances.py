@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +21,7 @@ from arb.engine.engine import Engine
 from arb.engine.executor import OutcomeStatus
 from arb.engine.reasons import Gate
 from arb.model import AssetBalance, Symbol
+from arb.sim.accounts import FUNDING
 from arb.sim.server import SimExchange
 from tests.engine.test_engine_live import calm_sim, live_config, sim_credentials, wait_for
 
@@ -148,4 +150,28 @@ async def test_paper_mode_measures_the_venue_clock_too(tmp_path: Path) -> None:
         assert engine.detector.funnel.gates.get(Gate.VENUE_TIME_LAG, 0) == 0
     finally:
         await engine.stop()
+        await sim.close()
+
+
+async def test_the_journals_last_balances_are_the_venues_after_a_stop(tmp_path: Path) -> None:
+    """The engine stops right after a trade (its venues' last balance reports predate the fills): the
+    stop reads the balances once more, so the journal's last report per venue and asset is the
+    simulator's ledger, as `status` shows it for a live journal."""
+    sim, engine = await _engine(tmp_path, 62)
+    try:
+        sim.market.open_window(BTC, "binance", "mexc", net_bps=25.0, duration_ns=800_000_000)
+        await wait_for(lambda: any(o.status is not OutcomeStatus.REJECTED for o in engine.outcomes)
+                       and not engine._tasks, timeout=20)
+    finally:
+        await engine.stop()
+    try:
+        with sqlite3.connect(tmp_path / "journal.sqlite") as db:
+            last = {(v, a): Decimal(free) for v, a, free in db.execute(
+                "SELECT venue, asset, free FROM balances b WHERE rowid = (SELECT MAX(rowid) FROM balances "
+                "WHERE venue = b.venue AND asset = b.asset)")}
+        for venue in VENUES:
+            for asset in ("BTC", "USDT"):
+                assert last[(venue, asset)] == ledger_free(sim, venue, asset), (venue, asset)
+        assert any(ledger_free(sim, v, "BTC") != FUNDING["BTC"] for v in VENUES)  # the trade moved them
+    finally:
         await sim.close()
