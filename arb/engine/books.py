@@ -133,6 +133,15 @@ class BookStore:
             self._spawn_resync(sync)
         return sync
 
+    def start(self, venue: str, symbol: Symbol) -> None:
+        """Sync a book added with ``start=False`` once its stream is subscribed, unless the stream's
+        connection already began it (a venue that connects while subscribing): a second snapshot of
+        a book that is syncing or SYNCED would be a REST request thrown away."""
+        sync = self._syncs.get((venue, symbol))
+        if sync is None or sync.state is SyncState.SYNCED or (sync.task is not None and not sync.task.done()):
+            return
+        self.invalidate(venue, symbol, "start")
+
     def tracks(self, venue: str, symbol: Symbol) -> bool:
         return (venue, symbol) in self._syncs
 

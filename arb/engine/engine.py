@@ -258,7 +258,7 @@ class Engine:
             self.streams[name] = stream
             await stream.subscribe_depth(symbols)
             for symbol in symbols:
-                self.books.invalidate(name, symbol, "start")
+                self.books.start(name, symbol)
             if self.live:  # the account's order / fill / balance pushes
                 self.user_streams[name] = False
                 await stream.subscribe_user()
