@@ -146,6 +146,7 @@ class RestClient:
         self._rng = rng or random.Random()
         self._sleep = sleep
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False  # closed for good: a request now would open a session nobody closes
         self._decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
         self.metrics = metrics if metrics is not None else RestMetrics()
 
@@ -169,6 +170,7 @@ class RestClient:
         return self._session
 
     async def close(self) -> None:
+        self._closed = True
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -237,6 +239,8 @@ class RestClient:
         draws: Mapping[str, int] | None, priority: Priority, decode: Any, client_order_id: str | None,
         idempotent: bool, endpoint: str,
     ) -> Any:
+        if self._closed:  # nothing is sent (a stopped engine's background task asking late)
+            raise ExchangeUnavailableError(self.venue, f"{method} {path}: the client is closed")
         if self.limiter is not None and draws:
             started = time.perf_counter()
             await self.limiter.acquire(draws, priority)

@@ -101,6 +101,19 @@ async def test_keep_alive_reuses_one_connection_and_decodes(server: tuple[Server
         assert c.metrics.status[200] == 20 and c.metrics.reuse_ratio == pytest.approx(0.95)
 
 
+async def test_a_closed_client_sends_nothing_and_opens_no_session(server: tuple[Server, str]) -> None:
+    """A stopped engine's late background read (a cluster worker's round after the engine closed its
+    connectors) used to open a new session nobody closed ("Unclosed client session" at exit)."""
+    srv, base = server
+    c = client(base)
+    await c.request("GET", "/api/v3/time", kind=READ, decode=TimeResp)
+    await c.close()
+    seen = len(srv.seen_queries)
+    with pytest.raises(ExchangeUnavailableError, match="the client is closed"):
+        await c.request("GET", "/api/v3/time", kind=READ, decode=TimeResp)
+    assert c._session is None and len(srv.seen_queries) == seen
+
+
 async def test_reads_retry_on_5xx_but_writes_never(server: tuple[Server, str]) -> None:
     srv, base = server
     srv.plan("/r", (503, {}, {}), (503, {}, {}), (200, {"serverTime": 1}, {}))
