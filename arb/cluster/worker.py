@@ -318,17 +318,23 @@ class ClusterWorker:
             await self.allocation.confirm(self._ledger, self.keys)
         else:
             await self.allocation.settle(self._ledger)
+        # the members as they are now, not as the lease loop last read them: a worker that joined
+        # since (heartbeat, then its first allocation) would be taken for departed and its holding
+        # reclaimed (seen: a new worker's share taken back again and again)
+        assert self._buckets is not None
+        members = sorted(set(await read_prefix(self._buckets.leases, MEMBER)) | {self.worker})
         # every account at once: one round trip or so per tick, not a few per account (with many
         # assets, one by one took longer than a lease on a busy worker, whose leases then expired)
-        await all_of(self._share(key) for key in self.keys)
+        await all_of(self._share(key, members) for key in self.keys)
         await self._reconcile()
         if not self.confirmed and self.connected and not self._failed:
             self.confirmed = True
             log.info("%s: allocation confirmed; members %s; owns %d of %d symbols", self.worker,
                      self.members, len(self.owned), len(self._leases.symbols))
 
-    async def _share(self, key: Key) -> None:
-        """Seed the account if new, reclaim what departed workers held, move ours toward an equal share."""
+    async def _share(self, key: Key, members: list[str]) -> None:
+        """Seed the account if new, reclaim what departed workers (not in `members`) held, move ours
+        toward an equal share."""
         assert self._ledger is not None
         account, _ = await self._ledger.read(*key)
         if account is None:
@@ -339,7 +345,7 @@ class ClusterWorker:
             account, _ = await self._ledger.read(*key)
             if account is None:
                 return
-        gone = {w for w in account.held if w not in self.members}
+        gone = {w for w in account.held if w not in members}
         if gone:
             freed = await self._ledger.reclaim(*key, gone)
             if self.reconciler is not None:  # left without a clean leave: its last fills are unsettled
@@ -349,7 +355,7 @@ class ClusterWorker:
             account, _ = await self._ledger.read(*key)
             if account is None:
                 return
-        target = account.funds / max(1, len(self.members))
+        target = account.funds / max(1, len(members))
         await self.allocation.rebalance(self._ledger, key, target)
 
     # ------------------------------------------------------------------ reconciliation

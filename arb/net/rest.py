@@ -170,7 +170,12 @@ class RestClient:
         return self._session
 
     async def close(self) -> None:
+        """Close for good: a request after this raises `ExchangeUnavailableError`, sending nothing."""
         self._closed = True
+        await self.drop_pool()
+
+    async def drop_pool(self) -> None:
+        """Close the connection pool; the next request opens a fresh one."""
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -115,7 +115,8 @@ def test_a_killed_worker_loses_its_symbols_and_allocation_within_a_lease(
             wait_for(lambda: _both_hold(url, ("w1", "w2")), START_S,
                      "both workers hold an allocation of every funded account")
         except AssertionError as exc:
-            raise AssertionError(f"{exc}: {asyncio.run(accounts(url))}") from None
+            raise AssertionError(f"{exc}: {asyncio.run(accounts(url))}\n"
+                                 + "\n".join(w.output[-3000:] for w in (w1, w2))) from None
         theirs = {s for s, w in asyncio.run(holders(url)).items() if w == "w1"}
         killed_ns = time.time_ns()
         w1.kill9()  # mid-trade: no clean leave, its leases and heartbeat just stop

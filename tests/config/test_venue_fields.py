@@ -150,7 +150,7 @@ async def taker_fee(tmp: Path, venue: str | None) -> None:
 async def _burst(sc: Scene, venue: str, calls: int) -> int:
     """New connections `calls` concurrent market-data reads open on a fresh pool."""
     public = sc.engine.publics[venue]
-    await public.close()  # the next request opens a new pool
+    await public.rest.drop_pool()  # the next request opens a new pool
     before = peers(sc.sim, venue)
     await asyncio.gather(*(public.server_time() for _ in range(calls)))
     return peers(sc.sim, venue) - before
@@ -195,7 +195,7 @@ async def dns_cache_ttl_s(tmp: Path, venue: str | None) -> None:
         for ttl in ({}, {"dns_cache_ttl_s": 0}):
             async with scene(tmp, on(v, rest_url=local, connection=ttl), sim=home) as sc:
                 public = sc.engine.publics[v]
-                await public.close()
+                await public.rest.drop_pool()
                 loop.getaddrinfo = counted  # type: ignore[method-assign]
                 try:
                     await public.server_time()  # one connection, one lookup
@@ -215,7 +215,7 @@ async def keepalive_timeout_s(tmp: Path, venue: str | None) -> None:
     for tables in ({}, on(v, connection={"keepalive_timeout_s": 0.1})):
         async with scene(tmp, tables, venues=pair(v)) as sc:
             public = sc.engine.publics[v]
-            await public.close()
+            await public.rest.drop_pool()
             before = peers(sc.sim, v)
             await public.server_time()
             await asyncio.sleep(0.5)  # idle past 0.1 s, well within 30 s
@@ -234,7 +234,7 @@ async def connect_timeout_s(tmp: Path, venue: str | None) -> None:
         tables = on(v, connection={**scene_tables, **extra}, market_data={"retries": 0})
         async with scene(tmp, tables, venues=pair(v)) as sc:
             public = sc.engine.publics[v]
-            await public.close()
+            await public.rest.drop_pool()
             plan = sc.sim.faults[v]
             plan.http_methods, plan.slow_reply_ms, plan.slow_replies = frozenset({"GET"}), 800.0, 1
             results.append(list(await asyncio.gather(public.server_time(), public.server_time(),
